@@ -1,0 +1,1 @@
+"""Command groups of the ``extranet-intake`` command line, one module per area."""

@@ -1,0 +1,271 @@
+"""Configuration: one TOML file (``--config`` or ``EXTRANET_INTAKE_CONFIG``), embedded defaults, secrets from env.
+
+Every key is checked before anything runs; a wrong key or value is a ``ConfigError`` naming the
+file and the key. Relative paths are relative to the file's folder (or the working directory when
+no file is given). Secrets are never stored here: only the *name* of the environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, is_dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from errors import ConfigError
+
+__all__ = [
+    "AuditConfig",
+    "Config",
+    "CredentialsConfig",
+    "DatabaseConfig",
+    "DropConfig",
+    "ImapConfig",
+    "MailConfig",
+    "MaildirConfig",
+    "ParsingConfig",
+    "RunConfig",
+    "SmtpConfig",
+    "SourcesConfig",
+    "StoreConfig",
+    "TlsMode",
+    "TrustConfig",
+    "load_config",
+]
+
+ENV_VAR = "EXTRANET_INTAKE_CONFIG"
+
+
+class TlsMode(StrEnum):
+    IMPLICIT = "implicit"   # TLS from the first byte (IMAPS 993, SMTPS 465)
+    STARTTLS = "starttls"
+    NONE = "none"           # loopback tests only
+
+
+@dataclass
+class DatabaseConfig:
+    #: SQLAlchemy URL; default is an SQLite file in the data folder (WAL)
+    url: str = ""
+
+
+@dataclass
+class StoreConfig:
+    path: Path = Path("var/store")
+
+
+@dataclass
+class ParsingConfig:
+    max_bytes: int = 20 * 1024 * 1024
+    timeout_seconds: float = 30.0
+    memory_mb: int = 1024
+    #: per-field OCR confidence under which a scan goes to review with its values prefilled
+    ocr_min_confidence: float = 0.90
+    ocr_page_timeout_seconds: float = 20.0
+
+
+@dataclass
+class MaildirConfig:
+    enabled: bool = True
+    path: Path = Path("var/maildir")
+
+
+@dataclass
+class DropConfig:
+    enabled: bool = True
+    path: Path = Path("var/drop")
+    archive: Path = Path("var/drop-archive")
+    stable_seconds: float = 5.0
+
+
+@dataclass
+class ImapConfig:
+    enabled: bool = False
+    host: str = ""
+    port: int = 993
+    tls: TlsMode = TlsMode.IMPLICIT
+    user: str = ""
+    password_env: str = "EXTRANET_IMAP_PASSWORD"
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    failed_folder: str = "Failed"
+    max_attempts: int = 3
+    batch_size: int = 200
+    timeout_seconds: float = 60.0
+    max_message_bytes: int = 50 * 1024 * 1024
+    max_part_bytes: int = 20 * 1024 * 1024
+
+
+@dataclass
+class SourcesConfig:
+    maildir: MaildirConfig = field(default_factory=MaildirConfig)
+    drop: DropConfig = field(default_factory=DropConfig)
+    imap: ImapConfig = field(default_factory=ImapConfig)
+
+
+@dataclass
+class TrustConfig:
+    #: authserv-id(s) of the receiving gateway whose Authentication-Results header is believed
+    trusted_authserv_ids: list[str] = field(default_factory=lambda: ["mx.ethias.be"])
+    #: false for gateways that add no Authentication-Results: then the sender address alone counts
+    require_dmarc: bool = True
+
+
+@dataclass
+class SmtpConfig:
+    host: str = ""
+    port: int = 587
+    tls: TlsMode = TlsMode.STARTTLS
+    user: str = ""
+    password_env: str = "EXTRANET_SMTP_PASSWORD"
+    timeout_seconds: float = 30.0
+    concurrency: int = 4
+    #: CA bundle to trust (test certificates); empty = system store
+    ca_file: str = ""
+
+
+@dataclass
+class MailConfig:
+    transport: str = "file"  # "file" | "smtp"
+    from_address: str = "extranet2P@ethias.be"
+    outbox_dir: Path = Path("var/outbox")
+    max_attempts: int = 8
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+
+
+@dataclass
+class CredentialsConfig:
+    validity_hours: int = 72
+    length: int = 20
+
+
+@dataclass
+class AuditConfig:
+    #: HMAC key for signed checkpoints, read from this variable or file, never the database
+    checkpoint_key_env: str = "EXTRANET_AUDIT_KEY"
+    checkpoint_key_file: str = ""
+
+
+@dataclass
+class RunConfig:
+    data_dir: Path = Path("var")
+    lock_file: Path = Path("var/run.lock")
+    report_dir: Path = Path("var/reports")
+    expiry_warning_days: int = 14
+
+
+@dataclass
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    parsing: ParsingConfig = field(default_factory=ParsingConfig)
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
+    trust: TrustConfig = field(default_factory=TrustConfig)
+    mail: MailConfig = field(default_factory=MailConfig)
+    credentials: CredentialsConfig = field(default_factory=CredentialsConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    #: the file this came from (None = embedded defaults)
+    source: Path | None = None
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.run.data_dir / 'extranet-intake.db'}"
+
+    def secret(self, env_name: str, *, key: str) -> str:
+        value = os.environ.get(env_name, "")
+        if not value:
+            raise ConfigError("secret-missing", f"environment variable {env_name} is not set",
+                              file=self.source, key=key)
+        return value
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read the TOML file (or ``$EXTRANET_INTAKE_CONFIG``, or nothing: embedded defaults)."""
+    if path is None and os.environ.get(ENV_VAR):
+        path = os.environ[ENV_VAR]
+    if path is None:
+        cfg = Config()
+        _resolve_paths(cfg, Path.cwd())
+        return cfg
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError("config-not-found", f"configuration file not found: {p}", file=p) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config-syntax", f"configuration file is not valid TOML: {exc}", file=p) from exc
+    cfg = _build(Config, raw, p, "")
+    cfg.source = p
+    _resolve_paths(cfg, p.parent.resolve())
+    return cfg
+
+
+def _build(cls: type[Any], raw: dict[str, Any], file: Path, prefix: str) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls) if f.name != "source"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError("config-unknown-key", f"unknown key {prefix}{key}", file=file, key=f"{prefix}{key}")
+    obj = cls()
+    for name in known:
+        if name not in raw:
+            continue
+        setattr(obj, name, _coerce(hints[name], raw[name], file, f"{prefix}{name}"))
+    return obj
+
+
+def _coerce(hint: Any, value: Any, file: Path, key: str) -> Any:
+    def bad(expected: str) -> ConfigError:
+        return ConfigError("config-bad-value", f"{key} must be {expected}, got {value!r}", file=file, key=key)
+
+    if is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise bad("a table")
+        return _build(hint, value, file, f"{key}.")  # type: ignore[arg-type]
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise bad("a non-negative integer")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise bad("a non-negative number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
+    if hint is Path:
+        if not isinstance(value, str) or not value:
+            raise bad("a path")
+        return Path(value)
+    if isinstance(hint, type) and issubclass(hint, StrEnum):
+        try:
+            return hint(value)
+        except ValueError:
+            raise bad("one of " + ", ".join(m.value for m in hint)) from None
+    if getattr(hint, "__origin__", None) is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of strings")
+        return list(value)
+    raise bad(str(hint))  # pragma: no cover - a type this loader does not know is a programming error
+
+
+def _resolve_paths(cfg: Config, base: Path) -> None:
+    def walk(obj: Any) -> None:
+        for f in fields(obj):
+            value = getattr(obj, f.name)
+            if isinstance(value, Path) and not value.is_absolute():
+                setattr(obj, f.name, base / value)
+            elif is_dataclass(value) and not isinstance(value, type):
+                walk(value)
+
+    walk(cfg)
+    if cfg.mail.transport not in ("file", "smtp"):
+        raise ConfigError("config-bad-value", "mail.transport must be 'file' or 'smtp'",
+                          file=cfg.source, key="mail.transport")
