@@ -1,4 +1,4 @@
-"""Configuration: one TOML file (``--config`` or ``EXTRANET_INTAKE_CONFIG``), embedded defaults, secrets from env.
+"""Configuration: one TOML file (``--config`` / ``EXTRANET_INTAKE_CONFIG``), embedded defaults, env secrets.
 
 Every key is checked before anything runs; a wrong key or value is a ``ConfigError`` naming the
 file and the key. Relative paths are relative to the file's folder (or the working directory when
@@ -86,7 +86,7 @@ class ImapConfig:
     port: int = 993
     tls: TlsMode = TlsMode.IMPLICIT
     user: str = ""
-    password_env: str = "EXTRANET_IMAP_PASSWORD"
+    password_env: str = "EXTRANET_IMAP_PASSWORD"  # noqa: S105 - the variable's name, not a secret
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     failed_folder: str = "Failed"
@@ -118,7 +118,7 @@ class SmtpConfig:
     port: int = 587
     tls: TlsMode = TlsMode.STARTTLS
     user: str = ""
-    password_env: str = "EXTRANET_SMTP_PASSWORD"
+    password_env: str = "EXTRANET_SMTP_PASSWORD"  # noqa: S105 - the variable's name, not a secret
     timeout_seconds: float = 30.0
     concurrency: int = 4
     #: CA bundle to trust (test certificates); empty = system store
@@ -186,9 +186,9 @@ def load_config(path: Path | str | None = None) -> Config:
     if path is None and os.environ.get(ENV_VAR):
         path = os.environ[ENV_VAR]
     if path is None:
-        cfg = Config()
-        _resolve_paths(cfg, Path.cwd())
-        return cfg
+        defaults = Config()
+        _resolve_paths(defaults, Path.cwd())
+        return defaults
     p = Path(path)
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -196,7 +196,7 @@ def load_config(path: Path | str | None = None) -> Config:
         raise ConfigError("config-not-found", f"configuration file not found: {p}", file=p) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("config-syntax", f"configuration file is not valid TOML: {exc}", file=p) from exc
-    cfg = _build(Config, raw, p, "")
+    cfg: Config = _build(Config, raw, p, "")
     cfg.source = p
     _resolve_paths(cfg, p.parent.resolve())
     return cfg

@@ -7,15 +7,18 @@ objects; no field list is written anywhere else. The layout is computed here, in
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
 __all__ = [
+    "CONTRACT_FIELDS",
+    "FOOTER_RE",
+    "FOREIGN_PLATFORM_PREFIXES",
     "FORMS",
     "FORM_VERSION",
-    "FOREIGN_PLATFORM_PREFIXES",
     "HIDDEN_FIELDS",
     "PAGE_SIZE",
     "Box",
@@ -25,14 +28,12 @@ __all__ = [
     "FormDef",
     "FormId",
     "Lang",
+    "PageText",
     "PlacedField",
     "Section",
     "footer_text",
     "form_def",
     "layout",
-    "CONTRACT_FIELDS",
-    "FOOTER_RE",
-    "PageText",
     "page_count",
 ]
 
@@ -371,7 +372,7 @@ class PlacedField:
     #: the writing box (text fields) or the whole signature box; for choices, the row of options
     box: Box
     #: for choices: option value -> its tick box; for a checkbox: "on" -> its tick box
-    ticks: dict[str, Box] = field(default_factory=dict)
+    ticks: dict[str, Box] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
