@@ -1,0 +1,288 @@
+"""The append-only, hash-chained provisioning log: its actions, table, head row, canonical hash and appends.
+
+Every decision the product takes is one ``audit_entry`` row. Each row's ``hash`` is SHA-256 over a
+canonical JSON encoding of its immutable fields *including* ``seq`` and ``prev_hash``, so editing,
+deleting, renumbering or swapping rows breaks the chain at the first touched sequence number.
+A one-row ``audit_head`` table holds the last ``seq`` and ``hash``: appends lock it (an ``UPDATE``
+first, which takes the row lock on PostgreSQL and the write lock on SQLite) so that concurrent
+writers are serialised and never produce two entries with the same ``seq`` or a forked chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlmodel import Field, Session, SQLModel
+
+from errors import AuditError
+
+__all__ = [
+    "AUDIT_ENTRY",
+    "AUDIT_GUARD_DDL",
+    "AUDIT_HEAD",
+    "GENESIS_HASH",
+    "HASHED_FIELDS",
+    "AuditAction",
+    "AuditEntry",
+    "AuditHead",
+    "EntryFields",
+    "append_entry",
+    "canonical_details",
+    "canonical_time",
+    "chain",
+    "entry_hash",
+    "install_audit_guards",
+]
+
+#: prev_hash of entry 1: a fixed, documented value so an empty-prefix forgery cannot pick its own
+GENESIS_HASH = hashlib.sha256(b"extranet-intake audit genesis v1").hexdigest()
+
+#: the immutable fields the hash covers, in the order of the canonical encoding
+HASHED_FIELDS = ("seq", "at", "actor", "action", "org", "login", "document_sha256", "reason",
+                 "details", "prev_hash")
+
+
+class AuditAction(StrEnum):
+    DOCUMENT_RECEIVED = "document_received"
+    DOCUMENT_DUPLICATE = "document_duplicate"
+    DOCUMENT_REJECTED = "document_rejected"
+    FORM_PARSED = "form_parsed"
+    REVIEW_QUEUED = "review_queued"
+    REVIEW_APPROVED = "review_approved"
+    REVIEW_REJECTED = "review_rejected"
+    DOSSIER_OPENED = "dossier_opened"
+    ACCOUNT_CREATED = "account_created"
+    ACCOUNT_MODIFIED = "account_modified"
+    ACCOUNT_REVOKED = "account_revoked"
+    ACCOUNT_EXPIRED = "account_expired"
+    LEGACY_REVOKED = "legacy_revoked"
+    MASTER_USER_REPLACED = "master_user_replaced"
+    AGREEMENT_REPLACED = "agreement_replaced"
+    CREDENTIALS_ISSUED = "credentials_issued"
+    CREDENTIALS_REISSUED = "credentials_reissued"
+    MAIL_QUEUED = "mail_queued"
+    MAIL_SENT = "mail_sent"
+    MAIL_FAILED = "mail_failed"
+    MAIL_REFUSED = "mail_refused"
+    EXPIRY_WARNED = "expiry_warned"
+    NOTICE_SENT = "notice_sent"
+    CHECKPOINT = "checkpoint"
+
+
+class AuditEntry(SQLModel, table=True):
+    """One decision. Written once by :func:`append_entry`; never updated or deleted."""
+
+    __tablename__ = "audit_entry"
+
+    seq: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    #: UTC; stored without offset on SQLite, as timestamptz on PostgreSQL
+    at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False, index=True))
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=40, index=True)
+    org: str | None = Field(default=None, max_length=20, index=True)
+    login: str | None = Field(default=None, max_length=64, index=True)
+    document_sha256: str | None = Field(default=None, max_length=64, index=True)
+    reason: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    #: canonical JSON text (sorted keys, no spaces); hashed as stored
+    details: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class AuditHead(SQLModel, table=True):
+    """The single row naming the last entry; appends lock it to serialise writers."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
+    seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False))
+    hash: str = Field(default=GENESIS_HASH, max_length=64)
+
+
+# --- append-only guards ---------------------------------------------------------------------------
+
+#: DDL refusing UPDATE/DELETE (and TRUNCATE on PostgreSQL) on audit_entry, per dialect name. The
+#: Alembic revision runs these with ``op.execute``; ``create_all`` runs them via the event below.
+AUDIT_GUARD_DDL: dict[str, tuple[str, ...]] = {
+    "postgresql": (
+        """CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit_entry is append-only: % refused', TG_OP USING ERRCODE = '42501';
+END
+$$""",
+        "CREATE TRIGGER audit_entry_no_change BEFORE UPDATE OR DELETE ON audit_entry "
+        "FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()",
+        "CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only()",
+    ),
+    "sqlite": (
+        "CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON audit_entry "
+        "BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only: UPDATE refused'); END",
+        "CREATE TRIGGER IF NOT EXISTS audit_entry_no_delete BEFORE DELETE ON audit_entry "
+        "BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only: DELETE refused'); END",
+    ),
+}
+
+
+def install_audit_guards(connection: Connection) -> None:
+    """Create the append-only triggers for this connection's dialect (idempotent on SQLite)."""
+    for statement in AUDIT_GUARD_DDL.get(connection.dialect.name, ()):
+        # text() rather than exec_driver_sql: psycopg would read the PL/pgSQL '%' as a placeholder
+        connection.execute(sa.text(statement))
+
+
+def _after_entry_create(target: sa.Table, connection: Connection, **_: Any) -> None:
+    install_audit_guards(connection)
+
+
+def _after_head_create(target: sa.Table, connection: Connection, **_: Any) -> None:
+    connection.execute(target.insert().values(id=1, seq=0, hash=GENESIS_HASH))
+
+
+#: the Core tables, for streaming reads and inserts without an ORM object per row
+AUDIT_ENTRY: sa.Table = AuditEntry.__table__  # type: ignore[attr-defined]
+AUDIT_HEAD: sa.Table = AuditHead.__table__  # type: ignore[attr-defined]
+
+event.listen(AUDIT_ENTRY, "after_create", _after_entry_create)
+event.listen(AUDIT_HEAD, "after_create", _after_head_create)
+
+
+# --- canonical encoding (pure) ------------------------------------------------------------------
+
+def canonical_time(at: datetime) -> str:
+    """UTC ISO-8601 with microseconds and ``Z``; a naive value is UTC (that is how SQLite returns it)."""
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC)
+    return f"{at.year:04d}-{at.month:02d}-{at.day:02d}T{at.hour:02d}:{at.minute:02d}:" \
+           f"{at.second:02d}.{at.microsecond:06d}Z"
+
+
+def canonical_details(details: Mapping[str, Any] | None) -> str:
+    """Sorted keys, no whitespace, UTF-8 kept: the exact text stored and hashed."""
+    return json.dumps(dict(details or {}), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return canonical_time(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"audit details cannot hold {type(value).__name__}")
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def entry_hash(*, seq: int, at: str, actor: str, action: str, org: str | None, login: str | None,
+               document_sha256: str | None, reason: str, details: str, prev_hash: str) -> str:
+    """SHA-256 (hex) of the canonical encoding of one entry's immutable fields.
+
+    The encoding is a JSON array in :data:`HASHED_FIELDS` order; JSON quoting makes field
+    boundaries unambiguous, so no two different entries share an encoding.
+    """
+    encoded = _ENCODER.encode([seq, at, actor, action, org, login, document_sha256, reason, details,
+                               prev_hash])
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFields:
+    """An entry before it gets its place in the chain (used by bulk builders such as the benchmark)."""
+
+    at: datetime
+    actor: str
+    action: AuditAction
+    org: str | None
+    login: str | None
+    document_sha256: str | None
+    reason: str
+    details: str = "{}"
+
+
+def chain(fields: Iterable[EntryFields], *, start_seq: int = 1,
+          prev_hash: str = GENESIS_HASH) -> Iterator[dict[str, Any]]:
+    """Give each entry its seq, prev_hash and hash: the pure core of :func:`append_entry`."""
+    seq = start_seq
+    for f in fields:
+        at = f.at.astimezone(UTC) if f.at.tzinfo else f.at.replace(tzinfo=UTC)
+        digest = entry_hash(seq=seq, at=canonical_time(at), actor=f.actor, action=str(f.action),
+                            org=f.org, login=f.login, document_sha256=f.document_sha256,
+                            reason=f.reason, details=f.details, prev_hash=prev_hash)
+        yield {"seq": seq, "at": at, "actor": f.actor, "action": str(f.action), "org": f.org,
+               "login": f.login, "document_sha256": f.document_sha256, "reason": f.reason,
+               "details": f.details, "prev_hash": prev_hash, "hash": digest}
+        prev_hash = digest
+        seq += 1
+
+
+# --- append (I/O) ---------------------------------------------------------------------------------
+
+_head = AUDIT_HEAD
+_entry = AUDIT_ENTRY
+
+
+def _lock_head(connection: Connection) -> tuple[int, str]:
+    """Claim the next seq under the head row's lock; returns (new seq, previous hash)."""
+    # UPDATE … RETURNING both takes the lock (row lock on PostgreSQL, RESERVED on SQLite, waiting
+    # on busy_timeout) and reads the head in one round trip; a SELECT first would let two SQLite
+    # readers race to upgrade, and on PostgreSQL would need FOR UPDATE anyway.
+    stmt = (sa.update(_head).where(_head.c.id == 1).values(seq=_head.c.seq + 1)
+            .returning(_head.c.seq, _head.c.hash))
+    row = connection.execute(stmt).first()
+    if row is None:
+        _create_head(connection)
+        row = connection.execute(stmt).first()
+        if row is None:  # pragma: no cover - the insert above guarantees the row
+            raise AuditError("audit-head-missing", "audit_head row could not be created")
+    return int(row[0]), str(row[1])
+
+
+def _create_head(connection: Connection) -> None:
+    # The head row is normally made by create_all / the migration; this covers a schema made some
+    # other way. ON CONFLICT DO NOTHING keeps two first writers from failing each other.
+    name = connection.dialect.name
+    values = {"id": 1, "seq": 0, "hash": GENESIS_HASH}
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        connection.execute(pg_insert(_head).values(**values).on_conflict_do_nothing())
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        connection.execute(sqlite_insert(_head).values(**values).on_conflict_do_nothing())
+    else:  # pragma: no cover - only the two supported databases
+        connection.execute(_head.insert().values(**values))
+
+
+def append_entry(session: Session, *, actor: str, action: AuditAction, org: str | None,
+                 login: str | None, document_sha256: str | None, reason: str,
+                 details: dict[str, Any] | None = None, at: datetime) -> AuditEntry:
+    """Append one entry inside the caller's transaction (the caller commits or rolls back).
+
+    The head row stays locked until that transaction ends, so keep the transaction short. The
+    returned object is a detached copy of the row written through Core: do not ``session.add`` it.
+    """
+    if not actor:
+        raise AuditError("audit-actor-missing", "an audit entry needs an actor")
+    if at.tzinfo is None:
+        raise AuditError("audit-naive-time", "audit times must carry a timezone", action=str(action))
+    connection = session.connection()
+    seq, prev = _lock_head(connection)
+    (row,) = chain([EntryFields(at=at, actor=actor, action=AuditAction(action), org=org, login=login,
+                                document_sha256=document_sha256, reason=reason,
+                                details=canonical_details(details))],
+                   start_seq=seq, prev_hash=prev)
+    connection.execute(_entry.insert().values(**row))
+    connection.execute(sa.update(_head).where(_head.c.id == 1).values(hash=row["hash"]))
+    return AuditEntry(**row)
