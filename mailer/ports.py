@@ -1,0 +1,59 @@
+"""The ports through which the mailer reaches the rest of the product without importing it.
+
+The application wiring implements them with provisioning queries; tests implement them with small
+tables of their own. Every method receives the caller's session so its reads and writes share the
+transaction the mailer is running in.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Protocol
+
+from sqlmodel import Session
+
+from mailer.purposes import Purpose, Recipient
+
+__all__ = ["AuditSink", "CredentialIssuer", "MailAction", "RecipientDirectory"]
+
+
+class MailAction(StrEnum):
+    """The audit actions the mailer records (values are the audit log's action names)."""
+
+    MAIL_QUEUED = "mail_queued"
+    MAIL_SENT = "mail_sent"
+    MAIL_FAILED = "mail_failed"
+    MAIL_REFUSED = "mail_refused"
+    CREDENTIALS_ISSUED = "credentials_issued"
+
+
+class RecipientDirectory(Protocol):
+    def recipient(self, session: Session, purpose: Purpose, ref: str) -> Recipient | None:
+        """The one allowed recipient of ``purpose`` for ``ref`` as the database says now.
+
+        credentials: ref = login → that account's ``user_email`` from its fiche;
+        org_notice: ref = enterprise number → the agreement's ``notification_email``;
+        master_user_notice: ref = enterprise number → the current Master User's ``mu_email``.
+        None when there is none (unknown/revoked account, no agreement, no Master User).
+        """
+        ...
+
+
+class CredentialIssuer(Protocol):
+    def issue(self, session: Session, login: str) -> str:
+        """Make a new temporary password for ``login``, store only its hash, kill the previous one.
+
+        Returns the plaintext, which the mailer puts in the message and nowhere else.
+        """
+        ...
+
+
+class AuditSink(Protocol):
+    def record(self, session: Session, *, action: MailAction, purpose: Purpose, ref: str, actor: str,
+               reason: str, details: dict[str, str]) -> None:
+        """Append one audit entry in the caller's transaction; nothing passed here is a secret.
+
+        ``actor`` is ``system`` or the team member who asked (re-issue); ``details`` carries the
+        outbox id, event, idempotency key, recipient address and Message-ID where known.
+        """
+        ...

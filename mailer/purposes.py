@@ -1,0 +1,172 @@
+"""Mail purposes, the one recipient kind each is bound to, the events each may carry and their params.
+
+SPEC §3 "Mail": every mail has a purpose and each purpose has exactly one allowed recipient. The
+binding lives here, once; nothing else in the mailer decides who may receive what.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from errors import MailerError
+
+__all__ = [
+    "EVENTS",
+    "RECIPIENT_OF",
+    "Event",
+    "EventSpec",
+    "Language",
+    "Purpose",
+    "Recipient",
+    "RecipientKind",
+    "check_params",
+    "clean_text",
+    "spec_of",
+]
+
+
+class Purpose(StrEnum):
+    CREDENTIALS = "credentials"
+    ORG_NOTICE = "org_notice"
+    MASTER_USER_NOTICE = "master_user_notice"
+
+
+class RecipientKind(StrEnum):
+    #: the account's personal address from its own user fiche — used for nothing else (SPEC §1)
+    USER_EMAIL = "user_email"
+    #: the agreement's notification address (often a distribution list: never credentials)
+    NOTIFICATION_EMAIL = "notification_email"
+    #: the current Master User's address from the approved Master User fiche
+    MU_EMAIL = "mu_email"
+
+
+RECIPIENT_OF: Mapping[Purpose, RecipientKind] = {
+    Purpose.CREDENTIALS: RecipientKind.USER_EMAIL,
+    Purpose.ORG_NOTICE: RecipientKind.NOTIFICATION_EMAIL,
+    Purpose.MASTER_USER_NOTICE: RecipientKind.MU_EMAIL,
+}
+
+
+class Language(StrEnum):
+    NL = "nl"
+    FR = "fr"
+
+
+class Event(StrEnum):
+    ACCOUNT_OPENED = "account_opened"
+    CREDENTIALS_REISSUED = "credentials_reissued"
+    ACCESS_OPENED = "access_opened"
+    NEW_DOCUMENTS = "new_documents"
+    NEW_FEATURES = "new_features"
+    CHANGES_APPLIED = "changes_applied"
+    FORM_REJECTED = "form_rejected"
+    EXPIRY_COMING = "expiry_coming"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    purpose: Purpose
+    #: params the template needs (all required)
+    required: frozenset[str]
+    #: params the template may use
+    optional: frozenset[str] = frozenset()
+
+
+def _spec(purpose: Purpose, required: set[str], optional: set[str] | None = None) -> EventSpec:
+    return EventSpec(purpose, frozenset(required), frozenset(optional or set()))
+
+
+EVENTS: Mapping[Event, EventSpec] = {
+    # credentials: the login travels in params; the password never does — it is made at send time
+    Event.ACCOUNT_OPENED: _spec(Purpose.CREDENTIALS, {"login"}, {"org_name"}),
+    Event.CREDENTIALS_REISSUED: _spec(Purpose.CREDENTIALS, {"login"}, {"org_name"}),
+    Event.ACCESS_OPENED: _spec(Purpose.ORG_NOTICE, {"org_name"}, {"accounts"}),
+    Event.NEW_DOCUMENTS: _spec(Purpose.ORG_NOTICE, {"org_name", "documents"}),
+    Event.NEW_FEATURES: _spec(Purpose.ORG_NOTICE, {"org_name", "features"}),
+    Event.CHANGES_APPLIED: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "changes"}),
+    Event.FORM_REJECTED: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "document", "reasons"},
+                               {"received"}),
+    Event.EXPIRY_COMING: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "accounts"}),
+}
+
+# Param names that would mean a secret is being queued: the outbox must never hold one (SPEC §3).
+_SECRET_WORDS = ("password", "passwd", "wachtwoord", "mot_de_passe", "secret", "token", "hash")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """The one address a purpose may reach, as the directory resolved it from the database."""
+
+    address: str
+    name: str
+    language: Language
+
+
+def spec_of(purpose: Purpose, event: Event) -> EventSpec:
+    spec = EVENTS[event]
+    if spec.purpose is not purpose:
+        raise MailerError("mail-event-purpose", f"event {event} does not belong to purpose {purpose}",
+                          purpose=purpose, event=event)
+    return spec
+
+
+def check_params(purpose: Purpose, event: Event, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a JSON-safe copy of ``params`` or raise: unknown/missing keys, secrets, odd values."""
+    spec = spec_of(purpose, event)
+    keys = set(params)
+    for key in keys:
+        if any(word in key.lower() for word in _SECRET_WORDS):
+            # the key name only: its value may be the very secret that must not reach an error
+            raise MailerError("mail-params-secret", "a mail parameter looks like a secret", key=key)
+    missing = spec.required - keys
+    unknown = keys - spec.required - spec.optional
+    if missing or unknown:
+        raise MailerError("mail-params-invalid", f"parameters for {event} do not match its template",
+                          missing=",".join(sorted(missing)) or None,
+                          unknown=",".join(sorted(unknown)) or None)
+    return {k: _json_safe(v, k) for k, v in params.items()}
+
+
+def _json_safe(value: Any, path: str) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return clean_text(value, multiline=True)
+    if isinstance(value, list | tuple):
+        return [_json_safe(v, f"{path}[]") for v in value]
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if not isinstance(k, str) or any(word in k.lower() for word in _SECRET_WORDS):
+                raise MailerError("mail-params-secret", "a mail parameter looks like a secret", key=f"{path}.{k}")
+            out[k] = _json_safe(v, f"{path}.{k}")
+        return out
+    raise MailerError("mail-params-invalid", "mail parameters must be JSON data", key=path,
+                      type=type(value).__name__)
+
+
+def clean_text(value: str, *, multiline: bool = False, limit: int = 2000) -> str:
+    """NFC text without control, format (bidi overrides, zero-width) or separator characters.
+
+    Names come from scanned or typed forms; a CR/LF would start a new header and a U+202E would
+    make an address read backwards, so both go before anything reaches a message.
+    """
+    out = []
+    for ch in unicodedata.normalize("NFC", value):
+        cat = unicodedata.category(ch)
+        if ch == "\n" and multiline:
+            out.append(ch)
+        elif ch in "\t\r\n\u2028\u2029\x85" or cat in ("Zl", "Zp"):
+            out.append(" ")
+        elif cat in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            continue
+        else:
+            out.append(ch)
+    text = "".join(out)
+    if not multiline:
+        text = " ".join(text.split())
+    return text[:limit]

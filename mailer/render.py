@@ -1,0 +1,195 @@
+"""Rendering the NL/FR templates of ``templates/`` and composing the one-recipient message around them.
+
+Templates are package data found through ``importlib.resources``; the HTML part is autoescaped and
+rendered in a sandbox with strict undefined names. Headers are built from ``Address`` objects and
+cleaned text, then the serialised message is parsed back and checked: one To, no Cc/Bcc, no header
+we did not write — so a name with CR/LF or bidi tricks cannot add a recipient or a header.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime, getaddresses
+from importlib.resources import files
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from errors import MailerError
+from mailer.purposes import Event, Language, Purpose, Recipient, clean_text, spec_of
+
+__all__ = [
+    "CONTACT_ADDRESS",
+    "Rendered",
+    "check_address",
+    "check_message",
+    "compose",
+    "environment",
+    "render",
+    "template_names",
+]
+
+CONTACT_ADDRESS = "extranet2P@ethias.be"
+_BRUSSELS = ZoneInfo("Europe/Brussels")
+
+# Printable-ASCII dot-atoms only: what the fiche validation accepts, and nothing an SMTP server or
+# a header parser could read as two addresses, a comment or a route.
+_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_ADDRESS = re.compile(rf"{_LOCAL}@{_LABEL}(?:\.{_LABEL})+")
+
+#: the only headers a message may carry when it reaches the transport
+_ALLOWED_HEADERS = frozenset({
+    "from", "to", "subject", "date", "message-id", "content-language", "auto-submitted",
+    "mime-version", "content-type", "content-transfer-encoding",
+})
+
+
+class _ResourceLoader(BaseLoader):
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Callable[[], bool]]:
+        parts = template.split("/")
+        if any(p in ("", ".", "..") for p in parts):
+            raise TemplateNotFound(template)
+        resource = files("templates").joinpath(*parts)
+        if not resource.is_file():
+            raise TemplateNotFound(template)
+        return resource.read_text(encoding="utf-8"), None, lambda: True
+
+
+def _fmt_date(value: str | date | datetime) -> str:
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return value.strftime("%d/%m/%Y")
+
+
+def _fmt_datetime(value: datetime, lang: str) -> str:
+    local = value.astimezone(_BRUSSELS)
+    joiner = "om" if lang == Language.NL else "à"
+    return f"{local:%d/%m/%Y} {joiner} {local:%H:%M}"
+
+
+def _pick(value: Any, lang: str) -> Any:
+    """A text given in both languages ({"nl": …, "fr": …}) in the reader's; plain text as is."""
+    if isinstance(value, Mapping):
+        return value.get(lang) or value.get("nl") or value.get("fr") or ""
+    return value
+
+
+_ENV: ImmutableSandboxedEnvironment | None = None
+
+
+def environment() -> ImmutableSandboxedEnvironment:
+    global _ENV
+    if _ENV is None:
+        env = ImmutableSandboxedEnvironment(
+            loader=_ResourceLoader(),
+            autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        )
+        env.filters["date"] = _fmt_date
+        env.filters["pick"] = _pick
+        _ENV = env
+    return _ENV
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def template_names(purpose: Purpose, event: Event, language: Language) -> tuple[str, str]:
+    base = f"{purpose.value}/{event.value}.{language.value}"
+    return f"{base}.txt.j2", f"{base}.html.j2"
+
+
+def render(purpose: Purpose, event: Event, language: Language, *, recipient_name: str,
+           params: Mapping[str, Any], secret: Mapping[str, Any] | None = None,
+           now: datetime | None = None) -> Rendered:
+    """Render subject, text and HTML of one mail in ``language``.
+
+    ``secret`` carries the credentials-only values made at send time (password, validity); they
+    are passed to the template and never returned anywhere but inside the rendered parts.
+    """
+    spec_of(purpose, event)
+    lang = Language(language)
+    context: dict[str, Any] = {
+        **params,
+        "lang": lang.value,
+        "name": clean_text(recipient_name, limit=120),
+        "contact": CONTACT_ADDRESS,
+    }
+    if secret:
+        context.update(secret)
+        if "valid_until" in secret:
+            context["valid_until"] = _fmt_datetime(secret["valid_until"], lang.value)
+    if now is not None:
+        context["today"] = _fmt_date(now.astimezone(_BRUSSELS).date())
+    env = environment()
+    txt_name, html_name = template_names(purpose, event, lang)
+    try:
+        text_t = env.get_template(txt_name)
+        html_t = env.get_template(html_name)
+        subject = "".join(text_t.blocks["subject"](text_t.new_context(context))).strip()
+        text = text_t.render(context)
+        html = html_t.render({**context, "subject": subject})
+    except TemplateNotFound as exc:
+        raise MailerError("mail-template-missing", "no template for this mail",
+                          template=str(exc)) from None
+    except Exception as exc:
+        # The context may hold a password: report the template and error kind, never the values.
+        raise MailerError("mail-template-error", "the mail template could not be rendered",
+                          template=txt_name, error=type(exc).__name__) from None
+    return Rendered(subject=clean_text(subject, limit=200), text=text, html=html)
+
+
+def check_address(address: str) -> str:
+    """Return ``address`` if it is one plain address, else raise ``mail-address-invalid``."""
+    if not isinstance(address, str) or len(address) > 254 or not _ADDRESS.fullmatch(address):
+        raise MailerError("mail-address-invalid", "recipient address is not one plain e-mail address",
+                          address=repr(address)[:80])
+    return address
+
+
+def compose(rendered: Rendered, *, sender: str, sender_name: str, recipient: Recipient,
+            message_id: str, when: datetime) -> EmailMessage:
+    """The message for exactly one recipient: From, To, Subject, Date, Message-ID, text + HTML."""
+    check_address(sender)
+    check_address(recipient.address)
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = Address(display_name=clean_text(sender_name, limit=120), addr_spec=sender)
+    msg["To"] = Address(display_name=clean_text(recipient.name, limit=120), addr_spec=recipient.address)
+    msg["Subject"] = clean_text(rendered.subject, limit=200)
+    msg["Date"] = format_datetime(when)
+    msg["Message-ID"] = message_id
+    msg["Content-Language"] = recipient.language.value
+    # RFC 3834: an out-of-office reply to an automatic mail would only loop back to our mailbox
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(rendered.text)
+    msg.add_alternative(rendered.html, subtype="html")
+    check_message(msg, envelope_recipient=recipient.address)
+    return msg
+
+
+def check_message(msg: EmailMessage, *, envelope_recipient: str) -> None:
+    """Refuse a message whose headers, read back as a receiver would, allow anyone else in."""
+    parsed = BytesParser(policy=policy.default).parsebytes(msg.as_bytes(), headersonly=True)
+    names = [k.lower() for k in parsed]
+    extra = sorted(set(names) - _ALLOWED_HEADERS)
+    if extra or len(names) != len(set(names)):
+        raise MailerError("mail-header-injected", "the message carries headers it must not",
+                          headers=",".join(extra) or "duplicate")
+    to = getaddresses(parsed.get_all("To", []))
+    if len(to) != 1 or to[0][1] != envelope_recipient:
+        raise MailerError("mail-recipient-mismatch", "To must be exactly the purpose's recipient",
+                          to=len(to))

@@ -1,0 +1,266 @@
+"""Draining the outbox: claim a row, re-check its recipient, issue credentials, commit, send, record.
+
+The order is the crash-safety argument:
+
+1. the claim (``sending`` + a lease) is committed;
+2. the recipient is resolved again and must equal the queued one, else the row is ``refused``;
+3. for credentials the new temporary password is issued — its hash replaces the previous one —
+   and committed together with the Message-ID *before* the message leaves;
+4. the transport hands the message over;
+5. ``sent`` is committed.
+
+A crash between 4 and 5 leaves the row ``sending``; after its lease it is claimed again and sent
+again (never lost). For credentials that resend issues a new password, which kills the one in the
+first message: a user may get two mails, but only the newest password works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from errors import IntakeError, MailerError
+from mailer.outbox import (
+    Clock,
+    OutboxMessage,
+    OutboxStatus,
+    as_utc,
+    backoff,
+    claim_due,
+    details_of,
+    utc_now,
+)
+from mailer.ports import AuditSink, CredentialIssuer, MailAction, RecipientDirectory
+from mailer.purposes import Event, Language, Purpose, Recipient
+from mailer.render import compose, render
+from mailer.transports import DeliveryError, Envelope, Transport
+
+__all__ = ["DrainReport", "MailPorts", "SendSettings", "Sender"]
+
+log = logging.getLogger("mailer")
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    from_address: str = "extranet2P@ethias.be"
+    from_name: str = "Ethias Extranet"
+    max_attempts: int = 8
+    #: a row ``sending`` longer than this belongs to a sender that died: it is sent again
+    lease_seconds: float = 600.0
+    backoff_seconds: float = 60.0
+    backoff_max_seconds: float = 6 * 3600.0
+    #: rows in flight at once (the SMTP transport bounds its own connections as well)
+    concurrency: int = 4
+    #: must equal the validity the credential issuer gives the password (CredentialsConfig)
+    validity_hours: int = 72
+
+
+@dataclass(frozen=True)
+class MailPorts:
+    directory: RecipientDirectory
+    issuer: CredentialIssuer
+    audit: AuditSink
+
+
+@dataclass
+class DrainReport:
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    refused: list[int] = field(default_factory=list)
+    #: outbox id → last error (codes and server replies only, never message content)
+    errors: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.refused or self.retrying)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"sent": len(self.sent), "retrying": len(self.retrying), "failed": len(self.failed),
+                "refused": len(self.refused), "errors": {str(k): v for k, v in self.errors.items()}}
+
+
+def _token() -> str:
+    return secrets.token_hex(12)
+
+
+class Sender:
+    def __init__(self, engine: Engine, *, ports: MailPorts, transport: Transport,
+                 settings: SendSettings | None = None, clock: Clock = utc_now,
+                 token: Callable[[], str] = _token) -> None:
+        self.engine = engine
+        self.ports = ports
+        self.transport = transport
+        self.settings = settings or SendSettings()
+        self.clock = clock
+        self.token = token
+
+    async def drain(self, *, limit: int | None = None) -> DrainReport:
+        """Send every due row once (at most ``limit``); failures are recorded, never raised."""
+        report = DrainReport()
+        seen: set[int] = set()
+        budget = [limit if limit is not None else -1]
+
+        async def worker() -> None:
+            while budget[0] != 0:
+                with Session(self.engine) as session:
+                    claimed = claim_due(session, now=self.clock(), lease=self._lease(), limit=1,
+                                        exclude=seen)
+                if not claimed:
+                    return
+                row_id, lease_until = claimed[0]
+                seen.add(row_id)
+                budget[0] -= 1
+                status, error = await self.deliver(row_id, lease_until)
+                {OutboxStatus.SENT: report.sent, OutboxStatus.QUEUED: report.retrying,
+                 OutboxStatus.FAILED: report.failed, OutboxStatus.REFUSED: report.refused,
+                 }.get(status, report.retrying).append(row_id)
+                if error:
+                    report.errors[row_id] = error
+
+        await asyncio.gather(*(worker() for _ in range(max(1, self.settings.concurrency))))
+        return report
+
+    def _lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.lease_seconds)
+
+    async def deliver(self, row_id: int, lease_until: datetime) -> tuple[OutboxStatus, str | None]:
+        """One claimed row, start to end. Returns its new status and the error, if any."""
+        try:
+            with Session(self.engine) as session:
+                envelope = self._prepare(session, row_id, lease_until)
+        except IntakeError as exc:
+            # Rolled back: no password was stored. Project errors carry no secrets by rule.
+            return self._after_failure(row_id, str(exc), permanent=True)
+        except Exception as exc:
+            # Unknown failure after a password may exist in memory: keep only the error's kind.
+            log.error("outbox %s: preparing the mail failed: %s", row_id, type(exc).__name__)
+            return self._after_failure(row_id, f"internal error: {type(exc).__name__}", permanent=False)
+        if isinstance(envelope, OutboxStatus):
+            return envelope, None
+        try:
+            await self.transport.send(envelope)
+        except DeliveryError as exc:
+            return self._after_failure(row_id, str(exc), permanent=exc.permanent)
+        except Exception as exc:
+            return self._after_failure(row_id, f"transport error: {type(exc).__name__}", permanent=False)
+        finally:
+            del envelope  # the only reference to the plaintext password
+        return self._after_success(row_id), None
+
+    def _prepare(self, session: Session, row_id: int, lease_until: datetime) -> Envelope | OutboxStatus:
+        row = session.get(OutboxMessage, row_id)
+        if (row is None or row.status != OutboxStatus.SENDING or row.lease_until is None
+                or as_utc(row.lease_until) != as_utc(lease_until)):
+            # Another sender took it over after our lease ran out: theirs now.
+            return OutboxStatus.SENDING
+        purpose, event = Purpose(row.purpose), Event(row.event)
+        now = self.clock()
+        current = self.ports.directory.recipient(session, purpose, row.ref)
+        problem = _mismatch(row, current)
+        if problem or current is None:
+            self._close(session, row, OutboxStatus.REFUSED, problem or "no recipient", now)
+            self.ports.audit.record(session, action=MailAction.MAIL_REFUSED, purpose=purpose, ref=row.ref,
+                                    actor="system", reason=problem or "no recipient", details=details_of(row))
+            session.commit()
+            log.warning("outbox %s refused: %s", row_id, problem)
+            return OutboxStatus.REFUSED
+
+        if purpose is Purpose.CREDENTIALS or not row.message_id:
+            # A credentials resend carries a new password, hence a new Message-ID (receivers that
+            # drop duplicate IDs would otherwise drop the only working password). Notices keep
+            # theirs, so a resend after a crash replaces the .eml file / is deduplicated.
+            row.message_id = self._message_id(row_id, now)
+        secret: dict[str, object] | None = None
+        if purpose is Purpose.CREDENTIALS:
+            hours = self.settings.validity_hours
+            secret = {"password": self.ports.issuer.issue(session, row.ref), "valid_hours": hours,
+                      "valid_until": now + timedelta(hours=hours)}
+            self.ports.audit.record(session, action=MailAction.CREDENTIALS_ISSUED, purpose=purpose,
+                                    ref=row.ref, actor="system",
+                                    reason=f"temporary password issued for {event}, valid {hours} h",
+                                    details=details_of(row))
+        rendered = render(purpose, event, Language(current.language), recipient_name=current.name,
+                          params=row.params, secret=secret, now=now)
+        message = compose(rendered, sender=self.settings.from_address, sender_name=self.settings.from_name,
+                          recipient=current, message_id=row.message_id, when=now)
+        row.language = Language(current.language).value
+        row.lease_until = now + self._lease()
+        row.updated_at = now
+        session.add(row)
+        # Commit before the side effect: the new hash (which killed the previous password) and the
+        # Message-ID are durable before anything can reach the recipient.
+        session.commit()
+        return Envelope(sender=self.settings.from_address, recipient=current.address, message=message)
+
+    def _message_id(self, row_id: int, now: datetime) -> str:
+        domain = self.settings.from_address.rpartition("@")[2] or "localhost"
+        return f"<{now:%Y%m%d%H%M%S}.{row_id}.{self.token()}@{domain}>"
+
+    def _close(self, session: Session, row: OutboxMessage, status: OutboxStatus, error: str | None,
+               now: datetime) -> None:
+        row.status = status.value
+        row.last_error = error
+        row.lease_until = None
+        row.updated_at = now
+        if status is OutboxStatus.SENT:
+            row.sent_at = now
+        session.add(row)
+
+    def _after_success(self, row_id: int) -> OutboxStatus:
+        with Session(self.engine) as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                raise MailerError("outbox-row-vanished", "outbox row disappeared while sending", outbox_id=row_id)
+            now = self.clock()
+            self._close(session, row, OutboxStatus.SENT, None, now)
+            self.ports.audit.record(session, action=MailAction.MAIL_SENT, purpose=Purpose(row.purpose),
+                                    ref=row.ref, actor="system", reason=f"{row.event} sent",
+                                    details=details_of(row))
+            session.commit()
+        log.info("outbox %s sent (%s, %s)", row_id, row.purpose, row.message_id)
+        return OutboxStatus.SENT
+
+    def _after_failure(self, row_id: int, error: str, *, permanent: bool) -> tuple[OutboxStatus, str]:
+        with Session(self.engine) as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return OutboxStatus.FAILED, error
+            now = self.clock()
+            if permanent or row.attempts >= self.settings.max_attempts:
+                reason = error if permanent else f"gave up after {row.attempts} attempts: {error}"
+                self._close(session, row, OutboxStatus.FAILED, reason, now)
+                self.ports.audit.record(session, action=MailAction.MAIL_FAILED, purpose=Purpose(row.purpose),
+                                        ref=row.ref, actor="system", reason=reason, details=details_of(row))
+                status = OutboxStatus.FAILED
+            else:
+                self._close(session, row, OutboxStatus.QUEUED, error, now)
+                row.next_attempt_at = now + backoff(row.attempts, base_seconds=self.settings.backoff_seconds,
+                                                    max_seconds=self.settings.backoff_max_seconds)
+                status = OutboxStatus.QUEUED
+            session.commit()
+        log.warning("outbox %s %s: %s", row_id, "failed" if status is OutboxStatus.FAILED else "deferred",
+                    error)
+        return status, error
+
+
+def _mismatch(row: OutboxMessage, current: Recipient | None) -> str | None:
+    if current is None:
+        return "the purpose has no allowed recipient any more"
+    if _norm(current.address) != _norm(row.recipient):
+        # The fiche changed since the mail was queued: the queued content was meant for the old
+        # address and the new one was never checked for this mail — refuse, a new fiche queues anew.
+        return "the recipient changed since the mail was queued"
+    return None
+
+
+def _norm(address: str) -> str:
+    local, _, domain = address.strip().rpartition("@")
+    return f"{local}@{domain.lower()}"
