@@ -1,0 +1,30 @@
+"""The parsing layer: forms, classify, extract (AcroForm, text layer, XLSX, OCR), validate → ``ParsedForm``.
+
+``parse_document`` is pure and in process; untrusted bytes go through
+``parsers.sandbox.SandboxedParser``, which runs the same function in a worker under memory and time
+limits. The PDF libraries are imported on first use so that ``parsers.forms``/``parsers.result``
+stay cheap to import for the packages that only need the definitions.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from parsers.result import ParsedForm
+
+__all__ = ["parse_document"]
+
+
+def parse_document(
+    data: bytes,
+    *,
+    today: date,
+    filename: str | None = None,
+    ocr_page_timeout: float = 20.0,
+) -> ParsedForm:
+    """Read one document as one of the three forms; every failure is a coded rejection, never an exception."""
+    from parsers.document import parse_document as parse
+
+    return parse(data, today=today, filename=filename, ocr_page_timeout=ocr_page_timeout)

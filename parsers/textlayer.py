@@ -1,0 +1,115 @@
+"""Reading a flattened (printed-style) PDF by position: pdfplumber words placed in the form's boxes.
+
+One ``extract_words()`` per page; the first page's words also classify the document (footer and
+title). A word belongs to the box its start lies in (long values overflow to the right); an "X"
+inside a tick box ticks it — the geometry is ``parsers.forms.layout``, the one the renderer drew.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pdfplumber
+from pdfminer.pdfdocument import PDFPasswordIncorrect
+from pdfminer.pdfparser import PDFSyntaxError
+from pdfminer.psparser import PSException
+
+from errors import ParseError
+from parsers.classify import Classification, classify_text
+from parsers.forms import Box, FieldKind, FormId, Lang, layout
+from parsers.validate import RawValue
+
+__all__ = ["TextLayer", "read_text_layer"]
+
+#: tolerance, in points, around a box (a glyph's box may poke past the drawn border)
+_SLACK = 1.5
+_MAX_PAGES = 10
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    x0: float
+    x1: float
+    y0: float  # PDF points, origin bottom-left
+    y1: float
+
+
+@dataclass(frozen=True)
+class TextLayer:
+    """The classification from the printed text, the values read from the boxes, and whether any text was found."""
+
+    classification: Classification
+    raw: dict[str, RawValue]
+    has_text: bool
+
+
+def _words(page: Any) -> list[Word]:
+    height = float(page.height)
+    return [Word(w["text"], float(w["x0"]), float(w["x1"]), height - float(w["bottom"]), height - float(w["top"]))
+            for w in page.extract_words()]
+
+
+def read_text_layer(data: bytes) -> TextLayer:
+    """Classify by the first page's text, then read every field box of the pages the form has."""
+    try:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            pages = pdf.pages
+            if not pages:
+                raise ParseError("pdf-corrupt", "the PDF has no pages")
+            first = _words(pages[0])
+            cls = classify_text([" ".join(w.text for w in first)])
+            if cls.form_id is None:
+                # a scan has no words at all; other pages may still hold the footer of a scanned form
+                has_text = bool(first) or any(_words(p) for p in pages[1:_MAX_PAGES])
+                return TextLayer(cls, {}, has_text)
+            placed, _ = layout(cls.form_id, cls.language or Lang.NL)
+            n_pages = max(p.page for p in placed) + 1
+            words = [first, *(_words(p) for p in pages[1:n_pages])]
+    except ParseError:
+        raise
+    except PDFPasswordIncorrect as exc:
+        raise ParseError("pdf-encrypted", "the PDF is protected by a password; send it without one") from exc
+    except RecursionError as exc:
+        raise ParseError("hostile-structure", "the PDF nests its objects too deeply to be read safely") from exc
+    except (PSException, PDFSyntaxError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            AssertionError, OSError, UnicodeError, ArithmeticError) as exc:
+        raise ParseError("pdf-corrupt", f"the PDF's text cannot be read: {exc}") from exc
+    return TextLayer(cls, read_boxes(cls.form_id, cls.language, words), True)
+
+
+def _starts_in(w: Word, box: Box) -> bool:
+    cy = (w.y0 + w.y1) / 2
+    return box.x0 - _SLACK <= w.x0 <= box.x1 and box.y0 - _SLACK <= cy <= box.y1 + _SLACK
+
+
+def _centred_in(w: Word, box: Box) -> bool:
+    cx, cy = (w.x0 + w.x1) / 2, (w.y0 + w.y1) / 2
+    return box.x0 - _SLACK <= cx <= box.x1 + _SLACK and box.y0 - _SLACK <= cy <= box.y1 + _SLACK
+
+
+def read_boxes(form_id: FormId, lang: Lang | None, pages: Sequence[Sequence[Word]]) -> dict[str, RawValue]:
+    """Assign the words of each page to the field boxes of the layout (shared with OCR-by-text)."""
+    placed, _ = layout(form_id, lang or Lang.NL)
+    raw: dict[str, RawValue] = {}
+    for pf in placed:
+        if pf.page >= len(pages):
+            continue
+        words = pages[pf.page]
+        kind = pf.field.kind
+        if kind is FieldKind.SIGNATURE:
+            continue
+        if kind is FieldKind.CHECKBOX:
+            raw[pf.field.name] = any(w.text.upper() == "X" and _centred_in(w, pf.ticks["on"]) for w in words)
+        elif kind is FieldKind.CHOICE:
+            ticked = [v for v, tick in pf.ticks.items()
+                      if any(w.text.upper() == "X" and _centred_in(w, tick) for w in words)]
+            # several boxes ticked: hand them all over, the validator refuses the ambiguity
+            raw[pf.field.name] = " + ".join(ticked) if ticked else None
+        else:
+            inside = sorted((w for w in words if _starts_in(w, pf.box)), key=lambda w: (-round(w.y1), w.x0))
+            raw[pf.field.name] = " ".join(w.text for w in inside) or None
+    return raw

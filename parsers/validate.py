@@ -1,0 +1,278 @@
+"""Field validation and normalisation of the three forms (SPEC §2–3): raw values in, coded issues out.
+
+Every extractor (AcroForm, text layer, XLSX, OCR) hands its raw strings here, and the review
+queue re-validates corrected values through the same function, so a value means the same thing
+whatever channel it came through. ``validate`` accepts its own output as input (ISO dates,
+10-digit enterprise numbers, the ``contracts`` list), so re-validating a parsed form is a no-op.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from stdnum.be import vat
+from stdnum.exceptions import InvalidChecksum, ValidationError
+
+from errors import ParseError
+from parsers.forms import CONTRACT_FIELDS, FORMS, FieldDef, FieldKind, FormDef, FormId
+from parsers.result import FieldValue, Issue
+
+__all__ = [
+    "RawValue",
+    "normalise_text",
+    "parse_date",
+    "validate",
+]
+
+#: what an extractor hands over: text as typed, a tick box state, nothing, or (re-validation) a list
+RawValue = str | bool | list[str] | None
+
+_DATE_RE = re.compile(r"^(\d{1,2})\s*([/.\-])\s*(\d{1,2})\s*\2\s*(\d{4})$")
+_ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+#: contract numbers of the policy administration: letters, digits and the usual separators
+_CONTRACT_RE = re.compile(r"^[A-Z0-9][A-Z0-9./\-]{0,19}$")
+_TRUE = frozenset({"true", "1", "yes", "y", "ja", "j", "oui", "o", "x", "on", "waar", "vrai"})
+_FALSE = frozenset({"", "false", "0", "no", "n", "nee", "non", "off", "onwaar", "faux"})
+_SIGNED_OLD_MONTHS = 6
+
+
+def normalise_text(value: str) -> str:
+    """NFC, trimmed, runs of white space folded to one space (a printed copy cannot keep more)."""
+    return " ".join(unicodedata.normalize("NFC", value).split())
+
+
+def parse_date(value: str) -> date | None:
+    """``dd/mm/yyyy``, ``dd.mm.yyyy``, ``dd-mm-yyyy`` (what people write) or ISO (our own output)."""
+    text = value.strip()
+    m = _DATE_RE.match(text)
+    try:
+        if m:
+            return date(int(m.group(4)), int(m.group(3)), int(m.group(1)))
+        m = _ISO_RE.match(text)
+        if m:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+    return None
+
+
+def _months_before(day: date, months: int) -> date:
+    month0 = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month0, 12)
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month + 1, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Checker:
+    def __init__(self, form: FormDef, today: date) -> None:
+        self.form = form
+        self.today = today
+        self.fields: dict[str, FieldValue] = {}
+        self.errors: list[Issue] = []
+        self.warnings: list[Issue] = []
+
+    def error(self, code: str, field: str, message: str) -> None:
+        self.errors.append(Issue(code, message, field))
+
+    def warn(self, code: str, field: str, message: str) -> None:
+        self.warnings.append(Issue(code, message, field))
+
+
+def _as_text(raw: RawValue) -> str:
+    if raw is None or isinstance(raw, bool):
+        return ""
+    if isinstance(raw, list):
+        return " ".join(raw)
+    return normalise_text(raw)
+
+
+def _enterprise(ck: _Checker, f: FieldDef, text: str) -> None:
+    try:
+        ck.fields[f.name] = vat.validate(text)
+    except InvalidChecksum:
+        ck.error("enterprise-number-checksum", f.name, f"enterprise number {text!r} fails the mod-97 check")
+    except ValidationError:
+        ck.error("enterprise-number-format", f.name,
+                 f"enterprise number {text!r} is not 10 digits starting with 0 or 1")
+
+
+def _email(ck: _Checker, f: FieldDef, text: str) -> None:
+    try:
+        # no DNS: parsing must stay pure and offline
+        ck.fields[f.name] = validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        ck.error("email-invalid", f.name, f"e-mail address {text!r} is not valid: {exc}")
+
+
+def _phone(ck: _Checker, f: FieldDef, text: str) -> None:
+    try:
+        number = phonenumbers.parse(text, "BE")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        ck.error("phone-invalid", f.name, f"phone number {text!r} is not a valid Belgian or international number")
+        return
+    ck.fields[f.name] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _date(ck: _Checker, f: FieldDef, text: str) -> None:
+    day = parse_date(text)
+    if day is None:
+        ck.error("date-invalid", f.name, f"date {text!r} is not a date written dd/mm/yyyy")
+        return
+    ck.fields[f.name] = day.isoformat()
+    if f.name == "signed_date":
+        if day > ck.today:
+            ck.error("date-in-future", f.name, f"signing date {day:%d/%m/%Y} is in the future")
+        elif day < _months_before(ck.today, _SIGNED_OLD_MONTHS):
+            ck.warn("signed-date-old", f.name, f"signing date {day:%d/%m/%Y} is more than six months ago")
+    elif f.name == "access_end_date" and day <= ck.today:
+        ck.error("end-date-past", f.name, f"end of access {day:%d/%m/%Y} is not in the future")
+
+
+def _choice(ck: _Checker, f: FieldDef, text: str) -> None:
+    key = text.lstrip("/").strip().casefold()
+    for opt in f.options:
+        # the machine value (radio export value, or typed in a text field / XLSX), or a label
+        if key in (opt.value.casefold(), opt.nl.casefold(), opt.fr.casefold()):
+            ck.fields[f.name] = opt.value
+            return
+    ck.error("choice-invalid", f.name,
+             f"{text!r} is not one of {', '.join(f.values)} for {f.name}")
+
+
+_CHECKERS: dict[FieldKind, Callable[[_Checker, FieldDef, str], None]] = {
+    FieldKind.ENTERPRISE: _enterprise,
+    FieldKind.EMAIL: _email,
+    FieldKind.PHONE: _phone,
+    FieldKind.DATE: _date,
+    FieldKind.CHOICE: _choice,
+}
+
+
+def _checkbox(ck: _Checker, f: FieldDef, raw: RawValue) -> None:
+    if isinstance(raw, bool) or raw is None:
+        ticked = bool(raw)
+    else:
+        key = _as_text(raw).lstrip("/").casefold()
+        if key in _TRUE:
+            ticked = True
+        elif key in _FALSE:
+            ticked = False
+        else:
+            ck.error("choice-invalid", f.name, f"{raw!r} is not a tick-box value for {f.name}")
+            return
+    ck.fields[f.name] = ticked
+    if f.required and not ticked:
+        ck.error("terms-not-accepted", f.name, "the terms of the agreement are not accepted (box not ticked)")
+
+
+def _contracts(ck: _Checker, raw: Mapping[str, RawValue]) -> None:
+    numbers: list[str] = []
+    given = raw.get("contracts")
+    items: Sequence[RawValue]
+    if isinstance(given, list):
+        items = given
+    elif isinstance(given, str):
+        items = re.split(r"[,;\s]+", given)
+    else:
+        items = []
+    items = [*items, *(raw.get(name) for name in CONTRACT_FIELDS)]
+    for item in items:
+        text = _as_text(item).replace(" ", "").upper()
+        if not text:
+            continue
+        if not _CONTRACT_RE.match(text) or not any(c.isdigit() for c in text):
+            ck.error("contract-invalid", "contracts", f"contract number {text!r} is not a valid contract number")
+            continue
+        if text not in numbers:
+            numbers.append(text)
+    scope = ck.fields.get("scope")
+    if scope == "all" and numbers:
+        ck.warn("contracts-ignored", "contracts", "scope is all contracts: the contract numbers given are ignored")
+        numbers = []
+    elif scope == "selected" and not numbers and not any(i.field == "contracts" for i in ck.errors):
+        ck.error("contracts-required", "contracts", "scope is selected contracts but no contract number is given")
+    ck.fields["contracts"] = numbers
+
+
+def _cross_rules(ck: _Checker) -> None:
+    if ck.form.form_id is not FormId.USR:
+        return
+    action = ck.fields.get("action")
+    if action in ("new", "modify") and "user_email" not in ck.fields and not _has_error(ck, "user_email"):
+        ck.error("user-email-required", "user_email", "a new or modified access needs the user's personal e-mail")
+    if ck.fields.get("user_type") == "external":
+        if "external_company" not in ck.fields:
+            ck.error("external-company-required", "external_company", "an external user needs the firm's name")
+        if "access_end_date" not in ck.fields and not _has_error(ck, "access_end_date"):
+            ck.error("external-end-date-required", "access_end_date",
+                     "an external user needs an end date of access (end of the assignment)")
+
+
+def _has_error(ck: _Checker, field: str) -> bool:
+    return any(i.field == field for i in ck.errors)
+
+
+def _optional_for(form: FormDef, raw: Mapping[str, RawValue]) -> frozenset[str]:
+    # A revocation names the person; profile and scope of an access being withdrawn mean nothing.
+    if form.form_id is FormId.USR and _as_text(raw.get("action")).lstrip("/").casefold() in ("revoke", "intrekking",
+                                                                                              "retrait"):
+        return frozenset({"profile", "scope"})
+    return frozenset()
+
+
+def validate(
+    form_id: str,
+    raw: Mapping[str, RawValue],
+    *,
+    today: date,
+) -> tuple[dict[str, FieldValue], list[Issue], list[Issue]]:
+    """Normalise and check the raw values of one form: ``(fields, errors, warnings)``.
+
+    Empty optional fields are left out of ``fields``; tick boxes are always there (bool), and an
+    ``EAP-USR`` always has its ``contracts`` list. Keys that are not fields of the form are ignored.
+    """
+    try:
+        form = FORMS[FormId(form_id)]
+    except ValueError as exc:
+        raise ParseError("not-a-form", f"{form_id!r} is not one of the forms", form_id=form_id) from exc
+    ck = _Checker(form, today)
+    optional = _optional_for(form, raw)
+    for f in form.fields:
+        if f.kind is FieldKind.CONTRACT:
+            continue
+        value = raw.get(f.name)
+        if f.kind is FieldKind.SIGNATURE:
+            if isinstance(value, bool):
+                ck.fields[f.name] = value
+            continue
+        if f.kind is FieldKind.CHECKBOX:
+            _checkbox(ck, f, value)
+            continue
+        text = _as_text(value)
+        if not text:
+            if f.required and f.name not in optional:
+                ck.error("field-required", f.name, f"{f.name} ({f.nl} / {f.fr}) is required")
+            continue
+        if len(text) > f.max_len:
+            ck.error("field-too-long", f.name, f"{f.name} is longer than {f.max_len} characters")
+            continue
+        checker = _CHECKERS.get(f.kind)
+        if checker is None:
+            ck.fields[f.name] = text
+        else:
+            checker(ck, f, text)
+    if form.form_id is FormId.USR:
+        _contracts(ck, raw)
+    _cross_rules(ck)
+    return ck.fields, ck.errors, ck.warnings
