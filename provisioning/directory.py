@@ -1,0 +1,98 @@
+"""Send-time lookups for the mailer (who may receive what, now) and the issuing of temporary passwords."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from errors import ProvisioningError
+from provisioning.apply import Clock
+from provisioning.models import Account, AccountStatus, Credential, MasterUser, Organisation
+from provisioning.passwords import generate_password, hash_password, verify_password
+from provisioning.state import aware
+
+__all__ = [
+    "DEFAULT_VALIDITY",
+    "Contact",
+    "issue_temporary_password",
+    "master_user_contact",
+    "notification_contact",
+    "user_contact",
+    "verify_password",
+    "verify_temporary_password",
+]
+
+DEFAULT_VALIDITY = timedelta(hours=72)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """The one address a purpose may reach, with the name and language to write in."""
+
+    email: str
+    name: str
+    language: str
+
+
+def user_contact(session: Session, login: str) -> Contact | None:
+    """The account's ``user_email`` from its own fiche (credentials only); None unless active."""
+    account = session.get(Account, login)
+    if account is None or account.status != AccountStatus.ACTIVE:
+        return None
+    return Contact(account.email, f"{account.first_name} {account.last_name}".strip(), account.language)
+
+
+def notification_contact(session: Session, enterprise_number: str) -> Contact | None:
+    """The agreement's ``notification_email`` (org notices; never credentials)."""
+    org = session.get(Organisation, enterprise_number)
+    if org is None or not org.notification_email:
+        return None
+    return Contact(org.notification_email, org.name, org.correspondence_language or "nl")
+
+
+def master_user_contact(session: Session, enterprise_number: str) -> Contact | None:
+    """The current Master User's ``mu_email``."""
+    mu = session.exec(select(MasterUser).where(col(MasterUser.enterprise_number) == enterprise_number,
+                                               col(MasterUser.is_current))).first()
+    if mu is None:
+        return None
+    return Contact(mu.email, f"{mu.first_name} {mu.last_name}".strip(), mu.language)
+
+
+def issue_temporary_password(session: Session, login: str, *, clock: Clock, rng: random.Random | None = None,
+                             validity: timedelta = DEFAULT_VALIDITY, length: int = 20) -> str:
+    """Make a temporary password for ``login``; store only its argon2id hash; kill the previous one.
+
+    Returns the plaintext for the caller to put in the credentials mail — and nowhere else. The
+    password is single use and must be changed at first login.
+    """
+    account = session.get(Account, login)
+    if account is None or account.status != AccountStatus.ACTIVE:
+        raise ProvisioningError("account-not-active", "credentials are issued only for an active account",
+                                login=login)
+    now = clock()
+    session.execute(update(Credential).where(col(Credential.login) == login, col(Credential.invalidated_at).is_(None))
+                    .values(invalidated_at=now))
+    plaintext = generate_password(length=length, rng=rng)
+    session.add(Credential(login=login, password_hash=hash_password(plaintext), issued_at=now,
+                           expires_at=now + validity, must_change=True))
+    session.flush()
+    return plaintext
+
+
+def verify_temporary_password(session: Session, login: str, plaintext: str, *, clock: Clock) -> bool:
+    """Check a first-login password: live (not invalidated, not used, not expired), then spend it."""
+    now = clock()
+    live = session.exec(select(Credential).where(col(Credential.login) == login,
+                                                 col(Credential.invalidated_at).is_(None),
+                                                 col(Credential.used_at).is_(None))).all()
+    for cred in live:
+        if aware(cred.expires_at) > now and verify_password(cred.password_hash, plaintext):
+            cred.used_at = now
+            session.add(cred)
+            return True
+    return False

@@ -1,0 +1,46 @@
+"""Login allocation: opaque, unique, never derived from the e-mail, never reused (legacy logins included)."""
+
+from __future__ import annotations
+
+import random
+import secrets
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from errors import ProvisioningError
+from provisioning.models import Account, LegacyAccount
+
+__all__ = ["LOGIN_ALPHABET", "LOGIN_PREFIX", "allocate_login", "make_login"]
+
+LOGIN_PREFIX = "EAP"
+#: Crockford base32: no I, L, O, U, so a login read aloud or retyped from a letter stays unambiguous
+LOGIN_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+LOGIN_RANDOM_CHARS = 8  # 32**8 ≈ 10**12 logins: a collision is rare, and checked anyway
+
+_SYSTEM_RANDOM = secrets.SystemRandom()
+
+
+def make_login(rng: random.Random) -> str:
+    """A candidate login: the prefix and random characters, nothing taken from the person."""
+    return LOGIN_PREFIX + "".join(rng.choice(LOGIN_ALPHABET) for _ in range(LOGIN_RANDOM_CHARS))
+
+
+def _taken(session: Session, login: str) -> bool:
+    # Accounts and legacy accounts are never deleted, so these two tables are every login ever
+    # issued; compared case-insensitively because the old Extranet's logins were typed by hand.
+    key = login.upper()
+    if session.exec(select(Account.login).where(func.upper(col(Account.login)) == key)).first():
+        return True
+    return session.exec(select(LegacyAccount.login).where(func.upper(col(LegacyAccount.login)) == key)).first() \
+        is not None
+
+
+def allocate_login(session: Session, *, rng: random.Random | None = None, attempts: int = 20) -> str:
+    """A login never issued before (the account's primary key still guards a race between workers)."""
+    source = rng or _SYSTEM_RANDOM
+    for _ in range(attempts):
+        login = make_login(source)
+        if not _taken(session, login):
+            return login
+    raise ProvisioningError("login-space-exhausted", "no free login found", attempts=attempts)

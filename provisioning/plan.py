@@ -1,0 +1,292 @@
+"""The values rules work on and produce: provenance, dossier state, plan operations, audit and mail intents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from parsers.result import Channel, FieldValue
+from provisioning.audit import AuditAction
+from provisioning.models import AccountStatus, FormStatus, Profile, Scope, UserType
+
+__all__ = [
+    "AccountData",
+    "AccountSnapshot",
+    "AuditIntent",
+    "CreateAccount",
+    "DossierState",
+    "EndAccount",
+    "FormSnapshot",
+    "MailEvent",
+    "MailIntent",
+    "MailKind",
+    "MarkExpiryWarned",
+    "MasterUserSnapshot",
+    "ModifyAccount",
+    "Op",
+    "OpenOrganisation",
+    "Outcome",
+    "Plan",
+    "Provenance",
+    "QueueReview",
+    "RecordForm",
+    "RevokeLegacy",
+    "SetAgreement",
+    "SetMasterUser",
+    "new_account_ref",
+]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a document came from, as intake established it (``authenticated``: DMARC pass from the
+    trusted gateway, or ``require_dmarc`` off)."""
+
+    sha256: str
+    channel: Channel
+    sender: str | None
+    authenticated: bool
+    received_at: datetime
+    message_id: str | None = None
+
+
+class MailKind(StrEnum):
+    """The mail purposes (values are the mailer's purpose names)."""
+
+    CREDENTIALS = "credentials"
+    ORG_NOTICE = "org_notice"
+    MASTER_USER_NOTICE = "master_user_notice"
+
+
+class MailEvent(StrEnum):
+    """Events a plan asks the mailer to tell (values are the mailer's event names)."""
+
+    ACCOUNT_OPENED = "account_opened"
+    ACCESS_OPENED = "access_opened"
+    CHANGES_APPLIED = "changes_applied"
+    FORM_REJECTED = "form_rejected"
+    EXPIRY_COMING = "expiry_coming"
+
+
+@dataclass(frozen=True)
+class MailIntent:
+    """A mail to queue. ``params`` never hold a secret; credentials are made at sending time.
+
+    ``login`` may name a not-yet-allocated account as :func:`new_account_ref` (its fiche's
+    SHA-256); :func:`provisioning.apply.apply_plan` replaces it with the real login.
+    """
+
+    kind: MailKind
+    event: MailEvent
+    enterprise_number: str
+    login: str | None
+    params: dict[str, Any]
+    idempotency_key: str
+
+    @property
+    def ref(self) -> str:
+        """What the mailer resolves the recipient from: the login for credentials, else the org."""
+        return self.login or "" if self.kind is MailKind.CREDENTIALS else self.enterprise_number
+
+
+@dataclass(frozen=True)
+class AuditIntent:
+    action: AuditAction
+    reason: str
+    enterprise_number: str | None
+    login: str | None = None
+    document_sha256: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def new_account_ref(fiche_sha256: str) -> str:
+    """Placeholder login of the account a fiche will create, resolved when the plan is applied."""
+    return f"new:{fiche_sha256}"
+
+
+# --- operations -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordForm:
+    """Insert or update the dossier row of a document."""
+
+    sha256: str
+    enterprise_number: str
+    form_id: str
+    status: FormStatus
+    reason: str
+    fields: dict[str, FieldValue]
+    provenance: Provenance
+    warnings: tuple[dict[str, Any], ...] = ()
+    approved_by: str | None = None
+    login: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueReview:
+    sha256: str
+    enterprise_number: str
+    form_id: str
+    reasons: tuple[str, ...]
+    fields: dict[str, FieldValue]
+    errors: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class SetAgreement:
+    enterprise_number: str
+    fields: dict[str, FieldValue]
+    sha256: str
+
+
+@dataclass(frozen=True)
+class SetMasterUser:
+    enterprise_number: str
+    fields: dict[str, FieldValue]
+    sha256: str
+    approved_by: str
+
+
+@dataclass(frozen=True)
+class OpenOrganisation:
+    enterprise_number: str
+
+
+@dataclass(frozen=True)
+class AccountData:
+    last_name: str
+    first_name: str
+    email: str
+    phone: str
+    language: str
+    user_type: UserType
+    external_company: str
+    access_end_date: date | None
+    profile: Profile
+    scope: Scope
+    contracts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CreateAccount:
+    ref: str  # new_account_ref(fiche sha256)
+    enterprise_number: str
+    data: AccountData
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ModifyAccount:
+    login: str
+    data: AccountData
+    sha256: str
+
+
+@dataclass(frozen=True)
+class EndAccount:
+    login: str
+    status: AccountStatus  # REVOKED or EXPIRED
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class RevokeLegacy:
+    login: str
+
+
+@dataclass(frozen=True)
+class MarkExpiryWarned:
+    login: str
+    end_date: date
+
+
+Op = (RecordForm | QueueReview | SetAgreement | SetMasterUser | OpenOrganisation | CreateAccount
+      | ModifyAccount | EndAccount | RevokeLegacy | MarkExpiryWarned)
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"          # changed accesses (or agreement / Master User)
+    WAITING = "waiting"          # accepted; waits for the dossier to be complete
+    REVIEW = "review"            # queued for a person
+    REJECTED = "rejected"        # refused with reasons; never provisions
+    DUPLICATE = "duplicate"      # same SHA-256 seen before: nothing happens
+    NOTHING = "nothing"          # a daily check found nothing to do
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a rule decided: operations in order, the audit entries and the mails that follow them.
+
+    ``key`` is unique per decision (document, review decision, daily check): applying a plan whose
+    key was applied before changes nothing.
+    """
+
+    key: str
+    outcome: Outcome
+    enterprise_number: str | None
+    ops: tuple[Op, ...] = ()
+    audit: tuple[AuditIntent, ...] = ()
+    mails: tuple[MailIntent, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+
+# --- state ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MasterUserSnapshot:
+    email: str
+    name: str
+    language: str
+
+
+@dataclass(frozen=True)
+class AccountSnapshot:
+    login: str
+    email: str
+    status: AccountStatus
+    last_name: str
+    first_name: str
+    profile: Profile
+    scope: Scope
+    contracts: tuple[str, ...]
+    access_end_date: date | None
+    expiry_warned_for: date | None = None
+    source_sha256: str = ""
+
+
+@dataclass(frozen=True)
+class FormSnapshot:
+    """A form of the dossier that waits (status WAITING) for the dossier to open."""
+
+    sha256: str
+    form_id: str
+    status: FormStatus
+    fields: dict[str, FieldValue]
+    provenance: Provenance
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True)
+class DossierState:
+    """Everything the rules may know about one organisation, read in the applying transaction."""
+
+    enterprise_number: str
+    org_name: str = ""
+    is_open: bool = False
+    notification_email: str | None = None
+    correspondence_language: str | None = None
+    has_agreement: bool = False
+    master_user: MasterUserSnapshot | None = None
+    #: the e-mail of the newest EAP-MU fiche still in review (SPEC §3: fiches mailed from it count
+    #: as the Master User's once that fiche is approved)
+    pending_mu_email: str | None = None
+    accounts: tuple[AccountSnapshot, ...] = ()
+    contracts: frozenset[str] = frozenset()
+    legacy_logins: tuple[str, ...] = ()  # not yet revoked
+    waiting: tuple[FormSnapshot, ...] = ()
+    #: SHA-256 values of every document already in the dossier (the duplicate rule)
+    seen: frozenset[str] = frozenset()

@@ -1,0 +1,71 @@
+"""Provisioning services: one document, one review decision or the daily expiry check → locked, planned, applied."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from parsers.result import ParsedForm
+from provisioning.apply import Clock, apply_plan
+from provisioning.models import Account, AccountStatus, Organisation
+from provisioning.plan import MailIntent, Outcome, Plan, Provenance
+from provisioning.rules import EXPIRY_WARNING_DAYS, enterprise_number_of, plan, plan_expiries
+from provisioning.state import load_state, lock_dossier
+
+__all__ = ["SYSTEM_ACTOR", "Decision", "process_form", "run_expiries"]
+
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happened to one unit of work, and the mails the caller queues in the same transaction."""
+
+    plan: Plan
+    mails: tuple[MailIntent, ...]
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.plan.outcome
+
+
+def process_form(session: Session, form: ParsedForm, provenance: Provenance, *, clock: Clock,
+                 actor: str = SYSTEM_ACTOR, approved_by: str | None = None,
+                 rng: random.Random | None = None) -> Decision:
+    """Plan and apply one document in the caller's transaction (the caller commits).
+
+    The organisation's row lock is taken first and held to the commit, so the state the rules see
+    is the state the plan is written over.
+    """
+    now = clock()
+    en = enterprise_number_of(form)
+    if en:
+        lock_dossier(session, en, now=now)
+    state = load_state(session, en, sha256=provenance.sha256)
+    decided = plan(state, form, provenance, today=now.date(), approved_by=approved_by)
+    mails = apply_plan(session, decided, actor=actor, clock=clock, rng=rng)
+    return Decision(decided, tuple(mails))
+
+
+def run_expiries(session: Session, *, clock: Clock, warning_days: int = EXPIRY_WARNING_DAYS,
+                 actor: str = SYSTEM_ACTOR) -> list[Decision]:
+    """The daily check: revoke accounts past their end date, warn Master Users ``warning_days`` before.
+
+    Each organisation is its own unit of work inside the caller's transaction: call it with a
+    session and commit after (the plan keys make a second run the same day a no-op).
+    """
+    now = clock()
+    orgs = session.exec(select(Account.enterprise_number).where(
+        col(Account.status) == AccountStatus.ACTIVE, col(Account.access_end_date).is_not(None)).distinct()).all()
+    decisions = []
+    for en in sorted(orgs):
+        if session.get(Organisation, en) is None:  # pragma: no cover - accounts always have an org
+            continue
+        lock_dossier(session, en, now=now)
+        decided = plan_expiries(load_state(session, en), today=now.date(), warning_days=warning_days)
+        mails = apply_plan(session, decided, actor=actor, clock=clock)
+        if decided.outcome is not Outcome.NOTHING:
+            decisions.append(Decision(decided, tuple(mails)))
+    return decisions
