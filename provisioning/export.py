@@ -1,0 +1,102 @@
+"""Audit-log export to CSV and XLSX that a spreadsheet opens as data, never as formulas.
+
+Entries carry text that came from outside (reasons quoting a form, names, e-mail subjects). A cell
+starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is run as a formula by Excel and
+LibreOffice (CSV injection, OWASP). CSV gets OWASP's fix: a leading ``'`` and every field quoted.
+XLSX needs no change to the value: the cell is written as a string (data type ``s``) with the
+``quotePrefix`` style, so the text stays byte-for-byte what the log holds.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from errors import AuditError
+from provisioning.audit import canonical_time
+
+__all__ = ["EXPORT_COLUMNS", "ExportFormat", "export_entries", "neutralise_csv"]
+
+EXPORT_COLUMNS = ("seq", "at", "actor", "action", "org", "login", "document_sha256", "reason", "details",
+                  "prev_hash", "hash")
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# XML 1.0 forbids these; openpyxl raises on them, and one hostile reason must not stop an export
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+def neutralise_csv(value: str) -> str:
+    """OWASP CSV-injection defence: a value a spreadsheet would evaluate gets a leading quote."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _text(value: Any) -> Any:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat") and hasattr(value, "tzinfo"):
+        return canonical_time(value)
+    return value
+
+
+def export_entries(rows: Iterable[Mapping[str, Any]], *, fmt: ExportFormat, out: Path) -> int:
+    """Write ``rows`` (as from ``iter_entries``) to ``out``; returns how many. Written atomically."""
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        count = _write_csv(rows, tmp) if fmt is ExportFormat.CSV else _write_xlsx(rows, tmp)
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise AuditError("audit-export-failed", f"cannot write {out}: {exc.strerror}", file=out) from exc
+    return count
+
+
+def _write_csv(rows: Iterable[Mapping[str, Any]], path: Path) -> int:
+    count = 0
+    # utf-8-sig: Excel reads a BOM-less CSV as the local code page and mangles accents
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh, quoting=csv.QUOTE_ALL)
+        writer.writerow(EXPORT_COLUMNS)
+        for row in rows:
+            cells = []
+            for name in EXPORT_COLUMNS:
+                value = _text(row[name])
+                cells.append(neutralise_csv(value) if isinstance(value, str) else value)
+            writer.writerow(cells)
+            count += 1
+    return count
+
+
+def _write_xlsx(rows: Iterable[Mapping[str, Any]], path: Path) -> int:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("audit")
+    sheet.append(list(EXPORT_COLUMNS))
+    count = 0
+    for row in rows:
+        cells: list[Any] = []
+        for name in EXPORT_COLUMNS:
+            value = _text(row[name])
+            if isinstance(value, str):
+                cell = WriteOnlyCell(sheet, value=_ILLEGAL_XML.sub("\N{REPLACEMENT CHARACTER}", value))
+                # openpyxl makes any text starting with '=' a formula cell; force a string cell
+                cell.data_type = "s"
+                if value.startswith(_FORMULA_START):
+                    cell.quotePrefix = True
+                cells.append(cell)
+            else:
+                cells.append(value)
+        sheet.append(cells)
+        count += 1
+    workbook.save(path)
+    return count
