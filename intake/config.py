@@ -142,9 +142,12 @@ class CredentialsConfig:
 
 @dataclass
 class AuditConfig:
-    #: HMAC key for signed checkpoints, read from this variable or file, never the database
+    #: Ed25519 private key (PEM, or base64 of the 32-byte seed) signing checkpoints, read from this
+    #: variable or file, never the database
     checkpoint_key_env: str = "EXTRANET_AUDIT_KEY"
     checkpoint_key_file: str = ""
+    #: Ed25519 public key (PEM) that verifies checkpoints; empty = derived from the private key
+    checkpoint_public_key_file: str = ""
 
 
 @dataclass
