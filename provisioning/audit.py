@@ -448,9 +448,12 @@ def verify_chain(connection: Connection, *, pinned: tuple[int, str] | None = Non
                 return report(seq, ChainProblem.ALTERED,
                               f"entry {seq} does not match its own hash: it was edited or moved")
             if row[9] != prev:
-                return report(seq, ChainProblem.RELINKED,
-                              f"entry {seq} does not follow entry {seq - 1}: entries were reordered or "
-                              "replaced")
+                # entry seq-1 hashes correctly but is not the one seq was chained to: seq-1 was
+                # replaced by a self-consistent forgery (or the genesis link was changed)
+                bad = max(seq - 1, 1)
+                return report(bad, ChainProblem.RELINKED,
+                              f"entry {seq} was not chained to the present entry {seq - 1}: entry {bad} "
+                              "was replaced (its hash recomputed) or entries were reordered")
             if pinned is not None and seq == pinned[0]:
                 pinned_seen = True
                 if stored != pinned[1]:
