@@ -142,6 +142,22 @@ class Outbox:
                           reason=problem or f"{event} queued", details=details_of(row))
         return row
 
+    def reissue(self, session: Session, *, login: str, by: str) -> OutboxMessage:
+        """Queue new credentials for ``login`` at the request of team member ``by``.
+
+        The new mail goes to the account's own fiche address (resolved, never typed in); the
+        password is made when it is sent, which kills the previous one.
+        """
+        if not by.strip():
+            raise MailerError("reissue-actor-missing", "say who asks for the re-issue (--by NAME)")
+        if _recipient_problem(self.directory.recipient(session, Purpose.CREDENTIALS, login)):
+            raise MailerError("mail-no-recipient", "no active account with a usable fiche address for this login",
+                              login=login)
+        now = self.clock()
+        return self.enqueue(session, purpose=Purpose.CREDENTIALS, ref=login, event=Event.CREDENTIALS_REISSUED,
+                            params={"login": login}, key=f"reissue:{login}:{now:%Y%m%dT%H%M%S.%f}",
+                            actor=by.strip())
+
 
 def details_of(row: OutboxMessage) -> dict[str, str]:
     """What an audit entry about this row records (no params: they are the template's business)."""

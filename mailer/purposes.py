@@ -167,6 +167,8 @@ def clean_text(value: str, *, multiline: bool = False, limit: int = 2000) -> str
         else:
             out.append(ch)
     text = "".join(out)
-    if not multiline:
+    if multiline:
+        text = "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
+    else:
         text = " ".join(text.split())
     return text[:limit]

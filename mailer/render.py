@@ -167,18 +167,25 @@ def compose(rendered: Rendered, *, sender: str, sender_name: str, recipient: Rec
     check_address(sender)
     check_address(recipient.address)
     msg = EmailMessage(policy=policy.SMTP)
-    msg["From"] = Address(display_name=clean_text(sender_name, limit=120), addr_spec=sender)
-    msg["To"] = Address(display_name=clean_text(recipient.name, limit=120), addr_spec=recipient.address)
-    msg["Subject"] = clean_text(rendered.subject, limit=200)
+    msg["From"] = Address(display_name=_header_text(sender_name, 120), addr_spec=sender)
+    msg["To"] = Address(display_name=_header_text(recipient.name, 120), addr_spec=recipient.address)
+    msg["Subject"] = _header_text(rendered.subject, 200)
     msg["Date"] = format_datetime(when)
     msg["Message-ID"] = message_id
-    msg["Content-Language"] = recipient.language.value
     # RFC 3834: an out-of-office reply to an automatic mail would only loop back to our mailbox
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")
+    # after the body: making the message multipart moves Content-* headers into the first part
+    msg["Content-Language"] = recipient.language.value
     check_message(msg, envelope_recipient=recipient.address)
     return msg
+
+
+def _header_text(value: str, limit: int) -> str:
+    # The standard library decodes an RFC 2047 encoded word found in a display name and writes
+    # what it decoded — CR/LF included — back out raw (Python 3.11): "=?" must never reach it.
+    return clean_text(value, limit=limit).replace("=?", "= ?")
 
 
 def check_message(msg: EmailMessage, *, envelope_recipient: str) -> None:

@@ -224,8 +224,9 @@ class Sender:
             self.ports.audit.record(session, action=MailAction.MAIL_SENT, purpose=Purpose(row.purpose),
                                     ref=row.ref, actor="system", reason=f"{row.event} sent",
                                     details=details_of(row))
+            what = (row.purpose, row.message_id)
             session.commit()
-        log.info("outbox %s sent (%s, %s)", row_id, row.purpose, row.message_id)
+        log.info("outbox %s sent (%s, %s)", row_id, *what)
         return OutboxStatus.SENT
 
     def _after_failure(self, row_id: int, error: str, *, permanent: bool) -> tuple[OutboxStatus, str]:

@@ -11,6 +11,8 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.dovecot",
     "tests.fixtures.smtp",
+    "tests.fixtures.mailer",
+    "tests.fixtures.samples",
 ]
 
 _LAYERS = {"unit", "integration", "e2e"}
