@@ -12,7 +12,7 @@ import typer
 from typer.exceptions import TyperException
 
 from errors import IntakeError
-from intake.commands import audit, forms, mail, parse, reference, review, run, views
+from intake.commands import audit, forms, mail, parse, reference, review, run, samples, views
 
 __all__ = ["app", "main"]
 
@@ -31,6 +31,7 @@ views.register(app)
 audit.register(app)
 mail.register(app)
 run.register(app)
+samples.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
