@@ -69,6 +69,9 @@ class ParsingConfig:
 class MaildirConfig:
     enabled: bool = True
     path: Path = Path("var/maildir")
+    max_attempts: int = 3
+    max_message_bytes: int = 50 * 1024 * 1024
+    max_part_bytes: int = 20 * 1024 * 1024
 
 
 @dataclass
@@ -77,6 +80,7 @@ class DropConfig:
     path: Path = Path("var/drop")
     archive: Path = Path("var/drop-archive")
     stable_seconds: float = 5.0
+    max_bytes: int = 50 * 1024 * 1024
 
 
 @dataclass
@@ -95,6 +99,10 @@ class ImapConfig:
     timeout_seconds: float = 60.0
     max_message_bytes: int = 50 * 1024 * 1024
     max_part_bytes: int = 20 * 1024 * 1024
+    #: CA bundle to trust (test certificates); empty = system store
+    ca_file: str = ""
+    #: reconnects within one run after the connection drops (the ledger makes resuming safe)
+    reconnect_attempts: int = 2
 
 
 @dataclass

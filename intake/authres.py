@@ -1,0 +1,100 @@
+"""Pure reading of sender authentication: the trusted gateway's ``Authentication-Results`` only (RFC 8601).
+
+Anyone can write an ``Authentication-Results: mx.ethias.be; dmarc=pass`` header into the mail they
+send. The receiving gateway prepends its own header *above* everything the sender wrote, so the
+only header believed is the **topmost** one whose authserv-id is a configured trusted id; every
+header below it — forged or from a hop we do not control — is ignored, and a header from an
+untrusted authserv-id is never read at all. Parsing is done by the ``authres`` package
+(RFC 8601/7001 grammar); a header it cannot parse yields no results rather than a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import authres
+
+__all__ = ["AuthResult", "AuthVerdict", "evaluate"]
+
+
+class AuthResult(StrEnum):
+    PASS = "pass"  # noqa: S105 - a result keyword, not a password
+    FAIL = "fail"
+    SOFTFAIL = "softfail"
+    NEUTRAL = "neutral"
+    NONE = "none"
+    TEMPERROR = "temperror"
+    PERMERROR = "permerror"
+    POLICY = "policy"
+    #: the trusted header does not report this method, or there is no trusted header
+    ABSENT = "absent"
+    #: a result keyword outside RFC 8601's registry
+    OTHER = "other"
+
+    @classmethod
+    def of(cls, text: str | None) -> AuthResult:
+        if not text:
+            return cls.ABSENT
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            return cls.OTHER
+
+
+@dataclass(frozen=True)
+class AuthVerdict:
+    #: a header from a trusted authserv-id was found (False: nothing can be believed)
+    trusted: bool = False
+    authserv_id: str = ""
+    dmarc: AuthResult = AuthResult.ABSENT
+    dkim: AuthResult = AuthResult.ABSENT
+    spf: AuthResult = AuthResult.ABSENT
+    #: the one header the verdict was read from, unfolded (empty when none was trusted)
+    raw: str = ""
+    #: the header was trusted but did not parse: the results stay ABSENT
+    unparsable: bool = False
+
+    @property
+    def dmarc_pass(self) -> bool:
+        return self.trusted and self.dmarc is AuthResult.PASS
+
+
+def _authserv_id(header: str) -> str:
+    # The authserv-id is the first token before ";" (an optional version number may follow it).
+    head = header.split(";", 1)[0].strip()
+    return head.split()[0].lower() if head else ""
+
+
+def _best(results: Sequence[AuthResult]) -> AuthResult:
+    # A message may carry several DKIM signatures; one valid aligned signature is what counts.
+    if not results:
+        return AuthResult.ABSENT
+    return AuthResult.PASS if AuthResult.PASS in results else results[0]
+
+
+def evaluate(headers: Iterable[str], *, trusted_ids: Iterable[str]) -> AuthVerdict:
+    """Verdict from the ``Authentication-Results`` headers of a message, given top (newest) first."""
+    trusted = {t.strip().lower() for t in trusted_ids if t.strip()}
+    for header in headers:
+        unfolded = " ".join(header.split())
+        authserv = _authserv_id(unfolded)
+        if authserv not in trusted:
+            continue
+        try:
+            parsed = authres.AuthenticationResultsHeader.parse_value(unfolded)
+        except authres.AuthResError:
+            return AuthVerdict(trusted=True, authserv_id=authserv, raw=unfolded, unparsable=True)
+        by_method: dict[str, list[AuthResult]] = {}
+        for result in parsed.results:
+            by_method.setdefault(str(result.method).lower(), []).append(AuthResult.of(str(result.result)))
+        return AuthVerdict(
+            trusted=True,
+            authserv_id=authserv,
+            dmarc=_best(by_method.get("dmarc", [])),
+            dkim=_best(by_method.get("dkim", [])),
+            spf=_best(by_method.get("spf", [])),
+            raw=unfolded,
+        )
+    return AuthVerdict()

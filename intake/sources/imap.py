@@ -1,0 +1,316 @@
+"""The IMAP poller: drain a folder into the document store exactly once, then move what was stored.
+
+Order of work, per batch, is what makes it crash-safe (paperless lost or duplicated mail exactly
+where it moved first and recorded later):
+
+1. ``UID SEARCH UNDELETED``, minus the UIDs the ledger already holds for this UIDVALIDITY;
+2. ``UID FETCH <batch> (BODY.PEEK[])`` — PEEK so a failed run leaves the \\Seen flag alone;
+3. the bytes go to the store (fsynced), the arrival and ledger rows are committed together;
+4. only then ``UID MOVE`` to Processed (or COPY + ``UID EXPUNGE`` of those UIDs only, RFC 4315).
+
+A crash before 3 leaves nothing recorded and the message in place: it is fetched again. A crash
+between 3 and 4 leaves the ledger saying ``stored``: the next run only moves it. A UIDVALIDITY
+change invalidates every UID; the content hash then decides — a message whose exact bytes were
+already stored is acknowledged as a duplicate and moved, never stored twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+from sqlalchemy import delete, insert, update
+from sqlmodel import Session, col, select
+
+from errors import ConfigError, SourceError
+from intake.config import ImapConfig, TlsMode, TrustConfig
+from intake.mime import MimeLimits
+from intake.sources.ingest import Clock, Incoming, PollReport, PollStep, ProgressHook, count, ingest_batch
+from intake.store import DocumentStore, ImapFolder, ImapLedger, LedgerState
+from parsers.result import Channel
+
+__all__ = ["connect", "move_uids", "poll_imap"]
+
+
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+_CONNECTION_LOST = (IMAPClientAbortError, OSError, socket.timeout, EOFError)
+#: UIDs per SEARCH/FETCH-size command: keeps command lines far below servers' length limits
+_SIZE_CHUNK = 2000
+
+
+class _ConnectionLost(Exception):
+    pass
+
+
+def connect(cfg: ImapConfig, *, password: str) -> IMAPClient:
+    """Open and log in: implicit TLS, STARTTLS, or (loopback only) plain."""
+    if cfg.tls is TlsMode.NONE and cfg.host not in _LOOPBACK:
+        # A password in clear over a real network is never acceptable, whatever the config says.
+        raise ConfigError("imap-plaintext-refused", "sources.imap.tls = 'none' is allowed on loopback only",
+                          key="sources.imap.tls", host=cfg.host)
+    context = ssl.create_default_context(cafile=cfg.ca_file or None)
+    try:
+        client = IMAPClient(cfg.host, port=cfg.port, ssl=cfg.tls is TlsMode.IMPLICIT,
+                            ssl_context=context if cfg.tls is TlsMode.IMPLICIT else None,
+                            timeout=cfg.timeout_seconds)
+        # Keep INTERNALDATE timezone-aware instead of converted to the machine's local time.
+        client.normalise_times = False
+        if cfg.tls is TlsMode.STARTTLS:
+            client.starttls(context)
+    except (*_CONNECTION_LOST, IMAPClientError) as exc:
+        raise SourceError("imap-connect-failed", f"cannot connect: {type(exc).__name__}: {exc}",
+                          host=cfg.host, port=cfg.port) from exc
+    try:
+        client.login(cfg.user, password)
+    except LoginError:
+        _close(client)
+        # The server's text may echo the user name, never the password; ours carries neither.
+        raise SourceError("imap-login-failed", "the IMAP server refused the login",
+                          host=cfg.host, user=cfg.user) from None
+    except (*_CONNECTION_LOST, IMAPClientError) as exc:
+        _close(client)
+        raise SourceError("imap-connect-failed", f"connection lost at login: {type(exc).__name__}",
+                          host=cfg.host, port=cfg.port) from exc
+    return client
+
+
+def _close(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:  # a broken connection may fail to close in any way
+        with contextlib.suppress(Exception):
+            client.shutdown()
+
+
+def poll_imap(cfg: ImapConfig, *, store: DocumentStore, session_factory: Callable[[], Session],
+              password: str, clock: Clock, on_progress: ProgressHook | None = None,
+              trust: TrustConfig | None = None) -> PollReport:
+    """Drain ``cfg.folder`` into the store; returns what happened. Per-message failures are in the report;
+    only an unusable configuration, a refused login or a connection that keeps dropping raise."""
+    report = PollReport(source=f"imap:{cfg.user}@{cfg.host}/{cfg.folder}")
+    poller = _Poller(cfg, store=store, session_factory=session_factory, clock=clock,
+                     hook=on_progress or (lambda step, uids: None), trust=trust or TrustConfig(),
+                     report=report)
+    for attempt in range(cfg.reconnect_attempts + 1):
+        client = connect(cfg, password=password)
+        try:
+            poller.run(client)
+            _close(client)
+            return report
+        except _ConnectionLost as exc:
+            _close(client)
+            if attempt == cfg.reconnect_attempts:
+                raise SourceError("imap-connection-lost", f"the connection kept dropping: {exc.__cause__}",
+                                  host=cfg.host, folder=cfg.folder) from exc
+            report.reconnects += 1
+    return report  # pragma: no cover - the loop returns or raises
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(items), max(1, size)):
+        yield list(items[start:start + size])
+
+
+class _Poller:
+    def __init__(self, cfg: ImapConfig, *, store: DocumentStore, session_factory: Callable[[], Session],
+                 clock: Clock, hook: ProgressHook, trust: TrustConfig, report: PollReport) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.session_factory = session_factory
+        self.clock = clock
+        self.hook = hook
+        self.trust = trust
+        self.report = report
+        self.account = f"{cfg.user}@{cfg.host}"
+        self.limits = MimeLimits(max_message_bytes=cfg.max_message_bytes, max_part_bytes=cfg.max_part_bytes)
+
+    def run(self, client: IMAPClient) -> None:
+        try:
+            self._run(client)
+        except _CONNECTION_LOST as exc:
+            raise _ConnectionLost(str(exc)) from exc
+
+    def _run(self, client: IMAPClient) -> None:
+        cfg = self.cfg
+        for folder in (cfg.processed_folder, cfg.failed_folder):
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+        selected = client.select_folder(cfg.folder)
+        uidvalidity = int(selected[b"UIDVALIDITY"])
+        caps = {c.upper() for c in client.capabilities()}
+        with self.session_factory() as session:
+            self._record_uidvalidity(session, uidvalidity)
+            uids = sorted(int(u) for u in client.search(["UNDELETED"]))
+            ledger = self._ledger(session, uidvalidity, uids)
+        fresh = {u for u in uids if u not in ledger}
+        self.report.seen = len(fresh) + sum(1 for row in ledger.values() if row.state is LedgerState.RETRY)
+        # Left from an earlier run that stopped between its commit and its move: only move them.
+        self._move(client, uidvalidity, [u for u in uids if u in ledger and ledger[u].state in
+                                         (LedgerState.STORED, LedgerState.DUPLICATE, LedgerState.MOVED)],
+                   cfg.processed_folder, LedgerState.MOVED, caps)
+        self._move(client, uidvalidity, [u for u in uids if u in ledger and ledger[u].state in
+                                         (LedgerState.FAILING, LedgerState.FAILED)],
+                   cfg.failed_folder, LedgerState.FAILED, caps)
+        todo = [u for u in uids if u in fresh or ledger[u].state is LedgerState.RETRY]
+        attempts = {u: ledger[u].attempts for u in todo if u in ledger}
+        todo = self._refuse_oversized(client, uidvalidity, todo, attempts, caps)
+        for batch in _chunks(todo, cfg.batch_size):
+            self._batch(client, uidvalidity, batch, attempts, caps)
+
+    def _record_uidvalidity(self, session: Session, uidvalidity: int) -> None:
+        row = session.get(ImapFolder, (self.account, self.cfg.folder))
+        if row is not None and row.uidvalidity == uidvalidity:
+            return
+        if row is None:
+            row = ImapFolder(account=self.account, folder=self.cfg.folder, uidvalidity=uidvalidity,
+                             changed_at=self.clock())
+        else:
+            self.report.uidvalidity_changed = True
+            row.uidvalidity = uidvalidity
+            row.changed_at = self.clock()
+        session.add(row)
+        session.commit()
+
+    def _ledger(self, session: Session, uidvalidity: int, uids: Sequence[int]) -> dict[int, ImapLedger]:
+        if not uids:
+            return {}
+        query = select(ImapLedger).where(col(ImapLedger.account) == self.account,
+                                         col(ImapLedger.folder) == self.cfg.folder,
+                                         col(ImapLedger.uidvalidity) == uidvalidity,
+                                         col(ImapLedger.uid) >= uids[0], col(ImapLedger.uid) <= uids[-1])
+        wanted = set(uids)
+        return {row.uid: row for row in session.exec(query) if row.uid in wanted}
+
+    def _refuse_oversized(self, client: IMAPClient, uidvalidity: int, todo: list[int],
+                          attempts: dict[int, int], caps: set[bytes]) -> list[int]:
+        """Drop (to Failed, with the reason) messages over the size cap — without downloading them."""
+        if not todo:
+            return todo
+        too_big: list[int] = []
+        for chunk in _chunks(todo, _SIZE_CHUNK):
+            for uid, data in client.fetch(chunk, ["RFC822.SIZE"]).items():
+                if int(data.get(b"RFC822.SIZE", 0)) > self.cfg.max_message_bytes:
+                    too_big.append(int(uid))
+        if not too_big:
+            return todo
+        now = self.clock()
+        with self.session_factory() as session:
+            rows = []
+            for uid in too_big:
+                rows.append(self._row(uidvalidity, uid, state=LedgerState.FAILING, attempts=attempts.get(uid, 0) + 1,
+                                      last_error="message-too-large", now=now))
+                self.report.error("message-too-large", "message over the size cap, moved to Failed", uid=uid)
+            self._write_ledger(session, uidvalidity, rows, existing=attempts)
+            session.commit()
+        self._move(client, uidvalidity, too_big, self.cfg.failed_folder, LedgerState.FAILED, caps)
+        self.report.failed += len(too_big)
+        big = set(too_big)
+        return [u for u in todo if u not in big]
+
+    def _batch(self, client: IMAPClient, uidvalidity: int, batch: list[int], attempts: dict[int, int],
+               caps: set[bytes]) -> None:
+        fetched = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
+        self.hook(PollStep.FETCHED, batch)
+        items: list[Incoming] = []
+        for uid in batch:
+            data = fetched.get(uid)
+            body = data.get(b"BODY[]") if data else None
+            if not isinstance(body, bytes):
+                continue  # expunged by someone else between SEARCH and FETCH: nothing to do
+            received = data.get(b"INTERNALDATE") if data else None
+            items.append(Incoming(key=str(uid), data=body, received_at=_utc(received) or self.clock(),
+                                  source=f"imap:{self.account}/{self.cfg.folder};uidvalidity={uidvalidity};uid={uid}"))
+        now = self.clock()
+        done: list[int] = []
+        failing: list[int] = []
+        with self.session_factory() as session:
+            results = ingest_batch(session, self.store, items, channel=Channel.EMAIL, limits=self.limits,
+                                   trusted_ids=self.trust.trusted_authserv_ids, clock=self.clock)
+            self.hook(PollStep.STORED, batch)
+            rows = []
+            for result in results:
+                uid = int(result.key)
+                tries = attempts.get(uid, 0) + 1
+                if result.ok:
+                    count(self.report, result)
+                    state = LedgerState.DUPLICATE if result.outcome == "duplicate" else LedgerState.STORED
+                    rows.append(self._row(uidvalidity, uid, state=state, attempts=tries, sha256=result.sha256,
+                                          now=now))
+                    done.append(uid)
+                    continue
+                state = LedgerState.FAILING if tries >= self.cfg.max_attempts else LedgerState.RETRY
+                rows.append(self._row(uidvalidity, uid, state=state, attempts=tries, sha256=result.sha256,
+                                      last_error=f"{result.error_code}: {result.error}"[:2000], now=now))
+                self.report.error(result.error_code, result.error, uid=uid, attempt=tries)
+                if state is LedgerState.FAILING:
+                    failing.append(uid)
+                else:
+                    self.report.retrying += 1
+            self._write_ledger(session, uidvalidity, rows, existing=attempts)
+            session.commit()
+        self.hook(PollStep.COMMITTED, batch)
+        self._move(client, uidvalidity, done, self.cfg.processed_folder, LedgerState.MOVED, caps)
+        self._move(client, uidvalidity, failing, self.cfg.failed_folder, LedgerState.FAILED, caps)
+        self.report.failed += len(failing)
+        self.hook(PollStep.MOVED, batch)
+
+    def _move(self, client: IMAPClient, uidvalidity: int, uids: list[int], folder: str,
+              state: LedgerState, caps: set[bytes]) -> None:
+        if not uids:
+            return
+        move_uids(client, uids, folder, caps=caps)
+        with self.session_factory() as session:
+            for chunk in _chunks(uids, 500):
+                session.execute(update(ImapLedger).where(
+                    col(ImapLedger.account) == self.account, col(ImapLedger.folder) == self.cfg.folder,
+                    col(ImapLedger.uidvalidity) == uidvalidity, col(ImapLedger.uid).in_(chunk),
+                ).values(state=state, updated_at=self.clock()))
+            session.commit()
+        if state is LedgerState.MOVED:
+            self.report.moved += len(uids)
+
+
+    def _row(self, uidvalidity: int, uid: int, *, state: LedgerState, attempts: int, now: datetime,
+             sha256: str | None = None, last_error: str = "") -> dict[str, Any]:
+        return {"account": self.account, "folder": self.cfg.folder, "uidvalidity": uidvalidity, "uid": uid,
+                "state": state, "attempts": attempts, "last_error": last_error, "sha256": sha256,
+                "updated_at": now}
+
+    def _write_ledger(self, session: Session, uidvalidity: int, rows: list[dict[str, Any]], *,
+                      existing: dict[int, int]) -> None:
+        """Insert the batch's ledger rows (replacing the rows of earlier failed attempts)."""
+        again = [r["uid"] for r in rows if r["uid"] in existing]
+        for chunk in _chunks(again, 500):
+            session.execute(delete(ImapLedger).where(
+                col(ImapLedger.account) == self.account, col(ImapLedger.folder) == self.cfg.folder,
+                col(ImapLedger.uidvalidity) == uidvalidity, col(ImapLedger.uid).in_(chunk)))
+        if rows:
+            session.execute(insert(ImapLedger), rows)
+
+
+def move_uids(client: IMAPClient, uids: list[int], folder: str, *, caps: set[bytes]) -> None:
+    """MOVE (RFC 6851), else COPY + UID EXPUNGE of exactly these UIDs (RFC 4315).
+
+    A plain EXPUNGE would also remove every message someone else flagged \\Deleted; without UIDPLUS
+    the copies are left flagged \\Deleted (and skipped by ``UNDELETED`` searches) instead.
+    """
+    for chunk in _chunks(uids, 1000):
+        if b"MOVE" in caps:
+            client.move(chunk, folder)
+            continue
+        client.copy(chunk, folder)
+        client.delete_messages(chunk, silent=True)
+        if b"UIDPLUS" in caps:
+            client.uid_expunge(chunk)
+
+
+def _utc(value: object) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
