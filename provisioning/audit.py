@@ -190,7 +190,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"audit details cannot hold {type(value).__name__}")
 
 
-def _make_array_encoder() -> Callable[[list[Any]], str]:
+def _make_array_encoder() -> Callable[[list[Any] | tuple[Any, ...]], str]:
     """``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``, without its per-call setup.
 
     ``JSONEncoder.encode`` builds a fresh C encoder on every call, which is most of the cost of
@@ -206,7 +206,7 @@ def _make_array_encoder() -> Callable[[list[Any]], str]:
 
     make = c_make(None, refuse, json.encoder.encode_basestring, None, ":", ",", True, False, False)
 
-    def encode(value: list[Any]) -> str:
+    def encode(value: list[Any] | tuple[Any, ...]) -> str:
         return "".join(make(value, 0))
 
     return encode
@@ -441,9 +441,9 @@ def verify_chain(connection: Connection, *, pinned: tuple[int, str] | None = Non
             if seq != expected:
                 return report(expected, ChainProblem.MISSING,
                               f"entry {expected} is missing (next present is {seq}): a row was deleted")
-            fields = list(row[:10])
+            fields = row[:10]  # the C encoder writes a tuple as a JSON array, as it does a list
             if time_sql is None:
-                fields[1] = canonical_time(fields[1])
+                fields = (seq, canonical_time(row[1]), *row[2:10])
             if sha256(encode(fields).encode("utf-8")).hexdigest() != stored:
                 return report(seq, ChainProblem.ALTERED,
                               f"entry {seq} does not match its own hash: it was edited or moved")
