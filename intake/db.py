@@ -43,7 +43,12 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 
 def open_engine(url: str) -> Engine:
-    """An engine on ``url`` with the schema migrated to head."""
+    """An engine on ``url`` with the schema migrated to head (an SQLite file's folder is created)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     upgrade(url)
     return make_engine(url)
 

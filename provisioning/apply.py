@@ -64,7 +64,8 @@ def apply_plan(session: Session, plan: Plan, *, actor: str, clock: Clock,
     now = clock()
     if not _claim(session, plan.key, now):
         return []
-    logins: dict[str, str] = {}
+    # logins first: the dossier rows and audit entries of the plan name the accounts it creates
+    logins = {op.ref: allocate_login(session, rng=rng) for op in plan.ops if isinstance(op, CreateAccount)}
     for op in plan.ops:
         _apply_op(session, op, now=now, logins=logins, rng=rng)
     session.flush()
@@ -92,8 +93,8 @@ def _claim(session: Session, key: str, now: datetime) -> bool:
     # to commit and then inserts nothing, instead of failing on the primary key.
     table = AppliedPlan.__table__  # type: ignore[attr-defined]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(insert(table).values(key=key, applied_at=now).on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    stmt = insert(table).values(key=key, applied_at=now).on_conflict_do_nothing().returning(table.c.key)
+    return session.execute(stmt).first() is not None
 
 
 def _resolve(login: str | None, logins: dict[str, str]) -> str | None:
@@ -161,8 +162,7 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
             org.status, org.opened_at = OrgStatus.OPEN, now
             session.add(org)
         case CreateAccount():
-            login = allocate_login(session, rng=rng)
-            logins[op.ref] = login
+            login = logins[op.ref]
             account = Account(login=login, enterprise_number=op.enterprise_number, source_sha256=op.sha256,
                               document_sha256=op.sha256, created_at=now, updated_at=now,
                               status=AccountStatus.ACTIVE, **_account_columns(op.data))

@@ -22,7 +22,7 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``: SQLite gets WAL, foreign keys, a busy timeout and write-locking transactions."""
+    """An engine for ``url``: SQLite gets WAL, foreign keys, a busy timeout and explicit BEGIN."""
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         # psycopg 3 is the driver we ship; a bare postgresql:// URL would pick psycopg2.
@@ -45,10 +45,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock at BEGIN: two workers that read a dossier and then write
-        # would otherwise both read the old state, and the second would fail with SQLITE_BUSY
-        # when upgrading its read snapshot instead of waiting for the first.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A plain (deferred) BEGIN emitted by us, not pysqlite, so that SAVEPOINTs and DDL behave.
+        # Writers start their transaction with a write (provisioning.state.lock_dossier, the audit
+        # head UPDATE), which waits on busy_timeout for the write lock and reads a fresh snapshot.
+        # BEGIN IMMEDIATE everywhere would also lock out a second, read-only connection of the same
+        # process while a session is open, which deadlocks until the busy timeout.
+        conn.exec_driver_sql("BEGIN")
 
     return engine
 

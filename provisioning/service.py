@@ -14,7 +14,7 @@ from provisioning.plan import MailIntent, Outcome, Plan, Provenance
 from provisioning.rules import EXPIRY_WARNING_DAYS, enterprise_number_of, plan, plan_expiries
 from provisioning.state import load_state, lock_dossier
 
-__all__ = ["SYSTEM_ACTOR", "Decision", "process_form", "run_expiries"]
+__all__ = ["SYSTEM_ACTOR", "Decision", "decide", "process_form", "run_expiries"]
 
 SYSTEM_ACTOR = "system"
 
@@ -31,20 +31,27 @@ class Decision:
         return self.plan.outcome
 
 
-def process_form(session: Session, form: ParsedForm, provenance: Provenance, *, clock: Clock,
-                 actor: str = SYSTEM_ACTOR, approved_by: str | None = None,
-                 rng: random.Random | None = None) -> Decision:
-    """Plan and apply one document in the caller's transaction (the caller commits).
+def decide(session: Session, form: ParsedForm, provenance: Provenance, *, clock: Clock,
+           approved_by: str | None = None) -> Plan:
+    """Lock the form's organisation and plan the form against its current state (nothing written but the lock).
 
-    The organisation's row lock is taken first and held to the commit, so the state the rules see
-    is the state the plan is written over.
+    The organisation's row lock is held to the end of the caller's transaction, so the state the
+    rules see is the state the plan is written over.
     """
     now = clock()
     en = enterprise_number_of(form)
     if en:
         lock_dossier(session, en, now=now)
     state = load_state(session, en, sha256=provenance.sha256)
-    decided = plan(state, form, provenance, today=now.date(), approved_by=approved_by)
+    return plan(state, form, provenance, today=now.date(), approved_by=approved_by)
+
+
+def process_form(session: Session, form: ParsedForm, provenance: Provenance, *, clock: Clock,
+                 actor: str = SYSTEM_ACTOR, approved_by: str | None = None,
+                 rng: random.Random | None = None) -> Decision:
+    """Plan and apply one document in the caller's transaction (the caller commits, then queues the mails
+    it returns — in the same transaction, before committing, for the outbox)."""
+    decided = decide(session, form, provenance, clock=clock, approved_by=approved_by)
     mails = apply_plan(session, decided, actor=actor, clock=clock, rng=rng)
     return Decision(decided, tuple(mails))
 

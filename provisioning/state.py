@@ -40,8 +40,9 @@ def lock_dossier(session: Session, enterprise_number: str, *, now: datetime) -> 
     """Create the organisation row if needed and hold its lock until the transaction ends.
 
     Every plan of one organisation is made and applied under this lock, so two workers never both
-    read "no account for this person yet" (PostgreSQL: row lock; SQLite: BEGIN IMMEDIATE already
-    holds the database write lock).
+    read "no account for this person yet" (PostgreSQL: the row lock; SQLite: the write below takes
+    the database write lock, waiting on busy_timeout — call this first in the transaction so the
+    snapshot read afterwards is the newest).
     """
     table = Organisation.__table__  # type: ignore[attr-defined]
     values = {"enterprise_number": enterprise_number, "status": OrgStatus.PENDING.value, "created_at": now,
@@ -53,7 +54,7 @@ def lock_dossier(session: Session, enterprise_number: str, *, now: datetime) -> 
                         .where(table.c.enterprise_number == enterprise_number).with_for_update())
     else:
         session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
-        # a no-op write keeps SQLite's lock ours even if the caller began without IMMEDIATE
+        # INSERT OR IGNORE takes no lock when the row exists; this no-op UPDATE always does
         session.execute(update(table).where(table.c.enterprise_number == enterprise_number)
                         .values(enterprise_number=enterprise_number))
 

@@ -100,6 +100,9 @@ def test_user_fiche_from_pending_master_user_counts_once_that_fiche_is_approved(
     state = pending_state(has_agreement=True, notification_email=NOTIFY, pending_mu_email="new.mu@acme.be")
     p = run(state, user, sender="new.mu@acme.be")
     assert p.outcome is Outcome.WAITING  # not to review: it counts once the EAP-MU is approved
+    # before any EAP-MU arrived, an authenticated fiche waits too (checked once a Master User is approved)
+    assert run(pending_state(has_agreement=True), user, sender="new.mu@acme.be").outcome is Outcome.WAITING
+    assert run(pending_state(), user, sender="new.mu@acme.be", authenticated=False).outcome is Outcome.REVIEW
     # the EAP-MU is approved → the fiche counts, the dossier opens
     after = replace(state, waiting=(waiting(user, sender="new.mu@acme.be"),))
     opened = run(after, mu_form, approved_by="An Reviewer")

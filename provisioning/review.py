@@ -1,0 +1,166 @@
+"""The review queue: forms a person approves (corrections validated again) or rejects; every decision audited."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from errors import ReviewError
+from parsers.forms import FORMS, FormId
+from parsers.result import FieldValue, Issue, ParsedForm
+from parsers.validate import validate
+from provisioning.apply import Clock, apply_plan
+from provisioning.models import DossierForm, FormStatus, ReviewItem, ReviewStatus
+from provisioning.plan import Outcome
+from provisioning.rules import OCR_LOW_CONFIDENCE_CODES, plan_review_rejection
+from provisioning.service import Decision, decide
+from provisioning.state import aware, load_state, lock_dossier, provenance_of
+
+__all__ = ["ReviewView", "approve", "list_reviews", "parse_corrections", "reject", "revalidate", "show_review"]
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    id: int
+    status: str
+    form_id: str
+    enterprise_number: str
+    reasons: list[str]
+    created_at: datetime
+    document_sha256: str
+    channel: str = ""
+    sender: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+    corrections: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
+
+
+def _view(item: ReviewItem, doc: DossierForm | None, *, full: bool) -> ReviewView:
+    return ReviewView(
+        id=item.id or 0, status=str(item.status), form_id=item.form_id, enterprise_number=item.enterprise_number,
+        reasons=list(item.reasons), created_at=aware(item.created_at), document_sha256=item.document_sha256,
+        channel=doc.channel if doc else "", sender=doc.sender if doc else None,
+        fields=dict(item.fields) if full else {}, errors=list(item.errors) if full else [],
+        warnings=list(doc.warnings) if full and doc else [], decided_by=item.decided_by,
+        decided_at=aware(item.decided_at) if item.decided_at else None, decision_reason=item.decision_reason,
+        corrections=dict(item.corrections) if full else {})
+
+
+def list_reviews(session: Session, *, status: ReviewStatus | None = ReviewStatus.OPEN,
+                 org: str | None = None) -> list[ReviewView]:
+    """The queue, oldest first (``status=None``: every item ever queued)."""
+    query = select(ReviewItem).order_by(col(ReviewItem.id))
+    if status is not None:
+        query = query.where(col(ReviewItem.status) == status)
+    if org:
+        query = query.where(col(ReviewItem.enterprise_number) == org)
+    return [_view(item, session.get(DossierForm, item.document_sha256), full=False) for item in session.exec(query)]
+
+
+def show_review(session: Session, item_id: int) -> ReviewView:
+    item = _item(session, item_id)
+    return _view(item, session.get(DossierForm, item.document_sha256), full=True)
+
+
+def parse_corrections(pairs: list[str]) -> dict[str, FieldValue]:
+    """``field=value`` pairs from the command line; ``contracts=A,B`` is a list."""
+    out: dict[str, FieldValue] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ReviewError("review-correction-syntax", f"expected field=value, got {pair!r}")
+        out[name] = [v.strip() for v in value.split(",") if v.strip()] if name == "contracts" else value
+    return out
+
+
+def revalidate(form_id: str, fields: dict[str, FieldValue], *, today: date
+               ) -> tuple[dict[str, FieldValue], list[Issue], list[Issue]]:
+    """The parsers' own validator on corrected values: the one place the review queue calls it."""
+    return validate(form_id, fields, today=today)
+
+
+def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: str = "",
+            corrections: dict[str, FieldValue] | None = None, rng: random.Random | None = None) -> Decision:
+    """Approve a queued form (after corrections, validated again) and let it take effect.
+
+    Raises :class:`ReviewError` — and changes nothing — when a corrected value is invalid or the
+    dossier rules refuse the form (the reviewer may correct and try again, or reject it).
+    """
+    item, doc = _open_item(session, item_id, by)
+    corrections = dict(corrections or {})
+    allowed = FORMS[FormId(item.form_id)].field_names | {"contracts"} if item.form_id in set(FormId) else set()
+    unknown = sorted(set(corrections) - allowed)
+    if unknown:
+        raise ReviewError("review-unknown-field", f"not a field of {item.form_id}: {', '.join(unknown)}",
+                          item=item_id)
+    now = clock()
+    fields, errors, warnings = revalidate(item.form_id, {**item.fields, **corrections}, today=now.date())
+    if errors:
+        raise ReviewError("review-correction-invalid",
+                          "; ".join(f"{e.field}: {e.code}" for e in errors), item=item_id)
+    # the reviewer has confirmed the values read from the scan
+    kept = tuple(w for w in warnings if w.code not in OCR_LOW_CONFIDENCE_CODES)
+    form = ParsedForm(form_id=item.form_id, version=None, language=None, method=None, fields=fields,
+                      warnings=kept, sha256=item.document_sha256)
+    decided = decide(session, form, provenance_of(doc), clock=clock, approved_by=by)
+    if decided.outcome in (Outcome.REJECTED, Outcome.REVIEW):
+        raise ReviewError("review-rules-refused", "the dossier rules refuse this form: "
+                          + ", ".join(decided.reasons), item=item_id)
+    mails = apply_plan(session, decided, actor=by, clock=clock, rng=rng)
+    item.status, item.decided_by, item.decided_at = ReviewStatus.APPROVED, by, now
+    item.decision_reason, item.corrections = reason or None, dict(corrections)
+    session.add(item)
+    session.flush()
+    return Decision(decided, tuple(mails))
+
+
+def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str) -> Decision:
+    """Reject a queued form: it never provisions; the decision is audited and the Master User told why."""
+    item, doc = _open_item(session, item_id, by)
+    if not reason.strip():
+        raise ReviewError("review-reason-missing", "a rejection needs --reason", item=item_id)
+    now = clock()
+    if item.enterprise_number:
+        lock_dossier(session, item.enterprise_number, now=now)
+    state = load_state(session, item.enterprise_number)
+    decided = plan_review_rejection(state, sha256=item.document_sha256, form_id=item.form_id, reviewer=by,
+                                    reason=reason, received=aware(doc.received_at).date())
+    mails = apply_plan(session, decided, actor=by, clock=clock)
+    doc.status, doc.reason, doc.decided_at = FormStatus.REJECTED, f"rejected-by-reviewer: {reason}", now
+    item.status, item.decided_by, item.decided_at, item.decision_reason = ReviewStatus.REJECTED, by, now, reason
+    session.add(doc)
+    session.add(item)
+    session.flush()
+    return Decision(decided, tuple(mails))
+
+
+def _item(session: Session, item_id: int) -> ReviewItem:
+    item = session.get(ReviewItem, item_id)
+    if item is None:
+        raise ReviewError("review-not-found", f"no review item {item_id}", item=item_id)
+    return item
+
+
+def _open_item(session: Session, item_id: int, by: str) -> tuple[ReviewItem, DossierForm]:
+    if not by.strip():
+        raise ReviewError("review-reviewer-missing", "--by NAME is required", item=item_id)
+    item = _item(session, item_id)
+    if item.status != ReviewStatus.OPEN:
+        raise ReviewError("review-already-decided", f"review item {item_id} was already {item.status}",
+                          item=item_id, by=item.decided_by)
+    doc = session.get(DossierForm, item.document_sha256)
+    if doc is None:  # pragma: no cover - the foreign key guarantees it
+        raise ReviewError("review-document-missing", "the queued document is gone", item=item_id)
+    return item, doc
