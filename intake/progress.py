@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import IO, Protocol
 
 from rich.console import Console
@@ -21,7 +21,7 @@ class Stage(Protocol):
 
 
 class Reporter(Protocol):
-    def stage(self, name: str, total: int | None = None) -> Iterator[Stage]: ...
+    def stage(self, name: str, total: int | None = None) -> AbstractContextManager[Stage]: ...
 
     def line(self, text: str) -> None: ...
 

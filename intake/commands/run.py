@@ -1,11 +1,129 @@
-"""Commands of the run area."""
+"""The ops engineer's commands: ``init``, ``run``, ``status``, ``notify``."""
 
 from __future__ import annotations
 
-import typer
+import json
+from typing import Annotated
 
-__all__ = ["register"]
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from intake.commands.options import ConfigOpt, JsonOpt, config_from
+from intake.lock import run_lock
+from intake.operations import (
+    NoticeEvent,
+    dry_run,
+    init_deployment,
+    notify_orgs,
+    run_once,
+    status_of,
+)
+from intake.pipeline import RunReport
+from intake.progress import make_reporter
+
+__all__ = ["register", "summary_table"]
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main application."""
+    app.command("init")(init)
+    app.command("run")(run)
+    app.command("status")(status)
+    app.command("notify")(notify)
+
+
+def init(config: ConfigOpt = None) -> None:
+    """Create the database (migrated to the latest schema) and the folders of the configuration."""
+    cfg = config_from(config)
+    for line in init_deployment(cfg):
+        typer.echo(line)
+
+
+def run(
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    dry: Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing (database, mailbox, "
+                                      "folders, outbox).")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for a running run instead of exiting.")] = False,
+    no_send: Annotated[bool, typer.Option("--no-send", help="Queue mails but do not send them now.")] = False,
+) -> None:
+    """The daily job: sources → store → parse → rules → apply → outbox → send → expiry sweep."""
+    cfg = config_from(config)
+    console = Console(stderr=as_json)
+    with run_lock(cfg.run.lock_file, wait=wait):
+        if dry:
+            report = dry_run(cfg, reporter=make_reporter(console))
+            path = None
+        else:
+            report = run_once(cfg, reporter=make_reporter(console), send=not no_send)
+            path = report.write(cfg.run.report_dir)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        console.print(summary_table(report))
+        for failure in report.failures:
+            console.print(f"[red]failure[/red] {failure.get('stage')}: [{failure.get('code')}] "
+                          f"{failure.get('message', '')}")
+        if path is not None:
+            console.print(f"report: {path}")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def summary_table(report: RunReport) -> Table:
+    title = "Dry run — nothing was changed" if report.dry_run else "Run summary"
+    table = Table(title=title, show_header=True)
+    table.add_column("stage")
+    table.add_column("result")
+    for src in report.sources:
+        table.add_row(str(src["source"]), f"{src['seen']} seen, {src['stored']} stored, "
+                      f"{src['duplicates']} duplicates, {src['no_form']} without form, {src['failed']} failed")
+    outcomes = report.outcomes()
+    table.add_row("documents", ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "none")
+    if report.expiries:
+        table.add_row("expiry sweep", f"{len(report.expiries)} organisation(s) with expiries or warnings")
+    if report.mail:
+        m = report.mail
+        table.add_row("mail", f"{m['sent']} sent, {m['retrying']} retrying, {m['failed']} failed, "
+                      f"{m['refused']} refused")
+    table.add_row("failures", str(len(report.failures)))
+    return table
+
+
+def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """The last run, the review backlog and the outbox backlog."""
+    cfg = config_from(config)
+    data = status_of(cfg)
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        return
+    table = Table(title="extranet-intake status", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    last = data["last_run"]
+    table.add_row("last run", "never" if last is None else
+                  f"{last['started_at']} ({'ok' if last['ok'] else 'with failures'}, "
+                  f"{sum(last['outcomes'].values())} documents)")
+    table.add_row("review backlog", str(data["review_open"]))
+    table.add_row("outbox", ", ".join(f"{n} {k}" for k, n in sorted(data["outbox"].items())) or "empty")
+    table.add_row("documents not parsed yet", str(data["documents_pending"]))
+    Console().print(table)
+
+
+def notify(
+    event: Annotated[NoticeEvent, typer.Option("--event", help="new-documents or new-feature")],
+    what: Annotated[str, typer.Option("--what", help="What is new, as the organisations should read it "
+                                      "(e.g. 'pension fiches 2026').")],
+    config: ConfigOpt = None,
+    org: Annotated[str | None, typer.Option("--org", help="Only this enterprise number.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Tell organisations (at their agreement's notification address) about new documents or features."""
+    cfg = config_from(config)
+    result = notify_orgs(cfg, event=event, what=what, org=org)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        typer.echo(f"{result['queued']} notice(s) queued, {result['already']} already sent before, "
+                   f"{result['mail']['sent']} sent")
+    raise typer.Exit(0 if result["ok"] else 1)

@@ -1,0 +1,270 @@
+"""The ops engineer's services behind the thin commands: init, run, dry run, status, org notices."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, col, select
+
+from errors import ConfigError
+from intake.authres import evaluate
+from intake.config import Config
+from intake.db import open_engine
+from intake.mime import MimeLimits, extract
+from intake.pipeline import (
+    Clock,
+    DocumentResult,
+    RunReport,
+    daily_run,
+    make_transport,
+    provenance_of,
+    send_outbox,
+    utc_now,
+)
+from intake.progress import Reporter
+from intake.sources.drop import is_ignored
+from intake.sources.imap import connect
+from intake.store import (
+    Arrival,
+    Document,
+    DocumentStore,
+    FileLedger,
+    ImapLedger,
+    ParseState,
+    pending_documents,
+    sha256_of,
+)
+from intake.wiring import make_outbox
+from mailer.outbox import OutboxMessage
+from mailer.purposes import Event, Purpose
+from mailer.transports import Transport
+from parsers.result import Channel
+from parsers.sandbox import SandboxedParser
+from provisioning.db import make_engine
+from provisioning.models import Organisation, OrgStatus, ReviewItem, ReviewStatus
+from provisioning.plan import Provenance
+from provisioning.service import process_form
+
+__all__ = ["NoticeEvent", "dry_run", "init_deployment", "notify_orgs", "run_once", "status_of"]
+
+
+def init_deployment(cfg: Config) -> list[str]:
+    """Create the folders and the database schema (Alembic to head). Safe to run again."""
+    done = []
+    for folder in (cfg.run.data_dir, cfg.store.path, cfg.sources.drop.path, cfg.sources.drop.archive,
+                   cfg.mail.outbox_dir, cfg.run.report_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+        done.append(f"folder {folder}")
+    for sub in ("new", "cur", "tmp"):
+        (cfg.sources.maildir.path / sub).mkdir(parents=True, exist_ok=True)
+    done.append(f"maildir {cfg.sources.maildir.path}")
+    open_engine(cfg.database_url).dispose()
+    done.append(f"database {make_url(cfg.database_url).render_as_string(hide_password=True)} (schema at head)")
+    return done
+
+
+def run_once(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, send: bool = True,
+             transport: Transport | None = None) -> RunReport:
+    engine = open_engine(cfg.database_url)
+    try:
+        return daily_run(cfg, reporter=reporter, clock=clock, engine=engine, send=send, transport=transport)
+    finally:
+        engine.dispose()
+
+
+# ------------------------------------------------------------------------------------------ dry run
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    source: str
+    data: bytes
+    provenance: Provenance
+    filename: str | None
+
+
+def dry_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now) -> RunReport:
+    """What a run would do now, changing nothing: sources are only read (IMAP read-only, BODY.PEEK),
+    nothing is stored or moved, and every plan is applied in one transaction that is rolled back."""
+    _require_database(cfg)
+    report = RunReport(started_at=clock(), dry_run=True)
+    engine = make_engine(cfg.database_url)
+    store = DocumentStore(cfg.store.path)
+    try:
+        with Session(engine) as session:
+            with reporter.stage("sources (read only)") as st:
+                candidates = list(_peek_sources(cfg, session, store, clock=clock))
+                st.advance(len(candidates))
+            with reporter.stage("documents", total=len(candidates)) as st, \
+                    SandboxedParser(timeout=cfg.parsing.timeout_seconds, memory_mb=cfg.parsing.memory_mb,
+                                    max_bytes=cfg.parsing.max_bytes,
+                                    ocr_page_timeout=cfg.parsing.ocr_page_timeout_seconds) as parser:
+                for cand in candidates:
+                    form = parser.parse(cand.data, today=clock().date(), filename=cand.filename)
+                    form = replace(form, sha256=cand.provenance.sha256, channel=cand.provenance.channel)
+                    decision = process_form(session, form, cand.provenance, clock=clock)
+                    report.documents.append(DocumentResult(
+                        cand.provenance.sha256, cand.source, form.form_id, decision.plan.enterprise_number,
+                        form.outcome.value, decision.outcome.value,
+                        decision.plan.reasons + tuple(f"mail {m.kind.value} ({m.event.value})"
+                                                      for m in decision.mails)))
+                    st.advance()
+            session.rollback()
+    finally:
+        engine.dispose()
+    report.finished_at = clock()
+    return report
+
+
+def _require_database(cfg: Config) -> None:
+    url = make_url(cfg.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        raise ConfigError("database-missing", f"no database at {url.database}: run `extranet-intake init` first",
+                          file=cfg.source, key="database.url")
+
+
+def _peek_sources(cfg: Config, session: Session, store: DocumentStore, *, clock: Clock) -> Iterator[_Candidate]:
+    now = clock()
+    # Documents already stored but not parsed come first, as in a real run.
+    for doc in pending_documents(session):
+        yield _Candidate(doc.arrival.source, store.open(doc.sha256),
+                         provenance_of(doc.arrival, sha256=doc.sha256, require_dmarc=cfg.trust.require_dmarc),
+                         doc.arrival.filename or None)
+    known = set(session.exec(select(Document.sha256)))
+    if cfg.sources.maildir.enabled:
+        done = set(session.exec(select(FileLedger.key).where(col(FileLedger.source) == "maildir")))
+        for sub in ("new", "cur"):
+            folder = cfg.sources.maildir.path / sub
+            for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+                if path.is_file() and path.name.split(":", 1)[0] not in done:
+                    yield from _message_candidates(cfg, f"maildir:{path.name}", path.read_bytes(), known, now)
+    if cfg.sources.drop.enabled and cfg.sources.drop.path.is_dir():
+        for path in sorted(cfg.sources.drop.path.iterdir()):
+            if path.is_file() and not is_ignored(path.name):
+                data = path.read_bytes()
+                sha = sha256_of(data)
+                if sha not in known:
+                    known.add(sha)
+                    yield _Candidate(f"drop:{path.name}", data,
+                                     Provenance(sha256=sha, channel=Channel.POST, sender=None, authenticated=False,
+                                                received_at=now), path.name)
+    if cfg.sources.imap.enabled:
+        imap = cfg.sources.imap
+        client = connect(imap, password=cfg.secret(imap.password_env, key="sources.imap.password_env"))
+        try:
+            info = client.select_folder(imap.folder, readonly=True)
+            validity = int(info[b"UIDVALIDITY"])
+            done_uids = set(session.exec(select(ImapLedger.uid).where(
+                col(ImapLedger.account) == imap.user, col(ImapLedger.folder) == imap.folder,
+                col(ImapLedger.uidvalidity) == validity)))
+            uids = [u for u in client.search("ALL") if u not in done_uids]
+            for start in range(0, len(uids), imap.batch_size):
+                fetched = client.fetch(uids[start:start + imap.batch_size], ["BODY.PEEK[]"])
+                for uid, item in sorted(fetched.items()):
+                    yield from _message_candidates(cfg, f"imap:{imap.folder};uid={uid}", item[b"BODY[]"], known, now)
+        finally:
+            client.logout()
+
+
+def _message_candidates(cfg: Config, source: str, raw: bytes, known: set[str], now: Any) -> Iterator[_Candidate]:
+    ex = extract(raw, limits=MimeLimits(max_message_bytes=cfg.sources.imap.max_message_bytes,
+                                        max_part_bytes=cfg.sources.imap.max_part_bytes))
+    verdict = evaluate(ex.envelope.authentication_results, trusted_ids=cfg.trust.trusted_authserv_ids)
+    arrival = Arrival(sha256="", channel=Channel.EMAIL, source=source, sender=ex.envelope.sender,
+                      message_id=ex.envelope.message_id, auth_trusted=verdict.trusted, dmarc=verdict.dmarc.value,
+                      received_at=now, outcome="forms")
+    for att in ex.attachments:
+        sha = sha256_of(att.data)
+        if sha in known:
+            continue
+        known.add(sha)
+        yield _Candidate(source, att.data, provenance_of(arrival, sha256=sha, require_dmarc=cfg.trust.require_dmarc),
+                         att.filename)
+
+
+# ------------------------------------------------------------------------------------------ status
+
+
+def status_of(cfg: Config) -> dict[str, Any]:
+    """Last run (from its JSON report), open review items, outbox by status, documents not parsed yet."""
+    _require_database(cfg)
+    reports = sorted(cfg.run.report_dir.glob("run-*.json")) if cfg.run.report_dir.is_dir() else []
+    last = None
+    if reports:
+        data = json.loads(reports[-1].read_text(encoding="utf-8"))
+        last = {"started_at": data["started_at"], "finished_at": data["finished_at"], "ok": data["ok"],
+                "outcomes": data["outcomes"], "failures": len(data["failures"]), "report": str(reports[-1])}
+    engine = make_engine(cfg.database_url)
+    try:
+        with Session(engine) as session:
+            review_open = session.exec(select(func.count()).select_from(ReviewItem)
+                                       .where(col(ReviewItem.status) == ReviewStatus.OPEN)).one()
+            outbox = Counter({str(s): int(n) for s, n in session.exec(
+                select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status)))})
+            pending = session.exec(select(func.count()).select_from(Document)
+                                   .where(col(Document.parse_state) == ParseState.PENDING)).one()
+    finally:
+        engine.dispose()
+    return {"last_run": last, "review_open": int(review_open), "outbox": dict(outbox),
+            "documents_pending": int(pending)}
+
+
+# ------------------------------------------------------------------------------------------ notices
+
+
+class NoticeEvent(StrEnum):
+    NEW_DOCUMENTS = "new-documents"
+    NEW_FEATURE = "new-feature"
+
+
+def notify_orgs(cfg: Config, *, event: NoticeEvent, what: str, org: str | None = None,
+                clock: Clock = utc_now, transport: Transport | None = None,
+                engine: Engine | None = None) -> dict[str, Any]:
+    """Queue one org notice per organisation with open access (or just ``org``), then send the outbox.
+
+    The idempotency key holds the event and its text: running the same notice again sends nothing
+    twice, to any organisation.
+    """
+    if not what.strip():
+        raise ConfigError("notice-empty", "say what is new (--what)")
+    own_engine = engine is None
+    engine = engine or open_engine(cfg.database_url)
+    digest = hashlib.sha256(f"{event.value}\n{what.strip()}".encode()).hexdigest()[:16]
+    queued = already = 0
+    try:
+        with Session(engine) as session:
+            query = select(Organisation).where(col(Organisation.status) == OrgStatus.OPEN)
+            if org:
+                query = query.where(col(Organisation.enterprise_number) == org)
+            orgs = list(session.exec(query))
+            if org and not orgs:
+                raise ConfigError("org-not-open", f"organisation {org} has no open access", org=org)
+            outbox = make_outbox(clock=clock)
+            mail_event = Event.NEW_DOCUMENTS if event is NoticeEvent.NEW_DOCUMENTS else Event.NEW_FEATURES
+            for o in orgs:
+                key = f"notice:{event.value}:{digest}:{o.enterprise_number}"
+                if session.exec(select(OutboxMessage.id).where(col(OutboxMessage.idempotency_key) == key)).first():
+                    already += 1
+                    continue
+                params: dict[str, Any] = {"org_name": o.name}
+                params["documents" if event is NoticeEvent.NEW_DOCUMENTS else "features"] = [what.strip()]
+                outbox.enqueue(session, purpose=Purpose.ORG_NOTICE, ref=o.enterprise_number, event=mail_event,
+                               params=params, key=key)
+                queued += 1
+            session.commit()
+        drained = send_outbox(cfg, engine=engine, transport=transport or make_transport(cfg), clock=clock)
+    finally:
+        if own_engine:
+            engine.dispose()
+    return {"event": event.value, "organisations": len(orgs), "queued": queued, "already": already,
+            "mail": drained.as_dict(), "ok": drained.ok}
+

@@ -1,0 +1,249 @@
+"""The daily run: sources → store → parse → rules → apply → outbox → send → expiry sweep, with its report.
+
+Each document is its own unit of work (one transaction: plan, audit, outbox rows, parse mark); a
+bad one is recorded with its code and the run goes on. Only configuration errors stop a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from errors import IntakeError
+from intake.config import Config
+from intake.progress import Reporter
+from intake.sources.drop import poll_drop
+from intake.sources.imap import poll_imap
+from intake.sources.ingest import PollReport
+from intake.sources.maildir import poll_maildir
+from intake.store import Arrival, DocumentStore, PendingDocument, mark_parsed, pending_documents
+from intake.wiring import enqueue_mails, mail_ports, send_settings
+from mailer.send import DrainReport, Sender
+from mailer.transports import FileTransport, Security, SmtpSettings, SmtpTransport, Transport
+from parsers.result import Channel, ParsedForm
+from parsers.sandbox import SandboxedParser
+from provisioning.db import make_engine
+from provisioning.plan import Provenance
+from provisioning.service import Decision, process_form, run_expiries
+
+__all__ = ["Clock", "DocumentResult", "RunReport", "daily_run", "make_transport", "provenance_of", "utc_now"]
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    sha256: str
+    source: str
+    form_id: str | None
+    org: str | None
+    parse: str
+    outcome: str
+    reasons: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "source": self.source, "form_id": self.form_id, "org": self.org,
+                "parse": self.parse, "outcome": self.outcome, "reasons": list(self.reasons)}
+
+
+@dataclass
+class RunReport:
+    started_at: datetime
+    dry_run: bool = False
+    finished_at: datetime | None = None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    documents: list[DocumentResult] = field(default_factory=list)
+    expiries: list[dict[str, Any]] = field(default_factory=list)
+    mail: dict[str, Any] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    #: seconds per stage (the e2e bench reads the shares)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def outcomes(self) -> Counter[str]:
+        return Counter(d.outcome for d in self.documents)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "dry_run": self.dry_run, "ok": self.ok,
+            "sources": self.sources, "documents": [d.as_dict() for d in self.documents],
+            "outcomes": dict(self.outcomes()), "expiries": self.expiries, "mail": self.mail,
+            "failures": self.failures, "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+    def write(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"run-{self.started_at:%Y%m%dT%H%M%S}-{os.getpid()}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+
+def make_transport(cfg: Config) -> Transport:
+    if cfg.mail.transport == "file":
+        return FileTransport(cfg.mail.outbox_dir)
+    smtp = cfg.mail.smtp
+    password = cfg.secret(smtp.password_env, key="mail.smtp.password_env") if smtp.user else ""
+    return SmtpTransport(SmtpSettings(host=smtp.host, port=smtp.port, security=Security(smtp.tls.value),
+                                      user=smtp.user, password=password, timeout_seconds=smtp.timeout_seconds,
+                                      concurrency=smtp.concurrency, ca_file=smtp.ca_file))
+
+
+def provenance_of(arrival: Arrival, *, sha256: str, require_dmarc: bool) -> Provenance:
+    """The trust facts of SPEC §3: sender, and DMARC pass from the trusted gateway (or the check off)."""
+    email = arrival.channel == Channel.EMAIL
+    authenticated = email and (not require_dmarc or (arrival.auth_trusted and arrival.dmarc == "pass"))
+    return Provenance(sha256=sha256, channel=Channel(arrival.channel), sender=arrival.sender or None,
+                      authenticated=authenticated, received_at=_aware(arrival.received_at),
+                      message_id=arrival.message_id or None)
+
+
+def daily_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, engine: Engine | None = None,
+              transport: Transport | None = None, send: bool = True) -> RunReport:
+    """One whole run. Per-unit failures land in the report; configuration errors raise ``ConfigError``."""
+    report = RunReport(started_at=clock())
+    engine = engine or make_engine(cfg.database_url)
+    store = DocumentStore(cfg.store.path)
+    imap_password = (cfg.secret(cfg.sources.imap.password_env, key="sources.imap.password_env")
+                     if cfg.sources.imap.enabled else "")
+    mail_transport = (transport or make_transport(cfg)) if send else None
+
+    def sessions() -> Session:
+        return Session(engine)
+
+    with _timed(report, "sources"), reporter.stage("sources", total=_source_count(cfg)) as st:
+        polls: list[tuple[str, Callable[[], PollReport]]] = []
+        if cfg.sources.maildir.enabled:
+            polls.append(("maildir", lambda: poll_maildir(cfg.sources.maildir, store=store, session_factory=sessions,
+                                                          clock=clock, trust=cfg.trust)))
+        if cfg.sources.drop.enabled:
+            polls.append(("drop", lambda: poll_drop(cfg.sources.drop, store=store, session_factory=sessions,
+                                                    clock=clock)))
+        if cfg.sources.imap.enabled:
+            polls.append(("imap", lambda: poll_imap(cfg.sources.imap, store=store, session_factory=sessions,
+                                                    password=imap_password, clock=clock, trust=cfg.trust)))
+        for name, poll in polls:
+            try:
+                polled = poll()
+                report.sources.append(polled.as_dict())
+                report.failures.extend({"stage": name, **e} for e in polled.errors)
+            except IntakeError as exc:
+                # A source that is down is a failure of the run, not a reason to skip the others.
+                report.failures.append({"stage": name, **exc.as_dict()})
+            st.advance()
+
+    with sessions() as session:
+        pending = pending_documents(session)
+    with _timed(report, "parse+apply"), reporter.stage("documents", total=len(pending)) as st, \
+            SandboxedParser(timeout=cfg.parsing.timeout_seconds, memory_mb=cfg.parsing.memory_mb,
+                            max_bytes=cfg.parsing.max_bytes,
+                            ocr_page_timeout=cfg.parsing.ocr_page_timeout_seconds) as parser:
+        for doc in pending:
+            report.documents.append(_one_document(cfg, doc, store=store, parser=parser, engine=engine,
+                                                  clock=clock, report=report))
+            st.advance()
+
+    with _timed(report, "expiry"), reporter.stage("expiry sweep") as st, sessions() as session:
+        try:
+            decisions = run_expiries(session, clock=clock, warning_days=cfg.run.expiry_warning_days)
+            for d in decisions:
+                enqueue_mails(session, d.mails, clock=clock)
+            session.commit()
+            report.expiries = [{"org": d.plan.enterprise_number, "outcome": d.outcome.value,
+                                "reasons": list(d.plan.reasons)} for d in decisions]
+            st.advance(len(decisions))
+        except IntakeError as exc:
+            session.rollback()
+            report.failures.append({"stage": "expiry", **exc.as_dict()})
+
+    if mail_transport is not None:
+        with _timed(report, "send"), reporter.stage("send") as st:
+            drained = send_outbox(cfg, engine=engine, transport=mail_transport, clock=clock)
+            report.mail = drained.as_dict()
+            st.advance(len(drained.sent))
+            for row_id in drained.failed + drained.refused:
+                report.failures.append({"stage": "send", "code": "mail-not-delivered", "outbox_id": row_id,
+                                        "message": drained.errors.get(row_id, "")})
+    report.finished_at = clock()
+    return report
+
+
+def send_outbox(cfg: Config, *, engine: Engine, transport: Transport, clock: Clock = utc_now) -> DrainReport:
+    sender = Sender(engine, ports=mail_ports(cfg, clock=clock), transport=transport, settings=send_settings(cfg),
+                    clock=clock)
+
+    async def drain() -> DrainReport:
+        try:
+            return await sender.drain()
+        finally:
+            await transport.aclose()
+
+    return asyncio.run(drain())
+
+
+def _one_document(cfg: Config, doc: PendingDocument, *, store: DocumentStore, parser: SandboxedParser,
+                  engine: Engine, clock: Clock, report: RunReport) -> DocumentResult:
+    source = doc.arrival.source
+    try:
+        data = store.open(doc.sha256)
+        form: ParsedForm = parser.parse(data, today=clock().date(), filename=doc.arrival.filename or None)
+    except IntakeError as exc:
+        report.failures.append({"stage": "parse", "sha256": doc.sha256, **exc.as_dict()})
+        return DocumentResult(doc.sha256, source, None, None, "error", "failed", (exc.code,))
+    form = replace(form, sha256=doc.sha256, channel=Channel(doc.arrival.channel))
+    provenance = provenance_of(doc.arrival, sha256=doc.sha256, require_dmarc=cfg.trust.require_dmarc)
+    with Session(engine) as session:
+        try:
+            decision: Decision = process_form(session, form, provenance, clock=clock)
+            enqueue_mails(session, decision.mails, clock=clock)
+            mark_parsed(session, doc.sha256, outcome=decision.outcome.value, at=clock())
+            session.commit()
+        except IntakeError as exc:
+            session.rollback()
+            report.failures.append({"stage": "apply", "sha256": doc.sha256, **exc.as_dict()})
+            return DocumentResult(doc.sha256, source, form.form_id, None, form.outcome.value, "failed",
+                                  (exc.code,))
+    # A rejected document is a coded outcome of the run (and an audit entry), not a failure of the run.
+    return DocumentResult(doc.sha256, source, form.form_id, decision.plan.enterprise_number, form.outcome.value,
+                          decision.outcome.value, decision.plan.reasons)
+
+
+def _source_count(cfg: Config) -> int:
+    s = cfg.sources
+    return sum((s.maildir.enabled, s.drop.enabled, s.imap.enabled))
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands datetimes back naive; everything we store is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@contextmanager
+def _timed(report: RunReport, name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.timings[name] = report.timings.get(name, 0.0) + time.perf_counter() - started

@@ -1,0 +1,106 @@
+"""The mailer's ports implemented with provisioning, and the hand-over of planned mails to the outbox.
+
+The mailer imports nothing of provisioning (ARCHITECTURE.md); this module is where the two meet:
+recipients are resolved from the provisioning tables at queue time and again at send time,
+temporary passwords are made by provisioning at send time, mail events land in the audit chain.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from intake.config import Config
+from mailer.outbox import Outbox, OutboxMessage
+from mailer.ports import MailAction
+from mailer.purposes import Event, Language, Purpose, Recipient
+from mailer.send import MailPorts, SendSettings
+from provisioning.apply import Clock
+from provisioning.audit import AuditAction, append_entry
+from provisioning.directory import (
+    Contact,
+    issue_temporary_password,
+    master_user_contact,
+    notification_contact,
+    user_contact,
+)
+from provisioning.models import Account
+from provisioning.plan import MailIntent
+
+__all__ = ["ProvisioningAudit", "ProvisioningDirectory", "ProvisioningIssuer", "enqueue_mails", "mail_ports",
+           "make_outbox", "send_settings"]
+
+
+class ProvisioningDirectory:
+    """Each purpose's one recipient, read from the provisioning tables now (never from the request)."""
+
+    def recipient(self, session: Session, purpose: Purpose, ref: str) -> Recipient | None:
+        contact: Contact | None
+        if purpose is Purpose.CREDENTIALS:
+            contact = user_contact(session, ref)
+        elif purpose is Purpose.ORG_NOTICE:
+            contact = notification_contact(session, ref)
+        else:
+            contact = master_user_contact(session, ref)
+        if contact is None:
+            return None
+        language = Language.FR if contact.language == "fr" else Language.NL
+        return Recipient(address=contact.email, name=contact.name, language=language)
+
+
+@dataclass(frozen=True)
+class ProvisioningIssuer:
+    clock: Clock
+    validity: timedelta
+    length: int
+    rng: random.Random | None = None
+
+    def issue(self, session: Session, login: str) -> str:
+        return issue_temporary_password(session, login, clock=self.clock, rng=self.rng, validity=self.validity,
+                                        length=self.length)
+
+
+@dataclass(frozen=True)
+class ProvisioningAudit:
+    clock: Clock
+
+    def record(self, session: Session, *, action: MailAction, purpose: Purpose, ref: str, actor: str,
+               reason: str, details: dict[str, str]) -> None:
+        login = ref if purpose is Purpose.CREDENTIALS else None
+        org = ref
+        if login is not None:
+            account = session.get(Account, login)
+            org = account.enterprise_number if account is not None else ""
+        append_entry(session, actor=actor, action=AuditAction(action.value), org=org or None, login=login,
+                     document_sha256=None, reason=reason, details={"purpose": purpose.value, **details},
+                     at=self.clock())
+
+
+def mail_ports(cfg: Config, *, clock: Clock, rng: random.Random | None = None) -> MailPorts:
+    return MailPorts(
+        directory=ProvisioningDirectory(),
+        issuer=ProvisioningIssuer(clock=clock, validity=timedelta(hours=cfg.credentials.validity_hours),
+                                  length=cfg.credentials.length, rng=rng),
+        audit=ProvisioningAudit(clock=clock),
+    )
+
+
+def make_outbox(*, clock: Clock) -> Outbox:
+    return Outbox(directory=ProvisioningDirectory(), audit=ProvisioningAudit(clock=clock), clock=clock)
+
+
+def send_settings(cfg: Config) -> SendSettings:
+    return SendSettings(from_address=cfg.mail.from_address, max_attempts=cfg.mail.max_attempts,
+                        concurrency=cfg.mail.smtp.concurrency, validity_hours=cfg.credentials.validity_hours)
+
+
+def enqueue_mails(session: Session, mails: Iterable[MailIntent], *, clock: Clock,
+                  actor: str = "system") -> list[OutboxMessage]:
+    """Queue what a plan asked for, in the caller's (the plan's) transaction: a rolled-back plan mails nothing."""
+    outbox = make_outbox(clock=clock)
+    return [outbox.enqueue(session, purpose=Purpose(m.kind.value), ref=m.ref, event=Event(m.event.value),
+                           params=m.params, key=m.idempotency_key, actor=actor) for m in mails]
