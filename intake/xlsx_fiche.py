@@ -56,6 +56,8 @@ def write_user_fiche_xlsx(values: Mapping[str, XlsxValue], *, lang: Lang | str =
     for row in ws.iter_rows(min_row=2, min_col=2, max_col=2):
         for c in row:
             c.number_format = "@"  # text: keeps 0644695949 and 31/12/2027 as typed
+            if isinstance(c.value, str) and c.value.startswith("="):
+                c.data_type = "s"  # a name starting with "=" is text, never a formula
     ws.column_dimensions["A"].width = 26
     ws.column_dimensions["B"].width = 40
     ws.column_dimensions["C"].width = 44

@@ -74,8 +74,18 @@ def _obj(value: Any) -> Any:
     return value.get_object() if isinstance(value, IndirectObject) else value
 
 
+#: 64 arrays or dictionaries opened in a row: no producer writes that, parsers recurse on it
+_DEEP_NESTING = re.compile(rb"(?:\[\s*){64}|(?:<<\s*/[^\s/<>\[\]()]{1,127}\s*){64}")
+_XOBJECT_SCAN_LIMIT = 2000
+
+
 def open_pdf(data: bytes) -> PdfDocument:
     """Open the PDF, refuse user-password encryption, note active content, collect the fields."""
+    if b"%%EOF" not in data[-8192:]:
+        # cut off in transit or by a size limit: what is left may parse, but not as what was sent
+        raise ParseError("pdf-corrupt", "the PDF is truncated (no end-of-file marker)")
+    if _DEEP_NESTING.search(data):
+        raise ParseError("hostile-structure", "the PDF nests its objects too deeply to be read safely")
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
@@ -149,6 +159,7 @@ def _scan_catalog(root: DictionaryObject, acts: _Actions) -> None:
             stack.extend((k, depth + 1) for k in reversed(kids))
             continue
         scanned += 1
+        _check_xobjects(node)
         annots = _obj(node.get("/Annots"))
         if isinstance(annots, ArrayObject):
             for a in annots[:500]:
@@ -158,6 +169,34 @@ def _scan_catalog(root: DictionaryObject, acts: _Actions) -> None:
                 if annot.get("/Subtype") == "/FileAttachment":
                     acts.embedded = True
                 acts.action(annot)
+
+
+def _check_xobjects(page: DictionaryObject) -> None:
+    """Refuse a form XObject that draws itself (directly or through others): renderers recurse forever."""
+    resources = _obj(page.get("/Resources"))
+    # (xobject dictionary of a resources dict, the chain of form XObjects that led there)
+    stack: list[tuple[Any, tuple[int, ...]]] = []
+    if isinstance(resources, DictionaryObject):
+        stack.append((resources.get("/XObject"), ()))
+    visited = 0
+    while stack:
+        xobjects, chain = stack.pop()
+        xobjects = _obj(xobjects)
+        if not isinstance(xobjects, DictionaryObject):
+            continue
+        for ref in xobjects.values():
+            visited += 1
+            if visited > _XOBJECT_SCAN_LIMIT or len(chain) > _MAX_DEPTH:
+                raise ParseError("hostile-structure", "the PDF's drawings nest too deeply to be read safely")
+            key = ref.idnum if isinstance(ref, IndirectObject) else id(ref)
+            if key in chain:
+                raise ParseError("hostile-structure", "a drawing of the PDF contains itself (self-referencing "
+                                                      "form XObject)")
+            xobj = _obj(ref)
+            if isinstance(xobj, DictionaryObject) and xobj.get("/Subtype") == "/Form":
+                inner = _obj(xobj.get("/Resources"))
+                if isinstance(inner, DictionaryObject):
+                    stack.append((inner.get("/XObject"), (*chain, key)))
 
 
 def _read_fields(root: DictionaryObject, acts: _Actions) -> dict[str, AcroField]:
@@ -193,12 +232,16 @@ def _read_fields(root: DictionaryObject, acts: _Actions) -> dict[str, AcroField]
             stack.extend((k, name, ft, ff, v, opt, depth + 1) for k in reversed(kids))
             continue
         f = AcroField(name, str(ft) if ft is not None else None, ff, _obj(v), _opt_list(opt))
-        for w in (kids if isinstance(kids, ArrayObject) else [node]):
+        for w in (kids if isinstance(kids, ArrayObject) else ()):
             widget = _obj(w)
             if isinstance(widget, DictionaryObject):
-                if widget is not node:
-                    acts.action(widget)
-                f.widgets.append(_widget(widget))
+                acts.action(widget)
+                if f.ft == "/Btn":
+                    f.widgets.append(_widget(widget))
+        if f.ft == "/Btn" and not isinstance(kids, ArrayObject):
+            # only buttons need their widgets' states and places; a text widget's appearance stream is
+            # never parsed (that is what keeps this walk cheaper than get_fields())
+            f.widgets.append(_widget(node))
         out[name] = f
     return out
 

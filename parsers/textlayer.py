@@ -16,6 +16,7 @@ import pdfplumber
 from pdfminer.pdfdocument import PDFPasswordIncorrect
 from pdfminer.pdfparser import PDFSyntaxError
 from pdfminer.psparser import PSException
+from pdfplumber.utils.exceptions import PdfminerException
 
 from errors import ParseError
 from parsers.classify import Classification, classify_text
@@ -71,6 +72,16 @@ def read_text_layer(data: bytes) -> TextLayer:
             words = [first, *(_words(p) for p in pages[1:n_pages])]
     except ParseError:
         raise
+    except PdfminerException as exc:
+        # pdfplumber wraps whatever pdfminer raised: the wrapped error decides the code
+        inner = exc.args[0] if exc.args else None
+        if isinstance(inner, MemoryError):
+            raise ParseError("parse-memory", "the PDF inflates to more memory than a form can need") from exc
+        if isinstance(inner, RecursionError):
+            raise ParseError("hostile-structure", "the PDF nests its objects too deeply to be read safely") from exc
+        if isinstance(inner, PDFPasswordIncorrect):
+            raise ParseError("pdf-encrypted", "the PDF is protected by a password; send it without one") from exc
+        raise ParseError("pdf-corrupt", f"the PDF's text cannot be read: {inner}") from exc
     except PDFPasswordIncorrect as exc:
         raise ParseError("pdf-encrypted", "the PDF is protected by a password; send it without one") from exc
     except RecursionError as exc:

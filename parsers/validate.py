@@ -264,7 +264,8 @@ def validate(
             if f.required and f.name not in optional:
                 ck.error("field-required", f.name, f"{f.name} ({f.nl} / {f.fr}) is required")
             continue
-        if len(text) > f.max_len:
+        # dates, numbers and choices have their own format checks; length only bounds free text
+        if f.kind in (FieldKind.TEXT, FieldKind.EMAIL) and len(text) > f.max_len:
             ck.error("field-too-long", f.name, f"{f.name} is longer than {f.max_len} characters")
             continue
         checker = _CHECKERS.get(f.kind)

@@ -53,9 +53,9 @@ def check_zip(data: bytes) -> zipfile.ZipFile:
         for m in members:
             if m.filename.endswith((".xml", ".rels")):
                 with archive.open(m) as part:
-                    head = part.read(4096)
-                    # a DTD can only come before the root element, so the head of the part is enough
-                    if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
+                    # the whole part (bounded above): comments may push a DTD past any fixed head
+                    body = part.read()
+                    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
                         raise ParseError("xlsx-bomb", f"part {m.filename} declares a DTD (XML entity expansion)")
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
         raise ParseError("xlsx-corrupt", f"the spreadsheet is damaged: {exc}") from exc

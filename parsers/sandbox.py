@@ -1,0 +1,229 @@
+"""Parsing untrusted bytes in a persistent worker process under a memory limit and a per-document timeout.
+
+A decompression bomb, a self-referencing XObject or a parser bug must cost one document, not the
+daily run: the worker runs ``parse_document`` under ``RLIMIT_AS``; the parent waits at most
+``timeout`` seconds for each answer, kills a worker that overruns or dies, and starts a fresh one
+for the next document. The worker stays up between documents, so the price is one pipe round trip,
+not an interpreter start. Answers come back as JSON, not pickle: a worker that hostile input might
+have subverted cannot make the parent run code by answering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from parsers.result import Channel, Issue, Method, ParsedForm
+
+__all__ = ["SandboxedParser"]
+
+_LEN = struct.Struct(">Q")
+_MAX_ANSWER = 16 * 1024 * 1024
+
+
+class SandboxedParser:
+    """``parse(data, today=…)`` in a worker process; every failure — timeout, memory, crash — is a coded rejection.
+
+    Not thread-safe: one instance per thread or worker of the daily run.
+    """
+
+    def __init__(self, *, timeout: float, memory_mb: int, max_bytes: int, ocr_page_timeout: float = 20.0) -> None:
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        self.max_bytes = max_bytes
+        self.ocr_page_timeout = ocr_page_timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+        #: how many workers were started (1 + restarts), for the run report and the tests
+        self.started = 0
+
+    # ----------------------------------------------------------------------------- lifecycle
+    def __enter__(self) -> SandboxedParser:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker (EOF on its input, then a kill if it does not leave)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            proc.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
+        finally:
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+    def _worker(self) -> subprocess.Popen[bytes]:
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc
+        self.close()
+        root = str(Path(__file__).resolve().parents[1])
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p),
+            # native thread pools reserve address space per thread: one thread keeps RLIMIT_AS meaningful
+            "OMP_THREAD_LIMIT": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "parsers.sandbox", str(self.memory_mb)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
+        )
+        self.started += 1
+        return self._proc
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
+
+    # ----------------------------------------------------------------------------- parsing
+    def parse(self, data: bytes, *, today: date, filename: str | None = None) -> ParsedForm:
+        sha = hashlib.sha256(data).hexdigest()
+        if len(data) > self.max_bytes:
+            # refused before a single byte reaches a parser
+            return ParsedForm.reject("file-too-large", f"the file is {len(data)} bytes; the limit is "
+                                                       f"{self.max_bytes}", sha256=sha)
+        proc = self._worker()
+        header = json.dumps({"today": today.isoformat(), "filename": filename,
+                             "ocr_page_timeout": self.ocr_page_timeout}).encode()
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(_LEN.pack(len(header)) + header + _LEN.pack(len(data)))
+            proc.stdin.write(data)
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return self._died(sha)
+        assert proc.stdout is not None
+        deadline = time.monotonic() + self.timeout
+        try:
+            size = _LEN.unpack(_read_exact(proc.stdout, _LEN.size, deadline))[0]
+            if size > _MAX_ANSWER:
+                raise EOFError
+            answer = json.loads(_read_exact(proc.stdout, size, deadline))
+            parsed = _from_dict(answer)
+        except TimeoutError:
+            self._kill()
+            return ParsedForm.reject("parse-timeout", f"reading the document took longer than {self.timeout:g} s",
+                                     sha256=sha)
+        except (EOFError, OSError, ValueError, KeyError, TypeError):
+            return self._died(sha)
+        if parsed.rejected and parsed.errors and parsed.errors[0].code in ("parse-memory", "hostile-structure"):
+            # the worker survived, but its heap may be fragmented or its state odd: start clean
+            self._kill()
+        return parsed
+
+    def _died(self, sha: str) -> ParsedForm:
+        proc = self._proc
+        code = proc.wait() if proc is not None else None
+        self._kill()
+        if code in (-signal.SIGKILL, -signal.SIGABRT, 3):
+            # killed by the kernel for memory, a native library aborting on a failed allocation, or our own
+            # MemoryError exit
+            return ParsedForm.reject("parse-memory", "reading the document exhausted the parser's memory limit",
+                                     sha256=sha)
+        return ParsedForm.reject("hostile-structure", f"the parser stopped on this document (exit {code})",
+                                 sha256=sha)
+
+
+def _read_exact(stream: IO[bytes], size: int, deadline: float) -> bytes:
+    fd = stream.fileno()
+    chunks: list[bytes] = []
+    left = size
+    while left:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            raise TimeoutError
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _issue(d: dict[str, Any]) -> Issue:
+    return Issue(str(d["code"]), str(d["message"]), None if d.get("field") is None else str(d["field"]))
+
+
+def _from_dict(d: dict[str, Any]) -> ParsedForm:
+    return ParsedForm(
+        form_id=d.get("form_id"), version=d.get("version"), language=d.get("language"),
+        method=Method(d["method"]) if d.get("method") else None,
+        fields=dict(d.get("fields") or {}),
+        confidence={str(k): float(v) for k, v in (d.get("confidence") or {}).items()},
+        errors=tuple(_issue(i) for i in d.get("errors") or ()),
+        warnings=tuple(_issue(i) for i in d.get("warnings") or ()),
+        rejected=bool(d.get("rejected")), sha256=d.get("sha256"),
+        channel=Channel(d["channel"]) if d.get("channel") else None,
+    )
+
+
+# --------------------------------------------------------------------------------- the worker
+
+def _serve(memory_mb: int) -> None:
+    import resource
+
+    from parsers.document import parse_document  # import before the limit: libraries are not the input's cost
+
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # hostile files make pypdf/pdfminer log thousands of complaints: nobody reads a worker's stderr
+    logging.disable(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        head = inp.read(_LEN.size)
+        if len(head) < _LEN.size:
+            return
+        header = json.loads(inp.read(_LEN.unpack(head)[0]))
+        size = _LEN.unpack(inp.read(_LEN.size))[0]
+        data = inp.read(size)
+        try:
+            parsed = parse_document(data, today=date.fromisoformat(header["today"]), filename=header["filename"],
+                                    ocr_page_timeout=float(header["ocr_page_timeout"]))
+            answer = json.dumps(parsed.as_dict()).encode()
+        except MemoryError:
+            answer = json.dumps(ParsedForm.reject("parse-memory", "reading the document exhausted the parser's "
+                                                                  "memory limit").as_dict()).encode()
+        except Exception as exc:  # a parser bug is this document's failure, not the run's
+            answer = json.dumps(ParsedForm.reject("hostile-structure", f"the parser failed on this document: "
+                                                                       f"{type(exc).__name__}").as_dict()).encode()
+        del data
+        out.write(_LEN.pack(len(answer)) + answer)
+        out.flush()
+
+
+if __name__ == "__main__":
+    try:
+        _serve(int(sys.argv[1]))
+    except MemoryError:
+        sys.exit(3)

@@ -1,0 +1,219 @@
+"""Hostile input through the sandbox: every file ends in a coded rejection in bounded time and memory."""
+
+from __future__ import annotations
+
+import functools
+import io
+import struct
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+
+import pytest
+from pypdf import PdfReader, PdfWriter
+
+from intake.render import render_form
+from intake.xlsx_fiche import write_user_fiche_xlsx
+from parsers.result import Outcome
+from parsers.sandbox import SandboxedParser
+from tests.fixtures.forms import TODAY, valid_values
+
+TIMEOUT = 20.0
+MEMORY_MB = 768
+MAX_BYTES = 20 * 1024 * 1024
+
+
+def _raw_pdf(*bodies: bytes) -> bytes:
+    """A PDF with a correct xref from object bodies (object 1 is the catalog)."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, body in enumerate(bodies, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(bodies) + 1, xref)
+    return bytes(out)
+
+
+def _stream(data: bytes, extra: bytes = b"") -> bytes:
+    return b"<< /Length %d %s >>\nstream\n" % (len(data), extra) + data + b"\nendstream"
+
+
+_PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources %s >>"
+
+
+def _fillable() -> bytes:
+    return render_form("EAP-USR", "fr", valid_values("EAP-USR", "fr"))
+
+
+def user_password() -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(_fillable())))
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def truncated() -> bytes:
+    pdf = _fillable()
+    return pdf[: len(pdf) * 2 // 3]
+
+
+def corrupt() -> bytes:
+    pdf = bytearray(_fillable())
+    # the header survives, the body is noise: object numbers, streams and xref all gone
+    pdf[40:-40] = bytes((i * 7919) % 251 for i in range(len(pdf) - 80))
+    return bytes(pdf)
+
+
+@functools.cache
+def _deflated_spaces(gigabytes: int) -> bytes:
+    # After a full flush the compressor starts afresh, so every 16 MB block deflates to the same bytes:
+    # compress two blocks, repeat the second, fix the checksum — 2 GB of spaces in 2 MB, in a second.
+    block = b" " * (16 * 1024 * 1024)
+    comp = zlib.compressobj(9)
+    first = comp.compress(block) + comp.flush(zlib.Z_FULL_FLUSH)
+    again = comp.compress(block) + comp.flush(zlib.Z_FULL_FLUSH)
+    end = comp.flush()[:-4]
+    count = gigabytes * 64
+    adler = 1
+    for _ in range(count):
+        adler = zlib.adler32(block, adler)
+    return first + again * (count - 1) + end + struct.pack(">I", adler)
+
+
+def decompression_bomb() -> bytes:
+    # a page content stream of 2 GB of spaces, 2 MB deflated
+    return _raw_pdf(b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                    _PAGE % b"<< >>", _stream(_deflated_spaces(2), b"/Filter /FlateDecode"))
+
+
+def self_referencing_xobject() -> bytes:
+    return _raw_pdf(b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                    _PAGE % b"<< /XObject << /X0 5 0 R >> >>", _stream(b"/X0 Do"),
+                    _stream(b"/X0 Do", b"/Type /XObject /Subtype /Form /BBox [0 0 10 10] "
+                                       b"/Resources << /XObject << /X0 5 0 R >> >>"))
+
+
+def nested_arrays() -> bytes:
+    depth = 200_000
+    return _raw_pdf(b"<< /Type /Catalog /Pages 2 0 R /Junk " + b"[" * depth + b"]" * depth + b" >>",
+                    b"<< /Type /Pages /Kids [] /Count 0 >>")
+
+
+def nested_dicts() -> bytes:
+    depth = 100_000
+    return _raw_pdf(b"<< /Type /Catalog /Pages 2 0 R /AcroForm " + b"<< /A " * depth + b"1" + b" >>" * depth
+                    + b" >>", b"<< /Type /Pages /Kids [] /Count 0 >>")
+
+
+def hundred_megabytes() -> bytes:
+    return _fillable() + b"%" + b"x" * (100 * 1024 * 1024)
+
+
+def not_a_pdf() -> bytes:
+    return b"MZ\x90\x00" + b"this is a Windows program, renamed invoice.pdf\n" * 100
+
+
+def empty() -> bytes:
+    return b""
+
+
+def xlsx_zip_bomb() -> bytes:
+    good = zipfile.ZipFile(io.BytesIO(write_user_fiche_xlsx(valid_values("EAP-USR"))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in good.infolist():
+            if item.filename == "xl/worksheets/sheet1.xml":
+                with z.open(item.filename, "w", force_zip64=True) as part:
+                    for _ in range(16):
+                        part.write(b" " * (16 * 1024 * 1024))  # 256 MB of white space, 250 KB deflated
+            else:
+                z.writestr(item, good.read(item))
+    return out.getvalue()
+
+
+def billion_laughs() -> bytes:
+    lol = (b'<?xml version="1.0"?>\n<!-- ' + b"padding " * 1000 + b'-->\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+           + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+                      for i in range(1, 10))
+           + b']>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+           b'<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>')
+    good = zipfile.ZipFile(io.BytesIO(write_user_fiche_xlsx(valid_values("EAP-USR"))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in good.infolist():
+            z.writestr(item, lol if item.filename == "xl/worksheets/sheet1.xml" else good.read(item))
+    return out.getvalue()
+
+
+HOSTILE: dict[str, tuple[Callable[[], bytes], set[str]]] = {
+    "user-password": (user_password, {"pdf-encrypted"}),
+    "truncated": (truncated, {"pdf-corrupt"}),
+    "corrupt": (corrupt, {"pdf-corrupt"}),
+    "decompression-bomb": (decompression_bomb, {"parse-memory"}),
+    "self-referencing-xobject": (self_referencing_xobject, {"hostile-structure"}),
+    "nested-arrays": (nested_arrays, {"hostile-structure"}),
+    "nested-dicts": (nested_dicts, {"hostile-structure"}),
+    "100-MB": (hundred_megabytes, {"file-too-large"}),
+    "not-a-pdf-named-pdf": (not_a_pdf, {"unsupported-type"}),
+    "empty": (empty, {"file-empty"}),
+    "xlsx-zip-bomb": (xlsx_zip_bomb, {"xlsx-bomb"}),
+    "xlsx-billion-laughs": (billion_laughs, {"xlsx-bomb"}),
+}
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxedParser]:
+    with SandboxedParser(timeout=TIMEOUT, memory_mb=MEMORY_MB, max_bytes=MAX_BYTES) as parser:
+        yield parser
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_input_is_a_coded_rejection(sandbox: SandboxedParser, name: str) -> None:
+    make, codes = HOSTILE[name]
+    data = make()
+    start = time.monotonic()
+    parsed = sandbox.parse(data, today=TODAY, filename=f"{name}.pdf")
+    elapsed = time.monotonic() - start
+    assert parsed.outcome is Outcome.REJECTED, parsed
+    assert parsed.errors[0].code in codes, parsed.errors
+    assert elapsed < TIMEOUT + 5
+    # the sandbox is still good for the next document
+    after = sandbox.parse(_fillable(), today=TODAY)
+    assert after.ok, after.errors
+
+
+def test_timeout_kills_and_replaces_the_worker() -> None:
+    flattened = render_form("EAP-USR", "nl", valid_values("EAP-USR"), flatten=True)
+    with SandboxedParser(timeout=0.001, memory_mb=MEMORY_MB, max_bytes=MAX_BYTES) as parser:
+        parsed = parser.parse(flattened, today=TODAY)
+        assert parsed.errors[0].code == "parse-timeout"
+        parser.timeout = TIMEOUT
+        assert parser.parse(flattened, today=TODAY).ok
+        assert parser.started == 2
+
+
+def test_worker_is_persistent_and_restarted_after_a_crash() -> None:
+    data = _fillable()
+    with SandboxedParser(timeout=TIMEOUT, memory_mb=MEMORY_MB, max_bytes=MAX_BYTES) as parser:
+        for _ in range(3):
+            assert parser.parse(data, today=TODAY).ok
+        assert parser.started == 1
+        assert parser._proc is not None
+        parser._proc.kill()
+        parser._proc.wait()
+        assert parser.parse(data, today=TODAY).ok
+        assert parser.started == 2
+
+
+def test_sandbox_result_matches_in_process() -> None:
+    from parsers import parse_document
+
+    data = _fillable()
+    with SandboxedParser(timeout=TIMEOUT, memory_mb=MEMORY_MB, max_bytes=MAX_BYTES) as parser:
+        assert parser.parse(data, today=TODAY) == parse_document(data, today=TODAY)
