@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from intake.commands.options import ConfigOpt, JsonOpt, config_from
 from intake.db import open_engine
+from intake.wiring import enqueue_mails
 from provisioning.models import ReviewStatus
 from provisioning.review import approve, list_reviews, parse_corrections, reject, show_review
 from provisioning.service import Decision
@@ -102,6 +103,8 @@ def review_approve(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", set_: SetO
         with Session(engine) as session:
             decision = approve(session, item_id, by=by, reason=reason, corrections=parse_corrections(set_ or []),
                                clock=_now)
+            # the mails the decision asks for are queued in its transaction (sent by the next run / `send`)
+            enqueue_mails(session, decision.mails, clock=_now, actor=by)
             session.commit()
     finally:
         engine.dispose()
@@ -116,6 +119,7 @@ def review_reject(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", config: Con
     try:
         with Session(engine) as session:
             decision = reject(session, item_id, by=by, reason=reason, clock=_now)
+            enqueue_mails(session, decision.mails, clock=_now, actor=by)
             session.commit()
     finally:
         engine.dispose()
