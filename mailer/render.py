@@ -178,7 +178,6 @@ def compose(rendered: Rendered, *, sender: str, sender_name: str, recipient: Rec
     msg.add_alternative(rendered.html, subtype="html")
     # after the body: making the message multipart moves Content-* headers into the first part
     msg["Content-Language"] = recipient.language.value
-    check_message(msg, envelope_recipient=recipient.address)
     return msg
 
 
@@ -188,9 +187,13 @@ def _header_text(value: str, limit: int) -> str:
     return clean_text(value, limit=limit).replace("=?", "= ?")
 
 
-def check_message(msg: EmailMessage, *, envelope_recipient: str) -> None:
-    """Refuse a message whose headers, read back as a receiver would, allow anyone else in."""
-    parsed = BytesParser(policy=policy.default).parsebytes(msg.as_bytes(), headersonly=True)
+def check_message(msg: EmailMessage, *, envelope_recipient: str) -> bytes:
+    """Refuse a message whose headers, read back as a receiver would, allow anyone else in.
+
+    Returns the serialised bytes it checked: those, and nothing re-serialised later, are sent.
+    """
+    data = msg.as_bytes()
+    parsed = BytesParser(policy=policy.default).parsebytes(data, headersonly=True)
     names = [k.lower() for k in parsed]
     extra = sorted(set(names) - _ALLOWED_HEADERS)
     if extra or len(names) != len(set(names)):
@@ -200,3 +203,4 @@ def check_message(msg: EmailMessage, *, envelope_recipient: str) -> None:
     if len(to) != 1 or to[0][1] != envelope_recipient:
         raise MailerError("mail-recipient-mismatch", "To must be exactly the purpose's recipient",
                           to=len(to))
+    return data

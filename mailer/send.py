@@ -39,7 +39,7 @@ from mailer.outbox import (
 )
 from mailer.ports import AuditSink, CredentialIssuer, MailAction, RecipientDirectory
 from mailer.purposes import Event, Language, Purpose, Recipient
-from mailer.render import compose, render
+from mailer.render import check_message, compose, render
 from mailer.transports import DeliveryError, Envelope, Transport
 
 __all__ = ["DrainReport", "MailPorts", "SendSettings", "Sender"]
@@ -191,6 +191,8 @@ class Sender:
                           params=row.params, secret=secret, now=now)
         message = compose(rendered, sender=self.settings.from_address, sender_name=self.settings.from_name,
                           recipient=current, message_id=row.message_id, when=now)
+        # checked when queued, and here again on the exact bytes about to leave
+        data = check_message(message, envelope_recipient=current.address)
         row.language = Language(current.language).value
         row.lease_until = now + self._lease()
         row.updated_at = now
@@ -198,7 +200,8 @@ class Sender:
         # Commit before the side effect: the new hash (which killed the previous password) and the
         # Message-ID are durable before anything can reach the recipient.
         session.commit()
-        return Envelope(sender=self.settings.from_address, recipient=current.address, message=message)
+        return Envelope(sender=self.settings.from_address, recipient=current.address, message=message,
+                        data=data)
 
     def _message_id(self, row_id: int, now: datetime) -> str:
         domain = self.settings.from_address.rpartition("@")[2] or "localhost"

@@ -46,6 +46,12 @@ class Envelope:
     #: the one envelope recipient, equal to the message's only To address
     recipient: str
     message: EmailMessage
+    #: the message as serialised and checked once (``render.check_message``); this is what is sent
+    data: bytes = b""
+
+    @property
+    def payload(self) -> bytes:
+        return self.data or self.message.as_bytes()
 
 
 class DeliveryError(MailerError):
@@ -133,8 +139,7 @@ class SmtpTransport:
         async with self._limit:
             client = await self._acquire()
             try:
-                await client.send_message(envelope.message, sender=envelope.sender,
-                                          recipients=[envelope.recipient])
+                await client.sendmail(envelope.sender, [envelope.recipient], envelope.payload)
             except BaseException as exc:
                 # The session state is unknown after any error: never reuse it.
                 await _quietly_close(client)
@@ -217,7 +222,7 @@ class FileTransport:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            data = envelope.message.as_bytes()
+            data = envelope.payload
             # 0600: a credentials mail holds a live temporary password until the user logs in
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as fh:

@@ -1,11 +1,66 @@
-"""Commands of the mail area."""
+"""Commands of the mail area: ``send`` drains the outbox; ``users reissue`` queues new credentials."""
 
 from __future__ import annotations
 
+import json
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session
+
+from errors import MailerError
+from intake.commands.options import ConfigOpt, JsonOpt, config_from
 
 __all__ = ["register"]
+
+users_app = typer.Typer(help="Accounts: re-issue credentials.", no_args_is_help=True)
+
+
+def send(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
+    """Send every due mail of the outbox (SMTP, or .eml files in the embedded default)."""
+    from intake.db import open_engine
+    from intake.pipeline import make_transport, send_outbox
+
+    cfg = config_from(config)
+    report = send_outbox(cfg, engine=open_engine(cfg.database_url), transport=make_transport(cfg))
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        table = Table("sent", "retrying", "failed", "refused")
+        table.add_row(*(str(len(x)) for x in (report.sent, report.retrying, report.failed, report.refused)))
+        Console().print(table)
+        for row_id, error in sorted(report.errors.items()):
+            typer.echo(f"outbox {row_id}: {error}", err=True)
+    return 0 if not (report.failed or report.refused) else 1
+
+
+@users_app.command("reissue")
+def reissue(login: Annotated[str, typer.Argument(help="The account's login.")],
+            by: Annotated[str, typer.Option("--by", help="Who asks for it (recorded in the audit log).")],
+            config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
+    """Queue new credentials for LOGIN, to the address on its own fiche; the old password dies at sending."""
+    from intake.db import open_engine
+    from intake.wiring import make_outbox
+    from mailer.outbox import utc_now
+
+    cfg = config_from(config)
+    with Session(open_engine(cfg.database_url)) as session:
+        row = make_outbox(clock=utc_now).reissue(session, login=login, by=by)
+        session.commit()
+        out = {"outbox_id": row.id, "login": login, "status": row.status, "by": by}
+    if row.status != "queued":
+        raise MailerError("reissue-not-queued", "the re-issue was not queued", **out)
+    if as_json:
+        typer.echo(json.dumps(out))
+    else:
+        typer.echo(f"queued new credentials for {login} (outbox {out['outbox_id']}); "
+                   "run `extranet-intake send` to deliver them")
+    return 0
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main application."""
+    app.command("send")(send)
+    app.add_typer(users_app, name="users")

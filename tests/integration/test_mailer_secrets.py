@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -42,8 +43,9 @@ async def test_password_never_leaves_the_credentials_message(mail_db: MailDb, sm
                        params={"login": "EAP1"}, key="c1")
         outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP2", event=Event.ACCOUNT_OPENED,
                        params={"login": "EAP2"}, key="c2")
-        for event, params in [(Event.ACCESS_OPENED, {"org_name": "Acme", "accounts": 2}),
-                              (Event.NEW_DOCUMENTS, {"org_name": "Acme", "documents": ["invoices"]})]:
+        notices: list[tuple[Event, dict[str, Any]]] = [(Event.ACCESS_OPENED, {"org_name": "Acme", "accounts": 2}),
+                              (Event.NEW_DOCUMENTS, {"org_name": "Acme", "documents": ["invoices"]})]
+        for event, params in notices:
             outbox.enqueue(s, purpose=Purpose.ORG_NOTICE, ref="0644695949", event=event, params=params,
                            key=event.value)
         outbox.enqueue(s, purpose=Purpose.MASTER_USER_NOTICE, ref="0644695949", event=Event.CHANGES_APPLIED,
