@@ -179,10 +179,10 @@ def rule_master_user_authority(state: DossierState, provenance: Provenance) -> s
     """An EAP-USR applies by itself only when mailed, authenticated, from the current MU address.
 
     While the dossier is being opened, the address of the Master User named in the pending EAP-MU
-    counts too (the fiche then waits, and counts once that EAP-MU is approved). Before any Master
-    User is approved, an authenticated fiche waits as well: it counts only if its sender turns out
-    to be the Master User approved later, and goes to review otherwise (SPEC §3: any order of
-    arrival). Returns the reason it must go to review instead, or None.
+    counts too (the fiche then waits, and counts once that EAP-MU is approved). Before any EAP-MU
+    has arrived, an authenticated fiche waits as well: it counts only if its sender turns out to be
+    the Master User approved later, and goes to review otherwise (SPEC §3: any order of arrival).
+    Returns the reason it must go to review instead, or None.
     """
     if provenance.channel != "email" or not provenance.sender:
         return "not-mailed-by-master-user"
@@ -191,10 +191,10 @@ def rule_master_user_authority(state: DossierState, provenance: Provenance) -> s
     sender = _email_key(provenance.sender)
     if state.master_user is not None and sender == _email_key(state.master_user.email):
         return None
+    if not state.is_open and state.pending_mu_email:
+        return None if sender == _email_key(state.pending_mu_email) else "sender-not-master-user"
     if not state.is_open and state.master_user is None:
         return None  # provisional: checked again by rule_dossier_complete once the EAP-MU is approved
-    if not state.is_open and state.pending_mu_email and sender == _email_key(state.pending_mu_email):
-        return None
     return "sender-not-master-user"
 
 
