@@ -1,0 +1,77 @@
+"""``extranet-intake parse`` as a user runs it: output, JSON, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from intake.render import render_form
+from intake.xlsx_fiche import write_user_fiche_xlsx
+from tests.fixtures.forms import TODAY, valid_values
+
+CLI = [sys.executable, "-c", "import sys; from intake.cli import main; sys.exit(main())"]
+
+
+def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, "parse", *map(str, args), "--today", TODAY.isoformat()], cwd=cwd,
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    made = {
+        "usr.pdf": render_form("EAP-USR", "fr", valid_values("EAP-USR", "fr")),
+        "agr-flat.pdf": render_form("EAP-AGR", "nl", valid_values("EAP-AGR", "nl"), flatten=True, signed=True),
+        "usr.xlsx": write_user_fiche_xlsx(valid_values("EAP-USR", "nl"), lang="nl"),
+        "bad.pdf": render_form("EAP-MU", "nl", valid_values("EAP-MU", "nl", org_enterprise_number="0644695948")),
+        "renamed.pdf": b"GIF89a not a pdf at all",
+    }
+    for name, data in made.items():
+        (tmp_path / name).write_bytes(data)
+    return {name: tmp_path / name for name in made}
+
+
+def test_valid_documents_exit_0_with_normalised_fields(files: dict[str, Path], tmp_path: Path) -> None:
+    proc = _run(files["usr.pdf"], files["agr-flat.pdf"], files["usr.xlsx"], "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    docs = json.loads(proc.stdout)
+    assert [(d["form_id"], d["language"], d["method"], d["outcome"]) for d in docs] == [
+        ("EAP-USR", "fr", "acroform", "valid"), ("EAP-AGR", "nl", "text", "valid"),
+        ("EAP-USR", "nl", "xlsx", "valid")]
+    usr = docs[0]
+    assert usr["version"] == "2026.1"
+    assert usr["fields"]["org_enterprise_number"] == "0644695949"
+    assert usr["fields"]["signed_date"] == "2026-06-12"
+    assert usr["fields"]["contracts"] == ["GA-104512", "GA-104513"]
+    assert usr["errors"] == []
+    assert usr["warnings"] == []
+
+
+def test_invalid_or_rejected_exit_1_with_coded_issues(files: dict[str, Path], tmp_path: Path) -> None:
+    proc = _run(files["usr.pdf"], files["bad.pdf"], files["renamed.pdf"], "--json", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    docs = json.loads(proc.stdout)
+    assert [d["outcome"] for d in docs] == ["valid", "invalid", "rejected"]
+    assert docs[1]["errors"] == [{"code": "enterprise-number-checksum", "field": "org_enterprise_number",
+                                  "message": "enterprise number '0644695948' fails the mod-97 check"}]
+    assert docs[2]["errors"][0]["code"] == "unsupported-type"
+
+
+def test_human_output_names_each_document(files: dict[str, Path], tmp_path: Path) -> None:
+    proc = _run(files["bad.pdf"], cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "EAP-MU" in proc.stdout
+    assert "acroform" in proc.stdout
+    assert "enterprise-number-checksum" in proc.stdout
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert _run(tmp_path / "missing.pdf", cwd=tmp_path).returncode == 2
+    proc = subprocess.run([*CLI, "parse"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+                          env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 2
