@@ -96,7 +96,8 @@ async def _drain(server: SmtpServer, n: int, concurrency: int, tmp: Path) -> flo
     rate = len(report.sent) / (time.perf_counter() - t0)
     await transport.aclose()
     assert len(report.sent) == n, report.as_dict()
-    gen.close()
+    for _ in gen:  # runs the cleanup after the yield
+        pass
     return rate
 
 
