@@ -174,7 +174,7 @@ def safe_filename(raw: str | None, *, sniffed: SniffedType | None = None, index:
         name = (stem[: 150 - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 else name[:150]
     if not name:
         name = f"attachment-{index}" + (_EXTENSION[sniffed] if sniffed else "")
-    return name
+    return unicodedata.normalize("NFC", name)
 
 
 def _header(msg: Message, name: str) -> str:

@@ -79,11 +79,13 @@ class Document(SQLModel, table=True):
 
     sha256: str = Field(primary_key=True, max_length=64)
     size: int = Field(sa_column=Column(BigInteger, nullable=False))
-    kind: DocumentKind
+    #: a ``DocumentKind`` value (plain strings in the database: no PostgreSQL enum types to migrate)
+    kind: str = Field(max_length=20)
     #: by content (magic bytes), ``message/rfc822`` for whole messages
     media_type: str = Field(max_length=100)
     first_seen_at: datetime
-    parse_state: ParseState = Field(index=True)
+    #: a ``ParseState`` value
+    parse_state: str = Field(index=True, max_length=20)
     parsed_at: datetime | None = None
     parse_outcome: str | None = Field(default=None, max_length=100)
 
@@ -95,7 +97,8 @@ class Arrival(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     sha256: str = Field(foreign_key="document.sha256", index=True, max_length=64)
-    channel: Channel
+    #: a ``Channel`` value: ``email`` or ``post``
+    channel: str = Field(max_length=10)
     #: ``imap:<account>/<folder>;uidvalidity=<v>;uid=<u>``, ``maildir:<key>``, ``drop:<file name>``
     source: str = Field(max_length=500)
     filename: str = Field(default="", max_length=255)
@@ -134,7 +137,8 @@ class ImapLedger(SQLModel, table=True):
     folder: str = Field(primary_key=True, max_length=255)
     uidvalidity: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     uid: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    state: LedgerState
+    #: a ``LedgerState`` value
+    state: str = Field(max_length=20)
     attempts: int = 0
     last_error: str = ""
     sha256: str | None = Field(default=None, max_length=64)
@@ -147,7 +151,8 @@ class FileLedger(SQLModel, table=True):
     #: ``maildir`` or ``drop``
     source: str = Field(primary_key=True, max_length=20)
     key: str = Field(primary_key=True, max_length=500)
-    state: LedgerState
+    #: a ``LedgerState`` value
+    state: str = Field(max_length=20)
     attempts: int = 0
     last_error: str = ""
     sha256: str | None = Field(default=None, max_length=64)
@@ -291,7 +296,7 @@ class PendingDocument:
 
 def pending_documents(session: Session, *, limit: int | None = None) -> list[PendingDocument]:
     """Form candidates stored but not yet parsed, oldest first — one per content, however often it came."""
-    query = (select(Document).where(col(Document.parse_state) == ParseState.PENDING)
+    query = (select(Document).where(col(Document.parse_state) == ParseState.PENDING.value)
              .order_by(col(Document.first_seen_at), col(Document.sha256)))
     if limit is not None:
         query = query.limit(limit)
@@ -314,7 +319,7 @@ def mark_parsed(session: Session, sha256: str, *, outcome: str, at: datetime) ->
     doc = session.get(Document, sha256)
     if doc is None:
         raise StoreError("document-missing", "no such document in the store", sha256=sha256)
-    doc.parse_state = ParseState.PARSED
+    doc.parse_state = ParseState.PARSED.value
     doc.parse_outcome = outcome
     doc.parsed_at = at
     session.add(doc)
@@ -340,6 +345,6 @@ def known_messages(session: Session, shas: Sequence[str], *, channel: Channel) -
     for start in range(0, len(wanted), 500):
         found.update(session.exec(
             select(Arrival.sha256).where(col(Arrival.sha256).in_(wanted[start:start + 500]),
-                                         col(Arrival.channel) == channel,
+                                         col(Arrival.channel) == channel.value,
                                          col(Arrival.parent_sha256).is_(None))))
     return found

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import SMTP
 from pathlib import Path
 
 from sqlalchemy import event
@@ -44,7 +45,8 @@ def make_message(*, sender: str = "mu@example.be", subject: str = "forms", attac
         part = MIMEApplication(data, "octet-stream")
         part.add_header("Content-Disposition", "attachment", filename=name)
         msg.attach(part)
-    return msg.as_bytes()
+    # CRLF, as on the wire: IMAP serves CRLF, so the stored original equals what was delivered.
+    return msg.as_bytes(policy=SMTP)
 
 
 def sqlite_engine(path: Path) -> Engine:

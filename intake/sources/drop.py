@@ -106,7 +106,7 @@ def poll_drop(cfg: DropConfig, *, store: DocumentStore, session_factory: Callabl
          LedgerState.MOVED, {k: r.sha256 or "" for k, r in ledger.items()})
     move([k for k, r in ledger.items() if r.state in (LedgerState.FAILING, LedgerState.FAILED)],
          LedgerState.FAILED, {})
-    todo = [k for k in candidates if k not in ledger or ledger[k].state is LedgerState.RETRY]
+    todo = [k for k in candidates if k not in ledger or ledger[k].state == LedgerState.RETRY]
     attempts = {k: ledger[k].attempts for k in todo if k in ledger}
     report.seen = len(todo)
     for start in range(0, len(todo), _BATCH):

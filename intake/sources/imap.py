@@ -149,7 +149,7 @@ class _Poller:
             uids = sorted(int(u) for u in client.search(["UNDELETED"]))
             ledger = self._ledger(session, uidvalidity, uids)
         fresh = {u for u in uids if u not in ledger}
-        self.report.seen = len(fresh) + sum(1 for row in ledger.values() if row.state is LedgerState.RETRY)
+        self.report.seen = len(fresh) + sum(1 for row in ledger.values() if row.state == LedgerState.RETRY)
         # Left from an earlier run that stopped between its commit and its move: only move them.
         self._move(client, uidvalidity, [u for u in uids if u in ledger and ledger[u].state in
                                          (LedgerState.STORED, LedgerState.DUPLICATE, LedgerState.MOVED)],
@@ -157,7 +157,7 @@ class _Poller:
         self._move(client, uidvalidity, [u for u in uids if u in ledger and ledger[u].state in
                                          (LedgerState.FAILING, LedgerState.FAILED)],
                    cfg.failed_folder, LedgerState.FAILED, caps)
-        todo = [u for u in uids if u in fresh or ledger[u].state is LedgerState.RETRY]
+        todo = [u for u in uids if u in fresh or ledger[u].state == LedgerState.RETRY]
         attempts = {u: ledger[u].attempts for u in todo if u in ledger}
         todo = self._refuse_oversized(client, uidvalidity, todo, attempts, caps)
         for batch in _chunks(todo, cfg.batch_size):
@@ -270,7 +270,7 @@ class _Poller:
                 session.execute(update(ImapLedger).where(
                     col(ImapLedger.account) == self.account, col(ImapLedger.folder) == self.cfg.folder,
                     col(ImapLedger.uidvalidity) == uidvalidity, col(ImapLedger.uid).in_(chunk),
-                ).values(state=state, updated_at=self.clock()))
+                ).values(state=state.value, updated_at=self.clock()))
             session.commit()
         if state is LedgerState.MOVED:
             self.report.moved += len(uids)
@@ -279,7 +279,7 @@ class _Poller:
     def _row(self, uidvalidity: int, uid: int, *, state: LedgerState, attempts: int, now: datetime,
              sha256: str | None = None, last_error: str = "") -> dict[str, Any]:
         return {"account": self.account, "folder": self.cfg.folder, "uidvalidity": uidvalidity, "uid": uid,
-                "state": state, "attempts": attempts, "last_error": last_error, "sha256": sha256,
+                "state": state.value, "attempts": attempts, "last_error": last_error, "sha256": sha256,
                 "updated_at": now}
 
     def _write_ledger(self, session: Session, uidvalidity: int, rows: list[dict[str, Any]], *,

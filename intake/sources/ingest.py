@@ -185,8 +185,8 @@ class _Rows:
             return 0
         self.known.add(sha)
         self.documents.append({
-            "sha256": sha, "size": size, "kind": kind, "media_type": media, "first_seen_at": self.now,
-            "parse_state": ParseState.NOT_APPLICABLE if kind is DocumentKind.MESSAGE else ParseState.PENDING,
+            "sha256": sha, "size": size, "kind": kind.value, "media_type": media, "first_seen_at": self.now,
+            "parse_state": (ParseState.NOT_APPLICABLE if kind is DocumentKind.MESSAGE else ParseState.PENDING).value,
             "parsed_at": None, "parse_outcome": None,
         })
         return 1 if kind is DocumentKind.FORM else 0
@@ -202,13 +202,13 @@ class _Rows:
             kind = sniff(item.data)
             new = self.document(sha, len(item.data), DocumentKind.FORM,
                                 kind.value if kind else "application/octet-stream")
-            self.arrival(sha256=sha, channel=channel, source=item.source, filename=item.filename,
+            self.arrival(sha256=sha, channel=channel.value, source=item.source, filename=item.filename,
                          received_at=item.received_at, outcome="stored")
             return ItemResult(item.key, sha, "stored", new_documents=new)
         env = ex.envelope
         verdict = evaluate(env.authentication_results, trusted_ids=trusted_ids)
         common: dict[str, Any] = {
-            "channel": channel, "source": item.source, "sender": env.sender[:320],
+            "channel": channel.value, "source": item.source, "sender": env.sender[:320],
             "message_id": env.message_id, "subject": env.subject,
             "authentication_results": "\n".join(env.authentication_results),
             "auth_trusted": verdict.trusted, "auth_authserv_id": verdict.authserv_id,
@@ -273,10 +273,10 @@ def mark_file_ledger(session: Session, source: str, keys: Sequence[str], state: 
     for start in range(0, len(keys), 500):
         session.execute(update(FileLedger).where(col(FileLedger.source) == source,
                                                  col(FileLedger.key).in_(keys[start:start + 500]))
-                        .values(state=state, updated_at=now))
+                        .values(state=state.value, updated_at=now))
 
 
 def ledger_row(key: str, *, state: LedgerState, attempts: int, now: datetime, sha256: str | None = None,
                last_error: str = "") -> dict[str, Any]:
-    return {"key": key, "state": state, "attempts": attempts, "last_error": last_error[:2000], "sha256": sha256,
+    return {"key": key, "state": state.value, "attempts": attempts, "last_error": last_error[:2000], "sha256": sha256,
             "updated_at": now}

@@ -98,7 +98,7 @@ def poll_maildir(cfg: MaildirConfig, *, store: DocumentStore, session_factory: C
                                                       LedgerState.MOVED)], PROCESSED, LedgerState.MOVED)
     move([k for k, r in ledger.items() if r.state in (LedgerState.FAILING, LedgerState.FAILED)],
          FAILED, LedgerState.FAILED)
-    todo = [k for k in files if k not in ledger or ledger[k].state is LedgerState.RETRY]
+    todo = [k for k in files if k not in ledger or ledger[k].state == LedgerState.RETRY]
     attempts = {k: ledger[k].attempts for k in todo if k in ledger}
     report.seen = len(todo)
     for start in range(0, len(todo), _BATCH):
