@@ -87,14 +87,18 @@ def load_state(session: Session, enterprise_number: str, *, sha256: str | None =
                                  provenance=provenance_of(f), approved_by=f.approved_by)
                     for f in forms if f.status == FormStatus.WAITING)
 
-    accounts = session.exec(select(Account).where(
-        col(Account.enterprise_number) == enterprise_number)).all()
+    # Core rows, not ORM objects: an organisation may have hundreds of accounts and this runs once
+    # per document
+    a = Account.__table__.c  # type: ignore[attr-defined]
+    accounts = session.execute(
+        sa_select(a.login, a.email, a.status, a.last_name, a.first_name, a.profile, a.scope, a.access_end_date,
+                  a.expiry_warned_for, a.source_sha256).where(a.enterprise_number == enterprise_number)).all()
     links: dict[str, list[str]] = {}
     if accounts:
-        for login, number in session.exec(
-                select(AccountContract.login, AccountContract.contract_number)
-                .join(Account, col(Account.login) == col(AccountContract.login))
-                .where(col(Account.enterprise_number) == enterprise_number)):
+        ac = AccountContract.__table__.c  # type: ignore[attr-defined]
+        for login, number in session.execute(
+                sa_select(ac.login, ac.contract_number).join(Account.__table__, a.login == ac.login)  # type: ignore[attr-defined]
+                .where(a.enterprise_number == enterprise_number)):
             links.setdefault(login, []).append(number)
     contracts = frozenset(session.exec(select(Contract.contract_number).where(
         col(Contract.enterprise_number) == enterprise_number)))
@@ -113,10 +117,10 @@ def load_state(session: Session, enterprise_number: str, *, sha256: str | None =
                                        language=mu.language) if mu else None,
         pending_mu_email=str(pending_mu[-1].fields.get("mu_email") or "") or None if pending_mu else None,
         accounts=tuple(AccountSnapshot(
-            login=a.login, email=a.email, status=AccountStatus(a.status), last_name=a.last_name,
-            first_name=a.first_name, profile=Profile(a.profile), scope=Scope(a.scope),
-            contracts=tuple(sorted(links.get(a.login, []))), access_end_date=a.access_end_date,
-            expiry_warned_for=a.expiry_warned_for, source_sha256=a.source_sha256) for a in accounts),
+            login=r.login, email=r.email, status=AccountStatus(r.status), last_name=r.last_name,
+            first_name=r.first_name, profile=Profile(r.profile), scope=Scope(r.scope),
+            contracts=tuple(sorted(links.get(r.login, []))), access_end_date=r.access_end_date,
+            expiry_warned_for=r.expiry_warned_for, source_sha256=r.source_sha256) for r in accounts),
         contracts=contracts,
         legacy_logins=legacy,
         waiting=waiting,

@@ -1,0 +1,171 @@
+"""Benchmark: provisioning plans applied per second (lock, state, rules, apply, audit; one commit each).
+
+Usage: .venv/bin/python bench/provision.py [--plans 2000] [--orgs 20] [--backend sqlite|postgresql|both]
+       [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+Each plan is one EAP-USR (new) mailed by the Master User of an open organisation: the dossier row
+is locked, its state read, the rules run, the account, its contracts, the dossier row and two audit
+entries written, and the transaction committed. The floor is the raw library doing the least a
+plan must do: one INSERT and one COMMIT per transaction through SQLAlchemy Core on the same database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from intake.db import upgrade  # noqa: E402
+from parsers.result import Channel, Method, ParsedForm  # noqa: E402
+from provisioning.db import make_engine  # noqa: E402
+from provisioning.models import Contract, ReviewItem  # noqa: E402
+from provisioning.plan import Outcome, Provenance  # noqa: E402
+from provisioning.review import approve  # noqa: E402
+from provisioning.service import process_form  # noqa: E402
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+def clock() -> datetime:
+    return NOW
+
+
+def enterprise_number(i: int) -> str:
+    base = 10_000_000 + i * 7919  # 0 + 8 digits, then the mod-97 check digits
+    return f"0{base:08d}"[:8] + f"{97 - int(f'0{base:08d}'[:8]) % 97:02d}"
+
+
+def form(form_id: str, fields: dict[str, object]) -> ParsedForm:
+    sha = hashlib.sha256(json.dumps([form_id, fields], sort_keys=True).encode()).hexdigest()
+    return ParsedForm(form_id=form_id, version="2026.1", language="nl", method=Method.ACROFORM,
+                      fields=fields, sha256=sha)  # type: ignore[arg-type]
+
+
+def provenance(f: ParsedForm, sender: str) -> Provenance:
+    return Provenance(sha256=f.sha256 or "", channel=Channel.EMAIL, sender=sender, authenticated=True,
+                      received_at=NOW, message_id=None)
+
+
+def open_orgs(engine: sa.Engine, count: int) -> list[tuple[str, str]]:
+    orgs = []
+    with Session(engine) as session:
+        for i in range(count):
+            en = enterprise_number(i)
+            mu_email = f"mu{i}@org{i}.example"
+            session.add(Contract(contract_number=f"C{i}-1", enterprise_number=en, imported_at=NOW))
+            session.commit()
+            signed = {"signed_date": "2026-11-20", "signature": True}
+            agr = form("EAP-AGR", {"org_name": f"Org {i}", "org_enterprise_number": en, "notification_email":
+                                   f"list@org{i}.example", "correspondence_language": "nl", "accept_terms": True,
+                                   "org_street": "Kerkstraat 1", "org_postcode": "2000", "org_city": "Antwerpen",
+                                   "signatory_name": "Piet", "signatory_function": "CEO", "signed_place": "Gent",
+                                   **signed})
+            mu = form("EAP-MU", {"org_name": f"Org {i}", "org_enterprise_number": en, "mu_last_name": "Peeters",
+                                 "mu_first_name": "Marie", "mu_email": mu_email, "mu_language": "nl",
+                                 "mu_function": "HR", "mu_phone": "+3232000000", "rep_name": "Piet",
+                                 "rep_function": "CEO", **signed})
+            for f in (agr, mu):
+                process_form(session, f, provenance(f, mu_email), clock=clock)
+                session.commit()
+                item = session.exec(select(ReviewItem).where(ReviewItem.document_sha256 == f.sha256)).one()
+                approve(session, item.id or 0, by="bench", clock=clock, corrections={})
+                session.commit()
+            first = user_fiche(en, i, 0)
+            process_form(session, first, provenance(first, mu_email), clock=clock)
+            session.commit()
+            orgs.append((en, mu_email))
+    return orgs
+
+
+def user_fiche(en: str, org: int, n: int) -> ParsedForm:
+    return form("EAP-USR", {"org_name": f"Org {org}", "org_enterprise_number": en, "action": "new",
+                            "user_last_name": f"User{n}", "user_first_name": "Bench",
+                            "user_email": f"user{n}@org{org}.example", "user_language": "nl",
+                            "user_type": "internal", "profile": "consult", "scope": "selected",
+                            "contracts": [f"C{org}-1"], "mu_name": "Marie Peeters"})
+
+
+def bench_plans(engine: sa.Engine, orgs: list[tuple[str, str]], plans: int) -> float:
+    fiches = [(user_fiche(orgs[n % len(orgs)][0], n % len(orgs), n + 1), orgs[n % len(orgs)][1])
+              for n in range(plans)]
+    started = time.perf_counter()
+    with Session(engine) as session:
+        for f, sender in fiches:
+            decision = process_form(session, f, provenance(f, sender), clock=clock)
+            session.commit()
+            if decision.outcome is not Outcome.APPLIED:
+                raise SystemExit(f"plan not applied: {decision.outcome} {decision.plan.reasons}")
+    return plans / (time.perf_counter() - started)
+
+
+def bench_floor(engine: sa.Engine, count: int) -> float:
+    meta = sa.MetaData()
+    table = sa.Table("bench_floor", meta, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("value", sa.String(64)))
+    meta.create_all(engine)
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        for i in range(count):
+            with conn.begin():
+                conn.execute(table.insert().values(id=i, value="x" * 64))
+    rate = count / (time.perf_counter() - started)
+    meta.drop_all(engine)
+    return rate
+
+
+def run(name: str, url: str, *, plans: int, orgs: int) -> dict[str, float]:
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        opened = open_orgs(engine, orgs)
+        rate = bench_plans(engine, opened, plans)
+        floor = bench_floor(engine, plans)
+    finally:
+        engine.dispose()
+    print(f"{name:10s} {rate:8.1f} plans applied/s   floor {floor:8.1f} commits/s (1 INSERT + COMMIT)   "
+          f"ratio {rate / floor:5.2f}", flush=True)
+    return {"plans_per_s": rate, "floor_per_s": floor, "ratio": rate / floor}
+
+
+def with_pg_database(admin_url: str, work: Callable[[str], dict[str, float]]) -> dict[str, float]:
+    url = sa.engine.make_url(admin_url)
+    name = f"bench_provision_{uuid.uuid4().hex[:8]}"
+    params = {"host": url.host, "port": url.port or 5432, "user": url.username, "dbname": url.database}
+    with psycopg.connect(**params, autocommit=True) as conn:  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    try:
+        return work(url.set(database=name).render_as_string(hide_password=False))
+    finally:
+        with psycopg.connect(**params, autocommit=True) as conn:  # type: ignore[arg-type]
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--plans", type=int, default=2000)
+    parser.add_argument("--orgs", type=int, default=20)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    if args.backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            run("sqlite", f"sqlite:///{tmp}/bench.db", plans=args.plans, orgs=args.orgs)
+    if args.backend in ("postgresql", "both"):
+        with_pg_database(args.pg_url, lambda url: run("postgresql", url, plans=args.plans, orgs=args.orgs))
+
+
+if __name__ == "__main__":
+    main()
