@@ -28,13 +28,13 @@ from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.db import upgrade  # noqa: E402
-from parsers.result import Channel, Method, ParsedForm  # noqa: E402
-from provisioning.db import make_engine  # noqa: E402
-from provisioning.models import Contract, ReviewItem  # noqa: E402
-from provisioning.plan import Outcome, Provenance  # noqa: E402
-from provisioning.review import approve  # noqa: E402
-from provisioning.service import process_form  # noqa: E402
+from intake.db import upgrade
+from parsers.result import Channel, Method, ParsedForm
+from provisioning.db import make_engine
+from provisioning.models import Contract, ReviewItem
+from provisioning.plan import Outcome, Provenance
+from provisioning.review import approve
+from provisioning.service import process_form
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -145,12 +145,12 @@ def with_pg_database(admin_url: str, work: Callable[[str], dict[str, float]]) ->
     name = f"bench_provision_{uuid.uuid4().hex[:8]}"
     params = {"host": url.host, "port": url.port or 5432, "user": url.username, "dbname": url.database}
     with psycopg.connect(**params, autocommit=True) as conn:  # type: ignore[arg-type]
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')
     try:
         return work(url.set(database=name).render_as_string(hide_password=False))
     finally:
         with psycopg.connect(**params, autocommit=True) as conn:  # type: ignore[arg-type]
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
