@@ -12,11 +12,9 @@ from sqlmodel import Session
 
 from errors import MailerError
 from intake.commands.options import ConfigOpt, JsonOpt, config_from
+from intake.commands.views import users_app
 
 __all__ = ["register"]
-
-users_app = typer.Typer(help="Accounts: re-issue credentials.", no_args_is_help=True)
-
 
 def send(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     """Send every due mail of the outbox (SMTP, or .eml files in the embedded default)."""
@@ -36,7 +34,6 @@ def send(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     return 0 if not (report.failed or report.refused) else 1
 
 
-@users_app.command("reissue")
 def reissue(login: Annotated[str, typer.Argument(help="The account's login.")],
             by: Annotated[str, typer.Option("--by", help="Who asks for it (recorded in the audit log).")],
             config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
@@ -63,4 +60,5 @@ def reissue(login: Annotated[str, typer.Argument(help="The account's login.")],
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main application."""
     app.command("send")(send)
-    app.add_typer(users_app, name="users")
+    # `users` is the views' group (list, show); re-issuing credentials is one more of its commands
+    users_app.command("reissue")(reissue)

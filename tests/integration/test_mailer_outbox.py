@@ -124,7 +124,7 @@ async def test_file_transport_delivers_each_purpose_to_its_one_recipient(mail_db
         outbox.enqueue(s, purpose=Purpose.ORG_NOTICE, ref="0644695949", event=Event.ACCESS_OPENED,
                        params={"org_name": "Acme", "accounts": 2}, key="o")
         outbox.enqueue(s, purpose=Purpose.MASTER_USER_NOTICE, ref="0644695949", event=Event.CHANGES_APPLIED,
-                       params={"org_name": "Acme", "changes": [{"action": "new", "login": "EAP2",
+                       params={"org_name": "Acme", "changes": [{"change": "account_created", "login": "EAP2",
                                                                 "name": "Marie Dubois"}]}, key="m")
         s.commit()
     out = tmp_path / "outbox"

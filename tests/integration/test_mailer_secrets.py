@@ -50,8 +50,8 @@ async def test_password_never_leaves_the_credentials_message(mail_db: MailDb, sm
                            key=event.value)
         outbox.enqueue(s, purpose=Purpose.MASTER_USER_NOTICE, ref="0644695949", event=Event.CHANGES_APPLIED,
                        params={"org_name": "Acme", "changes": [
-                           {"action": "new", "login": "EAP1", "name": "Jan Peeters"},
-                           {"action": "new", "login": "EAP2", "name": "Marie Dubois"}]}, key="mu")
+                           {"change": "account_created", "login": "EAP1", "name": "Jan Peeters"},
+                           {"change": "account_created", "login": "EAP2", "name": "Marie Dubois"}]}, key="mu")
         s.commit()
 
     # EAP2's first attempt meets a 5xx: its error path must not carry the password either

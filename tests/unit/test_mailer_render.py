@@ -32,16 +32,16 @@ SAMPLE: dict[Event, dict[str, Any]] = {
                          "features": [{"nl": "Export van de aansluitingen naar Excel",
                                        "fr": "Export des affiliations vers Excel"}]},
     Event.CHANGES_APPLIED: {"org_name": "Bakkerij Janssens & Zonen BV", "changes": [
-        {"action": "new", "login": "EAP7K2Q9MX", "name": "Jan Peeters", "profile": "consult_input"},
-        {"action": "modify", "login": "EAP3H8V2LW", "name": "An Claes", "profile": "consult",
-         "end_date": "2027-06-30"},
-        {"action": "revoke", "login": "EAP9R4T6NB", "name": "Luc Maes"}]},
+        {"change": "account_created", "login": "EAP7K2Q9MX", "name": "Jan Peeters", "profile": "consult_input"},
+        {"change": "account_modified", "login": "EAP3H8V2LW", "name": "An Claes", "profile": "consult",
+         "access_end_date": "2027-06-30"},
+        {"change": "account_revoked", "login": "EAP9R4T6NB", "name": "Luc Maes"}]},
     Event.FORM_REJECTED: {"org_name": "Bakkerij Janssens & Zonen BV", "document": "gebruikersfiche_peeters.pdf",
                           "received": "2026-11-19",
                           "reasons": [{"nl": "Het ondernemingsnummer is ongeldig.",
                                        "fr": "Le numéro d'entreprise n'est pas valide."}]},
     Event.EXPIRY_COMING: {"org_name": "Bakkerij Janssens & Zonen BV", "accounts": [
-        {"login": "EAP3H8V2LW", "name": "An Claes", "end_date": "2026-12-04"}]},
+        {"login": "EAP3H8V2LW", "name": "An Claes", "access_end_date": "2026-12-04"}]},
 }
 CASES = [(spec.purpose, event, lang) for event, spec in EVENTS.items() for lang in Language]
 
