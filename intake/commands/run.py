@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from intake.commands.options import ConfigOpt, JsonOpt, config_from
@@ -63,8 +64,8 @@ def run(
     else:
         console.print(summary_table(report))
         for failure in report.failures:
-            console.print(f"[red]failure[/red] {failure.get('stage')}: [{failure.get('code')}] "
-                          f"{failure.get('message', '')}")
+            console.print(f"[red]failure[/red] {failure.get('stage')}: "
+                          + escape(f"[{failure.get('code')}] {failure.get('message', '')}"))
         if path is not None:
             console.print(f"report: {path}")
     raise typer.Exit(0 if report.ok else 1)

@@ -1,0 +1,209 @@
+"""The daily run end to end, as the ops engineer and the team run it, with every real part.
+
+Dovecot holds the samples' messages, the drop folder the posted forms, aiosmtpd (STARTTLS + AUTH)
+receives the mails, the database is PostgreSQL and SQLite. After the runs and the review decisions
+of the samples' manifest, accounts, profiles, scopes, contracts, the mails received and their
+recipients, and the audit chain are exactly what the manifest expects.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from mailer.outbox import OutboxMessage
+from provisioning.db import make_engine
+from tests.fixtures.dovecot import ImapAccount
+from tests.fixtures.samples import assert_end_state, assert_mails
+from tests.fixtures.smtp import SmtpServer
+
+REVIEWER = "Reviewer E2E"
+
+
+class Deployment:
+    """One deployment's config file and the command line run against it, as a separate process."""
+
+    def __init__(self, root: Path, *, db_url: str, imap: ImapAccount, smtp: SmtpServer) -> None:
+        self.root = root
+        self.drop = root / "drop"
+        self.config = root / "extranet-intake.toml"
+        self.config.write_text(f"""
+[database]
+url = "{db_url}"
+
+[run]
+data_dir = "var"
+
+[sources.maildir]
+enabled = false
+
+[sources.drop]
+path = "drop"
+archive = "drop-archive"
+stable_seconds = 0
+
+[sources.imap]
+enabled = true
+host = "127.0.0.1"
+port = {imap.server.port}
+tls = "none"
+user = "{imap.user}"
+password_env = "E2E_IMAP_PASSWORD"
+
+[mail]
+transport = "smtp"
+
+[mail.smtp]
+host = "{smtp.host}"
+port = {smtp.port}
+tls = "starttls"
+user = "{smtp.user}"
+password_env = "E2E_SMTP_PASSWORD"
+ca_file = "{smtp.ca_file}"
+""", encoding="utf-8")
+        self.env = {**os.environ, "E2E_IMAP_PASSWORD": imap.password, "E2E_SMTP_PASSWORD": smtp.password}
+        self.env.pop("EXTRANET_INTAKE_CONFIG", None)
+
+    def cli(self, *args: str, expect: int = 0) -> str:
+        proc = subprocess.run([sys.executable, "-m", "intake.cli", *args, "--config", str(self.config)],
+                              env=self.env, capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == expect, f"{args}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        return proc.stdout
+
+    def run(self) -> dict[str, Any]:
+        report: dict[str, Any] = json.loads(self.cli("run", "--json"))
+        assert report["ok"], report["failures"]
+        return report
+
+
+def _deliver(wave: int, manifest: dict[str, Any], samples: Path, imap: ImapAccount, drop: Path) -> None:
+    imap.deliver_many([(samples / m["path"]).read_bytes() for m in manifest["messages"] if m["wave"] == wave])
+    drop.mkdir(exist_ok=True)
+    for d in manifest["drop"]:
+        if d["wave"] == wave:
+            shutil.copy(samples / d["path"], drop / Path(d["path"]).name)
+
+
+def _decide_reviews(dep: Deployment, manifest: dict[str, Any], queued: set[str]) -> None:
+    docs = {d["sha256"]: d for d in manifest["documents"]}
+    for item in json.loads(dep.cli("review", "list", "--json")):
+        doc = docs[item["document_sha256"]]
+        assert doc["review"]["queued"] is not False, f"{doc['path']} must never reach the review queue"
+        queued.add(doc["sha256"])
+        if doc["review"]["decision"] == "approve":
+            dep.cli("review", "approve", str(item["id"]), "--by", REVIEWER)
+        else:
+            dep.cli("review", "reject", str(item["id"]), "--by", REVIEWER, "--reason", doc["review"]["reason"])
+
+
+def test_daily_run_over_the_samples_reaches_the_manifest(
+        tmp_path: Path, db_url: str, imap_account: ImapAccount, smtp_server: SmtpServer,
+        manifest: dict[str, Any], samples_dir: Path) -> None:
+    dep = Deployment(tmp_path, db_url=db_url, imap=imap_account, smtp=smtp_server)
+    dep.cli("init")
+    dep.cli("contracts", "import", str(samples_dir / "contracts.xlsx"))
+    dep.cli("legacy", "import", str(samples_dir / "legacy_accounts.xlsx"))
+
+    queued: set[str] = set()
+    for wave in (1, 2):
+        _deliver(wave, manifest, samples_dir, imap_account, dep.drop)
+        first = dep.run()
+        assert first["sources"], "the sources were polled"
+        _decide_reviews(dep, manifest, queued)
+        dep.run()
+
+    must_queue = {d["sha256"] for d in manifest["documents"] if d["review"]["queued"] is True}
+    assert must_queue <= queued
+    # every message left the inbox for Processed, every dropped file for the archive — after its commit
+    assert imap_account.files("INBOX") == []
+    assert len(imap_account.files("Processed")) == len(manifest["messages"])
+    assert not list(dep.drop.iterdir())
+
+    engine = make_engine(db_url)
+    try:
+        assert_end_state(engine, manifest)
+        with Session(engine) as session:
+            purpose_of = {row.message_id: row.purpose for row in session.exec(select(OutboxMessage))}
+    finally:
+        engine.dispose()
+
+    received = smtp_server.messages
+    for mail in received:
+        msg = mail.message
+        assert mail.rcpt_tos == [msg["To"].addresses[0].addr_spec], "envelope recipient is the To address"
+        assert msg["Cc"] is None
+        assert msg["Bcc"] is None
+    # the purpose of each received mail, by its Message-ID in the outbox
+    sent = Counter((purpose_of[m.message["Message-ID"]], m.rcpt_tos[0]) for m in received)
+    assert_mails(sent, manifest)
+
+    status = json.loads(dep.cli("status", "--json"))
+    assert status["review_open"] == 0
+    assert status["outbox"].get("queued", 0) == 0
+    verify = dep.cli("audit", "verify", "--json")
+    assert json.loads(verify)["ok"] is True
+
+
+def test_dry_run_changes_nothing(tmp_path: Path, db_url: str, imap_account: ImapAccount, smtp_server: SmtpServer,
+                                 manifest: dict[str, Any], samples_dir: Path) -> None:
+    dep = Deployment(tmp_path, db_url=db_url, imap=imap_account, smtp=smtp_server)
+    dep.cli("init")
+    dep.cli("contracts", "import", str(samples_dir / "contracts.xlsx"))
+    _deliver(1, manifest, samples_dir, imap_account, dep.drop)
+    inbox_before = sorted(imap_account.files("INBOX"))
+    drop_before = sorted(p.name for p in dep.drop.iterdir())
+    audit_before = dep.cli("audit", "log", "--json")
+
+    report = json.loads(dep.cli("run", "--dry-run", "--json"))
+
+    assert report["dry_run"] is True
+    assert Counter(d["outcome"] for d in report["documents"])["review"] > 0, "the plan was shown"
+    assert sorted(imap_account.files("INBOX")) == inbox_before
+    assert imap_account.files("Processed") == []
+    assert sorted(p.name for p in dep.drop.iterdir()) == drop_before
+    assert dep.cli("audit", "log", "--json") == audit_before
+    status = json.loads(dep.cli("status", "--json"))
+    assert status == {"last_run": None, "review_open": 0, "outbox": {}, "documents_pending": 0}
+    assert not (tmp_path / "var" / "store").exists() or not any((tmp_path / "var" / "store").rglob("*"))
+    assert smtp_server.messages == []
+
+
+def test_a_second_run_waits_or_exits(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[run]\ndata_dir = "var"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
+    # hold the lock in another process, as a running run does
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from intake.lock import run_lock\n"
+        "with run_lock(Path(sys.argv[1]), wait=False):\n    print('held', flush=True); time.sleep(30)"),
+        str(tmp_path / "var" / "run.lock")], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        proc = subprocess.run([sys.executable, "-m", "intake.cli", "run", "--config", str(config)],
+                              capture_output=True, text=True, timeout=60, env=env, check=False)
+        assert proc.returncode == 1
+        assert "another run is in progress" in proc.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.parametrize("content", ['[sources.imap]\nenabled = "yes"\n', "[bogus]\nkey = 1\n", "not = [toml"])
+def test_configuration_errors_stop_before_anything_runs(tmp_path: Path, content: str) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(content, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "intake.cli", "run", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert str(config) in proc.stderr
+    assert not (tmp_path / "var").exists()
