@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import imaplib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -52,6 +53,7 @@ def poller(account: ImapAccount, batch: int, *, fsync: bool) -> tuple[int, float
                        password=account.password, clock=lambda: datetime.now(UTC))
     elapsed = time.perf_counter() - t0
     engine.dispose()
+    shutil.rmtree(work, ignore_errors=True)
     assert report.ok, report
     assert report.moved == report.stored, report
     return report.stored, elapsed
@@ -86,6 +88,7 @@ def main() -> None:
             print(f"{label:<38}: {rate:10.0f} msg/s   ratio {rate / floor_rate:.3f}")
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
