@@ -15,6 +15,7 @@ from datetime import date
 from errors import ParseError
 from parsers.acroform import hidden_ids, open_pdf, resolve_fields
 from parsers.classify import Classification, DocType, classify_ids, sniff
+from parsers.forms import Lang
 from parsers.result import Issue, Method, ParsedForm
 from parsers.textlayer import read_text_layer
 from parsers.validate import RawValue, validate
@@ -119,4 +120,10 @@ def _parse_xlsx(data: bytes, *, today: date) -> ParsedForm:
     if cls.form_id is not None and str(cls.form_id) != "EAP-USR":
         # the agreement and the Master User fiche need a signature: they only exist as PDF
         raise ParseError("not-a-form", f"{cls.form_id} is only accepted as a signed PDF, not as a spreadsheet")
+    if cls.language is None:
+        # no form_lang row: the fiche is in the language its user reads
+        typed = fiche.raw.get("user_language")
+        language = typed.strip().lower() if isinstance(typed, str) else ""
+        if language in {str(lg) for lg in Lang}:
+            cls = dataclasses.replace(cls, language=Lang(language))
     return _finish(cls, Method.XLSX, fiche.raw, today=today, warnings=[])

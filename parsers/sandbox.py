@@ -189,9 +189,14 @@ def _from_dict(d: dict[str, Any]) -> ParsedForm:
 # --------------------------------------------------------------------------------- the worker
 
 def _serve(memory_mb: int) -> None:
+    import contextlib
+    import importlib
     import resource
 
     from parsers.document import parse_document  # import before the limit: libraries are not the input's cost
+
+    with contextlib.suppress(ImportError):
+        importlib.import_module("parsers.ocr")  # image libraries map a lot of address space at import
 
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
