@@ -86,7 +86,7 @@ def _parse_pdf(data: bytes, *, today: date, ocr_page_timeout: float) -> ParsedFo
     if form_id:
         cls = classify_ids(form_id, version, lang)
         if cls.rejection is not None:
-            return ParsedForm.reject(cls.rejection.code, cls.rejection.message, method=Method.ACROFORM)
+            return ParsedForm.reject(cls.rejection.code, cls.rejection.message)
         if cls.language is None:
             # hidden language lost by some tool: the printed title still says it
             cls = dataclasses.replace(cls, language=read_text_layer(data).classification.language)
@@ -100,7 +100,7 @@ def _parse_pdf(data: bytes, *, today: date, ocr_page_timeout: float) -> ParsedFo
             scan = _ocr(data, today=today, page_timeout=ocr_page_timeout)
             return dataclasses.replace(scan, warnings=(*doc.warnings, *scan.warnings)) if not scan.rejected else scan
         issue = cls.rejection or Issue("not-a-form", "not a form of Extranet Aanvullend Pensioen")
-        return ParsedForm.reject(issue.code, issue.message, method=Method.TEXT)
+        return ParsedForm.reject(issue.code, issue.message)
     stored = resolve_fields(doc.fields, cls.form_id, cls.language)
     if any(v not in (None, "", False) for v in stored.values()):
         # fillable form whose hidden id fields a tool dropped: its fields still hold the values
@@ -116,7 +116,7 @@ def _parse_xlsx(data: bytes, *, today: date) -> ParsedForm:
                                        "Aanvullend Pensioen")
     cls = classify_ids(form_id, fiche.ids.get("form_version") or None, fiche.ids.get("form_lang") or None)
     if cls.rejection is not None:
-        return ParsedForm.reject(cls.rejection.code, cls.rejection.message, method=Method.XLSX)
+        return ParsedForm.reject(cls.rejection.code, cls.rejection.message)
     if cls.form_id is not None and str(cls.form_id) != "EAP-USR":
         # the agreement and the Master User fiche need a signature: they only exist as PDF
         raise ParseError("not-a-form", f"{cls.form_id} is only accepted as a signed PDF, not as a spreadsheet")
