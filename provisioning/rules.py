@@ -54,7 +54,7 @@ __all__ = [
 EXPIRY_WARNING_DAYS = 14
 
 #: warning codes of the parsers meaning "a person must confirm the values read from the scan"
-OCR_LOW_CONFIDENCE_CODES = frozenset({"ocr-low-confidence", "low-confidence", "ocr-uncertain"})
+OCR_LOW_CONFIDENCE_CODES = frozenset({"ocr-low-confidence", "ocr-unreadable-field"})
 
 _ACTIONS = ("new", "modify", "revoke")
 
@@ -167,8 +167,8 @@ def rule_needs_review(form: ParsedForm, *, approved: bool) -> list[str]:
     if approved:
         return []
     reasons: list[str] = [e.code for e in form.errors]
-    if any(w.code in OCR_LOW_CONFIDENCE_CODES for w in form.warnings):
-        reasons.append("ocr-low-confidence")
+    # values read from a scan with low confidence wait, prefilled, for a person to confirm them
+    reasons.extend(sorted({w.code for w in form.warnings if w.code in OCR_LOW_CONFIDENCE_CODES}))
     if form.form_id in (FormId.AGR, FormId.MU):
         # signature and the signatory's authority are checked by the team (SPEC §3 Trust)
         reasons.append("human-approval-required")
