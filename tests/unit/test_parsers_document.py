@@ -139,3 +139,23 @@ def test_sha256_is_set() -> None:
     import hashlib
 
     assert parse_document(data, today=TODAY).sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_flattened_with_two_options_ticked_is_a_choice_error() -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    from parsers.forms import FormId, Lang, layout
+
+    pdf = render_form("EAP-USR", "nl", valid_values("EAP-USR", "nl", profile="consult"), flatten=True)
+    tick = next(p for p in layout(FormId.USR, Lang.NL)[0] if p.field.name == "profile").ticks["consult_input"]
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=(595.276, 841.89))
+    c.setFont("Helvetica-Bold", 10)
+    c.drawCentredString((tick.x0 + tick.x1) / 2, tick.y0 + 1.5, "X")  # a second cross, added by hand
+    c.save()
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.pages[0].merge_page(PdfReader(io.BytesIO(buf.getvalue())).pages[0])
+    out = io.BytesIO()
+    writer.write(out)
+    parsed = parse_document(out.getvalue(), today=TODAY)
+    assert [(e.code, e.field) for e in parsed.errors] == [("choice-invalid", "profile")]
