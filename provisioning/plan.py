@@ -64,6 +64,7 @@ class MailEvent(StrEnum):
     """Events a plan asks the mailer to tell (values are the mailer's event names)."""
 
     ACCOUNT_OPENED = "account_opened"
+    CREDENTIALS_REISSUED = "credentials_reissued"
     ACCESS_OPENED = "access_opened"
     CHANGES_APPLIED = "changes_applied"
     FORM_REJECTED = "form_rejected"

@@ -120,6 +120,7 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
                           + ", ".join(decided.reasons), item=item_id)
     mails = apply_plan(session, decided, actor=by, clock=clock, rng=rng)
     item.status, item.decided_by, item.decided_at = ReviewStatus.APPROVED, by, now
+    item.enterprise_number = decided.enterprise_number or item.enterprise_number  # may have been corrected
     item.decision_reason, item.corrections = reason or None, dict(corrections)
     session.add(item)
     session.flush()
