@@ -74,8 +74,10 @@ def _obj(value: Any) -> Any:
     return value.get_object() if isinstance(value, IndirectObject) else value
 
 
-#: 64 arrays or dictionaries opened in a row: no producer writes that, parsers recurse on it
-_DEEP_NESTING = re.compile(rb"(?:\[\s*){64}|(?:<<\s*/[^\s/<>\[\]()]{1,127}\s*){64}")
+#: 64 arrays or dictionaries opened in a row: no producer writes that, parsers recurse on it (each
+#: pattern starts with a literal so the scan skips ahead: ~0.1 ms for a form)
+_DEEP_ARRAYS = re.compile(rb"\[(?:\s*\[){63}")
+_DEEP_DICTS = re.compile(rb"<<(?:\s*/[^\s/<>\[\]()]{1,127}\s*<<){63}")
 _XOBJECT_SCAN_LIMIT = 2000
 
 
@@ -84,7 +86,7 @@ def open_pdf(data: bytes) -> PdfDocument:
     if b"%%EOF" not in data[-8192:]:
         # cut off in transit or by a size limit: what is left may parse, but not as what was sent
         raise ParseError("pdf-corrupt", "the PDF is truncated (no end-of-file marker)")
-    if _DEEP_NESTING.search(data):
+    if _DEEP_ARRAYS.search(data) or _DEEP_DICTS.search(data):
         raise ParseError("hostile-structure", "the PDF nests its objects too deeply to be read safely")
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
