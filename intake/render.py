@@ -10,9 +10,8 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject, TextStringObject
 from reportlab.lib.colors import Color, HexColor, black, white
+from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFString
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
@@ -22,6 +21,7 @@ from parsers.forms import (
     FORMS,
     MARGIN,
     PAGE_SIZE,
+    Box,
     FieldKind,
     FormId,
     Lang,
@@ -88,8 +88,7 @@ def render_form(
             _hidden_ids(c, fid, lg)
         c.showPage()
     c.save()
-    pdf = buf.getvalue()
-    return pdf if flatten else _add_signature_field(pdf, placed)
+    return buf.getvalue()
 
 
 def _expand_contracts(values: Mapping[str, RenderValue]) -> dict[str, RenderValue]:
@@ -158,6 +157,8 @@ def _draw_field(c: Canvas, pf: PlacedField, lg: Lang, value: RenderValue, *, fla
         c.rect(box.x0, box.y0, box.width, box.height, stroke=1, fill=0)
         if signed:
             _scribble(c, box.x0 + 20, box.y0 + 12, box.width * 0.35)
+        if not flatten:
+            _signature_field(c, box)
         return
     if f.kind is FieldKind.CHECKBOX:
         tick = pf.ticks["on"]
@@ -225,32 +226,14 @@ def _hidden_ids(c: Canvas, fid: FormId, lg: Lang) -> None:
                              fieldFlags="readOnly", annotationFlags="hidden", forceBorder=False)
 
 
-def _add_signature_field(pdf: bytes, placed: tuple[PlacedField, ...]) -> bytes:
-    # reportlab has no signature fields; add an empty /Sig widget over the drawn box so signing tools
-    # (and our readers) find it where the form says.
-    sig = next(p for p in placed if p.field.kind is FieldKind.SIGNATURE)
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    page = writer.pages[sig.page]
-    widget = DictionaryObject({
-        NameObject("/Type"): NameObject("/Annot"),
-        NameObject("/Subtype"): NameObject("/Widget"),
-        NameObject("/FT"): NameObject("/Sig"),
-        NameObject("/T"): TextStringObject(sig.field.name),
-        NameObject("/F"): NumberObject(4),
-        NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (sig.box.x0, sig.box.y0, sig.box.x1, sig.box.y1)]),
-        NameObject("/P"): page.indirect_reference,
+def _signature_field(c: Canvas, box: Box) -> None:
+    # reportlab has no signature fields; add an empty /Sig widget over the drawn box the way its own
+    # acroform module adds widgets, so signing tools (and our readers) find it where the form says.
+    doc = c._doc
+    widget = PDFDictionary({
+        "Type": PDFName("Annot"), "Subtype": PDFName("Widget"), "FT": PDFName("Sig"),
+        "T": PDFString("signature"), "F": 4, "P": doc.thisPageRef(),
+        "Rect": PDFArray((box.x0, box.y0, box.x1, box.y1)),
     })
-    ref = writer._add_object(widget)
-    if "/Annots" not in page:
-        page[NameObject("/Annots")] = ArrayObject()
-    annots = page["/Annots"]
-    acro = writer._root_object["/AcroForm"]
-    assert isinstance(annots, ArrayObject)
-    assert isinstance(acro, DictionaryObject)
-    annots.append(ref)
-    acro_fields = acro["/Fields"]
-    assert isinstance(acro_fields, ArrayObject)
-    acro_fields.append(ref)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    c._addAnnotation(widget)
+    c.acroForm.fields.append(c.acroForm.getRef(widget))
