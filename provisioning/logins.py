@@ -29,11 +29,12 @@ def make_login(rng: random.Random) -> str:
 def _taken(session: Session, login: str) -> bool:
     # Accounts and legacy accounts are never deleted, so these two tables are every login ever
     # issued; compared case-insensitively because the old Extranet's logins were typed by hand.
-    key = login.upper()
-    if session.exec(select(Account.login).where(func.upper(col(Account.login)) == key)).first():
+    # New accounts only ever get upper-case logins from make_login, and a legacy import refuses a
+    # login equal to one of them in any case, so the primary key answers for accounts.
+    if session.get(Account, login) is not None:
         return True
-    return session.exec(select(LegacyAccount.login).where(func.upper(col(LegacyAccount.login)) == key)).first() \
-        is not None
+    return session.exec(select(LegacyAccount.login).where(func.upper(col(LegacyAccount.login)) == login.upper())
+                        ).first() is not None
 
 
 def allocate_login(session: Session, *, rng: random.Random | None = None, attempts: int = 20) -> str:

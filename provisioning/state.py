@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from parsers.forms import FormId
 from parsers.result import Channel
@@ -65,46 +66,67 @@ def provenance_of(row: DossierForm) -> Provenance:
                       message_id=row.message_id)
 
 
+# Statements built once: a document's state is read for every plan, and building SQLAlchemy
+# statements costs more than running these small indexed queries.
+_T_ORG = Organisation.__table__  # type: ignore[attr-defined]
+_T_MU = MasterUser.__table__  # type: ignore[attr-defined]
+_T_FORM = DossierForm.__table__  # type: ignore[attr-defined]
+_T_ACC = Account.__table__  # type: ignore[attr-defined]
+_T_LINK = AccountContract.__table__  # type: ignore[attr-defined]
+_T_CON = Contract.__table__  # type: ignore[attr-defined]
+_T_LEG = LegacyAccount.__table__  # type: ignore[attr-defined]
+_EN: Any = bindparam("en")
+_SEEN = sa_select(_T_FORM.c.sha256).where(_T_FORM.c.sha256 == bindparam("sha"))
+_ORG = sa_select(_T_ORG.c.name, _T_ORG.c.status, _T_ORG.c.notification_email, _T_ORG.c.correspondence_language,
+                 _T_ORG.c.agreement_sha256).where(_T_ORG.c.enterprise_number == _EN)
+_MU = sa_select(_T_MU.c.email, _T_MU.c.first_name, _T_MU.c.last_name, _T_MU.c.language).where(
+    _T_MU.c.enterprise_number == _EN, _T_MU.c.is_current)
+_FORMS = sa_select(_T_FORM).where(
+    _T_FORM.c.enterprise_number == _EN,
+    _T_FORM.c.status.in_([FormStatus.WAITING.value, FormStatus.IN_REVIEW.value])).order_by(_T_FORM.c.received_at)
+_ACCOUNTS = sa_select(_T_ACC.c.login, _T_ACC.c.email, _T_ACC.c.status, _T_ACC.c.last_name, _T_ACC.c.first_name,
+                      _T_ACC.c.profile, _T_ACC.c.scope, _T_ACC.c.access_end_date, _T_ACC.c.expiry_warned_for,
+                      _T_ACC.c.source_sha256).where(_T_ACC.c.enterprise_number == _EN)
+_LINKS = sa_select(_T_LINK.c.login, _T_LINK.c.contract_number).join(
+    _T_ACC, _T_ACC.c.login == _T_LINK.c.login).where(_T_ACC.c.enterprise_number == _EN)
+_CONTRACTS = sa_select(_T_CON.c.contract_number).where(_T_CON.c.enterprise_number == _EN)
+_LEGACY = sa_select(_T_LEG.c.login).where(_T_LEG.c.enterprise_number == _EN,
+                                          _T_LEG.c.revoked_at.is_(None)).order_by(_T_LEG.c.login)
+
+
+def _provenance_of_row(row: Any) -> Provenance:
+    return Provenance(sha256=row.sha256, channel=Channel(row.channel), sender=row.sender,
+                      authenticated=bool(row.authenticated), received_at=aware(row.received_at),
+                      message_id=row.message_id)
+
+
 def load_state(session: Session, enterprise_number: str, *, sha256: str | None = None) -> DossierState:
     """Everything the rules need about one organisation (and whether ``sha256`` was seen before)."""
+    session.flush()  # Core reads below do not autoflush pending ORM changes of this transaction
+    run = session.connection().execute
     seen: frozenset[str] = frozenset()
-    if sha256 is not None and session.get(DossierForm, sha256) is not None:
+    if sha256 is not None and run(_SEEN, {"sha": sha256}).first() is not None:
         seen = frozenset({sha256})
     if not enterprise_number:
         return DossierState(enterprise_number="", seen=seen)
-    org = session.get(Organisation, enterprise_number)
+    params = {"en": enterprise_number}
+    org = run(_ORG, params).first()
     if org is None:
         return DossierState(enterprise_number=enterprise_number, seen=seen)
 
-    mu = session.exec(select(MasterUser).where(col(MasterUser.enterprise_number) == enterprise_number,
-                                               col(MasterUser.is_current))).first()
-    forms = session.exec(
-        select(DossierForm).where(col(DossierForm.enterprise_number) == enterprise_number,
-                                  col(DossierForm.status).in_([FormStatus.WAITING, FormStatus.IN_REVIEW]))
-        .order_by(col(DossierForm.received_at))).all()
+    mu = run(_MU, params).first()
+    forms = run(_FORMS, params).all()
     pending_mu = [f for f in forms if f.form_id == FormId.MU and f.status == FormStatus.IN_REVIEW]
-    waiting = tuple(FormSnapshot(sha256=f.sha256, form_id=f.form_id, status=FormStatus(f.status), fields=f.fields,
-                                 provenance=provenance_of(f), approved_by=f.approved_by)
+    waiting = tuple(FormSnapshot(sha256=f.sha256, form_id=f.form_id, status=FormStatus(f.status),
+                                 fields=dict(f.fields), provenance=_provenance_of_row(f), approved_by=f.approved_by)
                     for f in forms if f.status == FormStatus.WAITING)
-
-    # Core rows, not ORM objects: an organisation may have hundreds of accounts and this runs once
-    # per document
-    a = Account.__table__.c  # type: ignore[attr-defined]
-    accounts = session.execute(
-        sa_select(a.login, a.email, a.status, a.last_name, a.first_name, a.profile, a.scope, a.access_end_date,
-                  a.expiry_warned_for, a.source_sha256).where(a.enterprise_number == enterprise_number)).all()
+    accounts = run(_ACCOUNTS, params).all()
     links: dict[str, list[str]] = {}
     if accounts:
-        ac = AccountContract.__table__.c  # type: ignore[attr-defined]
-        for login, number in session.execute(
-                sa_select(ac.login, ac.contract_number).join(Account.__table__, a.login == ac.login)  # type: ignore[attr-defined]
-                .where(a.enterprise_number == enterprise_number)):
+        for login, number in run(_LINKS, params):
             links.setdefault(login, []).append(number)
-    contracts = frozenset(session.exec(select(Contract.contract_number).where(
-        col(Contract.enterprise_number) == enterprise_number)))
-    legacy = tuple(session.exec(select(LegacyAccount.login).where(
-        col(LegacyAccount.enterprise_number) == enterprise_number,
-        col(LegacyAccount.revoked_at).is_(None)).order_by(col(LegacyAccount.login))))
+    contracts = frozenset(run(_CONTRACTS, params).scalars())
+    legacy = tuple(run(_LEGACY, params).scalars())
 
     return DossierState(
         enterprise_number=enterprise_number,
