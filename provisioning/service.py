@@ -67,10 +67,13 @@ def run_expiries(session: Session, *, clock: Clock, warning_days: int = EXPIRY_W
     orgs = session.exec(select(Account.enterprise_number).where(
         col(Account.status) == AccountStatus.ACTIVE, col(Account.access_end_date).is_not(None)).distinct()).all()
     decisions = []
+    # All organisation locks first, in one order, before the first audit append takes the chain
+    # head: a worker holding one organisation and waiting for the head can then never wait on us.
+    for en in sorted(orgs):
+        lock_dossier(session, en, now=now)
     for en in sorted(orgs):
         if session.get(Organisation, en) is None:  # pragma: no cover - accounts always have an org
             continue
-        lock_dossier(session, en, now=now)
         decided = plan_expiries(load_state(session, en), today=now.date(), warning_days=warning_days)
         mails = apply_plan(session, decided, actor=actor, clock=clock)
         if decided.outcome is not Outcome.NOTHING:
