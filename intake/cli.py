@@ -12,7 +12,7 @@ import typer
 from typer.exceptions import TyperException
 
 from errors import IntakeError
-from intake.commands import audit, forms, mail, parse, reference, review, run, samples, views
+from intake.commands import audit, forms, mail, parse, reference, review, run, samples, scans, views
 
 __all__ = ["app", "main"]
 
@@ -32,6 +32,7 @@ audit.register(app)
 mail.register(app)
 run.register(app)
 samples.register(app)
+scans.register(app)  # after samples: adds "samples scans" to that group
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,205 @@
+"""OCR benchmark: field-level accuracy, tick states, flags and seconds per page on the generated scans.
+
+    .venv/bin/python bench/ocr.py [--dir samples/scans] [--limit N] [--jobs 1]
+
+Reads ``manifest.json`` of the scan samples (generating them into a temporary folder when the
+folder has none), runs ``parsers.ocr.read_scan`` on every file and prints:
+
+- typed fields exact (text, e-mail, phone, date, enterprise number, contract numbers; hand-written
+  fields excluded — they must be flagged, which is counted separately);
+- tick-box and radio states right (choices, the terms tick box, signature present);
+- wrong values NOT flagged: a field whose value differs from the truth without an ``ocr-*``
+  warning on that field (the worst outcome; must be 0), and forms that would take effect with a
+  wrong value (no ``ocr-*`` warning at all);
+- forms sent to review by OCR flags, and hand-written fields flagged;
+- seconds per page (wall), and the ratio to the raw library floors: tesseract's start-up with
+  ``nld+fra`` on an empty image, and whole-page tesseract on the same page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from parsers.forms import FieldKind, FormId, form_def
+from parsers.ocr import read_scan
+
+TYPED = {FieldKind.TEXT, FieldKind.EMAIL, FieldKind.PHONE, FieldKind.DATE, FieldKind.ENTERPRISE}
+TICKS = {FieldKind.CHOICE, FieldKind.CHECKBOX, FieldKind.SIGNATURE}
+
+
+def _one(args: tuple[str, str, str]) -> tuple[float, dict[str, Any]]:
+    path, today, langs = args
+    if langs:
+        import parsers.ocr
+
+        parsers.ocr.MODELS = tuple(langs.split(","))
+    data = Path(path).read_bytes()
+    t0 = time.perf_counter()
+    result = read_scan(data, today=date.fromisoformat(today), page_timeout=20.0)
+    return time.perf_counter() - t0, result.as_dict()
+
+
+def _score(entry: dict[str, Any], res: dict[str, Any], tally: dict[str, Any]) -> None:
+    form = form_def(entry["form_id"])
+    truth: dict[str, Any] = entry["fields"]
+    got: dict[str, Any] = res["fields"]
+    flagged = {w["field"] for w in res["warnings"] if w["code"].startswith("ocr-")}
+    hand = set(entry["handwritten"])
+    if res["outcome"] == "rejected" or res["form_id"] != entry["form_id"]:
+        tally["misclassified"].append((entry["file"], res["errors"][:1]))
+        return
+    if res["language"] != entry["lang"]:
+        tally["wrong_lang"].append(entry["file"])
+    wrong_here = False
+    for f in form.fields:
+        if f.kind is FieldKind.CONTRACT:
+            continue
+        name = f.name
+        want, have = truth.get(name), got.get(name)
+        ok = want == have
+        if name in hand:
+            tally["hand_total"] += 1
+            tally["hand_flagged"] += name in flagged
+            if not ok and name not in flagged:
+                tally["wrong_unflagged"].append((entry["file"], name, want, have))
+                wrong_here = True
+            continue
+        if f.kind in TYPED:
+            if want is None and have is None:
+                continue
+            tally["typed_total"] += 1
+            tally["typed_ok"] += ok
+            tally["conf"].append((res["confidence"].get(name, 1.0), ok))
+        elif f.kind in TICKS:
+            tally["tick_total"] += 1
+            tally["tick_ok"] += ok
+        if not ok:
+            tally["wrong"].append((entry["file"], name, want, have, name in flagged))
+            if name not in flagged:
+                tally["wrong_unflagged"].append((entry["file"], name, want, have))
+                wrong_here = True
+        elif name in flagged:
+            tally["false_flags"] += 1
+    if form.form_id is FormId.USR:
+        want_c, have_c = truth.get("contracts", []), got.get("contracts", [])
+        n = max(len(want_c), len(have_c))
+        for i in range(n):
+            w = want_c[i] if i < len(want_c) else None
+            h = have_c[i] if i < len(have_c) else None
+            tally["typed_total"] += 1
+            tally["typed_ok"] += w == h
+            if w != h:
+                name = f"contract_{i + 1}"
+                tally["wrong"].append((entry["file"], name, w, h, name in flagged or "contracts" in flagged))
+                if name not in flagged and "contracts" not in flagged:
+                    tally["wrong_unflagged"].append((entry["file"], name, w, h))
+                    wrong_here = True
+    if flagged:
+        tally["review"] += 1
+    if wrong_here and not flagged:
+        tally["wrong_applied"] += 1
+
+
+def _floors(sample: Path) -> tuple[float, float]:
+    from PIL import Image
+
+    from parsers.ocr_image import load_pages
+
+    env = {"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"}
+    with tempfile.TemporaryDirectory() as tmp:
+        blank = Path(tmp) / "blank.png"
+        Image.new("L", (200, 60), 255).save(blank)
+        page = Path(tmp) / "page.png"
+        Image.fromarray(load_pages(sample.read_bytes(), max_pages=1)[0]).save(page)
+        times = []
+        for img, psm in ((blank, "7"), (page, "3")):
+            t0 = time.perf_counter()
+            subprocess.run(["tesseract", str(img), "stdout", "-l", "nld+fra", "--psm", psm],
+                           capture_output=True, env=env, check=False)
+            times.append(time.perf_counter() - t0)
+    return times[0], times[1]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dir", type=Path, default=Path("samples/scans"))
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=1, help="parallel readers (seconds per page are per reader)")
+    ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--langs", default="", help="comma-separated tesseract models instead of parsers.ocr.MODELS")
+    args = ap.parse_args()
+    folder: Path = args.dir
+    tmp = None
+    if not (folder / "manifest.json").exists():
+        from intake.scans import generate_scans
+
+        tmp = tempfile.TemporaryDirectory()
+        folder = Path(tmp.name)
+        print(f"generating scans into {folder} …", flush=True)
+        generate_scans(folder, today=date.today())
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    entries = manifest["scans"][: args.limit or None]
+    jobs = [(str(folder / e["file"]), manifest["today"], args.langs) for e in entries]
+    tally: dict[str, Any] = {"typed_total": 0, "typed_ok": 0, "tick_total": 0, "tick_ok": 0, "hand_total": 0,
+                             "hand_flagged": 0, "false_flags": 0, "review": 0, "wrong_applied": 0,
+                             "conf": [], "wrong": [], "wrong_unflagged": [], "misclassified": [], "wrong_lang": []}
+    seconds: list[float] = []
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        for entry, (secs, res) in zip(entries, pool.map(_one, jobs), strict=True):
+            seconds.append(secs)
+            _score(entry, res, tally)
+            if args.verbose:
+                print(f"{entry['file']:48} {secs:5.2f}s {res['outcome']:8} "
+                      f"{[w['field'] for w in res['warnings'] if w['code'].startswith('ocr-')]}")
+    wall = time.perf_counter() - t0
+    start_floor, page_floor = _floors(folder / entries[0]["file"])
+    forms = {(e["form_id"], e["lang"]) for e in entries}
+    spp = statistics.mean(seconds)
+    print(f"scans: {len(entries)} ({len(forms)} form×language combinations, "
+          f"variants {sorted({e['variant'] for e in entries})})")
+    print(f"classified right: {len(entries) - len(tally['misclassified'])}/{len(entries)}; "
+          f"language wrong: {len(tally['wrong_lang'])}")
+    print(f"typed fields exact: {tally['typed_ok']}/{tally['typed_total']} "
+          f"= {100 * tally['typed_ok'] / max(1, tally['typed_total']):.2f} %")
+    print(f"tick-box/radio/signature states right: {tally['tick_ok']}/{tally['tick_total']} "
+          f"= {100 * tally['tick_ok'] / max(1, tally['tick_total']):.2f} %")
+    print(f"wrong values NOT flagged: {len(tally['wrong_unflagged'])}; forms that would apply a wrong value: "
+          f"{tally['wrong_applied']}")
+    print(f"hand-written fields flagged: {tally['hand_flagged']}/{tally['hand_total']}")
+    print(f"forms flagged for review by OCR: {tally['review']}/{len(entries)}; "
+          f"correct fields flagged (false alarms): {tally['false_flags']}")
+    print(f"seconds per page: mean {spp:.2f}, median {statistics.median(seconds):.2f}, max {max(seconds):.2f} "
+          f"({args.jobs} reader(s), wall {wall:.1f} s)")
+    print(f"floors: tesseract start-up nld+fra {start_floor:.2f} s (ratio {spp / start_floor:.1f}×), "
+          f"whole-page tesseract {page_floor:.2f} s (ratio {spp / page_floor:.2f}×)")
+    oks = sorted(c for c, ok in tally["conf"] if ok)
+    bads = sorted(c for c, ok in tally["conf"] if not ok)
+    if args.verbose and oks:
+        qs = [oks[int(q * (len(oks) - 1))] for q in (0.01, 0.05, 0.1, 0.25, 0.5)]
+        print(f"confidence of right typed values, quantiles 1/5/10/25/50 %: {qs}; of wrong ones: {bads}")
+    for item in tally["wrong"]:
+        print("  wrong:", item)
+    for item in tally["wrong_unflagged"]:
+        print("  NOT FLAGGED:", item)
+    for item in tally["misclassified"]:
+        print("  misclassified:", item)
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
