@@ -26,7 +26,7 @@ from intake.config import Config
 from intake.progress import Reporter
 from intake.sources.drop import poll_drop
 from intake.sources.imap import poll_imap
-from intake.sources.ingest import PollReport
+from intake.sources.ingest import PollReport, explode_limits, explode_messages
 from intake.sources.maildir import poll_maildir
 from intake.store import Arrival, DocumentStore, PendingDocument, mark_parsed, pending_documents
 from intake.wiring import enqueue_mails, mail_ports, send_settings
@@ -153,6 +153,11 @@ def daily_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, engine
                 # A source that is down is a failure of the run, not a reason to skip the others.
                 report.failures.append({"stage": name, **exc.as_dict()})
             st.advance()
+        with sessions() as session:  # stage 2 of the mail sources: stored messages → their form attachments
+            exploded = explode_messages(session, store, trust=cfg.trust, limits=explode_limits(cfg.sources),
+                                        clock=clock)
+        report.sources.append(exploded.as_dict())
+        report.failures.extend({"stage": "explode", **e} for e in exploded.errors)
 
     with sessions() as session:
         pending = pending_documents(session)

@@ -15,10 +15,12 @@ over, so nothing is fetched or moved twice.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,7 +64,9 @@ class DocumentKind(StrEnum):
 class ParseState(StrEnum):
     PENDING = "pending"
     PARSED = "parsed"
-    NOT_APPLICABLE = "n/a"  # messages: their attachments are what gets parsed
+    #: a whole message stored by a poller, its attachments not extracted yet (``explode_messages``)
+    UNEXPLODED = "unexploded"
+    NOT_APPLICABLE = "n/a"  # messages once exploded: their attachments are what gets parsed
 
 
 class LedgerState(StrEnum):
@@ -168,6 +172,26 @@ def create_tables(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine, tables=TABLES)
 
 
+def _load_syncfs() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+#: Linux ``syncfs(2)``: flush one file system (the store's) in one call
+_syncfs: Callable[[int], int] | None = _load_syncfs()
+
+
+def _store_error(exc: BaseException, sha: str) -> StoreError:
+    return exc if isinstance(exc, StoreError) else StoreError("store-write-failed", str(exc), sha256=sha)
+
+
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -214,48 +238,76 @@ class DocumentStore:
     def put_many(self, blobs: dict[str, bytes]) -> dict[str, StoreError]:
         """Write every blob durably (keyed by its SHA-256); returns the ones that failed, with why.
 
-        The writes run on a small thread pool: each fsync waits on the disk, and concurrent fsyncs
-        share journal commits, which is about three times faster than one after the other.
+        Durability is paid per batch, not per file: every blob is written to a temporary file, then
+        one ``syncfs`` makes all their bytes durable, then the renames, then one more ``syncfs`` makes
+        the names durable. A final name therefore always holds complete bytes (it is renamed only
+        after its data is on disk), and the whole batch costs two journal commits instead of one
+        ``fsync`` per file (~3 ms each on these disks). Without ``syncfs`` (not Linux) each file and
+        folder is fsynced on a small thread pool instead, as before.
         """
         if not blobs:
             return {}
         failures: dict[str, StoreError] = {}
+        staged: list[tuple[str, Path, Path]] = []
         dirs: set[Path] = set()
+        per_file = self.fsync and _syncfs is None
 
-        def one(item: tuple[str, bytes]) -> None:
+        def stage(item: tuple[str, bytes]) -> None:
             sha, data = item
             try:
-                for d in self._write(sha, data):
-                    dirs.add(d)
+                final = self.path(sha)
+                if final.exists():
+                    return  # same name, same bytes: an earlier (maybe crashed) run already wrote it
+                folder = final.parent
+                if not folder.is_dir():
+                    folder.mkdir(parents=True, exist_ok=True)
+                    dirs.add(folder.parent)
+                dirs.add(folder)
+                staged.append((sha, self._write_tmp(folder, sha, data, fsync=per_file), final))
             except (OSError, StoreError) as exc:
-                failures[sha] = exc if isinstance(exc, StoreError) else StoreError(
-                    "store-write-failed", str(exc), sha256=sha)
-
-        # The rename is durable only once the directory entry is: fsync each touched folder once.
-        def sync(folder: Path) -> None:
-            if self.fsync:
-                self._fsync_dir(folder)
+                failures[sha] = _store_error(exc, sha)
 
         if len(blobs) == 1 or self.threads <= 1:
             for item in blobs.items():
-                one(item)
-            for folder in dirs:
-                sync(folder)
+                stage(item)
         else:
+            # Creating a file waits on the file system's journal (0.2-0.9 ms each on these disks);
+            # a few at a time overlap those waits (list/set appends are atomic under the GIL).
             with ThreadPoolExecutor(min(self.threads, len(blobs))) as pool:
-                list(pool.map(one, blobs.items()))
-                list(pool.map(sync, list(dirs)))
+                list(pool.map(stage, blobs.items()))
+        if not staged:
+            return failures
+        try:
+            if self.fsync and not per_file:
+                self._syncfs()  # the bytes of every temporary file, in one go
+        except OSError as exc:
+            for sha, tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+                failures[sha] = _store_error(exc, sha)
+            return failures
+        renamed: list[str] = []
+        for sha, tmp, final in staged:
+            try:
+                os.replace(tmp, final)
+                renamed.append(sha)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                failures[sha] = _store_error(exc, sha)
+        if not self.fsync:
+            return failures
+        try:
+            if per_file:
+                # The rename is durable only once the directory entry is: fsync each touched folder once.
+                with ThreadPoolExecutor(max(1, min(self.threads, len(dirs)))) as pool:
+                    list(pool.map(self._fsync_dir, sorted(dirs)))
+            else:
+                self._syncfs()
+        except OSError as exc:
+            for sha in renamed:
+                failures[sha] = _store_error(exc, sha)
         return failures
 
-    def _write(self, sha256: str, data: bytes) -> tuple[Path, ...]:
-        """Write one blob; returns the folders whose entries changed (to fsync)."""
-        final = self.path(sha256)
-        folder = final.parent
-        if final.exists():
-            return ()  # same name, same bytes: an earlier (maybe crashed) run already wrote it
-        created = not folder.is_dir()
-        if created:
-            folder.mkdir(parents=True, exist_ok=True)
+    def _write_tmp(self, folder: Path, sha256: str, data: bytes, *, fsync: bool) -> Path:
         tmp = folder / f".{sha256}.{secrets.token_hex(4)}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         try:
@@ -263,15 +315,24 @@ class DocumentStore:
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            if self.fsync:
+            if fsync:
                 os.fsync(fd)
         except BaseException:
             os.close(fd)
             tmp.unlink(missing_ok=True)
             raise
         os.close(fd)
-        os.replace(tmp, final)
-        return (folder, folder.parent) if created else (folder,)
+        return tmp
+
+    def _syncfs(self) -> None:
+        assert _syncfs is not None
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            if _syncfs(fd) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err))
+        finally:
+            os.close(fd)
 
     @staticmethod
     def _fsync_dir(folder: Path) -> None:

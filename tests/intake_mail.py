@@ -15,9 +15,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from intake.config import TrustConfig
+from intake.mime import MimeLimits
+from intake.sources.ingest import PollReport, ProgressHook, explode_messages
 from intake.store import DocumentStore, create_tables
 
-__all__ = ["FIXED_NOW", "fake_pdf", "make_message", "sqlite_engine", "store_and_sessions"]
+__all__ = ["FIXED_NOW", "explode", "fake_pdf", "make_message", "sqlite_engine", "store_and_sessions"]
 
 FIXED_NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 _seq = itertools.count(1)
@@ -66,3 +69,11 @@ def sqlite_engine(path: Path) -> Engine:
 def store_and_sessions(root: Path, *, fsync: bool = True) -> tuple[DocumentStore, Callable[[], Session], Engine]:
     engine = sqlite_engine(root / "intake.db")
     return DocumentStore(root / "store", fsync=fsync), (lambda: Session(engine)), engine
+
+
+def explode(store: DocumentStore, sessions: Callable[[], Session], *, limits: MimeLimits | None = None,
+            on_progress: ProgressHook | None = None, chunk: int = 100) -> PollReport:
+    """Stage 2 over everything the pollers stored, as the daily run calls it (gateway ``mx.ethias.be``)."""
+    with sessions() as session:
+        return explode_messages(session, store, trust=TrustConfig(), limits=limits or MimeLimits(),
+                                clock=lambda: datetime.now(UTC), chunk=chunk, on_progress=on_progress)

@@ -1,8 +1,18 @@
-"""What every source shares: a batch of incoming originals → store files + document/arrival rows, and the report.
+"""What every source shares: originals → store files + document/arrival rows (stage 1), messages → forms (stage 2).
 
-The caller adds its own ledger rows to the same session and commits once: the bytes are on disk
-before that commit, and the source item is moved only after it. Each item is its own unit of
-work — one unreadable message is recorded with its reason and the others go on.
+Stage 1, ``ingest_batch``, is what a poller runs while it drains a source: hash, write the bytes
+(one durability point per batch), add the document and arrival rows in bulk. The caller adds its
+own ledger rows to the same session and commits once: the bytes are on disk before that commit,
+and the source item is moved only after it. A whole e-mail is stored as it came, *unexploded* —
+no MIME parsing there, so the drain runs at the speed of the mailbox and the disk.
+
+Stage 2, ``explode_messages``, reads each stored message not yet exploded: its envelope, the
+Authentication-Results verdict of the trusted gateway, its form attachments (by content), which it
+stores and records as arrivals of their own (with the message's SHA-256, sender and verdict), and
+the message's coded outcome. A message is exploded exactly once: its attachments' rows and its
+``exploded`` mark are committed together, after the attachment bytes are durable; a crash before
+that commit only means the same work is done again (same names, same bytes). Each message is its
+own unit of work — one unreadable message is recorded with its code and the others go on.
 """
 
 from __future__ import annotations
@@ -13,10 +23,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import Table, bindparam, delete, insert, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from errors import StoreError
 from intake.authres import evaluate
+from intake.config import SourcesConfig, TrustConfig
 from intake.mime import Extraction, MimeLimits, MimeOutcome, extract, sniff
 from intake.store import (
     Arrival,
@@ -40,6 +53,8 @@ __all__ = [
     "PollStep",
     "ProgressHook",
     "count",
+    "explode_limits",
+    "explode_messages",
     "ingest_batch",
     "ledger_row",
     "load_file_ledger",
@@ -51,6 +66,10 @@ __all__ = [
 Clock = Callable[[], datetime]
 
 MESSAGE_MEDIA = "message/rfc822"
+#: a stored message's arrival outcome until stage 2 gives it its coded outcome
+MESSAGE_PENDING = "pending"
+#: stage 2 outcome of a message whose bytes cannot be read as a message at all
+MESSAGE_UNREADABLE = "message-unreadable"
 
 
 class PollStep(StrEnum):
@@ -60,6 +79,8 @@ class PollStep(StrEnum):
     STORED = "stored"        # files in the store, rows not committed
     COMMITTED = "committed"  # ledger and arrivals committed, source item not moved yet
     MOVED = "moved"          # source item moved to Processed / archive
+    # explode_messages (stage 2) tells STORED (attachment files durable, rows not committed) and
+    # COMMITTED (attachments recorded, messages marked exploded) with the messages' SHA-256s.
 
 
 #: told (step, keys) after each step of each batch; the crash tests kill the process from here
@@ -127,44 +148,37 @@ def _detail(ex: Extraction) -> str:
 
 
 def ingest_batch(session: Session, store: DocumentStore, items: Sequence[Incoming], *,
-                 channel: Channel, limits: MimeLimits, trusted_ids: Sequence[str],
+                 channel: Channel, limits: MimeLimits | None = None, trusted_ids: Sequence[str] = (),
                  clock: Clock) -> list[ItemResult]:
-    """Store the items' bytes and add their rows to ``session`` (not committed); one result per item."""
+    """Stage 1: store the items' bytes and add their rows to ``session`` (not committed); one result per item.
+
+    Messages are stored whole and left ``unexploded`` for ``explode_messages`` (``limits`` and
+    ``trusted_ids`` are read there now; the parameters stay for callers of the one-stage API).
+    """
+    del limits, trusted_ids
     now = clock()
     results: dict[str, ItemResult] = {}
-    prepared: list[tuple[Incoming, str, Extraction | None]] = []
-    for item in items:
-        try:
-            sha = sha256_of(item.data)
-            prepared.append((item, sha, extract(item.data, limits=limits) if item.is_message else None))
-        except Exception as exc:  # a hostile message must not stop the batch
-            results[item.key] = ItemResult(item.key, None, "error", "message-unreadable",
-                                           f"{type(exc).__name__}: {exc}")
+    prepared = [(item, sha256_of(item.data)) for item in items]
     # Identical bytes of a whole message are the same delivery seen again (a UIDVALIDITY reset, a
     # copy left behind by a crash): recorded once, the duplicate only acknowledged.
-    already = known_messages(session, [sha for it, sha, _ in prepared if it.is_message], channel=channel)
-    todo: list[tuple[Incoming, str, Extraction | None]] = []
-    for item, sha, ex in prepared:
+    already = known_messages(session, [sha for it, sha in prepared if it.is_message], channel=channel)
+    todo: list[tuple[Incoming, str]] = []
+    for item, sha in prepared:
         if item.is_message and sha in already:
             results[item.key] = ItemResult(item.key, sha, "duplicate")
         else:
             if item.is_message:
                 already.add(sha)
-            todo.append((item, sha, ex))
-    blobs: dict[str, bytes] = {}
-    for item, sha, ex in todo:
-        blobs[sha] = item.data
-        for att in ex.attachments if ex else ():
-            blobs.setdefault(sha256_of(att.data), att.data)
+            todo.append((item, sha))
+    blobs = {sha: item.data for item, sha in todo}
     failures = store.put_many(blobs)
     rows = _Rows(known=existing_documents(session, blobs), now=now)
-    for item, sha, ex in todo:
-        shas = [sha] + [sha256_of(a.data) for a in (ex.attachments if ex else ())]
-        failed = next((failures[s] for s in shas if s in failures), None)
+    for item, sha in todo:
+        failed = failures.get(sha)
         if failed is not None:
             results[item.key] = ItemResult(item.key, sha, "error", failed.code, failed.message)
             continue
-        results[item.key] = rows.add(item, sha, ex, channel=channel, trusted_ids=trusted_ids)
+        results[item.key] = rows.add(item, sha, channel=channel)
     # Core bulk inserts: building ORM objects one by one cost more than the whole network fetch.
     if rows.documents:
         session.execute(insert(Document), rows.documents)
@@ -186,7 +200,7 @@ class _Rows:
         self.known.add(sha)
         self.documents.append({
             "sha256": sha, "size": size, "kind": kind.value, "media_type": media, "first_seen_at": self.now,
-            "parse_state": (ParseState.NOT_APPLICABLE if kind is DocumentKind.MESSAGE else ParseState.PENDING).value,
+            "parse_state": (ParseState.UNEXPLODED if kind is DocumentKind.MESSAGE else ParseState.PENDING).value,
             "parsed_at": None, "parse_outcome": None,
         })
         return 1 if kind is DocumentKind.FORM else 0
@@ -196,37 +210,18 @@ class _Rows:
         row.update(values)
         self.arrivals.append(row)
 
-    def add(self, item: Incoming, sha: str, ex: Extraction | None, *, channel: Channel,
-            trusted_ids: Sequence[str]) -> ItemResult:
-        if ex is None:  # a dropped file: the file is the candidate form (the parser rejects what is not one)
+    def add(self, item: Incoming, sha: str, *, channel: Channel) -> ItemResult:
+        if not item.is_message:  # a dropped file: the file is the candidate form (the parser rejects what is not one)
             kind = sniff(item.data)
             new = self.document(sha, len(item.data), DocumentKind.FORM,
                                 kind.value if kind else "application/octet-stream")
             self.arrival(sha256=sha, channel=channel.value, source=item.source, filename=item.filename,
                          received_at=item.received_at, outcome="stored")
             return ItemResult(item.key, sha, "stored", new_documents=new)
-        env = ex.envelope
-        verdict = evaluate(env.authentication_results, trusted_ids=trusted_ids)
-        common: dict[str, Any] = {
-            "channel": channel.value, "source": item.source, "sender": env.sender[:320],
-            "message_id": env.message_id, "subject": env.subject,
-            "authentication_results": "\n".join(env.authentication_results),
-            "auth_trusted": verdict.trusted, "auth_authserv_id": verdict.authserv_id,
-            "dmarc": verdict.dmarc.value, "dkim": verdict.dkim.value, "spf": verdict.spf.value,
-            "received_at": item.received_at,
-        }
         self.document(sha, len(item.data), DocumentKind.MESSAGE, MESSAGE_MEDIA)
-        self.arrival(sha256=sha, filename=item.filename, outcome=ex.outcome.value, detail=_detail(ex), **common)
-        new = 0
-        seen: set[str] = set()
-        for att in ex.attachments:
-            att_sha = sha256_of(att.data)
-            if att_sha in seen:  # the same file attached twice to one mail is one arrival
-                continue
-            seen.add(att_sha)
-            new += self.document(att_sha, len(att.data), DocumentKind.FORM, att.sniffed.value)
-            self.arrival(sha256=att_sha, filename=att.filename, parent_sha256=sha, outcome="stored", **common)
-        return ItemResult(item.key, sha, ex.outcome.value, new_documents=new)
+        self.arrival(sha256=sha, channel=channel.value, source=item.source, filename=item.filename,
+                     received_at=item.received_at, outcome=MESSAGE_PENDING)
+        return ItemResult(item.key, sha, "stored")
 
 
 _ARRIVAL_DEFAULTS: dict[str, Any] = {
@@ -280,3 +275,173 @@ def ledger_row(key: str, *, state: LedgerState, attempts: int, now: datetime, sh
                last_error: str = "") -> dict[str, Any]:
     return {"key": key, "state": state.value, "attempts": attempts, "last_error": last_error[:2000], "sha256": sha256,
             "updated_at": now}
+
+
+_ARRIVAL: Table = Arrival.__table__  # type: ignore[attr-defined]
+_DOCUMENT: Table = Document.__table__  # type: ignore[attr-defined]
+
+
+def explode_limits(sources: SourcesConfig) -> MimeLimits:
+    """The MIME caps stage 2 applies: the loosest of the enabled mail sources (each refused bigger
+    messages already, unread, in stage 1)."""
+    enabled = [c for c in (sources.imap, sources.maildir) if c.enabled] or [sources.imap, sources.maildir]
+    return MimeLimits(max_message_bytes=max(c.max_message_bytes for c in enabled),
+                      max_part_bytes=max(c.max_part_bytes for c in enabled))
+
+
+@dataclass
+class _Exploded:
+    """One message read in stage 2, its rows not written yet."""
+
+    sha256: str
+    arrivals: list[Arrival]
+    outcome: str
+    extraction: Extraction | None = None
+    error_code: str = ""
+    error: str = ""
+
+
+def explode_messages(session: Session, store: DocumentStore, *, trust: TrustConfig, limits: MimeLimits,
+                     clock: Clock, chunk: int = 100, on_progress: ProgressHook | None = None) -> PollReport:
+    """Stage 2: extract the attachments of every stored message not exploded yet; returns what happened.
+
+    Messages are taken ``chunk`` at a time, oldest first, and committed together (one durability
+    point for their attachment files, one commit). A message that cannot be read gets its coded
+    outcome (``message-unreadable``, ``document-corrupt``…) and counts as exploded; one whose
+    attachments cannot be written (a disk error) stays pending for the next run. If a chunk's
+    commit fails, its messages are retried one by one so only the bad one is left out.
+    """
+    report = PollReport(source="explode")
+    hook = on_progress or (lambda step, keys: None)
+    skip: set[str] = set()  # failed for a reason that may pass (disk): left for the next run
+    while True:
+        # In order of arrival, so attachments get their arrival rows in the order the mail came in.
+        query = (select(Arrival.sha256).join(Document, col(Document.sha256) == col(Arrival.sha256))
+                 .where(col(Document.kind) == DocumentKind.MESSAGE.value,
+                        col(Document.parse_state) == ParseState.UNEXPLODED.value,
+                        col(Arrival.parent_sha256).is_(None))
+                 .order_by(col(Arrival.received_at), col(Arrival.id)))
+        shas = list(dict.fromkeys(sha for sha in session.exec(query) if sha not in skip))[:chunk]
+        if not shas:
+            return report
+        report.seen += len(shas)
+        try:
+            _explode_chunk(session, store, shas, trust=trust, limits=limits, clock=clock, report=report,
+                           skip=skip, hook=hook)
+        except (StoreError, SQLAlchemyError) as exc:
+            session.rollback()
+            if len(shas) == 1:
+                skip.add(shas[0])
+                report.retrying += 1
+                report.error(getattr(exc, "code", "explode-failed"), f"{type(exc).__name__}: {exc}"[:2000],
+                             sha256=shas[0])
+                continue
+            for sha in shas:  # find the bad one: each message on its own
+                try:
+                    _explode_chunk(session, store, [sha], trust=trust, limits=limits, clock=clock,
+                                   report=report, skip=skip, hook=hook)
+                except (StoreError, SQLAlchemyError) as one:
+                    session.rollback()
+                    skip.add(sha)
+                    report.retrying += 1
+                    report.error(getattr(one, "code", "explode-failed"), f"{type(one).__name__}: {one}"[:2000],
+                                 sha256=sha)
+
+
+def _read_one(store: DocumentStore, sha: str, arrivals: list[Arrival], limits: MimeLimits) -> _Exploded:
+    try:
+        data = store.open(sha)
+    except StoreError as exc:
+        return _Exploded(sha, arrivals, exc.code, error_code=exc.code, error=exc.message)
+    try:
+        ex = extract(data, limits=limits)
+    except Exception as exc:  # a hostile message must not stop the run
+        return _Exploded(sha, arrivals, MESSAGE_UNREADABLE, error_code=MESSAGE_UNREADABLE,
+                         error=f"{type(exc).__name__}: {exc}"[:2000])
+    return _Exploded(sha, arrivals, ex.outcome.value, extraction=ex)
+
+
+def _explode_chunk(session: Session, store: DocumentStore, shas: list[str], *, trust: TrustConfig,
+                   limits: MimeLimits, clock: Clock, report: PollReport, skip: set[str],
+                   hook: ProgressHook) -> None:
+    now = clock()
+    by_sha: dict[str, list[Arrival]] = {sha: [] for sha in shas}
+    for arrival in session.exec(select(Arrival).where(col(Arrival.sha256).in_(shas),
+                                                      col(Arrival.parent_sha256).is_(None))
+                                .order_by(col(Arrival.received_at), col(Arrival.id))):
+        by_sha[arrival.sha256].append(arrival)
+    read = [_read_one(store, sha, by_sha[sha], limits) for sha in shas]
+    blobs: dict[str, bytes] = {}
+    for one in read:
+        for att in one.extraction.attachments if one.extraction else ():
+            blobs.setdefault(sha256_of(att.data), att.data)
+    failures = store.put_many(blobs)
+    hook(PollStep.STORED, shas)
+    known = existing_documents(session, blobs)
+    documents: list[dict[str, Any]] = []
+    arrivals: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    done: list[_Exploded] = []
+    for one in read:
+        ex = one.extraction
+        atts = ex.attachments if ex else ()
+        failed = next((failures[s] for s in (sha256_of(a.data) for a in atts) if s in failures), None)
+        if failed is not None:
+            skip.add(one.sha256)
+            report.retrying += 1
+            report.error(failed.code, failed.message, sha256=one.sha256)
+            continue
+        done.append(one)
+        env = ex.envelope if ex else None
+        verdict = evaluate(env.authentication_results if env else (), trusted_ids=trust.trusted_authserv_ids)
+        common: dict[str, Any] = {
+            "sender": env.sender[:320] if env else "", "message_id": env.message_id if env else "",
+            "subject": env.subject if env else "",
+            "authentication_results": "\n".join(env.authentication_results) if env else "",
+            "auth_trusted": verdict.trusted, "auth_authserv_id": verdict.authserv_id,
+            "dmarc": verdict.dmarc.value, "dkim": verdict.dkim.value, "spf": verdict.spf.value,
+        }
+        detail = _detail(ex) if ex else f"{one.error_code}: {one.error}"
+        new = 0
+        for message in one.arrivals:
+            updates.append({"b_id": message.id, "outcome": one.outcome, "detail": detail, **common})
+            seen: set[str] = set()
+            for att in atts:
+                att_sha = sha256_of(att.data)
+                if att_sha in seen:  # the same file attached twice to one mail is one arrival
+                    continue
+                seen.add(att_sha)
+                if att_sha not in known:
+                    known.add(att_sha)
+                    new += 1
+                    documents.append({
+                        "sha256": att_sha, "size": len(att.data), "kind": DocumentKind.FORM.value,
+                        "media_type": att.sniffed.value, "first_seen_at": now,
+                        "parse_state": ParseState.PENDING.value, "parsed_at": None, "parse_outcome": None})
+                arrivals.append({**_ARRIVAL_DEFAULTS, **common, "sha256": att_sha, "channel": message.channel,
+                                 "source": message.source, "filename": att.filename,
+                                 "received_at": message.received_at, "parent_sha256": one.sha256,
+                                 "outcome": "stored"})
+        report.stored += 1
+        report.documents += new
+        if one.error_code:
+            report.failed += 1
+            report.error(one.error_code, one.error, sha256=one.sha256)
+        elif one.outcome in (MimeOutcome.NO_FORM_ATTACHMENT.value, MimeOutcome.MESSAGE_TOO_LARGE.value):
+            report.no_form += 1
+    if documents:
+        session.execute(insert(Document), documents)
+    if arrivals:
+        session.execute(insert(Arrival), arrivals)
+    # Core tables, not the ORM classes: an ORM update with a parameter list is a bulk update by
+    # primary key, which would ignore these WHERE clauses.
+    if updates:
+        session.execute(update(_ARRIVAL).where(_ARRIVAL.c.id == bindparam("b_id"))
+                        .values({k: bindparam(k) for k in updates[0] if k != "b_id"}), updates)
+    if done:
+        session.execute(update(_DOCUMENT).where(_DOCUMENT.c.sha256 == bindparam("b_sha"))
+                        .values(parse_state=ParseState.NOT_APPLICABLE.value, parse_outcome=bindparam("b_outcome"),
+                                parsed_at=now),
+                        [{"b_sha": one.sha256, "b_outcome": one.outcome[:100]} for one in done])
+    session.commit()
+    hook(PollStep.COMMITTED, shas)

@@ -12,14 +12,15 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from errors import StoreError
-from intake.config import DropConfig, MaildirConfig
+from intake.config import DropConfig, MaildirConfig, TrustConfig
 from intake.mime import MimeLimits
 from intake.sources import Incoming, PollStep, ingest_batch
 from intake.sources.drop import is_ignored, poll_drop
+from intake.sources.ingest import explode_messages
 from intake.sources.maildir import poll_maildir
 from intake.store import Arrival, Document, DocumentStore, ParseState, mark_parsed, pending_documents, sha256_of
 from parsers.result import Channel
-from tests.intake_mail import FIXED_NOW, fake_pdf, make_message, store_and_sessions
+from tests.intake_mail import FIXED_NOW, explode, fake_pdf, make_message, store_and_sessions
 
 
 def clock() -> datetime:
@@ -61,6 +62,13 @@ def test_maildir_flow_and_crash_between_commit_and_move(tmp_path: Path) -> None:
     assert sorted(p.read_bytes() for p in processed) == sorted(raws)
     with sessions() as s:
         messages = list(s.exec(select(Arrival).where(col(Arrival.parent_sha256).is_(None))))
+        assert pending_documents(s) == []  # stage 1 stores whole messages only
+    assert sorted(a.outcome for a in messages) == ["pending"] * 4
+    exploded = explode(store, sessions)
+    assert (exploded.stored, exploded.documents, exploded.no_form) == (4, 3, 1)
+    with sessions() as s:
+        messages = list(s.exec(select(Arrival).where(col(Arrival.parent_sha256).is_(None))))
+        assert len(pending_documents(s)) == 3
     assert sorted(a.outcome for a in messages) == ["forms"] * 3 + ["no-form-attachment"]
     assert {a.channel for a in messages} == {Channel.EMAIL}
     assert (poll_maildir(cfg, store=store, session_factory=sessions, clock=clock).seen) == 0
@@ -114,10 +122,11 @@ def test_store_on_both_databases(engine: sa.Engine, tmp_path: Path) -> None:
             make_message(attachments=[("b.pdf", pdf)], message_id="<two@x>")]
     items = [Incoming(key=str(i), data=m, source=f"test:{i}", received_at=FIXED_NOW) for i, m in enumerate(msgs)]
     with Session(engine) as s:
-        results = ingest_batch(s, store, items, channel=Channel.EMAIL, limits=MimeLimits(),
-                               trusted_ids=["mx.ethias.be"], clock=lambda: FIXED_NOW)
+        results = ingest_batch(s, store, items, channel=Channel.EMAIL, clock=lambda: FIXED_NOW)
         s.commit()
-    assert [r.new_documents for r in results] == [1, 0]
+        assert [r.outcome for r in results] == ["stored", "stored"]
+        exploded = explode_messages(s, store, trust=TrustConfig(), limits=MimeLimits(), clock=lambda: FIXED_NOW)
+    assert (exploded.stored, exploded.documents) == (2, 1)
     with Session(engine) as s:
         pending = pending_documents(s)
         assert [(p.sha256, p.arrivals, p.arrival.message_id) for p in pending] == [(sha256_of(pdf), 2, "<one@x>")]
