@@ -152,6 +152,17 @@ def test_daily_run_over_the_samples_reaches_the_manifest(
     verify = dep.cli("audit", "verify", "--json")
     assert json.loads(verify)["ok"] is True
 
+    # org notices: once per organisation with open access, to its agreement's address — and once only
+    before = len(smtp_server.messages)
+    notice = json.loads(dep.cli("notify", "--event", "new-documents", "--what", "pensioenfiches 2026", "--json"))
+    assert notice["queued"] == len(manifest["expected"]["organisations_open"])
+    notified = sorted(m.rcpt_tos[0] for m in smtp_server.messages[before:])
+    agreements = {o["enterprise_number"]: o["notification_email"] for o in manifest["organisations"]}
+    assert notified == sorted(agreements[en] for en in manifest["expected"]["organisations_open"])
+    again = json.loads(dep.cli("notify", "--event", "new-documents", "--what", "pensioenfiches 2026", "--json"))
+    assert (again["queued"], again["already"]) == (0, notice["queued"])
+    assert len(smtp_server.messages) == before + len(notified)
+
 
 def test_dry_run_changes_nothing(tmp_path: Path, db_url: str, imap_account: ImapAccount, smtp_server: SmtpServer,
                                  manifest: dict[str, Any], samples_dir: Path) -> None:
@@ -196,6 +207,34 @@ def test_a_second_run_waits_or_exits(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_secrets_are_never_printed(tmp_path: Path, imap_account: ImapAccount) -> None:
+    wrong = "Wrong-Pa55word-that-must-not-leak"
+    config = tmp_path / "c.toml"
+    config.write_text(f"""
+[run]
+data_dir = "var"
+[sources.imap]
+enabled = true
+host = "127.0.0.1"
+port = {imap_account.server.port}
+tls = "none"
+user = "{imap_account.user}"
+password_env = "E2E_IMAP_PASSWORD"
+""", encoding="utf-8")
+    env = {**os.environ, "E2E_IMAP_PASSWORD": wrong}
+    env.pop("EXTRANET_INTAKE_CONFIG", None)
+    for args in (["init"], ["run"], ["run", "--json"], ["status"]):
+        proc = subprocess.run([sys.executable, "-m", "intake.cli", *args, "--config", str(config)], env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert wrong not in proc.stdout + proc.stderr
+        if args[0] == "run":
+            assert proc.returncode == 1, proc.stderr
+            assert "imap" in (proc.stdout + proc.stderr).lower()
+    reports = list((tmp_path / "var" / "reports").glob("*.json"))
+    assert reports
+    assert all(wrong not in r.read_text(encoding="utf-8") for r in reports)
 
 
 @pytest.mark.parametrize("content", ['[sources.imap]\nenabled = "yes"\n', "[bogus]\nkey = 1\n", "not = [toml"])
