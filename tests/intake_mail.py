@@ -18,7 +18,8 @@ from sqlmodel import Session, create_engine
 from intake.config import TrustConfig
 from intake.mime import MimeLimits
 from intake.sources.ingest import PollReport, ProgressHook, explode_messages
-from intake.store import DocumentStore, create_tables
+from intake.store import DocumentStore
+from provisioning.db import create_schema
 
 __all__ = ["FIXED_NOW", "explode", "fake_pdf", "make_message", "sqlite_engine", "store_and_sessions"]
 
@@ -62,7 +63,8 @@ def sqlite_engine(path: Path) -> Engine:
         cur.execute("PRAGMA busy_timeout=10000")
         cur.close()
 
-    create_tables(engine)
+    # the whole schema: the explode stage writes audit entries beside the intake tables
+    create_schema(engine)
     return engine
 
 

@@ -44,6 +44,7 @@ from intake.store import (
     sha256_of,
 )
 from parsers.result import Channel
+from provisioning.audit import AuditAction, append_entry
 
 __all__ = [
     "Clock",
@@ -438,6 +439,14 @@ def _explode_chunk(session: Session, store: DocumentStore, shas: list[str], *, t
     if updates:
         session.execute(update(_ARRIVAL).where(_ARRIVAL.c.id == bindparam("b_id"))
                         .values({k: bindparam(k) for k in updates[0] if k != "b_id"}), updates)
+    for one in done:
+        if one.error_code or one.outcome != MimeOutcome.FORMS.value:
+            # Bad input is a coded rejection and an audit entry (SPEC §3), in the same commit.
+            env = one.extraction.envelope if one.extraction else None
+            append_entry(session, actor="system", action=AuditAction.DOCUMENT_REJECTED, org=None, login=None,
+                         document_sha256=one.sha256, reason=one.error_code or one.outcome,
+                         details={"sender": env.sender if env else "",
+                                  "sources": [a.source for a in one.arrivals]}, at=now)
     if done:
         session.execute(update(_DOCUMENT).where(_DOCUMENT.c.sha256 == bindparam("b_sha"))
                         .values(parse_state=ParseState.NOT_APPLICABLE.value, parse_outcome=bindparam("b_outcome"),

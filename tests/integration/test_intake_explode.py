@@ -13,6 +13,7 @@ from intake.config import MaildirConfig
 from intake.sources import PollStep
 from intake.sources.maildir import poll_maildir
 from intake.store import Arrival, Document, DocumentStore, ParseState, pending_documents, sha256_of
+from provisioning.audit import iter_entries
 from tests.intake_mail import explode, fake_pdf, make_message, store_and_sessions
 from tests.integration.test_intake_files import _deliver, clock
 
@@ -112,3 +113,20 @@ def test_bad_messages_are_recorded_with_their_code(tmp_path: Path) -> None:
         states = {d.sha256: d.parse_state for d in s.exec(select(Document).where(
             col(Document.kind) == "message"))}
     assert set(states.values()) == {ParseState.NOT_APPLICABLE}
+
+
+def test_a_message_without_a_form_is_a_coded_rejection_with_an_audit_entry(tmp_path: Path) -> None:
+    maildir = tmp_path / "Maildir"
+    question = make_message(body="Hoe vraag ik een toegang aan?", auth_results=[GATEWAY_PASS])
+    with_form = make_message(attachments=[("f.pdf", fake_pdf("y"))], auth_results=[GATEWAY_PASS])
+    _deliver(maildir, [question, with_form])
+    store, sessions, _ = store_and_sessions(tmp_path)
+    poll_maildir(MaildirConfig(path=maildir), store=store, session_factory=sessions, clock=clock)
+    report = explode(store, sessions)
+    assert report.no_form == 1
+    with sessions() as s:
+        entries = list(iter_entries(s.connection()))
+        outcome = s.exec(select(Arrival.outcome).where(col(Arrival.sha256) == sha256_of(question))).one()
+    assert outcome == "no-form-attachment"
+    assert [(e["action"], e["document_sha256"], e["reason"]) for e in entries] == [
+        ("document_rejected", sha256_of(question), "no-form-attachment")]
