@@ -54,6 +54,8 @@ EMPTY_INK, WRITTEN_INK = 0.0015, 0.006
 #: ink share inside a tick box (border excluded) for a tick / for surely no tick
 TICK_ON, TICK_OFF = 0.10, 0.03
 SIGNED_INK = 0.004
+#: a runner-up letter this likely (tesseract's choice confidence / 100) makes a reading doubtful
+LETTER_DOUBT = 0.05
 #: after contrast stretch, lighter than this is paper (grain, JPEG ringing)
 PAPER = 185
 
@@ -338,6 +340,12 @@ def _text_field(reading: _Reading, kind: FieldKind, name: str, ink: float, zts: 
     conf = max(zt.min_conf for zt in zts)
     if len(set(texts)) > 1:
         conf = min(conf, 0.5)
+    # a letter with an accent variant as close runner-up ("i" or "ï"?) is a guess
+    if max(zt.doubt for zt in zts) >= LETTER_DOUBT:
+        conf = min(conf, 0.6)
+    elif kind is FieldKind.ENTERPRISE and len(set(texts)) == 1 and _mod97(text):
+        # two models agree on ten digits that pass the mod-97 check: a misread cannot also do that
+        conf = max(conf, 0.95)
     pattern = _PLAUSIBLE.get(kind)
     if pattern is not None and not pattern.match(text):
         conf = min(conf, 0.5)
@@ -385,6 +393,11 @@ def _typeset(crop: Gray, text: str) -> bool:
         if on_line < 0.6:
             return False
     return True
+
+
+def _mod97(text: str) -> bool:
+    digits = re.sub(r"\D", "", text)
+    return len(digits) == 10 and digits[0] in "01" and 97 - int(digits[:8]) % 97 == int(digits[8:])
 
 
 def _result(form_id: FormId, lang: Lang, reading: _Reading, *, today: date, min_confidence: float) -> ParsedForm:

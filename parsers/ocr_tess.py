@@ -1,8 +1,9 @@
 """Zone OCR with the tesseract command: all zone crops of a page in one call, under a time limit.
 
-Starting tesseract and loading ``nld+fra`` costs ~0.3 s, so a page's zones are stacked into one
-strip image (one zone per line, white space between) and read in a single call; the TSV output's
-word boxes are split back into zones by their vertical position. The call runs with
+Starting tesseract and loading a model costs ~0.3 s, so a page's zones are stacked into one
+strip image (one zone per line, white space between) and read in a single call; the hOCR output's
+word boxes are split back into zones by their vertical position, and each letter's runner-up
+choice says how sure the model was of it. The call runs with
 ``OMP_THREAD_LIMIT=1`` (tesseract's OpenMP threads fight each other on two cores and double the
 wall time) and is killed when the page's time is up. Two models read the same strip side by side
 (one process each, one per core): where they disagree, the field goes to a person.
@@ -10,11 +11,13 @@ wall time) and is killed when the page's time is up. Two models read the same st
 
 from __future__ import annotations
 
-import csv
+import html
 import io
 import os
+import re
 import subprocess
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +39,8 @@ class Word:
     text: str
     conf: float  # tesseract's 0..100
     left: int
+    #: the strongest runner-up accent variant of a letter (0..100): "i" with "ï" at 14 is doubtful
+    doubt: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,10 @@ class ZoneText:
     @property
     def min_conf(self) -> float:
         return min((w.conf for w in self.words), default=0.0) / 100.0
+
+    @property
+    def doubt(self) -> float:
+        return max((w.doubt for w in self.words), default=0.0) / 100.0
 
 
 def _compose(crops: Sequence[Gray]) -> tuple[Gray, list[tuple[int, int]]]:
@@ -85,7 +94,8 @@ def read_zones(crops: Sequence[Gray], *, timeout: float, models: Sequence[str] =
                 TESSERACT, "stdin", "stdout", "-l", model, "--psm", "6", "--dpi", str(int(DPI)),
                 # names, e-mail addresses and numbers are not dictionary words: word lists only mislead
                 "-c", "load_system_dawg=0", "-c", "load_freq_dawg=0",
-                "tsv",
+                # hOCR with each letter's alternatives: a close runner-up marks a doubtful letter
+                "-c", "lstm_choice_mode=2", "hocr",
             ]
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     stderr=subprocess.DEVNULL, env=env)
@@ -114,22 +124,45 @@ def read_zones(crops: Sequence[Gray], *, timeout: float, models: Sequence[str] =
     return [_split(out.decode("utf-8", errors="replace"), spans) for out in outputs]
 
 
-def _split(tsv: str, spans: list[tuple[int, int]]) -> list[ZoneText]:
-    found: list[list[Word]] = [[] for _ in spans]
-    for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
-        if row.get("level") != "5":
+_WORD_RE = re.compile(r"<span class='ocrx_word' id='[^']*' title='bbox (\d+) (\d+) (\d+) (\d+); x_wconf (\d+)'>([^<]*)")
+_CHOICES_RE = re.compile(r"<span class='ocrx_cinfo' id='lstm_choices_")
+_CHOICE_RE = re.compile(r"<span class='ocrx_cinfo' id='choice_[^']*' title='x_confs ([0-9.]+)'>([^<]*)<")
+
+
+def _base(ch: str) -> str:
+    return unicodedata.normalize("NFKD", ch)[:1].casefold()
+
+
+def _doubt(segment: str) -> float:
+    """The strongest runner-up of a letter that is the same letter with another accent (i / ï, c / ç).
+
+    Both models drop or add accents the same way on faint print, so their agreement proves
+    nothing there; other confusions (l / I, rn / m) make the two models disagree instead.
+    """
+    worst = 0.0
+    for group in _CHOICES_RE.split(segment)[1:]:
+        choices = sorted(((float(c), ch) for c, ch in _CHOICE_RE.findall(group)), reverse=True)
+        if len(choices) < 2:
             continue
-        text = (row.get("text") or "").strip()
+        chosen = choices[0][1]
+        for conf, ch in choices[1:]:
+            if ch != chosen and _base(ch) == _base(chosen):
+                worst = max(worst, conf)
+    return worst
+
+
+def _split(hocr: str, spans: list[tuple[int, int]]) -> list[ZoneText]:
+    found: list[list[Word]] = [[] for _ in spans]
+    matches = list(_WORD_RE.finditer(hocr))
+    for i, m in enumerate(matches):
+        text = html.unescape(m.group(6)).strip()
         if not text:
             continue
-        try:
-            top, height, left = int(row["top"]), int(row["height"]), int(row["left"])
-            conf = float(row["conf"])
-        except (KeyError, ValueError):
-            continue
-        mid = top + height / 2
-        for i, (y0, y1) in enumerate(spans):
+        left, top, _, bottom = (int(m.group(k)) for k in range(1, 5))
+        segment = hocr[m.end():matches[i + 1].start() if i + 1 < len(matches) else len(hocr)]
+        mid = (top + bottom) / 2
+        for z, (y0, y1) in enumerate(spans):
             if y0 <= mid < y1:
-                found[i].append(Word(text, conf, left))
+                found[z].append(Word(text, float(m.group(5)), left, _doubt(segment)))
                 break
     return [ZoneText(tuple(sorted(ws, key=lambda w: w.left))) for ws in found]

@@ -24,7 +24,7 @@ from parsers.ocr_image import (
     normalise,
     refine_box,
 )
-from parsers.ocr_tess import Word, ZoneText
+from parsers.ocr_tess import Word, ZoneText, _split
 
 VALUES = {"org_name": "Garage Peeters BV", "org_enterprise_number": "0644.695.949", "action": "modify",
           "login": "eap12345", "user_last_name": "Dupont", "user_first_name": "Éloïse", "user_language": "fr",
@@ -134,3 +134,27 @@ def test_ink_that_reads_as_nothing_is_unreadable_not_empty() -> None:
     _text_field(reading, FieldKind.EMAIL, "user_email", 0.05, [ZoneText(()), ZoneText(())])
     assert reading.raw["user_email"] is None
     assert reading.unreadable == ["user_email"]
+
+
+HOCR = """<span class='ocr_line' id='line_1_1' title="bbox 2 12 219 39">
+<span class='ocrx_word' id='word_1_1' title='bbox 24 30 120 62; x_wconf 95'>Benoit
+<span class='ocrx_cinfo' id='lstm_choices_1_1_1'>
+<span class='ocrx_cinfo' id='choice_1_1_1' title='x_confs 94.4'>i</span>
+<span class='ocrx_cinfo' id='choice_1_1_2' title='x_confs 13.5'>ï</span></span>
+</span>
+<span class='ocrx_word' id='word_1_2' title='bbox 130 31 220 61; x_wconf 91'>D&#39;Hondt
+<span class='ocrx_cinfo' id='lstm_choices_1_2_1'>
+<span class='ocrx_cinfo' id='choice_1_2_1' title='x_confs 99.0'>D</span>
+<span class='ocrx_cinfo' id='choice_1_2_2' title='x_confs 0'>O</span></span>
+</span>
+<span class='ocrx_word' id='word_2_1' title='bbox 24 130 90 160; x_wconf 88'>2026</span>
+"""
+
+
+def test_hocr_words_go_to_their_zone_with_their_doubt() -> None:
+    zones = _split(HOCR, [(0, 100), (100, 200)])
+    assert zones[0].text == "Benoit D'Hondt"
+    assert zones[0].min_conf == pytest.approx(0.91)
+    assert zones[0].doubt == pytest.approx(0.135)
+    assert zones[1].text == "2026"
+    assert zones[1].doubt == 0.0
