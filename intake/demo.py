@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -159,6 +160,8 @@ def _show_outbox(outbox: Path, console: Console) -> None:
 
 def main() -> int:
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "demo"
+    # piped into a file or a pager, rich would assume 80 columns and wrap every table
+    os.environ.setdefault("COLUMNS", "140")
     return run_demo(folder, console=Console())
 
 

@@ -23,7 +23,7 @@ from intake.operations import (
 from intake.pipeline import RunReport
 from intake.progress import make_reporter
 
-__all__ = ["register", "summary_table"]
+__all__ = ["plan_table", "register", "summary_table"]
 
 
 def register(app: typer.Typer) -> None:
@@ -62,6 +62,8 @@ def run(
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
+        if dry:
+            console.print(plan_table(report))
         console.print(summary_table(report))
         for failure in report.failures:
             console.print(f"[red]failure[/red] {failure.get('stage')}: "
@@ -69,6 +71,16 @@ def run(
         if path is not None:
             console.print(f"report: {path}")
     raise typer.Exit(0 if report.ok else 1)
+
+
+def plan_table(report: RunReport) -> Table:
+    """One line per document: what the run would do with it, and why."""
+    table = Table(title="The plan: what a run would do with each document")
+    for column in ("source", "form", "organisation", "read", "would be", "why"):
+        table.add_column(column)
+    for d in report.documents:
+        table.add_row(d.source, d.form_id or "-", d.org or "-", d.parse, d.outcome, ", ".join(d.reasons))
+    return table
 
 
 def summary_table(report: RunReport) -> Table:
