@@ -26,6 +26,9 @@ from email.message import Message
 from email.policy import compat32
 from enum import StrEnum
 
+from parsers.classify import DocType
+from parsers.classify import sniff as sniff_type
+
 __all__ = [
     "Attachment",
     "Envelope",
@@ -119,21 +122,13 @@ class Extraction:
     skipped: tuple[Skipped, ...] = field(default_factory=tuple)
 
 
+_MEDIA = {DocType.PDF: SniffedType.PDF, DocType.XLSX: SniffedType.XLSX, DocType.PNG: SniffedType.PNG,
+          DocType.JPEG: SniffedType.JPEG, DocType.TIFF: SniffedType.TIFF}
+
+
 def sniff(data: bytes) -> SniffedType | None:
-    """The form-capable type of ``data`` by magic bytes, or None."""
-    head = data[:8]
-    # PDF readers accept the header anywhere in the first 1024 bytes; senders' tools do prepend junk.
-    if head.startswith(b"%PDF-") or b"%PDF-" in data[:1024]:
-        return SniffedType.PDF
-    if head.startswith(b"PK\x03\x04"):
-        return SniffedType.XLSX
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return SniffedType.PNG
-    if head.startswith(b"\xff\xd8\xff"):
-        return SniffedType.JPEG
-    if head.startswith((b"II*\x00", b"MM\x00*")):
-        return SniffedType.TIFF
-    return None
+    """The form-capable type of ``data`` by magic bytes (the parsers' own sniffing), or None."""
+    return _MEDIA.get(sniff_type(data))
 
 
 _EXTENSION = {
