@@ -76,6 +76,8 @@ class _Reading:
     confidence: dict[str, float] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)
     handwritten: list[str] = field(default_factory=list)
+    #: the text as read, before the kind's clean-up (spaces of "0644 695 949" kept): what was printed
+    printed: dict[str, str] = field(default_factory=dict)
 
 
 def read_scan(
@@ -293,8 +295,8 @@ def _interpret(page: Gray, form_id: FormId, zones: dict[str, tuple[float, list[Z
         else:
             ink, zts, crop = zones.get(name, (0.0, [], None))
             _text_field(reading, f.kind, name, ink, zts)
-            value = reading.raw.get(name)
-            if crop is not None and isinstance(value, str) and not _typeset(crop, value):
+            printed = reading.printed.get(name)
+            if crop is not None and printed and not _typeset(crop, printed):
                 reading.handwritten.append(name)
                 reading.confidence[name] = min(reading.confidence[name], 0.3)
     return reading
@@ -337,6 +339,7 @@ def _text_field(reading: _Reading, kind: FieldKind, name: str, ink: float, zts: 
         reading.raw[name] = None
         return
     reading.raw[name] = text
+    reading.printed[name] = _words(zts[best])
     conf = max(zt.min_conf for zt in zts)
     if len(set(texts)) > 1:
         conf = min(conf, 0.5)

@@ -134,10 +134,12 @@ def _base(ch: str) -> str:
 
 
 def _doubt(segment: str) -> float:
-    """The strongest runner-up of a letter that is the same letter with another accent (i / ï, c / ç).
+    """The strongest runner-up of an i that is another i (i / ï / î): its dot and its accents look alike.
 
-    Both models drop or add accents the same way on faint print, so their agreement proves
-    nothing there; other confusions (l / I, rn / m) make the two models disagree instead.
+    On faint print both models drop the diaeresis of Loïc or the circumflex of Benoît the same
+    way, so their agreement proves nothing there; other confusions (l / I, rn / m, c / ç) make the
+    two models disagree instead. (Runner-ups of e / é come with nearly every correct e: counting
+    them would send every form to review.)
     """
     worst = 0.0
     for group in _CHOICES_RE.split(segment)[1:]:
@@ -146,7 +148,7 @@ def _doubt(segment: str) -> float:
             continue
         chosen = choices[0][1]
         for conf, ch in choices[1:]:
-            if ch != chosen and _base(ch) == _base(chosen):
+            if chosen == "i" and ch != chosen and _base(ch) == "i":
                 worst = max(worst, conf)
     return worst
 
