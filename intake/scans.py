@@ -18,7 +18,7 @@ import random
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -256,7 +256,10 @@ def _encode(img: Image.Image, spec: ScanSpec) -> bytes:
     buf = io.BytesIO()
     if spec.fmt is ScanFormat.PDF:
         # an image-only PDF, as a scanner writes it: one JPEG per page, no text layer
-        img.save(buf, format="PDF", resolution=float(spec.dpi), quality=80)
+        # fixed dates: the same command must write the same bytes
+        stamp = datetime(2026, 11, 20, tzinfo=UTC).timetuple()
+        img.save(buf, format="PDF", resolution=float(spec.dpi), quality=80, creationDate=stamp, modDate=stamp,
+                 producer="extranet-intake samples scans")
     elif spec.fmt is ScanFormat.PNG:
         # a scanner's "16 greys" mode: a quarter of the bytes of 8-bit grey, still a grey scan
         grey = img.convert("L").point(lambda v: (v // 17) * 17).quantize(16)

@@ -83,7 +83,7 @@ def test_a_photo_that_is_no_form_and_a_broken_image_are_coded() -> None:
     assert broken.errors[0].code == "ocr-failed"
 
 
-@pytest.mark.parametrize("fmt", [ScanFormat.TIFF])
+@pytest.mark.parametrize("fmt", [ScanFormat.TIFF, ScanFormat.PDF])
 def test_scan_generation_is_deterministic(fmt: ScanFormat) -> None:
     spec = _spec(FormId.USR, Lang.NL, Variant.NOISY, fmt, seed=99)
     assert make_scan(spec, today=TODAY)[0] == make_scan(spec, today=TODAY)[0]
