@@ -93,6 +93,10 @@ def read_scan(
         return _read(data, today=today, page_timeout=page_timeout, min_confidence=min_confidence, clock=clock)
     except ParseError as exc:
         return ParsedForm.reject(exc.code, exc.message, method=Method.OCR)
+    except (ValueError, IndexError, ArithmeticError) as exc:
+        # an image no scanner makes (degenerate sizes, odd modes) must not stop the run: one form fails
+        return ParsedForm.reject("ocr-failed", f"the scan cannot be read: {type(exc).__name__}: {exc}",
+                                 method=Method.OCR)
 
 
 def _read(data: bytes, *, today: date, page_timeout: float, min_confidence: float,
