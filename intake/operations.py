@@ -20,6 +20,7 @@ from intake.authres import evaluate
 from intake.config import Config
 from intake.db import open_engine
 from intake.mime import MimeLimits, extract
+from intake.parsing import sandboxed_parser
 from intake.pipeline import (
     Clock,
     DocumentResult,
@@ -48,7 +49,6 @@ from mailer.outbox import OutboxMessage
 from mailer.purposes import Event, Purpose
 from mailer.transports import Transport
 from parsers.result import Channel
-from parsers.sandbox import SandboxedParser
 from provisioning.db import make_engine
 from provisioning.models import Organisation, OrgStatus, ReviewItem, ReviewStatus
 from provisioning.plan import Provenance
@@ -105,9 +105,7 @@ def dry_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now) -> RunRe
                 candidates = list(_peek_sources(cfg, session, store, clock=clock))
                 st.advance(len(candidates))
             with reporter.stage("documents", total=len(candidates)) as st, \
-                    SandboxedParser(timeout=cfg.parsing.timeout_seconds, memory_mb=cfg.parsing.memory_mb,
-                                    max_bytes=cfg.parsing.max_bytes,
-                                    ocr_page_timeout=cfg.parsing.ocr_page_timeout_seconds) as parser:
+                    sandboxed_parser(cfg.parsing) as parser:
                 for cand in candidates:
                     form = parser.parse(cand.data, today=clock().date(), filename=cand.filename)
                     form = replace(form, sha256=cand.provenance.sha256, channel=cand.provenance.channel)

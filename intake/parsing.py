@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from intake.config import ParsingConfig
-from parsers.result import ParsedForm
+from parsers.result import OcrSettings, ParsedForm
 from parsers.sandbox import SandboxedParser
 
-__all__ = ["ParsedFile", "parse_files"]
+__all__ = ["ParsedFile", "parse_files", "sandboxed_parser"]
 
 
 @dataclass(frozen=True)
@@ -24,11 +24,17 @@ class ParsedFile:
         return {"file": str(self.path), **self.form.as_dict()}
 
 
+def sandboxed_parser(cfg: ParsingConfig) -> SandboxedParser:
+    """The worker every untrusted document is read in, with the configured limits."""
+    return SandboxedParser(timeout=cfg.timeout_seconds, memory_mb=cfg.memory_mb, max_bytes=cfg.max_bytes,
+                           ocr=OcrSettings(page_timeout=cfg.ocr_page_timeout_seconds,
+                                           min_confidence=cfg.ocr_min_confidence))
+
+
 def parse_files(paths: Sequence[Path], *, cfg: ParsingConfig, today: date) -> list[ParsedFile]:
     """Parse every file as an untrusted document (worker process, memory and time limits)."""
     out: list[ParsedFile] = []
-    with SandboxedParser(timeout=cfg.timeout_seconds, memory_mb=cfg.memory_mb, max_bytes=cfg.max_bytes,
-                         ocr_page_timeout=cfg.ocr_page_timeout_seconds) as parser:
+    with sandboxed_parser(cfg) as parser:
         for path in paths:
             size = path.stat().st_size
             if size > cfg.max_bytes:

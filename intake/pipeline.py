@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from errors import IntakeError
 from intake.config import Config
+from intake.parsing import sandboxed_parser
 from intake.progress import Reporter
 from intake.sources.drop import poll_drop
 from intake.sources.imap import poll_imap
@@ -162,9 +163,7 @@ def daily_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, engine
     with sessions() as session:
         pending = pending_documents(session)
     with _timed(report, "parse+apply"), reporter.stage("documents", total=len(pending)) as st, \
-            SandboxedParser(timeout=cfg.parsing.timeout_seconds, memory_mb=cfg.parsing.memory_mb,
-                            max_bytes=cfg.parsing.max_bytes,
-                            ocr_page_timeout=cfg.parsing.ocr_page_timeout_seconds) as parser:
+            sandboxed_parser(cfg.parsing) as parser:
         for doc in pending:
             report.documents.append(_one_document(cfg, doc, store=store, parser=parser, engine=engine,
                                                   clock=clock, report=report))

@@ -9,10 +9,8 @@ stay cheap to import for the packages that only need the definitions.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from parsers.result import ParsedForm
+from parsers.result import OcrSettings, ParsedForm
 
 __all__ = ["parse_document"]
 
@@ -22,9 +20,9 @@ def parse_document(
     *,
     today: date,
     filename: str | None = None,
-    ocr_page_timeout: float = 20.0,
+    ocr: OcrSettings | None = None,
 ) -> ParsedForm:
     """Read one document as one of the three forms; every failure is a coded rejection, never an exception."""
     from parsers.document import parse_document as parse
 
-    return parse(data, today=today, filename=filename, ocr_page_timeout=ocr_page_timeout)
+    return parse(data, today=today, filename=filename, ocr=ocr or OcrSettings())

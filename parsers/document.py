@@ -16,14 +16,13 @@ from errors import ParseError
 from parsers.acroform import hidden_ids, open_pdf, resolve_fields
 from parsers.classify import Classification, DocType, classify_ids, sniff
 from parsers.forms import Lang
-from parsers.result import Issue, Method, ParsedForm
+from parsers.result import Issue, Method, OcrSettings, ParsedForm
 from parsers.textlayer import read_text_layer
 from parsers.validate import RawValue, validate
 from parsers.xlsx import read_xlsx
 
 __all__ = ["parse_document"]
 
-DEFAULT_OCR_PAGE_TIMEOUT = 20.0
 
 
 def parse_document(
@@ -31,12 +30,12 @@ def parse_document(
     *,
     today: date,
     filename: str | None = None,
-    ocr_page_timeout: float = DEFAULT_OCR_PAGE_TIMEOUT,
+    ocr: OcrSettings = OcrSettings(),  # noqa: B008 - frozen, shared safely
 ) -> ParsedForm:
     """Read one document as one of the three forms; every failure is a coded rejection, never an exception."""
     sha = hashlib.sha256(data).hexdigest()
     try:
-        parsed = _parse(data, today=today, filename=filename, ocr_page_timeout=ocr_page_timeout)
+        parsed = _parse(data, today=today, filename=filename, ocr=ocr)
     except ParseError as exc:
         return ParsedForm.reject(exc.code, exc.message, sha256=sha)
     except RecursionError:
@@ -47,7 +46,7 @@ def parse_document(
     return dataclasses.replace(parsed, sha256=sha)
 
 
-def _parse(data: bytes, *, today: date, filename: str | None, ocr_page_timeout: float) -> ParsedForm:
+def _parse(data: bytes, *, today: date, filename: str | None, ocr: OcrSettings) -> ParsedForm:
     kind = sniff(data)
     if kind is DocType.EMPTY:
         raise ParseError("file-empty", "the file is empty")
@@ -57,18 +56,18 @@ def _parse(data: bytes, *, today: date, filename: str | None, ocr_page_timeout: 
     if kind is DocType.XLSX:
         return _parse_xlsx(data, today=today)
     if kind is DocType.PDF:
-        return _parse_pdf(data, today=today, ocr_page_timeout=ocr_page_timeout)
-    return _ocr(data, today=today, page_timeout=ocr_page_timeout)
+        return _parse_pdf(data, today=today, ocr=ocr)
+    return _ocr(data, today=today, ocr=ocr)
 
 
-def _ocr(data: bytes, *, today: date, page_timeout: float) -> ParsedForm:
+def _ocr(data: bytes, *, today: date, ocr: OcrSettings) -> ParsedForm:
     try:
         # lazy, and by name: tesseract and image libraries load only when a scan arrives
-        ocr = importlib.import_module("parsers.ocr")
+        reader = importlib.import_module("parsers.ocr")
     except ImportError:
         return ParsedForm.reject("ocr-failed", "scans cannot be read: OCR is not available")
-    read_scan: Callable[..., ParsedForm] = ocr.read_scan
-    return read_scan(data, today=today, page_timeout=page_timeout)
+    read_scan: Callable[..., ParsedForm] = reader.read_scan
+    return read_scan(data, today=today, page_timeout=ocr.page_timeout, min_confidence=ocr.min_confidence)
 
 
 def _finish(cls: Classification, method: Method, raw: dict[str, RawValue], *, today: date,
@@ -80,7 +79,7 @@ def _finish(cls: Classification, method: Method, raw: dict[str, RawValue], *, to
                       errors=tuple(errors), warnings=(*warnings, *more))
 
 
-def _parse_pdf(data: bytes, *, today: date, ocr_page_timeout: float) -> ParsedForm:
+def _parse_pdf(data: bytes, *, today: date, ocr: OcrSettings) -> ParsedForm:
     doc = open_pdf(data)
     form_id, version, lang = hidden_ids(doc.fields)
     if form_id:
@@ -97,7 +96,7 @@ def _parse_pdf(data: bytes, *, today: date, ocr_page_timeout: float) -> ParsedFo
     cls = layer.classification
     if cls.rejection is not None or cls.form_id is None:
         if not layer.has_text:
-            scan = _ocr(data, today=today, page_timeout=ocr_page_timeout)
+            scan = _ocr(data, today=today, ocr=ocr)
             return dataclasses.replace(scan, warnings=(*doc.warnings, *scan.warnings)) if not scan.rejected else scan
         issue = cls.rejection or Issue("not-a-form", "not a form of Extranet Aanvullend Pensioen")
         return ParsedForm.reject(issue.code, issue.message)

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Channel", "FieldValue", "Issue", "Method", "Outcome", "ParsedForm", "Severity"]
+__all__ = ["Channel", "FieldValue", "Issue", "Method", "OcrSettings", "Outcome", "ParsedForm", "Severity"]
 
 #: a normalised field value: text (dates ISO 8601, enterprise number 10 digits), a tick box, or
 #: the list of contract numbers (key ``contracts``)
@@ -34,6 +34,14 @@ class Outcome(StrEnum):
     VALID = "valid"        # one of the three forms, no blocking error
     INVALID = "invalid"    # one of the three forms, with blocking errors (a person must act)
     REJECTED = "rejected"  # not readable as one of the three forms: corrupt, hostile, other platform …
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    """How scans are read: the time limit per page, and the confidence under which a field goes to review."""
+
+    page_timeout: float = 20.0
+    min_confidence: float = 0.90
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ have subverted cannot make the parent run code by answering.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -26,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from parsers.result import Channel, Issue, Method, ParsedForm
+from parsers.result import Channel, Issue, Method, OcrSettings, ParsedForm
 
 __all__ = ["SandboxedParser"]
 
@@ -40,11 +41,11 @@ class SandboxedParser:
     Not thread-safe: one instance per thread or worker of the daily run.
     """
 
-    def __init__(self, *, timeout: float, memory_mb: int, max_bytes: int, ocr_page_timeout: float = 20.0) -> None:
+    def __init__(self, *, timeout: float, memory_mb: int, max_bytes: int, ocr: OcrSettings | None = None) -> None:
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.max_bytes = max_bytes
-        self.ocr_page_timeout = ocr_page_timeout
+        self.ocr = ocr or OcrSettings()
         self._proc: subprocess.Popen[bytes] | None = None
         #: how many workers were started (1 + restarts), for the run report and the tests
         self.started = 0
@@ -110,7 +111,7 @@ class SandboxedParser:
                                                        f"{self.max_bytes}", sha256=sha)
         proc = self._worker()
         header = json.dumps({"today": today.isoformat(), "filename": filename,
-                             "ocr_page_timeout": self.ocr_page_timeout}).encode()
+                             "ocr": dataclasses.asdict(self.ocr)}).encode()
         try:
             assert proc.stdin is not None
             proc.stdin.write(_LEN.pack(len(header)) + header + _LEN.pack(len(data)))
@@ -214,7 +215,7 @@ def _serve(memory_mb: int) -> None:
         data = inp.read(size)
         try:
             parsed = parse_document(data, today=date.fromisoformat(header["today"]), filename=header["filename"],
-                                    ocr_page_timeout=float(header["ocr_page_timeout"]))
+                                    ocr=OcrSettings(**header["ocr"]))
             answer = json.dumps(parsed.as_dict()).encode()
         except MemoryError:
             answer = json.dumps(ParsedForm.reject("parse-memory", "reading the document exhausted the parser's "

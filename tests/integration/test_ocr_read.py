@@ -12,7 +12,8 @@ from intake.scans import REFERENCE_DATE, ScanFormat, ScanSpec, Variant, make_sca
 from parsers import parse_document
 from parsers.forms import FormId, Lang
 from parsers.ocr import read_scan
-from parsers.result import Method, Outcome
+from parsers.result import Method, OcrSettings, Outcome
+from parsers.sandbox import SandboxedParser
 
 TODAY = REFERENCE_DATE
 
@@ -87,3 +88,13 @@ def test_a_photo_that_is_no_form_and_a_broken_image_are_coded() -> None:
 def test_scan_generation_is_deterministic(fmt: ScanFormat) -> None:
     spec = _spec(FormId.USR, Lang.NL, Variant.NOISY, fmt, seed=99)
     assert make_scan(spec, today=TODAY)[0] == make_scan(spec, today=TODAY)[0]
+
+
+def test_the_configured_confidence_threshold_reaches_the_reader_in_the_sandbox() -> None:
+    data, entry = make_scan(_spec(FormId.MU, Lang.NL, Variant.CLEAN, ScanFormat.PNG, seed=31), today=TODAY)
+    strict = OcrSettings(page_timeout=20, min_confidence=1.01)  # no reading can be that sure
+    with SandboxedParser(timeout=60, memory_mb=1024, max_bytes=20 * 1024 * 1024, ocr=strict) as parser:
+        result = parser.parse(data, today=TODAY)
+    typed = {n for n, v in entry["fields"].items() if isinstance(v, str) and v}
+    assert typed
+    assert typed <= _ocr_flagged(result)
