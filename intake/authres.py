@@ -55,6 +55,8 @@ class AuthVerdict:
     raw: str = ""
     #: the header was trusted but did not parse: the results stay ABSENT
     unparsable: bool = False
+    #: the From domain the DMARC result is about (``header.from``), lower-case
+    dmarc_header_from: str = ""
 
     @property
     def dmarc_pass(self) -> bool:
@@ -74,8 +76,12 @@ def _best(results: Sequence[AuthResult]) -> AuthResult:
     return AuthResult.PASS if AuthResult.PASS in results else results[0]
 
 
-def evaluate(headers: Iterable[str], *, trusted_ids: Iterable[str]) -> AuthVerdict:
-    """Verdict from the ``Authentication-Results`` headers of a message, given top (newest) first."""
+def evaluate(headers: Iterable[str], *, trusted_ids: Iterable[str], sender: str | None = None) -> AuthVerdict:
+    """Verdict from the ``Authentication-Results`` headers of a message, given top (newest) first.
+
+    With ``sender``, a DMARC pass counts only when it is about that sender's domain (``header.from``):
+    a pass for the attacker's own domain says nothing about the address the rules compare.
+    """
     trusted = {t.strip().lower() for t in trusted_ids if t.strip()}
     for header in headers:
         unfolded = " ".join(header.split())
@@ -87,12 +93,22 @@ def evaluate(headers: Iterable[str], *, trusted_ids: Iterable[str]) -> AuthVerdi
         except authres.AuthResError:
             return AuthVerdict(trusted=True, authserv_id=authserv, raw=unfolded, unparsable=True)
         by_method: dict[str, list[AuthResult]] = {}
+        header_from = ""
         for result in parsed.results:
-            by_method.setdefault(str(result.method).lower(), []).append(AuthResult.of(str(result.result)))
+            method = str(result.method).lower()
+            by_method.setdefault(method, []).append(AuthResult.of(str(result.result)))
+            if method == "dmarc":
+                header_from = next((str(p.value).lower() for p in result.properties
+                                    if str(p.type).lower() == "header" and str(p.name).lower() == "from"),
+                                   header_from)
+        dmarc = _best(by_method.get("dmarc", []))
+        if sender is not None and dmarc is AuthResult.PASS and header_from != sender.rpartition("@")[2].lower():
+            dmarc = AuthResult.FAIL
         return AuthVerdict(
             trusted=True,
             authserv_id=authserv,
-            dmarc=_best(by_method.get("dmarc", [])),
+            dmarc=dmarc,
+            dmarc_header_from=header_from,
             dkim=_best(by_method.get("dkim", [])),
             spf=_best(by_method.get("spf", [])),
             raw=unfolded,

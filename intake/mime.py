@@ -22,6 +22,8 @@ import email.utils
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from email import policy
+from email.headerregistry import Address
 from email.message import Message
 from email.policy import compat32
 from enum import StrEnum
@@ -179,11 +181,35 @@ def _header(msg: Message, name: str) -> str:
     return _decode_words(" ".join(str(value).split()))
 
 
+def _sender(msg: Message) -> str:
+    """The one From address, or "" when the header could mislead: none or several From headers, several
+    addresses, a parse defect, or an address longer than SMTP allows.
+
+    The address comes from the header's own grammar (policy.default), never from decoded text: a
+    display name such as ``=?utf-8?q?mu=40org.example?= <attacker@evil.example>`` or a bare
+    ``mu@org.example <attacker@evil.example>`` must not pass for the Master User's address, since
+    the gateway's DMARC verdict is about the real one.
+    """
+    values = msg.get_all("From") or []
+    if len(values) != 1:
+        return ""
+    try:
+        header = policy.default.header_factory("From", str(values[0]))
+    except (email.errors.HeaderParseError, IndexError, ValueError, TypeError):
+        return ""
+    addresses: tuple[Address, ...] = getattr(header, "addresses", ())
+    if header.defects or len(addresses) != 1:
+        return ""
+    address = addresses[0].addr_spec
+    if len(address) > 254 or address.count("@") != 1:
+        return ""
+    return address.lower()
+
+
 def read_envelope(msg: Message) -> Envelope:
-    _, sender = email.utils.parseaddr(_header(msg, "From"))
     ar = tuple(" ".join(str(v).split()) for v in (msg.get_all("Authentication-Results") or []))
     return Envelope(
-        sender=sender.lower(),
+        sender=_sender(msg),
         message_id=_header(msg, "Message-ID")[:998],
         subject=_header(msg, "Subject")[:998],
         authentication_results=ar,

@@ -176,7 +176,8 @@ def _peek_sources(cfg: Config, session: Session, store: DocumentStore, *, clock:
 def _message_candidates(cfg: Config, source: str, raw: bytes, known: set[str], now: Any) -> Iterator[_Candidate]:
     ex = extract(raw, limits=MimeLimits(max_message_bytes=cfg.sources.imap.max_message_bytes,
                                         max_part_bytes=cfg.sources.imap.max_part_bytes))
-    verdict = evaluate(ex.envelope.authentication_results, trusted_ids=cfg.trust.trusted_authserv_ids)
+    verdict = evaluate(ex.envelope.authentication_results, trusted_ids=cfg.trust.trusted_authserv_ids,
+                       sender=ex.envelope.sender)
     arrival = Arrival(sha256="", channel=Channel.EMAIL, source=source, sender=ex.envelope.sender,
                       message_id=ex.envelope.message_id, auth_trusted=verdict.trusted, dmarc=verdict.dmarc.value,
                       received_at=now, outcome="forms")

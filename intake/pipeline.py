@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from errors import IntakeError
@@ -113,9 +114,14 @@ def make_transport(cfg: Config) -> Transport:
 
 
 def provenance_of(arrival: Arrival, *, sha256: str, require_dmarc: bool) -> Provenance:
-    """The trust facts of SPEC §3: sender, and DMARC pass from the trusted gateway (or the check off)."""
+    """The trust facts of SPEC §3: sender, and DMARC pass from the trusted gateway.
+
+    ``require_dmarc`` off is for gateways that add no Authentication-Results: it never overrules a
+    verdict the trusted gateway did give (an explicit fail stays a fail).
+    """
     email = arrival.channel == Channel.EMAIL
-    authenticated = email and (not require_dmarc or (arrival.auth_trusted and arrival.dmarc == "pass"))
+    verdict = arrival.dmarc == "pass" if arrival.auth_trusted else not require_dmarc
+    authenticated = email and bool(arrival.sender) and verdict
     return Provenance(sha256=sha256, channel=Channel(arrival.channel), sender=arrival.sender or None,
                       authenticated=authenticated, received_at=_aware(arrival.received_at),
                       message_id=arrival.message_id or None)
@@ -224,11 +230,14 @@ def _one_document(cfg: Config, doc: PendingDocument, *, store: DocumentStore, pa
             enqueue_mails(session, decision.mails, clock=clock)
             mark_parsed(session, doc.sha256, outcome=decision.outcome.value, at=clock())
             session.commit()
-        except IntakeError as exc:
+        except (IntakeError, SQLAlchemyError) as exc:
+            # this document's failure, recorded; it stays pending for the next run, the others go on
             session.rollback()
-            report.failures.append({"stage": "apply", "sha256": doc.sha256, **exc.as_dict()})
-            return DocumentResult(doc.sha256, source, form.form_id, None, form.outcome.value, "failed",
-                                  (exc.code,))
+            error = exc.as_dict() if isinstance(exc, IntakeError) else {
+                "code": "database-error", "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"}
+            report.failures.append({"stage": "apply", "sha256": doc.sha256, **error})
+            code = exc.code if isinstance(exc, IntakeError) else "database-error"
+            return DocumentResult(doc.sha256, source, form.form_id, None, form.outcome.value, "failed", (code,))
     # A rejected document is a coded outcome of the run (and an audit entry), not a failure of the run.
     return DocumentResult(doc.sha256, source, form.form_id, decision.plan.enterprise_number, form.outcome.value,
                           decision.outcome.value, decision.plan.reasons)

@@ -43,6 +43,10 @@ def user_contact(session: Session, login: str) -> Contact | None:
     account = session.get(Account, login)
     if account is None or account.status != AccountStatus.ACTIVE:
         return None
+    org = session.get(Organisation, account.enterprise_number)
+    if org is not None and (org.notification_email or "").lower() == account.email.lower():
+        # a later agreement made this the notification address (a distribution list): never credentials
+        return None
     return Contact(account.email, f"{account.first_name} {account.last_name}".strip(), account.language)
 
 

@@ -6,6 +6,7 @@ stable kebab-case codes (they reach the review queue, the audit log and the Mast
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, timedelta
@@ -564,9 +565,11 @@ def plan_expiries(state: DossierState, *, today: date, warning_days: int = EXPIR
             warned.append({"login": a.login, "name": name, "access_end_date": a.access_end_date.isoformat()})
     if not ops:
         return Plan(key=f"expiry:{en}:{today.isoformat()}", outcome=Outcome.NOTHING, enterprise_number=en)
-    mails = [*(_mu_notice(state, MailEvent.EXPIRY_COMING, f"expiry:{en}:{today.isoformat()}", accounts=warned)
-               if warned else ()),
-             *(_mu_notice(state, MailEvent.CHANGES_APPLIED, f"expired:{en}:{today.isoformat()}", changes=ended)
-               if ended else ())]
-    return Plan(key=f"expiry:{en}:{today.isoformat()}", outcome=Outcome.APPLIED, enterprise_number=en,
+    # Keyed by what is done, not only the day: a second run the same day that finds new work (an end
+    # date set by a modify this morning) gets a plan of its own instead of colliding with the first.
+    work = hashlib.sha256("\n".join(sorted(repr(op) for op in ops)).encode()).hexdigest()[:16]
+    day = f"{en}:{today.isoformat()}:{work}"
+    mails = [*(_mu_notice(state, MailEvent.EXPIRY_COMING, f"expiry:{day}", accounts=warned) if warned else ()),
+             *(_mu_notice(state, MailEvent.CHANGES_APPLIED, f"expired:{day}", changes=ended) if ended else ())]
+    return Plan(key=f"expiry:{day}", outcome=Outcome.APPLIED, enterprise_number=en,
                 ops=tuple(ops), audit=tuple(audit), mails=tuple(mails))

@@ -394,7 +394,8 @@ def _explode_chunk(session: Session, store: DocumentStore, shas: list[str], *, t
             continue
         done.append(one)
         env = ex.envelope if ex else None
-        verdict = evaluate(env.authentication_results if env else (), trusted_ids=trust.trusted_authserv_ids)
+        verdict = evaluate(env.authentication_results if env else (), trusted_ids=trust.trusted_authserv_ids,
+                           sender=env.sender if env else "")
         common: dict[str, Any] = {
             "sender": env.sender[:320] if env else "", "message_id": env.message_id if env else "",
             "subject": env.subject if env else "",

@@ -73,7 +73,8 @@ class _Run:
             if message["wave"] != wave:
                 continue
             ex = extract((self.dir / message["path"]).read_bytes())
-            verdict = evaluate(ex.envelope.authentication_results, trusted_ids=trusted_ids)
+            verdict = evaluate(ex.envelope.authentication_results, trusted_ids=trusted_ids,
+                               sender=ex.envelope.sender)
             for att in ex.attachments:
                 self.feed(att.data, Provenance(sha256=hashlib.sha256(att.data).hexdigest(), channel=Channel.EMAIL,
                                                sender=ex.envelope.sender, authenticated=verdict.dmarc_pass,

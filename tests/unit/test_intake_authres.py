@@ -61,3 +61,11 @@ def test_several_dkim_signatures_one_pass_counts() -> None:
 def test_no_header_at_all() -> None:
     v = evaluate([], trusted_ids=TRUSTED)
     assert (v.trusted, v.dmarc) == (False, AuthResult.ABSENT)
+
+
+def test_a_dmarc_pass_counts_only_for_the_sender_domain() -> None:
+    attacker = "mx.ethias.be; dmarc=pass header.from=evil.example; spf=pass smtp.mailfrom=evil.example"
+    assert evaluate([attacker], trusted_ids=TRUSTED, sender="attacker@evil.example").dmarc_pass
+    assert not evaluate([attacker], trusted_ids=TRUSTED, sender="mu@example.be").dmarc_pass
+    assert not evaluate(["mx.ethias.be; dmarc=pass"], trusted_ids=TRUSTED, sender="mu@example.be").dmarc_pass
+    assert evaluate([GATEWAY_PASS], trusted_ids=TRUSTED, sender="MU@Example.BE".lower()).dmarc_pass

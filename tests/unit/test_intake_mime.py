@@ -10,6 +10,7 @@ from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -141,3 +142,23 @@ def test_safe_filename_is_always_safe(name: str) -> None:
     assert all(unicodedata.category(c)[0] != "C" for c in out)
     assert len(out) <= 150
     assert unicodedata.is_normalized("NFC", out)
+
+
+@pytest.mark.parametrize(("from_header", "sender"), [
+    ('"Sofie Peeters" <Sofie.Peeters@example.be>', "sofie.peeters@example.be"),
+    ("=?utf-8?q?Lo=C3=AFc?= <loic@example.be>", "loic@example.be"),
+    # a display name that reads as the Master User's address is only a name
+    ("=?utf-8?q?mu=40example=2Ebe?= <attacker@evil.example>", "attacker@evil.example"),
+    # ambiguous: no sender at all rather than a guess
+    ("mu@example.be <attacker@evil.example>", ""),
+    ("mu@example.be, attacker@evil.example", ""),
+    ("x" * 250 + "@example.be", ""),
+])
+def test_the_sender_is_the_one_from_address_never_a_display_name(from_header: str, sender: str) -> None:
+    raw = f"From: {from_header}\r\nTo: extranet2P@ethias.be\r\nSubject: x\r\n\r\nbody\r\n".encode()
+    assert extract(raw).envelope.sender == sender
+
+
+def test_two_from_headers_give_no_sender() -> None:
+    raw = b"From: mu@example.be\r\nFrom: attacker@evil.example\r\nSubject: x\r\n\r\nbody\r\n"
+    assert extract(raw).envelope.sender == ""

@@ -323,3 +323,12 @@ def test_external_user_needs_future_end_date() -> None:
     assert "access-end-date-missing" in p.reasons
     past = run(open_state(), usr(access_end_date=TODAY.isoformat()))
     assert "access-end-date-past" in past.reasons
+
+
+def test_expiry_plans_of_one_day_are_keyed_by_their_work() -> None:
+    soon = plan_expiries(open_state(accounts=(account(access_end_date=TODAY + timedelta(days=3)),)), today=TODAY)
+    past = plan_expiries(open_state(accounts=(account(access_end_date=TODAY - timedelta(days=1)),)), today=TODAY)
+    assert soon.outcome is past.outcome is Outcome.APPLIED
+    # a second run the same day with other work is a plan of its own, not a no-op under the first one's key
+    assert soon.key != past.key
+    assert {m.idempotency_key for m in soon.mails}.isdisjoint(m.idempotency_key for m in past.mails)
