@@ -1,9 +1,10 @@
 """OCR benchmark: field-level accuracy, tick states, flags and seconds per page on the generated scans.
 
-    .venv/bin/python bench/ocr.py [--dir samples/scans] [--limit N] [--jobs 1]
+    .venv/bin/python bench/ocr.py [--count 72 | --dir FOLDER] [--limit N] [--jobs 1]
 
-Reads ``manifest.json`` of the scan samples (generating them into a temporary folder when the
-folder has none), runs ``parsers.ocr.read_scan`` on every file and prints:
+Generates ``--count`` scans (default 72: both languages, all three forms, every variant) into a
+temporary folder — or reads the set in ``--dir`` (e.g. the twelve of ``samples/scans``) — runs
+``parsers.ocr.read_scan`` on every file and prints:
 
 - typed fields exact (text, e-mail, phone, date, enterprise number, contract numbers; hand-written
   fields excluded — they must be flagged, which is counted separately);
@@ -134,21 +135,23 @@ def _floors(sample: Path) -> tuple[float, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dir", type=Path, default=Path("samples/scans"))
+    ap.add_argument("--dir", type=Path, default=None, help="an existing scan set (with its manifest.json)")
+    ap.add_argument("--count", type=int, default=72, help="scans to generate when no --dir is given")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=1, help="parallel readers (seconds per page are per reader)")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--langs", default="", help="comma-separated tesseract models instead of parsers.ocr.MODELS")
     args = ap.parse_args()
-    folder: Path = args.dir
     tmp = None
-    if not (folder / "manifest.json").exists():
-        from intake.scans import generate_scans
+    if args.dir is not None:
+        folder: Path = args.dir
+    else:
+        from intake.scans import REFERENCE_DATE, generate_scans
 
         tmp = tempfile.TemporaryDirectory()
         folder = Path(tmp.name)
-        print(f"generating scans into {folder} …", flush=True)
-        generate_scans(folder, today=date.today())
+        print(f"generating {args.count} scans into {folder} …", flush=True)
+        generate_scans(folder, today=REFERENCE_DATE, count=args.count)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     entries = manifest["scans"][: args.limit or None]
     jobs = [(str(folder / e["file"]), manifest["today"], args.langs) for e in entries]
