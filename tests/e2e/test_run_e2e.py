@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,10 @@ from sqlmodel import Session, select
 
 from mailer.outbox import OutboxMessage
 from provisioning.db import make_engine
+from provisioning.directory import verify_temporary_password
 from tests.fixtures.dovecot import ImapAccount
 from tests.fixtures.samples import assert_end_state, assert_mails
-from tests.fixtures.smtp import SmtpServer
+from tests.fixtures.smtp import Received, SmtpServer
 
 REVIEWER = "Reviewer E2E"
 
@@ -162,6 +165,35 @@ def test_daily_run_over_the_samples_reaches_the_manifest(
     again = json.loads(dep.cli("notify", "--event", "new-documents", "--what", "pensioenfiches 2026", "--json"))
     assert (again["queued"], again["already"]) == (0, notice["queued"])
     assert len(smtp_server.messages) == before + len(notified)
+
+    # the team re-issues credentials: a new mail to the same fiche address, and the old password dies
+    user = next(u for u in json.loads(dep.cli("users", "list", "--json")) if u["status"] == "active")
+    old = [p for m in smtp_server.messages if m.rcpt_tos == [user["email"]] and (p := _password(m))]
+    assert len(old) == 1
+    dep.cli("users", "reissue", user["login"], "--by", REVIEWER)
+    dep.cli("send")
+    new = [p for m in smtp_server.messages if m.rcpt_tos == [user["email"]] and (p := _password(m))]
+    assert len(new) == 2
+    assert new[1] != old[0]
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as session:
+            assert not verify_temporary_password(session, user["login"], old[0], clock=_now)
+            assert verify_temporary_password(session, user["login"], new[1], clock=_now)
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def _password(mail: Received) -> str | None:
+    body = mail.message.get_body(preferencelist=("plain",))
+    assert body is not None
+    found = re.search(r"(?:tijdelijk wachtwoord|mot de passe temporaire)\s*:\s*(\S+)", body.get_content())
+    return found.group(1) if found else None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def test_dry_run_changes_nothing(tmp_path: Path, db_url: str, imap_account: ImapAccount, smtp_server: SmtpServer,
