@@ -40,7 +40,8 @@ from intake.wiring import enqueue_mails
 from provisioning.db import make_engine
 from provisioning.reference import import_contracts_file
 from provisioning.review import approve, list_reviews
-from tests.fixtures.dovecot import DovecotServer, ImapAccount
+from tests.fixtures.deployment import IMAP_PASSWORD_ENV, SMTP_PASSWORD_ENV, write_deployment_config
+from tests.fixtures.dovecot import DovecotServer
 from tests.fixtures.postgres import PgAdmin
 from tests.fixtures.smtp import SmtpServer
 
@@ -108,46 +109,13 @@ def database(backend: str, root: Path) -> Iterator[str]:
         admin.drop(url)
 
 
-def write_config(root: Path, *, db_url: str, imap: ImapAccount, smtp: SmtpServer) -> Path:
-    config = root / "bench.toml"
-    config.write_text(f"""
-[database]
-url = "{db_url}"
-[run]
-data_dir = "var"
-[sources.maildir]
-enabled = false
-[sources.drop]
-enabled = false
-[sources.imap]
-enabled = true
-host = "127.0.0.1"
-port = {imap.server.port}
-tls = "none"
-user = "{imap.user}"
-password_env = "BENCH_IMAP_PASSWORD"
-batch_size = 200
-[mail]
-transport = "smtp"
-[mail.smtp]
-host = "{smtp.host}"
-port = {smtp.port}
-tls = "starttls"
-user = "{smtp.user}"
-password_env = "BENCH_SMTP_PASSWORD"
-ca_file = "{smtp.ca_file}"
-""", encoding="utf-8")
-    os.environ["BENCH_IMAP_PASSWORD"] = imap.password
-    os.environ["BENCH_SMTP_PASSWORD"] = smtp.password
-    return config
-
-
 def bench(backend: str, *, messages: int, orgs: int, dovecot: DovecotServer, smtp: SmtpServer,
           fiches: list[bytes]) -> None:
     root = Path(tempfile.mkdtemp(prefix=f"bench-e2e-{backend}-"))
     imap = dovecot.add_user()
     with database(backend, root) as db_url:
-        cfg = load_config(write_config(root, db_url=db_url, imap=imap, smtp=smtp))
+        os.environ[IMAP_PASSWORD_ENV], os.environ[SMTP_PASSWORD_ENV] = imap.password, smtp.password
+        cfg = load_config(write_deployment_config(root, db_url=db_url, imap=imap, smtp=smtp, drop=False))
         init_deployment(cfg)
         register = root / "contracts.csv"
         register.write_text("enterprise_number,contract_number,contract_name\n" + "".join(

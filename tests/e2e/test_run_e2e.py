@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 from mailer.outbox import OutboxMessage
 from provisioning.db import make_engine
 from provisioning.directory import verify_temporary_password
+from tests.fixtures.deployment import IMAP_PASSWORD_ENV, SMTP_PASSWORD_ENV, write_deployment_config
 from tests.fixtures.dovecot import ImapAccount
 from tests.fixtures.samples import assert_end_state, assert_mails
 from tests.fixtures.smtp import Received, SmtpServer
@@ -38,42 +39,8 @@ class Deployment:
     def __init__(self, root: Path, *, db_url: str, imap: ImapAccount, smtp: SmtpServer) -> None:
         self.root = root
         self.drop = root / "drop"
-        self.config = root / "extranet-intake.toml"
-        self.config.write_text(f"""
-[database]
-url = "{db_url}"
-
-[run]
-data_dir = "var"
-
-[sources.maildir]
-enabled = false
-
-[sources.drop]
-path = "drop"
-archive = "drop-archive"
-stable_seconds = 0
-
-[sources.imap]
-enabled = true
-host = "127.0.0.1"
-port = {imap.server.port}
-tls = "none"
-user = "{imap.user}"
-password_env = "E2E_IMAP_PASSWORD"
-
-[mail]
-transport = "smtp"
-
-[mail.smtp]
-host = "{smtp.host}"
-port = {smtp.port}
-tls = "starttls"
-user = "{smtp.user}"
-password_env = "E2E_SMTP_PASSWORD"
-ca_file = "{smtp.ca_file}"
-""", encoding="utf-8")
-        self.env = {**os.environ, "E2E_IMAP_PASSWORD": imap.password, "E2E_SMTP_PASSWORD": smtp.password}
+        self.config = write_deployment_config(root, db_url=db_url, imap=imap, smtp=smtp)
+        self.env = {**os.environ, IMAP_PASSWORD_ENV: imap.password, SMTP_PASSWORD_ENV: smtp.password}
         self.env.pop("EXTRANET_INTAKE_CONFIG", None)
 
     def cli(self, *args: str, expect: int = 0) -> str:
