@@ -371,8 +371,12 @@ def pending_documents(session: Session, *, limit: int | None = None) -> list[Pen
                                 .order_by(col(Arrival.received_at), col(Arrival.id)))
         for a in arrivals:
             by_sha.setdefault(a.sha256, []).append(a)
-    return [PendingDocument(d.sha256, d.media_type, d.size, by_sha[d.sha256][0], len(by_sha[d.sha256]))
-            for d in docs if d.sha256 in by_sha]
+    pending = [PendingDocument(d.sha256, d.media_type, d.size, by_sha[d.sha256][0], len(by_sha[d.sha256]))
+               for d in docs if d.sha256 in by_sha]
+    # In the order they arrived (attachments of one message in the order they stand in it), as the
+    # dossier rules and a dry run see them — not in the order of their hashes.
+    pending.sort(key=lambda p: (p.arrival.received_at, p.arrival.id or 0))
+    return pending
 
 
 def mark_parsed(session: Session, sha256: str, *, outcome: str, at: datetime) -> None:

@@ -89,8 +89,12 @@ def summary_table(report: RunReport) -> Table:
     table.add_column("stage")
     table.add_column("result")
     for src in report.sources:
+        if src["source"] == "explode":
+            table.add_row("messages opened", f"{src['seen']} opened, {src['documents']} new form(s), "
+                          f"{src['no_form']} without form, {src['failed']} unreadable")
+            continue
         table.add_row(str(src["source"]), f"{src['seen']} seen, {src['stored']} stored, "
-                      f"{src['duplicates']} duplicates, {src['no_form']} without form, {src['failed']} failed")
+                      f"{src['duplicates']} duplicates, {src['failed']} failed")
     outcomes = report.outcomes()
     table.add_row("documents", ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "none")
     if report.expiries:
