@@ -68,16 +68,10 @@ def _print(report: ImportReport, as_json: bool) -> None:
 @contracts_app.command("import")
 def contracts_import(path: FileArg, config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     """Load the contract register (columns enterprise_number, contract_number, contract_name)."""
-    code = _run(config, path, as_json, "contracts")
-    if code:
-        raise typer.Exit(code)
-    return code
+    return _run(config, path, as_json, "contracts")
 
 
 @legacy_app.command("import")
 def legacy_import(path: FileArg, config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     """Load old-Extranet accounts (columns login, enterprise_number, last_name, first_name, email)."""
-    code = _run(config, path, as_json, "legacy")
-    if code:
-        raise typer.Exit(code)
-    return code
+    return _run(config, path, as_json, "legacy")
