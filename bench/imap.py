@@ -2,14 +2,18 @@
 
 Floor: bare ``imaplib`` ``UID FETCH <batch> (BODY.PEEK[])`` of the same messages, in the same
 batch size, nothing stored — measured three times on the warm server, the best run counts (the
-poller also meets a warm server). Poller (stage 1, the drain): ``poll_imap`` end to end — fetch,
-SHA-256, raw messages durable in the store, ledger/document/arrival rows committed, messages moved
-to Processed. Drain + explode adds stage 2 (``explode_messages``: MIME reading, attachments stored,
-their arrivals and the messages' outcomes committed), so nobody mistakes the drain for the whole
-intake. For context it also prints bare ``imaplib`` FETCH + ``UID MOVE`` of each batch: the move
-the poller must do after its commit costs the server more than the fetch itself.
+poller also meets a warm server). Poller (stage 1, the drain): ``poll_imap`` end to end — login,
+fetch, SHA-256, raw messages durable in the store's pack, ledger/document/arrival rows committed,
+messages moved to Processed (second connection). Drain + explode adds stage 2
+(``explode_messages``: packed messages filed, MIME reading, attachments stored, their arrivals and
+the messages' outcomes committed), so nobody mistakes the drain for the whole intake. For context
+it also prints bare ``imaplib`` FETCH + ``UID MOVE`` of each batch: the move the poller must do
+after its commit can cost the server more than the fetch itself.
 
-    .venv/bin/python bench/imap.py [--messages 2000] [--batch 200] [--size 4096]
+Both of Dovecot's storages are measured: ``maildir`` (a MOVE renames one file per message) and
+``mdbox`` (a MOVE rewrites indexes only).
+
+    .venv/bin/python bench/imap.py [--messages 2000] [--batch 200] [--size 4096] [--storage both]
 
 Needs root and Debian ``dovecot-imapd`` (the same server the integration tests start).
 """
@@ -79,15 +83,10 @@ def _mailbox(server: DovecotServer, label: str, n: int, size: int) -> ImapAccoun
     return account
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--messages", type=int, default=2000)
-    ap.add_argument("--batch", type=int, default=200)
-    ap.add_argument("--size", type=int, default=4096, help="approximate bytes of each form attachment")
-    args = ap.parse_args()
+def measure(storage: str, args: argparse.Namespace) -> None:
     root = Path(tempfile.mkdtemp(prefix="dvb-", dir="/tmp"))
     os.chmod(root, 0o755)
-    server = DovecotServer(root)
+    server = DovecotServer(root, storage=storage)
     server.start()
     try:
         floors: list[float] = []
@@ -105,16 +104,29 @@ def main() -> None:
         floor(moving, args.batch)  # warm
         n_move, t_move = floor(moving, args.batch, move=True)
         floor_rate = max(floors)
-        print(f"messages: {args.messages} of ~{args.size + 700} bytes, batch {args.batch}")
-        print(f"floor  (imaplib UID FETCH BODY.PEEK[], best of {len(floors)}): {floor_rate:8.0f} msg/s")
-        print(f"context: imaplib UID FETCH + UID MOVE per batch:        {n_move / t_move:8.0f} msg/s   "
+        print(f"Dovecot {storage}: {args.messages} messages of ~{args.size + 700} bytes, batch {args.batch}")
+        print(f"  floor  (imaplib UID FETCH BODY.PEEK[], best of {len(floors)}): {floor_rate:8.0f} msg/s")
+        print(f"  context: imaplib UID FETCH + UID MOVE per batch:        {n_move / t_move:8.0f} msg/s   "
               f"ratio {n_move / t_move / floor_rate:.3f}")
         for label, drain, both in rows:
-            print(f"{label + ' drain (stage 1)':<52}: {drain:8.0f} msg/s   ratio {drain / floor_rate:.3f}")
-            print(f"{label + ' drain + explode (stages 1+2)':<52}: {both:8.0f} msg/s   ratio {both / floor_rate:.3f}")
+            print(f"  {label + ' drain (stage 1)':<52}: {drain:8.0f} msg/s   ratio {drain / floor_rate:.3f}")
+            print(f"  {label + ' drain + explode (stages 1+2)':<52}: {both:8.0f} msg/s   "
+                  f"ratio {both / floor_rate:.3f}")
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--messages", type=int, default=2000)
+    ap.add_argument("--batch", type=int, default=200)
+    ap.add_argument("--size", type=int, default=4096, help="approximate bytes of each form attachment")
+    ap.add_argument("--storage", choices=["maildir", "mdbox", "both"], default="both",
+                    help="Dovecot's mail storage (a MOVE renames files in maildir, rewrites indexes in mdbox)")
+    args = ap.parse_args()
+    for storage in ("maildir", "mdbox") if args.storage == "both" else (args.storage,):
+        measure(storage, args)
 
 
 if __name__ == "__main__":

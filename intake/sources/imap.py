@@ -5,11 +5,17 @@ where it moved first and recorded later):
 
 1. ``UID SEARCH UNDELETED``, minus the UIDs the ledger already holds for this UIDVALIDITY;
 2. ``UID FETCH <batch> (BODY.PEEK[])`` — PEEK so a failed run leaves the \\Seen flag alone;
-3. the raw messages go to the store (one durability point per batch), their document, arrival and
-   ledger rows are committed together — no MIME parsing here: ``explode_messages`` (stage 2)
-   reads the stored messages after the drain;
+3. the raw messages go to the store's pack (one durability point per batch), their document,
+   arrival and ledger rows are committed together — no MIME parsing here: ``explode_messages``
+   (stage 2) reads the stored messages after the drain;
 4. only then ``UID MOVE`` to Processed (or COPY + ``UID EXPUNGE`` of those UIDs only, RFC 4315);
-   the ledger's ``moved`` mark rides on the next batch's commit.
+   the ledger's ``moved`` mark rides on a later commit.
+
+The steps of neighbouring batches overlap, never the steps of one batch: the FETCH of batch n+1 is
+sent before batch n is stored (the server reads the next messages while the disk and the database
+work), and the MOVE of batch n runs on a second connection, in a thread, while batch n+1 is read
+and stored. A MOVE is sent only after its batch's commit, and the MOVE of batch n has finished
+before the MOVE of batch n+1 is sent.
 
 A crash before 3 leaves nothing recorded and the message in place: it is fetched again. A crash
 between 3 and 4 leaves the ledger saying ``stored``: the next run only moves it. A crash after 4
@@ -21,31 +27,30 @@ already stored is acknowledged as a duplicate and moved, never stored twice.
 from __future__ import annotations
 
 import contextlib
-import re
 import socket
 import ssl
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from errors import ConfigError, SourceError
 from intake.config import ImapConfig, TlsMode, TrustConfig
+from intake.sources.imap_fetch import Fetched, read_fetch, send_fetch
 from intake.sources.ingest import Clock, Incoming, PollReport, PollStep, ProgressHook, count, ingest_batch
-from intake.store import DocumentStore, ImapFolder, ImapLedger, LedgerState
+from intake.store import DocumentStore, ImapFolder, ImapLedger, LedgerState, insert_rows
 from parsers.result import Channel
 
-__all__ = ["connect", "fetch_bodies", "move_uids", "poll_imap"]
+__all__ = ["connect", "move_uids", "poll_imap"]
 
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 _CONNECTION_LOST = (IMAPClientAbortError, OSError, socket.timeout, EOFError)
-#: UIDs per SEARCH/FETCH-size command: keeps command lines far below servers' length limits
-_SIZE_CHUNK = 2000
 
 
 class _ConnectionLost(Exception):
@@ -108,7 +113,7 @@ def poll_imap(cfg: ImapConfig, *, store: DocumentStore, session_factory: Callabl
     for attempt in range(cfg.reconnect_attempts + 1):
         client = connect(cfg, password=password)
         try:
-            poller.run(client)
+            poller.run(client, lambda: connect(cfg, password=password))
             return report
         except _ConnectionLost as exc:
             if attempt == cfg.reconnect_attempts:
@@ -141,9 +146,9 @@ class _Poller:
         #: (uidvalidity, uids, state) moved on the server, recorded with the next commit
         self.marks: list[tuple[int, list[int], LedgerState]] = []
 
-    def run(self, client: IMAPClient) -> None:
+    def run(self, client: IMAPClient, connect_mover: Callable[[], IMAPClient]) -> None:
         try:
-            self._run(client)
+            self._run(client, connect_mover)
         except _CONNECTION_LOST as exc:
             raise _ConnectionLost(str(exc)) from exc
         finally:
@@ -153,7 +158,7 @@ class _Poller:
                 self._flush_marks(session)
                 session.commit()
 
-    def _run(self, client: IMAPClient) -> None:
+    def _run(self, client: IMAPClient, connect_mover: Callable[[], IMAPClient]) -> None:
         cfg = self.cfg
         for folder in (cfg.processed_folder, cfg.failed_folder):
             if not client.folder_exists(folder):
@@ -178,8 +183,19 @@ class _Poller:
         todo = [u for u in uids if u in fresh or ledger[u].state == LedgerState.RETRY]
         attempts = {u: ledger[u].attempts for u in todo if u in ledger}
         todo = self._refuse_oversized(client, uidvalidity, todo, attempts, caps)
-        for batch in _chunks(todo, cfg.batch_size):
-            self._batch(client, uidvalidity, batch, attempts, caps)
+        batches = list(_chunks(todo, cfg.batch_size))
+        if not batches:
+            return
+        with _Mover(self, connect_mover, uidvalidity, caps) as mover:
+            tag = send_fetch(client, batches[0])
+            for i, batch in enumerate(batches):
+                fetched = read_fetch(client, tag)
+                if i + 1 < len(batches):
+                    tag = send_fetch(client, batches[i + 1])
+                self.hook(PollStep.FETCHED, batch)
+                done, failing = self._store(uidvalidity, batch, fetched, attempts)
+                mover.finish()  # the previous batch's move, if still running
+                mover.start(batch, done, failing)
 
     def _record_gone(self, session: Session, uidvalidity: int, present: set[int]) -> None:
         """Committed rows whose message has left the folder were moved by a run that stopped before
@@ -232,14 +248,14 @@ class _Poller:
 
     def _refuse_oversized(self, client: IMAPClient, uidvalidity: int, todo: list[int],
                           attempts: dict[int, int], caps: set[bytes]) -> list[int]:
-        """Drop (to Failed, with the reason) messages over the size cap — without downloading them."""
+        """Drop (to Failed, with the reason) messages over the size cap — without downloading them:
+        the server finds them (``SEARCH LARGER``)."""
         if not todo:
             return todo
-        too_big: list[int] = []
-        for chunk in _chunks(todo, _SIZE_CHUNK):
-            for uid, data in client.fetch(chunk, ["RFC822.SIZE"]).items():
-                if int(data.get(b"RFC822.SIZE", 0)) > self.cfg.max_message_bytes:
-                    too_big.append(int(uid))
+        wanted = set(todo)
+        too_big = sorted(u for u in (int(u) for u in client.search(["UNDELETED", "LARGER",
+                                                                    self.cfg.max_message_bytes]))
+                         if u in wanted)
         if not too_big:
             return todo
         now = self.clock()
@@ -256,10 +272,9 @@ class _Poller:
         big = set(too_big)
         return [u for u in todo if u not in big]
 
-    def _batch(self, client: IMAPClient, uidvalidity: int, batch: list[int], attempts: dict[int, int],
-               caps: set[bytes]) -> None:
-        fetched = fetch_bodies(client, batch)
-        self.hook(PollStep.FETCHED, batch)
+    def _store(self, uidvalidity: int, batch: list[int], fetched: Fetched,
+               attempts: dict[int, int]) -> tuple[list[int], list[int]]:
+        """Store and commit one fetched batch; returns (UIDs for Processed, UIDs for Failed)."""
         items: list[Incoming] = []
         for uid in batch:
             got = fetched.get(uid)
@@ -294,19 +309,19 @@ class _Poller:
                 else:
                     self.report.retrying += 1
             self._write_ledger(session, uidvalidity, rows, existing=attempts)
-            self._flush_marks(session)  # the previous batches' moves ride on this commit
+            self._flush_marks(session)  # earlier batches' moves ride on this commit
             session.commit()
         self.hook(PollStep.COMMITTED, batch)
-        self._move(client, uidvalidity, done, self.cfg.processed_folder, LedgerState.MOVED, caps)
-        self._move(client, uidvalidity, failing, self.cfg.failed_folder, LedgerState.FAILED, caps)
-        self.report.failed += len(failing)
-        self.hook(PollStep.MOVED, batch)
+        return done, failing
 
     def _move(self, client: IMAPClient, uidvalidity: int, uids: list[int], folder: str,
               state: LedgerState, caps: set[bytes]) -> None:
         if not uids:
             return
         move_uids(client, uids, folder, caps=caps)
+        self._moved(uidvalidity, uids, state)
+
+    def _moved(self, uidvalidity: int, uids: list[int], state: LedgerState) -> None:
         # Recorded with the next commit (or the final one): a separate commit per move cost as much as
         # the fetch; if the run dies first, the UIDs are gone from the folder and _record_gone sees it.
         self.marks.append((uidvalidity, uids, state))
@@ -327,56 +342,7 @@ class _Poller:
             session.execute(delete(ImapLedger).where(
                 col(ImapLedger.account) == self.account, col(ImapLedger.folder) == self.cfg.folder,
                 col(ImapLedger.uidvalidity) == uidvalidity, col(ImapLedger.uid).in_(chunk)))
-        if rows:
-            session.execute(insert(ImapLedger), rows)
-
-
-_BODY_LITERAL = re.compile(rb"BODY\[\] \{\d+\}$")
-_UID = re.compile(rb"\bUID (\d+)")
-_INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
-
-
-def fetch_bodies(client: IMAPClient, uids: Sequence[int]) -> dict[int, tuple[bytes, datetime | None]]:
-    """``UID FETCH <uids> (UID INTERNALDATE BODY.PEEK[])`` → {uid: (raw message, INTERNALDATE)}.
-
-    Read from imaplib's own reply: imapclient's generic response lexer costs about 0.1 ms per
-    message, as much as the whole fetch from a local server. The reply shape is fixed by the
-    request (one literal, BODY[], per message; UID and INTERNALDATE as atoms before or after it);
-    anything else — an unsolicited FETCH, a server that orders items differently — makes the
-    batch go through imapclient's parser instead. PEEK leaves \\Seen alone if a run fails.
-    """
-    typ, data = client._imap.uid("FETCH", ",".join(str(u) for u in uids), "(UID INTERNALDATE BODY.PEEK[])")
-    if typ != "OK":
-        raise IMAPClientError(f"UID FETCH failed: {typ}")
-    found: dict[int, tuple[bytes, datetime | None]] = {}
-    for i, item in enumerate(data):
-        if not isinstance(item, tuple):
-            continue
-        head, body = item
-        after = data[i + 1] if i + 1 < len(data) else b""
-        meta = bytes(head) + b" " + (after if isinstance(after, bytes) else b"")
-        uid = _UID.search(meta)
-        if uid is None or not _BODY_LITERAL.search(bytes(head)) or not isinstance(body, bytes):
-            return _fetch_parsed(client, uids)
-        date = _INTERNALDATE.search(meta)
-        found[int(uid.group(1))] = (body, _internaldate(date.group(1)) if date else None)
-    return found
-
-
-def _fetch_parsed(client: IMAPClient, uids: Sequence[int]) -> dict[int, tuple[bytes, datetime | None]]:
-    found: dict[int, tuple[bytes, datetime | None]] = {}
-    for uid, data in client.fetch(list(uids), ["BODY.PEEK[]", "INTERNALDATE"]).items():
-        body = data.get(b"BODY[]")
-        if isinstance(body, bytes):
-            found[int(uid)] = (body, _utc(data.get(b"INTERNALDATE")))
-    return found
-
-
-def _internaldate(raw: bytes) -> datetime | None:
-    try:
-        return datetime.strptime(raw.decode("ascii").strip(), "%d-%b-%Y %H:%M:%S %z").astimezone(UTC)
-    except ValueError:
-        return None
+        insert_rows(session, ImapLedger.__table__, rows)  # type: ignore[attr-defined]
 
 
 def move_uids(client: IMAPClient, uids: list[int], folder: str, *, caps: set[bytes]) -> None:
@@ -395,7 +361,74 @@ def move_uids(client: IMAPClient, uids: list[int], folder: str, *, caps: set[byt
             client.uid_expunge(chunk)
 
 
-def _utc(value: object) -> datetime | None:
-    if not isinstance(value, datetime):
-        return None
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+class _Mover:
+    """Moves committed batches on a second connection, in a thread, one batch at a time.
+
+    ``start`` is called only after the batch's commit; ``finish`` waits for the running move and
+    records it (the ledger marks ride on a later commit; the hook hears ``moved``). The connection
+    is opened with the first move and must see the folder's UIDVALIDITY unchanged, or nothing is
+    moved: a UID of another UIDVALIDITY is another message.
+    """
+
+    def __init__(self, poller: _Poller, connect: Callable[[], IMAPClient], uidvalidity: int,
+                 caps: set[bytes]) -> None:
+        self.poller = poller
+        self.connect = connect
+        self.uidvalidity = uidvalidity
+        self.caps = caps
+        self.client: IMAPClient | None = None
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="imap-move")
+        self.running: tuple[Future[None], list[int], list[int], list[int]] | None = None
+
+    def __enter__(self) -> _Mover:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self.finish()
+            elif self.running is not None:
+                with contextlib.suppress(Exception):  # already failing: record what did get moved
+                    self.finish()
+        finally:
+            self.pool.shutdown(wait=True)
+            if self.client is not None:
+                _close(self.client)
+
+    def start(self, batch: list[int], done: list[int], failing: list[int]) -> None:
+        assert self.running is None
+        if done or failing:
+            self.running = (self.pool.submit(self._move, done, failing), batch, done, failing)
+        else:
+            self.poller.hook(PollStep.MOVED, batch)
+
+    def finish(self) -> None:
+        if self.running is None:
+            return
+        future, batch, done, failing = self.running
+        self.running = None
+        future.result()
+        poller = self.poller
+        if done:
+            poller._moved(self.uidvalidity, done, LedgerState.MOVED)
+        if failing:
+            poller._moved(self.uidvalidity, failing, LedgerState.FAILED)
+            poller.report.failed += len(failing)
+        poller.hook(PollStep.MOVED, batch)
+
+    def _move(self, done: list[int], failing: list[int]) -> None:
+        if self.client is None:
+            client = self.connect()
+            try:
+                selected = client.select_folder(self.poller.cfg.folder)
+            except BaseException:
+                _close(client)
+                raise
+            self.client = client
+            if int(selected[b"UIDVALIDITY"]) != self.uidvalidity:
+                raise IMAPClientAbortError("the folder's UIDVALIDITY changed during the run")
+        cfg = self.poller.cfg
+        if done:
+            move_uids(self.client, done, cfg.processed_folder, caps=self.caps)
+        if failing:
+            move_uids(self.client, failing, cfg.failed_folder, caps=self.caps)

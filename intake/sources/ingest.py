@@ -1,12 +1,14 @@
 """What every source shares: originals → store files + document/arrival rows (stage 1), messages → forms (stage 2).
 
 Stage 1, ``ingest_batch``, is what a poller runs while it drains a source: hash, write the bytes
-(one durability point per batch), add the document and arrival rows in bulk. The caller adds its
+(whole messages appended to the store's pack, one durability point per batch), add the document
+and arrival rows in bulk. The caller adds its
 own ledger rows to the same session and commits once: the bytes are on disk before that commit,
 and the source item is moved only after it. A whole e-mail is stored as it came, *unexploded* —
 no MIME parsing there, so the drain runs at the speed of the mailbox and the disk.
 
-Stage 2, ``explode_messages``, reads each stored message not yet exploded: its envelope, the
+Stage 2, ``explode_messages``, first files the packed messages under their names
+(``DocumentStore.unpack``), then reads each stored message not yet exploded: its envelope, the
 Authentication-Results verdict of the trusted gateway, its form attachments (by content), which it
 stores and records as arrivals of their own (with the message's SHA-256, sender and verdict), and
 the message's coded outcome. A message is exploded exactly once: its attachments' rows and its
@@ -40,6 +42,7 @@ from intake.store import (
     LedgerState,
     ParseState,
     existing_documents,
+    insert_rows,
     known_messages,
     sha256_of,
 )
@@ -171,20 +174,21 @@ def ingest_batch(session: Session, store: DocumentStore, items: Sequence[Incomin
             if item.is_message:
                 already.add(sha)
             todo.append((item, sha))
-    blobs = {sha: item.data for item, sha in todo}
-    failures = store.put_many(blobs)
-    rows = _Rows(known=existing_documents(session, blobs), now=now)
+    # Whole messages go to the store's pack (one durability point per batch; stage 2 files them),
+    # dropped files straight under their names.
+    messages = {sha: item.data for item, sha in todo if item.is_message}
+    files = {sha: item.data for item, sha in todo if not item.is_message}
+    failures = store.put_packed(messages) | store.put_many(files)
+    rows = _Rows(known=existing_documents(session, [sha for _, sha in todo]), now=now)
     for item, sha in todo:
         failed = failures.get(sha)
         if failed is not None:
             results[item.key] = ItemResult(item.key, sha, "error", failed.code, failed.message)
             continue
         results[item.key] = rows.add(item, sha, channel=channel)
-    # Core bulk inserts: building ORM objects one by one cost more than the whole network fetch.
-    if rows.documents:
-        session.execute(insert(Document), rows.documents)
-    if rows.arrivals:
-        session.execute(insert(Arrival), rows.arrivals)
+    # Driver bulk inserts: building ORM objects one by one cost more than the whole network fetch.
+    insert_rows(session, _DOCUMENT, rows.documents)
+    insert_rows(session, _ARRIVAL, rows.arrivals)
     return [results[item.key] for item in items]
 
 
@@ -314,6 +318,11 @@ def explode_messages(session: Session, store: DocumentStore, *, trust: TrustConf
     """
     report = PollReport(source="explode")
     hook = on_progress or (lambda step, keys: None)
+    try:
+        store.unpack()  # the messages the pollers packed, each under its own name
+    except (StoreError, OSError) as exc:
+        # Nothing lost (the packs stay); the messages still packed are read through ``open``.
+        report.error(getattr(exc, "code", "unpack-failed"), f"{type(exc).__name__}: {exc}"[:2000])
     skip: set[str] = set()  # failed for a reason that may pass (disk): left for the next run
     while True:
         # In order of arrival, so attachments get their arrival rows in the order the mail came in.

@@ -98,6 +98,7 @@ def test_bad_messages_are_recorded_with_their_code(tmp_path: Path) -> None:
     _deliver(maildir, [good, corrupt, disk])
     store, sessions, _ = store_and_sessions(tmp_path)
     poll_maildir(MaildirConfig(path=maildir), store=store, session_factory=sessions, clock=clock)
+    assert store.unpack() == 3  # the drained messages, each filed under its name
     store.path(sha256_of(corrupt)).write_bytes(b"changed on disk")
     poisoned = PoisonedStore(tmp_path / "store")
     report = explode(poisoned, sessions)

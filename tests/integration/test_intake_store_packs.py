@@ -1,0 +1,59 @@
+"""The store's packs (real files): filed under their names, torn ends dropped, a writer's pack left alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from intake.store import DocumentStore, sha256_of
+
+
+def test_packed_documents_are_filed_and_the_pack_removed(tmp_path: Path) -> None:
+    store = DocumentStore(tmp_path / "store")
+    blobs = {sha256_of(b): b for b in (b"one message", b"another message", b"")}
+    assert store.put_packed(blobs) == {}
+    assert store.put_packed({sha256_of(b"later"): b"later"}) == {}
+    assert len(store.packs()) == 1
+    assert not any(store.exists(sha) for sha in blobs)
+    assert store.open(sha256_of(b"one message")) == b"one message"  # open files what is still packed
+    assert store.packs() == []
+    assert all(store.path(sha).read_bytes() == data for sha, data in blobs.items())
+    assert store.unpack() == 0
+
+
+def test_a_torn_record_at_the_end_is_dropped_not_filed(tmp_path: Path) -> None:
+    store = DocumentStore(tmp_path / "store")
+    good = b"committed before the crash"
+    store.put_packed({sha256_of(good): good})
+    store._close_pack()  # the writer's process is gone, and its lock with it
+    [pack] = store.packs()
+    torn = b"the crash came while writing this"
+    with pack.open("ab") as f:  # as a SIGKILL mid-write leaves it: header and half the bytes
+        f.write(b"EIPACK1 %s %d\n" % (sha256_of(torn).encode(), len(torn)) + torn[:10])
+    assert DocumentStore(tmp_path / "store").unpack() == 1
+    assert store.path(sha256_of(good)).read_bytes() == good
+    assert not store.exists(sha256_of(torn))
+    assert store.packs() == []
+
+
+def test_a_pack_its_writer_holds_is_left_alone(tmp_path: Path) -> None:
+    writer = DocumentStore(tmp_path / "store")
+    writer.put_packed({sha256_of(b"x"): b"x"})
+    reader = DocumentStore(tmp_path / "store")
+    assert reader.unpack() == 0  # still being appended to: not filed, not deleted
+    assert len(reader.packs()) == 1
+    writer.put_packed({sha256_of(b"y"): b"y"})
+    assert writer.unpack() == 2  # the writer closes its pack first
+    assert reader.open(sha256_of(b"y")) == b"y"
+
+
+def test_a_full_pack_is_closed_and_the_next_batch_starts_another(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("intake.store._PACK_BYTES", 64)
+    store = DocumentStore(tmp_path / "store")
+    for i in range(3):
+        data = b"%d" % i * 100
+        store.put_packed({sha256_of(data): data})
+    assert len(store.packs()) == 3
+    assert store.unpack() == 3
