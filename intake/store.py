@@ -192,17 +192,18 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         return
     conn = session.connection()
     compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    keys = list(compiled.positiontup) if compiled.positiontup is not None else list(rows[0])
-    params: list[Any] = [[row[k] for k in keys] for row in rows]
+    keys = list(compiled.positiontup or rows[0])
+    values = [[row[k] for k in keys] for row in rows]
     if conn.dialect.name == "sqlite":
         for i, key in enumerate(keys):
             if isinstance(table.c[key].type, DateTime):
-                for p in params:
-                    if p[i] is not None:
-                        p[i] = _sqlite_datetime(p[i])
-    if compiled.positiontup is None:
-        params = [dict(zip(keys, p, strict=True)) for p in params]
-    conn.exec_driver_sql(str(compiled), [tuple(p) if isinstance(p, list) else p for p in params])
+                for v in values:
+                    if v[i] is not None:
+                        v[i] = _sqlite_datetime(v[i])
+    if compiled.positiontup is not None:  # qmark (sqlite3) or numeric: tuples
+        conn.exec_driver_sql(str(compiled), [tuple(v) for v in values])
+    else:  # pyformat (psycopg): mappings
+        conn.exec_driver_sql(str(compiled), [dict(zip(keys, v, strict=True)) for v in values])
 
 
 def _sqlite_datetime(value: datetime) -> str:
