@@ -365,7 +365,7 @@ class DocumentStore:
         if not blobs:
             return {}
         failures: dict[str, StoreError] = {}
-        written: list[str] = []
+        written: list[str] = []  # in the open pack, not yet made durable
         for sha, data in blobs.items():
             try:
                 fd = self._open_pack()
@@ -381,7 +381,11 @@ class DocumentStore:
                 try:
                     os.ftruncate(fd, start)
                 except OSError:
-                    self._close_pack()  # a torn record ends this pack; the next record starts a new one
+                    # A torn record ends this pack; the next record starts a new one. What this call
+                    # wrote before it is never synced: it fails too, and is fetched again.
+                    failures.update({done: _store_error(exc, done) for done in written})
+                    written = []
+                    self._close_pack()
         if self.fsync and written and self._pack is not None:
             try:
                 os.fdatasync(self._pack)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,29 @@ def test_a_full_pack_is_closed_and_the_next_batch_starts_another(tmp_path: Path,
         store.put_packed({sha256_of(data): data})
     assert len(store.packs()) == 3
     assert store.unpack() == 3
+
+
+class TearingStore(DocumentStore):
+    """A disk that fails in the middle of one record and then refuses to cut it off again."""
+
+    @staticmethod
+    def _append(fd: int, sha256: str, data: bytes) -> None:
+        if data == b"tears":
+            os.write(fd, b"EIPACK1 half a rec")
+            raise OSError(5, "Input/output error")
+        DocumentStore._append(fd, sha256, data)
+
+
+def test_a_record_torn_beyond_repair_fails_what_its_pack_held_unsynced(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(fd: int, length: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("intake.store.os.ftruncate", refuse)
+    store = TearingStore(tmp_path / "store")
+    before, torn, after = b"before", b"tears", b"after"
+    failures = store.put_packed({sha256_of(d): d for d in (before, torn, after)})
+    # "before" sits in a pack that ends in a torn record and was never synced: it is not claimed stored
+    assert set(failures) == {sha256_of(before), sha256_of(torn)}
+    assert len(store.packs()) == 2  # "after" went to a new pack
+    assert store.open(sha256_of(after)) == after
