@@ -268,9 +268,12 @@ class DocumentStore:
         """The original bytes, checked against their name (a changed file is an error, not a document)."""
         path = self.path(sha256)
         try:
-            if not path.is_file() and self.packs():
-                self.unpack()  # a message a poller packed and stage 2 has not filed yet
-            data = path.read_bytes()
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                if not self.unpack():  # a message a poller packed and stage 2 has not filed yet?
+                    raise
+                data = path.read_bytes()
         except FileNotFoundError as exc:
             raise StoreError("document-missing", "no such document in the store", sha256=sha256) from exc
         except OSError as exc:

@@ -387,7 +387,7 @@ class _Mover:
         try:
             if exc[0] is None:
                 self.finish()
-            elif self.running is not None:
+            else:
                 with contextlib.suppress(Exception):  # already failing: record what did get moved
                     self.finish()
         finally:

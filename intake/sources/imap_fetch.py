@@ -17,14 +17,15 @@ is ``IMAPClientAbortError``, a refused command ``IMAPClientError``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from imapclient.response_parser import parse_fetch_response
 
-__all__ = ["Fetched", "fetch_bodies", "read_fetch", "send_fetch"]
+__all__ = ["Fetched", "read_fetch", "send_fetch"]
 
 #: longest reply line accepted (imaplib's own limit); literals are read by their announced size
 _MAXLINE = 1_000_000
@@ -32,11 +33,6 @@ _COMMON = re.compile(rb'\* \d+ FETCH \(UID (\d+) INTERNALDATE "([^"]*)" BODY\[\]
 _LITERAL = re.compile(rb"\{(\d+)\}\r\n\Z")
 
 Fetched = dict[int, tuple[bytes, datetime | None]]
-
-
-def fetch_bodies(client: IMAPClient, uids: Sequence[int]) -> Fetched:
-    """{uid: (raw message, INTERNALDATE)} for those of ``uids`` still in the selected folder."""
-    return read_fetch(client, send_fetch(client, uids))
 
 
 def send_fetch(client: IMAPClient, uids: Sequence[int]) -> bytes:
@@ -50,6 +46,7 @@ def send_fetch(client: IMAPClient, uids: Sequence[int]) -> bytes:
 
 
 def read_fetch(client: IMAPClient, tag: bytes) -> Fetched:
+    """{uid: (raw message, INTERNALDATE)} for those of the FETCH's UIDs still in the folder."""
     imap = client._imap
     try:
         return _read_reply(imap.file, tag)
@@ -57,9 +54,8 @@ def read_fetch(client: IMAPClient, tag: bytes) -> Fetched:
         imap.tagged_commands.pop(tag, None)
 
 
-def _read_reply(file: object, tag: bytes) -> Fetched:
-    readline = file.readline  # type: ignore[attr-defined]
-    read = file.read  # type: ignore[attr-defined]
+def _read_reply(file: BinaryIO, tag: bytes) -> Fetched:
+    readline, read = file.readline, file.read
     found: Fetched = {}
     done = tag + b" "
     while True:
@@ -84,16 +80,17 @@ def _read_reply(file: object, tag: bytes) -> Fetched:
             _parse_general(parts, found)
 
 
-def _rest_of_reply(line: bytes, readline: object, read: object) -> list[bytes | tuple[bytes, bytes]]:
+def _rest_of_reply(line: bytes, readline: Callable[[int], bytes],
+                   read: Callable[[int], bytes]) -> list[bytes | tuple[bytes, bytes]]:
     """One whole reply: (line up to a literal, literal) pairs, then the last line (CRLFs cut off)."""
     parts: list[bytes | tuple[bytes, bytes]] = []
     while (literal := _LITERAL.search(line)) is not None:
         size = int(literal.group(1))
-        data = read(size)  # type: ignore[operator]
+        data = read(size)
         if len(data) != size:
             raise IMAPClientAbortError("connection closed in the middle of a literal")
         parts.append((line[:-2], data))
-        line = readline(_MAXLINE)  # type: ignore[operator]
+        line = readline(_MAXLINE)
         if not line.endswith(b"\n"):
             raise IMAPClientAbortError("connection closed in the middle of a FETCH reply")
     parts.append(line[:-2])
