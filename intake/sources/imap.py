@@ -13,9 +13,9 @@ where it moved first and recorded later):
 
 The steps of neighbouring batches overlap, never the steps of one batch: the FETCH of batch n+1 is
 sent before batch n is stored (the server reads the next messages while the disk and the database
-work), and the MOVE of batch n runs on a second connection, in a thread, while batch n+1 is read
-and stored. A MOVE is sent only after its batch's commit, and the MOVE of batch n has finished
-before the MOVE of batch n+1 is sent.
+work), and the MOVEs run on a second connection, in a thread, while later batches are read and
+stored. A batch is moved only after its commit; one MOVE runs at a time, and the batches committed
+while it runs go together in the next.
 
 A crash before 3 leaves nothing recorded and the message in place: it is fetched again. A crash
 between 3 and 4 leaves the ledger saying ``stored``: the next run only moves it. A crash after 4
@@ -31,6 +31,7 @@ import socket
 import ssl
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -193,9 +194,7 @@ class _Poller:
                 if i + 1 < len(batches):
                     tag = send_fetch(client, batches[i + 1])
                 self.hook(PollStep.FETCHED, batch)
-                done, failing = self._store(uidvalidity, batch, fetched, attempts)
-                mover.finish()  # the previous batch's move, if still running
-                mover.start(batch, done, failing)
+                mover.add(batch, *self._store(uidvalidity, batch, fetched, attempts))
 
     def _record_gone(self, session: Session, uidvalidity: int, present: set[int]) -> None:
         """Committed rows whose message has left the folder were moved by a run that stopped before
@@ -362,12 +361,15 @@ def move_uids(client: IMAPClient, uids: list[int], folder: str, *, caps: set[byt
 
 
 class _Mover:
-    """Moves committed batches on a second connection, in a thread, one batch at a time.
+    """Moves committed batches on a second connection, in a thread, one MOVE at a time.
 
-    ``start`` is called only after the batch's commit; ``finish`` waits for the running move and
-    records it (the ledger marks ride on a later commit; the hook hears ``moved``). The connection
-    is opened with the first move and must see the folder's UIDVALIDITY unchanged, or nothing is
-    moved: a UID of another UIDVALIDITY is another message.
+    ``add`` is called only after the batch's commit. While a MOVE runs, the batches committed
+    meanwhile wait and then go together in the next one: a MOVE costs the server per command (it
+    rewrites the folder's index) as much as per message, so a fast drain sends few large MOVEs and a
+    slow one moves each batch as soon as it is committed. ``finish`` moves what is left and records
+    it all (the ledger marks ride on a later commit; the hook hears ``moved`` per batch). The
+    connection is opened with the first move and must see the folder's UIDVALIDITY unchanged, or
+    nothing is moved: a UID of another UIDVALIDITY is another message.
     """
 
     def __init__(self, poller: _Poller, connect: Callable[[], IMAPClient], uidvalidity: int,
@@ -378,7 +380,8 @@ class _Mover:
         self.caps = caps
         self.client: IMAPClient | None = None
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="imap-move")
-        self.running: tuple[Future[None], list[int], list[int], list[int]] | None = None
+        self.waiting = _Moves()
+        self.running: tuple[Future[None], _Moves] | None = None
 
     def __enter__(self) -> _Mover:
         return self
@@ -389,32 +392,48 @@ class _Mover:
                 self.finish()
             else:
                 with contextlib.suppress(Exception):  # already failing: record what did get moved
-                    self.finish()
+                    self._collect()
         finally:
             self.pool.shutdown(wait=True)
             if self.client is not None:
                 _close(self.client)
 
-    def start(self, batch: list[int], done: list[int], failing: list[int]) -> None:
-        assert self.running is None
-        if done or failing:
-            self.running = (self.pool.submit(self._move, done, failing), batch, done, failing)
-        else:
-            self.poller.hook(PollStep.MOVED, batch)
+    def add(self, batch: list[int], done: list[int], failing: list[int]) -> None:
+        """Queue a committed batch; start a MOVE if none is running (collecting one that has ended)."""
+        self.waiting.add(batch, done, failing)
+        if self.running is not None and self.running[0].done():
+            self._collect()
+        if self.running is None:
+            self._start()
 
     def finish(self) -> None:
+        """Move everything queued and wait for it."""
+        while self.running is not None:
+            self._collect()
+            self._start()
+
+    def _start(self) -> None:
+        moves, self.waiting = self.waiting, _Moves()
+        if moves.done or moves.failing:
+            self.running = (self.pool.submit(self._move, moves.done, moves.failing), moves)
+        else:
+            for batch in moves.batches:  # nothing of it to move (all to retry, or gone)
+                self.poller.hook(PollStep.MOVED, batch)
+
+    def _collect(self) -> None:
         if self.running is None:
             return
-        future, batch, done, failing = self.running
+        future, moves = self.running
         self.running = None
         future.result()
         poller = self.poller
-        if done:
-            poller._moved(self.uidvalidity, done, LedgerState.MOVED)
-        if failing:
-            poller._moved(self.uidvalidity, failing, LedgerState.FAILED)
-            poller.report.failed += len(failing)
-        poller.hook(PollStep.MOVED, batch)
+        if moves.done:
+            poller._moved(self.uidvalidity, moves.done, LedgerState.MOVED)
+        if moves.failing:
+            poller._moved(self.uidvalidity, moves.failing, LedgerState.FAILED)
+            poller.report.failed += len(moves.failing)
+        for batch in moves.batches:
+            poller.hook(PollStep.MOVED, batch)
 
     def _move(self, done: list[int], failing: list[int]) -> None:
         if self.client is None:
@@ -432,3 +451,17 @@ class _Mover:
             move_uids(self.client, done, cfg.processed_folder, caps=self.caps)
         if failing:
             move_uids(self.client, failing, cfg.failed_folder, caps=self.caps)
+
+
+@dataclass
+class _Moves:
+    """Committed batches waiting for one MOVE: their UIDs for Processed and for Failed."""
+
+    batches: list[list[int]] = field(default_factory=list)
+    done: list[int] = field(default_factory=list)
+    failing: list[int] = field(default_factory=list)
+
+    def add(self, batch: list[int], done: list[int], failing: list[int]) -> None:
+        self.batches.append(batch)
+        self.done += done
+        self.failing += failing
