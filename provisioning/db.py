@@ -40,7 +40,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit is on disk before it returns. Things happen outside the database after a
+        # commit (a message moved off the IMAP server, credentials mailed); under NORMAL a power loss
+        # could roll that commit back while its effect stays done.
+        cur.execute("PRAGMA synchronous=FULL")
         cur.close()
 
     @event.listens_for(engine, "begin")
