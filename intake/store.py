@@ -271,9 +271,13 @@ class DocumentStore:
             try:
                 data = path.read_bytes()
             except FileNotFoundError:
-                if not self.unpack():  # a message a poller packed and stage 2 has not filed yet?
+                # A message a poller packed and stage 2 has not filed yet: file it now or, while a
+                # poller in another process still appends to that pack, read it from there.
+                self.unpack()
+                found = path.read_bytes() if path.is_file() else self._read_packed(sha256)
+                if found is None:
                     raise
-                data = path.read_bytes()
+                data = found
         except FileNotFoundError as exc:
             raise StoreError("document-missing", "no such document in the store", sha256=sha256) from exc
         except OSError as exc:
@@ -431,6 +435,24 @@ class DocumentStore:
             finally:
                 os.close(fd)
         return filed
+
+    def _read_packed(self, sha256: str) -> bytes | None:
+        """The record named ``sha256`` in a pack (unchecked: ``open`` checks it), or None."""
+        key = sha256.encode()
+        for pack in self.packs():
+            try:
+                with pack.open("rb") as reader:
+                    while (head := _PACK_HEADER.fullmatch(reader.readline(200))) is not None:
+                        length = int(head.group(2))
+                        if head.group(1) == key:
+                            data = reader.read(length)
+                            if len(data) == length:
+                                return data
+                            break  # torn, or still being written
+                        reader.seek(length, os.SEEK_CUR)
+            except FileNotFoundError:
+                continue  # filed and removed meanwhile
+        return None
 
     def _open_pack(self) -> int:
         if self._pack is not None:

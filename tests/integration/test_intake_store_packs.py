@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from errors import StoreError
 from intake.store import DocumentStore, sha256_of
 
 
@@ -47,6 +48,21 @@ def test_a_pack_its_writer_holds_is_left_alone(tmp_path: Path) -> None:
     writer.put_packed({sha256_of(b"y"): b"y"})
     assert writer.unpack() == 2  # the writer closes its pack first
     assert reader.open(sha256_of(b"y")) == b"y"
+
+
+def test_a_document_in_a_pack_another_writer_holds_is_read_from_the_pack(tmp_path: Path) -> None:
+    writer = DocumentStore(tmp_path / "store")
+    blobs = {sha256_of(b): b for b in (b"first", b"second", b"third")}
+    writer.put_packed(blobs)
+    reader = DocumentStore(tmp_path / "store")  # another process: the writer's lock keeps the pack
+    assert reader.open(sha256_of(b"second")) == b"second"
+    [pack] = reader.packs()  # left where it is
+    assert not reader.exists(sha256_of(b"second"))
+    with pack.open("ab") as f:  # a record still being written: its header and part of its bytes
+        f.write(b"EIPACK1 %s 100\nonly part" % sha256_of(b"x" * 100).encode())
+    with pytest.raises(StoreError) as missing:
+        reader.open(sha256_of(b"x" * 100))
+    assert missing.value.code == "document-missing"
 
 
 def test_a_full_pack_is_closed_and_the_next_batch_starts_another(tmp_path: Path,
