@@ -8,6 +8,7 @@ no file is given). Secrets are never stored here: only the *name* of the environ
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass
 from enum import StrEnum
@@ -223,8 +224,16 @@ def _build(cls: type[Any], raw: dict[str, Any], file: Path, prefix: str) -> Any:
     for name in known:
         if name not in raw:
             continue
-        setattr(obj, name, _coerce(hints[name], raw[name], file, f"{prefix}{name}"))
+        value = _coerce(hints[name], raw[name], file, f"{prefix}{name}")
+        if name.endswith("_env") and not _ENV_NAME.fullmatch(value):
+            # Never echoed: what sits here by mistake is most often the secret itself.
+            raise ConfigError("config-bad-value", f"{prefix}{name} must be the name of an environment variable "
+                              "(letters, digits and _), not the secret itself", file=file, key=f"{prefix}{name}")
+        setattr(obj, name, value)
     return obj
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _coerce(hint: Any, value: Any, file: Path, key: str) -> Any:

@@ -13,7 +13,7 @@ import os
 import re
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from enum import StrEnum
 from pathlib import Path
@@ -76,7 +76,7 @@ class SmtpSettings:
     port: int = 587
     security: Security = Security.STARTTLS
     user: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)  # a printed settings object never shows it
     timeout_seconds: float = 30.0
     concurrency: int = 4
     #: CA bundle to trust instead of the system store (test certificates)

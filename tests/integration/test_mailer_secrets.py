@@ -102,3 +102,10 @@ async def test_password_never_leaves_the_credentials_message(mail_db: MailDb, sm
     for where, text in haystacks.items():
         assert password not in text, f"plaintext password found in {where}"
         assert not PW.search(text), f"something password-shaped in {where}"
+
+
+def test_smtp_settings_never_print_their_password() -> None:
+    settings = SmtpSettings(host="smtp.example.be", user="intake", password="Smtp-Secret-9")
+    assert "Smtp-Secret-9" not in repr(settings)
+    assert "Smtp-Secret-9" not in str(settings)
+    assert settings.password == "Smtp-Secret-9"

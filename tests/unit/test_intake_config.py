@@ -1,0 +1,29 @@
+"""The configuration loader: a secret pasted where the name of its environment variable belongs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from errors import ConfigError
+from intake.config import load_config
+
+
+@pytest.mark.parametrize("table", ["mail.smtp", "sources.imap"])
+def test_a_secret_in_place_of_its_variable_name_is_refused_without_echoing_it(tmp_path: Path, table: str) -> None:
+    secret = "Hunter2 real-password!"
+    config = tmp_path / "c.toml"
+    config.write_text(f'[{table}]\npassword_env = "{secret}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(config)
+    assert refused.value.code == "config-bad-value"
+    assert refused.value.data["key"] == f"{table}.password_env"
+    assert secret not in str(refused.value)
+    assert secret not in repr(refused.value.data)
+
+
+def test_a_variable_name_is_accepted(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[mail.smtp]\npassword_env = "SMTP_PW_2"\n', encoding="utf-8")
+    assert load_config(config).mail.smtp.password_env == "SMTP_PW_2"
