@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -14,8 +14,9 @@ from parsers.forms import FORMS, FormId
 from parsers.result import FieldValue, Issue, ParsedForm
 from parsers.validate import validate
 from provisioning.apply import Clock, apply_plan
+from provisioning.audit import AuditAction
 from provisioning.models import DossierForm, FormStatus, ReviewItem, ReviewStatus
-from provisioning.plan import Outcome
+from provisioning.plan import Outcome, Plan
 from provisioning.rules import OCR_LOW_CONFIDENCE_CODES, plan_review_rejection
 from provisioning.service import Decision, decide
 from provisioning.state import aware, load_state, lock_dossier, provenance_of
@@ -114,7 +115,8 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
     kept = tuple(w for w in warnings if w.code not in OCR_LOW_CONFIDENCE_CODES)
     form = ParsedForm(form_id=item.form_id, version=None, language=None, method=None, fields=fields,
                       warnings=kept, sha256=item.document_sha256)
-    decided = decide(session, form, provenance_of(doc), clock=clock, approved_by=by)
+    decided = _with_corrections(decide(session, form, provenance_of(doc), clock=clock, approved_by=by),
+                                item.fields, corrections)
     if decided.outcome in (Outcome.REJECTED, Outcome.REVIEW):
         raise ReviewError("review-rules-refused", "the dossier rules refuse this form: "
                           + ", ".join(decided.reasons), item=item_id)
@@ -125,6 +127,19 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
     session.add(item)
     session.flush()
     return Decision(decided, tuple(mails))
+
+
+def _with_corrections(decided: Plan, read: dict[str, FieldValue], corrections: dict[str, FieldValue]) -> Plan:
+    """The approval's audit entry names every value the reviewer changed, as read and as set: the
+    chain shows where an account's data (its credentials address above all) is not the document's."""
+    changed = {name: {"read": read.get(name), "set": value} for name, value in sorted(corrections.items())
+               if read.get(name) != value}
+    if not changed:
+        return decided
+    note = f" (corrected: {', '.join(changed)})"
+    audit = tuple(replace(entry, reason=entry.reason + note, details={**entry.details, "corrections": changed})
+                  if entry.action is AuditAction.REVIEW_APPROVED else entry for entry in decided.audit)
+    return replace(decided, audit=audit)
 
 
 def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str) -> Decision:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import random
 from datetime import UTC, datetime, timedelta
@@ -232,6 +233,9 @@ def test_review_approve_corrects_fields_validates_again_and_audits_reviewer(engi
         entry = session.exec(select(AuditEntry).where(col(AuditEntry.action) == AuditAction.REVIEW_APPROVED,
                                                       col(AuditEntry.document_sha256) == posted.sha256)).one()
         assert entry.actor == REVIEWER
+        # what the reviewer changed is in the chain, as read from the document and as set
+        assert json.loads(entry.details)["corrections"] == {"contracts": {"read": ["GV-100"], "set": ["GV-200"]}}
+        assert "corrected: contracts" in entry.reason
         with pytest.raises(ReviewError) as twice:
             approve(session, item.id, by=REVIEWER, clock=clock)
         assert twice.value.code == "review-already-decided"
