@@ -42,7 +42,7 @@ from sqlmodel import Session, col, select
 
 from errors import ConfigError, SourceError
 from intake.config import ImapConfig, TlsMode, TrustConfig
-from intake.sources.imap_fetch import Fetched, read_fetch, send_fetch
+from intake.sources.imap_fetch import FetchReply, read_fetch, send_fetch
 from intake.sources.ingest import Clock, Incoming, PollReport, PollStep, ProgressHook, count, ingest_batch
 from intake.store import DocumentStore, ImapFolder, ImapLedger, LedgerState, insert_rows
 from parsers.result import Channel
@@ -146,12 +146,19 @@ class _Poller:
         self.account = f"{cfg.user}@{cfg.host}"
         #: (uidvalidity, uids, state) moved on the server, recorded with the next commit
         self.marks: list[tuple[int, list[int], LedgerState]] = []
+        #: UIDs of a batch whose FETCH broke the connection: fetched one by one after reconnecting
+        self.suspects: set[int] = set()
 
     def run(self, client: IMAPClient, connect_mover: Callable[[], IMAPClient]) -> None:
         try:
             self._run(client, connect_mover)
         except _CONNECTION_LOST as exc:
             raise _ConnectionLost(str(exc)) from exc
+        except IMAPClientError as exc:
+            # A command the server refused (a MOVE over quota, a folder it will not create…): this
+            # source stops here with a coded error, the run goes on; what was committed stays so.
+            raise SourceError("imap-command-refused", f"the IMAP server refused a command: {str(exc)[:500]}",
+                              host=self.cfg.host, folder=self.cfg.folder) from exc
         finally:
             # Moves done but not yet recorded: record them now if the database still answers; if not
             # (or on SIGKILL), the next run finds those UIDs gone from the folder and records them.
@@ -184,17 +191,39 @@ class _Poller:
         todo = [u for u in uids if u in fresh or ledger[u].state == LedgerState.RETRY]
         attempts = {u: ledger[u].attempts for u in todo if u in ledger}
         todo = self._refuse_oversized(client, uidvalidity, todo, attempts, caps)
-        batches = list(_chunks(todo, cfg.batch_size))
+        # A batch whose FETCH broke the connection is fetched again one message at a time: a message
+        # the server cannot serve (it drops the connection on it) is found and failed, not retried
+        # with its neighbours for ever.
+        batches = [[u] for u in todo if u in self.suspects] + list(_chunks(
+            [u for u in todo if u not in self.suspects], cfg.batch_size))
         if not batches:
             return
         with _Mover(self, connect_mover, uidvalidity, caps) as mover:
             tag = send_fetch(client, batches[0])
             for i, batch in enumerate(batches):
-                fetched = read_fetch(client, tag)
+                try:
+                    fetched = read_fetch(client, tag, max_bytes=cfg.max_message_bytes)
+                except _CONNECTION_LOST as exc:
+                    if len(batch) == 1:
+                        self._record_cut(uidvalidity, batch[0], attempts, exc)
+                    self.suspects.update(batch)
+                    raise
                 if i + 1 < len(batches):
                     tag = send_fetch(client, batches[i + 1])
                 self.hook(PollStep.FETCHED, batch)
                 mover.add(batch, *self._store(uidvalidity, batch, fetched, attempts))
+
+    def _record_cut(self, uidvalidity: int, uid: int, attempts: dict[int, int], exc: BaseException) -> None:
+        """The connection broke while this message alone was being fetched: an attempt of its own."""
+        tries = attempts.get(uid, 0) + 1
+        state = LedgerState.FAILING if tries >= self.cfg.max_attempts else LedgerState.RETRY
+        message = f"the connection broke while this message alone was being fetched: {type(exc).__name__}"
+        with self.session_factory() as session:
+            self._write_ledger(session, uidvalidity, [self._row(
+                uidvalidity, uid, state=state, attempts=tries, last_error=f"imap-fetch-cut: {message}",
+                now=self.clock())], existing=attempts)
+            session.commit()
+        self.report.error("imap-fetch-cut", message, uid=uid, attempt=tries)
 
     def _record_gone(self, session: Session, uidvalidity: int, present: set[int]) -> None:
         """Committed rows whose message has left the folder were moved by a run that stopped before
@@ -252,9 +281,15 @@ class _Poller:
         if not todo:
             return todo
         wanted = set(todo)
-        too_big = sorted(u for u in (int(u) for u in client.search(["UNDELETED", "LARGER",
-                                                                    self.cfg.max_message_bytes]))
-                         if u in wanted)
+        try:
+            larger = client.search(["UNDELETED", "LARGER", self.cfg.max_message_bytes])
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError:
+            # Refused (Dovecot does when it cannot read a message to size it): the FETCH reader
+            # enforces the cap as well, so the drain goes on without this shortcut.
+            return todo
+        too_big = sorted(u for u in (int(u) for u in larger) if u in wanted)
         if not too_big:
             return todo
         now = self.clock()
@@ -271,17 +306,25 @@ class _Poller:
         big = set(too_big)
         return [u for u in todo if u not in big]
 
-    def _store(self, uidvalidity: int, batch: list[int], fetched: Fetched,
+    def _store(self, uidvalidity: int, batch: list[int], reply: FetchReply,
                attempts: dict[int, int]) -> tuple[list[int], list[int]]:
         """Store and commit one fetched batch; returns (UIDs for Processed, UIDs for Failed)."""
         items: list[Incoming] = []
         for uid in batch:
-            got = fetched.get(uid)
-            if got is None:
-                continue  # expunged by someone else between SEARCH and FETCH: nothing to do
-            body, received = got
-            items.append(Incoming(key=str(uid), data=body, received_at=received or self.clock(),
-                                  source=f"imap:{self.account}/{self.cfg.folder};uidvalidity={uidvalidity};uid={uid}"))
+            got = reply.messages.get(uid)
+            if got is not None:
+                body, received = got
+                items.append(Incoming(key=str(uid), data=body, received_at=received or self.clock(),
+                                      source=f"imap:{self.account}/{self.cfg.folder};uidvalidity={uidvalidity};"
+                                             f"uid={uid}"))
+        # (uid, sha256, code, message, final): what could not be stored, and whether to give up at once
+        failed: list[tuple[int, str | None, str, str, bool]] = []
+        for uid in batch:
+            if uid in reply.too_large:
+                failed.append((uid, None, "message-too-large", "message over the size cap, moved to Failed", True))
+            elif uid not in reply.messages and reply.problem:
+                failed.append((uid, None, "imap-fetch-refused", reply.problem, False))
+            # neither: expunged by someone else between SEARCH and FETCH, nothing to do
         now = self.clock()
         done: list[int] = []
         failing: list[int] = []
@@ -291,18 +334,20 @@ class _Poller:
             rows = []
             for result in results:
                 uid = int(result.key)
-                tries = attempts.get(uid, 0) + 1
-                if result.ok:
-                    count(self.report, result)
-                    state = LedgerState.DUPLICATE if result.outcome == "duplicate" else LedgerState.STORED
-                    rows.append(self._row(uidvalidity, uid, state=state, attempts=tries, sha256=result.sha256,
-                                          now=now))
-                    done.append(uid)
+                if not result.ok:
+                    failed.append((uid, result.sha256, result.error_code, result.error, False))
                     continue
-                state = LedgerState.FAILING if tries >= self.cfg.max_attempts else LedgerState.RETRY
-                rows.append(self._row(uidvalidity, uid, state=state, attempts=tries, sha256=result.sha256,
-                                      last_error=f"{result.error_code}: {result.error}"[:2000], now=now))
-                self.report.error(result.error_code, result.error, uid=uid, attempt=tries)
+                count(self.report, result)
+                state = LedgerState.DUPLICATE if result.outcome == "duplicate" else LedgerState.STORED
+                rows.append(self._row(uidvalidity, uid, state=state, attempts=attempts.get(uid, 0) + 1,
+                                      sha256=result.sha256, now=now))
+                done.append(uid)
+            for uid, sha, code, message, final in failed:
+                tries = attempts.get(uid, 0) + 1
+                state = LedgerState.FAILING if final or tries >= self.cfg.max_attempts else LedgerState.RETRY
+                rows.append(self._row(uidvalidity, uid, state=state, attempts=tries, sha256=sha,
+                                      last_error=f"{code}: {message}"[:2000], now=now))
+                self.report.error(code, message, uid=uid, attempt=tries)
                 if state is LedgerState.FAILING:
                     failing.append(uid)
                 else:

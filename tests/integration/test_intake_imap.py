@@ -19,9 +19,11 @@ from imapclient import IMAPClient
 from sqlmodel import Session, col, select
 
 from errors import SourceError
-from intake.config import TlsMode
+from intake.config import ImapConfig, TlsMode, TrustConfig
 from intake.sources import PollStep
-from intake.sources.imap import connect, move_uids, poll_imap
+from intake.sources.imap import _Poller, connect, move_uids, poll_imap
+from intake.sources.imap_fetch import FetchReply
+from intake.sources.ingest import PollReport
 from intake.store import Arrival, DocumentStore, ImapLedger, LedgerState, pending_documents, sha256_of
 from tests.fixtures.dovecot import ImapAccount
 from tests.intake_mail import explode, fake_pdf, make_message, store_and_sessions
@@ -263,6 +265,64 @@ def test_message_failing_n_times_goes_to_failed(imap_account: ImapAccount, tmp_p
     assert "No space left on device" in row.last_error
     third = poll_imap(cfg, store=store, session_factory=sessions, password=imap_account.password, clock=now)
     assert (third.seen, third.failed) == (0, 0)
+
+
+def test_a_message_the_server_cannot_serve_goes_to_failed_and_the_rest_drains(imap_account: ImapAccount,
+                                                                             tmp_path: Path) -> None:
+    raws = [make_message(attachments=[(f"s{i}.pdf", fake_pdf(f"serve-{i}"))]) for i in range(5)]
+    files = imap_account.deliver_many(raws)
+    os.chmod(files[2], 0)  # Dovecot (not root) cannot read it: it answers the FETCH with BYE and hangs up
+    store, sessions, _ = store_and_sessions(tmp_path)
+    cfg = imap_account.config(max_attempts=2, reconnect_attempts=3)
+    report = poll_imap(cfg, store=store, session_factory=sessions, password=imap_account.password, clock=now)
+    # the batch is cut; fetched again one by one, the unreadable message is cut twice and failed
+    assert [e["code"] for e in report.errors] == ["imap-fetch-cut", "imap-fetch-cut"]
+    assert report.reconnects == 3
+    assert imap_account.files("Failed") == [raws[2]]
+    assert sorted(imap_account.files("Processed")) == sorted(raws[:2] + raws[3:])
+    assert imap_account.files("INBOX") == []
+    with sessions() as s:
+        failed = s.exec(select(ImapLedger).where(col(ImapLedger.state) == LedgerState.FAILED)).one()
+    assert failed.attempts == 2
+    assert failed.last_error.startswith("imap-fetch-cut: the connection broke while this message alone")
+    assert sorted(a.sha256 for a in message_arrivals(sessions)) == sorted(sha256_of(r) for r in raws[:2] + raws[3:])
+
+
+def test_a_refused_command_is_a_coded_source_error(imap_account: ImapAccount, tmp_path: Path) -> None:
+    raw = make_message()
+    imap_account.deliver_many([raw])
+    store, sessions, _ = store_and_sessions(tmp_path)
+    cfg = imap_account.config(processed_folder="P" * 2000)  # a name Dovecot will not create
+    with pytest.raises(SourceError) as refused:  # an IntakeError: the daily run records it and goes on
+        poll_imap(cfg, store=store, session_factory=sessions, password=imap_account.password, clock=now)
+    assert refused.value.code == "imap-command-refused"
+    assert imap_account.files("INBOX") == [raw]
+
+
+def test_a_refused_fetch_counts_an_attempt_for_what_it_left_out(tmp_path: Path) -> None:
+    """The server answered NO and sent only some of the batch (Dovecot's "Some messages could not be
+    FETCHed"): what came is stored, the rest retried and, after N times, failed — never taken for
+    expunged and silently skipped. (The reply is built here: no server refuses on request.)"""
+    store, sessions, _ = store_and_sessions(tmp_path)
+    poller = _Poller(ImapConfig(max_attempts=2), store=store, session_factory=sessions, clock=now,
+                     hook=lambda step, uids: None, trust=TrustConfig(), report=PollReport(source="test"))
+    raw = make_message()
+    refused = FetchReply({1: (raw, None)},
+                         problem="the server refused the FETCH: NO Some messages could not be FETCHed")
+    assert poller._store(7, [1, 2], refused, {}) == ([1], [])
+    assert poller._store(7, [2], FetchReply(problem=refused.problem), {2: 1}) == ([], [2])
+    assert poller._store(7, [3], FetchReply(too_large={3}), {}) == ([], [3])  # over the cap: failed at once
+    assert poller._store(7, [4], FetchReply(), {}) == ([], [])  # complete reply without it: expunged meanwhile
+    with sessions() as s:
+        rows = {r.uid: r for r in s.exec(select(ImapLedger))}
+    assert (rows[1].state, rows[2].state, rows[3].state) == (LedgerState.STORED, LedgerState.FAILING,
+                                                             LedgerState.FAILING)
+    assert rows[2].attempts == 2
+    assert rows[2].last_error.startswith("imap-fetch-refused: the server refused the FETCH: NO")
+    assert rows[3].last_error.startswith("message-too-large")
+    assert 4 not in rows
+    assert [e["code"] for e in poller.report.errors] == ["imap-fetch-refused", "imap-fetch-refused",
+                                                         "message-too-large"]
 
 
 def test_oversized_message_goes_to_failed_unread(imap_account: ImapAccount, tmp_path: Path) -> None:
