@@ -276,7 +276,7 @@ class DocumentStore:
                 self.unpack()
                 found = path.read_bytes() if path.is_file() else self._read_packed(sha256)
                 if found is None:
-                    raise
+                    found = path.read_bytes()  # filed by another process meanwhile, or missing
                 data = found
         except FileNotFoundError as exc:
             raise StoreError("document-missing", "no such document in the store", sha256=sha256) from exc
@@ -423,6 +423,8 @@ class DocumentStore:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     continue  # its writer is still appending
+                if not _still_named(fd, pack):
+                    continue  # filed and removed by another process between our open and our lock
                 with os.fdopen(os.dup(fd), "rb") as reader:
                     for blobs in _record_chunks(reader):
                         failures = self.put_many(blobs)
@@ -431,7 +433,7 @@ class DocumentStore:
                             raise StoreError("unpack-failed", f"{len(failures)} packed documents could not be "
                                              f"filed: {first.message}", pack=pack.name)
                         filed += len(blobs)
-                os.unlink(pack)
+                os.unlink(pack)  # still ours: the lock is held and the name checked under it
             finally:
                 os.close(fd)
         return filed
@@ -459,17 +461,23 @@ class DocumentStore:
             return self._pack
         folder = self.root / "packs"
         folder.mkdir(parents=True, exist_ok=True)
-        name = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}-{secrets.token_hex(4)}.pack"
-        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o640)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            if self.fsync:
-                self._fsync_dir(folder)  # the pack's name is durable before any record counts on it
-        except BaseException:
-            os.close(fd)
-            raise
-        self._pack = fd
-        return fd
+        while True:
+            path = folder / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}-{secrets.token_hex(4)}.pack"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o640)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                if not _still_named(fd, path):
+                    # Another process's unpack took the new, empty pack before our lock and removed
+                    # it: records appended now would go to a file without a name. Start another.
+                    os.close(fd)
+                    continue
+                if self.fsync:
+                    self._fsync_dir(folder)  # the pack's name is durable before any record counts on it
+            except BaseException:
+                os.close(fd)
+                raise
+            self._pack = fd
+            return fd
 
     def _close_pack(self) -> None:
         if self._pack is not None:
@@ -522,6 +530,16 @@ _PACK_MAGIC = b"EIPACK1"
 #: a pack is closed (and the next one started) once it holds this much
 _PACK_BYTES = 256 * 1024 * 1024
 _PACK_HEADER = re.compile(rb"EIPACK1 ([0-9a-f]{64}) (\d{1,12})\n")
+
+
+def _still_named(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd`` (checked under the file's lock)."""
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 def _record_chunks(reader: BinaryIO) -> Iterable[dict[str, bytes]]:

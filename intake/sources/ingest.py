@@ -179,6 +179,10 @@ def ingest_batch(session: Session, store: DocumentStore, items: Sequence[Incomin
     messages = {sha: item.data for item, sha in todo if item.is_message}
     files = {sha: item.data for item, sha in todo if not item.is_message}
     failures = store.put_packed(messages) | store.put_many(files)
+    for key, result in results.items():
+        failed = failures.get(result.sha256 or "")
+        if failed is not None:  # a copy within this batch, acknowledged only if its twin was stored
+            results[key] = ItemResult(key, result.sha256, "error", failed.code, failed.message)
     rows = _Rows(known=existing_documents(session, [sha for _, sha in todo]), now=now)
     for item, sha in todo:
         failed = failures.get(sha)
@@ -311,10 +315,11 @@ def explode_messages(session: Session, store: DocumentStore, *, trust: TrustConf
     """Stage 2: extract the attachments of every stored message not exploded yet; returns what happened.
 
     Messages are taken ``chunk`` at a time, oldest first, and committed together (one durability
-    point for their attachment files, one commit). A message that cannot be read gets its coded
-    outcome (``message-unreadable``, ``document-corrupt``…) and counts as exploded; one whose
-    attachments cannot be written (a disk error) stays pending for the next run. If a chunk's
-    commit fails, its messages are retried one by one so only the bad one is left out.
+    point for their attachment files, one commit). A message that cannot be read as a message, or
+    whose stored bytes no longer match their name, gets its coded outcome (``message-unreadable``,
+    ``document-corrupt``…) and counts as exploded; one that cannot be read from the store for now
+    (missing, an I/O error) or whose attachments cannot be written (a disk error) stays pending for
+    the next run. If a chunk fails, its messages are retried one by one so only the bad one is left out.
     """
     report = PollReport(source="explode")
     hook = on_progress or (lambda step, keys: None)
@@ -358,10 +363,18 @@ def explode_messages(session: Session, store: DocumentStore, *, trust: TrustConf
                                  sha256=sha)
 
 
+#: stored bytes that do not match their name: final (the message is rejected with this code); any
+#: other store error (missing, an I/O error, packed messages that cannot be filed) may pass, and
+#: leaves the message pending for the next run
+_FINAL_STORE_ERRORS = frozenset({"document-corrupt"})
+
+
 def _read_one(store: DocumentStore, sha: str, arrivals: list[Arrival], limits: MimeLimits) -> _Exploded:
     try:
         data = store.open(sha)
     except StoreError as exc:
+        if exc.code not in _FINAL_STORE_ERRORS:
+            raise  # explode_messages leaves it for the next run, with the error in its report
         return _Exploded(sha, arrivals, exc.code, error_code=exc.code, error=exc.message)
     try:
         ex = extract(data, limits=limits)

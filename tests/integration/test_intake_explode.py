@@ -116,6 +116,41 @@ def test_bad_messages_are_recorded_with_their_code(tmp_path: Path) -> None:
     assert set(states.values()) == {ParseState.NOT_APPLICABLE}
 
 
+class FullDisk(DocumentStore):
+    def _write_tmp(self, folder: Path, sha256: str, data: bytes, *, fsync: bool) -> Path:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_store_error_that_may_pass_leaves_the_message_pending(tmp_path: Path) -> None:
+    maildir = tmp_path / "Maildir"
+    packed = make_message(attachments=[("a.pdf", fake_pdf("still packed"))])
+    _deliver(maildir, [packed])
+    store, sessions, _ = store_and_sessions(tmp_path)
+    poll_maildir(MaildirConfig(path=maildir), store=store, session_factory=sessions, clock=clock)
+    store._close_pack()  # the poller's run is over
+    full = explode(FullDisk(tmp_path / "store"), sessions)  # the packed message cannot be filed
+    assert [e["code"] for e in full.errors] == ["unpack-failed", "unpack-failed"]  # the sweep, then the read
+    assert (full.stored, full.failed, full.retrying) == (0, 0, 1)
+    assert [a.outcome for a in _arrivals(sessions)] == ["pending"]
+    assert explode(store, sessions).stored == 1  # space again: exploded as if nothing happened
+
+    unreadable = make_message(attachments=[("b.pdf", fake_pdf("read error"))])
+    _deliver(maildir, [unreadable])
+    poll_maildir(MaildirConfig(path=maildir), store=store, session_factory=sessions, clock=clock)
+    assert store.unpack() == 1
+    path = store.path(sha256_of(unreadable))
+    kept = path.read_bytes()
+    path.unlink()
+    path.mkdir()  # reading it fails with an I/O error (EISDIR), as a bad sector would
+    failing = explode(store, sessions)
+    assert [e["code"] for e in failing.errors] == ["document-unreadable"]
+    assert failing.retrying == 1
+    path.rmdir()
+    path.write_bytes(kept)
+    assert explode(store, sessions).stored == 1
+    assert {a.outcome for a in _arrivals(sessions) if a.parent_sha256 is None} == {"forms"}
+
+
 def test_a_message_without_a_form_is_a_coded_rejection_with_an_audit_entry(tmp_path: Path) -> None:
     maildir = tmp_path / "Maildir"
     question = make_message(body="Hoe vraag ik een toegang aan?", auth_results=[GATEWAY_PASS])

@@ -325,6 +325,22 @@ def test_a_refused_fetch_counts_an_attempt_for_what_it_left_out(tmp_path: Path) 
                                                          "message-too-large"]
 
 
+def test_a_copy_in_the_same_batch_is_acknowledged_only_once_its_twin_is_stored(imap_account: ImapAccount,
+                                                                                tmp_path: Path) -> None:
+    bad = make_message(subject="POISON", attachments=[("p.pdf", fake_pdf("POISON twice"))])
+    imap_account.deliver_many([bad, bad])  # the same bytes twice, one batch
+    store, sessions, _ = store_and_sessions(tmp_path)
+    first = poll_imap(imap_account.config(), store=PoisonedStore(tmp_path / "store"), session_factory=sessions,
+                      password=imap_account.password, clock=now)
+    assert [e["code"] for e in first.errors] == ["store-write-failed", "store-write-failed"]
+    assert (first.duplicates, first.moved) == (0, 0)
+    assert imap_account.files("INBOX") == [bad, bad]  # not a copy moved away while no copy is stored
+    second = poll_imap(imap_account.config(), store=store, session_factory=sessions,
+                       password=imap_account.password, clock=now)
+    assert (second.stored, second.duplicates, second.moved) == (1, 1, 2)
+    assert store.open(sha256_of(bad)) == bad
+
+
 def test_oversized_message_goes_to_failed_unread(imap_account: ImapAccount, tmp_path: Path) -> None:
     big = make_message(attachments=[("big.pdf", fake_pdf("big", size=60_000))])
     imap_account.deliver_many([big, make_message()])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -100,3 +101,24 @@ def test_a_record_torn_beyond_repair_fails_what_its_pack_held_unsynced(tmp_path:
     assert set(failures) == {sha256_of(before), sha256_of(torn)}
     assert len(store.packs()) == 2  # "after" went to a new pack
     assert store.open(sha256_of(after)) == after
+
+
+def test_a_new_pack_an_unpacker_removes_before_its_writer_locks_it_is_replaced(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    writer = DocumentStore(tmp_path / "store")
+    other = DocumentStore(tmp_path / "store")  # another process's stage 2
+    real_flock = fcntl.flock
+    raced: list[int] = []
+
+    def flock_after_an_unpack(fd: int, op: int) -> None:
+        if op == fcntl.LOCK_EX and not raced:  # the writer's lock on its brand-new pack
+            raced.append(other.unpack())  # takes the empty, unlocked pack and removes it
+        real_flock(fd, op)
+
+    monkeypatch.setattr(fcntl, "flock", flock_after_an_unpack)
+    data = b"committed after put_packed said so"
+    assert writer.put_packed({sha256_of(data): data}) == {}
+    monkeypatch.setattr(fcntl, "flock", real_flock)
+    assert raced == [0]
+    writer._close_pack()
+    assert other.open(sha256_of(data)) == data  # in a pack that has a name, filed now
