@@ -90,7 +90,10 @@ def classify_ids(form_id: str, version: str | None, lang: str | None) -> Classif
 def classify_text(lines: Iterable[str]) -> Classification:
     """From the printed text of a page: the footer gives id and version, the title the language."""
     text = "\n".join(lines)
-    m = FOOTER_RE.search(text)
+    # In reading order the printed title heads the page and the printed footer ends it; a value typed
+    # in a box (another form's title or footer, by mistake or on purpose) comes in between.
+    footers = list(FOOTER_RE.finditer(text))
+    m = footers[-1] if footers else None
     if m is None:
         return Classification(rejection=Issue(
             "not-a-form", "no form footer (e.g. 'EAP-USR v2026.1') found: not a form of Extranet Aanvullend "
@@ -101,10 +104,8 @@ def classify_text(lines: Iterable[str]) -> Classification:
         return bad
     form = FORMS[FormId(form_id)]
     folded = _fold(text)
-    language = None
-    # the longer title first: one title must never be found inside the other
-    for lang in sorted(Lang, key=lambda lg: -len(form.title(lg))):
-        if _fold(form.title(lang)) in folded:
-            language = lang
-            break
-    return Classification(form.form_id, version, language)
+    # the first title found is the printed one; at the same place the longer (one title must never
+    # be taken for another that contains it)
+    found = sorted((at, -len(title), lang) for lang in Lang
+                   if (at := folded.find(title := _fold(form.title(lang)))) >= 0)
+    return Classification(form.form_id, version, found[0][2] if found else None)

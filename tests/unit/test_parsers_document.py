@@ -44,6 +44,15 @@ def test_classify_text() -> None:
     assert classify_text(["an invoice"]).rejection.code == "not-a-form"  # type: ignore[union-attr]
 
 
+def test_classify_text_is_not_misled_by_a_value_typed_in_a_box() -> None:
+    # found by the round-trip property: a box holding the other language's title (or another form's
+    # footer) sits between the printed title at the top and the printed footer at the bottom
+    page = "Fiche Master User  Fonction: MASTER USER FICHE  Nom: EAP-USR v2026.1  EAP-MU v2026.1 Ethias SA"
+    cls = classify_text([page])
+    assert (cls.form_id, cls.language) == ("EAP-MU", "fr")
+    assert classify_text(["Master User fiche  Functie: Fiche Master User  EAP-MU v2026.1"]).language == "nl"
+
+
 @pytest.mark.parametrize(("lines", "code"), [
     (("Formulaire utilisateur Ethias Connect", "ECON-USR v2026.1"), "other-platform"),
     (("Gebruikersfiche Extranet Wettelijk Pensioen", "EWP-USR v2025.1"), "other-platform"),
