@@ -177,6 +177,11 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
             account.expiry_warned_for = None
             session.add(account)
             _set_contracts(session, op.login, op.data.contracts)
+            if op.email_changed:  # the temporary passwords mailed to the old address die
+                session.execute(update(Credential).where(col(Credential.login) == op.login,
+                                                         col(Credential.used_at).is_(None),
+                                                         col(Credential.invalidated_at).is_(None))
+                                .values(invalidated_at=now))
         case EndAccount():
             account = _account(session, op.login)
             account.status, account.ended_at, account.updated_at = op.status, now, now

@@ -184,6 +184,9 @@ class ModifyAccount:
     login: str
     data: AccountData
     sha256: str
+    #: the fiche moves the account to another address: temporary passwords not used yet (mailed to
+    #: the old one) die
+    email_changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,8 @@ class AccountSnapshot:
     access_end_date: date | None
     expiry_warned_for: date | None = None
     source_sha256: str = ""
+    #: a temporary password of this account was used (the person has logged in)
+    activated: bool = False
 
 
 @dataclass(frozen=True)

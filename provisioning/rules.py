@@ -438,13 +438,22 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
         errors = _user_errors(state, data, today=today, except_login=account.login)
         if errors:
             return _rejected(state, form, provenance, key, errors, approved_by=approved_by)
+        moved = data.email.casefold() != account.email.casefold()
         ops = [_record(form, provenance, en, FormStatus.APPLIED, [], approved_by=approved_by, login=account.login),
-               ModifyAccount(account.login, data, sha)]
+               ModifyAccount(account.login, data, sha, email_changed=moved)]
         audit = [received, AuditIntent(AuditAction.ACCOUNT_MODIFIED, "fiche replaces profile, scope, contracts, "
                                        "e-mail and end date", en, login=account.login, document_sha256=sha,
-                                       details=account_details(data.profile, data.scope, data.contracts))]
+                                       details={**account_details(data.profile, data.scope, data.contracts),
+                                                **({"email_changed": True} if moved else {})})]
         mails = list(_mu_notice(state, MailEvent.CHANGES_APPLIED, f"changes:{key}",
                                 changes=[_change("account_modified", account.login, _person(data), data)]))
+        if moved and not account.activated:
+            # Never logged in: the first credentials went to the old address (a typo, someone else's
+            # box) and die with this fiche; new ones go to the address it gives.
+            mails.insert(0, MailIntent(kind=MailKind.CREDENTIALS, event=MailEvent.CREDENTIALS_REISSUED,
+                                       enterprise_number=en, login=account.login,
+                                       params={"login": account.login, "org_name": state.org_name},
+                                       idempotency_key=f"credentials:{sha}"))
         return Plan(key=key, outcome=Outcome.APPLIED, enterprise_number=en, ops=tuple(ops), audit=tuple(audit),
                     mails=tuple(mails))
 

@@ -18,6 +18,7 @@ from provisioning.models import (
     AccountContract,
     AccountStatus,
     Contract,
+    Credential,
     DossierForm,
     FormStatus,
     LegacyAccount,
@@ -75,6 +76,7 @@ _T_ACC = Account.__table__  # type: ignore[attr-defined]
 _T_LINK = AccountContract.__table__  # type: ignore[attr-defined]
 _T_CON = Contract.__table__  # type: ignore[attr-defined]
 _T_LEG = LegacyAccount.__table__  # type: ignore[attr-defined]
+_T_CRED = Credential.__table__  # type: ignore[attr-defined]
 _EN: Any = bindparam("en")
 _SEEN = sa_select(_T_FORM.c.sha256).where(_T_FORM.c.sha256 == bindparam("sha"))
 _ORG = sa_select(_T_ORG.c.name, _T_ORG.c.status, _T_ORG.c.notification_email, _T_ORG.c.correspondence_language,
@@ -87,6 +89,8 @@ _FORMS = sa_select(_T_FORM).where(
 _ACCOUNTS = sa_select(_T_ACC.c.login, _T_ACC.c.email, _T_ACC.c.status, _T_ACC.c.last_name, _T_ACC.c.first_name,
                       _T_ACC.c.profile, _T_ACC.c.scope, _T_ACC.c.access_end_date, _T_ACC.c.expiry_warned_for,
                       _T_ACC.c.source_sha256).where(_T_ACC.c.enterprise_number == _EN)
+_ACTIVATED = sa_select(_T_CRED.c.login).distinct().join(_T_ACC, _T_ACC.c.login == _T_CRED.c.login).where(
+    _T_ACC.c.enterprise_number == _EN, _T_CRED.c.used_at.is_not(None))
 _LINKS = sa_select(_T_LINK.c.login, _T_LINK.c.contract_number).join(
     _T_ACC, _T_ACC.c.login == _T_LINK.c.login).where(_T_ACC.c.enterprise_number == _EN)
 _CONTRACTS = sa_select(_T_CON.c.contract_number).where(_T_CON.c.enterprise_number == _EN)
@@ -122,9 +126,11 @@ def load_state(session: Session, enterprise_number: str, *, sha256: str | None =
                     for f in forms if f.status == FormStatus.WAITING)
     accounts = run(_ACCOUNTS, params).all()
     links: dict[str, list[str]] = {}
+    activated: frozenset[str] = frozenset()
     if accounts:
         for login, number in run(_LINKS, params):
             links.setdefault(login, []).append(number)
+        activated = frozenset(run(_ACTIVATED, params).scalars())
     contracts = frozenset(run(_CONTRACTS, params).scalars())
     legacy = tuple(run(_LEGACY, params).scalars())
 
@@ -142,7 +148,8 @@ def load_state(session: Session, enterprise_number: str, *, sha256: str | None =
             login=r.login, email=r.email, status=AccountStatus(r.status), last_name=r.last_name,
             first_name=r.first_name, profile=Profile(r.profile), scope=Scope(r.scope),
             contracts=tuple(sorted(links.get(r.login, []))), access_end_date=r.access_end_date,
-            expiry_warned_for=r.expiry_warned_for, source_sha256=r.source_sha256) for r in accounts),
+            expiry_warned_for=r.expiry_warned_for, source_sha256=r.source_sha256,
+            activated=r.login in activated) for r in accounts),
         contracts=contracts,
         legacy_logins=legacy,
         waiting=waiting,

@@ -161,6 +161,29 @@ def test_temporary_password_expires_and_reissue_kills_the_old_one(engine: sa.Eng
         assert verify_temporary_password(session, login, second, clock=clock)
 
 
+def test_a_new_address_kills_the_password_mailed_to_the_old_one(engine: sa.Engine, tmp_path: Path) -> None:
+    opened = open_dossier(engine, tmp_path)
+    login = next(m.login for m in opened.mails if m.kind is MailKind.CREDENTIALS) or ""
+    with Session(engine) as session:
+        mailed = issue_temporary_password(session, login, clock=clock, validity=timedelta(hours=72))
+        session.commit()
+    moved = receive(engine, usr(action="modify", login=login, email="jan.right@acme.be", signed_date="2026-11-21"))
+    assert moved.outcome is Outcome.APPLIED
+    (creds,) = [m for m in moved.mails if m.kind is MailKind.CREDENTIALS]
+    assert (creds.login, creds.event) == (login, MailEvent.CREDENTIALS_REISSUED)
+    with Session(engine) as session:
+        assert user_contact(session, login).email == "jan.right@acme.be"  # type: ignore[union-attr]
+        assert not verify_temporary_password(session, login, mailed, clock=clock)  # died with the old address
+        entry = session.exec(select(AuditEntry).where(col(AuditEntry.action) == AuditAction.ACCOUNT_MODIFIED)).one()
+        assert '"email_changed":true' in entry.details
+        fresh = issue_temporary_password(session, login, clock=clock, validity=timedelta(hours=72))
+        assert verify_temporary_password(session, login, fresh, clock=clock)  # used: logged in
+        session.commit()
+    again = receive(engine, usr(action="modify", login=login, email="jan.other@acme.be", signed_date="2026-11-22"))
+    assert again.outcome is Outcome.APPLIED
+    assert not [m for m in again.mails if m.kind is MailKind.CREDENTIALS]  # logged in: a password of their own
+
+
 @pytest.mark.parametrize("order", list(itertools.permutations(("agr", "mu", "usr"))), ids="-".join)
 def test_access_opens_in_any_order_of_arrival(engine: sa.Engine, tmp_path: Path, order: tuple[str, ...]) -> None:
     load_reference(engine, tmp_path)

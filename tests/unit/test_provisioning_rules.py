@@ -183,7 +183,23 @@ def test_modify_replaces_profile_scope_contracts_email_end_date_as_a_whole() -> 
                                                                       ("GV-200",))
     assert data.access_end_date == date.fromisoformat(end_in(90))
     entry = next(a for a in p.audit if a.action is AuditAction.ACCOUNT_MODIFIED)
-    assert entry.details == {"profile": "consult", "scope": "selected", "contracts": ["GV-200"]}
+    assert entry.details == {"profile": "consult", "scope": "selected", "contracts": ["GV-200"],
+                             "email_changed": True}
+
+
+def test_a_new_address_kills_unused_temporary_passwords_and_resends_only_if_never_logged_in() -> None:
+    fiche = usr(action="modify", login="EAP00000001", email="jan.right@acme.be")
+    never = run(open_state(accounts=(account(email="jan.typo@acme.be"),)), fiche)
+    assert ops_of(never, ModifyAccount)[0].email_changed  # type: ignore[attr-defined]
+    (creds,) = [m for m in never.mails if m.kind is MailKind.CREDENTIALS]
+    assert (creds.login, creds.event, creds.idempotency_key) == ("EAP00000001", MailEvent.CREDENTIALS_REISSUED,
+                                                                 f"credentials:{fiche.sha256}")
+    active = run(open_state(accounts=(account(email="jan.typo@acme.be", activated=True),)), fiche)
+    assert ops_of(active, ModifyAccount)[0].email_changed  # type: ignore[attr-defined]
+    assert not [m for m in active.mails if m.kind is MailKind.CREDENTIALS]  # has a password of their own
+    same = run(open_state(accounts=(account(email="Jan.Right@acme.be"),)), fiche)  # only the case differs
+    assert not ops_of(same, ModifyAccount)[0].email_changed  # type: ignore[attr-defined]
+    assert not [m for m in same.mails if m.kind is MailKind.CREDENTIALS]
 
 
 def test_modify_requires_complete_fiche() -> None:
