@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from mailer.outbox import OutboxMessage
 from mailer.purposes import Event, Purpose
 from mailer.send import Sender
-from mailer.transports import FileTransport, Security, SmtpSettings, SmtpTransport
+from mailer.transports import DeliveryError, Envelope, FileTransport, Security, SmtpSettings, SmtpTransport
 from tests.fixtures.mailer import FakeClock, MailDb, audit
 from tests.fixtures.smtp import SmtpServer
 
@@ -109,3 +110,15 @@ def test_smtp_settings_never_print_their_password() -> None:
     assert "Smtp-Secret-9" not in repr(settings)
     assert "Smtp-Secret-9" not in str(settings)
     assert settings.password == "Smtp-Secret-9"
+
+
+async def test_a_mail_file_that_cannot_be_written_leaves_no_partial_copy(tmp_path: Path) -> None:
+    message = EmailMessage()
+    message["Message-ID"] = "<m1@ethias.be>"
+    message.set_content("wachtwoord: Half-Written-Secret-1")
+    transport = FileTransport(tmp_path / "outbox")
+    transport.path_for("<m1@ethias.be>").mkdir(parents=True)  # the name is taken: the rename fails
+    (transport.path_for("<m1@ethias.be>") / "x").touch()
+    with pytest.raises(DeliveryError):
+        await transport.send(Envelope(sender="a@ethias.be", recipient="b@acme.be", message=message))
+    assert [p.name for p in (tmp_path / "outbox").iterdir()] == ["m1@ethias.be.eml"]  # no .tmp with the password
