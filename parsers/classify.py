@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from parsers.forms import FOOTER_RE, FOREIGN_PLATFORM_PREFIXES, FORM_VERSION, FORMS, FormId, Lang
-from parsers.result import Issue
+from parsers.result import Issue, shown
 
 __all__ = ["Classification", "DocType", "classify_ids", "classify_text", "sniff"]
 
@@ -68,7 +68,7 @@ def _check_id(form_id: str, version: str | None) -> Classification | None:
             f"{form_id} is a form of another Ethias platform (Ethias Connect / Extranet Wettelijk Pensioen); "
             "access to Extranet Aanvullend Pensioen is requested separately"))
     if form_id not in {str(f) for f in FormId}:
-        return Classification(rejection=Issue("not-a-form", f"{form_id!r} is not a form of Extranet Aanvullend "
+        return Classification(rejection=Issue("not-a-form", f"{shown(form_id)} is not a form of Extranet Aanvullend "
                                                             "Pensioen"))
     if version is not None and version != FORMS[FormId(form_id)].version:
         return Classification(rejection=Issue(

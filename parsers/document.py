@@ -16,7 +16,7 @@ from errors import ParseError
 from parsers.acroform import hidden_ids, open_pdf, resolve_fields
 from parsers.classify import Classification, DocType, classify_ids, sniff
 from parsers.forms import Lang
-from parsers.result import Issue, Method, OcrSettings, ParsedForm
+from parsers.result import Issue, Method, OcrSettings, ParsedForm, shown
 from parsers.textlayer import read_text_layer
 from parsers.validate import RawValue, validate
 from parsers.xlsx import read_xlsx
@@ -51,7 +51,7 @@ def _parse(data: bytes, *, today: date, filename: str | None, ocr: OcrSettings) 
     if kind is DocType.EMPTY:
         raise ParseError("file-empty", "the file is empty")
     if kind is DocType.UNKNOWN:
-        named = f" although it is named {filename!r}" if filename else ""
+        named = f" although it is named {shown(filename)}" if filename else ""
         raise ParseError("unsupported-type", f"the file is not a PDF, an XLSX sheet or an image{named}")
     if kind is DocType.XLSX:
         return _parse_xlsx(data, today=today)

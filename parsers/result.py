@@ -93,3 +93,13 @@ class ParsedForm:
                sha256: str | None = None) -> ParsedForm:
         return cls(form_id=form_id, version=None, language=None, method=method,
                    errors=(Issue(code, message),), rejected=True, sha256=sha256)
+
+
+#: longest part of a read value an issue message quotes (a hostile value can be megabytes)
+SHOWN_CHARS = 80
+
+
+def shown(value: object) -> str:
+    """A read value as an issue message quotes it: ``repr``, cut to ``SHOWN_CHARS`` characters."""
+    text = value if isinstance(value, str) else str(value)
+    return repr(text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…")

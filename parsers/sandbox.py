@@ -33,6 +33,8 @@ __all__ = ["SandboxedParser"]
 
 _LEN = struct.Struct(">Q")
 _MAX_ANSWER = 16 * 1024 * 1024
+#: how long a worker whose pipe broke may take to exit before it is killed
+_EXIT_WAIT_SECONDS = 2.0
 
 
 class SandboxedParser:
@@ -124,7 +126,10 @@ class SandboxedParser:
         try:
             size = _LEN.unpack(_read_exact(proc.stdout, _LEN.size, deadline))[0]
             if size > _MAX_ANSWER:
-                raise EOFError
+                # no form needs this much; the worker is stuck writing it: end it, never wait on it
+                self._kill()
+                return ParsedForm.reject("hostile-structure", f"the parser's answer for this document is "
+                                         f"{size} bytes; the limit is {_MAX_ANSWER}", sha256=sha)
             answer = json.loads(_read_exact(proc.stdout, size, deadline))
             parsed = _from_dict(answer)
         except TimeoutError:
@@ -140,7 +145,11 @@ class SandboxedParser:
 
     def _died(self, sha: str) -> ParsedForm:
         proc = self._proc
-        code = proc.wait() if proc is not None else None
+        try:
+            # its exit tells why; a worker still alive (blocked writing, say) is ended, not waited on
+            code = proc.wait(timeout=_EXIT_WAIT_SECONDS) if proc is not None else None
+        except subprocess.TimeoutExpired:
+            code = None
         self._kill()
         if code in (-signal.SIGKILL, -signal.SIGABRT, 3):
             # killed by the kernel for memory, a native library aborting on a failed allocation, or our own

@@ -20,7 +20,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from errors import ParseError
 from parsers.forms import CONTRACT_FIELDS, FORMS, FieldDef, FieldKind, FormDef, FormId
-from parsers.result import FieldValue, Issue
+from parsers.result import FieldValue, Issue, shown
 
 __all__ = [
     "RawValue",
@@ -99,10 +99,10 @@ def _enterprise(ck: _Checker, f: FieldDef, text: str) -> None:
     try:
         ck.fields[f.name] = vat.validate(text)
     except InvalidChecksum:
-        ck.error("enterprise-number-checksum", f.name, f"enterprise number {text!r} fails the mod-97 check")
+        ck.error("enterprise-number-checksum", f.name, f"enterprise number {shown(text)} fails the mod-97 check")
     except ValidationError:
         ck.error("enterprise-number-format", f.name,
-                 f"enterprise number {text!r} is not 10 digits starting with 0 or 1")
+                 f"enterprise number {shown(text)} is not 10 digits starting with 0 or 1")
 
 
 def _email(ck: _Checker, f: FieldDef, text: str) -> None:
@@ -110,7 +110,7 @@ def _email(ck: _Checker, f: FieldDef, text: str) -> None:
         # no DNS: parsing must stay pure and offline
         ck.fields[f.name] = validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        ck.error("email-invalid", f.name, f"e-mail address {text!r} is not valid: {exc}")
+        ck.error("email-invalid", f.name, f"e-mail address {shown(text)} is not valid: {str(exc)[:200]}")
 
 
 def _phone(ck: _Checker, f: FieldDef, text: str) -> None:
@@ -119,7 +119,7 @@ def _phone(ck: _Checker, f: FieldDef, text: str) -> None:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        ck.error("phone-invalid", f.name, f"phone number {text!r} is not a valid Belgian or international number")
+        ck.error("phone-invalid", f.name, f"phone number {shown(text)} is not a valid Belgian or international number")
         return
     ck.fields[f.name] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -127,7 +127,7 @@ def _phone(ck: _Checker, f: FieldDef, text: str) -> None:
 def _date(ck: _Checker, f: FieldDef, text: str) -> None:
     day = parse_date(text)
     if day is None:
-        ck.error("date-invalid", f.name, f"date {text!r} is not a date written dd/mm/yyyy")
+        ck.error("date-invalid", f.name, f"date {shown(text)} is not a date written dd/mm/yyyy")
         return
     ck.fields[f.name] = day.isoformat()
     if f.name == "signed_date":
@@ -147,7 +147,7 @@ def _choice(ck: _Checker, f: FieldDef, text: str) -> None:
             ck.fields[f.name] = opt.value
             return
     ck.error("choice-invalid", f.name,
-             f"{text!r} is not one of {', '.join(f.values)} for {f.name}")
+             f"{shown(text)} is not one of {', '.join(f.values)} for {f.name}")
 
 
 _CHECKERS: dict[FieldKind, Callable[[_Checker, FieldDef, str], None]] = {
@@ -169,7 +169,7 @@ def _checkbox(ck: _Checker, f: FieldDef, raw: RawValue) -> None:
         elif key in _FALSE:
             ticked = False
         else:
-            ck.error("choice-invalid", f.name, f"{raw!r} is not a tick-box value for {f.name}")
+            ck.error("choice-invalid", f.name, f"{shown(raw)} is not a tick-box value for {f.name}")
             return
     ck.fields[f.name] = ticked
     if f.required and not ticked:
@@ -192,7 +192,7 @@ def _contracts(ck: _Checker, raw: Mapping[str, RawValue]) -> None:
         if not text:
             continue
         if not _CONTRACT_RE.match(text) or not any(c.isdigit() for c in text):
-            ck.error("contract-invalid", "contracts", f"contract number {text!r} is not a valid contract number")
+            ck.error("contract-invalid", "contracts", f"contract number {shown(text)} is not a valid contract number")
             continue
         if text not in numbers:
             numbers.append(text)
@@ -245,7 +245,7 @@ def validate(
     try:
         form = FORMS[FormId(form_id)]
     except ValueError as exc:
-        raise ParseError("not-a-form", f"{form_id!r} is not one of the forms", form_id=form_id) from exc
+        raise ParseError("not-a-form", f"{shown(form_id)} is not one of the forms", form_id=form_id[:80]) from exc
     ck = _Checker(form, today)
     optional = _optional_for(form, raw)
     for f in form.fields:

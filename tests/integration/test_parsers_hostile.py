@@ -151,6 +151,15 @@ def billion_laughs() -> bytes:
     return out.getvalue()
 
 
+def _acroform(**values: bytes) -> bytes:
+    """A bare AcroForm of text fields with these (PDF-syntax) values, as a hostile sender would make it."""
+    fields = [b"<< /FT /Tx /T (%s) /V %s >>" % (name.encode(), value) for name, value in values.items()]
+    refs = b" ".join(b"%d 0 R" % (4 + i) for i in range(len(fields)))
+    return _raw_pdf(b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [" + refs + b"] >> >>",
+                    b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                    b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>", *fields)
+
+
 HOSTILE: dict[str, tuple[Callable[[], bytes], set[str]]] = {
     "user-password": (user_password, {"pdf-encrypted"}),
     "truncated": (truncated, {"pdf-corrupt"}),
@@ -186,6 +195,19 @@ def test_hostile_input_is_a_coded_rejection(sandbox: SandboxedParser, name: str)
     # the sandbox is still good for the next document
     after = sandbox.parse(_fillable(), today=TODAY)
     assert after.ok, after.errors
+
+
+def test_a_huge_invalid_value_is_quoted_short_and_answered_in_time(sandbox: SandboxedParser) -> None:
+    # 4 MiB of control characters in a choice: quoted whole, escaped, the worker's answer was over its
+    # limit, and the worker, blocked writing it, was then waited on for ever
+    start = time.monotonic()
+    parsed = sandbox.parse(_acroform(form_id=b"(EAP-USR)", form_version=b"(2026.1)",
+                                     action=b"<" + b"01" * (4 << 20) + b">"), today=TODAY)
+    assert time.monotonic() - start < TIMEOUT
+    (choice,) = [e for e in parsed.errors if e.field == "action"]
+    assert choice.code == "choice-invalid"
+    assert len(choice.message) < 500  # 80 characters of the value, escaped
+    assert sandbox.parse(_fillable(), today=TODAY).ok
 
 
 def test_timeout_kills_and_replaces_the_worker() -> None:
