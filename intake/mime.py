@@ -178,7 +178,19 @@ def _header(msg: Message, name: str) -> str:
     value = msg.get(name)
     if value is None:
         return ""
-    return _decode_words(" ".join(str(value).split()))
+    return _one_line(_decode_words(_one_line(str(value))))
+
+
+def _one_line(text: str) -> str:
+    """Whitespace runs as one space, NUL dropped (an encoded word can carry one; no database column
+    can hold it, PostgreSQL refuses the whole row)."""
+    return " ".join(text.replace("\x00", "").split())
+
+
+#: a From header longer than this is not a sender's (one address fits in 254, a display name beside
+#: it in far less): it is not parsed at all, since policy.default's parser needs memory growing with
+#: the square of a run of encoded words (840 KB took 24 GB)
+_MAX_FROM_CHARS = 4096
 
 
 def _sender(msg: Message) -> str:
@@ -191,11 +203,11 @@ def _sender(msg: Message) -> str:
     the gateway's DMARC verdict is about the real one.
     """
     values = msg.get_all("From") or []
-    if len(values) != 1:
+    if len(values) != 1 or len(str(values[0])) > _MAX_FROM_CHARS:
         return ""
     try:
         header = policy.default.header_factory("From", str(values[0]))
-    except (email.errors.HeaderParseError, IndexError, ValueError, TypeError):
+    except (email.errors.HeaderParseError, IndexError, ValueError, TypeError, RecursionError):
         return ""
     addresses: tuple[Address, ...] = getattr(header, "addresses", ())
     if header.defects or len(addresses) != 1:
@@ -207,7 +219,7 @@ def _sender(msg: Message) -> str:
 
 
 def read_envelope(msg: Message) -> Envelope:
-    ar = tuple(" ".join(str(v).split()) for v in (msg.get_all("Authentication-Results") or []))
+    ar = tuple(_one_line(str(v)) for v in (msg.get_all("Authentication-Results") or []))
     return Envelope(
         sender=_sender(msg),
         message_id=_header(msg, "Message-ID")[:998],

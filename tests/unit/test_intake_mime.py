@@ -162,3 +162,27 @@ def test_the_sender_is_the_one_from_address_never_a_display_name(from_header: st
 def test_two_from_headers_give_no_sender() -> None:
     raw = b"From: mu@example.be\r\nFrom: attacker@evil.example\r\nSubject: x\r\n\r\nbody\r\n"
     assert extract(raw).envelope.sender == ""
+
+
+@pytest.mark.parametrize("from_header", [
+    # found by a hostile-input review: the standard parser's memory grows with the square of a run of
+    # encoded words (840 KB of them took 24 GB); such a header is no sender's and is not parsed
+    "=?utf-8?q?a?= " * 30_000 + "<mu@org.example>",
+    # nested comments deep enough to exhaust the parser's recursion
+    "(" * 3000 + "x" + ")" * 3000 + " <mu@org.example>",
+])
+def test_a_monstrous_from_header_gives_no_sender_and_keeps_the_forms(from_header: str) -> None:
+    raw = make_message(attachments=[("f.pdf", fake_pdf("kept"))]).replace(
+        b"From: mu@example.be", b"From: " + from_header.encode(), 1)
+    assert b"mu@org.example" in raw
+    ex = extract(raw)
+    assert ex.envelope.sender == ""
+    assert ex.outcome is MimeOutcome.FORMS  # the message is still read: its form is not lost
+    assert len(ex.attachments) == 1
+
+
+def test_nul_in_a_header_is_dropped() -> None:
+    raw = b"From: mu@example.be\r\nSubject: =?utf-8?q?a=00b?=\r\nMessage-ID: <a=00b@x>\r\n\r\nbody\r\n"
+    envelope = extract(raw).envelope
+    assert envelope.subject == "ab"
+    assert "\x00" not in envelope.message_id
