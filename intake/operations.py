@@ -34,6 +34,7 @@ from intake.pipeline import (
 from intake.progress import Reporter
 from intake.sources.drop import is_ignored
 from intake.sources.imap import connect
+from intake.sources.ingest import MESSAGE_UNREADABLE
 from intake.store import (
     Arrival,
     Document,
@@ -90,6 +91,8 @@ class _Candidate:
     data: bytes
     provenance: Provenance
     filename: str | None
+    #: why this original cannot be read at all (a real run gives it this coded outcome)
+    problem: str = ""
 
 
 def dry_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now) -> RunReport:
@@ -107,6 +110,11 @@ def dry_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now) -> RunRe
             with reporter.stage("documents", total=len(candidates)) as st, \
                     sandboxed_parser(cfg.parsing) as parser:
                 for cand in candidates:
+                    if cand.problem:
+                        report.documents.append(DocumentResult(cand.provenance.sha256, cand.source, None, None,
+                                                               "rejected", "rejected", (cand.problem,)))
+                        st.advance()
+                        continue
                     form = parser.parse(cand.data, today=clock().date(), filename=cand.filename)
                     form = replace(form, sha256=cand.provenance.sha256, channel=cand.provenance.channel)
                     decision = process_form(session, form, cand.provenance, clock=clock)
@@ -144,11 +152,24 @@ def _peek_sources(cfg: Config, session: Session, store: DocumentStore, *, clock:
             folder = cfg.sources.maildir.path / sub
             for path in sorted(folder.iterdir()) if folder.is_dir() else []:
                 if path.is_file() and path.name.split(":", 1)[0] not in done:
-                    yield from _message_candidates(cfg, f"maildir:{path.name}", path.read_bytes(), known, now)
+                    try:
+                        raw = path.read_bytes()
+                    except OSError as exc:
+                        yield _unreadable(f"maildir:{path.name}", "file-unreadable", exc, now)
+                        continue
+                    yield from _message_candidates(cfg, f"maildir:{path.name}", raw, known, now)
     if cfg.sources.drop.enabled and cfg.sources.drop.path.is_dir():
         for path in sorted(cfg.sources.drop.path.iterdir()):
             if path.is_file() and not is_ignored(path.name):
-                data = path.read_bytes()
+                source = f"drop:{path.name}"
+                if path.is_symlink():
+                    yield _unreadable(source, "file-symlink", None, now)
+                    continue
+                try:
+                    data = path.read_bytes()
+                except OSError as exc:
+                    yield _unreadable(source, "file-unreadable", exc, now)
+                    continue
                 sha = sha256_of(data)
                 if sha not in known:
                     known.add(sha)
@@ -173,9 +194,19 @@ def _peek_sources(cfg: Config, session: Session, store: DocumentStore, *, clock:
             client.logout()
 
 
+def _unreadable(source: str, code: str, exc: BaseException | None, now: Any, sha: str = "") -> _Candidate:
+    why = f"{code}: {type(exc).__name__}" if exc is not None else code
+    return _Candidate(source, b"", Provenance(sha256=sha, channel=Channel.POST, sender=None, authenticated=False,
+                                              received_at=now), None, problem=why)
+
+
 def _message_candidates(cfg: Config, source: str, raw: bytes, known: set[str], now: Any) -> Iterator[_Candidate]:
-    ex = extract(raw, limits=MimeLimits(max_message_bytes=cfg.sources.imap.max_message_bytes,
-                                        max_part_bytes=cfg.sources.imap.max_part_bytes))
+    try:
+        ex = extract(raw, limits=MimeLimits(max_message_bytes=cfg.sources.imap.max_message_bytes,
+                                            max_part_bytes=cfg.sources.imap.max_part_bytes))
+    except Exception as exc:  # a hostile message must not stop the dry run either (stage 2 codes it so)
+        yield _unreadable(source, MESSAGE_UNREADABLE, exc, now, sha256_of(raw))
+        return
     verdict = evaluate(ex.envelope.authentication_results, trusted_ids=cfg.trust.trusted_authserv_ids,
                        sender=ex.envelope.sender)
     arrival = Arrival(sha256="", channel=Channel.EMAIL, source=source, sender=ex.envelope.sender,

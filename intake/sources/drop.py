@@ -67,13 +67,14 @@ def poll_drop(cfg: DropConfig, *, store: DocumentStore, session_factory: Callabl
     try:
         root.mkdir(parents=True, exist_ok=True)
         archive.mkdir(parents=True, exist_ok=True)
-        entries = sorted(p for p in root.iterdir() if not is_ignored(p.name) and p.is_file())
+        # a link is listed (and refused below), never followed: it could pull in any file the service reads
+        entries = sorted(p for p in root.iterdir() if not is_ignored(p.name) and (p.is_symlink() or p.is_file()))
     except OSError as exc:
         raise SourceError("drop-unreadable", str(exc), path=root) from exc
     candidates: dict[str, tuple[Path, os.stat_result]] = {}
     for p in entries:
         try:
-            st = p.stat()
+            st = p.lstat()
         except FileNotFoundError:
             continue
         if now.timestamp() - st.st_mtime < cfg.stable_seconds:
@@ -116,15 +117,29 @@ def poll_drop(cfg: DropConfig, *, store: DocumentStore, session_factory: Callabl
         failing: list[str] = []
         for k in batch:
             path, st = candidates[k]
-            if st.st_size > cfg.max_bytes:
-                rows.append(ledger_row(k, state=LedgerState.FAILING, attempts=1, now=now, last_error="file-too-large"))
-                report.error("file-too-large", "file over the size cap, moved to archive/failed", file=path.name)
+            refused = None
+            if path.is_symlink():
+                refused = ("file-symlink", "a link, not a file: not followed, moved to archive/failed")
+            elif st.st_size > cfg.max_bytes:
+                refused = ("file-too-large", "file over the size cap, moved to archive/failed")
+            if refused is not None:
+                rows.append(ledger_row(k, state=LedgerState.FAILING, attempts=1, now=now,
+                                       last_error=f"{refused[0]}: {refused[1]}"))
+                report.error(*refused, file=path.name)
                 failing.append(k)
                 continue
             try:
                 data = path.read_bytes()
                 after = path.stat()
             except FileNotFoundError:
+                continue
+            except OSError as exc:  # not readable by the service (permissions): left, tried again next run
+                tries = attempts.get(k, 0) + 1
+                rows.append(ledger_row(k, state=LedgerState.RETRY, attempts=tries, now=now,
+                                       last_error=f"file-unreadable: {exc.strerror or type(exc).__name__}"))
+                report.error("file-unreadable", f"cannot read the file: {exc.strerror or type(exc).__name__}",
+                             file=path.name, attempt=tries)
+                report.retrying += 1
                 continue
             if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns) or len(data) != st.st_size:
                 report.skipped += 1  # written to while we read it: not finished after all

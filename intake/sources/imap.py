@@ -43,7 +43,16 @@ from sqlmodel import Session, col, select
 from errors import ConfigError, SourceError
 from intake.config import ImapConfig, TlsMode, TrustConfig
 from intake.sources.imap_fetch import FetchReply, read_fetch, send_fetch
-from intake.sources.ingest import Clock, Incoming, PollReport, PollStep, ProgressHook, count, ingest_batch
+from intake.sources.ingest import (
+    Clock,
+    Incoming,
+    PollReport,
+    PollStep,
+    ProgressHook,
+    audit_refusals,
+    count,
+    ingest_batch,
+)
 from intake.store import DocumentStore, ImapFolder, ImapLedger, LedgerState, insert_rows
 from parsers.result import Channel
 
@@ -380,7 +389,10 @@ class _Poller:
 
     def _write_ledger(self, session: Session, uidvalidity: int, rows: list[dict[str, Any]], *,
                       existing: dict[int, int]) -> None:
-        """Insert the batch's ledger rows (replacing the rows of earlier failed attempts)."""
+        """Insert the batch's ledger rows (replacing the rows of earlier failed attempts) and audit the
+        messages given up on."""
+        audit_refusals(session, rows, source=lambda row: f"imap:{self.account}/{self.cfg.folder};"
+                                                         f"uidvalidity={row['uidvalidity']};uid={row['uid']}")
         again = [r["uid"] for r in rows if r["uid"] in existing]
         for chunk in _chunks(again, 500):
             session.execute(delete(ImapLedger).where(

@@ -56,6 +56,7 @@ __all__ = [
     "PollReport",
     "PollStep",
     "ProgressHook",
+    "audit_refusals",
     "count",
     "explode_limits",
     "explode_messages",
@@ -263,8 +264,23 @@ def load_file_ledger(session: Session, source: str, keys: Iterable[str]) -> dict
     return found
 
 
+def audit_refusals(session: Session, rows: Iterable[dict[str, Any]], *,
+                   source: Callable[[dict[str, Any]], str]) -> None:
+    """An audit entry for every ledger row that gives up on its item (``failing``: too large, a link,
+    failed N times…), in the caller's transaction: bad input is a coded rejection *and* an audit entry."""
+    for row in rows:
+        if row["state"] == LedgerState.FAILING.value:
+            code, _, detail = str(row["last_error"]).partition(": ")
+            append_entry(session, actor="system", action=AuditAction.DOCUMENT_REJECTED, org=None, login=None,
+                         document_sha256=row.get("sha256"), reason=code or "failed",
+                         details={"source": source(row), "detail": detail[:500], "attempts": row["attempts"]},
+                         at=row["updated_at"])
+
+
 def write_file_ledger(session: Session, source: str, rows: list[dict[str, Any]], *, existing: Iterable[str]) -> None:
-    """Insert ledger rows for a batch (replacing rows of earlier failed attempts); the caller commits."""
+    """Insert ledger rows for a batch (replacing rows of earlier failed attempts) and audit the items
+    given up on; the caller commits."""
+    audit_refusals(session, rows, source=lambda row: f"{source}:{row['key']}")
     again = sorted({r["key"] for r in rows} & set(existing))
     for start in range(0, len(again), 500):
         session.execute(delete(FileLedger).where(col(FileLedger.source) == source,

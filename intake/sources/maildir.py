@@ -113,12 +113,23 @@ def poll_maildir(cfg: MaildirConfig, *, store: DocumentStore, session_factory: C
                 st = path.stat()
                 if st.st_size > cfg.max_message_bytes:
                     rows.append(ledger_row(k, state=LedgerState.FAILING, attempts=attempts.get(k, 0) + 1, now=now,
-                                           last_error="message-too-large"))
+                                           last_error="message-too-large: message over the size cap"))
                     report.error("message-too-large", "message over the size cap, filed under .Failed", key=k)
                     failing.append(k)
                     continue
                 data = path.read_bytes()
             except FileNotFoundError:
+                continue
+            except OSError as exc:  # not readable by the service (permissions): an attempt, like a failed store
+                tries = attempts.get(k, 0) + 1
+                state = LedgerState.FAILING if tries >= cfg.max_attempts else LedgerState.RETRY
+                why = exc.strerror or type(exc).__name__
+                rows.append(ledger_row(k, state=state, attempts=tries, now=now, last_error=f"file-unreadable: {why}"))
+                report.error("file-unreadable", f"cannot read the message file: {why}", key=k, attempt=tries)
+                if state is LedgerState.FAILING:
+                    failing.append(k)
+                else:
+                    report.retrying += 1
                 continue
             items.append(Incoming(key=k, data=data, source=f"maildir:{k}",
                                   received_at=datetime.fromtimestamp(st.st_mtime, UTC)))

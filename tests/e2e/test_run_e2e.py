@@ -169,6 +169,7 @@ def test_dry_run_changes_nothing(tmp_path: Path, db_url: str, imap_account: Imap
     dep.cli("init")
     dep.cli("contracts", "import", str(samples_dir / "contracts.xlsx"))
     _deliver(1, manifest, samples_dir, imap_account, dep.drop)
+    (dep.drop / "zz-link.pdf").symlink_to(samples_dir / "contracts.xlsx")  # refused by a real run: shown so
     inbox_before = sorted(imap_account.files("INBOX"))
     drop_before = sorted(p.name for p in dep.drop.iterdir())
     audit_before = dep.cli("audit", "log", "--json")
@@ -177,6 +178,8 @@ def test_dry_run_changes_nothing(tmp_path: Path, db_url: str, imap_account: Imap
 
     assert report["dry_run"] is True
     assert Counter(d["outcome"] for d in report["documents"])["review"] > 0, "the plan was shown"
+    assert [(d["outcome"], d["reasons"]) for d in report["documents"] if d["source"] == "drop:zz-link.pdf"] == [
+        ("rejected", ["file-symlink"])]
     assert sorted(imap_account.files("INBOX")) == inbox_before
     assert imap_account.files("Processed") == []
     assert sorted(p.name for p in dep.drop.iterdir()) == drop_before

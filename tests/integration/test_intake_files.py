@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +25,10 @@ from intake.sources.ingest import explode_messages
 from intake.sources.maildir import poll_maildir
 from intake.store import Arrival, Document, DocumentStore, ParseState, mark_parsed, pending_documents, sha256_of
 from parsers.result import Channel
+from provisioning.audit import AuditAction, iter_entries
 from tests.intake_mail import FIXED_NOW, explode, fake_pdf, make_message, store_and_sessions
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def clock() -> datetime:
@@ -108,6 +116,75 @@ def test_drop_ignores_hidden_temporary_and_unstable_files(tmp_path: Path) -> Non
     again = poll_drop(cfg, store=store, session_factory=sessions, clock=clock)
     assert (again.stored, again.documents) == (1, 1)
     assert len(list((archive / day).iterdir())) == 4
+
+
+def test_drop_refuses_links_and_oversized_files_with_an_audit_entry(tmp_path: Path) -> None:
+    drop, archive = tmp_path / "drop", tmp_path / "archive"
+    drop.mkdir()
+    secret = tmp_path / "service-secret.txt"
+    secret.write_text("a file the service can read, but nobody may drop in", encoding="utf-8")
+    (drop / "c-link.pdf").symlink_to(secret)
+    (drop / "huge.pdf").write_bytes(b"%PDF-1.4 " + b"x" * 2000)
+    (drop / "scan.pdf").write_bytes(fake_pdf("ok"))
+    old = (datetime.now(UTC) - timedelta(minutes=5)).timestamp()
+    for p in drop.iterdir():
+        os.utime(p, (old, old), follow_symlinks=False)
+    store, sessions, _ = store_and_sessions(tmp_path)
+    cfg = DropConfig(path=drop, archive=archive, stable_seconds=30, max_bytes=1000)
+    report = poll_drop(cfg, store=store, session_factory=sessions, clock=clock)
+    assert sorted(e["code"] for e in report.errors) == ["file-symlink", "file-too-large"]
+    assert (report.stored, report.failed) == (1, 2)
+    assert not store.exists(sha256_of(secret.read_bytes()))  # the link was never followed
+    failed = archive / "failed" / datetime.now(UTC).date().isoformat()
+    assert sorted(p.name for p in failed.iterdir()) == ["c-link.pdf", "huge.pdf"]
+    assert (failed / "c-link.pdf").is_symlink()  # the link itself moved; its target untouched
+    assert secret.exists()
+    with sessions() as s:
+        refused = sorted((e["reason"], json.loads(e["details"])["source"].split("|")[0]) for e in iter_entries(
+            s.connection(), actions=[AuditAction.DOCUMENT_REJECTED]))
+    assert refused == [("file-symlink", "drop:c-link.pdf"), ("file-too-large", "drop:huge.pdf")]
+
+
+UNREADABLE_CHILD = """
+import json, os, sqlite3, sys
+from datetime import UTC, datetime
+from pathlib import Path
+from sqlmodel import Session
+from intake.config import DropConfig
+from intake.sources.drop import poll_drop
+from intake.store import DocumentStore
+from tests.intake_mail import sqlite_engine
+
+root = Path(sys.argv[1])
+os.setgid(65534)
+os.setuid(65534)  # the service user: not root, so file permissions hold (all imports are done before)
+engine = sqlite_engine(root / "intake.db")
+report = poll_drop(DropConfig(path=root / "drop", archive=root / "archive", stable_seconds=0),
+                   store=DocumentStore(root / "store"), session_factory=lambda: Session(engine),
+                   clock=lambda: datetime.now(UTC))
+print(json.dumps(report.as_dict()))
+"""
+
+
+def test_drop_leaves_a_file_it_cannot_read_and_goes_on() -> None:
+    root = Path(tempfile.mkdtemp(prefix="drop-perm-", dir="/tmp"))
+    try:
+        (root / "drop").mkdir()
+        (root / "drop" / "a-root-only.pdf").write_bytes(fake_pdf("root only"))
+        (root / "drop" / "a-root-only.pdf").chmod(0o600)  # a scanner account wrote it for itself
+        (root / "drop" / "b-scan.pdf").write_bytes(fake_pdf("readable"))
+        (root / "drop" / "b-scan.pdf").chmod(0o644)
+        for p in (root, root / "drop"):
+            p.chmod(0o777)
+        child = subprocess.run([sys.executable, "-c", UNREADABLE_CHILD, str(root)], cwd=ROOT, capture_output=True,
+                               text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120, check=False)
+        assert child.returncode == 0, child.stderr[-2000:]  # no PermissionError traceback: the run went on
+        report = json.loads(child.stdout)
+        assert [e["code"] for e in report["errors"]] == ["file-unreadable"]
+        assert (report["stored"], report["retrying"]) == (1, 1)
+        assert sorted(p.name for p in (root / "drop").iterdir()) == ["a-root-only.pdf"]  # left for a next run
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_is_ignored() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
+import re
 import socket
 import threading
 import time
@@ -25,6 +27,7 @@ from intake.sources.imap import _Poller, connect, move_uids, poll_imap
 from intake.sources.imap_fetch import FetchReply
 from intake.sources.ingest import PollReport
 from intake.store import Arrival, DocumentStore, ImapLedger, LedgerState, pending_documents, sha256_of
+from provisioning.audit import AuditAction, iter_entries
 from tests.fixtures.dovecot import ImapAccount
 from tests.intake_mail import explode, fake_pdf, make_message, store_and_sessions
 
@@ -39,6 +42,17 @@ def now() -> datetime:
 def message_arrivals(sessions) -> list[Arrival]:  # type: ignore[no-untyped-def]
     with sessions() as s:
         return list(s.exec(select(Arrival).where(col(Arrival.parent_sha256).is_(None))))
+
+
+def rejected(sessions) -> list[tuple[str, str, int]]:  # type: ignore[no-untyped-def]
+    """The DOCUMENT_REJECTED audit entries: (code, source with the UIDVALIDITY masked, attempts)."""
+    with sessions() as s:
+        entries = list(iter_entries(s.connection(), actions=[AuditAction.DOCUMENT_REJECTED]))
+    found = []
+    for e in entries:
+        details = json.loads(e["details"])
+        found.append((e["reason"], re.sub(r"uidvalidity=\d+", "uidvalidity=*", details["source"]), details["attempts"]))
+    return found
 
 
 def test_drain_on_each_database(imap_account: ImapAccount, tmp_path: Path, engine: sa.Engine) -> None:
@@ -263,6 +277,8 @@ def test_message_failing_n_times_goes_to_failed(imap_account: ImapAccount, tmp_p
         row = s.exec(select(ImapLedger).where(col(ImapLedger.state) == LedgerState.FAILED)).one()
     assert row.attempts == 2
     assert "No space left on device" in row.last_error
+    inbox = f"imap:{imap_account.user}@127.0.0.1/INBOX"
+    assert rejected(sessions) == [("store-write-failed", f"{inbox};uidvalidity=*;uid=2", 2)]
     third = poll_imap(cfg, store=store, session_factory=sessions, password=imap_account.password, clock=now)
     assert (third.seen, third.failed) == (0, 0)
 
@@ -350,6 +366,8 @@ def test_oversized_message_goes_to_failed_unread(imap_account: ImapAccount, tmp_
     assert [e["code"] for e in report.errors] == ["message-too-large"]
     assert imap_account.files("Failed") == [big]
     assert not store.exists(sha256_of(big))
+    inbox = f"imap:{imap_account.user}@127.0.0.1/INBOX"
+    assert rejected(sessions) == [("message-too-large", f"{inbox};uidvalidity=*;uid=1", 1)]
 
 
 def test_copy_and_uid_expunge_fallback_touches_only_our_uids(imap_account: ImapAccount) -> None:
