@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import functools
 import hashlib
 import os
 import re
@@ -40,7 +41,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import BigInteger, Column, DateTime, Table, UniqueConstraint
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from errors import StoreError
@@ -191,8 +192,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     conn = session.connection()
-    compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    keys = list(compiled.positiontup or rows[0])
+    sql, keys = _insert_sql(table, tuple(rows[0]), conn.dialect)
     values = [[row[k] for k in keys] for row in rows]
     if conn.dialect.name == "sqlite":
         for i, key in enumerate(keys):
@@ -200,10 +200,17 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
                 for v in values:
                     if v[i] is not None:
                         v[i] = _sqlite_datetime(v[i])
-    if compiled.positiontup is not None:  # qmark (sqlite3) or numeric: tuples
-        conn.exec_driver_sql(str(compiled), [tuple(v) for v in values])
+    if conn.dialect.positional:  # qmark (sqlite3) or numeric: tuples
+        conn.exec_driver_sql(sql, [tuple(v) for v in values])
     else:  # pyformat (psycopg): mappings
-        conn.exec_driver_sql(str(compiled), [dict(zip(keys, v, strict=True)) for v in values])
+        conn.exec_driver_sql(sql, [dict(zip(keys, v, strict=True)) for v in values])
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(table: Table, columns: tuple[str, ...], dialect: Dialect) -> tuple[str, list[str]]:
+    """The driver's ``INSERT`` text and its parameters in order (compiled once: 1 ms a batch otherwise)."""
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
+    return str(compiled), list(compiled.positiontup or columns)
 
 
 def _sqlite_datetime(value: datetime) -> str:
