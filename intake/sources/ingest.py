@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 from errors import StoreError
 from intake.authres import evaluate
 from intake.config import SourcesConfig, TrustConfig
-from intake.mime import Extraction, MimeLimits, MimeOutcome, extract, sniff
+from intake.mime import Extraction, MimeLimits, MimeOutcome, SkipReason, extract, sniff
 from intake.store import (
     Arrival,
     Document,
@@ -146,6 +146,11 @@ class ItemResult:
     @property
     def ok(self) -> bool:
         return not self.error_code
+
+
+#: parts a message carried that were refused (not merely "not a form": a text body, a logo)
+_REFUSED_PARTS = frozenset({SkipReason.PART_TOO_LARGE, SkipReason.NESTING_TOO_DEEP, SkipReason.UNDECODABLE,
+                            SkipReason.TOO_MANY_PARTS})
 
 
 def _detail(ex: Extraction) -> str:
@@ -479,13 +484,20 @@ def _explode_chunk(session: Session, store: DocumentStore, shas: list[str], *, t
         session.execute(update(_ARRIVAL).where(_ARRIVAL.c.id == bindparam("b_id"))
                         .values({k: bindparam(k) for k in updates[0] if k != "b_id"}), updates)
     for one in done:
-        if one.error_code or one.outcome != MimeOutcome.FORMS.value:
-            # Bad input is a coded rejection and an audit entry (SPEC §3), in the same commit.
-            env = one.extraction.envelope if one.extraction else None
+        # Bad input is a coded rejection and an audit entry (SPEC §3), in the same commit: a message
+        # without a form, and a part refused beside the forms that were read (too large, too deep…).
+        ex = one.extraction
+        refused = [s for s in ex.skipped if s.reason in _REFUSED_PARTS] if ex else []
+        if one.error_code or one.outcome != MimeOutcome.FORMS.value or refused:
+            details: dict[str, Any] = {"sender": ex.envelope.sender if ex else "",
+                                       "sources": [a.source for a in one.arrivals]}
+            if ex and ex.skipped:
+                details["skipped"] = [{"filename": s.filename, "type": s.declared_type[:100],
+                                       "reason": s.reason.value, "size": s.size} for s in ex.skipped[:50]]
+            reason = one.error_code or (one.outcome if one.outcome != MimeOutcome.FORMS.value
+                                        else refused[0].reason.value)
             append_entry(session, actor="system", action=AuditAction.DOCUMENT_REJECTED, org=None, login=None,
-                         document_sha256=one.sha256, reason=one.error_code or one.outcome,
-                         details={"sender": env.sender if env else "",
-                                  "sources": [a.source for a in one.arrivals]}, at=now)
+                         document_sha256=one.sha256, reason=reason, details=details, at=now)
     if done:
         session.execute(update(_DOCUMENT).where(_DOCUMENT.c.sha256 == bindparam("b_sha"))
                         .values(parse_state=ParseState.NOT_APPLICABLE.value, parse_outcome=bindparam("b_outcome"),

@@ -3,6 +3,7 @@ the stages; a bad message is recorded with its code and the others go on."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from sqlmodel import col, select
 
 from intake.config import MaildirConfig
+from intake.mime import MimeLimits
 from intake.sources import PollStep
 from intake.sources.maildir import poll_maildir
 from intake.store import Arrival, Document, DocumentStore, ParseState, pending_documents, sha256_of
@@ -166,3 +168,23 @@ def test_a_message_without_a_form_is_a_coded_rejection_with_an_audit_entry(tmp_p
     assert outcome == "no-form-attachment"
     assert [(e["action"], e["document_sha256"], e["reason"]) for e in entries] == [
         ("document_rejected", sha256_of(question), "no-form-attachment")]
+
+
+def test_a_part_refused_beside_a_form_gets_an_audit_entry(tmp_path: Path) -> None:
+    maildir = tmp_path / "Maildir"
+    form = fake_pdf("kept beside a big one")
+    mixed = make_message(attachments=[("fiche.pdf", form), ("scan-600dpi.pdf", fake_pdf("big", size=40_000))],
+                         auth_results=[GATEWAY_PASS])
+    plain = make_message(attachments=[("g.pdf", fake_pdf("plain"))], body="Zie bijlage.", auth_results=[GATEWAY_PASS])
+    _deliver(maildir, [mixed, plain])
+    store, sessions, _ = store_and_sessions(tmp_path)
+    poll_maildir(MaildirConfig(path=maildir), store=store, session_factory=sessions, clock=clock)
+    report = explode(store, sessions, limits=MimeLimits(max_part_bytes=20_000))
+    assert (report.documents, report.no_form) == (2, 0)  # the form beside it is read all the same
+    with sessions() as s:
+        entries = list(iter_entries(s.connection()))
+    assert [(e["action"], e["document_sha256"], e["reason"]) for e in entries] == [
+        ("document_rejected", sha256_of(mixed), "part-too-large")]  # the plain mail's text body is no refusal
+    skipped = json.loads(entries[0]["details"])["skipped"]
+    assert [(p["filename"], p["reason"]) for p in skipped] == [("scan-600dpi.pdf", "part-too-large")]
+    assert skipped[0]["size"] > 20_000
