@@ -147,6 +147,8 @@ def main() -> None:
     ap.add_argument("--storage", choices=["maildir", "mdbox", "both"], default="both",
                     help="Dovecot's mail storage (a MOVE renames files in maildir, rewrites indexes in mdbox)")
     args = ap.parse_args()
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
     for storage in ("maildir", "mdbox") if args.storage == "both" else (args.storage,):
         measure(storage, args)
 

@@ -147,7 +147,14 @@ _RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1,
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 
 
+#: a header value or file name is cut to this before its encoded words are decoded: the stdlib
+#: decoder takes time growing with the square of their count (900 KB of them took 4 s), and no
+#: value we keep is longer than 998 characters
+_MAX_DECODED_CHARS = 8192
+
+
 def _decode_words(value: str) -> str:
+    value = value[:_MAX_DECODED_CHARS]
     if not _ENCODED_WORD.search(value):
         return value
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -33,7 +34,8 @@ from intake.pipeline import (
 )
 from intake.progress import Reporter
 from intake.sources.drop import is_ignored
-from intake.sources.imap import connect
+from intake.sources.files import Refused, read_listed
+from intake.sources.imap import account_of, connect
 from intake.sources.ingest import MESSAGE_UNREADABLE
 from intake.store import (
     Arrival,
@@ -41,6 +43,7 @@ from intake.store import (
     DocumentStore,
     FileLedger,
     ImapLedger,
+    LedgerState,
     ParseState,
     pending_documents,
     sha256_of,
@@ -147,35 +150,17 @@ def _peek_sources(cfg: Config, session: Session, store: DocumentStore, *, clock:
                          doc.arrival.filename or None)
     known = set(session.exec(select(Document.sha256)))
     if cfg.sources.maildir.enabled:
-        done = set(session.exec(select(FileLedger.key).where(col(FileLedger.source) == "maildir")))
+        done = set(session.exec(select(FileLedger.key).where(col(FileLedger.source) == "maildir",
+                                                             col(FileLedger.state) != LedgerState.RETRY)))
         for sub in ("new", "cur"):
             folder = cfg.sources.maildir.path / sub
             for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-                if path.is_file() and path.name.split(":", 1)[0] not in done:
-                    try:
-                        raw = path.read_bytes()
-                    except OSError as exc:
-                        yield _unreadable(f"maildir:{path.name}", "file-unreadable", exc, now)
-                        continue
-                    yield from _message_candidates(cfg, f"maildir:{path.name}", raw, known, now)
+                if path.name.split(":", 1)[0] not in done and not path.name.startswith("."):
+                    yield from _file_candidates(cfg, f"maildir:{path.name}", path, known, now, message=True)
     if cfg.sources.drop.enabled and cfg.sources.drop.path.is_dir():
         for path in sorted(cfg.sources.drop.path.iterdir()):
-            if path.is_file() and not is_ignored(path.name):
-                source = f"drop:{path.name}"
-                if path.is_symlink():
-                    yield _unreadable(source, "file-symlink", None, now)
-                    continue
-                try:
-                    data = path.read_bytes()
-                except OSError as exc:
-                    yield _unreadable(source, "file-unreadable", exc, now)
-                    continue
-                sha = sha256_of(data)
-                if sha not in known:
-                    known.add(sha)
-                    yield _Candidate(f"drop:{path.name}", data,
-                                     Provenance(sha256=sha, channel=Channel.POST, sender=None, authenticated=False,
-                                                received_at=now), path.name)
+            if not is_ignored(path.name):
+                yield from _file_candidates(cfg, f"drop:{path.name}", path, known, now, message=False)
     if cfg.sources.imap.enabled:
         imap = cfg.sources.imap
         client = connect(imap, password=cfg.secret(imap.password_env, key="sources.imap.password_env"))
@@ -183,8 +168,8 @@ def _peek_sources(cfg: Config, session: Session, store: DocumentStore, *, clock:
             info = client.select_folder(imap.folder, readonly=True)
             validity = int(info[b"UIDVALIDITY"])
             done_uids = set(session.exec(select(ImapLedger.uid).where(
-                col(ImapLedger.account) == imap.user, col(ImapLedger.folder) == imap.folder,
-                col(ImapLedger.uidvalidity) == validity)))
+                col(ImapLedger.account) == account_of(imap), col(ImapLedger.folder) == imap.folder,
+                col(ImapLedger.uidvalidity) == validity, col(ImapLedger.state) != LedgerState.RETRY)))
             uids = [u for u in client.search("ALL") if u not in done_uids]
             for start in range(0, len(uids), imap.batch_size):
                 fetched = client.fetch(uids[start:start + imap.batch_size], ["BODY.PEEK[]"])
@@ -192,6 +177,35 @@ def _peek_sources(cfg: Config, session: Session, store: DocumentStore, *, clock:
                     yield from _message_candidates(cfg, f"imap:{imap.folder};uid={uid}", item[b"BODY[]"], known, now)
         finally:
             client.logout()
+
+
+def _file_candidates(cfg: Config, source: str, path: Path, known: set[str], now: Any, *,
+                     message: bool) -> Iterator[_Candidate]:
+    """A folder source's file as the real run reads it (never through a link or a pipe)."""
+    try:
+        st = path.lstat()
+        if stat.S_ISDIR(st.st_mode):
+            return
+        data = (read_listed(path, st, max_bytes=cfg.sources.maildir.max_message_bytes, too_large="message-too-large")
+                if message else read_listed(path, st, max_bytes=cfg.sources.drop.max_bytes))
+    except Refused as exc:
+        yield _unreadable(source, exc.code, None, now)
+        return
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        yield _unreadable(source, "file-unreadable", exc, now)
+        return
+    if data is None:  # still being written: the real run leaves it for later too
+        return
+    if message:
+        yield from _message_candidates(cfg, source, data, known, now)
+        return
+    sha = sha256_of(data)
+    if sha not in known:
+        known.add(sha)
+        yield _Candidate(source, data, Provenance(sha256=sha, channel=Channel.POST, sender=None, authenticated=False,
+                                                  received_at=now), path.name)
 
 
 def _unreadable(source: str, code: str, exc: BaseException | None, now: Any, sha: str = "") -> _Candidate:

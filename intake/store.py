@@ -207,10 +207,10 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_sql(table: Table, columns: tuple[str, ...], dialect: Dialect) -> tuple[str, list[str]]:
+def _insert_sql(table: Table, columns: tuple[str, ...], dialect: Dialect) -> tuple[str, tuple[str, ...]]:
     """The driver's ``INSERT`` text and its parameters in order (compiled once: 1 ms a batch otherwise)."""
     compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
-    return str(compiled), list(compiled.positiontup or columns)
+    return str(compiled), tuple(compiled.positiontup or columns)
 
 
 def _sqlite_datetime(value: datetime) -> str:

@@ -10,6 +10,7 @@ crash-then-rename window and still lets the scanner reuse a name (``scan001.pdf`
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlmodel import Session
 from errors import SourceError
 from intake.config import DropConfig
 from intake.mime import MimeLimits
+from intake.sources.files import Refused, read_listed
 from intake.sources.ingest import (
     Clock,
     Incoming,
@@ -67,16 +69,17 @@ def poll_drop(cfg: DropConfig, *, store: DocumentStore, session_factory: Callabl
     try:
         root.mkdir(parents=True, exist_ok=True)
         archive.mkdir(parents=True, exist_ok=True)
-        # a link is listed (and refused below), never followed: it could pull in any file the service reads
-        entries = sorted(p for p in root.iterdir() if not is_ignored(p.name) and (p.is_symlink() or p.is_file()))
+        entries = sorted(p for p in root.iterdir() if not is_ignored(p.name))
     except OSError as exc:
         raise SourceError("drop-unreadable", str(exc), path=root) from exc
     candidates: dict[str, tuple[Path, os.stat_result]] = {}
     for p in entries:
         try:
-            st = p.lstat()
+            st = p.lstat()  # a link is seen as a link, never followed: it is refused below
         except FileNotFoundError:
             continue
+        if stat.S_ISDIR(st.st_mode):
+            continue  # a folder is not a scan
         if now.timestamp() - st.st_mtime < cfg.stable_seconds:
             report.skipped += 1  # still being written (or just finished): next run
             continue
@@ -117,32 +120,27 @@ def poll_drop(cfg: DropConfig, *, store: DocumentStore, session_factory: Callabl
         failing: list[str] = []
         for k in batch:
             path, st = candidates[k]
-            refused = None
-            if path.is_symlink():
-                refused = ("file-symlink", "a link, not a file: not followed, moved to archive/failed")
-            elif st.st_size > cfg.max_bytes:
-                refused = ("file-too-large", "file over the size cap, moved to archive/failed")
-            if refused is not None:
-                rows.append(ledger_row(k, state=LedgerState.FAILING, attempts=1, now=now,
-                                       last_error=f"{refused[0]}: {refused[1]}"))
-                report.error(*refused, file=path.name)
+            try:
+                data = read_listed(path, st, max_bytes=cfg.max_bytes)
+            except Refused as exc:  # a link, a pipe, too large: never read
+                why = f"{exc.message}, moved to archive/failed"
+                rows.append(ledger_row(k, state=LedgerState.FAILING, attempts=attempts.get(k, 0) + 1, now=now,
+                                       last_error=f"{exc.code}: {why}"))
+                report.error(exc.code, why, file=path.name)
                 failing.append(k)
                 continue
-            try:
-                data = path.read_bytes()
-                after = path.stat()
             except FileNotFoundError:
                 continue
             except OSError as exc:  # not readable by the service (permissions): left, tried again next run
                 tries = attempts.get(k, 0) + 1
+                why = exc.strerror or type(exc).__name__
                 rows.append(ledger_row(k, state=LedgerState.RETRY, attempts=tries, now=now,
-                                       last_error=f"file-unreadable: {exc.strerror or type(exc).__name__}"))
-                report.error("file-unreadable", f"cannot read the file: {exc.strerror or type(exc).__name__}",
-                             file=path.name, attempt=tries)
+                                       last_error=f"file-unreadable: {why}"))
+                report.error("file-unreadable", f"cannot read the file: {why}", file=path.name, attempt=tries)
                 report.retrying += 1
                 continue
-            if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns) or len(data) != st.st_size:
-                report.skipped += 1  # written to while we read it: not finished after all
+            if data is None:
+                report.skipped += 1  # written to, or replaced, while we read it: not finished after all
                 continue
             items.append(Incoming(key=k, data=data, source=f"drop:{path.name};mtime={st.st_mtime_ns}",
                                   received_at=datetime.fromtimestamp(st.st_mtime, UTC), is_message=False,

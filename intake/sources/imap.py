@@ -56,7 +56,7 @@ from intake.sources.ingest import (
 from intake.store import DocumentStore, ImapFolder, ImapLedger, LedgerState, insert_rows
 from parsers.result import Channel
 
-__all__ = ["connect", "move_uids", "poll_imap"]
+__all__ = ["account_of", "connect", "move_uids", "poll_imap"]
 
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -65,6 +65,11 @@ _CONNECTION_LOST = (IMAPClientAbortError, OSError, socket.timeout, EOFError)
 
 class _ConnectionLost(Exception):
     pass
+
+
+def account_of(cfg: ImapConfig) -> str:
+    """The mailbox's name in the ledger: the same login on another server is another mailbox."""
+    return f"{cfg.user}@{cfg.host}"
 
 
 def connect(cfg: ImapConfig, *, password: str) -> IMAPClient:
@@ -152,7 +157,7 @@ class _Poller:
         self.hook = hook
         self.trust = trust
         self.report = report
-        self.account = f"{cfg.user}@{cfg.host}"
+        self.account = account_of(cfg)
         #: (uidvalidity, uids, state) moved on the server, recorded with the next commit
         self.marks: list[tuple[int, list[int], LedgerState]] = []
         #: UIDs of a batch whose FETCH broke the connection: fetched one by one after reconnecting

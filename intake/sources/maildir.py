@@ -18,6 +18,7 @@ from sqlmodel import Session
 from errors import SourceError
 from intake.config import MaildirConfig, TrustConfig
 from intake.mime import MimeLimits
+from intake.sources.files import Refused, read_listed
 from intake.sources.ingest import (
     Clock,
     Incoming,
@@ -73,7 +74,7 @@ def poll_maildir(cfg: MaildirConfig, *, store: DocumentStore, session_factory: C
         _ensure(root / PROCESSED, sub=True)
         _ensure(root / FAILED, sub=True)
         files = {_key(p.name): p for d in ("new", "cur") for p in sorted((root / d).iterdir())
-                 if p.is_file() and not p.name.startswith(".")}
+                 if not p.name.startswith(".") and (p.is_symlink() or not p.is_dir())}  # a link: refused below
     except OSError as exc:
         raise SourceError("maildir-unreadable", str(exc), path=root) from exc
     with session_factory() as session:
@@ -110,14 +111,14 @@ def poll_maildir(cfg: MaildirConfig, *, store: DocumentStore, session_factory: C
         for k in batch:
             path = files[k]
             try:
-                st = path.stat()
-                if st.st_size > cfg.max_message_bytes:
-                    rows.append(ledger_row(k, state=LedgerState.FAILING, attempts=attempts.get(k, 0) + 1, now=now,
-                                           last_error="message-too-large: message over the size cap"))
-                    report.error("message-too-large", "message over the size cap, filed under .Failed", key=k)
-                    failing.append(k)
-                    continue
-                data = path.read_bytes()
+                st = path.lstat()
+                data = read_listed(path, st, max_bytes=cfg.max_message_bytes, too_large="message-too-large")
+            except Refused as exc:  # a link, a pipe, too large: never read
+                rows.append(ledger_row(k, state=LedgerState.FAILING, attempts=attempts.get(k, 0) + 1, now=now,
+                                       last_error=f"{exc.code}: {exc.message}"))
+                report.error(exc.code, f"{exc.message}, filed under .Failed", key=k)
+                failing.append(k)
+                continue
             except FileNotFoundError:
                 continue
             except OSError as exc:  # not readable by the service (permissions): an attempt, like a failed store
@@ -130,6 +131,9 @@ def poll_maildir(cfg: MaildirConfig, *, store: DocumentStore, session_factory: C
                     failing.append(k)
                 else:
                     report.retrying += 1
+                continue
+            if data is None:
+                report.skipped += 1  # changed while read (a message file never should): next run
                 continue
             items.append(Incoming(key=k, data=data, source=f"maildir:{k}",
                                   received_at=datetime.fromtimestamp(st.st_mtime, UTC)))

@@ -21,6 +21,7 @@ from intake.config import DropConfig, MaildirConfig, TrustConfig
 from intake.mime import MimeLimits
 from intake.sources import Incoming, PollStep, ingest_batch
 from intake.sources.drop import is_ignored, poll_drop
+from intake.sources.files import Refused, read_listed
 from intake.sources.ingest import explode_messages
 from intake.sources.maildir import poll_maildir
 from intake.store import Arrival, Document, DocumentStore, ParseState, mark_parsed, pending_documents, sha256_of
@@ -143,6 +144,60 @@ def test_drop_refuses_links_and_oversized_files_with_an_audit_entry(tmp_path: Pa
         refused = sorted((e["reason"], json.loads(e["details"])["source"].split("|")[0]) for e in iter_entries(
             s.connection(), actions=[AuditAction.DOCUMENT_REJECTED]))
     assert refused == [("file-symlink", "drop:c-link.pdf"), ("file-too-large", "drop:huge.pdf")]
+
+
+def test_a_link_or_a_pipe_swapped_in_after_the_listing_is_never_read(tmp_path: Path) -> None:
+    secret = tmp_path / "service-secret.txt"
+    secret.write_bytes(b"a file the service can read")
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4 a scan")
+    os.link(scan, tmp_path / "kept")  # the listed file's inode stays taken: never handed to a new file
+    listed = scan.lstat()
+    assert read_listed(scan, listed, max_bytes=1000) == b"%PDF-1.4 a scan"
+    scan.unlink()
+    scan.symlink_to(secret)  # the swap, between the listing and the read
+    with pytest.raises(Refused) as link:
+        read_listed(scan, listed, max_bytes=1000)
+    assert link.value.code == "file-symlink"
+    scan.unlink()
+    os.mkfifo(scan)  # a reader following it would block forever
+    with pytest.raises(Refused) as pipe:
+        read_listed(scan, listed, max_bytes=1000)
+    assert pipe.value.code == "file-not-regular"
+    scan.unlink()
+    scan.write_bytes(b"%PDF-1.4 a scan")  # another file of the same size now: not the one listed
+    os.utime(scan, ns=(listed.st_atime_ns, listed.st_mtime_ns))
+    assert read_listed(scan, listed, max_bytes=1000) is None
+    grown = scan.lstat()
+    with scan.open("ab") as f:
+        f.write(b" and a second page")  # still being written: left for the next run
+    assert read_listed(scan, grown, max_bytes=1000) is None
+
+
+def test_a_pipe_in_the_drop_folder_or_a_link_in_the_maildir_is_refused_not_read(tmp_path: Path) -> None:
+    drop, archive, maildir = tmp_path / "drop", tmp_path / "archive", tmp_path / "Maildir"
+    drop.mkdir()
+    os.mkfifo(drop / "pipe.pdf")
+    (drop / "scan.pdf").write_bytes(fake_pdf("beside a pipe"))
+    old = (datetime.now(UTC) - timedelta(minutes=5)).timestamp()
+    for p in drop.iterdir():
+        os.utime(p, (old, old))
+    store, sessions, _ = store_and_sessions(tmp_path)
+    report = poll_drop(DropConfig(path=drop, archive=archive, stable_seconds=30), store=store,
+                       session_factory=sessions, clock=clock)
+    assert [e["code"] for e in report.errors] == ["file-not-regular"]
+    assert (report.stored, report.failed) == (1, 1)
+    assert [p.name for p in (archive / "failed").rglob("*")] == [datetime.now(UTC).date().isoformat(), "pipe.pdf"]
+    raw = make_message(attachments=[("f.pdf", fake_pdf("in the maildir"))])
+    _deliver(maildir, [raw])
+    (maildir / "new" / "1700000001.Mlink.host").symlink_to(tmp_path / "intake.db")
+    mail = poll_maildir(MaildirConfig(path=maildir), store=store, session_factory=sessions, clock=clock)
+    assert [e["code"] for e in mail.errors] == ["file-symlink"]
+    assert (mail.stored, mail.failed) == (1, 1)
+    assert [p.name for p in (maildir / ".Failed" / "cur").iterdir()] == ["1700000001.Mlink.host:2,S"]
+    with sessions() as s:
+        refused = sorted(e["reason"] for e in iter_entries(s.connection(), actions=[AuditAction.DOCUMENT_REJECTED]))
+    assert refused == ["file-not-regular", "file-symlink"]
 
 
 UNREADABLE_CHILD = """

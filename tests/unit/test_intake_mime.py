@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake.mime import MimeLimits, MimeOutcome, SkipReason, SniffedType, extract, safe_filename, sniff
+from intake.mime import MimeLimits, MimeOutcome, SkipReason, SniffedType, _decode_words, extract, safe_filename, sniff
 from tests.intake_mail import fake_pdf, make_message
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
@@ -186,3 +186,15 @@ def test_nul_in_a_header_is_dropped() -> None:
     envelope = extract(raw).envelope
     assert envelope.subject == "ab"
     assert "\x00" not in envelope.message_id
+
+
+def test_a_header_of_thousands_of_encoded_words_is_cut_before_decoding() -> None:
+    """The stdlib decoder is quadratic in the count of encoded words: a hostile Subject or file name
+    is cut to 8192 characters first (what is kept of either is far shorter anyway)."""
+    words = "=?utf-8?q?caf=C3=A9?= " * 20_000  # 440 KB
+    assert len(_decode_words(words)) < 1600  # 372 words of 4 characters and a cut one, not 80,000
+    raw = (f"From: mu@example.be\r\nSubject: {words}\r\n\r\nbody\r\n").encode()
+    subject = extract(raw).envelope.subject
+    assert subject.startswith("cafécafé")
+    assert len(subject) <= 998
+    assert safe_filename(words).startswith("cafécafé")
