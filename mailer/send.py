@@ -11,7 +11,9 @@ The order is the crash-safety argument:
 
 A crash between 4 and 5 leaves the row ``sending``; after its lease it is claimed again and sent
 again (never lost). For credentials that resend issues a new password, which kills the one in the
-first message: a user may get two mails, but only the newest password works.
+first message: a user may get two mails, but only the newest password works. The same holds for a
+sender that outlives its lease (a stalled host): it records what it sent, but the row is the new
+sender's, which it never re-queues or closes.
 """
 
 from __future__ import annotations
@@ -135,30 +137,33 @@ class Sender:
         """One claimed row, start to end. Returns its new status and the error, if any."""
         try:
             with Session(self.engine) as session:
-                envelope = self._prepare(session, row_id, lease_until)
+                prepared = self._prepare(session, row_id, lease_until)
         except IntakeError as exc:
             # Rolled back: no password was stored. Project errors carry no secrets by rule.
-            return self._after_failure(row_id, str(exc), permanent=True)
+            return self._after_failure(row_id, lease_until, str(exc), permanent=True)
         except Exception as exc:
             # Unknown failure after a password may exist in memory: keep only the error's kind.
             log.error("outbox %s: preparing the mail failed: %s", row_id, type(exc).__name__)
-            return self._after_failure(row_id, f"internal error: {type(exc).__name__}", permanent=False)
-        if isinstance(envelope, OutboxStatus):
-            return envelope, None
+            return self._after_failure(row_id, lease_until, f"internal error: {type(exc).__name__}", permanent=False)
+        if isinstance(prepared, OutboxStatus):
+            return prepared, None
+        envelope, lease_until = prepared
+        del prepared
         try:
             await self.transport.send(envelope)
         except DeliveryError as exc:
-            return self._after_failure(row_id, str(exc), permanent=exc.permanent)
+            return self._after_failure(row_id, lease_until, str(exc), permanent=exc.permanent)
         except Exception as exc:
-            return self._after_failure(row_id, f"transport error: {type(exc).__name__}", permanent=False)
+            return self._after_failure(row_id, lease_until, f"transport error: {type(exc).__name__}",
+                                       permanent=False)
         finally:
             del envelope  # the only reference to the plaintext password
-        return self._after_success(row_id), None
+        return self._after_success(row_id, lease_until), None
 
-    def _prepare(self, session: Session, row_id: int, lease_until: datetime) -> Envelope | OutboxStatus:
+    def _prepare(self, session: Session, row_id: int,
+                 lease_until: datetime) -> tuple[Envelope, datetime] | OutboxStatus:
         row = session.get(OutboxMessage, row_id)
-        if (row is None or row.status != OutboxStatus.SENDING or row.lease_until is None
-                or as_utc(row.lease_until) != as_utc(lease_until)):
+        if row is None or not _held(row, lease_until):
             # Another sender took it over after our lease ran out: theirs now.
             return OutboxStatus.SENDING
         purpose, event = Purpose(row.purpose), Event(row.event)
@@ -194,14 +199,14 @@ class Sender:
         # checked when queued, and here again on the exact bytes about to leave
         data = check_message(message, envelope_recipient=current.address)
         row.language = Language(current.language).value
-        row.lease_until = now + self._lease()
+        lease_until = row.lease_until = now + self._lease()
         row.updated_at = now
         session.add(row)
         # Commit before the side effect: the new hash (which killed the previous password) and the
         # Message-ID are durable before anything can reach the recipient.
         session.commit()
         return Envelope(sender=self.settings.from_address, recipient=current.address, message=message,
-                        data=data)
+                        data=data), lease_until
 
     def _message_id(self, row_id: int, now: datetime) -> str:
         domain = self.settings.from_address.rpartition("@")[2] or "localhost"
@@ -217,26 +222,37 @@ class Sender:
             row.sent_at = now
         session.add(row)
 
-    def _after_success(self, row_id: int) -> OutboxStatus:
+    def _after_success(self, row_id: int, lease_until: datetime) -> OutboxStatus:
         with Session(self.engine) as session:
             row = session.get(OutboxMessage, row_id)
             if row is None:
                 raise MailerError("outbox-row-vanished", "outbox row disappeared while sending", outbox_id=row_id)
-            now = self.clock()
-            self._close(session, row, OutboxStatus.SENT, None, now)
+            reason = f"{row.event} sent"
+            if _held(row, lease_until):
+                self._close(session, row, OutboxStatus.SENT, None, self.clock())
+            else:
+                # Handed over after our lease ran out: another sender owns the row (and, for
+                # credentials, has issued the password that works). The mail left all the same.
+                reason += " after its lease ran out; the row was taken over"
             self.ports.audit.record(session, action=MailAction.MAIL_SENT, purpose=Purpose(row.purpose),
-                                    ref=row.ref, actor="system", reason=f"{row.event} sent",
-                                    details=details_of(row))
+                                    ref=row.ref, actor="system", reason=reason, details=details_of(row))
             what = (row.purpose, row.message_id)
             session.commit()
         log.info("outbox %s sent (%s, %s)", row_id, *what)
         return OutboxStatus.SENT
 
-    def _after_failure(self, row_id: int, error: str, *, permanent: bool) -> tuple[OutboxStatus, str]:
+    def _after_failure(self, row_id: int, lease_until: datetime, error: str, *,
+                       permanent: bool) -> tuple[OutboxStatus, str]:
         with Session(self.engine) as session:
             row = session.get(OutboxMessage, row_id)
             if row is None:
                 return OutboxStatus.FAILED, error
+            if not _held(row, lease_until):
+                # Our lease ran out while we tried: the row is another sender's (it may be sent by
+                # now); queuing it again would mail a third password.
+                log.warning("outbox %s: attempt failed after its lease ran out, row left to its new sender: %s",
+                            row_id, error)
+                return OutboxStatus.SENDING, error
             now = self.clock()
             if permanent or row.attempts >= self.settings.max_attempts:
                 reason = error if permanent else f"gave up after {row.attempts} attempts: {error}"
@@ -253,6 +269,12 @@ class Sender:
         log.warning("outbox %s %s: %s", row_id, "failed" if status is OutboxStatus.FAILED else "deferred",
                     error)
         return status, error
+
+
+def _held(row: OutboxMessage, lease_until: datetime) -> bool:
+    """Whether the row is still ours: ``sending`` under the very lease we took or set."""
+    return (row.status == OutboxStatus.SENDING and row.lease_until is not None
+            and as_utc(row.lease_until) == as_utc(lease_until))
 
 
 def _mismatch(row: OutboxMessage, current: Recipient | None) -> str | None:

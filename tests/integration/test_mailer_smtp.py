@@ -4,6 +4,7 @@ the server accepted is checked: its envelope and To hold the purpose's recipient
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,7 +16,7 @@ from sqlmodel import select
 from mailer.outbox import OutboxMessage, as_utc
 from mailer.purposes import Event, Purpose
 from mailer.send import Sender, SendSettings
-from mailer.transports import Security, SmtpSettings, SmtpTransport
+from mailer.transports import Envelope, Security, SmtpSettings, SmtpTransport
 from tests.fixtures.mailer import FakeClock, MailDb, make_mail_db
 from tests.fixtures.smtp import Received, SmtpServer
 
@@ -112,6 +113,58 @@ async def test_a_4xx_is_retried_after_backoff_then_delivered(db: MailDb, smtp_se
         assert not db.world.verify(s, "EAP1", deferred_pw)
         assert db.world.verify(s, "EAP1", password)
     assert _row(db).attempts == 2
+
+
+class _Paused:
+    """The real SMTP transport, in a sender paused before the hand-over (a stalled host, a long GC)
+    until ``resume``: long enough for its lease to run out and another sender to take the row."""
+
+    def __init__(self, inner: SmtpTransport) -> None:
+        self.inner = inner
+        self.paused = asyncio.Event()
+        self.resume = asyncio.Event()
+
+    async def send(self, envelope: Envelope) -> None:
+        self.paused.set()
+        await self.resume.wait()
+        await self.inner.send(envelope)
+
+
+@pytest.mark.parametrize("late_attempt", ["accepted", "deferred"])
+async def test_a_sender_past_its_lease_leaves_the_row_to_the_one_that_took_it(
+        db: MailDb, smtp_server: SmtpServer, late_attempt: str) -> None:
+    clock = FakeClock()
+    _queue(db, clock)
+    slow = _Paused(_transport(smtp_server))
+    late = asyncio.create_task(Sender(db.engine, ports=db.world.ports(), transport=slow, clock=clock).drain())
+    await slow.paused.wait()
+    clock.advance(seconds=SendSettings().lease_seconds + 1)
+    taker = await Sender(db.engine, ports=db.world.ports(), transport=_transport(smtp_server), clock=clock).drain()
+    assert len(taker.sent) == 1
+    taken = _row(db)
+    if late_attempt == "deferred":
+        smtp_server.defer_next()
+    slow.resume.set()
+    late_report = await late
+    await slow.inner.aclose()
+    row = _row(db)
+    assert (row.status, row.message_id, row.attempts) == ("sent", taken.message_id, 2)  # untouched
+    clock.advance(days=1)
+    assert (await Sender(db.engine, ports=db.world.ports(), transport=_transport(smtp_server),
+                         clock=clock).drain()).sent == []  # never queued again: no third password
+    passwords = [_only_recipient(got, JAN) for got in smtp_server.messages]
+    with db.session() as s:
+        assert db.world.verify(s, "EAP1", passwords[0])  # the taker's mail carries the one that works
+        assert not any(db.world.verify(s, "EAP1", pw) for pw in passwords[1:])
+        actions = db.world.actions(s)
+    if late_attempt == "accepted":
+        assert len(late_report.sent) == 1
+        assert len(passwords) == 2
+        assert actions[-2:] == ["mail_sent", "mail_sent"]  # both mails that left are on record
+    else:
+        assert late_report.sent == late_report.failed == []
+        assert len(passwords) == 1
+        assert actions[-1] == "mail_sent"
 
 
 async def test_a_5xx_fails_for_good_and_is_audited(db: MailDb, smtp_server: SmtpServer) -> None:
