@@ -149,6 +149,7 @@ class Sender:
             return prepared, None
         envelope, lease_until = prepared
         del prepared
+        message_id = str(envelope.message["Message-ID"])
         try:
             await self.transport.send(envelope)
         except DeliveryError as exc:
@@ -158,7 +159,7 @@ class Sender:
                                        permanent=False)
         finally:
             del envelope  # the only reference to the plaintext password
-        return self._after_success(row_id, lease_until), None
+        return self._after_success(row_id, lease_until, message_id), None
 
     def _prepare(self, session: Session, row_id: int,
                  lease_until: datetime) -> tuple[Envelope, datetime] | OutboxStatus:
@@ -222,23 +223,24 @@ class Sender:
             row.sent_at = now
         session.add(row)
 
-    def _after_success(self, row_id: int, lease_until: datetime) -> OutboxStatus:
+    def _after_success(self, row_id: int, lease_until: datetime, message_id: str) -> OutboxStatus:
         with Session(self.engine) as session:
             row = session.get(OutboxMessage, row_id)
             if row is None:
                 raise MailerError("outbox-row-vanished", "outbox row disappeared while sending", outbox_id=row_id)
-            reason = f"{row.event} sent"
+            reason, details = f"{row.event} sent", details_of(row)
             if _held(row, lease_until):
                 self._close(session, row, OutboxStatus.SENT, None, self.clock())
             else:
                 # Handed over after our lease ran out: another sender owns the row (and, for
                 # credentials, has issued the password that works). The mail left all the same.
                 reason += " after its lease ran out; the row was taken over"
+                details = {**details, "message_id": message_id}
+                details.pop("attempt")  # the row's count is the new sender's now
             self.ports.audit.record(session, action=MailAction.MAIL_SENT, purpose=Purpose(row.purpose),
-                                    ref=row.ref, actor="system", reason=reason, details=details_of(row))
-            what = (row.purpose, row.message_id)
+                                    ref=row.ref, actor="system", reason=reason, details=details)
             session.commit()
-        log.info("outbox %s sent (%s, %s)", row_id, *what)
+        log.info("outbox %s sent (%s)", row_id, message_id)
         return OutboxStatus.SENT
 
     def _after_failure(self, row_id: int, lease_until: datetime, error: str, *,

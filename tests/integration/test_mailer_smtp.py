@@ -157,10 +157,14 @@ async def test_a_sender_past_its_lease_leaves_the_row_to_the_one_that_took_it(
         assert db.world.verify(s, "EAP1", passwords[0])  # the taker's mail carries the one that works
         assert not any(db.world.verify(s, "EAP1", pw) for pw in passwords[1:])
         actions = db.world.actions(s)
+        sent = [(r.reason, r.details["message_id"]) for r in db.world.audit_rows(s) if r.action == "mail_sent"]
     if late_attempt == "accepted":
         assert len(late_report.sent) == 1
         assert len(passwords) == 2
-        assert actions[-2:] == ["mail_sent", "mail_sent"]  # both mails that left are on record
+        assert actions[-2:] == ["mail_sent", "mail_sent"]  # both mails that left are on record, each by its own id
+        assert sent == [("account_opened sent", smtp_server.messages[0].message["Message-ID"]),
+                        ("account_opened sent after its lease ran out; the row was taken over",
+                         smtp_server.messages[1].message["Message-ID"])]
     else:
         assert late_report.sent == late_report.failed == []
         assert len(passwords) == 1
