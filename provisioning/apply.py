@@ -47,7 +47,7 @@ from provisioning.plan import (
     SetMasterUser,
 )
 
-__all__ = ["Clock", "apply_plan", "apply_plan_and_commit"]
+__all__ = ["Clock", "apply_plan", "apply_plan_and_commit", "invalidate_passwords"]
 
 Clock = Callable[[], datetime]
 
@@ -86,6 +86,15 @@ def apply_plan_and_commit(session: Session, plan: Plan, *, actor: str, clock: Cl
         session.rollback()
         raise
     return mails
+
+
+def invalidate_passwords(session: Session, login: str, now: datetime, *, unused_only: bool = False) -> None:
+    """Kill the live temporary passwords of ``login`` (or only those never used), in the caller's
+    transaction."""
+    query = update(Credential).where(col(Credential.login) == login, col(Credential.invalidated_at).is_(None))
+    if unused_only:
+        query = query.where(col(Credential.used_at).is_(None))
+    session.execute(query.values(invalidated_at=now))
 
 
 def _claim(session: Session, key: str, now: datetime) -> bool:
@@ -178,10 +187,7 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
             session.add(account)
             _set_contracts(session, op.login, op.data.contracts)
             if op.email_changed:  # the temporary passwords mailed to the old address die
-                session.execute(update(Credential).where(col(Credential.login) == op.login,
-                                                         col(Credential.used_at).is_(None),
-                                                         col(Credential.invalidated_at).is_(None))
-                                .values(invalidated_at=now))
+                invalidate_passwords(session, op.login, now, unused_only=True)
         case EndAccount():
             account = _account(session, op.login)
             account.status, account.ended_at, account.updated_at = op.status, now, now
@@ -189,9 +195,7 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
                 account.document_sha256 = op.sha256
             session.add(account)
             # a revoked account's pending temporary password dies with it
-            session.execute(update(Credential).where(col(Credential.login) == op.login,
-                                                     col(Credential.invalidated_at).is_(None))
-                            .values(invalidated_at=now))
+            invalidate_passwords(session, op.login, now)
         case RevokeLegacy():
             legacy = session.get(LegacyAccount, op.login)
             if legacy is not None and legacy.revoked_at is None:

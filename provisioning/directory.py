@@ -6,11 +6,10 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from errors import ProvisioningError
-from provisioning.apply import Clock
+from provisioning.apply import Clock, invalidate_passwords
 from provisioning.models import Account, AccountStatus, Credential, MasterUser, Organisation
 from provisioning.passwords import generate_password, hash_password, verify_password
 from provisioning.state import aware
@@ -79,8 +78,7 @@ def issue_temporary_password(session: Session, login: str, *, clock: Clock, rng:
         raise ProvisioningError("account-not-active", "credentials are issued only for an active account",
                                 login=login)
     now = clock()
-    session.execute(update(Credential).where(col(Credential.login) == login, col(Credential.invalidated_at).is_(None))
-                    .values(invalidated_at=now))
+    invalidate_passwords(session, login, now)
     plaintext = generate_password(length=length, rng=rng)
     session.add(Credential(login=login, password_hash=hash_password(plaintext), issued_at=now,
                            expires_at=now + validity, must_change=True))
