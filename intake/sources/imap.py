@@ -329,8 +329,7 @@ class _Poller:
             if got is not None:
                 body, received = got
                 items.append(Incoming(key=str(uid), data=body, received_at=received or self.clock(),
-                                      source=f"imap:{self.account}/{self.cfg.folder};uidvalidity={uidvalidity};"
-                                             f"uid={uid}"))
+                                      source=self._source(uidvalidity, uid)))
         # (uid, sha256, code, message, final): what could not be stored, and whether to give up at once
         failed: list[tuple[int, str | None, str, str, bool]] = []
         for uid in batch:
@@ -392,12 +391,15 @@ class _Poller:
                 "state": state.value, "attempts": attempts, "last_error": last_error, "sha256": sha256,
                 "updated_at": now}
 
+    def _source(self, uidvalidity: int, uid: int) -> str:
+        """Where a message came from, as its arrival and audit entries name it."""
+        return f"imap:{self.account}/{self.cfg.folder};uidvalidity={uidvalidity};uid={uid}"
+
     def _write_ledger(self, session: Session, uidvalidity: int, rows: list[dict[str, Any]], *,
                       existing: dict[int, int]) -> None:
         """Insert the batch's ledger rows (replacing the rows of earlier failed attempts) and audit the
         messages given up on."""
-        audit_refusals(session, rows, source=lambda row: f"imap:{self.account}/{self.cfg.folder};"
-                                                         f"uidvalidity={row['uidvalidity']};uid={row['uid']}")
+        audit_refusals(session, rows, source=lambda row: self._source(row["uidvalidity"], row["uid"]))
         again = [r["uid"] for r in rows if r["uid"] in existing]
         for chunk in _chunks(again, 500):
             session.execute(delete(ImapLedger).where(
