@@ -12,6 +12,7 @@ from provisioning.audit import AuditAction
 from provisioning.models import AccountStatus, FormStatus, Profile, Scope, UserType
 
 __all__ = [
+    "KIND_OF",
     "AccountData",
     "AccountSnapshot",
     "AuditIntent",
@@ -71,6 +72,18 @@ class MailEvent(StrEnum):
     EXPIRY_COMING = "expiry_coming"
 
 
+#: the purpose each event belongs to; equal to the mailer's own table (tests/unit/test_layers.py), so a
+#: plan can never queue an event under a purpose the mailer would refuse at send time
+KIND_OF: dict[MailEvent, MailKind] = {
+    MailEvent.ACCOUNT_OPENED: MailKind.CREDENTIALS,
+    MailEvent.CREDENTIALS_REISSUED: MailKind.CREDENTIALS,
+    MailEvent.ACCESS_OPENED: MailKind.ORG_NOTICE,
+    MailEvent.CHANGES_APPLIED: MailKind.MASTER_USER_NOTICE,
+    MailEvent.FORM_REJECTED: MailKind.MASTER_USER_NOTICE,
+    MailEvent.EXPIRY_COMING: MailKind.MASTER_USER_NOTICE,
+}
+
+
 @dataclass(frozen=True)
 class MailIntent:
     """A mail to queue. ``params`` never hold a secret; credentials are made at sending time.
@@ -85,6 +98,10 @@ class MailIntent:
     login: str | None
     params: dict[str, Any]
     idempotency_key: str
+
+    def __post_init__(self) -> None:
+        if KIND_OF[self.event] is not self.kind:
+            raise ValueError(f"mail event {self.event} belongs to {KIND_OF[self.event]}, not {self.kind}")
 
     @property
     def ref(self) -> str:
