@@ -118,9 +118,14 @@ def _phone(ck: _Checker, f: FieldDef, text: str) -> None:
         number = phonenumbers.parse(text, "BE")
     except phonenumbers.NumberParseException:
         number = None
-    if number is None or not phonenumbers.is_valid_number(number):
+    if number is None or not phonenumbers.is_possible_number(number):
         ck.error("phone-invalid", f.name, f"phone number {shown(text)} is not a valid Belgian or international number")
         return
+    if not phonenumbers.is_valid_number(number):
+        # A possible number in a range phonenumbers' metadata does not know (yet) is still kept:
+        # a phone is contact data, not an access decision, so it must not block an opening.
+        ck.warn("phone-unknown-range", f.name,
+                f"phone number {shown(text)} has a plausible length but is in a range not known to be in use")
     ck.fields[f.name] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -92,6 +92,23 @@ def test_email_and_phone() -> None:
     assert _run("EAP-MU", mu_phone="+33 1 42 68 53 00")[0]["mu_phone"] == "+33142685300"
 
 
+@pytest.mark.parametrize(("form_id", "field"), [("EAP-MU", "mu_phone"), ("EAP-USR", "user_phone")])
+@pytest.mark.parametrize("typed", ["+32 4 1234 5678", "+32 30 12 34 56", "+1 555 0100 123"])
+def test_a_possible_but_not_valid_phone_is_a_warning(form_id: str, field: str, typed: str) -> None:
+    # issue 13.9: a number of a range phonenumbers does not know yet is contact data, not a reason
+    # to block an opening; it is kept (E.164) and flagged for a person to see
+    fields, errors, warnings = _run(form_id, **{field: typed})
+    assert errors == []
+    assert warnings == [f"phone-unknown-range:{field}"]
+    assert fields[field].startswith("+")
+    assert fields[field][1:].isdigit()
+
+
+def test_an_impossible_phone_is_still_an_error() -> None:
+    assert _run("EAP-MU", mu_phone="+32 12 34")[1] == ["phone-invalid:mu_phone"]
+    assert _run("EAP-MU", mu_phone="not a number")[1] == ["phone-invalid:mu_phone"]
+
+
 def test_required_and_too_long() -> None:
     assert _run("EAP-MU", rep_name="   ")[1] == ["field-required:rep_name"]
     assert _run("EAP-MU", mu_function="x" * 121)[1] == ["field-too-long:mu_function"]
