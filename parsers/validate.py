@@ -23,7 +23,9 @@ from parsers.forms import CONTRACT_FIELDS, FORMS, FieldDef, FieldKind, FormDef, 
 from parsers.result import FieldValue, Issue, shown
 
 __all__ = [
+    "EMAIL_OPTIONS",
     "RawValue",
+    "email_address",
     "normalise_text",
     "parse_date",
     "validate",
@@ -39,6 +41,25 @@ _CONTRACT_RE = re.compile(r"^[A-Z0-9][A-Z0-9./\-]{0,19}$")
 _TRUE = frozenset({"true", "1", "yes", "y", "ja", "j", "oui", "o", "x", "on", "waar", "vrai"})
 _FALSE = frozenset({"", "false", "0", "no", "n", "nee", "non", "off", "onwaar", "faux"})
 _SIGNED_OLD_MONTHS = 6
+
+#: email-validator's options for every address a form gives. The mailer (which may not import this
+#: package, nor this one it) makes the same call with the same options in ``mailer.render``; the
+#: test ``tests/unit/test_email_agreement.py`` pins both to equal options and equal verdicts, so an
+#: address kept here is always one the mailer sends to (issue 13.2: no account whose credentials
+#: cannot be sent). SMTPUTF8 is refused rather than supported end to end: the relay is not required
+#: to offer it, and a refusal at parse is a coded error a person sees, where a refusal at send time
+#: came after the account existed. Every option is spelled out so a library default cannot drift.
+EMAIL_OPTIONS: dict[str, bool] = {
+    "allow_smtputf8": False,
+    "allow_empty_local": False,
+    "allow_quoted_local": False,
+    "allow_domain_literal": False,
+    "allow_display_name": False,
+    "strict": False,
+    "check_deliverability": False,  # no DNS: parsing must stay pure and offline
+    "test_environment": False,
+    "globally_deliverable": True,
+}
 
 
 def normalise_text(value: str) -> str:
@@ -105,12 +126,27 @@ def _enterprise(ck: _Checker, f: FieldDef, text: str) -> None:
                  f"enterprise number {shown(text)} is not 10 digits starting with 0 or 1")
 
 
+def email_address(text: str) -> str:
+    """The address as it is kept, or ``ParseError`` ``email-not-ascii`` / ``email-invalid``.
+
+    Only ASCII addresses are kept (before and after normalisation: email-validator writes an
+    IDNA ``xn--`` domain back in Unicode in ``normalized``, so the ASCII form is the one kept).
+    """
+    if not text.isascii():
+        raise ParseError("email-not-ascii",
+                         f"e-mail address {shown(text)} has characters outside ASCII, to which credentials "
+                         "cannot be mailed: give the address in plain ASCII letters")
+    try:
+        return validate_email(text, **EMAIL_OPTIONS).ascii_email or ""
+    except EmailNotValidError as exc:
+        raise ParseError("email-invalid", f"e-mail address {shown(text)} is not valid: {str(exc)[:200]}") from exc
+
+
 def _email(ck: _Checker, f: FieldDef, text: str) -> None:
     try:
-        # no DNS: parsing must stay pure and offline
-        ck.fields[f.name] = validate_email(text, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        ck.error("email-invalid", f.name, f"e-mail address {shown(text)} is not valid: {str(exc)[:200]}")
+        ck.fields[f.name] = email_address(text)
+    except ParseError as exc:
+        ck.error(exc.code, f.name, exc.message)
 
 
 def _phone(ck: _Checker, f: FieldDef, text: str) -> None:
