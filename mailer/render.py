@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, getaddresses
 from importlib.resources import files
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
@@ -49,12 +49,24 @@ _LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _ADDRESS = re.compile(rf"{_LOCAL}@{_LABEL}(?:\.{_LABEL})+")
 
+class _EmailOptions(TypedDict):
+    allow_smtputf8: bool
+    allow_empty_local: bool
+    allow_quoted_local: bool
+    allow_domain_literal: bool
+    allow_display_name: bool
+    strict: bool
+    check_deliverability: bool
+    test_environment: bool
+    globally_deliverable: bool
+
+
 #: email-validator's options, equal to ``parsers.validate.EMAIL_OPTIONS``. The mailer may import
 #: neither ``parsers`` nor anything of the other packages, so it keeps its own copy instead of
 #: sharing one function; tests/unit/test_email_agreement.py pins the two copies equal and feeds both
 #: the same edge and generated addresses, asserting the same verdict (issue 13.2): an address a
 #: fiche may give is an address a mail can be sent to. No SMTPUTF8: the relay need not offer it.
-EMAIL_OPTIONS: dict[str, bool] = {
+EMAIL_OPTIONS: _EmailOptions = {
     "allow_smtputf8": False,
     "allow_empty_local": False,
     "allow_quoted_local": False,

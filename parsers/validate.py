@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
+from typing import TypedDict
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -42,6 +43,18 @@ _TRUE = frozenset({"true", "1", "yes", "y", "ja", "j", "oui", "o", "x", "on", "w
 _FALSE = frozenset({"", "false", "0", "no", "n", "nee", "non", "off", "onwaar", "faux"})
 _SIGNED_OLD_MONTHS = 6
 
+class _EmailOptions(TypedDict):
+    allow_smtputf8: bool
+    allow_empty_local: bool
+    allow_quoted_local: bool
+    allow_domain_literal: bool
+    allow_display_name: bool
+    strict: bool
+    check_deliverability: bool
+    test_environment: bool
+    globally_deliverable: bool
+
+
 #: email-validator's options for every address a form gives. The mailer (which may not import this
 #: package, nor this one it) makes the same call with the same options in ``mailer.render``; the
 #: test ``tests/unit/test_email_agreement.py`` pins both to equal options and equal verdicts, so an
@@ -49,7 +62,7 @@ _SIGNED_OLD_MONTHS = 6
 #: cannot be sent). SMTPUTF8 is refused rather than supported end to end: the relay is not required
 #: to offer it, and a refusal at parse is a coded error a person sees, where a refusal at send time
 #: came after the account existed. Every option is spelled out so a library default cannot drift.
-EMAIL_OPTIONS: dict[str, bool] = {
+EMAIL_OPTIONS: _EmailOptions = {
     "allow_smtputf8": False,
     "allow_empty_local": False,
     "allow_quoted_local": False,
