@@ -129,6 +129,17 @@ def _as_text(raw: RawValue) -> str:
     return normalise_text(raw)
 
 
+def _control_character(text: str) -> str | None:
+    """The first control (Cc) or lone-surrogate (Cs) character of ``text``, or None.
+
+    White-space controls (tab, CR, LF …) are already folded to spaces by ``normalise_text``; what is
+    left has no place in a name or an address, and a NUL or a lone surrogate cannot even be stored
+    (PostgreSQL refuses NUL in text and JSON; UTF-8 cannot encode a surrogate), which once blocked
+    a document on every run. Format characters (Cf) are left alone: some names need a joiner.
+    """
+    return next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Cs")), None)
+
+
 def _enterprise(ck: _Checker, f: FieldDef, text: str) -> None:
     try:
         ck.fields[f.name] = vat.validate(text)
@@ -266,7 +277,7 @@ def _cross_rules(ck: _Checker) -> None:
     if action in ("new", "modify") and "user_email" not in ck.fields and not _has_error(ck, "user_email"):
         ck.error("user-email-required", "user_email", "a new or modified access needs the user's personal e-mail")
     if ck.fields.get("user_type") == "external":
-        if "external_company" not in ck.fields:
+        if "external_company" not in ck.fields and not _has_error(ck, "external_company"):
             ck.error("external-company-required", "external_company", "an external user needs the firm's name")
         if "access_end_date" not in ck.fields and not _has_error(ck, "access_end_date"):
             ck.error("external-end-date-required", "access_end_date",
@@ -314,6 +325,15 @@ def validate(
             _checkbox(ck, f, value)
             continue
         text = _as_text(value)
+        bad = _control_character(text)
+        if bad is not None:
+            # refused here, at the boundary every extractor (AcroForm, text layer, XLSX, OCR) and the
+            # review queue's corrections pass through; the value is not kept, so nothing downstream
+            # (database, audit, mail) ever holds it, and the message quotes it escaped
+            ck.error("field-control-character", f.name,
+                     f"{f.name} holds the control character U+{ord(bad):04X}: {shown(text)}; "
+                     "type the value again without it")
+            continue
         if not text:
             if f.required and f.name not in optional:
                 ck.error("field-required", f.name, f"{f.name} ({f.nl} / {f.fr}) is required")

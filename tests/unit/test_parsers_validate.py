@@ -171,3 +171,38 @@ def test_unknown_form_is_a_parse_error() -> None:
 def test_parse_date_helper() -> None:
     assert parse_date("29/02/2028") is not None
     assert parse_date("29/02/2027") is None
+
+
+_CONTROLS = ["\x00", "\x01", "\x07", "\x1b", "\x7f", "\x9b", "\ud800"]
+
+
+@pytest.mark.parametrize("form_id", ["EAP-AGR", "EAP-MU", "EAP-USR"])
+@pytest.mark.parametrize("char", _CONTROLS)
+def test_a_control_character_in_any_field_is_refused_with_a_code(form_id: str, char: str) -> None:
+    # issue 13.3: every extractor hands its strings to validate, so this is the one boundary; no
+    # field of any form may carry such a character into the database, and no message either
+    good = valid_values(form_id)
+    for name, value in good.items():
+        if not isinstance(value, str):
+            continue
+        raw = {**good, name: value[:2] + char + value[2:]}
+        fields, errors, warnings = validate(form_id, raw, today=TODAY)
+        codes = {(e.code, e.field) for e in errors}
+        assert codes, f"{name} accepted {char!r}"
+        for value_kept in fields.values():
+            assert char not in str(value_kept)
+        for issue in (*errors, *warnings):
+            assert char not in issue.message
+        if name != "contracts":
+            assert ("field-control-character", name) in codes or all(c[1] == name for c in codes)
+
+
+def test_a_control_character_in_a_contract_number_is_refused() -> None:
+    _, errors, _ = _run("EAP-USR", contracts=["GA-1\x0004512"])
+    assert errors == ["contract-invalid:contracts"]
+
+
+def test_white_space_controls_are_folded_not_refused() -> None:
+    fields, errors, _ = _run("EAP-MU", mu_last_name="Lam\tbert\r\nX")
+    assert errors == []
+    assert fields["mu_last_name"] == "Lam bert X"
