@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from parsers.forms import FOREIGN_PLATFORM_PREFIXES, FormId
-from parsers.result import FieldValue, ParsedForm
+from parsers.result import ACTIVE_CONTENT_CODES, FieldValue, ParsedForm
 from provisioning.audit import AuditAction
 from provisioning.models import AccountStatus, FormStatus, Profile, Scope, UserType
 from provisioning.plan import (
@@ -170,6 +170,8 @@ def rule_needs_review(form: ParsedForm, *, approved: bool) -> list[str]:
     reasons: list[str] = [e.code for e in form.errors]
     # values read from a scan with low confidence wait, prefilled, for a person to confirm them
     reasons.extend(sorted({w.code for w in form.warnings if w.code in OCR_LOW_CONFIDENCE_CODES}))
+    # a PDF with JavaScript, a launch action, embedded files or XFA never applies by itself (issue 13.6)
+    reasons.extend(sorted({w.code for w in form.warnings if w.code in ACTIVE_CONTENT_CODES}))
     if form.form_id in (FormId.AGR, FormId.MU):
         # signature and the signatory's authority are checked by the team (SPEC §3 Trust)
         reasons.append("human-approval-required")
@@ -337,8 +339,13 @@ def _to_review(form: ParsedForm, provenance: Provenance, key: str, en: str, reas
                     reasons=tuple(reasons), fields=dict(form.fields),
                     errors=tuple(e.as_dict() for e in form.errors)),
     )
+    details: dict[str, object] = {"form_id": form.form_id, "reasons": reasons}
+    active = [w.as_dict() for w in form.warnings if w.code in ACTIVE_CONTENT_CODES]
+    if active:
+        # the chain keeps why in words, not only the code (issue 13.6)
+        details["warnings"] = active
     audit = (AuditIntent(AuditAction.REVIEW_QUEUED, ", ".join(reasons), en or None,
-                         document_sha256=provenance.sha256, details={"form_id": form.form_id, "reasons": reasons}),)
+                         document_sha256=provenance.sha256, details=details),)
     return Plan(key=key, outcome=Outcome.REVIEW, enterprise_number=en or None, ops=ops, audit=audit,
                 reasons=tuple(reasons))
 

@@ -348,3 +348,23 @@ def test_expiry_plans_of_one_day_are_keyed_by_their_work() -> None:
     # a second run the same day with other work is a plan of its own, not a no-op under the first one's key
     assert soon.key != past.key
     assert {m.idempotency_key for m in soon.mails}.isdisjoint(m.idempotency_key for m in past.mails)
+
+
+def test_a_pdf_with_active_content_goes_to_review_with_its_reason_in_words() -> None:
+    # issue 13.6: even from the current Master User with a DMARC pass, nothing such a PDF says applies
+    # by itself; the reason is the warning's code, and the audit entry carries its words
+    for code in ("pdf-javascript-ignored", "pdf-launch-action-ignored", "pdf-embedded-files-ignored",
+                 "pdf-xfa-ignored"):
+        form = replace(usr(), warnings=(Issue(code, f"the PDF carries {code}; it was not run"),))
+        p = run(open_state(), form)
+        assert p.outcome is Outcome.REVIEW, code
+        assert p.reasons == (code,)
+        assert ops_of(p, CreateAccount) == []
+        (entry,) = [a for a in p.audit if a.action is AuditAction.REVIEW_QUEUED]
+        assert entry.details["warnings"] == [{"code": code, "field": None,
+                                              "message": f"the PDF carries {code}; it was not run"}]
+        approved = run(open_state(), form, approved_by="An Reviewer")
+        assert approved.outcome is Outcome.APPLIED
+    # an agreement with active content names it beside the human approval it always needs
+    p = run(pending_state(), replace(agr(), warnings=(Issue("pdf-xfa-ignored", "XFA"),)))
+    assert p.reasons == ("pdf-xfa-ignored", "human-approval-required")
