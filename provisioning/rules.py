@@ -446,6 +446,11 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
         if errors:
             return _rejected(state, form, provenance, key, errors, approved_by=approved_by)
         moved = data.email.casefold() != account.email.casefold()
+        if moved and not approved_by:
+            # Where the credentials go is the account-takeover path (one forged or mistaken fiche
+            # and a stranger gets the password): even the trusted Master User's fiche waits for a
+            # person (issue 13.5).
+            return _to_review(form, provenance, key, en, ["email-change-needs-review"])
         ops = [_record(form, provenance, en, FormStatus.APPLIED, [], approved_by=approved_by, login=account.login),
                ModifyAccount(account.login, data, sha, email_changed=moved)]
         audit = [received, AuditIntent(AuditAction.ACCOUNT_MODIFIED, "fiche replaces profile, scope, contracts, "
@@ -454,6 +459,13 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
                                                 **({"email_changed": True} if moved else {})})]
         mails = list(_mu_notice(state, MailEvent.CHANGES_APPLIED, f"changes:{key}",
                                 changes=[_change("account_modified", account.login, _person(data), data)]))
+        if moved:
+            # the old address learns of the change (no credentials): if it was not asked for, its
+            # owner can still say so
+            mails.insert(0, MailIntent(kind=MailKind.OLD_ADDRESS_NOTICE, event=MailEvent.EMAIL_CHANGED,
+                                       enterprise_number=en, login=account.login,
+                                       params={"login": account.login, "org_name": state.org_name},
+                                       idempotency_key=f"old-address:{sha}"))
         if moved and not account.activated:
             # Never logged in: the first credentials went to the old address (a typo, someone else's
             # box) and die with this fiche; new ones go to the address it gives.
