@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 from errors import ParseError
+from parsers.classify import classify_ids
 from parsers.validate import normalise_text, parse_date, validate
 from tests.fixtures.forms import TODAY, enterprise_numbers, valid_values
 
@@ -206,3 +208,16 @@ def test_white_space_controls_are_folded_not_refused() -> None:
     fields, errors, _ = _run("EAP-MU", mu_last_name="Lam\tbert\r\nX")
     assert errors == []
     assert fields["mu_last_name"] == "Lam bert X"
+
+
+@pytest.mark.parametrize(("form_id", "version", "code"), [
+    ("EWP-\x00USR", "1", "other-platform"), ("EAP-USR", "2026.1\x00", "unsupported-version"),
+    ("EAP-\x1bUSR", None, "not-a-form"),
+])
+def test_a_control_character_in_the_form_ids_never_reaches_the_message(form_id: str, version: str | None,
+                                                                        code: str) -> None:
+    # issue 13.3: the hidden id fields are read from the document too; the refusal quotes them escaped
+    found = classify_ids(form_id, version, "nl")
+    assert found.rejection is not None
+    assert found.rejection.code == code
+    assert not any(unicodedata.category(ch) == "Cc" for ch in found.rejection.message)
