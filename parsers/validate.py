@@ -43,6 +43,7 @@ _TRUE = frozenset({"true", "1", "yes", "y", "ja", "j", "oui", "o", "x", "on", "w
 _FALSE = frozenset({"", "false", "0", "no", "n", "nee", "non", "off", "onwaar", "faux"})
 _SIGNED_OLD_MONTHS = 6
 
+
 class _EmailOptions(TypedDict):
     allow_smtputf8: bool
     allow_empty_local: bool
@@ -55,8 +56,8 @@ class _EmailOptions(TypedDict):
     globally_deliverable: bool
 
 
-#: email-validator's options for every address a form gives. The mailer (which may not import this
-#: package, nor this one it) makes the same call with the same options in ``mailer.render``; the
+#: email-validator's options for every address a form gives. The mailer may not import this package
+#: (nor this package the mailer), so it makes the same call with the same options in ``mailer.render``; the
 #: test ``tests/unit/test_email_agreement.py`` pins both to equal options and equal verdicts, so an
 #: address kept here is always one the mailer sends to (issue 13.2: no account whose credentials
 #: cannot be sent). SMTPUTF8 is refused rather than supported end to end: the relay is not required
