@@ -76,6 +76,30 @@ def _best(results: Sequence[AuthResult]) -> AuthResult:
     return AuthResult.PASS if AuthResult.PASS in results else results[0]
 
 
+def _dmarc(results: Sequence[tuple[AuthResult, str]], sender: str | None) -> tuple[AuthResult, str]:
+    """The DMARC result that counts among those of one header, and the ``header.from`` it is about.
+
+    One header may hold several DMARC results (a gateway evaluating every From of a multi-From
+    message, or a crafted header): ``dmarc=pass header.from=evil.example; dmarc=fail
+    header.from=example.be`` must not read as a pass. Unlike DKIM, one pass does not cover the rest:
+    with ``sender``, only the results about the sender's own domain are read, and any of them that is
+    not a pass wins; without ``sender``, any non-pass wins over a pass.
+    """
+    if not results:
+        return AuthResult.ABSENT, ""
+    if sender is not None:
+        domain = sender.rpartition("@")[2].lower()
+        own = [r for r in results if r[1] == domain]
+        if not own:
+            # nothing about the sender's domain: a pass for another domain is worth a fail here
+            first = results[0]
+            return (AuthResult.FAIL if first[0] is AuthResult.PASS else first[0]), first[1]
+        results = own
+    worst = next((r for r in results if r[0] is AuthResult.FAIL), None) \
+        or next((r for r in results if r[0] is not AuthResult.PASS), None)
+    return worst or results[0]
+
+
 def evaluate(headers: Iterable[str], *, trusted_ids: Iterable[str], sender: str | None = None) -> AuthVerdict:
     """Verdict from the ``Authentication-Results`` headers of a message, given top (newest) first.
 
@@ -93,17 +117,16 @@ def evaluate(headers: Iterable[str], *, trusted_ids: Iterable[str], sender: str 
         except authres.AuthResError:
             return AuthVerdict(trusted=True, authserv_id=authserv, raw=unfolded, unparsable=True)
         by_method: dict[str, list[AuthResult]] = {}
-        header_from = ""
+        dmarc_results: list[tuple[AuthResult, str]] = []
         for result in parsed.results:
             method = str(result.method).lower()
-            by_method.setdefault(method, []).append(AuthResult.of(str(result.result)))
+            outcome = AuthResult.of(str(result.result))
+            by_method.setdefault(method, []).append(outcome)
             if method == "dmarc":
                 header_from = next((str(p.value).lower() for p in result.properties
-                                    if str(p.type).lower() == "header" and str(p.name).lower() == "from"),
-                                   header_from)
-        dmarc = _best(by_method.get("dmarc", []))
-        if sender is not None and dmarc is AuthResult.PASS and header_from != sender.rpartition("@")[2].lower():
-            dmarc = AuthResult.FAIL
+                                    if str(p.type).lower() == "header" and str(p.name).lower() == "from"), "")
+                dmarc_results.append((outcome, header_from))
+        dmarc, header_from = _dmarc(dmarc_results, sender)
         return AuthVerdict(
             trusted=True,
             authserv_id=authserv,

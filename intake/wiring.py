@@ -26,6 +26,7 @@ from provisioning.directory import (
     issue_temporary_password,
     master_user_contact,
     notification_contact,
+    previous_user_contact,
     user_contact,
 )
 from provisioning.models import Account
@@ -42,6 +43,8 @@ class ProvisioningDirectory:
         contact: Contact | None
         if purpose is Purpose.CREDENTIALS:
             contact = user_contact(session, ref)
+        elif purpose is Purpose.OLD_ADDRESS_NOTICE:
+            contact = previous_user_contact(session, ref)
         elif purpose is Purpose.ORG_NOTICE:
             contact = notification_contact(session, ref)
         else:
@@ -70,7 +73,7 @@ class ProvisioningAudit:
 
     def record(self, session: Session, *, action: MailAction, purpose: Purpose, ref: str, actor: str,
                reason: str, details: dict[str, str]) -> None:
-        login = ref if purpose is Purpose.CREDENTIALS else None
+        login = ref if purpose in (Purpose.CREDENTIALS, Purpose.OLD_ADDRESS_NOTICE) else None
         org = ref
         if login is not None:
             account = session.get(Account, login)

@@ -33,7 +33,8 @@ class RecipientDirectory(Protocol):
 
         credentials: ref = login → that account's ``user_email`` from its fiche;
         org_notice: ref = enterprise number → the agreement's ``notification_email``;
-        master_user_notice: ref = enterprise number → the current Master User's ``mu_email``.
+        master_user_notice: ref = enterprise number → the current Master User's ``mu_email``;
+        old_address_notice: ref = login → that account's address before its last approved change.
         None when there is none (unknown/revoked account, no agreement, no Master User).
         """
         ...

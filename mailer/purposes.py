@@ -33,6 +33,9 @@ class Purpose(StrEnum):
     CREDENTIALS = "credentials"
     ORG_NOTICE = "org_notice"
     MASTER_USER_NOTICE = "master_user_notice"
+    #: an account's address was changed (approved by a person): its old address is told, without
+    #: credentials, so that a change its owner did not ask for does not go unnoticed (issue 13.5)
+    OLD_ADDRESS_NOTICE = "old_address_notice"
 
 
 class RecipientKind(StrEnum):
@@ -42,12 +45,15 @@ class RecipientKind(StrEnum):
     NOTIFICATION_EMAIL = "notification_email"
     #: the current Master User's address from the approved Master User fiche
     MU_EMAIL = "mu_email"
+    #: the address the account's fiche gave before its last approved address change
+    PREVIOUS_USER_EMAIL = "previous_user_email"
 
 
 RECIPIENT_OF: Mapping[Purpose, RecipientKind] = {
     Purpose.CREDENTIALS: RecipientKind.USER_EMAIL,
     Purpose.ORG_NOTICE: RecipientKind.NOTIFICATION_EMAIL,
     Purpose.MASTER_USER_NOTICE: RecipientKind.MU_EMAIL,
+    Purpose.OLD_ADDRESS_NOTICE: RecipientKind.PREVIOUS_USER_EMAIL,
 }
 
 
@@ -65,6 +71,7 @@ class Event(StrEnum):
     CHANGES_APPLIED = "changes_applied"
     FORM_REJECTED = "form_rejected"
     EXPIRY_COMING = "expiry_coming"
+    EMAIL_CHANGED = "email_changed"
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,8 @@ EVENTS: Mapping[Event, EventSpec] = {
     Event.FORM_REJECTED: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "document", "reasons"},
                                {"received"}),
     Event.EXPIRY_COMING: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "accounts"}),
+    # the login only: never a password, nor the new address (the old box may no longer be the user's)
+    Event.EMAIL_CHANGED: _spec(Purpose.OLD_ADDRESS_NOTICE, {"login"}, {"org_name"}),
 }
 
 # Param names that would mean a secret is being queued: the outbox must never hold one (SPEC §3).

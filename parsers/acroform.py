@@ -112,23 +112,35 @@ def open_pdf(data: bytes) -> PdfDocument:
 class _Actions:
     def __init__(self) -> None:
         self.javascript = False
+        self.launch = False
         self.embedded = False
+        self.xfa = False
 
     def action(self, node: DictionaryObject) -> None:
         if "/AA" in node:
             self.javascript = True
         act = _obj(node.get("/A"))
-        if isinstance(act, DictionaryObject) and (act.get("/S") in ("/JavaScript", "/Launch") or "/JS" in act):
-            self.javascript = True
+        if isinstance(act, DictionaryObject):
+            if act.get("/S") == "/Launch":
+                self.launch = True
+            elif act.get("/S") == "/JavaScript" or "/JS" in act:
+                self.javascript = True
 
     def issues(self) -> list[Issue]:
+        # codes of parsers.result.ACTIVE_CONTENT_CODES: each sends the form to a person, with these words
         out = []
         if self.javascript:
             out.append(Issue("pdf-javascript-ignored", "the PDF carries JavaScript or automatic actions; "
                                                        "they were not run"))
+        if self.launch:
+            out.append(Issue("pdf-launch-action-ignored", "the PDF carries a launch action (it asks the viewer "
+                                                          "to start a program or open a file); it was not run"))
         if self.embedded:
             out.append(Issue("pdf-embedded-files-ignored", "the PDF carries embedded files; they were not "
                                                            "extracted or opened"))
+        if self.xfa:
+            out.append(Issue("pdf-xfa-ignored", "the PDF carries an XFA form (a second form that some viewers "
+                                                "show instead); only its AcroForm fields were read"))
         return out
 
 
@@ -205,6 +217,9 @@ def _read_fields(root: DictionaryObject, acts: _Actions) -> dict[str, AcroField]
     acro = _obj(root.get("/AcroForm"))
     if not isinstance(acro, DictionaryObject):
         return {}
+    if "/XFA" in acro:
+        # what an XFA viewer shows may differ from the AcroForm values read here
+        acts.xfa = True
     top = _obj(acro.get("/Fields"))
     if not isinstance(top, ArrayObject):
         return {}

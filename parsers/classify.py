@@ -65,14 +65,14 @@ def _check_id(form_id: str, version: str | None) -> Classification | None:
     if form_id.startswith(FOREIGN_PLATFORM_PREFIXES):
         return Classification(rejection=Issue(
             "other-platform",
-            f"{form_id} is a form of another Ethias platform (Ethias Connect / Extranet Wettelijk Pensioen); "
+            f"{shown(form_id)} is a form of another Ethias platform (Ethias Connect / Extranet Wettelijk Pensioen); "
             "access to Extranet Aanvullend Pensioen is requested separately"))
     if form_id not in {str(f) for f in FormId}:
         return Classification(rejection=Issue("not-a-form", f"{shown(form_id)} is not a form of Extranet Aanvullend "
                                                             "Pensioen"))
     if version is not None and version != FORMS[FormId(form_id)].version:
         return Classification(rejection=Issue(
-            "unsupported-version", f"{form_id} version {version} is not supported (expected {FORM_VERSION})"))
+            "unsupported-version", f"{form_id} version {shown(version)} is not supported (expected {FORM_VERSION})"))
     return None
 
 

@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Channel", "FieldValue", "Issue", "Method", "OcrSettings", "Outcome", "ParsedForm", "Severity"]
+__all__ = ["ACTIVE_CONTENT_CODES", "Channel", "FieldValue", "Issue", "Method", "OcrSettings", "Outcome", "ParsedForm",
+           "Severity"]
 
 #: a normalised field value: text (dates ISO 8601, enterprise number 10 digits), a tick box, or
 #: the list of contract numbers (key ``contracts``)
@@ -93,6 +94,14 @@ class ParsedForm:
                sha256: str | None = None) -> ParsedForm:
         return cls(form_id=form_id, version=None, language=None, method=method,
                    errors=(Issue(code, message),), rejected=True, sha256=sha256)
+
+
+#: warning codes of a PDF that carries active content (never run, opened or extracted): a form
+#: that arrives this way is read, but goes to a person before it takes effect (issue 13.6) — the
+#: same file may do something else in the viewer of whoever signed or forwarded it
+ACTIVE_CONTENT_CODES = frozenset({
+    "pdf-javascript-ignored", "pdf-launch-action-ignored", "pdf-embedded-files-ignored", "pdf-xfa-ignored",
+})
 
 
 #: longest part of a read value an issue message quotes (a hostile value can be megabytes)

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
+from typing import TypedDict
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -23,7 +24,9 @@ from parsers.forms import CONTRACT_FIELDS, FORMS, FieldDef, FieldKind, FormDef, 
 from parsers.result import FieldValue, Issue, shown
 
 __all__ = [
+    "EMAIL_OPTIONS",
     "RawValue",
+    "email_address",
     "normalise_text",
     "parse_date",
     "validate",
@@ -39,6 +42,38 @@ _CONTRACT_RE = re.compile(r"^[A-Z0-9][A-Z0-9./\-]{0,19}$")
 _TRUE = frozenset({"true", "1", "yes", "y", "ja", "j", "oui", "o", "x", "on", "waar", "vrai"})
 _FALSE = frozenset({"", "false", "0", "no", "n", "nee", "non", "off", "onwaar", "faux"})
 _SIGNED_OLD_MONTHS = 6
+
+
+class _EmailOptions(TypedDict):
+    allow_smtputf8: bool
+    allow_empty_local: bool
+    allow_quoted_local: bool
+    allow_domain_literal: bool
+    allow_display_name: bool
+    strict: bool
+    check_deliverability: bool
+    test_environment: bool
+    globally_deliverable: bool
+
+
+#: email-validator's options for every address a form gives. The mailer may not import this package
+#: (nor this package the mailer), so it makes the same call with the same options in ``mailer.render``; the
+#: test ``tests/unit/test_email_agreement.py`` pins both to equal options and equal verdicts, so an
+#: address kept here is always one the mailer sends to (issue 13.2: no account whose credentials
+#: cannot be sent). SMTPUTF8 is refused rather than supported end to end: the relay is not required
+#: to offer it, and a refusal at parse is a coded error a person sees, where a refusal at send time
+#: came after the account existed. Every option is spelled out so a library default cannot drift.
+EMAIL_OPTIONS: _EmailOptions = {
+    "allow_smtputf8": False,
+    "allow_empty_local": False,
+    "allow_quoted_local": False,
+    "allow_domain_literal": False,
+    "allow_display_name": False,
+    "strict": False,
+    "check_deliverability": False,  # no DNS: parsing must stay pure and offline
+    "test_environment": False,
+    "globally_deliverable": True,
+}
 
 
 def normalise_text(value: str) -> str:
@@ -95,6 +130,17 @@ def _as_text(raw: RawValue) -> str:
     return normalise_text(raw)
 
 
+def _control_character(text: str) -> str | None:
+    """The first control (Cc) or lone-surrogate (Cs) character of ``text``, or None.
+
+    White-space controls (tab, CR, LF …) are already folded to spaces by ``normalise_text``; what is
+    left has no place in a name or an address, and a NUL or a lone surrogate cannot even be stored
+    (PostgreSQL refuses NUL in text and JSON; UTF-8 cannot encode a surrogate), which once blocked
+    a document on every run. Format characters (Cf) are left alone: some names need a joiner.
+    """
+    return next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Cs")), None)
+
+
 def _enterprise(ck: _Checker, f: FieldDef, text: str) -> None:
     try:
         ck.fields[f.name] = vat.validate(text)
@@ -105,12 +151,27 @@ def _enterprise(ck: _Checker, f: FieldDef, text: str) -> None:
                  f"enterprise number {shown(text)} is not 10 digits starting with 0 or 1")
 
 
+def email_address(text: str) -> str:
+    """The address as it is kept, or ``ParseError`` ``email-not-ascii`` / ``email-invalid``.
+
+    Only ASCII addresses are kept (before and after normalisation: email-validator writes an
+    IDNA ``xn--`` domain back in Unicode in ``normalized``, so the ASCII form is the one kept).
+    """
+    if not text.isascii():
+        raise ParseError("email-not-ascii",
+                         f"e-mail address {shown(text)} has characters outside ASCII, to which credentials "
+                         "cannot be mailed: give the address in plain ASCII letters")
+    try:
+        return validate_email(text, **EMAIL_OPTIONS).ascii_email or ""
+    except EmailNotValidError as exc:
+        raise ParseError("email-invalid", f"e-mail address {shown(text)} is not valid: {str(exc)[:200]}") from exc
+
+
 def _email(ck: _Checker, f: FieldDef, text: str) -> None:
     try:
-        # no DNS: parsing must stay pure and offline
-        ck.fields[f.name] = validate_email(text, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        ck.error("email-invalid", f.name, f"e-mail address {shown(text)} is not valid: {str(exc)[:200]}")
+        ck.fields[f.name] = email_address(text)
+    except ParseError as exc:
+        ck.error(exc.code, f.name, exc.message)
 
 
 def _phone(ck: _Checker, f: FieldDef, text: str) -> None:
@@ -118,9 +179,14 @@ def _phone(ck: _Checker, f: FieldDef, text: str) -> None:
         number = phonenumbers.parse(text, "BE")
     except phonenumbers.NumberParseException:
         number = None
-    if number is None or not phonenumbers.is_valid_number(number):
+    if number is None or not phonenumbers.is_possible_number(number):
         ck.error("phone-invalid", f.name, f"phone number {shown(text)} is not a valid Belgian or international number")
         return
+    if not phonenumbers.is_valid_number(number):
+        # A possible number in a range phonenumbers' metadata does not know (yet) is still kept:
+        # a phone is contact data, not an access decision, so it must not block an opening.
+        ck.warn("phone-unknown-range", f.name,
+                f"phone number {shown(text)} has a plausible length but is in a range not known to be in use")
     ck.fields[f.name] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -212,7 +278,7 @@ def _cross_rules(ck: _Checker) -> None:
     if action in ("new", "modify") and "user_email" not in ck.fields and not _has_error(ck, "user_email"):
         ck.error("user-email-required", "user_email", "a new or modified access needs the user's personal e-mail")
     if ck.fields.get("user_type") == "external":
-        if "external_company" not in ck.fields:
+        if "external_company" not in ck.fields and not _has_error(ck, "external_company"):
             ck.error("external-company-required", "external_company", "an external user needs the firm's name")
         if "access_end_date" not in ck.fields and not _has_error(ck, "access_end_date"):
             ck.error("external-end-date-required", "access_end_date",
@@ -260,6 +326,15 @@ def validate(
             _checkbox(ck, f, value)
             continue
         text = _as_text(value)
+        bad = _control_character(text)
+        if bad is not None:
+            # refused here, at the boundary every extractor (AcroForm, text layer, XLSX, OCR) and the
+            # review queue's corrections pass through; the value is not kept, so nothing downstream
+            # (database, audit, mail) ever holds it, and the message quotes it escaped
+            ck.error("field-control-character", f.name,
+                     f"{f.name} holds the control character U+{ord(bad):04X}: {shown(text)}; "
+                     "type the value again without it")
+            continue
         if not text:
             if f.required and f.name not in optional:
                 ck.error("field-required", f.name, f"{f.name} ({f.nl} / {f.fr}) is required")

@@ -180,6 +180,9 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
             _set_contracts(session, login, op.data.contracts)
         case ModifyAccount():
             account = _account(session, op.login)
+            if op.email_changed:
+                # the one recipient of the old-address notice (issue 13.5), kept before it is replaced
+                account.previous_email = account.email
             for name, value in _account_columns(op.data).items():
                 setattr(account, name, value)
             account.document_sha256, account.updated_at = op.sha256, now

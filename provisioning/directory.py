@@ -20,6 +20,7 @@ __all__ = [
     "issue_temporary_password",
     "master_user_contact",
     "notification_contact",
+    "previous_user_contact",
     "user_contact",
     "verify_password",
     "verify_temporary_password",
@@ -47,6 +48,20 @@ def user_contact(session: Session, login: str) -> Contact | None:
         # a later agreement made this the notification address (a distribution list): never credentials
         return None
     return Contact(account.email, f"{account.first_name} {account.last_name}".strip(), account.language)
+
+
+def previous_user_contact(session: Session, login: str) -> Contact | None:
+    """The address the account had before its last approved address change (old-address notice only).
+
+    None unless the account is active and its address did change: this purpose never reaches the
+    current address (that one gets the credentials) and never carries credentials itself.
+    """
+    account = session.get(Account, login)
+    if account is None or account.status != AccountStatus.ACTIVE or not account.previous_email:
+        return None
+    if account.previous_email.lower() == account.email.lower():
+        return None
+    return Contact(account.previous_email, f"{account.first_name} {account.last_name}".strip(), account.language)
 
 
 def notification_contact(session: Session, enterprise_number: str) -> Contact | None:

@@ -175,6 +175,9 @@ class Account(SQLModel, table=True):
     updated_at: datetime
     ended_at: datetime | None = None
     expiry_warned_for: date | None = None
+    #: the address this account had before its last approved address change: the only recipient of
+    #: the old-address notice (never of credentials); "" when the address never changed
+    previous_email: str = Field(default="", max_length=254)
 
 
 class AccountContract(SQLModel, table=True):

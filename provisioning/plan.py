@@ -59,6 +59,8 @@ class MailKind(StrEnum):
     CREDENTIALS = "credentials"
     ORG_NOTICE = "org_notice"
     MASTER_USER_NOTICE = "master_user_notice"
+    #: to the address an account had before an approved address change: a notice, never credentials
+    OLD_ADDRESS_NOTICE = "old_address_notice"
 
 
 class MailEvent(StrEnum):
@@ -70,6 +72,7 @@ class MailEvent(StrEnum):
     CHANGES_APPLIED = "changes_applied"
     FORM_REJECTED = "form_rejected"
     EXPIRY_COMING = "expiry_coming"
+    EMAIL_CHANGED = "email_changed"
 
 
 #: the purpose each event belongs to; equal to the mailer's own table (tests/unit/test_layers.py), so a
@@ -105,8 +108,10 @@ class MailIntent:
 
     @property
     def ref(self) -> str:
-        """What the mailer resolves the recipient from: the login for credentials, else the org."""
-        return self.login or "" if self.kind is MailKind.CREDENTIALS else self.enterprise_number
+        """What the mailer resolves the recipient from: the login for mails about one account, else the org."""
+        if self.kind in (MailKind.CREDENTIALS, MailKind.OLD_ADDRESS_NOTICE):
+            return self.login or ""
+        return self.enterprise_number
 
 
 @dataclass(frozen=True)

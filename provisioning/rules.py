@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from parsers.forms import FOREIGN_PLATFORM_PREFIXES, FormId
-from parsers.result import FieldValue, ParsedForm
+from parsers.result import ACTIVE_CONTENT_CODES, FieldValue, ParsedForm
 from provisioning.audit import AuditAction
 from provisioning.models import AccountStatus, FormStatus, Profile, Scope, UserType
 from provisioning.plan import (
@@ -170,6 +170,8 @@ def rule_needs_review(form: ParsedForm, *, approved: bool) -> list[str]:
     reasons: list[str] = [e.code for e in form.errors]
     # values read from a scan with low confidence wait, prefilled, for a person to confirm them
     reasons.extend(sorted({w.code for w in form.warnings if w.code in OCR_LOW_CONFIDENCE_CODES}))
+    # a PDF with JavaScript, a launch action, embedded files or XFA never applies by itself (issue 13.6)
+    reasons.extend(sorted({w.code for w in form.warnings if w.code in ACTIVE_CONTENT_CODES}))
     if form.form_id in (FormId.AGR, FormId.MU):
         # signature and the signatory's authority are checked by the team (SPEC §3 Trust)
         reasons.append("human-approval-required")
@@ -337,8 +339,13 @@ def _to_review(form: ParsedForm, provenance: Provenance, key: str, en: str, reas
                     reasons=tuple(reasons), fields=dict(form.fields),
                     errors=tuple(e.as_dict() for e in form.errors)),
     )
+    details: dict[str, object] = {"form_id": form.form_id, "reasons": reasons}
+    active = [w.as_dict() for w in form.warnings if w.code in ACTIVE_CONTENT_CODES]
+    if active:
+        # the chain keeps why in words, not only the code (issue 13.6)
+        details["warnings"] = active
     audit = (AuditIntent(AuditAction.REVIEW_QUEUED, ", ".join(reasons), en or None,
-                         document_sha256=provenance.sha256, details={"form_id": form.form_id, "reasons": reasons}),)
+                         document_sha256=provenance.sha256, details=details),)
     return Plan(key=key, outcome=Outcome.REVIEW, enterprise_number=en or None, ops=ops, audit=audit,
                 reasons=tuple(reasons))
 
@@ -439,6 +446,11 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
         if errors:
             return _rejected(state, form, provenance, key, errors, approved_by=approved_by)
         moved = data.email.casefold() != account.email.casefold()
+        if moved and not approved_by:
+            # Where the credentials go is the account-takeover path (one forged or mistaken fiche
+            # and a stranger gets the password): even the trusted Master User's fiche waits for a
+            # person (issue 13.5).
+            return _to_review(form, provenance, key, en, ["email-change-needs-review"])
         ops = [_record(form, provenance, en, FormStatus.APPLIED, [], approved_by=approved_by, login=account.login),
                ModifyAccount(account.login, data, sha, email_changed=moved)]
         audit = [received, AuditIntent(AuditAction.ACCOUNT_MODIFIED, "fiche replaces profile, scope, contracts, "
@@ -447,6 +459,13 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
                                                 **({"email_changed": True} if moved else {})})]
         mails = list(_mu_notice(state, MailEvent.CHANGES_APPLIED, f"changes:{key}",
                                 changes=[_change("account_modified", account.login, _person(data), data)]))
+        if moved:
+            # the old address learns of the change (no credentials): if it was not asked for, its
+            # owner can still say so
+            mails.insert(0, MailIntent(kind=MailKind.OLD_ADDRESS_NOTICE, event=MailEvent.EMAIL_CHANGED,
+                                       enterprise_number=en, login=account.login,
+                                       params={"login": account.login, "org_name": state.org_name},
+                                       idempotency_key=f"old-address:{sha}"))
         if moved and not account.activated:
             # Never logged in: the first credentials went to the old address (a typo, someone else's
             # box) and die with this fiche; new ones go to the address it gives.

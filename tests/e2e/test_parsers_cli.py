@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
 from intake.render import render_form
 from intake.xlsx_fiche import write_user_fiche_xlsx
@@ -75,3 +78,26 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     proc = subprocess.run([*CLI, "parse"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
                           env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 2
+
+
+def test_active_content_is_listed_in_the_json_warnings(tmp_path: Path) -> None:
+    # issue 13.6: JavaScript, a launch action, embedded files and XFA each appear, in words
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(render_form("EAP-USR", "nl", valid_values("EAP-USR", "nl")))))
+    root = writer._root_object
+    root[NameObject("/OpenAction")] = DictionaryObject({
+        NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")})
+    root["/AcroForm"][NameObject("/XFA")] = ArrayObject([TextStringObject("template"), TextStringObject("<t/>")])
+    first = root["/AcroForm"]["/Fields"][0].get_object()
+    first[NameObject("/A")] = DictionaryObject({NameObject("/S"): NameObject("/Launch"),
+                                                NameObject("/F"): TextStringObject("cmd.exe")})
+    writer.add_attachment("payload.exe", b"MZ")
+    out = io.BytesIO()
+    writer.write(out)
+    (tmp_path / "active.pdf").write_bytes(out.getvalue())
+    proc = _run(tmp_path / "active.pdf", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    [doc] = json.loads(proc.stdout)
+    warnings = {w["code"]: w["message"] for w in doc["warnings"]}
+    assert set(warnings) == {"pdf-javascript-ignored", "pdf-launch-action-ignored", "pdf-embedded-files-ignored",
+                             "pdf-xfa-ignored"}
+    assert all(message for message in warnings.values())

@@ -17,6 +17,7 @@ from mailer.outbox import OutboxMessage, as_utc
 from mailer.purposes import Event, Purpose
 from mailer.send import Sender, SendSettings
 from mailer.transports import Envelope, Security, SmtpSettings, SmtpTransport
+from parsers.validate import email_address
 from tests.fixtures.mailer import FakeClock, MailDb, make_mail_db
 from tests.fixtures.smtp import Received, SmtpServer
 
@@ -248,3 +249,22 @@ async def test_connections_are_reused_and_bounded(db: MailDb, smtp_server: SmtpS
         _only_recipient(got, rcpt)
         seen[rcpt] = got
     assert set(seen) == {JAN} | {f"user{i}@acme.be" for i in range(2, 13)}
+
+
+async def test_an_idna_domain_the_fiche_validator_keeps_is_delivered(db: MailDb, smtp_server: SmtpServer) -> None:
+    # issue 13.2: a domain written in its ASCII (IDNA) form is what the validator keeps for
+    # ``jan@xn--drieliden-q6a.example``; the mailer must really send to it, not only accept it
+    address = email_address("Jan@XN--DRIELIDEN-Q6A.example")
+    assert address == "Jan@xn--drieliden-q6a.example"
+    clock = FakeClock()
+    with db.session() as s:
+        db.world.add_account(s, "EAP1", address, "Jan", "nl")
+        db.world.outbox(clock).enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED,
+                                       params={"login": "EAP1"}, key="c1")
+        s.commit()
+    transport = _transport(smtp_server)
+    report = await Sender(db.engine, ports=db.world.ports(), transport=transport, clock=clock).drain()
+    await transport.aclose()
+    assert len(report.sent) == 1
+    [got] = smtp_server.messages
+    _only_recipient(got, address)

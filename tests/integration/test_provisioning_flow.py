@@ -167,7 +167,9 @@ def test_a_new_address_kills_the_password_mailed_to_the_old_one(engine: sa.Engin
     with Session(engine) as session:
         mailed = issue_temporary_password(session, login, clock=clock, validity=timedelta(hours=72))
         session.commit()
-    moved = receive(engine, usr(action="modify", login=login, email="jan.right@acme.be", signed_date="2026-11-21"))
+    fiche = usr(action="modify", login=login, email="jan.right@acme.be", signed_date="2026-11-21")
+    assert receive(engine, fiche).outcome is Outcome.REVIEW  # an address change waits for a person (13.5)
+    moved = approve_item(engine, fiche.sha256)
     assert moved.outcome is Outcome.APPLIED
     (creds,) = [m for m in moved.mails if m.kind is MailKind.CREDENTIALS]
     assert (creds.login, creds.event) == (login, MailEvent.CREDENTIALS_REISSUED)
@@ -179,7 +181,9 @@ def test_a_new_address_kills_the_password_mailed_to_the_old_one(engine: sa.Engin
         fresh = issue_temporary_password(session, login, clock=clock, validity=timedelta(hours=72))
         assert verify_temporary_password(session, login, fresh, clock=clock)  # used: logged in
         session.commit()
-    again = receive(engine, usr(action="modify", login=login, email="jan.other@acme.be", signed_date="2026-11-22"))
+    other = usr(action="modify", login=login, email="jan.other@acme.be", signed_date="2026-11-22")
+    assert receive(engine, other).outcome is Outcome.REVIEW
+    again = approve_item(engine, other.sha256)
     assert again.outcome is Outcome.APPLIED
     assert not [m for m in again.mails if m.kind is MailKind.CREDENTIALS]  # logged in: a password of their own
 

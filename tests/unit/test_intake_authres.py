@@ -69,3 +69,27 @@ def test_a_dmarc_pass_counts_only_for_the_sender_domain() -> None:
     assert not evaluate([attacker], trusted_ids=TRUSTED, sender="mu@example.be").dmarc_pass
     assert not evaluate(["mx.ethias.be; dmarc=pass"], trusted_ids=TRUSTED, sender="mu@example.be").dmarc_pass
     assert evaluate([GATEWAY_PASS], trusted_ids=TRUSTED, sender="MU@Example.BE".lower()).dmarc_pass
+
+
+def test_two_dmarc_results_a_fail_for_the_sender_domain_wins() -> None:
+    # issue 13.7: the attacker's own pass must not cover a fail for the domain the rules compare.
+    mixed = "mx.ethias.be; dmarc=pass header.from=evil.example; dmarc=fail header.from=example.be"
+    v = evaluate([mixed], trusted_ids=TRUSTED, sender="mu@example.be")
+    assert not v.dmarc_pass
+    assert v.dmarc is AuthResult.FAIL
+    assert v.dmarc_header_from == "example.be"
+    # order does not matter, nor does a pass for the sender's domain beside the fail
+    reverse = "mx.ethias.be; dmarc=fail header.from=example.be; dmarc=pass header.from=evil.example"
+    assert evaluate([reverse], trusted_ids=TRUSTED, sender="mu@example.be").dmarc is AuthResult.FAIL
+    both = "mx.ethias.be; dmarc=pass header.from=example.be; dmarc=fail header.from=example.be"
+    assert not evaluate([both], trusted_ids=TRUSTED, sender="mu@example.be").dmarc_pass
+    # a pass for the sender's own domain beside an unrelated fail still counts
+    other_fail = "mx.ethias.be; dmarc=fail header.from=evil.example; dmarc=pass header.from=example.be"
+    v = evaluate([other_fail], trusted_ids=TRUSTED, sender="mu@example.be")
+    assert v.dmarc_pass
+    assert v.dmarc_header_from == "example.be"
+
+
+def test_two_dmarc_results_without_a_sender_any_fail_wins() -> None:
+    mixed = "mx.ethias.be; dmarc=pass header.from=evil.example; dmarc=fail header.from=example.be"
+    assert evaluate([mixed], trusted_ids=TRUSTED).dmarc is AuthResult.FAIL

@@ -27,6 +27,8 @@ def test_each_purpose_has_exactly_its_one_recipient_kind() -> None:
         Purpose.CREDENTIALS: RecipientKind.USER_EMAIL,
         Purpose.ORG_NOTICE: RecipientKind.NOTIFICATION_EMAIL,
         Purpose.MASTER_USER_NOTICE: RecipientKind.MU_EMAIL,
+        # issue 13.5: the old address of an account hears of an approved address change, and only it
+        Purpose.OLD_ADDRESS_NOTICE: RecipientKind.PREVIOUS_USER_EMAIL,
     }
     # credentials never go to the distribution list nor to the Master User
     assert len(set(RECIPIENT_OF.values())) == len(Purpose)

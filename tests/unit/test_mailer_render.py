@@ -42,6 +42,7 @@ SAMPLE: dict[Event, dict[str, Any]] = {
                                        "fr": "Le numéro d'entreprise n'est pas valide."}]},
     Event.EXPIRY_COMING: {"org_name": "Bakkerij Janssens & Zonen BV", "accounts": [
         {"login": "EAP3H8V2LW", "name": "An Claes", "access_end_date": "2026-12-04"}]},
+    Event.EMAIL_CHANGED: {"login": "EAP3H8V2LW", "org_name": "Bakkerij Janssens & Zonen BV"},
 }
 CASES = [(spec.purpose, event, lang) for event, spec in EVENTS.items() for lang in Language]
 
@@ -185,4 +186,15 @@ def test_render_each_template_once_to_files(tmp_path: Path) -> None:
         body = back.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert body.replace("\r\n", "\n").strip() == out.text.strip()
         assert back["Content-Language"] == lang.value
-    assert len(list(tmp_path.glob("*.eml"))) == len(CASES) == 16
+    assert len(list(tmp_path.glob("*.eml"))) == len(CASES) == 18  # 9 events, NL and FR
+
+
+@pytest.mark.parametrize("lang", list(Language))
+def test_old_address_notice_names_the_login_and_holds_no_password(lang: Language) -> None:
+    # issue 13.5: the old address is told of the change, never given credentials nor the new address
+    out = _render(Purpose.OLD_ADDRESS_NOTICE, Event.EMAIL_CHANGED, lang)
+    for part in (out.text, out.html):
+        assert "EAP3H8V2LW" in part
+        assert SECRET["password"] not in part
+        assert "extranet2P@ethias.be" in part
+    assert ("wachtwoord" if lang is Language.NL else "mot de passe") in out.text  # says it holds none

@@ -18,7 +18,7 @@ from pypdf.generic import (
 
 from intake.render import render_form
 from parsers import parse_document
-from parsers.result import Method, ParsedForm
+from parsers.result import ACTIVE_CONTENT_CODES, Method, ParsedForm
 from tests.fixtures.forms import TODAY, valid_values
 
 Fields = dict[str, DictionaryObject]
@@ -260,3 +260,31 @@ def test_embedded_files_are_a_warning_and_never_extracted() -> None:
     parsed = _parse(_edit(_agreement(), change))
     assert parsed.ok
     assert [w.code for w in parsed.warnings] == ["pdf-embedded-files-ignored"]
+
+
+def test_a_launch_action_is_its_own_warning_and_never_run() -> None:
+    # issue 13.6: the reason must say what the PDF carries, in words: a launch is not JavaScript
+    def change(fields: Fields, _: PdfWriter) -> None:
+        fields["org_name"][NameObject("/A")] = DictionaryObject({
+            NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("cmd.exe")})
+
+    parsed = _parse(_edit(_agreement(), change))
+    assert parsed.ok
+    assert [w.code for w in parsed.warnings] == ["pdf-launch-action-ignored"]
+    assert "launch" in parsed.warnings[0].message
+
+
+def test_an_xfa_form_is_a_warning_and_only_the_acroform_fields_are_read() -> None:
+    def change(_: Fields, writer: PdfWriter) -> None:
+        writer._root_object["/AcroForm"][NameObject("/XFA")] = ArrayObject([
+            TextStringObject("template"), TextStringObject("<template/>")])
+
+    parsed = _parse(_edit(_agreement(), change))
+    assert parsed.ok
+    assert [w.code for w in parsed.warnings] == ["pdf-xfa-ignored"]
+    assert "XFA" in parsed.warnings[0].message
+
+
+def test_active_content_warnings_are_the_codes_that_need_a_person() -> None:
+    assert {"pdf-javascript-ignored", "pdf-launch-action-ignored", "pdf-embedded-files-ignored",
+            "pdf-xfa-ignored"} == ACTIVE_CONTENT_CODES

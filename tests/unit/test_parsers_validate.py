@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 from errors import ParseError
+from parsers.classify import classify_ids
 from parsers.validate import normalise_text, parse_date, validate
 from tests.fixtures.forms import TODAY, enterprise_numbers, valid_values
 
@@ -92,6 +94,23 @@ def test_email_and_phone() -> None:
     assert _run("EAP-MU", mu_phone="+33 1 42 68 53 00")[0]["mu_phone"] == "+33142685300"
 
 
+@pytest.mark.parametrize(("form_id", "field"), [("EAP-MU", "mu_phone"), ("EAP-USR", "user_phone")])
+@pytest.mark.parametrize("typed", ["+32 4 1234 5678", "+32 30 12 34 56", "+1 555 0100 123"])
+def test_a_possible_but_not_valid_phone_is_a_warning(form_id: str, field: str, typed: str) -> None:
+    # issue 13.9: a number of a range phonenumbers does not know yet is contact data, not a reason
+    # to block an opening; it is kept (E.164) and flagged for a person to see
+    fields, errors, warnings = _run(form_id, **{field: typed})
+    assert errors == []
+    assert warnings == [f"phone-unknown-range:{field}"]
+    assert fields[field].startswith("+")
+    assert fields[field][1:].isdigit()
+
+
+def test_an_impossible_phone_is_still_an_error() -> None:
+    assert _run("EAP-MU", mu_phone="+32 12 34")[1] == ["phone-invalid:mu_phone"]
+    assert _run("EAP-MU", mu_phone="not a number")[1] == ["phone-invalid:mu_phone"]
+
+
 def test_required_and_too_long() -> None:
     assert _run("EAP-MU", rep_name="   ")[1] == ["field-required:rep_name"]
     assert _run("EAP-MU", mu_function="x" * 121)[1] == ["field-too-long:mu_function"]
@@ -154,3 +173,51 @@ def test_unknown_form_is_a_parse_error() -> None:
 def test_parse_date_helper() -> None:
     assert parse_date("29/02/2028") is not None
     assert parse_date("29/02/2027") is None
+
+
+_CONTROLS = ["\x00", "\x01", "\x07", "\x1b", "\x7f", "\x9b", "\ud800"]
+
+
+@pytest.mark.parametrize("form_id", ["EAP-AGR", "EAP-MU", "EAP-USR"])
+@pytest.mark.parametrize("char", _CONTROLS)
+def test_a_control_character_in_any_field_is_refused_with_a_code(form_id: str, char: str) -> None:
+    # issue 13.3: every extractor hands its strings to validate, so this is the one boundary; no
+    # field of any form may carry such a character into the database, and no message either
+    good = valid_values(form_id)
+    for name, value in good.items():
+        if not isinstance(value, str):
+            continue
+        raw = {**good, name: value[:2] + char + value[2:]}
+        fields, errors, warnings = validate(form_id, raw, today=TODAY)
+        codes = {(e.code, e.field) for e in errors}
+        assert codes, f"{name} accepted {char!r}"
+        for value_kept in fields.values():
+            assert char not in str(value_kept)
+        for issue in (*errors, *warnings):
+            assert char not in issue.message
+        if name != "contracts":
+            assert ("field-control-character", name) in codes or all(c[1] == name for c in codes)
+
+
+def test_a_control_character_in_a_contract_number_is_refused() -> None:
+    _, errors, _ = _run("EAP-USR", contracts=["GA-1\x0004512"])
+    assert errors == ["contract-invalid:contracts"]
+
+
+def test_white_space_controls_are_folded_not_refused() -> None:
+    fields, errors, _ = _run("EAP-MU", mu_last_name="Lam\tbert\r\nX")
+    assert errors == []
+    assert fields["mu_last_name"] == "Lam bert X"
+
+
+@pytest.mark.parametrize(("form_id", "version", "code"), [
+    ("EWP-\x00USR", "1", "other-platform"), ("EAP-USR", "2026.1\x00", "unsupported-version"),
+    ("EAP-\x1bUSR", None, "not-a-form"),
+])
+def test_a_control_character_in_the_form_ids_never_reaches_the_message(form_id: str, version: str | None,
+                                                                        code: str) -> None:
+    # issue 13.3: the hidden id fields are read from the document too; the refusal quotes them escaped
+    found = classify_ids(form_id, version, "nl")
+    assert found.rejection is not None
+    assert found.rejection.code == code
+    assert not any(unicodedata.category(ch) == "Cc" for ch in found.rejection.message)

@@ -176,7 +176,7 @@ def test_opening_revokes_legacy_and_tells_notification_address_without_credentia
 def test_modify_replaces_profile_scope_contracts_email_end_date_as_a_whole() -> None:
     st = open_state(accounts=(account(profile=Profile.CONSULT_INPUT, scope=Scope.SELECTED, contracts=("GV-100",)),))
     p = run(st, usr(action="modify", login="EAP00000001", email="jan.new@acme.be", profile="consult",
-                    scope="selected", contracts=["GV-200"], access_end_date=end_in(90)))
+                    scope="selected", contracts=["GV-200"], access_end_date=end_in(90)), approved_by="An Reviewer")
     (mod,) = ops_of(p, ModifyAccount)
     data = mod.data  # type: ignore[attr-defined]
     assert (data.email, data.profile, data.scope, data.contracts) == ("jan.new@acme.be", "consult", "selected",
@@ -189,12 +189,13 @@ def test_modify_replaces_profile_scope_contracts_email_end_date_as_a_whole() -> 
 
 def test_a_new_address_kills_unused_temporary_passwords_and_resends_only_if_never_logged_in() -> None:
     fiche = usr(action="modify", login="EAP00000001", email="jan.right@acme.be")
-    never = run(open_state(accounts=(account(email="jan.typo@acme.be"),)), fiche)
+    never = run(open_state(accounts=(account(email="jan.typo@acme.be"),)), fiche, approved_by="An Reviewer")
     assert ops_of(never, ModifyAccount)[0].email_changed  # type: ignore[attr-defined]
     (creds,) = [m for m in never.mails if m.kind is MailKind.CREDENTIALS]
     assert (creds.login, creds.event, creds.idempotency_key) == ("EAP00000001", MailEvent.CREDENTIALS_REISSUED,
                                                                  f"credentials:{fiche.sha256}")
-    active = run(open_state(accounts=(account(email="jan.typo@acme.be", activated=True),)), fiche)
+    active = run(open_state(accounts=(account(email="jan.typo@acme.be", activated=True),)), fiche,
+                 approved_by="An Reviewer")
     assert ops_of(active, ModifyAccount)[0].email_changed  # type: ignore[attr-defined]
     assert not [m for m in active.mails if m.kind is MailKind.CREDENTIALS]  # has a password of their own
     same = run(open_state(accounts=(account(email="Jan.Right@acme.be"),)), fiche)  # only the case differs
@@ -348,3 +349,49 @@ def test_expiry_plans_of_one_day_are_keyed_by_their_work() -> None:
     # a second run the same day with other work is a plan of its own, not a no-op under the first one's key
     assert soon.key != past.key
     assert {m.idempotency_key for m in soon.mails}.isdisjoint(m.idempotency_key for m in past.mails)
+
+
+def test_a_pdf_with_active_content_goes_to_review_with_its_reason_in_words() -> None:
+    # issue 13.6: even from the current Master User with a DMARC pass, nothing such a PDF says applies
+    # by itself; the reason is the warning's code, and the audit entry carries its words
+    for code in ("pdf-javascript-ignored", "pdf-launch-action-ignored", "pdf-embedded-files-ignored",
+                 "pdf-xfa-ignored"):
+        form = replace(usr(), warnings=(Issue(code, f"the PDF carries {code}; it was not run"),))
+        p = run(open_state(), form)
+        assert p.outcome is Outcome.REVIEW, code
+        assert p.reasons == (code,)
+        assert ops_of(p, CreateAccount) == []
+        (entry,) = [a for a in p.audit if a.action is AuditAction.REVIEW_QUEUED]
+        assert entry.details["warnings"] == [{"code": code, "field": None,
+                                              "message": f"the PDF carries {code}; it was not run"}]
+        approved = run(open_state(), form, approved_by="An Reviewer")
+        assert approved.outcome is Outcome.APPLIED
+    # an agreement with active content names it beside the human approval it always needs
+    p = run(pending_state(), replace(agr(), warnings=(Issue("pdf-xfa-ignored", "XFA"),)))
+    assert p.reasons == ("pdf-xfa-ignored", "human-approval-required")
+
+
+def test_an_address_change_goes_to_review_even_from_the_master_user() -> None:
+    # issue 13.5: changing where credentials go is the account-takeover path; a person looks first
+    fiche = usr(action="modify", login="EAP00000001", email="jan.elsewhere@acme.be")
+    st = open_state(accounts=(account(email="jan.janssens@acme.be"),))
+    p = run(st, fiche)
+    assert p.outcome is Outcome.REVIEW
+    assert p.reasons == ("email-change-needs-review",)
+    assert ops_of(p, ModifyAccount) == []
+    assert p.mails == ()
+    # the same fiche without an address change applies by itself, as before
+    same = run(st, usr(action="modify", login="EAP00000001", email="Jan.Janssens@acme.be", profile="consult"))
+    assert same.outcome is Outcome.APPLIED
+
+
+def test_an_approved_address_change_tells_the_old_address_without_credentials() -> None:
+    fiche = usr(action="modify", login="EAP00000001", email="jan.elsewhere@acme.be")
+    p = run(open_state(accounts=(account(email="jan.janssens@acme.be"),)), fiche, approved_by="An Reviewer")
+    assert p.outcome is Outcome.APPLIED
+    (old,) = [m for m in p.mails if m.kind is MailKind.OLD_ADDRESS_NOTICE]
+    assert (old.event, old.login, old.ref) == (MailEvent.EMAIL_CHANGED, "EAP00000001", "EAP00000001")
+    assert old.params == {"login": "EAP00000001", "org_name": "Acme NV"}  # no secret, not the new address
+    (creds,) = [m for m in p.mails if m.kind is MailKind.CREDENTIALS]
+    assert creds.event is MailEvent.CREDENTIALS_REISSUED
+    assert old.idempotency_key != creds.idempotency_key
