@@ -238,8 +238,11 @@ def _message_candidates(cfg: Config, source: str, raw: bytes, known: set[str], n
 # ------------------------------------------------------------------------------------------ status
 
 
-def status_of(cfg: Config) -> dict[str, Any]:
-    """Last run (from its JSON report), open review items, outbox by status, documents not parsed yet."""
+def status_of(cfg: Config, *, clock: Clock = utc_now) -> dict[str, Any]:
+    """Last run (from its JSON report), open review items, outbox by status, documents not parsed yet,
+    and the alerts that make ``status`` exit 1 (last run failed, a mail waiting too long)."""
+    from intake.monitor import Alert, outbox_alerts, outbox_states
+
     _require_database(cfg)
     reports = sorted(cfg.run.report_dir.glob("run-*.json")) if cfg.run.report_dir.is_dir() else []
     last = None
@@ -256,10 +259,18 @@ def status_of(cfg: Config) -> dict[str, Any]:
                 select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status)))})
             pending = session.exec(select(func.count()).select_from(Document)
                                    .where(col(Document.parse_state) == ParseState.PENDING)).one()
+            states = outbox_states(session, now=clock())
     finally:
         engine.dispose()
+    alerts = []
+    if last is not None and not last["ok"]:
+        alerts.append({"code": Alert.LAST_RUN_FAILED.value,
+                       "message": f"the last run ({last['started_at']}) ended with {last['failures']} failure(s): "
+                                  f"{last['report']}"})
+    alerts.extend(outbox_alerts(states, alert_after_minutes=cfg.mail.alert_after_minutes))
     return {"last_run": last, "review_open": int(review_open), "outbox": dict(outbox),
-            "documents_pending": int(pending)}
+            "outbox_states": [s.as_dict() for s in states], "documents_pending": int(pending),
+            "alerts": alerts, "ok": not alerts}
 
 
 # ------------------------------------------------------------------------------------------ notices

@@ -36,7 +36,7 @@ from mailer.send import DrainReport, Sender
 from mailer.transports import FileTransport, Security, SmtpSettings, SmtpTransport, Transport
 from parsers.result import Channel, ParsedForm
 from parsers.sandbox import SandboxedParser
-from provisioning.db import make_engine
+from provisioning.db import make_engine, writer
 from provisioning.plan import Provenance
 from provisioning.service import Decision, process_form, run_expiries
 
@@ -193,16 +193,19 @@ def daily_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, engine
             drained = send_outbox(cfg, engine=engine, transport=mail_transport, clock=clock)
             report.mail = drained.as_dict()
             st.advance(len(drained.sent))
-            for row_id in drained.failed + drained.refused:
-                report.failures.append({"stage": "send", "code": "mail-not-delivered", "outbox_id": row_id,
+            # Every due mail that did not leave is a failure of the run, with its cause's code: an
+            # SMTP server that is down must not look like success (the rows wait for the next try).
+            for row_id, state, code in drained.undelivered():
+                report.failures.append({"stage": "send", "code": code, "outbox_id": row_id, "state": state,
                                         "message": drained.errors.get(row_id, "")})
     report.finished_at = clock()
     return report
 
 
 def send_outbox(cfg: Config, *, engine: Engine, transport: Transport, clock: Clock = utc_now) -> DrainReport:
-    sender = Sender(engine, ports=mail_ports(cfg, clock=clock), transport=transport, settings=send_settings(cfg),
-                    clock=clock)
+    # BEGIN IMMEDIATE: the sender reads a row and then writes it; see provisioning.db.writer
+    sender = Sender(writer(engine), ports=mail_ports(cfg, clock=clock), transport=transport,
+                    settings=send_settings(cfg), clock=clock)
 
     async def drain() -> DrainReport:
         try:
