@@ -245,3 +245,52 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _cli(capsys, "--version")
     assert code == 0
     assert re.fullmatch(r"extranet-intake \d+\.\d+\.\d+\S*\n", out)
+
+
+# ------------------------------------------------------------------------- 14.7 run lock on PostgreSQL
+
+_LOCK_HOLDER = """
+import sys, time
+from pathlib import Path
+from intake.lock import run_lock
+with run_lock(Path(sys.argv[1]), wait=False, database_url=sys.argv[2]):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_hosts_on_postgresql_never_run_at_once(db_url: str, tmp_path: Path) -> None:
+    # Two hosts: each its own folder (own lock file), one PostgreSQL database.
+    host_a, host_b = tmp_path / "a", tmp_path / "b"
+    host_a.mkdir()
+    host_b.mkdir()
+    cfg_b = _config(host_b, db_url)
+    env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
+    holder = subprocess.Popen([sys.executable, "-c", _LOCK_HOLDER, str(host_a / "var" / "run.lock"), db_url],
+                              stdout=subprocess.PIPE, text=True, env={**env, "PYTHONPATH": str(ROOT)})
+    waiting: subprocess.Popen[str] | None = None
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        busy = _sub(cfg_b, "run")
+        assert busy.returncode == 1, busy.stderr
+        assert "[run-locked]" in busy.stderr
+        assert f"pid {holder.pid}" in busy.stderr  # names the other host's run
+        assert "postgresql advisory lock" in busy.stderr
+
+        waiting = subprocess.Popen([sys.executable, "-m", "intake.cli", "run", "--wait", "--json", "-c", str(cfg_b)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env={**env, "PYTHONPATH": str(ROOT)})
+        time.sleep(4)
+        assert waiting.poll() is None  # still waiting for host A
+        holder.kill()  # host A dies: PostgreSQL ends its session and frees the lock
+        out, err = waiting.communicate(timeout=120)
+        assert waiting.returncode == 0, err
+        assert json.loads(out)["ok"] is True
+    finally:
+        holder.kill()
+        holder.wait()
+        if waiting is not None and waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
