@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["EVENTS", "LogFormat", "configure", "event", "new_run_id", "run_context"]
+__all__ = ["EVENTS", "LogFormat", "configure", "event", "json_logging", "new_run_id", "run_context"]
 
 log = logging.getLogger("intake.events")
 
@@ -99,3 +99,10 @@ def configure(fmt: LogFormat) -> None:
     handler.intake_json = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # Alembic narrates every migration check at INFO: not an event of ours
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def json_logging() -> bool:
+    """Whether ``--log-format json`` is on (progress lines then stay off stderr)."""
+    return any(getattr(h, "intake_json", False) for h in logging.getLogger().handlers)

@@ -80,9 +80,24 @@ def run_once(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, send: b
              transport: Transport | None = None) -> RunReport:
     engine = open_engine(cfg.database_url)
     try:
-        return daily_run(cfg, reporter=reporter, clock=clock, engine=engine, send=send, transport=transport)
+        report = daily_run(cfg, reporter=reporter, clock=clock, engine=engine, send=send, transport=transport)
+        _write_metrics(cfg, engine, report, clock=clock)
+        return report
     finally:
         engine.dispose()
+
+
+def _write_metrics(cfg: Config, engine: Engine, report: RunReport, *, clock: Clock) -> None:
+    """The textfile-collector file after each run; a failure to write it is a failure of the run."""
+    from intake.metrics import collect, write_textfile
+
+    try:
+        with Session(engine) as session:
+            registry = collect(session, now=clock(), last_run=report.as_dict())
+        write_textfile(cfg.run.metrics_file, registry)
+    except OSError as exc:
+        report.failures.append({"stage": "metrics", "code": "metrics-write-failed",
+                                "message": f"cannot write {cfg.run.metrics_file}: {exc.strerror}"})
 
 
 # ------------------------------------------------------------------------------------------ dry run

@@ -5,6 +5,7 @@ Real parts: aiosmtpd (or a port nobody listens on), SQLite and PostgreSQL, the c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session
 
 from intake.cli import main
@@ -294,3 +296,45 @@ def test_two_hosts_on_postgresql_never_run_at_once(db_url: str, tmp_path: Path) 
         if waiting is not None and waiting.poll() is None:
             waiting.kill()
             waiting.wait()
+
+
+# ---------------------------------------------------------------------------- 14.4 logs and metrics
+
+
+def test_a_run_logs_json_events_without_a_password_and_writes_metrics(
+        capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine, tmp_path: Path) -> None:
+    cfg = _config(tmp_path, db_url, extra='[sources.drop]\nstable_seconds = 0\n')
+    _credentials_queued(capsys, engine, str(cfg))
+    sample = ROOT / "samples" / "drop" / "zenne-agr-nl.pdf"
+    (tmp_path / "var" / "drop").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "var" / "drop" / sample.name).write_bytes(sample.read_bytes())
+
+    env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
+    proc = subprocess.run([sys.executable, "-m", "intake.cli", "--log-format", "json", "run", "--json",
+                           "-c", str(cfg)], capture_output=True, text=True, env={**env, "PYTHONPATH": str(ROOT)},
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    events = [json.loads(line) for line in proc.stderr.splitlines() if line.strip()]  # every line is an event
+    names = {e["event"] for e in events}
+    assert {"run.started", "run.stage", "document.processed", "mail.sent", "run.finished"} <= names
+    assert {e["run_id"] for e in events if e["event"] != "log"} == {report["run_id"]}
+    (doc,) = [e for e in events if e["event"] == "document.processed"]
+    assert doc["sha256"] == hashlib.sha256(sample.read_bytes()).hexdigest()
+    assert doc["stage"] == "apply"
+
+    (password,) = [p for eml in (tmp_path / "var" / "outbox").glob("*.eml") if (p := _password_of(eml))]
+    assert password not in proc.stderr
+    assert password not in proc.stdout
+
+    metrics = tmp_path / "var" / "metrics" / "extranet-intake.prom"
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(metrics.read_text(encoding="utf-8"))
+               for s in family.samples}
+    assert samples[("extranet_intake_outbox_messages", (("state", "sent"),))] >= 1
+    assert samples[("extranet_intake_outbox_messages", (("state", "queued"),))] == 0
+    assert samples[("extranet_intake_last_run_ok", ())] == 1
+    assert sum(v for (n, _), v in samples.items() if n == "extranet_intake_last_run_documents") == 1
+    assert samples[("extranet_intake_audit_head_seq", ())] > 0
+    assert ("extranet_intake_review_backlog", ()) in samples
+    assert samples[("extranet_intake_last_run_duration_seconds", ())] >= 0
