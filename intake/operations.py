@@ -53,7 +53,7 @@ from mailer.outbox import OutboxMessage
 from mailer.purposes import Event, Purpose
 from mailer.transports import Transport
 from parsers.result import Channel
-from provisioning.db import make_engine
+from provisioning.db import make_engine, writer
 from provisioning.models import Organisation, OrgStatus, ReviewItem, ReviewStatus
 from provisioning.plan import Provenance
 from provisioning.service import process_form
@@ -311,7 +311,7 @@ def notify_orgs(cfg: Config, *, event: NoticeEvent, what: str, org: str | None =
     digest = hashlib.sha256(f"{event.value}\n{what.strip()}".encode()).hexdigest()[:16]
     queued = already = 0
     try:
-        with Session(engine) as session:
+        with Session(writer(engine)) as session:  # reads then queues: BEGIN IMMEDIATE
             query = select(Organisation).where(col(Organisation.status) == OrgStatus.OPEN)
             if org:
                 query = query.where(col(Organisation.enterprise_number) == org)
