@@ -126,6 +126,19 @@ def test_a_refused_relay_login_is_its_own_code(capsys: pytest.CaptureFixture[str
     assert "not-the-relay-password" not in out + err
 
 
+def test_an_untrusted_relay_certificate_is_its_own_code(capsys: pytest.CaptureFixture[str], db_url: str,
+                                                        engine: sa.Engine, tmp_path: Path, smtp_server: SmtpServer,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SMTP_PASSWORD_ENV, smtp_server.password)
+    # the relay's test certificate is not in the system store: STARTTLS fails, before any login
+    mail = _smtp(smtp_server, smtp_server.user).replace(f'ca_file = "{smtp_server.ca_file}"\n', "")
+    cfg = str(_config(tmp_path, db_url, mail=mail))
+    _credentials_queued(capsys, engine, cfg)
+    code, out, _ = _cli(capsys, "send", "-c", cfg, "--json")
+    assert code == 1
+    assert set(json.loads(out)["codes"].values()) == {"smtp-tls-failed"}
+
+
 def test_status_is_ok_when_the_mail_left_and_outbox_list_never_shows_a_password(
         capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine, tmp_path: Path) -> None:
     cfg = str(_config(tmp_path, db_url))  # the file transport: the .eml holds the password
