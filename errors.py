@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "AuditError",
     "ConfigError",
+    "DatabaseError",
     "IntakeError",
     "MailerError",
     "ParseError",
@@ -74,3 +75,13 @@ class AuditError(IntakeError):
 
 class MailerError(IntakeError):
     """A mail could not be queued or delivered (recipient refused, SMTP error, purpose mismatch)."""
+
+
+class DatabaseError(IntakeError):
+    """The database cannot be reached or stays locked (``database-unreachable``, ``database-locked``).
+
+    Exit 2 like a configuration problem: nothing was done and a person must act; the daily run
+    maps it to 1 (a run that could not happen is a failed run).
+    """
+
+    exit_code = 2

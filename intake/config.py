@@ -140,6 +140,8 @@ class MailConfig:
     from_address: str = "extranet2P@ethias.be"
     outbox_dir: Path = Path("var/outbox")
     max_attempts: int = 8
+    #: ``status`` exits 1 when a mail has waited to leave longer than this (0 = never)
+    alert_after_minutes: int = 60
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
 
 
@@ -164,6 +166,8 @@ class RunConfig:
     data_dir: Path = Path("var")
     lock_file: Path = Path("var/run.lock")
     report_dir: Path = Path("var/reports")
+    #: Prometheus textfile-collector file written after each run (node_exporter reads ``*.prom``)
+    metrics_file: Path = Path("var/metrics/extranet-intake.prom")
     expiry_warning_days: int = 14
 
 

@@ -9,7 +9,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine
 
 from errors import StoreError
-from provisioning.db import load_models, make_engine
+from provisioning.db import as_database_error, load_models, make_engine
 
 __all__ = ["MIGRATIONS", "TABLE_MODULES", "alembic_config", "load_all_models", "open_engine", "upgrade"]
 
@@ -38,6 +38,9 @@ def upgrade(url: str, revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(url), revision)
     except Exception as exc:
+        down = as_database_error(exc, url=url)
+        if down is not None:  # unreachable or locked: the coded line a person acts on, not "migration failed"
+            raise down from exc
         raise StoreError("database-migration-failed", f"database migration failed: {exc}",
                          url=_safe(url)) from exc
 

@@ -53,7 +53,7 @@ from mailer.outbox import OutboxMessage
 from mailer.purposes import Event, Purpose
 from mailer.transports import Transport
 from parsers.result import Channel
-from provisioning.db import make_engine
+from provisioning.db import make_engine, writer
 from provisioning.models import Organisation, OrgStatus, ReviewItem, ReviewStatus
 from provisioning.plan import Provenance
 from provisioning.service import process_form
@@ -80,9 +80,24 @@ def run_once(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, send: b
              transport: Transport | None = None) -> RunReport:
     engine = open_engine(cfg.database_url)
     try:
-        return daily_run(cfg, reporter=reporter, clock=clock, engine=engine, send=send, transport=transport)
+        report = daily_run(cfg, reporter=reporter, clock=clock, engine=engine, send=send, transport=transport)
+        _write_metrics(cfg, engine, report, clock=clock)
+        return report
     finally:
         engine.dispose()
+
+
+def _write_metrics(cfg: Config, engine: Engine, report: RunReport, *, clock: Clock) -> None:
+    """The textfile-collector file after each run; a failure to write it is a failure of the run."""
+    from intake.metrics import collect, write_textfile
+
+    try:
+        with Session(engine) as session:
+            registry = collect(session, now=clock(), last_run=report.as_dict())
+        write_textfile(cfg.run.metrics_file, registry)
+    except OSError as exc:
+        report.failures.append({"stage": "metrics", "code": "metrics-write-failed",
+                                "message": f"cannot write {cfg.run.metrics_file}: {exc.strerror}"})
 
 
 # ------------------------------------------------------------------------------------------ dry run
@@ -238,8 +253,11 @@ def _message_candidates(cfg: Config, source: str, raw: bytes, known: set[str], n
 # ------------------------------------------------------------------------------------------ status
 
 
-def status_of(cfg: Config) -> dict[str, Any]:
-    """Last run (from its JSON report), open review items, outbox by status, documents not parsed yet."""
+def status_of(cfg: Config, *, clock: Clock = utc_now) -> dict[str, Any]:
+    """Last run (from its JSON report), open review items, outbox by status, documents not parsed yet,
+    and the alerts that make ``status`` exit 1 (last run failed, a mail waiting too long)."""
+    from intake.monitor import Alert, outbox_alerts, outbox_states
+
     _require_database(cfg)
     reports = sorted(cfg.run.report_dir.glob("run-*.json")) if cfg.run.report_dir.is_dir() else []
     last = None
@@ -256,10 +274,18 @@ def status_of(cfg: Config) -> dict[str, Any]:
                 select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status)))})
             pending = session.exec(select(func.count()).select_from(Document)
                                    .where(col(Document.parse_state) == ParseState.PENDING)).one()
+            states = outbox_states(session, now=clock())
     finally:
         engine.dispose()
+    alerts = []
+    if last is not None and not last["ok"]:
+        alerts.append({"code": Alert.LAST_RUN_FAILED.value,
+                       "message": f"the last run ({last['started_at']}) ended with {last['failures']} failure(s): "
+                                  f"{last['report']}"})
+    alerts.extend(outbox_alerts(states, alert_after_minutes=cfg.mail.alert_after_minutes))
     return {"last_run": last, "review_open": int(review_open), "outbox": dict(outbox),
-            "documents_pending": int(pending)}
+            "outbox_states": [s.as_dict() for s in states], "documents_pending": int(pending),
+            "alerts": alerts, "ok": not alerts}
 
 
 # ------------------------------------------------------------------------------------------ notices
@@ -285,7 +311,7 @@ def notify_orgs(cfg: Config, *, event: NoticeEvent, what: str, org: str | None =
     digest = hashlib.sha256(f"{event.value}\n{what.strip()}".encode()).hexdigest()[:16]
     queued = already = 0
     try:
-        with Session(engine) as session:
+        with Session(writer(engine)) as session:  # reads then queues: BEGIN IMMEDIATE
             query = select(Organisation).where(col(Organisation.status) == OrgStatus.OPEN)
             if org:
                 query = query.where(col(Organisation.enterprise_number) == org)

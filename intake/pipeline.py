@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from collections import Counter
@@ -24,6 +25,7 @@ from sqlmodel import Session
 
 from errors import IntakeError
 from intake.config import Config
+from intake.logs import event, new_run_id, run_context
 from intake.parsing import sandboxed_parser
 from intake.progress import Reporter
 from intake.sources.drop import poll_drop
@@ -36,7 +38,7 @@ from mailer.send import DrainReport, Sender
 from mailer.transports import FileTransport, Security, SmtpSettings, SmtpTransport, Transport
 from parsers.result import Channel, ParsedForm
 from parsers.sandbox import SandboxedParser
-from provisioning.db import make_engine
+from provisioning.db import make_engine, writer
 from provisioning.plan import Provenance
 from provisioning.service import Decision, process_form, run_expiries
 
@@ -76,6 +78,8 @@ class RunReport:
     failures: list[dict[str, Any]] = field(default_factory=list)
     #: seconds per stage (the e2e bench reads the shares)
     timings: dict[str, float] = field(default_factory=dict)
+    #: names this run in its log events (``--log-format json``) and its report
+    run_id: str = field(default_factory=new_run_id)
 
     @property
     def ok(self) -> bool:
@@ -92,6 +96,7 @@ class RunReport:
             "sources": self.sources, "documents": [d.as_dict() for d in self.documents],
             "outcomes": dict(self.outcomes()), "expiries": self.expiries, "mail": self.mail,
             "failures": self.failures, "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "run_id": self.run_id,
         }
 
     def write(self, folder: Path) -> Path:
@@ -131,6 +136,29 @@ def daily_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, engine
               transport: Transport | None = None, send: bool = True) -> RunReport:
     """One whole run. Per-unit failures land in the report; configuration errors raise ``ConfigError``."""
     report = RunReport(started_at=clock())
+    with run_context(report.run_id):
+        event("run.started", dry_run=False)
+        started = time.perf_counter()
+        _daily_run(cfg, report, reporter=reporter, clock=clock, engine=engine, transport=transport, send=send)
+        _log_report(report, seconds=time.perf_counter() - started)
+    return report
+
+
+def _log_report(report: RunReport, *, seconds: float) -> None:
+    """The run's outcome as events: one per document, per mail that did not leave, per failure."""
+    for d in report.documents:
+        event("document.processed", stage="apply", sha256=d.sha256, form_id=d.form_id, org=d.org,
+              outcome=d.outcome, code=d.reasons[0] if d.reasons and d.outcome in ("failed", "rejected") else None)
+    for f in report.failures:
+        event("run.failure", level=logging.WARNING, stage=f.get("stage"), code=f.get("code"),
+              sha256=f.get("sha256"), outbox_id=f.get("outbox_id"))
+    event("run.finished", ok=report.ok, duration_seconds=round(seconds, 3), documents=len(report.documents),
+          failures=len(report.failures), **{f"mail_{k}": v for k, v in report.mail.items()
+                                            if isinstance(v, int)})
+
+
+def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clock, engine: Engine | None,
+               transport: Transport | None, send: bool) -> None:
     engine = engine or make_engine(cfg.database_url)
     store = DocumentStore(cfg.store.path)
     imap_password = (cfg.secret(cfg.sources.imap.password_env, key="sources.imap.password_env")
@@ -192,17 +220,24 @@ def daily_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, engine
         with _timed(report, "send"), reporter.stage("send") as st:
             drained = send_outbox(cfg, engine=engine, transport=mail_transport, clock=clock)
             report.mail = drained.as_dict()
+            for row_id in drained.sent:
+                event("mail.sent", stage="send", outbox_id=row_id)
+            for row_id, state, code in drained.undelivered():
+                event({"retrying": "mail.deferred", "failed": "mail.failed"}.get(state, "mail.refused"),
+                      level=logging.WARNING, stage="send", outbox_id=row_id, code=code)
             st.advance(len(drained.sent))
-            for row_id in drained.failed + drained.refused:
-                report.failures.append({"stage": "send", "code": "mail-not-delivered", "outbox_id": row_id,
+            # Every due mail that did not leave is a failure of the run, with its cause's code: an
+            # SMTP server that is down must not look like success (the rows wait for the next try).
+            for row_id, state, code in drained.undelivered():
+                report.failures.append({"stage": "send", "code": code, "outbox_id": row_id, "state": state,
                                         "message": drained.errors.get(row_id, "")})
     report.finished_at = clock()
-    return report
 
 
 def send_outbox(cfg: Config, *, engine: Engine, transport: Transport, clock: Clock = utc_now) -> DrainReport:
-    sender = Sender(engine, ports=mail_ports(cfg, clock=clock), transport=transport, settings=send_settings(cfg),
-                    clock=clock)
+    # BEGIN IMMEDIATE: the sender reads a row and then writes it; see provisioning.db.writer
+    sender = Sender(writer(engine), ports=mail_ports(cfg, clock=clock), transport=transport,
+                    settings=send_settings(cfg), clock=clock)
 
     async def drain() -> DrainReport:
         try:
@@ -259,4 +294,6 @@ def _timed(report: RunReport, name: str) -> Iterator[None]:
     try:
         yield
     finally:
-        report.timings[name] = report.timings.get(name, 0.0) + time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        report.timings[name] = report.timings.get(name, 0.0) + seconds
+        event("run.stage", stage=name, seconds=round(seconds, 3))

@@ -11,7 +11,7 @@ from typing import IO, Protocol
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-__all__ = ["PlainProgress", "Reporter", "RichProgress", "Stage", "make_reporter"]
+__all__ = ["PlainProgress", "Reporter", "RichProgress", "SilentProgress", "Stage", "make_reporter"]
 
 
 class Stage(Protocol):
@@ -89,7 +89,30 @@ class RichProgress:
         self.console.print(text)
 
 
-def make_reporter(console: Console) -> PlainProgress | RichProgress:
+class SilentProgress:
+    """No progress lines: with ``--log-format json`` stderr carries only JSON events (``run.stage``)."""
+
+    @contextmanager
+    def stage(self, name: str, total: int | None = None) -> Iterator[Stage]:
+        yield _NoStage()
+
+    def line(self, text: str) -> None:
+        return None
+
+
+class _NoStage:
+    def total(self, n: int) -> None:
+        return None
+
+    def advance(self, n: int = 1) -> None:
+        return None
+
+
+def make_reporter(console: Console) -> PlainProgress | RichProgress | SilentProgress:
+    from intake.logs import json_logging
+
+    if json_logging():
+        return SilentProgress()
     return RichProgress(console) if console.is_terminal else PlainProgress(console.file)
 
 

@@ -79,6 +79,8 @@ class DrainReport:
     refused: list[int] = field(default_factory=list)
     #: outbox id → last error (codes and server replies only, never message content)
     errors: dict[int, str] = field(default_factory=dict)
+    #: outbox id → the stable code of why it did not leave (``smtp-unreachable``, ``smtp-auth-failed`` …)
+    codes: dict[int, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -86,7 +88,16 @@ class DrainReport:
 
     def as_dict(self) -> dict[str, object]:
         return {"sent": len(self.sent), "retrying": len(self.retrying), "failed": len(self.failed),
-                "refused": len(self.refused), "errors": {str(k): v for k, v in self.errors.items()}}
+                "refused": len(self.refused), "errors": {str(k): v for k, v in self.errors.items()},
+                "codes": {str(k): v for k, v in self.codes.items()}}
+
+    def undelivered(self) -> list[tuple[int, str, str]]:
+        """(outbox id, state, code) of every due mail that did not leave in this drain."""
+        out: list[tuple[int, str, str]] = []
+        for state, ids in (("retrying", self.retrying), ("failed", self.failed), ("refused", self.refused)):
+            out.extend((i, state, self.codes.get(i) or ("mail-refused" if state == "refused"
+                                                         else "mail-not-delivered")) for i in ids)
+        return sorted(out)
 
 
 def _token() -> str:
@@ -120,12 +131,14 @@ class Sender:
                 row_id, lease_until = claimed[0]
                 seen.add(row_id)
                 budget[0] -= 1
-                status, error = await self.deliver(row_id, lease_until)
+                status, error, code = await self.deliver(row_id, lease_until)
                 {OutboxStatus.SENT: report.sent, OutboxStatus.QUEUED: report.retrying,
                  OutboxStatus.FAILED: report.failed, OutboxStatus.REFUSED: report.refused,
                  }.get(status, report.retrying).append(row_id)
                 if error:
                     report.errors[row_id] = error
+                if code:
+                    report.codes[row_id] = code
 
         await asyncio.gather(*(worker() for _ in range(max(1, self.settings.concurrency))))
         return report
@@ -133,33 +146,34 @@ class Sender:
     def _lease(self) -> timedelta:
         return timedelta(seconds=self.settings.lease_seconds)
 
-    async def deliver(self, row_id: int, lease_until: datetime) -> tuple[OutboxStatus, str | None]:
-        """One claimed row, start to end. Returns its new status and the error, if any."""
+    async def deliver(self, row_id: int, lease_until: datetime) -> tuple[OutboxStatus, str | None, str | None]:
+        """One claimed row, start to end. Returns its new status, and the error and its code, if any."""
         try:
             with Session(self.engine) as session:
                 prepared = self._prepare(session, row_id, lease_until)
         except IntakeError as exc:
             # Rolled back: no password was stored. Project errors carry no secrets by rule.
-            return self._after_failure(row_id, lease_until, str(exc), permanent=True)
+            return (*self._after_failure(row_id, lease_until, str(exc), permanent=True), exc.code)
         except Exception as exc:
             # Unknown failure after a password may exist in memory: keep only the error's kind.
             log.error("outbox %s: preparing the mail failed: %s", row_id, type(exc).__name__)
-            return self._after_failure(row_id, lease_until, f"internal error: {type(exc).__name__}", permanent=False)
+            return (*self._after_failure(row_id, lease_until, f"internal error: {type(exc).__name__}",
+                                         permanent=False), "mail-internal-error")
         if isinstance(prepared, OutboxStatus):
-            return prepared, None
+            return prepared, None, ("mail-refused" if prepared is OutboxStatus.REFUSED else None)
         envelope, lease_until = prepared
         del prepared
         message_id = str(envelope.message["Message-ID"])
         try:
             await self.transport.send(envelope)
         except DeliveryError as exc:
-            return self._after_failure(row_id, lease_until, str(exc), permanent=exc.permanent)
+            return (*self._after_failure(row_id, lease_until, str(exc), permanent=exc.permanent), exc.code)
         except Exception as exc:
-            return self._after_failure(row_id, lease_until, f"transport error: {type(exc).__name__}",
-                                       permanent=False)
+            return (*self._after_failure(row_id, lease_until, f"transport error: {type(exc).__name__}",
+                                         permanent=False), "mail-transport-error")
         finally:
             del envelope  # the only reference to the plaintext password
-        return self._after_success(row_id, lease_until, message_id), None
+        return self._after_success(row_id, lease_until, message_id), None, None
 
     def _prepare(self, session: Session, row_id: int,
                  lease_until: datetime) -> tuple[Envelope, datetime] | OutboxStatus:

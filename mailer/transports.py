@@ -118,10 +118,10 @@ class SmtpTransport:
         try:
             await client.connect()
         except aiosmtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError("smtp-auth", "the SMTP server refused our login", permanent=False,
+            raise DeliveryError("smtp-auth-failed", "the SMTP server refused our login", permanent=False,
                                 smtp_code=exc.code, host=s.host) from exc
         except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
-            raise DeliveryError("smtp-connect", f"cannot connect to the SMTP server: {exc}",
+            raise DeliveryError(_connect_code(exc), f"cannot connect to the SMTP server: {exc}",
                                 permanent=False, host=s.host, port=s.port) from exc
         self.connections_opened += 1
         return client
@@ -155,6 +155,25 @@ class SmtpTransport:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError):
                 await _quietly_close(client)
+
+
+def _connect_code(exc: BaseException) -> str:
+    """One code per cause an operator fixes differently: the server is down or unreachable, TLS
+    failed (certificate, STARTTLS not offered), or the server answered but would not take us."""
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and len(chain) < 5:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    text = " ".join(str(e) for e in chain).lower()
+    if any(isinstance(e, ssl.SSLError) for e in chain) or "tls" in text or "certificate" in text:
+        return "smtp-tls-failed"
+    if isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPConnectTimeoutError | OSError) or any(
+            isinstance(e, OSError) for e in chain):
+        return "smtp-unreachable"
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return "smtp-refused-session"
+    return "smtp-unreachable"
 
 
 async def _quietly_close(client: aiosmtplib.SMTP) -> None:

@@ -29,6 +29,7 @@ from provisioning.checkpoint import (
     verify_against,
     write_checkpoint,
 )
+from provisioning.db import writer
 from provisioning.export import ExportFormat, export_entries
 
 __all__ = ["register"]
@@ -187,7 +188,7 @@ def checkpoint_command(out: Annotated[Path, typer.Option("--out", help="Checkpoi
     """Verify the chain, then sign its head (seq + hash) with the checkpoint key into FILE."""
     cfg = config_from(config)
     key = _private_key(cfg)
-    with Session(_engine(cfg)) as session:
+    with Session(writer(_engine(cfg))) as session:  # verifies then appends: BEGIN IMMEDIATE
         cp = issue_checkpoint(session, key, actor=by, at=datetime.now(UTC))
         session.commit()
     write_checkpoint(cp, out)

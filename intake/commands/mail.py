@@ -29,9 +29,10 @@ def send(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
         table = Table("sent", "retrying", "failed", "refused")
         table.add_row(*(str(len(x)) for x in (report.sent, report.retrying, report.failed, report.refused)))
         Console().print(table)
-        for row_id, error in sorted(report.errors.items()):
-            typer.echo(f"outbox {row_id}: {error}", err=True)
-    return 0 if not (report.failed or report.refused) else 1
+    for row_id, state, code in report.undelivered():  # stderr in both modes: a cron mail shows the cause
+        typer.echo(f"outbox {row_id} {state}: [{code}] {report.errors.get(row_id, '')}", err=True)
+    # a due mail that did not leave (retrying included: the server may be down) is a failure
+    return 0 if not report.undelivered() else 1
 
 
 def reissue(login: Annotated[str, typer.Argument(help="The account's login.")],
@@ -41,9 +42,10 @@ def reissue(login: Annotated[str, typer.Argument(help="The account's login.")],
     from intake.db import open_engine
     from intake.wiring import make_outbox
     from mailer.outbox import utc_now
+    from provisioning.db import writer
 
     cfg = config_from(config)
-    with Session(open_engine(cfg.database_url)) as session:
+    with Session(writer(open_engine(cfg.database_url))) as session:
         row = make_outbox(clock=utc_now).reissue(session, login=login, by=by)
         session.commit()
         out = {"outbox_id": row.id, "login": login, "status": row.status, "by": by}

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from intake.commands.options import ConfigOpt, JsonOpt, config_from
 from intake.db import open_engine
+from provisioning.db import writer
 from provisioning.reference import ImportReport, import_contracts_file, import_legacy_file
 
 __all__ = ["register"]
@@ -40,7 +41,7 @@ def _run(config: Path | None, path: Path, as_json: bool, kind: str) -> int:
     cfg = config_from(config)
     engine = open_engine(cfg.database_url)
     try:
-        with Session(engine) as session:
+        with Session(writer(engine)) as session:  # reads then writes: BEGIN IMMEDIATE
             load = import_contracts_file if kind == "contracts" else import_legacy_file
             report = load(session, path, clock=_now)
             session.commit()

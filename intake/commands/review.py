@@ -14,6 +14,7 @@ from sqlmodel import Session
 from intake.commands.options import ConfigOpt, JsonOpt, config_from
 from intake.db import open_engine
 from intake.wiring import enqueue_mails
+from provisioning.db import writer
 from provisioning.models import ReviewStatus
 from provisioning.review import approve, list_reviews, parse_corrections, reject, show_review
 from provisioning.service import Decision
@@ -100,7 +101,7 @@ def review_approve(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", set_: SetO
     """Approve an item (corrected values are validated again); it then takes effect."""
     engine = open_engine(config_from(config).database_url)
     try:
-        with Session(engine) as session:
+        with Session(writer(engine)) as session:
             decision = approve(session, item_id, by=by, reason=reason, corrections=parse_corrections(set_ or []),
                                clock=_now)
             # the mails the decision asks for are queued in its transaction (sent by the next run / `send`)
@@ -117,7 +118,7 @@ def review_reject(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", config: Con
     """Reject an item: it never provisions; the Master User is told the reason."""
     engine = open_engine(config_from(config).database_url)
     try:
-        with Session(engine) as session:
+        with Session(writer(engine)) as session:
             decision = reject(session, item_id, by=by, reason=reason, clock=_now)
             enqueue_mails(session, decision.mails, clock=_now, actor=by)
             session.commit()

@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
+from errors import DatabaseError
 from intake.commands.options import ConfigOpt, JsonOpt, config_from
 from intake.lock import run_lock
 from intake.operations import (
@@ -22,6 +24,7 @@ from intake.operations import (
 )
 from intake.pipeline import RunReport
 from intake.progress import make_reporter
+from provisioning.db import as_database_error
 
 __all__ = ["plan_table", "register", "summary_table"]
 
@@ -52,13 +55,20 @@ def run(
     """The daily job: sources → store → parse → rules → apply → outbox → send → expiry sweep."""
     cfg = config_from(config)
     console = Console(stderr=as_json)
-    with run_lock(cfg.run.lock_file, wait=wait):
-        if dry:
-            report = dry_run(cfg, reporter=make_reporter(console))
-            path = None
-        else:
-            report = run_once(cfg, reporter=make_reporter(console), send=not no_send)
-            path = report.write(cfg.run.report_dir)
+    try:
+        with run_lock(cfg.run.lock_file, wait=wait, database_url=cfg.database_url):
+            if dry:
+                report = dry_run(cfg, reporter=make_reporter(console))
+                path = None
+            else:
+                report = run_once(cfg, reporter=make_reporter(console), send=not no_send)
+                path = report.write(cfg.run.report_dir)
+    except (DatabaseError, SQLAlchemyError) as exc:
+        down = as_database_error(exc, url=cfg.database_url)
+        if down is None:
+            raise
+        down.exit_code = 1  # SPEC §4: a run that could not happen is a failed run (1), not a usage error
+        raise down from exc
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -113,7 +123,7 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     data = status_of(cfg)
     if as_json:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-        return
+        raise typer.Exit(0 if data["ok"] else 1)
     table = Table(title="extranet-intake status", show_header=False)
     table.add_column("what")
     table.add_column("value")
@@ -123,8 +133,23 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
                   f"{sum(last['outcomes'].values())} documents)")
     table.add_row("review backlog", str(data["review_open"]))
     table.add_row("outbox", ", ".join(f"{n} {k}" for k, n in sorted(data["outbox"].items())) or "empty")
+    for s in data["outbox_states"]:
+        if s["state"] in ("queued", "sending", "failed"):
+            table.add_row(f"  {s['state']}", escape(
+                f"{s['count']}, oldest {_minutes(s['oldest_age_seconds'])}, up to {s['max_attempts']} attempt(s)"
+                + (f", next try {s['next_attempt_at']}" if s["next_attempt_at"] else "")
+                + (f", last error: {s['last_error']}" if s["last_error"] else "")))
     table.add_row("documents not parsed yet", str(data["documents_pending"]))
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for alert in data["alerts"]:
+        # on stderr too, so that a monitoring check's mail shows why it fired
+        typer.echo(f"alert: [{alert['code']}] {alert['message']}", err=True)
+    raise typer.Exit(0 if data["ok"] else 1)
+
+
+def _minutes(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{int(seconds // 60)} min"
 
 
 def notify(

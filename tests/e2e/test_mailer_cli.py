@@ -21,7 +21,7 @@ def test_send_on_an_empty_outbox_and_reissue_of_an_unknown_login(tmp_path: Path)
     assert _cli(tmp_path, "init").returncode == 0
     sent = _cli(tmp_path, "send", "--json")
     assert sent.returncode == 0, sent.stderr
-    assert json.loads(sent.stdout) == {"sent": 0, "retrying": 0, "failed": 0, "refused": 0, "errors": {}}
+    assert json.loads(sent.stdout) == {"sent": 0, "retrying": 0, "failed": 0, "refused": 0, "errors": {}, "codes": {}}
     gone = _cli(tmp_path, "users", "reissue", "EAPNOBODY", "--by", "Sofie Wouters")
     assert gone.returncode == 1
     assert "mail-no-recipient" in gone.stderr

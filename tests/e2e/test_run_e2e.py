@@ -185,7 +185,8 @@ def test_dry_run_changes_nothing(tmp_path: Path, db_url: str, imap_account: Imap
     assert sorted(p.name for p in dep.drop.iterdir()) == drop_before
     assert dep.cli("audit", "log", "--json") == audit_before
     status = json.loads(dep.cli("status", "--json"))
-    assert status == {"last_run": None, "review_open": 0, "outbox": {}, "documents_pending": 0}
+    assert status == {"last_run": None, "review_open": 0, "outbox": {}, "outbox_states": [], "documents_pending": 0,
+                      "alerts": [], "ok": True}
     assert not (tmp_path / "var" / "store").exists() or not any((tmp_path / "var" / "store").rglob("*"))
     assert smtp_server.messages == []
 

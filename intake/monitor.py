@@ -1,0 +1,101 @@
+"""What a monitoring check asks of a deployment: the outbox by state and age, its mails, and the alerts.
+
+Read-only queries shared by ``status``, ``outbox list`` and the metrics (and later the web
+application). An outbox row holds no secret — the temporary password of a credentials mail is
+made at send time and only its hash is kept (provisioning) — and this view shows neither the
+template parameters nor anything derived from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from mailer.outbox import OutboxMessage, OutboxStatus, as_utc
+
+__all__ = ["WAITING", "Alert", "OutboxState", "list_outbox", "outbox_alerts", "outbox_states"]
+
+#: states of a mail that is still due to leave
+WAITING = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
+
+
+class Alert(StrEnum):
+    """Why ``status`` exits 1 (a monitoring check keys on these codes)."""
+
+    LAST_RUN_FAILED = "last-run-failed"
+    MAIL_WAITING_TOO_LONG = "mail-waiting-too-long"
+
+
+@dataclass(frozen=True)
+class OutboxState:
+    state: str
+    count: int
+    #: seconds since the oldest row of this state was queued
+    oldest_age_seconds: float | None
+    max_attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "count": self.count,
+                "oldest_age_seconds": None if self.oldest_age_seconds is None else round(self.oldest_age_seconds),
+                "max_attempts": self.max_attempts,
+                "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
+                "last_error": self.last_error}
+
+
+def outbox_states(session: Session, *, now: datetime) -> list[OutboxState]:
+    """One line per state present: count, oldest age, most attempts, next try, the latest error."""
+    t = OutboxMessage.__table__  # type: ignore[attr-defined]
+    rows = session.connection().execute(
+        sa.select(t.c.status, sa.func.count(), sa.func.min(t.c.created_at), sa.func.max(t.c.attempts),
+                  sa.func.min(t.c.next_attempt_at)).group_by(t.c.status)).all()
+    out = []
+    for status, count, oldest, attempts, next_at in sorted(rows, key=lambda r: str(r[0])):
+        error = session.exec(select(OutboxMessage.last_error)
+                             .where(col(OutboxMessage.status) == status, col(OutboxMessage.last_error).is_not(None))
+                             .order_by(col(OutboxMessage.updated_at).desc(), col(OutboxMessage.id).desc())
+                             .limit(1)).first()
+        out.append(OutboxState(
+            state=str(status), count=int(count),
+            oldest_age_seconds=(now - as_utc(oldest)).total_seconds() if oldest is not None else None,
+            max_attempts=int(attempts or 0),
+            next_attempt_at=as_utc(next_at) if (next_at is not None and status == OutboxStatus.QUEUED) else None,
+            last_error=error))
+    return out
+
+
+def outbox_alerts(states: list[OutboxState], *, alert_after_minutes: float) -> list[dict[str, Any]]:
+    """A mail still waiting after ``alert_after_minutes`` (0 = never alert)."""
+    alerts = []
+    for s in states:
+        if (alert_after_minutes and s.state in {w.value for w in WAITING} and s.oldest_age_seconds is not None
+                and s.oldest_age_seconds > alert_after_minutes * 60):
+            alerts.append({"code": Alert.MAIL_WAITING_TOO_LONG.value, "state": s.state,
+                           "message": f"{s.count} mail(s) {s.state}, the oldest for "
+                                      f"{int(s.oldest_age_seconds // 60)} min (alert after "
+                                      f"{alert_after_minutes:g} min); last error: {s.last_error or '-'}"})
+    return alerts
+
+
+def list_outbox(session: Session, *, now: datetime, states: list[OutboxStatus] | None = None,
+                limit: int = 1000) -> list[dict[str, Any]]:
+    """The mails, newest first: who, what, where they stand — never parameters or a password."""
+    query = select(OutboxMessage)
+    if states:
+        query = query.where(col(OutboxMessage.status).in_([s.value for s in states]))
+    rows = session.exec(query.order_by(col(OutboxMessage.id).desc()).limit(limit)).all()
+    return [{
+        "id": r.id, "state": r.status, "purpose": r.purpose, "event": r.event, "ref": r.ref,
+        "recipient": r.recipient, "attempts": r.attempts,
+        "created_at": as_utc(r.created_at).isoformat(),
+        "age_seconds": round((now - as_utc(r.created_at)).total_seconds()),
+        "next_attempt_at": as_utc(r.next_attempt_at).isoformat() if r.status == OutboxStatus.QUEUED else None,
+        "sent_at": as_utc(r.sent_at).isoformat() if r.sent_at else None,
+        "message_id": r.message_id, "last_error": r.last_error,
+    } for r in rows]
