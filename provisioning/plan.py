@@ -84,6 +84,7 @@ KIND_OF: dict[MailEvent, MailKind] = {
     MailEvent.CHANGES_APPLIED: MailKind.MASTER_USER_NOTICE,
     MailEvent.FORM_REJECTED: MailKind.MASTER_USER_NOTICE,
     MailEvent.EXPIRY_COMING: MailKind.MASTER_USER_NOTICE,
+    MailEvent.EMAIL_CHANGED: MailKind.OLD_ADDRESS_NOTICE,
 }
 
 
