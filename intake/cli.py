@@ -13,6 +13,7 @@ from typer.exceptions import TyperException
 
 from errors import IntakeError
 from intake.commands import audit, forms, mail, parse, reference, review, run, samples, scans, views
+from intake.commands.options import RootConfigOpt, root_config
 
 __all__ = ["app", "main"]
 
@@ -23,6 +24,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def _root(config: RootConfigOpt = None) -> None:
+    # every command's config_from() falls back on this one
+    root_config.set(config)
+
+
 app.add_typer(forms.app, name="forms")
 parse.register(app)
 reference.register(app)
@@ -36,6 +45,7 @@ scans.register(app)  # after samples: adds "samples scans" to that group
 
 
 def main(argv: list[str] | None = None) -> int:
+    token = root_config.set(None)  # one invocation's --config never leaks into the next (tests call main())
     try:
         result = app(args=argv, standalone_mode=False)
     except IntakeError as exc:
@@ -49,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("aborted", err=True)
         return 1
+    finally:
+        root_config.reset(token)
     return result if isinstance(result, int) else 0
 
 
