@@ -6,6 +6,7 @@ that turns an ``IntakeError`` into a message and an exit code (0 fine, 1 failure
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -45,6 +46,10 @@ scans.register(app)  # after samples: adds "samples scans" to that group
 
 
 def main(argv: list[str] | None = None) -> int:
+    # owner+group at most for every file a command creates (database, reports, exports, outbox …), whatever
+    # the caller's umask; a stricter one is kept
+    umask = os.umask(0o027)
+    os.umask(umask | 0o027)
     token = root_config.set(None)  # one invocation's --config never leaks into the next (tests call main())
     try:
         result = app(args=argv, standalone_mode=False)
@@ -61,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         root_config.reset(token)
+        os.umask(umask)
     return result if isinstance(result, int) else 0
 
 

@@ -10,6 +10,7 @@ XLSX needs no change to the value: the cell is written as a string (data type ``
 from __future__ import annotations
 
 import csv
+import os
 import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
@@ -54,6 +55,9 @@ def export_entries(rows: Iterable[Mapping[str, Any]], *, fmt: ExportFormat, out:
     """Write ``rows`` (as from ``iter_entries``) to ``out``; returns how many. Written atomically."""
     tmp = out.with_name(out.name + ".tmp")
     try:
+        # created owner-only before the writer opens it (which keeps the mode): the log names people
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        os.chmod(tmp, 0o600)  # an older .tmp left behind keeps its own mode otherwise
         count = _write_csv(rows, tmp) if fmt is ExportFormat.CSV else _write_xlsx(rows, tmp)
         tmp.replace(out)
     except OSError as exc:
