@@ -17,9 +17,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-
 from errors import AuditError
 from provisioning.audit import canonical_time
 
@@ -83,6 +80,10 @@ def _write_csv(rows: Iterable[Mapping[str, Any]], path: Path) -> int:
 
 
 def _write_xlsx(rows: Iterable[Mapping[str, Any]], path: Path) -> int:
+    # imported here: openpyxl costs the audit commands' start-up more than anything else they load
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("audit")
     sheet.append(list(EXPORT_COLUMNS))
