@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "notify": (("run",), "Tell organisations (at their agreement's notification address) about new documents or "
                          "features."),
     "samples": (("samples", "scans"), "The committed sample forms, messages and reference files."),
+    "config": (("config_check",), "The configuration: check it and everything it points to, changing nothing."),
 }
 
 app = typer.Typer(

@@ -319,3 +319,12 @@ def _resolve_paths(cfg: Config, base: Path) -> None:
     if cfg.mail.transport not in ("file", "smtp"):
         raise ConfigError("config-bad-value", "mail.transport must be 'file' or 'smtp'",
                           file=cfg.source, key="mail.transport")
+    # a transport or source switched on without where to reach it would only fail at the first run
+    if cfg.mail.transport == "smtp" and not cfg.mail.smtp.host:
+        raise ConfigError("config-missing-value", "mail.smtp.host is required when mail.transport = 'smtp'",
+                          file=cfg.source, key="mail.smtp.host")
+    if cfg.sources.imap.enabled:
+        for key in ("host", "user"):
+            if not getattr(cfg.sources.imap, key):
+                raise ConfigError("config-missing-value", f"sources.imap.{key} is required when sources.imap.enabled",
+                                  file=cfg.source, key=f"sources.imap.{key}")
