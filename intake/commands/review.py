@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,7 +15,9 @@ from intake.commands.options import ConfigOpt, JsonOpt, config_from
 from intake.db import open_engine
 from provisioning.models import ReviewStatus
 from provisioning.review import approve, list_reviews, parse_corrections, reject, show_review
-from provisioning.service import Decision
+
+if TYPE_CHECKING:
+    from provisioning.service import Decision
 
 __all__ = ["register"]
 
