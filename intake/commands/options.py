@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from intake.config import Config, load_config
+if TYPE_CHECKING:
+    from intake.config import Config
 
 __all__ = ["ConfigOpt", "JsonOpt", "RootConfigOpt", "config_from", "root_config"]
 
@@ -25,6 +26,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON out
 def config_from(path: Path | None) -> Config:
     """The configuration of this command: its own ``--config``, else the one before the subcommand, else the
     environment variable, else the embedded defaults."""
+    from intake.config import load_config  # not at import: `--help` needs no configuration
+
     return load_config(path if path is not None else root_config.get())
 
 
