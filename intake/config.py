@@ -2,7 +2,8 @@
 
 Every key is checked before anything runs; a wrong key or value is a ``ConfigError`` naming the
 file and the key. Relative paths are relative to the file's folder (or the working directory when
-no file is given). Secrets are never stored here: only the *name* of the environment variable.
+no file is given); every state path the file leaves unset lies inside ``run.data_dir``. Secrets are
+never stored here: only the *name* of the environment variable.
 """
 
 from __future__ import annotations
@@ -203,6 +204,7 @@ def load_config(path: Path | str | None = None) -> Config:
         path = os.environ[ENV_VAR]
     if path is None:
         defaults = Config()
+        _place_in_data_dir(defaults, {})
         _resolve_paths(defaults, Path.cwd())
         return defaults
     p = Path(path)
@@ -214,6 +216,7 @@ def load_config(path: Path | str | None = None) -> Config:
         raise ConfigError("config-syntax", f"configuration file is not valid TOML: {exc}", file=p) from exc
     cfg: Config = _build(Config, raw, p, "")
     cfg.source = p
+    _place_in_data_dir(cfg, raw)
     _resolve_paths(cfg, p.parent.resolve())
     return cfg
 
@@ -280,6 +283,33 @@ def _coerce(hint: Any, value: Any, file: Path, key: str) -> Any:
     raise bad(str(hint))  # pragma: no cover - a type this loader does not know is a programming error
 
 
+#: every path that holds state, and its name inside ``run.data_dir`` when the file does not set it; so two
+#: configurations with their own data_dir never share a store, outbox, lock … by accident
+DATA_DIR_PATHS: dict[tuple[str, ...], str] = {
+    ("store", "path"): "store",
+    ("sources", "maildir", "path"): "maildir",
+    ("sources", "drop", "path"): "drop",
+    ("sources", "drop", "archive"): "drop-archive",
+    ("mail", "outbox_dir"): "outbox",
+    ("run", "lock_file"): "run.lock",
+    ("run", "report_dir"): "reports",
+}
+
+
+def _place_in_data_dir(cfg: Config, raw: dict[str, Any]) -> None:
+    """Put each state path the file leaves unset under ``run.data_dir`` (the database too, see database_url)."""
+    for keys, name in DATA_DIR_PATHS.items():
+        table: Any = raw
+        for key in keys[:-1]:
+            table = table.get(key, {}) if isinstance(table, dict) else {}
+        if isinstance(table, dict) and keys[-1] in table:
+            continue  # set in the file: relative to the file's folder, as every path there
+        owner: Any = cfg
+        for key in keys[:-1]:
+            owner = getattr(owner, key)
+        setattr(owner, keys[-1], cfg.run.data_dir / name)
+
+
 def _resolve_paths(cfg: Config, base: Path) -> None:
     def walk(obj: Any) -> None:
         for f in fields(obj):
@@ -293,3 +323,12 @@ def _resolve_paths(cfg: Config, base: Path) -> None:
     if cfg.mail.transport not in ("file", "smtp"):
         raise ConfigError("config-bad-value", "mail.transport must be 'file' or 'smtp'",
                           file=cfg.source, key="mail.transport")
+    # a transport or source switched on without where to reach it would only fail at the first run
+    if cfg.mail.transport == "smtp" and not cfg.mail.smtp.host:
+        raise ConfigError("config-missing-value", "mail.smtp.host is required when mail.transport = 'smtp'",
+                          file=cfg.source, key="mail.smtp.host")
+    if cfg.sources.imap.enabled:
+        for key in ("host", "user"):
+            if not getattr(cfg.sources.imap, key):
+                raise ConfigError("config-missing-value", f"sources.imap.{key} is required when sources.imap.enabled",
+                                  file=cfg.source, key=f"sources.imap.{key}")

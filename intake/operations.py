@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from errors import ConfigError
 from intake.authres import evaluate
 from intake.config import Config
-from intake.db import open_engine
+from intake.db import migrate, open_engine
 from intake.mime import MimeLimits, extract
 from intake.parsing import sandboxed_parser
 from intake.pipeline import (
@@ -53,7 +53,7 @@ from mailer.outbox import OutboxMessage
 from mailer.purposes import Event, Purpose
 from mailer.transports import Transport
 from parsers.result import Channel
-from provisioning.db import make_engine, writer
+from provisioning.db import writer
 from provisioning.models import Organisation, OrgStatus, ReviewItem, ReviewStatus
 from provisioning.plan import Provenance
 from provisioning.service import process_form
@@ -62,16 +62,16 @@ __all__ = ["NoticeEvent", "dry_run", "init_deployment", "notify_orgs", "run_once
 
 
 def init_deployment(cfg: Config) -> list[str]:
-    """Create the folders and the database schema (Alembic to head). Safe to run again."""
+    """Create the folders (owner+group only) and the database schema (Alembic to head). Safe to run again."""
     done = []
     for folder in (cfg.run.data_dir, cfg.store.path, cfg.sources.drop.path, cfg.sources.drop.archive,
                    cfg.mail.outbox_dir, cfg.run.report_dir):
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o750, parents=True, exist_ok=True)
         done.append(f"folder {folder}")
     for sub in ("new", "cur", "tmp"):
-        (cfg.sources.maildir.path / sub).mkdir(parents=True, exist_ok=True)
+        (cfg.sources.maildir.path / sub).mkdir(mode=0o750, parents=True, exist_ok=True)
     done.append(f"maildir {cfg.sources.maildir.path}")
-    open_engine(cfg.database_url).dispose()
+    migrate(cfg.database_url)
     done.append(f"database {make_url(cfg.database_url).render_as_string(hide_password=True)} (schema at head)")
     return done
 
@@ -118,7 +118,7 @@ def dry_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now) -> RunRe
     nothing is stored or moved, and every plan is applied in one transaction that is rolled back."""
     _require_database(cfg)
     report = RunReport(started_at=clock(), dry_run=True)
-    engine = make_engine(cfg.database_url)
+    engine = open_engine(cfg.database_url)
     store = DocumentStore(cfg.store.path)
     try:
         with Session(engine) as session:
@@ -265,7 +265,7 @@ def status_of(cfg: Config, *, clock: Clock = utc_now) -> dict[str, Any]:
         data = json.loads(reports[-1].read_text(encoding="utf-8"))
         last = {"started_at": data["started_at"], "finished_at": data["finished_at"], "ok": data["ok"],
                 "outcomes": data["outcomes"], "failures": len(data["failures"]), "report": str(reports[-1])}
-    engine = make_engine(cfg.database_url)
+    engine = open_engine(cfg.database_url)
     try:
         with Session(engine) as session:
             review_open = session.exec(select(func.count()).select_from(ReviewItem)

@@ -100,10 +100,13 @@ class RunReport:
         }
 
     def write(self, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o750, parents=True, exist_ok=True)
         path = folder / f"run-{self.started_at:%Y%m%dT%H%M%S}-{os.getpid()}.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        # owner+group only: a report names organisations, senders and documents
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(self.as_dict(), indent=2, ensure_ascii=False))
         tmp.replace(path)
         return path
 

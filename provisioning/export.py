@@ -10,14 +10,12 @@ XLSX needs no change to the value: the cell is written as a string (data type ``
 from __future__ import annotations
 
 import csv
+import os
 import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
 from errors import AuditError
 from provisioning.audit import canonical_time
@@ -54,6 +52,9 @@ def export_entries(rows: Iterable[Mapping[str, Any]], *, fmt: ExportFormat, out:
     """Write ``rows`` (as from ``iter_entries``) to ``out``; returns how many. Written atomically."""
     tmp = out.with_name(out.name + ".tmp")
     try:
+        # created owner-only before the writer opens it (which keeps the mode): the log names people
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        os.chmod(tmp, 0o600)  # an older .tmp left behind keeps its own mode otherwise
         count = _write_csv(rows, tmp) if fmt is ExportFormat.CSV else _write_xlsx(rows, tmp)
         tmp.replace(out)
     except OSError as exc:
@@ -79,6 +80,10 @@ def _write_csv(rows: Iterable[Mapping[str, Any]], path: Path) -> int:
 
 
 def _write_xlsx(rows: Iterable[Mapping[str, Any]], path: Path) -> int:
+    # imported here: openpyxl costs the audit commands' start-up more than anything else they load
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("audit")
     sheet.append(list(EXPORT_COLUMNS))

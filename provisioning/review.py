@@ -5,21 +5,21 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
 from errors import ReviewError
-from parsers.forms import FORMS, FormId
-from parsers.result import FieldValue, Issue, ParsedForm
-from parsers.validate import validate
-from provisioning.apply import Clock, apply_plan
-from provisioning.audit import AuditAction
 from provisioning.models import DossierForm, FormStatus, ReviewItem, ReviewStatus
-from provisioning.plan import Outcome, Plan
-from provisioning.rules import OCR_LOW_CONFIDENCE_CODES, plan_review_rejection
-from provisioning.service import Decision, decide
-from provisioning.state import aware, load_state, lock_dossier, provenance_of
+
+if TYPE_CHECKING:
+    from parsers.result import FieldValue, Issue
+    from provisioning.apply import Clock
+    from provisioning.plan import Plan
+    from provisioning.service import Decision
+
+# Listing and showing the queue need only the tables: the validator, the rules and the apply machinery
+# are imported by the functions that decide (they would double `review list`'s start-up).
 
 __all__ = ["ReviewView", "approve", "list_reviews", "parse_corrections", "reject", "revalidate", "show_review"]
 
@@ -48,6 +48,8 @@ class ReviewView:
 
 
 def _view(item: ReviewItem, doc: DossierForm | None, *, full: bool) -> ReviewView:
+    from provisioning.state import aware
+
     return ReviewView(
         id=item.id or 0, status=str(item.status), form_id=item.form_id, enterprise_number=item.enterprise_number,
         reasons=list(item.reasons), created_at=aware(item.created_at), document_sha256=item.document_sha256,
@@ -89,6 +91,8 @@ def parse_corrections(pairs: list[str]) -> dict[str, FieldValue]:
 def revalidate(form_id: str, fields: dict[str, FieldValue], *, today: date
                ) -> tuple[dict[str, FieldValue], list[Issue], list[Issue]]:
     """The parsers' own validator on corrected values: the one place the review queue calls it."""
+    from parsers.validate import validate
+
     return validate(form_id, fields, today=today)
 
 
@@ -99,6 +103,14 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
     Raises :class:`ReviewError` — and changes nothing — when a corrected value is invalid or the
     dossier rules refuse the form (the reviewer may correct and try again, or reject it).
     """
+    from parsers.forms import FORMS, FormId
+    from parsers.result import ParsedForm
+    from provisioning.apply import apply_plan
+    from provisioning.plan import Outcome
+    from provisioning.rules import OCR_LOW_CONFIDENCE_CODES
+    from provisioning.service import Decision, decide
+    from provisioning.state import provenance_of
+
     item, doc = _open_item(session, item_id, by)
     corrections = dict(corrections or {})
     allowed = FORMS[FormId(item.form_id)].field_names | {"contracts"} if item.form_id in set(FormId) else set()
@@ -132,6 +144,8 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
 def _with_corrections(decided: Plan, read: dict[str, FieldValue], corrections: dict[str, FieldValue]) -> Plan:
     """The approval's audit entry names every value the reviewer changed, as read and as set: the
     chain shows where an account's data (its credentials address above all) is not the document's."""
+    from provisioning.audit import AuditAction
+
     changed = {name: {"read": read.get(name), "set": value} for name, value in sorted(corrections.items())
                if read.get(name) != value}
     if not changed:
@@ -144,6 +158,11 @@ def _with_corrections(decided: Plan, read: dict[str, FieldValue], corrections: d
 
 def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str) -> Decision:
     """Reject a queued form: it never provisions; the decision is audited and the Master User told why."""
+    from provisioning.apply import apply_plan
+    from provisioning.rules import plan_review_rejection
+    from provisioning.service import Decision
+    from provisioning.state import aware, load_state, lock_dossier
+
     item, doc = _open_item(session, item_id, by)
     if not reason.strip():
         raise ReviewError("review-reason-missing", "a rejection needs --reason", item=item_id)

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from intake.config import Config, load_config
+if TYPE_CHECKING:
+    from intake.config import Config
 
-__all__ = ["ConfigOpt", "JsonOpt", "config_from"]
+__all__ = ["ConfigOpt", "JsonOpt", "RootConfigOpt", "config_from", "root_config"]
 
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="TOML configuration file (default: $EXTRANET_INTAKE_CONFIG, "
-                 "else embedded defaults under ./var)", envvar="EXTRANET_INTAKE_CONFIG"),
-]
+_CONFIG_HELP = "TOML configuration file (default: $EXTRANET_INTAKE_CONFIG, else embedded defaults under ./var)"
+
+# No envvar here: load_config reads $EXTRANET_INTAKE_CONFIG itself, after a --config given before the
+# subcommand (which must beat the environment, as a flag given after it does).
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help=_CONFIG_HELP)]
+#: the same option given before the subcommand (``extranet-intake --config F audit log``)
+RootConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help=_CONFIG_HELP)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
 
 def config_from(path: Path | None) -> Config:
-    return load_config(path)
+    """The configuration of this command: its own ``--config``, else the one before the subcommand, else the
+    environment variable, else the embedded defaults."""
+    from intake.config import load_config  # not at import: `--help` needs no configuration
+
+    return load_config(path if path is not None else root_config.get())
+
+
+#: the ``--config`` given before the subcommand, set by the main callback for this invocation
+root_config: ContextVar[Path | None] = ContextVar("root_config", default=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,11 +13,12 @@ from sqlmodel import Session
 
 from intake.commands.options import ConfigOpt, JsonOpt, config_from
 from intake.db import open_engine
-from intake.wiring import enqueue_mails
 from provisioning.db import writer
 from provisioning.models import ReviewStatus
 from provisioning.review import approve, list_reviews, parse_corrections, reject, show_review
-from provisioning.service import Decision
+
+if TYPE_CHECKING:
+    from provisioning.service import Decision
 
 __all__ = ["register"]
 
@@ -99,6 +100,8 @@ def review_show(item_id: IdArg, config: ConfigOpt = None, as_json: JsonOpt = Fal
 def review_approve(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", set_: SetOpt = None,
                    config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Approve an item (corrected values are validated again); it then takes effect."""
+    from intake.wiring import enqueue_mails  # the mailer's machinery: only for a decision, not a listing
+
     engine = open_engine(config_from(config).database_url)
     try:
         with Session(writer(engine)) as session:
@@ -116,6 +119,8 @@ def review_approve(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", set_: SetO
 def review_reject(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", config: ConfigOpt = None,
                   as_json: JsonOpt = False) -> None:
     """Reject an item: it never provisions; the Master User is told the reason."""
+    from intake.wiring import enqueue_mails
+
     engine = open_engine(config_from(config).database_url)
     try:
         with Session(writer(engine)) as session:

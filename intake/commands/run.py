@@ -1,4 +1,4 @@
-"""The ops engineer's commands: ``init``, ``run``, ``status``, ``notify``."""
+"""The ops engineer's commands: ``init``, ``migrate``, ``run``, ``status``, ``notify``."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ __all__ = ["plan_table", "register", "summary_table"]
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main application."""
     app.command("init")(init)
+    app.command("migrate")(migrate_command)
     app.command("run")(run)
     app.command("status")(status)
     app.command("notify")(notify)
@@ -42,6 +43,18 @@ def init(config: ConfigOpt = None) -> None:
     cfg = config_from(config)
     for line in init_deployment(cfg):
         typer.echo(line)
+
+
+def migrate_command(config: ConfigOpt = None) -> None:
+    """Migrate the database schema to this version's (after an upgrade); no other command migrates."""
+    from sqlalchemy.engine import make_url
+
+    from intake.db import head_revision, migrate
+
+    cfg = config_from(config)
+    migrate(cfg.database_url)
+    typer.echo(f"database {make_url(cfg.database_url).render_as_string(hide_password=True)} "
+               f"at schema {head_revision()}")
 
 
 def run(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from errors import ConfigError
-from intake.config import load_config
+from intake.config import Config, load_config
 
 
 @pytest.mark.parametrize("table", ["mail.smtp", "sources.imap"])
@@ -27,3 +27,65 @@ def test_a_variable_name_is_accepted(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[mail.smtp]\npassword_env = "SMTP_PW_2"\n', encoding="utf-8")
     assert load_config(config).mail.smtp.password_env == "SMTP_PW_2"
+
+
+# --- every default path follows run.data_dir (issue 14.12) -------------------------------------------
+
+def _state_paths(cfg: Config) -> dict[str, Path]:
+    from sqlalchemy.engine import make_url
+
+    database = make_url(cfg.database_url).database
+    assert database is not None
+    return {"database": Path(database), "store": cfg.store.path, "maildir": cfg.sources.maildir.path,
+            "drop": cfg.sources.drop.path, "drop archive": cfg.sources.drop.archive, "outbox": cfg.mail.outbox_dir,
+            "reports": cfg.run.report_dir, "lock": cfg.run.lock_file}
+
+
+def test_every_default_path_lies_under_data_dir(tmp_path: Path) -> None:
+    config = tmp_path / "etc" / "extranet-intake.toml"
+    config.parent.mkdir()
+    data = tmp_path / "lib" / "extranet-intake"
+    config.write_text(f'[run]\ndata_dir = "{data}"\n', encoding="utf-8")
+    paths = _state_paths(load_config(config))
+    for what, path in paths.items():
+        assert path.is_relative_to(data), f"{what} at {path}, outside data_dir {data}"
+    assert len(set(paths.values())) == len(paths)
+
+
+def test_a_relative_data_dir_is_relative_to_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[run]\ndata_dir = "state"\n', encoding="utf-8")
+    for what, path in _state_paths(load_config(config)).items():
+        assert path.is_relative_to(tmp_path / "state"), what
+
+
+def test_two_configurations_in_one_folder_share_no_state(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text('[run]\ndata_dir = "a"\n', encoding="utf-8")
+    b.write_text('[run]\ndata_dir = "b"\n', encoding="utf-8")
+    pa, pb = _state_paths(load_config(a)), _state_paths(load_config(b))
+    shared = {what for what in pa if pa[what] == pb[what] or pa[what].is_relative_to(pb[what])
+              or pb[what].is_relative_to(pa[what])}
+    assert shared == set()
+
+
+def test_an_explicit_path_still_wins_and_is_relative_to_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[run]\ndata_dir = "state"\nreport_dir = "/srv/reports"\n\n[store]\npath = "docs"\n\n'
+                      '[mail]\noutbox_dir = "out"\n', encoding="utf-8")
+    cfg = load_config(config)
+    assert cfg.run.report_dir == Path("/srv/reports")
+    assert cfg.store.path == tmp_path / "docs"
+    assert cfg.mail.outbox_dir == tmp_path / "out"
+    assert cfg.sources.drop.path == tmp_path / "state" / "drop"
+
+
+def test_embedded_defaults_stay_under_var_of_the_working_directory(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EXTRANET_INTAKE_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    paths = _state_paths(load_config())
+    assert paths == {"database": tmp_path / "var" / "extranet-intake.db", "store": tmp_path / "var" / "store",
+                     "maildir": tmp_path / "var" / "maildir", "drop": tmp_path / "var" / "drop",
+                     "drop archive": tmp_path / "var" / "drop-archive", "outbox": tmp_path / "var" / "outbox",
+                     "reports": tmp_path / "var" / "reports", "lock": tmp_path / "var" / "run.lock"}
