@@ -16,9 +16,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from errors import ConfigError
-from intake.commands.options import ConfigOpt, JsonOpt, config_from
+from intake.commands.options import ConfigOpt, JsonOpt, OrgOpt, config_from
 from intake.config import Config
-from provisioning.access_report import access_report
+from provisioning.access_report import access_report, contract_owner
 from provisioning.audit import canonical_time, iter_entries, source_document
 from provisioning.checkpoint import (
     generate_key_pair,
@@ -36,7 +36,6 @@ __all__ = ["register"]
 audit_app = typer.Typer(help="The hash-chained provisioning log: list, verify, checkpoint, export, access.",
                         no_args_is_help=True)
 
-OrgOpt = Annotated[str | None, typer.Option("--org", help="Enterprise number (10 digits).")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="From this date or ISO time (UTC).")]
 
 _KEY_NAME = "audit-checkpoint.key"
@@ -216,7 +215,12 @@ def access_command(at: Annotated[str, typer.Option("--at", help="Date (whole UTC
     """Who held which profile on which contracts at that date, rebuilt from the log."""
     cfg = config_from(config)
     when = _when(at, "--at")
+    contract = contract.strip().upper() if contract is not None else None
     with _engine(cfg).connect() as conn:
+        if contract is not None and contract_owner(conn, contract) is None:
+            typer.echo(f"warning: [contract-not-in-register] contract {contract} is not in the contract register: "
+                       "only the accounts that name it are listed, no organisation's all-contracts users "
+                       "(import the register with `contracts import`)", err=True)
         grants = access_report(conn, at=when, org=org, contract=contract)
     if as_json:
         _echo_json([g.as_dict() for g in grants])
