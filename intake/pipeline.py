@@ -76,6 +76,8 @@ class RunReport:
     failures: list[dict[str, Any]] = field(default_factory=list)
     #: seconds per stage (the e2e bench reads the shares)
     timings: dict[str, float] = field(default_factory=dict)
+    #: the signed checkpoint that ended the run (None: no checkpoint key configured)
+    checkpoint: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -92,6 +94,7 @@ class RunReport:
             "sources": self.sources, "documents": [d.as_dict() for d in self.documents],
             "outcomes": dict(self.outcomes()), "expiries": self.expiries, "mail": self.mail,
             "failures": self.failures, "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "checkpoint": self.checkpoint,
         }
 
     def write(self, folder: Path) -> Path:
