@@ -1,6 +1,7 @@
 """Reading scanned forms (image-only PDFs, PNG/JPEG/TIFF): alignment, zone OCR, tick boxes, per-field confidence.
 
-A scan is never applied with a guessed value: every field gets a confidence, and any field under
+A scan is never applied with a guessed value: every field gets a confidence (calibrated per field
+kind by :mod:`parsers.ocr_confidence`: values that prove themselves are trusted), and any field under
 ``OCR_MIN_CONFIDENCE`` — or with ink that reads as nothing, or that looks hand-written — puts an
 ``ocr-low-confidence`` / ``ocr-unreadable-field`` warning on the form, which sends it to the
 review queue with the OCR values prefilled. A page that cannot be read in time is a coded

@@ -142,8 +142,8 @@ def calibrate(form_id: FormId, reading: _Reading) -> None:
     lost: set[str] = set()
     for name, texts in reading.texts.items():
         kind = kinds.get(name)
-        if name in skip or kind is None:
-            continue
+        if name in skip or kind is None or len(texts) < 2:
+            continue  # one model's reading agrees with nothing: tesseract's own confidence stands
         if kind in (FieldKind.ENTERPRISE, FieldKind.PHONE):
             canon = {_digits(kind, t) for t in texts}
             value = canon.pop() if len(canon) == 1 else ""

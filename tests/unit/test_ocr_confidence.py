@@ -78,6 +78,11 @@ def test_doubtful_values_are_still_flagged(field: str, zones: list[ZoneText]) ->
     assert field in flagged
 
 
+def test_one_model_alone_proves_nothing() -> None:
+    flagged, _ = _flags(FormId.USR, {name: zones[:1] for name, zones in _user().items()})
+    assert {"user_email", "signed_date"} <= flagged
+
+
 def test_a_runner_up_i_after_a_consonant_is_no_doubt() -> None:
     flagged, _ = _flags(FormId.MU, {"mu_function": [_zone("Administrateur délégué", 95.0, 34.0),
                                                     _zone("Administrateur délégué", 94.0)]})
