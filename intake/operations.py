@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from errors import ConfigError
 from intake.authres import evaluate
+from intake.checkpoints import checkpoint_after_run
 from intake.config import Config
 from intake.db import migrate, open_engine
 from intake.mime import MimeLimits, extract
@@ -82,6 +83,10 @@ def run_once(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, send: b
     try:
         report = daily_run(cfg, reporter=reporter, clock=clock, engine=engine, send=send, transport=transport)
         _write_metrics(cfg, engine, report, clock=clock)
+        report.checkpoint = checkpoint_after_run(cfg, engine, clock=clock)
+        if report.checkpoint is not None and not report.checkpoint["ok"]:
+            report.failures.append({"stage": "checkpoint", "code": report.checkpoint["code"],
+                                    "message": report.checkpoint["message"]})
         return report
     finally:
         engine.dispose()

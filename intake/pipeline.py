@@ -80,6 +80,8 @@ class RunReport:
     timings: dict[str, float] = field(default_factory=dict)
     #: names this run in its log events (``--log-format json``) and its report
     run_id: str = field(default_factory=new_run_id)
+    #: the signed checkpoint that ended the run (None: no checkpoint key configured)
+    checkpoint: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -97,6 +99,7 @@ class RunReport:
             "outcomes": dict(self.outcomes()), "expiries": self.expiries, "mail": self.mail,
             "failures": self.failures, "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "run_id": self.run_id,
+            "checkpoint": self.checkpoint,
         }
 
     def write(self, folder: Path) -> Path:

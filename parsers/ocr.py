@@ -1,6 +1,7 @@
 """Reading scanned forms (image-only PDFs, PNG/JPEG/TIFF): alignment, zone OCR, tick boxes, per-field confidence.
 
-A scan is never applied with a guessed value: every field gets a confidence, and any field under
+A scan is never applied with a guessed value: every field gets a confidence (calibrated per field
+kind by :mod:`parsers.ocr_confidence`: values that prove themselves are trusted), and any field under
 ``OCR_MIN_CONFIDENCE`` — or with ink that reads as nothing, or that looks hand-written — puts an
 ``ocr-low-confidence`` / ``ocr-unreadable-field`` warning on the form, which sends it to the
 review queue with the OCR values prefilled. A page that cannot be read in time is a coded
@@ -24,6 +25,7 @@ from PIL import Image, ImageFilter
 from errors import ParseError
 from parsers.classify import classify_text
 from parsers.forms import FOOTER_RE, FORMS, MARGIN, PAGE_SIZE, Box, FieldKind, FormId, Lang, PlacedField, layout
+from parsers.ocr_confidence import PLAUSIBLE, calibrate
 from parsers.ocr_image import (
     INK,
     SCALE,
@@ -59,15 +61,7 @@ LETTER_DOUBT = 0.05
 #: after contrast stretch, lighter than this is paper (grain, JPEG ringing)
 PAPER = 185
 
-_PLAUSIBLE: dict[FieldKind, re.Pattern[str]] = {
-    FieldKind.ENTERPRISE: re.compile(r"^(BE)?[01][0-9. ]{9,13}$"),
-    FieldKind.DATE: re.compile(r"^\d{2}[/.\-]\d{2}[/.\-]\d{4}$"),
-    FieldKind.EMAIL: re.compile(r"^[a-z0-9._%+\-]+@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}$"),
-    FieldKind.PHONE: re.compile(r"^\+?[0-9 ./()\-]{8,20}$"),
-    FieldKind.CONTRACT: re.compile(r"^[A-Z0-9][A-Z0-9./\-]{2,19}$"),
-    # names, functions, streets, towns: letters (with accents), digits, the usual punctuation
-    FieldKind.TEXT: re.compile(r"^[\w&'’().,/ \-]+$"),
-}
+_PLAUSIBLE = PLAUSIBLE
 
 
 @dataclass
@@ -78,6 +72,11 @@ class _Reading:
     handwritten: list[str] = field(default_factory=list)
     #: the text as read, before the kind's clean-up (spaces of "0644 695 949" kept): what was printed
     printed: dict[str, str] = field(default_factory=dict)
+    #: what each model read (cleaned), its weakest word's confidence, and each word with its doubt:
+    #: the evidence :mod:`parsers.ocr_confidence` weighs once every field of the form is read
+    texts: dict[str, list[str]] = field(default_factory=dict)
+    confs: dict[str, list[float]] = field(default_factory=dict)
+    words: dict[str, list[list[tuple[str, float]]]] = field(default_factory=dict)
 
 
 def read_scan(
@@ -128,6 +127,7 @@ def _read(data: bytes, *, today: date, page_timeout: float, min_confidence: floa
         # the printed footer/title outranks the geometry: read the zones of the form it names
         form_id, lang, zones = _ocr_page(canon, form_id, deadline=clock() + page_timeout, clock=clock)
     reading = _interpret(canon, form_id, zones)
+    calibrate(form_id, reading)
     return _result(form_id, lang, reading, today=today, min_confidence=min_confidence)
 
 
@@ -331,6 +331,9 @@ def _text_field(reading: _Reading, kind: FieldKind, name: str, ink: float, zts: 
         reading.confidence[name] = 1.0
         return
     texts = [_clean(kind, _words(zt)) for zt in zts]
+    reading.texts[name] = texts
+    reading.confs[name] = [zt.min_conf for zt in zts]
+    reading.words[name] = [[(w.text, w.doubt / 100.0) for w in zt.words] for zt in zts]
     # the more confident model's reading is the value; both must agree for it to be trusted
     best = max(range(len(zts)), key=lambda i: (zts[i].min_conf if texts[i] else -1.0, -i))
     text = texts[best]

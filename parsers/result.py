@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -52,6 +53,9 @@ class Issue:
     code: str
     message: str
     field: str | None = None
+    #: the value as read, for an error whose field the validator refused (so it is not among the
+    #: fields): what a reviewer's correction replaced. Not part of the issue's identity or output.
+    value: str | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "field": self.field, "message": self.message}

@@ -184,12 +184,16 @@ def _issue(d: dict[str, Any]) -> Issue:
 
 
 def _from_dict(d: dict[str, Any]) -> ParsedForm:
+    values = d.get("error_values") or []
+    errors = [_issue(i) for i in d.get("errors") or ()]
+    errors = [dataclasses.replace(e, value=str(v)) if v is not None else e
+              for e, v in zip(errors, [*values, *([None] * len(errors))], strict=False)]
     return ParsedForm(
         form_id=d.get("form_id"), version=d.get("version"), language=d.get("language"),
         method=Method(d["method"]) if d.get("method") else None,
         fields=dict(d.get("fields") or {}),
         confidence={str(k): float(v) for k, v in (d.get("confidence") or {}).items()},
-        errors=tuple(_issue(i) for i in d.get("errors") or ()),
+        errors=tuple(errors),
         warnings=tuple(_issue(i) for i in d.get("warnings") or ()),
         rejected=bool(d.get("rejected")), sha256=d.get("sha256"),
         channel=Channel(d["channel"]) if d.get("channel") else None,
@@ -225,7 +229,9 @@ def _serve(memory_mb: int) -> None:
         try:
             parsed = parse_document(data, today=date.fromisoformat(header["today"]), filename=header["filename"],
                                     ocr=OcrSettings(**header["ocr"]))
-            answer = json.dumps(parsed.as_dict()).encode()
+            # the values as read of refused fields travel beside the issues (not part of their output)
+            answer = json.dumps({**parsed.as_dict(),
+                                 "error_values": [e.value for e in parsed.errors]}).encode()
         except MemoryError:
             answer = json.dumps(ParsedForm.reject("parse-memory", "reading the document exhausted the parser's "
                                                                   "memory limit").as_dict()).encode()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import TypedDict
 
@@ -19,7 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 from stdnum.be import vat
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
-from errors import ParseError
+from errors import ConfigError, ParseError
 from parsers.forms import CONTRACT_FIELDS, FORMS, FieldDef, FieldKind, FormDef, FormId
 from parsers.result import FieldValue, Issue, shown
 
@@ -27,6 +28,7 @@ __all__ = [
     "EMAIL_OPTIONS",
     "RawValue",
     "email_address",
+    "enterprise_number",
     "normalise_text",
     "parse_date",
     "validate",
@@ -79,6 +81,19 @@ EMAIL_OPTIONS: _EmailOptions = {
 def normalise_text(value: str) -> str:
     """NFC, trimmed, runs of white space folded to one space (a printed copy cannot keep more)."""
     return " ".join(unicodedata.normalize("NFC", value).split())
+
+
+def enterprise_number(value: str) -> str:
+    """Any common spelling of an enterprise number (``0812.345.603``, ``BE0812345603``, ``812345603``,
+    spaces) as its ten digits; anything else — a typo above all — is refused with a code, never
+    looked up as typed (an empty answer to a typo would read as a clean one).
+    """
+    try:
+        return str(vat.validate(value))
+    except ValidationError as exc:
+        raise ConfigError("enterprise-number-invalid",
+                          f"{shown(value)} is not a valid enterprise number (10 digits, mod-97 check): "
+                          f"{exc}", value=value[:40]) from exc
 
 
 def parse_date(value: str) -> date | None:
@@ -351,4 +366,17 @@ def validate(
     if form.form_id is FormId.USR:
         _contracts(ck, raw)
     _cross_rules(ck)
-    return ck.fields, ck.errors, ck.warnings
+    return ck.fields, [_with_value(e, ck.fields, raw) for e in ck.errors], ck.warnings
+
+
+#: longest value as read an error keeps (a hostile value can be megabytes)
+_READ_CHARS = 200
+
+
+def _with_value(issue: Issue, fields: Mapping[str, FieldValue], raw: Mapping[str, RawValue]) -> Issue:
+    """An error on a refused field carries the text as read: the audit of a correction names it."""
+    name = issue.field
+    if name is None or name in fields or name == "contracts":
+        return issue
+    text = "".join(ch for ch in _as_text(raw.get(name)) if ch.isprintable())[:_READ_CHARS]
+    return replace(issue, value=text) if text else issue

@@ -14,11 +14,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from provisioning.audit import AuditAction, canonical_time, iter_entries
+from provisioning.models import Contract
 
-__all__ = ["ACCESS_ACTIONS", "AccessGrant", "access_at", "access_report", "window_for"]
+__all__ = ["ACCESS_ACTIONS", "AccessGrant", "access_at", "access_report", "contract_owner", "window_for"]
 
 _STARTS = frozenset({AuditAction.ACCOUNT_CREATED, AuditAction.ACCOUNT_MODIFIED})
 _ENDS = frozenset({AuditAction.ACCOUNT_REVOKED, AuditAction.ACCOUNT_EXPIRED, AuditAction.LEGACY_REVOKED})
@@ -79,8 +81,15 @@ def _state(entry: Mapping[str, Any], details: dict[str, Any], *, since: datetime
 
 
 def access_at(entries: Iterable[Mapping[str, Any]], *, start: datetime, end: datetime,
-              org: str | None = None, contract: str | None = None) -> list[AccessGrant]:
-    """Grants overlapping ``[start, end)``, from the access entries of the whole log in ``seq`` order (pure)."""
+              org: str | None = None, contract: str | None = None,
+              contract_owner: str | None = None) -> list[AccessGrant]:
+    """Grants overlapping ``[start, end)``, from the access entries of the whole log in ``seq`` order (pure).
+
+    With ``contract``, a grant counts when it names the contract, or covers "all contracts" *of the
+    organisation that owns it* (``contract_owner``, from the contract register): another
+    organisation's all-contracts users never saw it. An owner that is not known counts nobody's
+    "all contracts".
+    """
     open_grants: dict[str, AccessGrant] = {}
     found: list[AccessGrant] = []
 
@@ -123,14 +132,25 @@ def access_at(entries: Iterable[Mapping[str, Any]], *, start: datetime, end: dat
     def wanted(g: AccessGrant) -> bool:
         if org is not None and g.org != org:
             return False
-        return contract is None or g.scope == "all" or contract in g.contracts
+        if contract is None or contract in g.contracts:
+            return True
+        return g.scope == "all" and contract_owner is not None and g.org == contract_owner
 
     return sorted((g for g in found if wanted(g)), key=lambda g: (g.org or "", g.login, g.since_seq or 0))
+
+
+def contract_owner(connection: Connection, contract: str) -> str | None:
+    """The enterprise number the contract register gives for ``contract`` (None: not in the register)."""
+    table = Contract.__table__  # type: ignore[attr-defined]
+    owner = connection.execute(sa.select(table.c.enterprise_number)
+                               .where(table.c.contract_number == contract.strip().upper())).scalar()
+    return str(owner) if owner is not None else None
 
 
 def access_report(connection: Connection, *, at: date | datetime, org: str | None = None,
                   contract: str | None = None) -> list[AccessGrant]:
     """Read the relevant entries (streamed) and replay them: see :func:`access_at`."""
     start, end = window_for(at)
+    owner = contract_owner(connection, contract) if contract is not None else None
     entries = iter_entries(connection, org=org, actions=ACCESS_ACTIONS)
-    return access_at(entries, start=start, end=end, org=org, contract=contract)
+    return access_at(entries, start=start, end=end, org=org, contract=contract, contract_owner=owner)

@@ -83,6 +83,7 @@ class AuditAction(StrEnum):
     EXPIRY_WARNED = "expiry_warned"
     NOTICE_SENT = "notice_sent"
     CHECKPOINT = "checkpoint"
+    AUDIT_HEAD_REBUILT = "audit_head_rebuilt"
 
 
 class AuditEntry(SQLModel, table=True):
@@ -264,7 +265,13 @@ _entry = AUDIT_ENTRY
 
 
 def _lock_head(connection: Connection) -> tuple[int, str]:
-    """Claim the next seq under the head row's lock; returns (new seq, previous hash)."""
+    """Claim the next seq under the head row's lock; returns (new seq, previous hash).
+
+    The head is checked against the chain's last entry rather than trusted: a head row that was
+    deleted is rebuilt from a chain that verifies (and the rebuild is itself an entry), and a head
+    that names another entry than the last is a coded refusal — never a crash on a duplicate
+    ``seq``, never an entry chained to something else than the last one.
+    """
     # UPDATE … RETURNING both takes the lock (row lock on PostgreSQL, RESERVED on SQLite, waiting
     # on busy_timeout) and reads the head in one round trip; a SELECT first would let two SQLite
     # readers race to upgrade, and on PostgreSQL would need FOR UPDATE anyway.
@@ -272,26 +279,58 @@ def _lock_head(connection: Connection) -> tuple[int, str]:
             .returning(_head.c.seq, _head.c.hash))
     row = connection.execute(stmt).first()
     if row is None:
-        _create_head(connection)
+        if _create_head(connection):
+            _rebuilt_head(connection)
         row = connection.execute(stmt).first()
         if row is None:  # pragma: no cover - the insert above guarantees the row
             raise AuditError("audit-head-missing", "audit_head row could not be created")
-    return int(row[0]), str(row[1])
+    seq, prev = int(row[0]), str(row[1])
+    last = _last_entry(connection)
+    if (last or (0, GENESIS_HASH)) != (seq - 1, prev):
+        raise AuditError("audit-head-mismatch",
+                         f"the audit head names entry {seq - 1} but the log ends at entry "
+                         f"{last[0] if last else 0}: run `audit verify`; nothing is appended to a tampered chain",
+                         head_seq=seq - 1, last_seq=last[0] if last else 0)
+    return seq, prev
 
 
-def _create_head(connection: Connection) -> None:
+def _last_entry(connection: Connection) -> tuple[int, str] | None:
+    row = connection.execute(sa.select(_entry.c.seq, _entry.c.hash).order_by(_entry.c.seq.desc()).limit(1)).first()
+    return (int(row[0]), str(row[1])) if row is not None else None
+
+
+def _rebuilt_head(connection: Connection) -> None:
+    """The head row was missing and has just been made at genesis: put it on the chain's last entry.
+
+    Only a chain that verifies is extended; the rebuild is recorded as an entry of its own, so an
+    auditor sees that the head was lost (and a checkpoint still catches a tail cut with it).
+    """
+    last = _last_entry(connection)
+    if last is None:
+        return  # a first append on a schema made without the head row: genesis is right
+    report = verify_chain(connection, check_head=False)
+    if not report.ok:
+        raise AuditError("audit-chain-broken", f"the audit head row is missing and the chain is broken at entry "
+                         f"{report.first_bad_seq} ({report.problem}): nothing is appended", seq=report.first_bad_seq)
+    connection.execute(sa.update(_head).where(_head.c.id == 1).values(seq=last[0], hash=last[1]))
+    connection.info["audit_head_rebuilt"] = last[0]
+
+
+def _create_head(connection: Connection) -> bool:
+    """Insert the genesis head row if there is none; True when this call made it."""
     # The head row is normally made by create_all / the migration; this covers a schema made some
-    # other way. ON CONFLICT DO NOTHING keeps two first writers from failing each other.
+    # other way, or a row deleted. ON CONFLICT DO NOTHING keeps two first writers from failing each other.
     name = connection.dialect.name
     values = {"id": 1, "seq": 0, "hash": GENESIS_HASH}
     if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
-        connection.execute(pg_insert(_head).values(**values).on_conflict_do_nothing())
+        result = connection.execute(pg_insert(_head).values(**values).on_conflict_do_nothing())
     elif name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-        connection.execute(sqlite_insert(_head).values(**values).on_conflict_do_nothing())
+        result = connection.execute(sqlite_insert(_head).values(**values).on_conflict_do_nothing())
     else:  # pragma: no cover - only the two supported databases
-        connection.execute(_head.insert().values(**values))
+        result = connection.execute(_head.insert().values(**values))
+    return bool(result.rowcount)
 
 
 def append_entry(session: Session, *, actor: str, action: AuditAction, org: str | None,
@@ -308,6 +347,17 @@ def append_entry(session: Session, *, actor: str, action: AuditAction, org: str 
         raise AuditError("audit-naive-time", "audit times must carry a timezone", action=str(action))
     connection = session.connection()
     seq, prev = _lock_head(connection)
+    rebuilt = connection.info.pop("audit_head_rebuilt", None)
+    if rebuilt is not None:
+        (note,) = chain([EntryFields(at=at, actor="system", action=AuditAction.AUDIT_HEAD_REBUILT, org=None,
+                                     login=None, document_sha256=None,
+                                     reason=f"the audit head row was missing; rebuilt on entry {rebuilt} "
+                                            "after the chain verified",
+                                     details=canonical_details({"head_seq": rebuilt}))],
+                        start_seq=seq, prev_hash=prev)
+        connection.execute(_entry.insert().values(**note))
+        connection.execute(sa.update(_head).where(_head.c.id == 1).values(seq=seq + 1, hash=note["hash"]))
+        seq, prev = seq + 1, note["hash"]
     (row,) = chain([EntryFields(at=at, actor=actor, action=AuditAction(action), org=org, login=login,
                                 document_sha256=document_sha256, reason=reason,
                                 details=canonical_details(details))],
@@ -357,6 +407,8 @@ class ChainProblem(StrEnum):
     TRUNCATED = "truncated"              # the head row or the checkpoint names entries that are gone
     HEAD_MISMATCH = "head_mismatch"      # the head row's hash is not that of the entry it names
     CHECKPOINT_MISMATCH = "checkpoint_mismatch"  # chain up to the checkpoint was rewritten
+    HEAD_MISSING = "head_missing"        # the head row was deleted: a cut tail could no longer be seen
+    UNREADABLE = "unreadable"            # a row or column the chain cannot be read from (type changed …)
 
 
 @dataclass(frozen=True)
@@ -408,17 +460,18 @@ def _stream_raw(connection: Connection, sql: str, batch_size: int) -> Generator[
 
 
 def verify_chain(connection: Connection, *, pinned: tuple[int, str] | None = None,
-                 batch_size: int = 20_000,
+                 batch_size: int = 20_000, check_head: bool = True,
                  clock: Callable[[], float] = time.perf_counter) -> VerifyReport:
     """Walk the whole chain once and report the first bad sequence number, if any.
 
     ``pinned`` is ``(seq, head_hash)`` from a checkpoint whose signature the caller has checked: it
     catches what an internally consistent chain cannot show — a truncated tail, or a prefix whose
-    hashes were all recomputed after a forgery.
+    hashes were all recomputed after a forgery. The head row is compared with the chain's own last
+    entry (never trusted); a missing head row is a break, since a cut tail would go unseen. Never
+    raises for what it reads: a value of the wrong type (a BLOB put in ``details``), a row that
+    cannot be decoded or a table that cannot be read is a reported break, not a traceback.
     """
     started = clock()
-    head = connection.execute(sa.select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash)
-                              .where(AUDIT_HEAD.c.id == 1)).first()
     time_sql = _time_text(connection.dialect.name)
     names = ", ".join(HASHED_FIELDS[2:])
     sql = f"SELECT seq, {time_sql or 'at'}, {names}, hash FROM audit_entry ORDER BY seq"  # noqa: S608
@@ -433,18 +486,53 @@ def verify_chain(connection: Connection, *, pinned: tuple[int, str] | None = Non
                             problem=problem, message=message,
                             checkpoint_seq=pinned[0] if pinned else None, seconds=clock() - started)
 
-    rows = _stream_raw(connection, sql, batch_size)
     try:
-        for row in rows:
+        head = connection.execute(sa.select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash)
+                                  .where(AUDIT_HEAD.c.id == 1)).first()
+        rows = _stream_raw(connection, sql, batch_size)
+    except (sa.exc.DBAPIError, ValueError, TypeError) as exc:
+        return report(1, ChainProblem.UNREADABLE, f"the audit tables cannot be read: {_why(exc)}")
+    try:
+        while True:
+            try:
+                row = next(rows, None)
+            except (sa.exc.DBAPIError, ValueError, TypeError, UnicodeError) as exc:
+                # the driver failed on a row (an undecodable value, a type it cannot convert)
+                return report(expected, ChainProblem.UNREADABLE,
+                              f"entry {expected} cannot be read: {_why(exc)}")
+            except Exception as exc:  # DB-API drivers raise their own classes for a bad row
+                if not _is_driver_error(exc):
+                    raise
+                return report(expected, ChainProblem.UNREADABLE,
+                              f"entry {expected} cannot be read: {_why(exc)}")
+            if row is None:
+                break
             seq = row[0]
             stored = row[10]
+            if type(seq) is not int:
+                return report(expected, ChainProblem.UNREADABLE,
+                              f"the entry after {expected - 1} has a sequence number of type "
+                              f"{type(seq).__name__} ({shown_value(seq)}): the table was tampered with")
             if seq != expected:
                 return report(expected, ChainProblem.MISSING,
                               f"entry {expected} is missing (next present is {seq}): a row was deleted")
+            wrong = [HASHED_FIELDS[i] for i in range(1 if time_sql else 2, 10)
+                     if row[i] is not None and type(row[i]) is not str]
+            if wrong or type(stored) is not str:
+                names_ = ", ".join(wrong or ["hash"])
+                return report(seq, ChainProblem.ALTERED,
+                              f"entry {seq} holds a value of the wrong type in {names_} "
+                              f"({type(row[HASHED_FIELDS.index(wrong[0])] if wrong else stored).__name__}): "
+                              "it was edited outside the application")
             fields = row[:10]  # the C encoder writes a tuple as a JSON array, as it does a list
             if time_sql is None:
                 fields = (seq, canonical_time(row[1]), *row[2:10])
-            if sha256(encode(fields).encode("utf-8")).hexdigest() != stored:
+            try:
+                digest = sha256(encode(fields).encode("utf-8")).hexdigest()
+            except (TypeError, ValueError, UnicodeError) as exc:
+                return report(seq, ChainProblem.ALTERED, f"entry {seq} cannot be hashed ({_why(exc)}): it was "
+                              "edited outside the application")
+            if digest != stored:
                 return report(seq, ChainProblem.ALTERED,
                               f"entry {seq} does not match its own hash: it was edited or moved")
             if row[9] != prev:
@@ -469,15 +557,42 @@ def verify_chain(connection: Connection, *, pinned: tuple[int, str] | None = Non
         return report(last + 1, ChainProblem.TRUNCATED,
                       f"the checkpoint names entry {pinned[0]} but the log ends at {last}: "
                       "the tail was removed")
-    if head is not None:
+    if not check_head:
+        return report(None, None, f"{last} entries, chain intact")
+    if head is None:
+        return report(last + 1, ChainProblem.HEAD_MISSING,
+                      f"the audit head row is missing (the log ends at entry {last}): it was deleted, and entries "
+                      "after it may have been removed with it — compare with a signed checkpoint")
+    try:
         head_seq, head_hash = int(head[0]), str(head[1])
-        if head_seq > last:
-            return report(last + 1, ChainProblem.TRUNCATED,
-                          f"the head names entry {head_seq} but the log ends at {last}: the tail was removed")
-        if head_seq == last and head_hash != prev:
-            return report(last, ChainProblem.HEAD_MISMATCH,
-                          f"the head's hash is not that of entry {last}")
+    except (TypeError, ValueError):
+        return report(last + 1, ChainProblem.HEAD_MISMATCH, "the audit head row holds values of the wrong type")
+    if head_seq > last:
+        return report(last + 1, ChainProblem.TRUNCATED,
+                      f"the head names entry {head_seq} but the log ends at {last}: the tail was removed")
+    if head_seq < last:
+        return report(head_seq + 1, ChainProblem.HEAD_MISMATCH,
+                      f"the head names entry {head_seq} but the log goes on to {last}: entries were added "
+                      "outside the application, or the head was set back")
+    if head_hash != prev:
+        return report(last, ChainProblem.HEAD_MISMATCH, f"the head's hash is not that of entry {last}")
     return report(None, None, f"{last} entries, chain intact")
+
+
+def shown_value(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _why(exc: BaseException) -> str:
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first[:160]}"
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    """A PEP 249 error of the driver (sqlite3.Error, psycopg.Error …): all have ``Error`` in their MRO names."""
+    return any(cls.__name__ in ("Error", "DatabaseError", "DataError") and cls.__module__ != "builtins"
+               for cls in type(exc).__mro__)
 
 
 def find_entry(connection: Connection, seq: int) -> dict[str, Any]:

@@ -128,7 +128,7 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
     form = ParsedForm(form_id=item.form_id, version=None, language=None, method=None, fields=fields,
                       warnings=kept, sha256=item.document_sha256)
     decided = _with_corrections(decide(session, form, provenance_of(doc), clock=clock, approved_by=by),
-                                item.fields, corrections)
+                                item, corrections, fields)
     if decided.outcome in (Outcome.REJECTED, Outcome.REVIEW):
         raise ReviewError("review-rules-refused", "the dossier rules refuse this form: "
                           + ", ".join(decided.reasons), item=item_id)
@@ -141,19 +141,37 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
     return Decision(decided, tuple(mails))
 
 
-def _with_corrections(decided: Plan, read: dict[str, FieldValue], corrections: dict[str, FieldValue]) -> Plan:
+def _with_corrections(decided: Plan, item: ReviewItem, corrections: dict[str, FieldValue],
+                      fields: dict[str, FieldValue]) -> Plan:
     """The approval's audit entry names every value the reviewer changed, as read and as set: the
-    chain shows where an account's data (its credentials address above all) is not the document's."""
+    chain shows where an account's data (its credentials address above all) is not the document's.
+
+    "As read" is the item's field, or — for a value the validator refused, which is therefore not
+    among the fields — the text its error carries. A contract box (``contract_3``) is a change of
+    the ``contracts`` list. "As set" is the value as it takes effect (validated, normalised).
+    """
+    from parsers.forms import CONTRACT_FIELDS
     from provisioning.audit import AuditAction
 
-    changed = {name: {"read": read.get(name), "set": value} for name, value in sorted(corrections.items())
-               if read.get(name) != value}
+    read = _as_read(item)
+    changed: dict[str, dict[str, Any]] = {}
+    for name in sorted(corrections):
+        key = "contracts" if name == "contracts" or name in CONTRACT_FIELDS else name
+        was, now = read.get(key), fields.get(key, corrections[name])
+        if was != now and key not in changed:
+            changed[key] = {"read": was, "set": now}
     if not changed:
         return decided
     note = f" (corrected: {', '.join(changed)})"
     audit = tuple(replace(entry, reason=entry.reason + note, details={**entry.details, "corrections": changed})
                   if entry.action is AuditAction.REVIEW_APPROVED else entry for entry in decided.audit)
     return replace(decided, audit=audit)
+
+
+def _as_read(item: ReviewItem) -> dict[str, Any]:
+    read: dict[str, Any] = {e["field"]: e["read"] for e in item.errors
+                            if isinstance(e, dict) and e.get("field") and e.get("read") is not None}
+    return {**read, **item.fields}
 
 
 def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str) -> Decision:

@@ -337,7 +337,9 @@ def _to_review(form: ParsedForm, provenance: Provenance, key: str, en: str, reas
         _record(form, provenance, en, FormStatus.IN_REVIEW, reasons),
         QueueReview(sha256=provenance.sha256, enterprise_number=en, form_id=form.form_id or "",
                     reasons=tuple(reasons), fields=dict(form.fields),
-                    errors=tuple(e.as_dict() for e in form.errors)),
+                    # the value as read of a refused field: a reviewer's correction is audited against it
+                    errors=tuple({**e.as_dict(), "read": e.value} if e.value is not None else e.as_dict()
+                                 for e in form.errors)),
     )
     details: dict[str, object] = {"form_id": form.form_id, "reasons": reasons}
     active = [w.as_dict() for w in form.warnings if w.code in ACTIVE_CONTENT_CODES]

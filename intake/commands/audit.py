@@ -16,14 +16,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from errors import ConfigError
-from intake.commands.options import ConfigOpt, JsonOpt, config_from
+from intake.checkpoints import private_key, relative_to_config
+from intake.commands.options import ConfigOpt, JsonOpt, OrgOpt, config_from
 from intake.config import Config
-from provisioning.access_report import access_report
+from provisioning.access_report import access_report, contract_owner
 from provisioning.audit import canonical_time, iter_entries, source_document
 from provisioning.checkpoint import (
     generate_key_pair,
     issue_checkpoint,
-    load_private_key,
     load_public_key,
     read_checkpoint,
     verify_against,
@@ -37,7 +37,6 @@ __all__ = ["register"]
 audit_app = typer.Typer(help="The hash-chained provisioning log: list, verify, checkpoint, export, access.",
                         no_args_is_help=True)
 
-OrgOpt = Annotated[str | None, typer.Option("--org", help="Enterprise number (10 digits).")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="From this date or ISO time (UTC).")]
 
 _KEY_NAME = "audit-checkpoint.key"
@@ -75,27 +74,11 @@ def _since(value: str | None) -> datetime | None:
 
 
 def _relative(cfg: Config, name: str) -> Path:
-    path = Path(name)
-    if path.is_absolute():
-        return path
-    base = cfg.source.parent if cfg.source else Path.cwd()
-    return base / path
+    return relative_to_config(cfg, name)
 
 
 def _private_key(cfg: Config) -> Ed25519PrivateKey:
-    if cfg.audit.checkpoint_key_file:
-        path = _relative(cfg, cfg.audit.checkpoint_key_file)
-        try:
-            return load_private_key(path.read_bytes())
-        except OSError as exc:
-            raise ConfigError("audit-key-unreadable", f"cannot read the checkpoint key file {path}",
-                              key="audit.checkpoint_key_file") from exc
-    material = os.environ.get(cfg.audit.checkpoint_key_env, "")
-    if not material:
-        raise ConfigError("audit-key-missing",
-                          f"no checkpoint key: set {cfg.audit.checkpoint_key_env} or audit.checkpoint_key_file "
-                          "(make one with `audit keygen`)", key="audit.checkpoint_key_env")
-    return load_private_key(material)
+    return private_key(cfg)
 
 
 def _public_key(cfg: Config, override: Path | None) -> Ed25519PublicKey:
@@ -108,6 +91,14 @@ def _public_key(cfg: Config, override: Path | None) -> Ed25519PublicKey:
             raise ConfigError("audit-key-unreadable", f"cannot read the public key file {path}",
                               key="audit.checkpoint_public_key_file") from exc
     return _private_key(cfg).public_key()
+
+
+def _read_public_key(path: Path | None) -> Ed25519PublicKey:
+    assert path is not None
+    try:
+        return load_public_key(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError("audit-key-unreadable", f"cannot read the public key file {path}") from exc
 
 
 def _echo_json(value: Any) -> None:
@@ -144,13 +135,31 @@ def verify_command(config: ConfigOpt = None,
                                          help="Signed checkpoint file (catches truncation and rewrites).")] = None,
                    public_key: Annotated[Path | None, typer.Option("--public-key",
                                          help="Public key PEM (default: from the configuration).")] = None,
+                   database_url: Annotated[str | None, typer.Option("--database-url",
+                                           help="Verify this database (an auditor needs no configuration "
+                                                "file: --database-url URL --public-key F --checkpoint F).")
+                                           ] = None,
                    as_json: JsonOpt = False) -> None:
     """Recompute the chain; exit 1 naming the first bad sequence number, 0 with the count when intact."""
-    cfg = config_from(config)
+    cfg = config_from(config) if config is not None or database_url is None else None
     cp = read_checkpoint(checkpoint) if checkpoint else None
-    key = _public_key(cfg, public_key) if cp else None
-    with _engine(cfg).connect() as conn:
-        report = verify_against(conn, cp, key)
+    key: Ed25519PublicKey | None = None
+    if cp is not None:
+        if cfg is None and public_key is None:
+            raise ConfigError("audit-key-missing", "--checkpoint without a configuration needs --public-key FILE")
+        key = _public_key(cfg, public_key) if cfg is not None else _read_public_key(public_key)
+    if database_url:
+        from provisioning.db import make_engine
+
+        engine = make_engine(database_url)  # an auditor's check reads only: no migration
+    else:
+        assert cfg is not None
+        engine = _engine(cfg)
+    try:
+        with engine.connect() as conn:
+            report = verify_against(conn, cp, key)
+    finally:
+        engine.dispose()
     if as_json:
         _echo_json(report.as_dict())
     elif report.ok:
@@ -217,7 +226,12 @@ def access_command(at: Annotated[str, typer.Option("--at", help="Date (whole UTC
     """Who held which profile on which contracts at that date, rebuilt from the log."""
     cfg = config_from(config)
     when = _when(at, "--at")
+    contract = contract.strip().upper() if contract is not None else None
     with _engine(cfg).connect() as conn:
+        if contract is not None and contract_owner(conn, contract) is None:
+            typer.echo(f"warning: [contract-not-in-register] contract {contract} is not in the contract register: "
+                       "only the accounts that name it are listed, no organisation's all-contracts users "
+                       "(import the register with `contracts import`)", err=True)
         grants = access_report(conn, at=when, org=org, contract=contract)
     if as_json:
         _echo_json([g.as_dict() for g in grants])

@@ -11,7 +11,15 @@ import typer
 if TYPE_CHECKING:
     from intake.config import Config
 
-__all__ = ["ConfigOpt", "JsonOpt", "RootConfigOpt", "config_from", "root_config"]
+
+def org_number(value: str | None) -> str | None:
+    """The one place a command turns an enterprise number as typed into its ten digits (or refuses it)."""
+    from parsers.validate import enterprise_number  # imported when a command takes a number, not at start-up
+
+    return None if value is None else enterprise_number(value)
+
+
+__all__ = ["ConfigOpt", "JsonOpt", "OrgArg", "OrgOpt", "RootConfigOpt", "config_from", "org_number", "root_config"]
 
 _CONFIG_HELP = "TOML configuration file (default: $EXTRANET_INTAKE_CONFIG, else embedded defaults under ./var)"
 
@@ -21,6 +29,10 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help=_CONFIG_H
 #: the same option given before the subcommand (``extranet-intake --config F audit log``)
 RootConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help=_CONFIG_HELP)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+OrgOpt = Annotated[str | None, typer.Option("--org", callback=org_number,
+                                            help="Only this enterprise number (0812.345.603, BE0812345603 …).")]
+OrgArg = Annotated[str, typer.Argument(callback=org_number,
+                                       help="Enterprise number (0812.345.603, BE0812345603 …).")]
 
 
 def config_from(path: Path | None) -> Config:

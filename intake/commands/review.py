@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from intake.commands.options import ConfigOpt, JsonOpt, config_from
+from intake.commands.options import ConfigOpt, JsonOpt, OrgOpt, config_from
 from intake.db import open_engine
 from provisioning.db import writer
 from provisioning.models import ReviewStatus
@@ -31,7 +31,6 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (shown to the Mast
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Correct a field: field=value (repeatable; "
                                                   "contracts=A,B).")]
 AllOpt = Annotated[bool, typer.Option("--all", help="Decided items too.")]
-OrgOpt = Annotated[str | None, typer.Option("--org", help="Only this enterprise number.")]
 
 
 def register(app: typer.Typer) -> None:

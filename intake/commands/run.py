@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from errors import DatabaseError
-from intake.commands.options import ConfigOpt, JsonOpt, config_from
+from intake.commands.options import ConfigOpt, JsonOpt, OrgOpt, config_from
 from intake.lock import run_lock
 from intake.operations import (
     NoticeEvent,
@@ -170,7 +170,7 @@ def notify(
     what: Annotated[str, typer.Option("--what", help="What is new, as the organisations should read it "
                                       "(e.g. 'pension fiches 2026').")],
     config: ConfigOpt = None,
-    org: Annotated[str | None, typer.Option("--org", help="Only this enterprise number.")] = None,
+    org: OrgOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Tell organisations (at their agreement's notification address) about new documents or features."""

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from intake.commands.options import ConfigOpt, JsonOpt, config_from
+from intake.commands.options import ConfigOpt, JsonOpt, OrgArg, OrgOpt, config_from
 from intake.db import open_engine
 from provisioning.views import list_orgs, list_users, show_org, show_user
 
@@ -21,9 +21,7 @@ orgs_app = typer.Typer(help="Organisation dossiers: received, approved, rejected
                        no_args_is_help=True)
 users_app = typer.Typer(help="Accounts of the new Extranet.", no_args_is_help=True)
 
-OrgArg = Annotated[str, typer.Argument(help="Enterprise number (10 digits).")]
 LoginArg = Annotated[str, typer.Argument(help="Login.")]
-OrgOpt = Annotated[str | None, typer.Option("--org", help="Only this enterprise number.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -62,8 +60,7 @@ def orgs_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 @orgs_app.command("show")
 def orgs_show(enterprise_number: OrgArg, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """One dossier: forms received/approved/rejected, what is missing, the Master User, the accounts."""
-    en = "".join(ch for ch in enterprise_number if ch.isdigit())
-    dossier = _with_session(config, lambda s: show_org(s, en))
+    dossier = _with_session(config, lambda s: show_org(s, enterprise_number))
     if as_json:
         _echo_json(dossier.as_dict())
         return

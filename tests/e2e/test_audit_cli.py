@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -153,3 +154,93 @@ def test_verify_exit_code_from_a_real_process(tmp_path: Path, db_url: str, engin
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "BROKEN at entry 2" in done.stderr
+
+
+def test_verify_reports_a_blob_and_a_deleted_head_and_never_crashes(tmp_path: Path, db_url: str,
+                                                                      engine: Engine) -> None:
+    _populate(engine, DocumentStore(tmp_path / "store"))
+    env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        # an auditor's check: no configuration file, the database named on the command line
+        return subprocess.run([sys.executable, "-m", "intake.cli", "audit", "verify", "--database-url", db_url],
+                              capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+
+    assert verify().returncode == 0
+    with engine.begin() as conn:
+        conn.execute(sa.delete(AUDIT_HEAD))
+    done = verify()
+    assert (done.returncode, done.stderr.count("\n")) == (1, 1), done.stderr
+    assert "BROKEN at entry 5 (head_missing)" in done.stderr
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            conn.exec_driver_sql("UPDATE audit_entry SET details = 'x' WHERE seq = 3")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER audit_entry_no_update")
+            conn.exec_driver_sql("UPDATE audit_entry SET details = X'00FF' WHERE seq = 3")
+    done = verify()
+    assert (done.returncode, done.stderr.count("\n")) == (1, 1), done.stderr
+    assert "BROKEN at entry 3" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_verify_with_a_checkpoint_needs_no_configuration(tmp_path: Path, db_url: str, engine: Engine,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = str(_config(tmp_path, db_url))
+    _populate(engine, DocumentStore(tmp_path / "store"))
+    assert _run(capsys, "audit", "keygen", "--out", str(tmp_path / "keys"))[0] == 0
+    checkpoint = str(tmp_path / "head.json")
+    assert _run(capsys, "audit", "checkpoint", "-c", cfg, "--out", checkpoint)[0] == 0
+    pub = str(tmp_path / "keys" / "audit-checkpoint.pub")
+    env = {k: v for k, v in os.environ.items() if k not in ("EXTRANET_INTAKE_CONFIG", "EXTRANET_AUDIT_KEY")}
+    argv = [sys.executable, "-m", "intake.cli", "audit", "verify", "--database-url", db_url,
+            "--public-key", pub, "--checkpoint", checkpoint]
+    elsewhere = tmp_path / "auditor"
+    elsewhere.mkdir()
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env, cwd=elsewhere)
+    assert done.returncode == 0, done.stderr
+    assert "matches checkpoint at 4" in done.stdout
+    assert not (elsewhere / "var").exists()  # nothing made where the auditor stands
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER audit_entry_no_delete")
+        conn.execute(sa.delete(AUDIT_ENTRY).where(AUDIT_ENTRY.c.seq >= 4))
+        conn.execute(sa.update(AUDIT_HEAD).values(seq=3, hash=conn.execute(
+            sa.select(AUDIT_ENTRY.c.hash).where(AUDIT_ENTRY.c.seq == 3)).scalar_one()))
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env, cwd=elsewhere)
+    assert done.returncode == 1
+    assert "BROKEN at entry 4 (truncated)" in done.stderr
+    done = subprocess.run(argv[:-4], capture_output=True, text=True, timeout=120, env=env, cwd=elsewhere)
+    assert done.returncode == 0  # internally consistent: only the checkpoint tells
+
+
+def test_every_run_ends_with_a_signed_checkpoint_when_a_key_is_configured(
+        tmp_path: Path, db_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
+    _populate(engine, DocumentStore(tmp_path / "store"))
+    cfg = _config(tmp_path, db_url)
+    cfg.write_text(cfg.read_text(encoding="utf-8") + '\n[run]\ndata_dir = "var"\n', encoding="utf-8")
+    assert _run(capsys, "audit", "keygen", "--out", str(tmp_path / "keys"))[0] == 0
+    code, out, err = _run(capsys, "run", "-c", str(cfg), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["checkpoint"]["ok"] is True
+    first = Path(report["checkpoint"]["file"])
+    assert json.loads(first.read_text())["seq"] == report["checkpoint"]["seq"]
+    code, _, err = _run(capsys, "audit", "verify", "-c", str(cfg), "--checkpoint", str(first))
+    assert code == 0, err
+    code, out, _ = _run(capsys, "run", "-c", str(cfg), "--json")
+    assert json.loads(out)["checkpoint"]["seq"] > report["checkpoint"]["seq"]
+    assert (first.parent / "checkpoint-latest.json").exists()
+    # a broken chain gets no checkpoint: the run says so and fails
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER audit_entry_no_update")
+        conn.execute(sa.update(AUDIT_ENTRY).where(AUDIT_ENTRY.c.seq == 2).values(reason="edited"))
+    code, out, _ = _run(capsys, "run", "-c", str(cfg), "--json")
+    assert code == 1
+    assert [f["code"] for f in json.loads(out)["failures"]] == ["audit-chain-broken"]

@@ -279,3 +279,91 @@ def test_two_processes_appending_at_once_leave_one_valid_chain(db_url: str, engi
     assert report.ok, report.message
     assert report.count == 2 * per_process
     assert actors.count("worker-a") == actors.count("worker-b") == per_process
+
+
+# --- issue 14.11: verify never crashes, the head is recomputed from the chain ----------------------
+
+def test_a_blob_in_details_is_a_named_break_not_a_traceback(engine: Engine) -> None:
+    _fill(engine)
+    with _as_attacker(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            # a column type changed under the application: every row's details is now bytea
+            conn.exec_driver_sql("ALTER TABLE audit_entry ALTER COLUMN details TYPE bytea "
+                                 "USING convert_to(details, 'UTF8')")
+        else:
+            conn.exec_driver_sql("UPDATE audit_entry SET details = X'00FF7B7D' WHERE seq = 5")
+    try:
+        with engine.connect() as conn:
+            report = verify_chain(conn, batch_size=5)
+        expected = 1 if engine.dialect.name == "postgresql" else 5
+        assert (report.first_bad_seq, report.problem) == (expected, ChainProblem.ALTERED)
+        assert "details" in report.message
+    finally:
+        if engine.dialect.name == "postgresql":
+            with _as_attacker(engine) as conn:
+                conn.exec_driver_sql("ALTER TABLE audit_entry ALTER COLUMN details TYPE text "
+                                     "USING convert_from(details, 'UTF8')")
+
+
+def test_text_in_the_seq_column_is_a_named_break(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        pytest.skip("PostgreSQL keeps the column's type: a bigint cannot hold text")
+    _fill(engine)
+    with _as_attacker(engine) as conn:
+        conn.exec_driver_sql("UPDATE audit_entry SET seq = 'x' WHERE seq = 12")
+    bad, problem = _verify(engine)
+    assert (bad, problem) == (12, ChainProblem.UNREADABLE)
+
+
+def test_a_deleted_head_row_is_a_break_and_the_next_append_rebuilds_it_on_record(engine: Engine) -> None:
+    _fill(engine)
+    with _as_attacker(engine) as conn:
+        conn.execute(sa.delete(AUDIT_HEAD))
+    assert _verify(engine) == (N + 1, ChainProblem.HEAD_MISSING)
+    # the next run does not crash on a duplicate seq 1: it rebuilds the head from a chain that
+    # verifies, and says so in the chain itself
+    with Session(engine) as session:
+        entry = append_entry(session, actor="system", action=AuditAction.MAIL_SENT, org=None, login=None,
+                             document_sha256=None, reason="after", at=T0 + timedelta(hours=2))
+        session.commit()
+    assert entry.seq == N + 2
+    with engine.connect() as conn:
+        tail = [(e["seq"], e["action"]) for e in iter_entries(conn, since=T0 + timedelta(hours=2))]
+    assert tail == [(N + 1, "audit_head_rebuilt"), (N + 2, "mail_sent")]
+    assert _verify(engine) == (None, None)
+    assert _head_of(engine)[0] == N + 2
+
+
+def test_a_deleted_head_row_over_a_broken_chain_is_a_coded_refusal(engine: Engine) -> None:
+    _fill(engine)
+    with _as_attacker(engine) as conn:
+        conn.execute(sa.delete(AUDIT_HEAD))
+        conn.execute(sa.delete(AUDIT_ENTRY).where(AUDIT_ENTRY.c.seq == 4))
+    with Session(engine) as session, pytest.raises(AuditError) as exc:
+        append_entry(session, actor="system", action=AuditAction.MAIL_SENT, org=None, login=None,
+                     document_sha256=None, reason="after", at=T0 + timedelta(hours=2))
+    assert exc.value.code == "audit-chain-broken"
+    assert _verify(engine) == (4, ChainProblem.MISSING)
+
+
+def test_a_head_set_back_is_named_and_refuses_appends(engine: Engine) -> None:
+    _fill(engine)
+    with _as_attacker(engine) as conn:
+        nine = conn.execute(sa.select(AUDIT_ENTRY.c.hash).where(AUDIT_ENTRY.c.seq == 9)).scalar_one()
+        conn.execute(sa.update(AUDIT_HEAD).values(seq=9, hash=nine))
+    assert _verify(engine) == (10, ChainProblem.HEAD_MISMATCH)
+    with Session(engine) as session, pytest.raises(AuditError) as exc:
+        append_entry(session, actor="system", action=AuditAction.MAIL_SENT, org=None, login=None,
+                     document_sha256=None, reason="after", at=T0 + timedelta(hours=2))
+    assert exc.value.code == "audit-head-mismatch"
+
+
+def test_a_deleted_tail_row_with_its_head_left_is_named(engine: Engine) -> None:
+    _fill(engine)
+    with _as_attacker(engine) as conn:
+        conn.execute(sa.delete(AUDIT_ENTRY).where(AUDIT_ENTRY.c.seq == N))
+    assert _verify(engine) == (N, ChainProblem.TRUNCATED)
+    with Session(engine) as session, pytest.raises(AuditError) as exc:
+        append_entry(session, actor="system", action=AuditAction.MAIL_SENT, org=None, login=None,
+                     document_sha256=None, reason="after", at=T0 + timedelta(hours=2))
+    assert exc.value.code == "audit-head-mismatch"

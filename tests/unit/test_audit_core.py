@@ -158,8 +158,11 @@ def test_access_replay_knows_who_held_what_on_a_past_day() -> None:
     d6 = at(T0 + timedelta(days=6))
     assert [(g.login, g.profile, g.contracts) for g in d6] == [("u1", "consult_input", ("C1", "C2"))]
     # day 2 as a whole day: u1 and u2 (scope all covers any contract)
-    d2 = at((T0 + timedelta(days=2)).date(), contract="C9")
+    d2 = at((T0 + timedelta(days=2)).date(), contract="C9", contract_owner="0403170701")
     assert [g.login for g in d2] == ["u2"]
+    # another organisation's contract, or one the register does not know: u2's "all" is not it
+    assert at((T0 + timedelta(days=2)).date(), contract="C9", contract_owner="0644695949") == []
+    assert at((T0 + timedelta(days=2)).date(), contract="C9") == []
     # after revocation nobody
     assert at(T0 + timedelta(days=10)) == []
     assert at(T0 + timedelta(days=6), org="0999999999") == []
