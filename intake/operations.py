@@ -22,6 +22,7 @@ from intake.config import Config
 from intake.db import open_engine
 from intake.mime import MimeLimits, extract
 from intake.parsing import sandboxed_parser
+from intake.people import mails_for_people
 from intake.pipeline import (
     Clock,
     DocumentResult,
@@ -246,7 +247,8 @@ def status_of(cfg: Config) -> dict[str, Any]:
     if reports:
         data = json.loads(reports[-1].read_text(encoding="utf-8"))
         last = {"started_at": data["started_at"], "finished_at": data["finished_at"], "ok": data["ok"],
-                "outcomes": data["outcomes"], "failures": len(data["failures"]), "report": str(reports[-1])}
+                "outcomes": data["outcomes"], "failures": len(data["failures"]), "report": str(reports[-1]),
+                "for_people": data.get("for_people", 0)}
     engine = make_engine(cfg.database_url)
     try:
         with Session(engine) as session:
@@ -256,10 +258,11 @@ def status_of(cfg: Config) -> dict[str, Any]:
                 select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status)))})
             pending = session.exec(select(func.count()).select_from(Document)
                                    .where(col(Document.parse_state) == ParseState.PENDING)).one()
+            people = mails_for_people(session, imap=cfg.sources.imap, maildir=cfg.sources.maildir)
     finally:
         engine.dispose()
     return {"last_run": last, "review_open": int(review_open), "outbox": dict(outbox),
-            "documents_pending": int(pending)}
+            "documents_pending": int(pending), "for_people": [m.as_dict() for m in people]}
 
 
 # ------------------------------------------------------------------------------------------ notices

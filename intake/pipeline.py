@@ -25,6 +25,7 @@ from sqlmodel import Session
 from errors import IntakeError
 from intake.config import Config
 from intake.parsing import sandboxed_parser
+from intake.people import PeopleReport, hand_over_imap, hand_over_maildir
 from intake.progress import Reporter
 from intake.sources.drop import poll_drop
 from intake.sources.imap import poll_imap
@@ -74,12 +75,19 @@ class RunReport:
     expiries: list[dict[str, Any]] = field(default_factory=list)
     mail: dict[str, Any] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    #: mails handed over to people (no form, or every form refused), one entry per mail source
+    people: list[dict[str, Any]] = field(default_factory=list)
     #: seconds per stage (the e2e bench reads the shares)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.failures
+
+    @property
+    def for_people(self) -> int:
+        """Mails moved to the people folder by this run."""
+        return sum(int(p["handed_over"]) for p in self.people)
 
     def outcomes(self) -> Counter[str]:
         return Counter(d.outcome for d in self.documents)
@@ -91,6 +99,7 @@ class RunReport:
             "dry_run": self.dry_run, "ok": self.ok,
             "sources": self.sources, "documents": [d.as_dict() for d in self.documents],
             "outcomes": dict(self.outcomes()), "expiries": self.expiries, "mail": self.mail,
+            "people": self.people, "for_people": self.for_people,
             "failures": self.failures, "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
@@ -174,6 +183,21 @@ def daily_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, engine
             report.documents.append(_one_document(cfg, doc, store=store, parser=parser, engine=engine,
                                                   clock=clock, report=report))
             st.advance()
+
+    with _timed(report, "people"):
+        # After parse+apply: only now is it known which mails hold no form or only refused ones.
+        handovers: list[tuple[str, Callable[[], PeopleReport]]] = []
+        if cfg.sources.maildir.enabled:
+            handovers.append(("people", lambda: hand_over_maildir(cfg.sources.maildir, session_factory=sessions,
+                                                                  clock=clock)))
+        if cfg.sources.imap.enabled:
+            handovers.append(("people", lambda: hand_over_imap(cfg.sources.imap, session_factory=sessions,
+                                                               password=imap_password, clock=clock)))
+        for name, hand_over in handovers:
+            try:
+                report.people.append(hand_over().as_dict())
+            except IntakeError as exc:
+                report.failures.append({"stage": name, **exc.as_dict()})
 
     with _timed(report, "expiry"), reporter.stage("expiry sweep") as st, sessions() as session:
         try:

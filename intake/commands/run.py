@@ -95,6 +95,9 @@ def summary_table(report: RunReport) -> Table:
             continue
         table.add_row(str(src["source"]), f"{src['seen']} seen, {src['stored']} stored, "
                       f"{src['duplicates']} duplicates, {src['failed']} failed")
+    for people in report.people:
+        table.add_row("for people", f"{people['handed_over']} mail(s) without a form or with only refused forms "
+                      f"moved (unread) to {people['folder']}")
     outcomes = report.outcomes()
     table.add_row("documents", ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "none")
     if report.expiries:
@@ -124,7 +127,16 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     table.add_row("review backlog", str(data["review_open"]))
     table.add_row("outbox", ", ".join(f"{n} {k}" for k, n in sorted(data["outbox"].items())) or "empty")
     table.add_row("documents not parsed yet", str(data["documents_pending"]))
-    Console().print(table)
+    table.add_row("mails for people", str(len(data["for_people"])))
+    console = Console()
+    console.print(table)
+    if data["for_people"]:
+        mails = Table("received", "sender", "subject", "reason", "folder", title="mails for people (never answered "
+                      "automatically)")
+        for m in data["for_people"]:
+            mails.add_row(m["received_at"][:16].replace("T", " "), escape(m["sender"]), escape(m["subject"]),
+                          m["reason"], escape(m["folder"]))
+        console.print(mails)
 
 
 def notify(
