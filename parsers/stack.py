@@ -16,6 +16,7 @@ the document is parsed as it is. Pure: bytes in, parts out; runs in the parser's
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,12 @@ _INK_BELOW_PAPER = 60
 #: the bottom left corner of the page the footer is read from (its share of the page's height, width)
 _FOOTER_SHARE = 0.10
 _FOOTER_WIDTH = 0.45
+
+
+#: the footer as OCR reads it off a scan: a speck read as a letter between id and version ("EAP-MU iS
+#: v2026.1"), the space read as a dot ("EAP-AGR.V2026.1"), the version's dot as a comma. Only the form
+#: id is taken from it; the parser reads the version again, strictly, from the part.
+_OCR_FOOTER_RE = re.compile(r"\b((?:EAP|ECON|EWP)-[A-Z]{2,4})\b[^\n]{0,8}?[vV]\s?\d{4}[.,]\d")
 
 
 class PageKind(StrEnum):
@@ -149,9 +156,9 @@ def _classify_pages(data: bytes, count: int, *, page_timeout: float) -> list[_Pa
     return pages
 
 
-def _footer(text: str) -> str | None:
+def _footer(text: str, *, ocr: bool = False) -> str | None:
     # the printed footer ends the page; a footer typed into a box comes before it
-    found = list(FOOTER_RE.finditer(text.replace("\u2014", " ")))
+    found = list((_OCR_FOOTER_RE if ocr else FOOTER_RE).finditer(text.replace("\u2014", " ")))
     return found[-1].group(1) if found else None
 
 
@@ -201,7 +208,7 @@ def _read_footer(read_zones: Callable[..., list[list[ZoneText]]], crop: Gray, st
                  page_timeout: float) -> str | None:
     left = max(0.5, page_timeout - (time.monotonic() - started))
     (zone,), = read_zones([crop], timeout=left, models=("eng",))
-    return _footer(zone.text)
+    return _footer(zone.text, ocr=True)
 
 
 def _extract(reader: PdfReader, first: int, last: int, *, rotate: bool) -> bytes:
