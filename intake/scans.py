@@ -384,6 +384,7 @@ class StackSpec:
     upside_down: int | None
     seed: int
     dpi: int = 200
+    variant: Variant = Variant.CLEAN
 
 
 def stack_specs(*, bench: bool = False) -> list[StackSpec]:
@@ -402,11 +403,13 @@ def stack_specs(*, bench: bool = False) -> list[StackSpec]:
     if bench:
         rng = random.Random(1310)
         combos = [(f, lg) for f in FormId for lg in Lang]
-        for n, forms in enumerate((6, 8, 10), start=5):
+        runs = ((6, Variant.CLEAN), (8, Variant.CLEAN), (10, Variant.CLEAN), (6, Variant.NOISY),
+                (8, Variant.PHOTOCOPY), (10, Variant.NOISY))
+        for n, (forms, variant) in enumerate(runs, start=5):
             pages: list[tuple[FormId, Lang] | None] = [rng.choice(combos) for _ in range(forms)]
             pages.insert(rng.randrange(1, forms), None)
-            specs.append(StackSpec(f"stack-{n:02d}-scan-{forms}-forms", StackKind.SCAN, tuple(pages),
-                                   rng.randrange(len(pages)), 1300 + n))
+            specs.append(StackSpec(f"stack-{n:02d}-scan-{forms}-forms-{variant.value}", StackKind.SCAN,
+                                   tuple(pages), rng.randrange(len(pages)), 1300 + n, variant=variant))
     return specs
 
 
@@ -424,7 +427,7 @@ def make_stack(spec: StackSpec, *, today: date) -> tuple[bytes, dict[str, Any]]:
         images: list[Image.Image] = []
         for i, page in enumerate(spec.pages):
             scan = ScanSpec(f"{spec.name}-{i + 1}", page[0] if page else FormId.USR, page[1] if page else Lang.NL,
-                            Variant.CLEAN, ScanFormat.PDF, spec.dpi, rng.uniform(-2.0, 2.0), rng.randrange(2**31))
+                            spec.variant, ScanFormat.PDF, spec.dpi, rng.uniform(-2.0, 2.0), rng.randrange(2**31))
             if page is None:
                 pdf = render_form(FormId.USR, Lang.NL, {}, flatten=True)
                 blank = _rasterise(pdf, spec.dpi, gray=True)

@@ -198,10 +198,24 @@ def _ocr_pages(data: bytes, indexes: list[int], *, page_timeout: float) -> list[
             if found is not None:
                 out.append(_Page(PageKind.FORM, found, rotated=True))
             else:
-                out.append(_Page(PageKind.UNKNOWN))
+                out.append(_by_frame(norm))
     finally:
         pdf.close()
     return out
+
+
+def _by_frame(norm: Gray) -> _Page:
+    """A page whose footer OCR could not read (noise, a grey photocopy): a form still shows the form's
+    frame (header band and footer rule), upright or turned; which form, its box layout says. The
+    parser reads the part again in full and settles the form from its footer and title."""
+    from parsers.ocr import _form_by_geometry  # the scan reader's own geometry classifier
+    from parsers.ocr_image import align_page, find_frame
+
+    for rotated, page in ((False, norm), (True, np.ascontiguousarray(np.rot90(norm, 2)))):
+        frame = find_frame(page)
+        if frame is not None:
+            return _Page(PageKind.FORM, str(_form_by_geometry(align_page(page, frame))), rotated=rotated)
+    return _Page(PageKind.UNKNOWN)
 
 
 def _read_footer(read_zones: Callable[..., list[list[ZoneText]]], crop: Gray, started: float,
