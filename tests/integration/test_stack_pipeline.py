@@ -111,3 +111,25 @@ def test_the_daily_run_cuts_a_stack_into_one_document_per_form(tmp_path: Path, d
     with Session(engine) as s:
         assert len(list(s.exec(select(Arrival).where(col(Arrival.parent_sha256) == sha)))) == entry["pages"]
     shutil.rmtree(drop)
+
+
+def test_the_issues_scanned_stack_becomes_three_forms(tmp_path: Path, db_url: str, engine: sa.Engine) -> None:
+    """Issue 13.1 as reported: one scan of an agreement, a Master User fiche and a user fiche was read as
+    the agreement alone, the other two dropped without a word. Now: three forms, each read by OCR."""
+    cfg = load_config(_config(tmp_path, db_url))
+    (tmp_path / "drop").mkdir()
+    stack = (STACKS / "stack-01-scan-agr-mu-usr.pdf").read_bytes()
+    (tmp_path / "drop" / "post-2026-11-20.pdf").write_bytes(stack)
+
+    report = daily_run(cfg, reporter=PlainProgress(io.StringIO()), engine=engine, send=False,
+                       clock=lambda: datetime.now(UTC))
+
+    sha = sha256_of(stack)
+    with Session(engine) as s:
+        parts = sorted(s.exec(select(Arrival).where(col(Arrival.parent_sha256) == sha)),
+                       key=lambda a: pages_of(a) or (0, 0))
+    read = {d.sha256: d for d in report.documents}
+    assert read[sha].outcome == "split"
+    assert [(read[a.sha256].form_id, read[a.sha256].parse != "rejected") for a in parts] == [
+        ("EAP-AGR", True), ("EAP-MU", True), ("EAP-USR", True)]
+    assert report.warnings == []
