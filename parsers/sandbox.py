@@ -36,6 +36,8 @@ __all__ = ["SandboxedParser"]
 
 _LEN = struct.Struct(">Q")
 _MAX_ANSWER = 16 * 1024 * 1024
+#: a stack's split may take this many times one document's time (every page's footer may be OCR'd)
+SPLIT_TIMEOUT_FACTOR = 4
 #: how long a worker whose pipe broke may take to exit before it is killed
 _EXIT_WAIT_SECONDS = 2.0
 
@@ -115,7 +117,7 @@ class SandboxedParser:
             return ParsedForm.reject("file-too-large", f"the file is {len(data)} bytes; the limit is "
                                                        f"{self.max_bytes}", sha256=sha)
         answer = self._ask({"today": today.isoformat(), "filename": filename, "ocr": dataclasses.asdict(self.ocr)},
-                           data, sha=sha, max_answer=_MAX_ANSWER)
+                           data, sha=sha, max_answer=_MAX_ANSWER, timeout=self.timeout)
         if isinstance(answer, ParsedForm):
             return answer
         try:
@@ -134,8 +136,10 @@ class SandboxedParser:
         if len(data) > self.max_bytes or b"%PDF-" not in data[:1024]:
             return []  # parse() gives the refusal; only a PDF can be a stack
         # the parts are the stack's pages again (base64): their answer may be larger than a form's
+        # a stack is many pages, each maybe OCR'd (its footer): more time than one form, still bounded
         answer = self._ask({"op": "split", "ocr": dataclasses.asdict(self.ocr)}, data, sha=sha,
-                           max_answer=max(_MAX_ANSWER, 2 * len(data) + (1 << 20)))
+                           max_answer=max(_MAX_ANSWER, 2 * len(data) + (1 << 20)),
+                           timeout=self.timeout * SPLIT_TIMEOUT_FACTOR)
         if isinstance(answer, ParsedForm):
             return answer.errors[0]
         try:
@@ -148,7 +152,8 @@ class SandboxedParser:
             self._kill()
             return Issue("hostile-structure", "the stack splitter's answer cannot be read")
 
-    def _ask(self, header: dict[str, Any], data: bytes, *, sha: str, max_answer: int) -> dict[str, Any] | ParsedForm:
+    def _ask(self, header: dict[str, Any], data: bytes, *, sha: str, max_answer: int,
+             timeout: float) -> dict[str, Any] | ParsedForm:
         """One request to the worker; its JSON answer, or the coded rejection of a worker that failed."""
         proc = self._worker()
         head = json.dumps(header).encode()
@@ -160,7 +165,7 @@ class SandboxedParser:
         except (BrokenPipeError, OSError):
             return self._died(sha)
         assert proc.stdout is not None
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + timeout
         try:
             size = _LEN.unpack(_read_exact(proc.stdout, _LEN.size, deadline))[0]
             if size > max_answer:
@@ -171,7 +176,7 @@ class SandboxedParser:
             answer = json.loads(_read_exact(proc.stdout, size, deadline))
         except TimeoutError:
             self._kill()
-            return ParsedForm.reject("parse-timeout", f"reading the document took longer than {self.timeout:g} s",
+            return ParsedForm.reject("parse-timeout", f"reading the document took longer than {timeout:g} s",
                                      sha256=sha)
         except (EOFError, OSError, ValueError):
             return self._died(sha)

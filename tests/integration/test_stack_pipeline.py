@@ -133,3 +133,22 @@ def test_the_issues_scanned_stack_becomes_three_forms(tmp_path: Path, db_url: st
     assert [(read[a.sha256].form_id, read[a.sha256].parse != "rejected") for a in parts] == [
         ("EAP-AGR", True), ("EAP-MU", True), ("EAP-USR", True)]
     assert report.warnings == []
+
+
+def test_a_stack_too_long_is_a_coded_refusal_and_the_worker_goes_on() -> None:
+    from pypdf import PdfWriter
+
+    from parsers.result import Issue
+    from parsers.stack import MAX_STACK_PAGES
+
+    writer = PdfWriter()
+    for _ in range(MAX_STACK_PAGES + 1):
+        writer.add_blank_page(width=595, height=842)
+    buf = io.BytesIO()
+    writer.write(buf)
+    with SandboxedParser(timeout=30, memory_mb=1024, max_bytes=20 << 20) as parser:
+        refused = parser.split(buf.getvalue())
+        assert isinstance(refused, Issue)
+        assert refused.code == "stack-too-many-pages"
+        assert parser.split((STACKS / "stack-03-flat-mixed.pdf").read_bytes()) != []
+        assert parser.split(b"%PDF-1.7 not really") == []
