@@ -1,6 +1,7 @@
 """OCR benchmark: field-level accuracy, tick states, flags and seconds per page on the generated scans.
 
     .venv/bin/python bench/ocr.py [--count 72 | --dir FOLDER] [--limit N] [--jobs 1] [--cache FILE]
+    .venv/bin/python bench/ocr.py --stacks [--dir samples/stacks]   # stack splitting (issue 13.1)
 
 Generates ``--count`` scans (default 72: both languages, all three forms, every variant) into a
 temporary folder — or reads the set in ``--dir`` (e.g. the twelve of ``samples/scans``) — runs
@@ -208,7 +209,11 @@ def main() -> int:
     ap.add_argument("--cache", default="", help="pickle file keeping tesseract's zone readings between runs "
                     "(calibration work: OCR once, re-score in seconds); seconds per page are then not OCR's")
     ap.add_argument("--langs", default="", help="comma-separated tesseract models instead of parsers.ocr.MODELS")
+    ap.add_argument("--stacks", action="store_true", help="measure stack splitting instead (issue 13.1): the "
+                    "stacks of `samples stacks --bench`, or those in --dir")
     args = ap.parse_args()
+    if args.stacks:
+        return _bench_stacks(args.dir, verbose=args.verbose)
     tmp = None
     if args.dir is not None:
         folder: Path = args.dir
@@ -280,6 +285,56 @@ def main() -> int:
     if tmp is not None:
         tmp.cleanup()
     return 0
+
+
+def _bench_stacks(folder: Path | None, *, verbose: bool) -> int:
+    """Splitting accuracy on stacks: pages classified right (form id, blank, unknown, turned), stacks
+    cut exactly as their manifest says, and seconds per page of classification."""
+    from parsers.stack import split_stack
+
+    tmp = None
+    if folder is None:
+        from intake.scans import REFERENCE_DATE, generate_stacks
+
+        tmp = tempfile.TemporaryDirectory()
+        folder = Path(tmp.name)
+        print(f"generating the stacks (with the longer bench ones) into {folder} …", flush=True)
+        generate_stacks(folder, today=REFERENCE_DATE, bench=True)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    pages_total = pages_ok = stacks_ok = forms_total = forms_found = 0
+    blank_total = blank_ok = turned_total = turned_ok = 0
+    seconds: list[float] = []
+    for entry in manifest["stacks"]:
+        t0 = time.perf_counter()
+        parts = split_stack((folder / entry["file"]).read_bytes())
+        secs = time.perf_counter() - t0
+        seconds.append(secs / entry["pages"])
+        got = {p.first: (p.kind.value, p.form_id, p.rotated) for p in parts}
+        want = {int(w["pages"]): (w["kind"], w["form_id"], w["rotated"]) for w in entry["parts"]}
+        right = sum(1 for k, v in want.items() if got.get(k) == v)
+        pages_total += len(want)
+        pages_ok += right
+        stacks_ok += got == want
+        forms_total += entry["forms"]
+        forms_found += sum(1 for k, v in want.items() if v[0] == "form" and got.get(k, ("",))[0] == "form")
+        blank_total += sum(1 for v in want.values() if v[0] == "blank")
+        blank_ok += sum(1 for k, v in want.items() if v[0] == "blank" and got.get(k) == v)
+        turned_total += sum(1 for v in want.values() if v[2])
+        turned_ok += sum(1 for k, v in want.items() if v[2] and got.get(k) == v)
+        if verbose or got != want:
+            print(f"{entry['file']:44} {entry['kind']:8} {entry['pages']:2} pages {secs:5.1f}s "
+                  f"{'ok' if got == want else f'WRONG: got {got}, want {want}'}")
+    n = len(manifest["stacks"])
+    print(f"stacks: {n} ({sum(e['pages'] for e in manifest['stacks'])} pages, kinds "
+          f"{sorted({e['kind'] for e in manifest['stacks']})})")
+    print(f"stacks cut exactly right: {stacks_ok}/{n}; pages classified right: {pages_ok}/{pages_total} "
+          f"= {100 * pages_ok / max(1, pages_total):.1f} %")
+    print(f"forms found: {forms_found}/{forms_total}; blank pages found: {blank_ok}/{blank_total}; "
+          f"upside-down pages found and turned: {turned_ok}/{turned_total}")
+    print(f"classification seconds per page: mean {statistics.mean(seconds):.2f}, max {max(seconds):.2f}")
+    if tmp is not None:
+        tmp.cleanup()
+    return 0 if stacks_ok == n else 1
 
 
 if __name__ == "__main__":

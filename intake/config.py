@@ -74,6 +74,8 @@ class MaildirConfig:
     max_attempts: int = 3
     max_message_bytes: int = 50 * 1024 * 1024
     max_part_bytes: int = 20 * 1024 * 1024
+    #: Maildir++ sub-folder (``.<name>``) for mails a person must read: no form, or every form refused
+    people_folder: str = "Te behandelen"
 
 
 @dataclass
@@ -96,6 +98,8 @@ class ImapConfig:
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     failed_folder: str = "Failed"
+    #: mails a person must read (no form, or every form refused): moved here unread, created if missing
+    people_folder: str = "Te behandelen"
     max_attempts: int = 3
     batch_size: int = 200
     timeout_seconds: float = 60.0

@@ -23,6 +23,7 @@ from intake.config import Config
 from intake.db import migrate, open_engine
 from intake.mime import MimeLimits, extract
 from intake.parsing import sandboxed_parser
+from intake.people import mails_for_people
 from intake.pipeline import (
     Clock,
     DocumentResult,
@@ -269,7 +270,8 @@ def status_of(cfg: Config, *, clock: Clock = utc_now) -> dict[str, Any]:
     if reports:
         data = json.loads(reports[-1].read_text(encoding="utf-8"))
         last = {"started_at": data["started_at"], "finished_at": data["finished_at"], "ok": data["ok"],
-                "outcomes": data["outcomes"], "failures": len(data["failures"]), "report": str(reports[-1])}
+                "outcomes": data["outcomes"], "failures": len(data["failures"]), "report": str(reports[-1]),
+                "for_people": data.get("for_people", 0)}
     engine = open_engine(cfg.database_url)
     try:
         with Session(engine) as session:
@@ -280,6 +282,7 @@ def status_of(cfg: Config, *, clock: Clock = utc_now) -> dict[str, Any]:
             pending = session.exec(select(func.count()).select_from(Document)
                                    .where(col(Document.parse_state) == ParseState.PENDING)).one()
             states = outbox_states(session, now=clock())
+            people = mails_for_people(session, imap=cfg.sources.imap, maildir=cfg.sources.maildir)
     finally:
         engine.dispose()
     alerts = []
@@ -290,7 +293,7 @@ def status_of(cfg: Config, *, clock: Clock = utc_now) -> dict[str, Any]:
     alerts.extend(outbox_alerts(states, alert_after_minutes=cfg.mail.alert_after_minutes))
     return {"last_run": last, "review_open": int(review_open), "outbox": dict(outbox),
             "outbox_states": [s.as_dict() for s in states], "documents_pending": int(pending),
-            "alerts": alerts, "ok": not alerts}
+            "for_people": [m.as_dict() for m in people], "alerts": alerts, "ok": not alerts}
 
 
 # ------------------------------------------------------------------------------------------ notices

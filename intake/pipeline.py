@@ -27,17 +27,20 @@ from errors import IntakeError
 from intake.config import Config
 from intake.logs import event, new_run_id, run_context
 from intake.parsing import sandboxed_parser
+from intake.people import PeopleReport, hand_over_imap, hand_over_maildir
 from intake.progress import Reporter
 from intake.sources.drop import poll_drop
 from intake.sources.imap import poll_imap
 from intake.sources.ingest import PollReport, explode_limits, explode_messages
 from intake.sources.maildir import poll_maildir
+from intake.stacks import SPLIT_OUTCOME, pages_of, record_parts, stray_code
 from intake.store import Arrival, DocumentStore, PendingDocument, mark_parsed, pending_documents
 from intake.wiring import enqueue_mails, mail_ports, send_settings
 from mailer.send import DrainReport, Sender
 from mailer.transports import FileTransport, Security, SmtpSettings, SmtpTransport, Transport
-from parsers.result import Channel, ParsedForm
+from parsers.result import Channel, Issue, ParsedForm
 from parsers.sandbox import SandboxedParser
+from parsers.stack import Part
 from provisioning.db import make_engine, writer
 from provisioning.plan import Provenance
 from provisioning.service import Decision, process_form, run_expiries
@@ -76,6 +79,10 @@ class RunReport:
     expiries: list[dict[str, Any]] = field(default_factory=list)
     mail: dict[str, Any] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    #: things a person should know that are not failures (a page of a stack holding no form)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    #: mails handed over to people (no form, or every form refused), one entry per mail source
+    people: list[dict[str, Any]] = field(default_factory=list)
     #: seconds per stage (the e2e bench reads the shares)
     timings: dict[str, float] = field(default_factory=dict)
     #: names this run in its log events (``--log-format json``) and its report
@@ -87,6 +94,11 @@ class RunReport:
     def ok(self) -> bool:
         return not self.failures
 
+    @property
+    def for_people(self) -> int:
+        """Mails moved to the people folder by this run."""
+        return sum(int(p["handed_over"]) for p in self.people)
+
     def outcomes(self) -> Counter[str]:
         return Counter(d.outcome for d in self.documents)
 
@@ -97,7 +109,9 @@ class RunReport:
             "dry_run": self.dry_run, "ok": self.ok,
             "sources": self.sources, "documents": [d.as_dict() for d in self.documents],
             "outcomes": dict(self.outcomes()), "expiries": self.expiries, "mail": self.mail,
-            "failures": self.failures, "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "people": self.people, "for_people": self.for_people,
+            "failures": self.failures, "warnings": self.warnings,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "run_id": self.run_id,
             "checkpoint": self.checkpoint,
         }
@@ -204,10 +218,34 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
         pending = pending_documents(session)
     with _timed(report, "parse+apply"), reporter.stage("documents", total=len(pending)) as st, \
             sandboxed_parser(cfg.parsing) as parser:
-        for doc in pending:
-            report.documents.append(_one_document(cfg, doc, store=store, parser=parser, engine=engine,
-                                                  clock=clock, report=report))
-            st.advance()
+        done: set[str] = set()
+        # A stack cut into parts adds pending documents: they are read in the same run (a part is
+        # never cut again, so the second round is the last with anything new).
+        for _round in range(2):
+            for doc in pending:
+                done.add(doc.sha256)
+                report.documents.append(_one_document(cfg, doc, store=store, parser=parser, engine=engine,
+                                                      clock=clock, report=report))
+                st.advance()
+            with sessions() as session:
+                pending = [d for d in pending_documents(session) if d.sha256 not in done]
+            if not pending:
+                break
+
+    with _timed(report, "people"):
+        # After parse+apply: only now is it known which mails hold no form or only refused ones.
+        handovers: list[tuple[str, Callable[[], PeopleReport]]] = []
+        if cfg.sources.maildir.enabled:
+            handovers.append(("people", lambda: hand_over_maildir(cfg.sources.maildir, session_factory=sessions,
+                                                                  clock=clock)))
+        if cfg.sources.imap.enabled:
+            handovers.append(("people", lambda: hand_over_imap(cfg.sources.imap, session_factory=sessions,
+                                                               password=imap_password, clock=clock)))
+        for name, hand_over in handovers:
+            try:
+                report.people.append(hand_over().as_dict())
+            except IntakeError as exc:
+                report.failures.append({"stage": name, **exc.as_dict()})
 
     with _timed(report, "expiry"), reporter.stage("expiry sweep") as st, sessions() as session:
         try:
@@ -259,7 +297,18 @@ def _one_document(cfg: Config, doc: PendingDocument, *, store: DocumentStore, pa
     source = doc.arrival.source
     try:
         data = store.open(doc.sha256)
-        form: ParsedForm = parser.parse(data, today=clock().date(), filename=doc.arrival.filename or None)
+        stray = stray_code(doc.arrival)
+        if stray is not None:
+            # a page of a stack that holds no form: to a person, never dropped (parsers.result.STRAY_PAGE_CODES)
+            form: ParsedForm = ParsedForm.reject(stray, f"page(s) of a stack holding no form: {doc.arrival.detail}")
+        else:
+            split = parser.split(data) if pages_of(doc.arrival) is None else []
+            if isinstance(split, Issue):
+                form = ParsedForm.reject(split.code, split.message)
+            elif split:
+                return _split(doc, split, store=store, engine=engine, clock=clock, report=report)
+            else:
+                form = parser.parse(data, today=clock().date(), filename=doc.arrival.filename or None)
     except IntakeError as exc:
         report.failures.append({"stage": "parse", "sha256": doc.sha256, **exc.as_dict()})
         return DocumentResult(doc.sha256, source, None, None, "error", "failed", (exc.code,))
@@ -282,6 +331,30 @@ def _one_document(cfg: Config, doc: PendingDocument, *, store: DocumentStore, pa
     # A rejected document is a coded outcome of the run (and an audit entry), not a failure of the run.
     return DocumentResult(doc.sha256, source, form.form_id, decision.plan.enterprise_number, form.outcome.value,
                           decision.outcome.value, decision.plan.reasons)
+
+
+def _split(doc: PendingDocument, parts: list[Part], *, store: DocumentStore, engine: Engine, clock: Clock,
+           report: RunReport) -> DocumentResult:
+    """A stack: its parts stored as pending documents (read next), the stack itself marked split."""
+    with Session(engine) as session:
+        try:
+            record_parts(session, store, sha256=doc.sha256, arrival=doc.arrival, parts=parts, now=clock())
+            session.commit()
+        except (IntakeError, SQLAlchemyError) as exc:
+            session.rollback()
+            error = exc.as_dict() if isinstance(exc, IntakeError) else {
+                "code": "database-error", "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"}
+            report.failures.append({"stage": "split", "sha256": doc.sha256, **error})
+            return DocumentResult(doc.sha256, doc.arrival.source, None, None, "stack", "failed", (error["code"],))
+    # Pages of no form are a warning of the run (and each goes to review as its own document).
+    for part in parts:
+        if part.stray_code is not None:
+            report.warnings.append({"stage": "split", "sha256": doc.sha256, "code": part.stray_code,
+                                    "pages": part.pages, "message": f"page(s) {part.pages} of the stack hold no "
+                                                                   "form: queued for a person"})
+    return DocumentResult(doc.sha256, doc.arrival.source, None, None, "stack", SPLIT_OUTCOME,
+                          tuple(f"{p.stray_code or p.form_id}:p{p.pages}" + ("(turned)" if p.rotated else "")
+                                for p in parts))
 
 
 def _source_count(cfg: Config) -> int:

@@ -656,6 +656,15 @@ class Mail:
     def outcome(self) -> str:
         return "forms" if self.docs or self.forwarded or self.duplicates else "no-form-attachment"
 
+    @property
+    def for_people(self) -> str | None:
+        """Why the run moves this mail, unread, to the people folder (issue 13.4) — no form, or every
+        form refused at parse — or None (a form that may be queued for review keeps it in Processed)."""
+        if self.outcome != "forms":
+            return self.outcome
+        docs = self.docs + self.duplicates + (self.forwarded.docs if self.forwarded else [])
+        return "forms-refused" if docs and all(d.outcome is Outcome.REJECTED for d in docs) else None
+
 
 def _at(day: int, hour: int, minute: int) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=_BRUSSELS)
@@ -892,6 +901,7 @@ def _mail_entry(mail: Mail) -> dict[str, Any]:
         "trusted": mail.trusted,
         "forwarded": mail.forwarded is not None,
         "outcome": mail.outcome,
+        "for_people": mail.for_people,
         "attachments": _attachment_entries(mail),
     }
 

@@ -363,3 +363,116 @@ def generate_scans(out: Path, *, today: date = REFERENCE_DATE, count: int = 72, 
     manifest = {"today": today.isoformat(), "seed": seed, "count": len(entries), "scans": entries}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return manifest
+
+
+# --------------------------------------------------------------------------- stacks (issue 13.1)
+
+
+class StackKind(StrEnum):
+    SCAN = "scan"          # the day's post scanned in one go: an image-only PDF, one JPEG per page
+    FLAT = "flat"          # flattened (printed-style) forms concatenated: a text layer per page
+    FILLABLE = "fillable"  # fillable forms concatenated, their fields kept
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    name: str
+    kind: StackKind
+    #: the pages in order: a form (id, language) or None for a blank sheet
+    pages: tuple[tuple[FormId, Lang] | None, ...]
+    #: 0-based index of the page fed upside down (scans only), or None
+    upside_down: int | None
+    seed: int
+    dpi: int = 200
+    variant: Variant = Variant.CLEAN
+
+
+def stack_specs(*, bench: bool = False) -> list[StackSpec]:
+    """The committed stacks (small: 3–6 pages), or with ``bench`` also longer ones (up to 10 forms)."""
+    agr, mu, usr = FormId.AGR, FormId.MU, FormId.USR
+    nl, fr = Lang.NL, Lang.FR
+    specs = [
+        # the issue's example: agreement, Master User fiche and a user fiche scanned together
+        StackSpec("stack-01-scan-agr-mu-usr", StackKind.SCAN, ((agr, nl), (mu, nl), (usr, fr)), None, 1301),
+        StackSpec("stack-02-scan-blank-upside-down", StackKind.SCAN,
+                  ((usr, fr), None, (usr, nl), (mu, fr)), 2, 1302),
+        StackSpec("stack-03-flat-mixed", StackKind.FLAT, ((mu, fr), (usr, nl), None, (usr, fr), (agr, nl)),
+                  None, 1303),
+        StackSpec("stack-04-fillable", StackKind.FILLABLE, ((agr, fr), (usr, nl), (usr, fr)), None, 1304),
+    ]
+    if bench:
+        rng = random.Random(1310)
+        combos = [(f, lg) for f in FormId for lg in Lang]
+        runs = ((6, Variant.CLEAN), (8, Variant.CLEAN), (10, Variant.CLEAN), (6, Variant.NOISY),
+                (8, Variant.PHOTOCOPY), (10, Variant.NOISY))
+        for n, (forms, variant) in enumerate(runs, start=5):
+            pages: list[tuple[FormId, Lang] | None] = [rng.choice(combos) for _ in range(forms)]
+            pages.insert(rng.randrange(1, forms), None)
+            specs.append(StackSpec(f"stack-{n:02d}-scan-{forms}-forms-{variant.value}", StackKind.SCAN,
+                                   tuple(pages), rng.randrange(len(pages)), 1300 + n, variant=variant))
+    return specs
+
+
+def _stack_page_pdf(form_id: FormId, lang: Lang, rng: random.Random, *, today: date, fillable: bool) -> bytes:
+    values = random_values(form_id, rng, today=today)
+    return render_form(form_id, lang, values, flatten=not fillable, signed=not fillable)
+
+
+def make_stack(spec: StackSpec, *, today: date) -> tuple[bytes, dict[str, Any]]:
+    """One stack file and its manifest entry: which pages hold which form, which are blank, which turned."""
+    from pypdf import PdfReader, PdfWriter
+
+    rng = random.Random(spec.seed)
+    if spec.kind is StackKind.SCAN:
+        images: list[Image.Image] = []
+        for i, page in enumerate(spec.pages):
+            scan = ScanSpec(f"{spec.name}-{i + 1}", page[0] if page else FormId.USR, page[1] if page else Lang.NL,
+                            spec.variant, ScanFormat.PDF, spec.dpi, rng.uniform(-2.0, 2.0), rng.randrange(2**31))
+            if page is None:
+                pdf = render_form(FormId.USR, Lang.NL, {}, flatten=True)
+                blank = _rasterise(pdf, spec.dpi, gray=True)
+                img = Image.new("L", blank.size, 255)
+            else:
+                img = _rasterise(_stack_page_pdf(page[0], page[1], rng, today=today, fillable=False), spec.dpi,
+                                 gray=True)
+            img = _degrade(img, scan, rng)
+            if i == spec.upside_down:
+                img = img.rotate(180)
+            images.append(img.convert("L"))
+        buf = io.BytesIO()
+        stamp = datetime(2026, 11, 20, tzinfo=UTC).timetuple()
+        images[0].save(buf, format="PDF", save_all=True, append_images=images[1:], resolution=float(spec.dpi),
+                       quality=75, creationDate=stamp, modDate=stamp, producer="extranet-intake samples stacks")
+        data = buf.getvalue()
+    else:
+        writer = PdfWriter()
+        for page in spec.pages:
+            if page is None:
+                writer.add_blank_page(width=PAGE_SIZE[0], height=PAGE_SIZE[1])
+                continue
+            one = _stack_page_pdf(page[0], page[1], rng, today=today, fillable=spec.kind is StackKind.FILLABLE)
+            writer.append(PdfReader(io.BytesIO(one)))
+        # no random document ID: the same command must write the same bytes
+        writer._ID = None  # pypdf has no public switch for it
+        buf = io.BytesIO()
+        writer.write(buf)
+        data = buf.getvalue()
+    parts = [{"pages": str(i + 1), "kind": "blank" if page is None else "form",
+              "form_id": None if page is None else str(page[0]), "lang": None if page is None else str(page[1]),
+              "rotated": i == spec.upside_down} for i, page in enumerate(spec.pages)]
+    entry = {"file": f"{spec.name}.pdf", "kind": str(spec.kind), "pages": len(spec.pages),
+             "forms": sum(1 for p in spec.pages if p is not None), "parts": parts}
+    return data, entry
+
+
+def generate_stacks(out: Path, *, today: date = REFERENCE_DATE, bench: bool = False) -> dict[str, Any]:
+    """Write the stacks and their ``manifest.json`` into ``out``; returns the manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for spec in stack_specs(bench=bench):
+        data, entry = make_stack(spec, today=today)
+        (out / entry["file"]).write_bytes(data)
+        entries.append(entry)
+    manifest = {"today": today.isoformat(), "count": len(entries), "stacks": entries}
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return manifest

@@ -90,6 +90,8 @@ class LedgerState(StrEnum):
     RETRY = "retry"          # an attempt failed; tried again next run
     FAILING = "failing"      # out of attempts; to be moved to Failed
     FAILED = "failed"        # moved to Failed, reason in last_error
+    #: moved on from Processed to the people folder (no form, or every form refused), left unread
+    FOR_PEOPLE = "for-people"
 
 
 class Document(SQLModel, table=True):

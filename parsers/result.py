@@ -7,12 +7,17 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["ACTIVE_CONTENT_CODES", "Channel", "FieldValue", "Issue", "Method", "OcrSettings", "Outcome", "ParsedForm",
+__all__ = ["ACTIVE_CONTENT_CODES", "STRAY_PAGE_CODES", "Channel", "FieldValue", "Issue", "Method", "OcrSettings", "Outcome", "ParsedForm",
            "Severity"]
 
 #: a normalised field value: text (dates ISO 8601, enterprise number 10 digits), a tick box, or
 #: the list of contract numbers (key ``contracts``)
 FieldValue = str | bool | list[str]
+
+
+#: a page of a stack (several forms in one PDF) that holds no form: blank, or something else. Never
+#: dropped: such a page goes to a person (the review queue) with this code
+STRAY_PAGE_CODES = frozenset({"stack-blank-page", "stack-page-without-form"})
 
 
 class Method(StrEnum):

@@ -10,6 +10,8 @@ have subverted cannot make the parent run code by answering.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import hashlib
 import json
@@ -28,11 +30,14 @@ from types import TracebackType
 from typing import IO, Any
 
 from parsers.result import Channel, Issue, Method, OcrSettings, ParsedForm
+from parsers.stack import PageKind, Part
 
 __all__ = ["SandboxedParser"]
 
 _LEN = struct.Struct(">Q")
 _MAX_ANSWER = 16 * 1024 * 1024
+#: a stack's split may take this many times one document's time (every page's footer may be OCR'd)
+SPLIT_TIMEOUT_FACTOR = 4
 #: how long a worker whose pipe broke may take to exit before it is killed
 _EXIT_WAIT_SECONDS = 2.0
 
@@ -111,37 +116,73 @@ class SandboxedParser:
             # refused before a single byte reaches a parser
             return ParsedForm.reject("file-too-large", f"the file is {len(data)} bytes; the limit is "
                                                        f"{self.max_bytes}", sha256=sha)
-        proc = self._worker()
-        header = json.dumps({"today": today.isoformat(), "filename": filename,
-                             "ocr": dataclasses.asdict(self.ocr)}).encode()
+        answer = self._ask({"today": today.isoformat(), "filename": filename, "ocr": dataclasses.asdict(self.ocr)},
+                           data, sha=sha, max_answer=_MAX_ANSWER, timeout=self.timeout)
+        if isinstance(answer, ParsedForm):
+            return answer
         try:
-            assert proc.stdin is not None
-            proc.stdin.write(_LEN.pack(len(header)) + header + _LEN.pack(len(data)))
-            proc.stdin.write(data)
-            proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            return self._died(sha)
-        assert proc.stdout is not None
-        deadline = time.monotonic() + self.timeout
-        try:
-            size = _LEN.unpack(_read_exact(proc.stdout, _LEN.size, deadline))[0]
-            if size > _MAX_ANSWER:
-                # no form needs this much; the worker is stuck writing it: end it, never wait on it
-                self._kill()
-                return ParsedForm.reject("hostile-structure", f"the parser's answer for this document is "
-                                         f"{size} bytes; the limit is {_MAX_ANSWER}", sha256=sha)
-            answer = json.loads(_read_exact(proc.stdout, size, deadline))
             parsed = _from_dict(answer)
-        except TimeoutError:
-            self._kill()
-            return ParsedForm.reject("parse-timeout", f"reading the document took longer than {self.timeout:g} s",
-                                     sha256=sha)
-        except (EOFError, OSError, ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError):
             return self._died(sha)
         if parsed.rejected and parsed.errors and parsed.errors[0].code in ("parse-memory", "hostile-structure"):
             # the worker survived, but its heap may be fragmented or its state odd: start clean
             self._kill()
         return parsed
+
+    def split(self, data: bytes) -> list[Part] | Issue:
+        """The forms of a stack (``parsers.stack.split_stack``) read in the worker: ``[]`` when the
+        document is no stack, an ``Issue`` when it cannot be split (too many pages, timeout, memory)."""
+        sha = hashlib.sha256(data).hexdigest()
+        if len(data) > self.max_bytes or b"%PDF-" not in data[:1024]:
+            return []  # parse() gives the refusal; only a PDF can be a stack
+        # the parts are the stack's pages again (base64): their answer may be larger than a form's
+        # a stack is many pages, each maybe OCR'd (its footer): more time than one form, still bounded
+        answer = self._ask({"op": "split", "ocr": dataclasses.asdict(self.ocr)}, data, sha=sha,
+                           max_answer=max(_MAX_ANSWER, 2 * len(data) + (1 << 20)),
+                           timeout=self.timeout * SPLIT_TIMEOUT_FACTOR)
+        if isinstance(answer, ParsedForm):
+            return answer.errors[0]
+        try:
+            if "error" in answer:
+                return _issue(answer["error"])
+            return [Part(int(p["first"]), int(p["last"]), PageKind(p["kind"]),
+                         None if p["form_id"] is None else str(p["form_id"]), bool(p["rotated"]),
+                         base64.b64decode(p["data"], validate=True)) for p in answer["parts"]]
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            self._kill()
+            return Issue("hostile-structure", "the stack splitter's answer cannot be read")
+
+    def _ask(self, header: dict[str, Any], data: bytes, *, sha: str, max_answer: int,
+             timeout: float) -> dict[str, Any] | ParsedForm:
+        """One request to the worker; its JSON answer, or the coded rejection of a worker that failed."""
+        proc = self._worker()
+        head = json.dumps(header).encode()
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(_LEN.pack(len(head)) + head + _LEN.pack(len(data)))
+            proc.stdin.write(data)
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return self._died(sha)
+        assert proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        try:
+            size = _LEN.unpack(_read_exact(proc.stdout, _LEN.size, deadline))[0]
+            if size > max_answer:
+                # no form needs this much; the worker is stuck writing it: end it, never wait on it
+                self._kill()
+                return ParsedForm.reject("hostile-structure", f"the parser's answer for this document is "
+                                         f"{size} bytes; the limit is {max_answer}", sha256=sha)
+            answer = json.loads(_read_exact(proc.stdout, size, deadline))
+        except TimeoutError:
+            self._kill()
+            return ParsedForm.reject("parse-timeout", f"reading the document took longer than {timeout:g} s",
+                                     sha256=sha)
+        except (EOFError, OSError, ValueError):
+            return self._died(sha)
+        if not isinstance(answer, dict):
+            return self._died(sha)
+        return answer
 
     def _died(self, sha: str) -> ParsedForm:
         proc = self._proc
@@ -208,6 +249,9 @@ def _serve(memory_mb: int) -> None:
     import resource
 
     from parsers.document import parse_document  # import before the limit: libraries are not the input's cost
+    from parsers.stack import split_stack
+
+    del split_stack  # imported for its libraries (pypdf writer, pypdfium2), before the limit
 
     with contextlib.suppress(ImportError):
         importlib.import_module("parsers.ocr")  # image libraries map a lot of address space at import
@@ -226,6 +270,12 @@ def _serve(memory_mb: int) -> None:
         header = json.loads(inp.read(_LEN.unpack(head)[0]))
         size = _LEN.unpack(inp.read(_LEN.size))[0]
         data = inp.read(size)
+        if header.get("op") == "split":
+            answer = _split(data, OcrSettings(**header["ocr"]))
+            del data
+            out.write(_LEN.pack(len(answer)) + answer)
+            out.flush()
+            continue
         try:
             parsed = parse_document(data, today=date.fromisoformat(header["today"]), filename=header["filename"],
                                     ocr=OcrSettings(**header["ocr"]))
@@ -241,6 +291,27 @@ def _serve(memory_mb: int) -> None:
         del data
         out.write(_LEN.pack(len(answer)) + answer)
         out.flush()
+
+
+def _split(data: bytes, ocr: OcrSettings) -> bytes:
+    """The worker's side of ``SandboxedParser.split``: the parts as JSON, or the coded reason there are none."""
+    from errors import ParseError
+    from parsers.stack import split_stack
+
+    try:
+        parts = split_stack(data, page_timeout=ocr.page_timeout)
+        return json.dumps({"parts": [{"first": p.first, "last": p.last, "kind": p.kind.value, "form_id": p.form_id,
+                                      "rotated": p.rotated, "data": base64.b64encode(p.data).decode("ascii")}
+                                     for p in parts]}).encode()
+    except ParseError as exc:
+        return json.dumps({"error": {"code": exc.code, "message": exc.message}}).encode()
+    except MemoryError:
+        return json.dumps({"error": {"code": "parse-memory", "message": "splitting the stack exhausted the "
+                                                                        "parser's memory limit"}}).encode()
+    except Exception as exc:  # a splitter bug is this document's failure, not the run's
+        return json.dumps({"error": {"code": "hostile-structure",
+                                     "message": f"the stack splitter failed on this document: "
+                                                f"{type(exc).__name__}"}}).encode()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from parsers.forms import FOREIGN_PLATFORM_PREFIXES, FormId
-from parsers.result import ACTIVE_CONTENT_CODES, FieldValue, ParsedForm
+from parsers.result import ACTIVE_CONTENT_CODES, STRAY_PAGE_CODES, FieldValue, ParsedForm
 from provisioning.audit import AuditAction
 from provisioning.models import AccountStatus, FormStatus, Profile, Scope, UserType
 from provisioning.plan import (
@@ -149,6 +149,14 @@ def _change(change: str, login: str, name: str, data: AccountData | None = None)
 def rule_duplicate_once(state: DossierState, provenance: Provenance) -> bool:
     """The same document received twice (same SHA-256) is processed once."""
     return provenance.sha256 in state.seen
+
+
+def rule_stray_page(form: ParsedForm, *, approved: bool) -> str | None:
+    """A page of a stack that holds no form (blank, or something else) goes to a person, never dropped;
+    once a person has looked at it, it is closed as the rejection it is."""
+    if approved or not form.rejected or not form.errors:
+        return None
+    return form.errors[0].code if form.errors[0].code in STRAY_PAGE_CODES else None
 
 
 def rule_other_platform_refused(form: ParsedForm) -> str | None:
@@ -296,6 +304,10 @@ def plan(state: DossierState, form: ParsedForm, provenance: Provenance, *, today
     if not approved_by and rule_duplicate_once(state, provenance):
         return Plan(key=f"duplicate:{sha}", outcome=Outcome.DUPLICATE, enterprise_number=en or None,
                     reasons=("duplicate-document",))
+
+    stray = rule_stray_page(form, approved=bool(approved_by))
+    if stray is not None:
+        return _to_review(form, provenance, key, en, [stray])
 
     refused = rule_other_platform_refused(form)
     if refused is not None:

@@ -118,6 +118,9 @@ def summary_table(report: RunReport) -> Table:
             continue
         table.add_row(str(src["source"]), f"{src['seen']} seen, {src['stored']} stored, "
                       f"{src['duplicates']} duplicates, {src['failed']} failed")
+    for people in report.people:
+        table.add_row("for people", f"{people['handed_over']} mail(s) without a form or with only refused forms "
+                      f"moved (unread) to {people['folder']}")
     outcomes = report.outcomes()
     table.add_row("documents", ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "none")
     if report.expiries:
@@ -153,8 +156,16 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
                 + (f", next try {s['next_attempt_at']}" if s["next_attempt_at"] else "")
                 + (f", last error: {s['last_error']}" if s["last_error"] else "")))
     table.add_row("documents not parsed yet", str(data["documents_pending"]))
+    table.add_row("mails for people", str(len(data["for_people"])))
     console = Console()
     console.print(table)
+    if data["for_people"]:
+        mails = Table("received", "sender", "subject", "reason", "folder", title="mails for people (never answered "
+                      "automatically)")
+        for m in data["for_people"]:
+            mails.add_row(m["received_at"][:16].replace("T", " "), escape(m["sender"]), escape(m["subject"]),
+                          m["reason"], escape(m["folder"]))
+        console.print(mails)
     for alert in data["alerts"]:
         # on stderr too, so that a monitoring check's mail shows why it fired
         typer.echo(f"alert: [{alert['code']}] {alert['message']}", err=True)

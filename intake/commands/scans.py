@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 
 from intake.commands.options import JsonOpt
-from intake.scans import REFERENCE_DATE, generate_scans
+from intake.scans import REFERENCE_DATE, generate_scans, generate_stacks
 
-__all__ = ["register", "scans"]
+__all__ = ["register", "scans", "stacks"]
 
 
 def scans(
@@ -39,12 +39,29 @@ def scans(
                f"manifest {out / 'manifest.json'}")
 
 
+def stacks(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the stacks and manifest.json into")] = Path(
+        "samples/stacks"),
+    bench: Annotated[bool, typer.Option("--bench", help="Also the longer stacks (6-10 forms) of bench/ocr.py")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Several forms in one PDF (scanned, flat, fillable; a blank page, a page upside down), with their parts."""
+    manifest = generate_stacks(out, bench=bench)
+    if as_json:
+        typer.echo(json.dumps({"out": str(out), "count": manifest["count"]}))
+        return
+    typer.echo(f"{out}: {manifest['count']} stacks, {sum(e['pages'] for e in manifest['stacks'])} pages; "
+               f"manifest {out / 'manifest.json'}")
+
+
 def register(root: typer.Typer) -> None:
-    """Add ``scans`` to the ``samples`` group (created here when no other module made it)."""
+    """Add ``scans`` and ``stacks`` to the ``samples`` group (created here when no other module made it)."""
     for group in root.registered_groups:
         if group.name == "samples" and group.typer_instance is not None:
             group.typer_instance.command("scans")(scans)
+            group.typer_instance.command("stacks")(stacks)
             return
     app = typer.Typer(help="Sample files.", no_args_is_help=True)
     app.command("scans")(scans)
+    app.command("stacks")(stacks)
     root.add_typer(app, name="samples")

@@ -8,6 +8,7 @@ recipients, and the audit chain are exactly what the manifest expects.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -93,9 +94,15 @@ def test_daily_run_over_the_samples_reaches_the_manifest(
 
     must_queue = {d["sha256"] for d in manifest["documents"] if d["review"]["queued"] is True}
     assert must_queue <= queued
-    # every message left the inbox for Processed, every dropped file for the archive — after its commit
+    # every message left the inbox for Processed, or for the people's folder when it holds no form or
+    # only refused ones (left unread), every dropped file for the archive — after its commit
     assert imap_account.files("INBOX") == []
-    assert len(imap_account.files("Processed")) == len(manifest["messages"])
+    sha_of = {m["sha256"]: m["path"] for m in manifest["messages"]}
+    people = sorted(sha_of[hashlib.sha256(raw).hexdigest()] for raw in imap_account.files("Te behandelen"))
+    assert people == sorted(m["path"] for m in manifest["messages"] if m["for_people"])
+    assert len(imap_account.files("Processed")) == len(manifest["messages"]) - len(people)
+    assert all(":2," not in p.name or "S" not in p.name.split(":2,")[1]
+               for sub in ("new", "cur") for p in (imap_account.folder_path("Te behandelen") / sub).iterdir())
     assert not list(dep.drop.iterdir())
 
     engine = make_engine(db_url)
@@ -118,6 +125,9 @@ def test_daily_run_over_the_samples_reaches_the_manifest(
 
     status = json.loads(dep.cli("status", "--json"))
     assert status["review_open"] == 0
+    listed = {(m["sender"], m["subject"], m["reason"]) for m in status["for_people"]}
+    assert listed == {(m["from"], m["subject"], m["for_people"]) for m in manifest["messages"] if m["for_people"]}
+    assert "mails for people" in dep.cli("status")
     assert status["outbox"].get("queued", 0) == 0
     verify = dep.cli("audit", "verify", "--json")
     assert json.loads(verify)["ok"] is True
@@ -186,7 +196,7 @@ def test_dry_run_changes_nothing(tmp_path: Path, db_url: str, imap_account: Imap
     assert dep.cli("audit", "log", "--json") == audit_before
     status = json.loads(dep.cli("status", "--json"))
     assert status == {"last_run": None, "review_open": 0, "outbox": {}, "outbox_states": [], "documents_pending": 0,
-                      "alerts": [], "ok": True}
+                      "for_people": [], "alerts": [], "ok": True}
     assert not (tmp_path / "var" / "store").exists() or not any((tmp_path / "var" / "store").rglob("*"))
     assert smtp_server.messages == []
 

@@ -309,6 +309,19 @@ def test_other_platforms_refused() -> None:
     assert run(open_state(), rejected).outcome is Outcome.REJECTED
 
 
+def test_a_page_of_a_stack_holding_no_form_goes_to_a_person_never_dropped() -> None:
+    """Issue 13.1: a blank or unknown page cut from a stack is reviewed, not rejected in silence."""
+    for code in ("stack-blank-page", "stack-page-without-form"):
+        page = ParsedForm.reject(code, "page 3 of a stack holds no form", sha256="c" * 64)
+        p = run(pending_state(enterprise_number=""), page)
+        assert p.outcome is Outcome.REVIEW
+        assert code in p.reasons
+        assert [op.reasons for op in ops_of(p, QueueReview)] == [p.reasons]  # type: ignore[attr-defined]
+        assert run(pending_state(enterprise_number=""), page, approved_by="Reviewer").outcome is Outcome.REJECTED
+    other = ParsedForm.reject("not-a-form", "not a form", sha256="d" * 64)
+    assert run(open_state(), other).outcome is Outcome.REJECTED
+
+
 def test_same_document_twice_processed_once() -> None:
     form = usr()
     p = run(open_state(seen=frozenset({form.sha256 or ""})), form)

@@ -185,3 +185,10 @@ def test_expected_end_state_is_consistent(manifest: dict[str, Any]) -> None:
     assert all(d["review"]["decision"] in ("approve", "reject") for d in queued)
     assert {e["code"] for e in expected["provisioning_errors"]} == {"contract-not-in-register",
                                                                     "user-email-is-notification-address"}
+
+
+def test_the_question_and_the_refused_only_mail_are_for_people(manifest: dict[str, Any]) -> None:
+    """Issue 13.4: a mail without a form, or with only refused forms, goes to people (unread), never Processed."""
+    for_people = {m["path"]: m["for_people"] for m in manifest["messages"] if m["for_people"]}
+    assert for_people == {"mail/09-drielinden-question-no-form.eml": "no-form-attachment",
+                          "mail/08-drielinden-other-platform.eml": "forms-refused"}
