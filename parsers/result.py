@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["ACTIVE_CONTENT_CODES", "STRAY_PAGE_CODES", "Channel", "FieldValue", "Issue", "Method", "OcrSettings", "Outcome", "ParsedForm",
+__all__ = ["ACTIVE_CONTENT_CODES", "STRAY_PAGE_CODES", "Channel", "FieldValue", "Issue", "Method", "OcrSettings",
+           "Outcome", "ParsedForm",
            "Severity"]
 
 #: a normalised field value: text (dates ISO 8601, enterprise number 10 digits), a tick box, or
