@@ -101,8 +101,9 @@ def run_demo(folder: Path, *, console: Console) -> int:
          "Agreements and Master User fiches always wait for a person; nothing is provisioned yet.")
     run("run")
     run("orgs", "list")
-    step("5. The review queue", f"The Life Second Pillar team checks signatures and authority. {REVIEWER_DISPLAY} decides "
-         "each item as the samples' manifest says (approve, or reject with a reason the Master User is told).")
+    step("5. The review queue", "The Life Second Pillar team checks signatures and authority. "
+         f"{REVIEWER_DISPLAY} decides each item as the samples' manifest says (approve, or reject with a "
+         "reason the Master User is told).")
     run("review", "list")
     _decide_reviews(cfg.database_url, manifest, run)
     step("6. The next run", "Approvals took effect: each dossier is complete, so accounts open, legacy logins are "

@@ -137,12 +137,14 @@ def test_review_by_must_name_an_active_staff_account(capsys: pytest.CaptureFixtu
     # a typed name that is nobody's account ("system" was once accepted and logged as the automation)
     for name in ("system", "An"):
         code, _, err = _cli(capsys, "review", "approve", str(first), "--by", name, "-c", cfg)
-        assert code == 1 and "staff-unknown" in err
+        assert code == 1
+        assert "staff-unknown" in err
     assert _cli(capsys, "staff", "add", "an", "--role", "reviewer", "-c", cfg)[0] == 0
     assert _cli(capsys, "staff", "add", "old", "--role", "reviewer", "-c", cfg)[0] == 0
     assert _cli(capsys, "staff", "disable", "old", "-c", cfg)[0] == 0
     code, _, err = _cli(capsys, "review", "reject", str(second), "--by", "old", "--reason", "no", "-c", cfg)
-    assert code == 1 and "staff-disabled" in err
+    assert code == 1
+    assert "staff-disabled" in err
     assert _cli(capsys, "review", "approve", str(first), "--by", "an", "-c", cfg)[0] == 0
     assert _cli(capsys, "review", "reject", str(second), "--by", "an", "--reason", "unsigned", "-c", cfg)[0] == 0
     with engine.connect() as conn:

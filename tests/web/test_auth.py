@@ -66,7 +66,8 @@ def test_no_open_redirect_after_login(client: TestClient, web_engine: sa.Engine,
 def test_local_next_is_kept(client: TestClient, web_engine: sa.Engine) -> None:
     create_staff(web_engine, "rita", Role.REVIEWER)
     first = client.get("/")
-    assert first.status_code == 302 and first.headers["location"] == "/login?next=/"
+    assert first.status_code == 302
+    assert first.headers["location"] == "/login?next=/"
     response = post_login(client, "rita", next_path="/healthz?x=1")
     assert response.headers["location"] == "/healthz?x=1"
 
@@ -82,7 +83,9 @@ def test_security_headers_on_every_page(client: TestClient, login_as: LoginAs) -
         for name, value in SECURITY_HEADERS:
             assert response.headers.get(name.decode()) == value.decode(), (response.url, name)
     csp = anonymous[0].headers["content-security-policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
     assert anonymous[0].headers["cache-control"] == "no-store"
 
 
@@ -91,7 +94,10 @@ def test_no_inline_script_or_style_in_pages(client: TestClient, login_as: LoginA
     login_as(client, Role.ADMIN)
     pages.append(client.get("/").text)
     for html in pages:
-        assert "<script>" not in html and "<style" not in html and " style=" not in html and "onclick" not in html
+        assert "<script>" not in html
+        assert "<style" not in html
+        assert " style=" not in html
+        assert "onclick" not in html
 
 
 def _set_cookie(response: object, name: str) -> str:
@@ -104,11 +110,15 @@ def test_session_cookie_flags(web_app: FastAPI, web_engine: sa.Engine) -> None:
     create_staff(web_engine, "rita", Role.REVIEWER)
     with make_client(web_app) as plain:
         cookie = _set_cookie(post_login(plain, "rita"), "desk_session")
-    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
+    assert "path=/" in cookie
     assert "secure" not in cookie  # plain HTTP (development): a Secure cookie would never come back
     with make_client(web_app, base_url="https://testserver") as tls:
         cookie = _set_cookie(post_login(tls, "rita"), "desk_session")
-    assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert "secure" in cookie
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
 
 
 def test_cookie_secure_true_even_over_http(web_app: FastAPI, web_engine: sa.Engine) -> None:
@@ -137,7 +147,8 @@ def test_expired_session_goes_to_login(client: TestClient, login_as: LoginAs, we
         session.execute(sa.update(StaffSession).values({column: datetime.now(UTC) - age}))
         session.commit()
     response = client.get("/")
-    assert response.status_code == 302 and response.headers["location"].startswith("/login")
+    assert response.status_code == 302
+    assert response.headers["location"].startswith("/login")
     with Session(web_engine) as session:
         assert session.execute(sa.select(sa.func.count()).select_from(StaffSession)).scalar_one() == 0
 
@@ -228,7 +239,8 @@ def test_script_in_a_name_renders_as_text(client: TestClient, login_as: LoginAs)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     with make_client(client.app) as anon:  # type: ignore[arg-type]
         refused = post_login(anon, "<script>alert(2)</script>", "x")
-    assert "<script>alert(2)" not in refused.text and "&lt;script&gt;alert(2)" in refused.text
+    assert "<script>alert(2)" not in refused.text
+    assert "&lt;script&gt;alert(2)" in refused.text
 
 
 def test_password_never_in_a_response(client: TestClient, web_engine: sa.Engine) -> None:
@@ -236,7 +248,8 @@ def test_password_never_in_a_response(client: TestClient, web_engine: sa.Engine)
     refused = post_login(client, "rita", "Secret-Guess-123")
     assert "Secret-Guess-123" not in refused.text
     accepted = post_login(client, "rita")
-    assert PASSWORD not in accepted.text and PASSWORD not in str(accepted.headers)
+    assert PASSWORD not in accepted.text
+    assert PASSWORD not in str(accepted.headers)
 
 
 def test_login_failure_logout_are_audited(client: TestClient, web_engine: sa.Engine) -> None:
