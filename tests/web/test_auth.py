@@ -265,3 +265,21 @@ def test_login_failure_logout_are_audited(client: TestClient, web_engine: sa.Eng
     ]
     assert json.loads(str(entries[0]["details"]))["name"] == "ghost"
     assert PASSWORD not in str(entries)
+
+
+# --- metrics ---------------------------------------------------------------------------------------------
+
+
+def test_metrics_for_admins_and_the_bearer_token(client: TestClient, login_as: LoginAs,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    assert client.get("/metrics").status_code == 401
+    monkeypatch.setenv("EXTRANET_METRICS_TOKEN", "scrape-token-123")
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-123"})
+    assert scraped.status_code == 200
+    assert "review_items_open 0" in scraped.text
+    login_as(client, Role.ADMIN)
+    page = client.get("/metrics")
+    assert page.status_code == 200
+    assert 'desk_staff_active{role="admin"} 1' in page.text
+    assert "desk_sessions_active 1" in page.text

@@ -42,6 +42,8 @@ def only(*roles: Role, ok: int = 200, anonymous: int = LOGIN) -> tuple[int, int,
 ROUTES: list[Row] = [
     Row("GET", "/healthz", "/healthz", everyone(200)),
     Row("GET", "/readyz", "/readyz", everyone(200)),
+    # a scraper without the bearer token gets 401, not a login page
+    Row("GET", "/metrics", "/metrics", only(Role.ADMIN, anonymous=401)),
     Row("GET", "/login", "/login", (200, 303, 303, 303)),
     # wrong credentials, valid CSRF token: refused with the login page again
     Row("POST", "/login", "/login", everyone(401)),
