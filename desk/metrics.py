@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -27,8 +28,8 @@ def collect(engine: Engine, *, session_idle: timedelta) -> str:
         audit_seq = conn.execute(sa.select(sa.column("seq")).select_from(AuditHead)).scalar() or 0
         sessions = conn.execute(sa.select(sa.func.count()).select_from(StaffSession)
                                 .where(sa.column("last_seen_at") >= since)).scalar_one()
-        staff = conn.execute(sa.select(sa.column("role"), sa.func.count()).select_from(StaffAccount)
-                             .where(sa.column("active").is_(True)).group_by(sa.column("role"))).all()
+        staff: list[Any] = list(conn.execute(sa.select(sa.column("role"), sa.func.count()).select_from(StaffAccount)
+                             .where(sa.column("active").is_(True)).group_by(sa.column("role"))))
     lines = ["# HELP desk_up The desk answers.", "# TYPE desk_up gauge", "desk_up 1"]
     lines += _line("review_items_open", open_items, "Review items waiting for a person.")
     lines += _line("audit_entries", audit_seq, "Sequence number of the last audit entry.")
