@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from desk.routes import auth, health
+from desk.routes import auth, health, oidc
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
     auth.router,
     health.router,
+    oidc.router,
 ]

@@ -49,6 +49,9 @@ ROUTES: list[Row] = [
     Row("POST", "/login", "/login", everyone(401)),
     Row("GET", "/", "/", (LOGIN, ROOM, ROOM, ROOM)),
     Row("GET", "/static", "/static/app.css", everyone(200)),
+    # OpenID Connect is off in this table's configuration (tests/web/test_oidc.py covers it on)
+    Row("GET", "/auth/oidc/login", "/auth/oidc/login", everyone(404)),
+    Row("GET", "/auth/oidc/callback", "/auth/oidc/callback", everyone(404)),
     Row("POST", "/logout", "/logout", everyone(303), last=True),
 ]
 
