@@ -283,3 +283,15 @@ def test_metrics_for_admins_and_the_bearer_token(client: TestClient, login_as: L
     assert page.status_code == 200
     assert 'desk_staff_active{role="admin"} 1' in page.text
     assert "desk_sessions_active 1" in page.text
+
+
+def test_signing_in_again_replaces_the_session(client: TestClient, login_as: LoginAs, web_engine: sa.Engine) -> None:
+    login_as(client, Role.REVIEWER, name="rita")
+    first = client.cookies["desk_session"]
+    create_staff(web_engine, "anne", Role.AUDITOR)
+    token = csrf_of(client, "/")
+    response = client.post("/login", data={"csrf_token": token, "name": "anne", "password": PASSWORD})
+    assert response.status_code == 303
+    assert client.cookies["desk_session"] != first
+    with Session(web_engine) as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(StaffSession)).scalar_one() == 1
