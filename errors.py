@@ -19,6 +19,7 @@ __all__ = [
     "ProvisioningError",
     "ReviewError",
     "SourceError",
+    "StaffError",
     "StoreError",
 ]
 
@@ -85,3 +86,7 @@ class DatabaseError(IntakeError):
     """
 
     exit_code = 2
+
+
+class StaffError(IntakeError):
+    """A staff account could not be created, found or signed in (unknown, disabled, wrong password …)."""

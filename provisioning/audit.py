@@ -84,6 +84,9 @@ class AuditAction(StrEnum):
     NOTICE_SENT = "notice_sent"
     CHECKPOINT = "checkpoint"
     AUDIT_HEAD_REBUILT = "audit_head_rebuilt"
+    STAFF_LOGIN = "staff_login"
+    STAFF_LOGIN_FAILED = "staff_login_failed"
+    STAFF_LOGOUT = "staff_logout"
 
 
 class AuditEntry(SQLModel, table=True):

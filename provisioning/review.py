@@ -97,7 +97,8 @@ def revalidate(form_id: str, fields: dict[str, FieldValue], *, today: date
 
 
 def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: str = "",
-            corrections: dict[str, FieldValue] | None = None, rng: random.Random | None = None) -> Decision:
+            corrections: dict[str, FieldValue] | None = None, rng: random.Random | None = None,
+            signed: dict[str, str] | None = None) -> Decision:
     """Approve a queued form (after corrections, validated again) and let it take effect.
 
     Raises :class:`ReviewError` — and changes nothing — when a corrected value is invalid or the
@@ -127,8 +128,8 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
     kept = tuple(w for w in warnings if w.code not in OCR_LOW_CONFIDENCE_CODES)
     form = ParsedForm(form_id=item.form_id, version=None, language=None, method=None, fields=fields,
                       warnings=kept, sha256=item.document_sha256)
-    decided = _with_corrections(decide(session, form, provenance_of(doc), clock=clock, approved_by=by),
-                                item, corrections, fields)
+    decided = _signed(_with_corrections(decide(session, form, provenance_of(doc), clock=clock, approved_by=by),
+                                        item, corrections, fields), signed)
     if decided.outcome in (Outcome.REJECTED, Outcome.REVIEW):
         raise ReviewError("review-rules-refused", "the dossier rules refuse this form: "
                           + ", ".join(decided.reasons), item=item_id)
@@ -174,7 +175,21 @@ def _as_read(item: ReviewItem) -> dict[str, Any]:
     return {**read, **item.fields}
 
 
-def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str) -> Decision:
+def _signed(decided: Plan, signed: dict[str, str] | None) -> Plan:
+    """The decision's audit entry also names how it was signed (e.g. the operating-system user of a CLI
+    decision beside ``--by``), so a name typed on a shared account can be traced to a login."""
+    from provisioning.audit import AuditAction
+
+    if not signed:
+        return decided
+    audit = tuple(replace(entry, details={**entry.details, **signed})
+                  if entry.action in (AuditAction.REVIEW_APPROVED, AuditAction.REVIEW_REJECTED) else entry
+                  for entry in decided.audit)
+    return replace(decided, audit=audit)
+
+
+def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str,
+           signed: dict[str, str] | None = None) -> Decision:
     """Reject a queued form: it never provisions; the decision is audited and the Master User told why."""
     from provisioning.apply import apply_plan
     from provisioning.rules import plan_review_rejection
@@ -188,8 +203,8 @@ def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str
     if item.enterprise_number:
         lock_dossier(session, item.enterprise_number, now=now)
     state = load_state(session, item.enterprise_number)
-    decided = plan_review_rejection(state, sha256=item.document_sha256, form_id=item.form_id, reviewer=by,
-                                    reason=reason, received=aware(doc.received_at).date())
+    decided = _signed(plan_review_rejection(state, sha256=item.document_sha256, form_id=item.form_id, reviewer=by,
+                                            reason=reason, received=aware(doc.received_at).date()), signed)
     mails = apply_plan(session, decided, actor=by, clock=clock)
     doc.status, doc.reason, doc.decided_at = FormStatus.REJECTED, f"rejected-by-reviewer: {reason}", now
     item.status, item.decided_by, item.decided_at, item.decision_reason = ReviewStatus.REJECTED, by, now, reason

@@ -31,7 +31,7 @@ from tests.fixtures.dovecot import ImapAccount
 from tests.fixtures.samples import assert_end_state, assert_mails
 from tests.fixtures.smtp import Received, SmtpServer
 
-REVIEWER = "Reviewer E2E"
+REVIEWER = "reviewer-e2e"  # a staff account: `review --by` must name one
 
 
 class Deployment:
@@ -81,6 +81,7 @@ def test_daily_run_over_the_samples_reaches_the_manifest(
         manifest: dict[str, Any], samples_dir: Path) -> None:
     dep = Deployment(tmp_path, db_url=db_url, imap=imap_account, smtp=smtp_server)
     dep.cli("init")
+    dep.cli("staff", "add", REVIEWER, "--role", "reviewer")
     dep.cli("contracts", "import", str(samples_dir / "contracts.xlsx"))
     dep.cli("legacy", "import", str(samples_dir / "legacy_accounts.xlsx"))
 

@@ -89,3 +89,21 @@ def test_embedded_defaults_stay_under_var_of_the_working_directory(tmp_path: Pat
                      "maildir": tmp_path / "var" / "maildir", "drop": tmp_path / "var" / "drop",
                      "drop archive": tmp_path / "var" / "drop-archive", "outbox": tmp_path / "var" / "outbox",
                      "reports": tmp_path / "var" / "reports", "lock": tmp_path / "var" / "run.lock"}
+
+
+def test_web_section_is_read_and_checked(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[web]\ncookie_secure = true\nsession_idle_minutes = 20\n'
+                      '[web.oidc]\nenabled = true\nissuer = "https://login.insurer.example"\nclient_id = "desk"\n'
+                      'role_claim = "groups"\n[web.oidc.roles]\nreviewer = ["pension-review"]\n', encoding="utf-8")
+    web = load_config(config).web
+    assert (web.cookie_secure, web.session_idle_minutes, web.oidc.roles.reviewer) == ("true", 20, ["pension-review"])
+    for bad, key in (('[web]\ncookie_secure = "sometimes"\n', "web.cookie_secure"),
+                     ('[web]\nsession_max_hours = 0\n', "web"),
+                     ('[web]\nsession_secret_env = "a secret with spaces"\n', "web.session_secret_env"),
+                     ('[web.oidc]\nenabled = true\n', "web.oidc"),
+                     ('[web.oidc.roles]\nboss = ["x"]\n', "web.oidc.roles.boss")):
+        config.write_text(bad, encoding="utf-8")
+        with pytest.raises(ConfigError) as refused:
+            load_config(config)
+        assert refused.value.data["key"] == key

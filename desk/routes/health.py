@@ -1,0 +1,59 @@
+"""Health for the load balancer and monitoring: ``/healthz`` (the process answers), ``/readyz`` (database at the
+latest schema) and ``/metrics`` (admins, or a scraper with the configured bearer token)."""
+
+from __future__ import annotations
+
+import hmac
+import os
+from datetime import timedelta
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from desk.metrics import collect
+from desk.security import current_staff, desk_of
+from intake.db import alembic_config
+from provisioning.staff import Role
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+def healthz() -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    desk = desk_of(request)
+    heads = set(ScriptDirectory.from_config(alembic_config(desk.cfg.database_url)).get_heads())
+    try:
+        with desk.engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    except Exception as exc:  # any failure to reach the database is "not ready", with its kind
+        return JSONResponse({"status": "database-unreachable", "error": type(exc).__name__}, status_code=503)
+    if current != heads:
+        return JSONResponse({"status": "schema-outdated", "current": sorted(current), "expected": sorted(heads)},
+                            status_code=503)
+    return JSONResponse({"status": "ready", "revision": sorted(current)})
+
+
+@router.get("/metrics")
+def metrics(request: Request) -> PlainTextResponse:
+    desk = desk_of(request)
+    token = os.environ.get(desk.cfg.web.metrics_token_env, "")
+    sent = request.headers.get("authorization", "")
+    if not (token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())):
+        staff = current_staff(request)
+        # a scraper gets 401, never a redirect to a login page it cannot fill in
+        if staff is None:
+            raise HTTPException(status_code=401, detail="sign in or send the metrics bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if staff.role is not Role.ADMIN:
+            raise HTTPException(status_code=403, detail="metrics are for admins")
+    body = collect(desk.engine, session_idle=timedelta(minutes=desk.cfg.web.session_idle_minutes))
+    return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
