@@ -154,11 +154,13 @@ def test_every_entry_is_complete_in_three_languages() -> None:
         assert KEBAB.fullmatch(code), code
         for lang in ("en", "nl", "fr"):
             words = reason.words(lang)
-            assert words.title.strip() and words.text.strip(), (code, lang)
+            assert words.title.strip(), (code, lang)
+            assert words.text.strip(), (code, lang)
             assert code not in words.title + words.text + words.todo, (code, lang)  # words, not codes
         if reason.audience is not Audience.STAFF:
             # what the organisation should do, in its language
-            assert reason.nl.todo and reason.fr.todo, code
+            assert reason.nl.todo, code
+            assert reason.fr.todo, code
         assert reason.nl.text != reason.fr.text, code
 
 
