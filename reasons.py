@@ -35,6 +35,7 @@ __all__ = [
     "for_organisation",
     "lookup",
     "organisation_codes",
+    "reason_text",
     "titles",
 ]
 
@@ -1064,3 +1065,13 @@ def codes_in(text: str | None) -> list[str]:
 def titles(codes: Iterable[str], lang: str = "en") -> str:
     """``codes`` as a comma-separated list of titles (for tables)."""
     return ", ".join(describe(c, lang).title for c in codes)
+
+
+def reason_text(stored: str | None, lang: str = "en") -> str:
+    """A stored reason (audit entry, dossier row, review item) in words: the titles of the codes it
+    names, then any note after ``:``; free text that names no code is returned as it is."""
+    codes = codes_in(stored)
+    if not codes:
+        return stored or ""
+    note = (stored or "").split(":", 1)[1].strip() if ":" in (stored or "") else ""
+    return titles(codes, lang) + (f" — {note}" if note else "")

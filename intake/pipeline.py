@@ -124,7 +124,7 @@ def provenance_of(arrival: Arrival, *, sha256: str, require_dmarc: bool) -> Prov
     authenticated = email and bool(arrival.sender) and verdict
     return Provenance(sha256=sha256, channel=Channel(arrival.channel), sender=arrival.sender or None,
                       authenticated=authenticated, received_at=_aware(arrival.received_at),
-                      message_id=arrival.message_id or None)
+                      message_id=arrival.message_id or None, filename=arrival.filename or "")
 
 
 def daily_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, engine: Engine | None = None,

@@ -272,14 +272,31 @@ def test_review_reject_never_provisions(engine: sa.Engine, tmp_path: Path) -> No
         (item,) = list_reviews(session)
         with pytest.raises(ReviewError):
             reject(session, item.id, by=REVIEWER, clock=clock, reason="")
-        decision = reject(session, item.id, by=REVIEWER, clock=clock, reason="not signed by the Master User")
+        # a reason is a catalogue code the organisation may read, not free text nor a staff-only code
+        for refused in ("not signed by the Master User", "imap-login-failed"):
+            with pytest.raises(ReviewError) as bad:
+                reject(session, item.id, by=REVIEWER, clock=clock, reason=refused)
+            assert bad.value.code == "review-reason-unknown"
+        # the Master User reads Dutch: a note in French only is refused
+        with pytest.raises(ReviewError) as lang:
+            reject(session, item.id, by=REVIEWER, clock=clock, reason="sender-not-master-user",
+                   note_fr="Personne inconnue.")
+        assert lang.value.code == "review-note-language-missing"
+        decision = reject(session, item.id, by=REVIEWER, clock=clock, reason="sender-not-master-user",
+                          note_nl="Deze persoon is ons onbekend.")
         session.commit()
         assert [(m.kind, m.event) for m in decision.mails] == [(MailKind.MASTER_USER_NOTICE, MailEvent.FORM_REJECTED)]
+        (fiche,) = decision.mails[0].params["fiches"]
+        assert fiche["email"] == "intruder@acme.be"
+        assert fiche["action"] == "new"
+        assert fiche["reasons"] == ["sender-not-master-user"]
+        assert fiche["note"] == {"nl": "Deze persoon is ons onbekend."}
         assert session.exec(select(Account).where(col(Account.email) == "intruder@acme.be")).all() == []
         assert session.get(DossierForm, form.sha256).status == FormStatus.REJECTED  # type: ignore[union-attr]
         assert session.get(ReviewItem, item.id).status == ReviewStatus.REJECTED  # type: ignore[union-attr]
         entry = session.exec(select(AuditEntry).where(col(AuditEntry.action) == AuditAction.REVIEW_REJECTED)).one()
-        assert (entry.actor, entry.reason) == (REVIEWER, "not signed by the Master User")
+        assert (entry.actor, entry.reason) == (REVIEWER, "sender-not-master-user")
+        assert json.loads(entry.details)["note"] == {"nl": "Deze persoon is ons onbekend."}
     # the same document arriving again stays refused: it is a duplicate
     assert receive(engine, form).outcome is Outcome.DUPLICATE
 
