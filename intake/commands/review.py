@@ -147,8 +147,9 @@ def review_reasons(as_json: JsonOpt = False) -> None:
     """The reasons a rejection may give the organisation (codes for --reason), with their words."""
     codes = organisation_codes()
     if as_json:
-        typer.echo(json.dumps([CATALOGUE[c].as_dict() | {"nl": CATALOGUE[c].nl.as_dict(), "fr": CATALOGUE[c].fr.as_dict()}
-                               for c in codes], indent=2, ensure_ascii=False))
+        rows = [{**CATALOGUE[c].as_dict(), "nl": CATALOGUE[c].nl.as_dict(), "fr": CATALOGUE[c].fr.as_dict()}
+                for c in codes]
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     table = Table("code", "title", "Dutch", "French")
     for code in codes:
