@@ -129,15 +129,17 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 def notify(
     event: Annotated[NoticeEvent, typer.Option("--event", help="new-documents or new-feature")],
-    what: Annotated[str, typer.Option("--what", help="What is new, as the organisations should read it "
-                                      "(e.g. 'pension fiches 2026').")],
+    what_nl: Annotated[str, typer.Option("--what-nl", help="What is new, in Dutch, as the organisations should "
+                                         "read it (e.g. 'pensioenfiches 2026').")] = "",
+    what_fr: Annotated[str, typer.Option("--what-fr", help="The same in French (e.g. 'fiches de pension "
+                                         "2026'); both languages are required.")] = "",
     config: ConfigOpt = None,
     org: Annotated[str | None, typer.Option("--org", help="Only this enterprise number.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Tell organisations (at their agreement's notification address) about new documents or features."""
     cfg = config_from(config)
-    result = notify_orgs(cfg, event=event, what=what, org=org)
+    result = notify_orgs(cfg, event=event, what_nl=what_nl, what_fr=what_fr, org=org)
     if as_json:
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:
