@@ -26,6 +26,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from errors import MailerError
 from mailer.purposes import Event, Language, Purpose, Recipient, clean_text, spec_of
+from reasons import Words, for_organisation
 
 __all__ = [
     "CONTACT_ADDRESS",
@@ -84,6 +85,24 @@ def _pick(value: Any, lang: str) -> Any:
     return value
 
 
+def _reason_words(codes: Any, lang: str) -> list[Words]:
+    """The organisation's words for reason codes, from the reason catalogue (``reasons``, which every
+    layer may import): a staff-only or unknown code reads as the generic "not processed", never as
+    the code itself; the same words are said once."""
+    out: list[Words] = []
+    for code in [codes] if isinstance(codes, str) else list(codes or []):
+        words = for_organisation(str(code)).words(lang)
+        if words not in out:
+            out.append(words)
+    return out
+
+
+def _enterprise_number(value: Any) -> str:
+    """0403170701 as Belgians write it: 0403.170.701."""
+    digits = "".join(ch for ch in str(value or "") if ch.isdigit())
+    return f"{digits[:4]}.{digits[4:7]}.{digits[7:]}" if len(digits) == 10 else str(value or "")
+
+
 _ENV: ImmutableSandboxedEnvironment | None = None
 
 
@@ -97,6 +116,8 @@ def environment() -> ImmutableSandboxedEnvironment:
         )
         env.filters["date"] = _fmt_date
         env.filters["pick"] = _pick
+        env.filters["reasons"] = _reason_words
+        env.filters["enterprise_number"] = _enterprise_number
         _ENV = env
     return _ENV
 

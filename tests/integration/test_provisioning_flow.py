@@ -6,6 +6,7 @@ import itertools
 import json
 import logging
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -368,3 +369,36 @@ def test_reference_reimport_is_idempotent_and_bad_rows_are_reported(engine: sa.E
         session.commit()
     assert report.added == 1
     assert [(e.row, e.code) for e in report.errors] == [(3, "login-duplicate-row"), (4, "email-invalid")]
+
+
+def test_fiches_refused_before_the_master_user_are_reported_to_it_in_one_mail(engine: sa.Engine,
+                                                                               tmp_path: Path) -> None:
+    load_reference(engine, tmp_path)
+    a = agr()
+    receive(engine, a)
+    approve_item(engine, a.sha256)
+    shared = usr(email=NOTIFY, user_first_name="Jan", user_last_name="Janssens")
+    external = usr(email="ext@consult.be", user_first_name="Els", user_last_name="Extern", user_type="external",
+                   external_company="Consult BV")
+    with Session(engine) as session:
+        for form, name in ((shared, "Gebruikersfiche Jan.pdf"), (external, "fiche-els.pdf")):
+            decision = process_form(session, form, replace(prov(form), filename=name), clock=clock)
+            assert decision.outcome is Outcome.REJECTED
+            assert decision.mails == ()  # nobody may be told yet: there is no Master User
+        session.commit()
+    m = mu()
+    receive(engine, m)
+    decision = approve_item(engine, m.sha256)
+    (told,) = [x for x in decision.mails if x.event is MailEvent.FORM_REJECTED]
+    assert told.kind is MailKind.MASTER_USER_NOTICE
+    fiches = {f["person"]: f for f in told.params["fiches"]}
+    assert set(fiches) == {"Jan Janssens", "Els Extern"}
+    assert fiches["Jan Janssens"]["email"] == NOTIFY
+    assert fiches["Jan Janssens"]["filename"] == "Gebruikersfiche Jan.pdf"
+    assert fiches["Jan Janssens"]["reasons"] == ["user-email-is-notification-address"]
+    assert fiches["Els Extern"]["reasons"] == ["access-end-date-missing"]
+    assert fiches["Els Extern"]["action"] == "new"
+    # a later Master User (a replacement) is not told again
+    m2 = mu(email="nieuwe.mu@acme.be", mu_first_name="Nina")
+    receive(engine, m2)
+    assert not [x for x in approve_item(engine, m2.sha256).mails if x.event is MailEvent.FORM_REJECTED]
