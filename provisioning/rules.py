@@ -171,11 +171,15 @@ def fiche_of(form_id: str, fields: dict[str, FieldValue], provenance: Provenance
     return out
 
 
-def _change(change: str, login: str, name: str, data: AccountData | None = None) -> dict[str, object]:
+def _change(change: str, login: str, name: str, data: AccountData | None = None,
+            fiche: dict[str, object] | None = None) -> dict[str, object]:
     out: dict[str, object] = {"change": change, "login": login, "name": name}
     if data is not None:
         out.update(profile=str(data.profile), scope=str(data.scope), contracts=list(data.contracts),
                    access_end_date=data.access_end_date.isoformat() if data.access_end_date else None)
+    if fiche is not None:
+        # the fiche that asked for it, as the Master User knows it (issue 16.2)
+        out.update({k: fiche[k] for k in ("form", "action", "email", "filename", "received")})
     return out
 
 
@@ -465,7 +469,8 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
         audit = [received, _account_created(en, ref, data, sha)]
         mails = [_credentials(en, ref, state.org_name, sha),
                  *_mu_notice(state, MailEvent.CHANGES_APPLIED, f"changes:{key}",
-                             changes=[_change("account_created", ref, _person(data), data)])]
+                             changes=[_change("account_created", ref, _person(data), data,
+                                              fiche_of(form.form_id or "", f, provenance))])]
         return Plan(key=key, outcome=Outcome.APPLIED, enterprise_number=en, ops=tuple(ops), audit=tuple(audit),
                     mails=tuple(mails))
 
@@ -489,7 +494,8 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
                                        details={**account_details(data.profile, data.scope, data.contracts),
                                                 **({"email_changed": True} if moved else {})})]
         mails = list(_mu_notice(state, MailEvent.CHANGES_APPLIED, f"changes:{key}",
-                                changes=[_change("account_modified", account.login, _person(data), data)]))
+                                changes=[_change("account_modified", account.login, _person(data), data,
+                                                 fiche_of(form.form_id or "", f, provenance))]))
         if moved and not account.activated:
             # Never logged in: the first credentials went to the old address (a typo, someone else's
             # box) and die with this fiche; new ones go to the address it gives.
@@ -508,7 +514,8 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
                                    document_sha256=sha,
                                    details=account_details(account.profile, account.scope, account.contracts))]
     mails = list(_mu_notice(state, MailEvent.CHANGES_APPLIED, f"changes:{key}",
-                            changes=[_change("account_revoked", account.login, name)]))
+                            changes=[_change("account_revoked", account.login, name,
+                                             fiche=fiche_of(form.form_id or "", f, provenance))]))
     return Plan(key=key, outcome=Outcome.APPLIED, enterprise_number=en, ops=tuple(ops), audit=tuple(audit),
                 mails=tuple(mails))
 
@@ -560,7 +567,8 @@ def _with_opening(state: DossierState, key: str, ops: list[Op], audit: list[Audi
         ops.append(CreateAccount(ref, en, data, snap.sha256))
         audit.append(_account_created(en, ref, data, snap.sha256))
         mails.append(_credentials(en, ref, state.org_name, snap.sha256))
-        changes.append(_change("account_created", ref, _person(data), data))
+        changes.append(_change("account_created", ref, _person(data), data,
+                               fiche_of(snap.form_id, snap.fields, snap.provenance)))
         created += 1
     if not created:
         return Plan(key=key, outcome=Outcome.WAITING if waiting_outcome else Outcome.APPLIED,

@@ -83,3 +83,18 @@ def test_a_mail_queued_before_the_fiches_were_named_still_renders(lang: Language
     old = {"org_name": "Acme NV", "document": "EAP-MU", "reasons": ["signature-missing"], "received": "2026-11-20"}
     done = render(Purpose.MASTER_USER_NOTICE, Event.FORM_REJECTED, lang, recipient_name="", params=old)
     assert CATALOGUE["signature-missing"].words(lang).title in done.text
+
+
+@pytest.mark.parametrize(("lang", "said"), [(Language.NL, ("nieuwe toegang", "ontvangen op 20/11/2026")),
+                                            (Language.FR, ("nouvel accès", "reçue le 20/11/2026"))])
+def test_changes_name_the_fiche_that_asked_for_them(lang: Language, said: tuple[str, ...]) -> None:
+    changes = [{"change": "account_created", "login": "EAP00000001", "name": "Jan Janssens", "profile": "consult",
+                "scope": "all", "contracts": [], "access_end_date": None, "form": "EAP-USR", "action": "new",
+                "email": "Jan.Janssens@Acme.be", "filename": "Gebruikersfiche Jan.pdf", "received": "2026-11-20"},
+               {"change": "legacy_revoked", "login": "acme01", "name": ""}]
+    done = render(Purpose.MASTER_USER_NOTICE, Event.CHANGES_APPLIED, lang, recipient_name="Marie Peeters",
+                  params={"org_name": "Acme NV", "enterprise_number": "0644695949", "changes": changes})
+    for body in (plain(done.text), html_text(done.html)):
+        for expected in ("Jan Janssens", "EAP00000001", "Jan.Janssens@Acme.be", "Gebruikersfiche Jan.pdf",
+                         "0644.695.949", "acme01", *said):
+            assert expected in body, (lang, expected)
