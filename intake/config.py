@@ -138,6 +138,8 @@ class SmtpConfig:
 class MailConfig:
     transport: str = "file"  # "file" | "smtp"
     from_address: str = "extranet2P@ethias.be"
+    #: where users sign in to the extranet: the credentials mail gives it (set it per deployment)
+    login_url: str = "https://extranet2p.ethias.be/"
     outbox_dir: Path = Path("var/outbox")
     max_attempts: int = 8
     smtp: SmtpConfig = field(default_factory=SmtpConfig)

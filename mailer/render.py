@@ -136,7 +136,7 @@ def template_names(purpose: Purpose, event: Event, language: Language) -> tuple[
 
 def render(purpose: Purpose, event: Event, language: Language, *, recipient_name: str,
            params: Mapping[str, Any], secret: Mapping[str, Any] | None = None,
-           now: datetime | None = None) -> Rendered:
+           now: datetime | None = None, login_url: str = "https://extranet2p.ethias.be/") -> Rendered:
     """Render subject, text and HTML of one mail in ``language``.
 
     ``secret`` carries the credentials-only values made at send time (password, validity); they
@@ -149,6 +149,7 @@ def render(purpose: Purpose, event: Event, language: Language, *, recipient_name
         "lang": lang.value,
         "name": clean_text(recipient_name, limit=120),
         "contact": CONTACT_ADDRESS,
+        "login_url": login_url,
     }
     if secret:
         context.update(secret)

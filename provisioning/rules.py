@@ -467,7 +467,7 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
         ops = [_record(form, provenance, en, FormStatus.APPLIED, [], approved_by=approved_by, login=ref),
                CreateAccount(ref, en, data, sha)]
         audit = [received, _account_created(en, ref, data, sha)]
-        mails = [_credentials(en, ref, state.org_name, sha),
+        mails = [_credentials(state, ref, sha),
                  *_mu_notice(state, MailEvent.CHANGES_APPLIED, f"changes:{key}",
                              changes=[_change("account_created", ref, _person(data), data,
                                               fiche_of(form.form_id or "", f, provenance))])]
@@ -501,7 +501,9 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
             # box) and die with this fiche; new ones go to the address it gives.
             mails.insert(0, MailIntent(kind=MailKind.CREDENTIALS, event=MailEvent.CREDENTIALS_REISSUED,
                                        enterprise_number=en, login=account.login,
-                                       params={"login": account.login, "org_name": state.org_name},
+                                       params={"login": account.login, "org_name": state.org_name,
+                                               **({"master_user": state.master_user.name}
+                                                  if state.master_user else {})},
                                        idempotency_key=f"credentials:{sha}"))
         return Plan(key=key, outcome=Outcome.APPLIED, enterprise_number=en, ops=tuple(ops), audit=tuple(audit),
                     mails=tuple(mails))
@@ -525,9 +527,13 @@ def _account_created(en: str, ref: str, data: AccountData, sha: str) -> AuditInt
                        document_sha256=sha, details=account_details(data.profile, data.scope, data.contracts))
 
 
-def _credentials(en: str, ref: str, org_name: str, sha: str) -> MailIntent:
-    return MailIntent(kind=MailKind.CREDENTIALS, event=MailEvent.ACCOUNT_OPENED, enterprise_number=en, login=ref,
-                      params={"login": ref, "org_name": org_name}, idempotency_key=f"credentials:{sha}")
+def _credentials(state: DossierState, ref: str, sha: str) -> MailIntent:
+    params: dict[str, object] = {"login": ref, "org_name": state.org_name}
+    if state.master_user is not None:
+        params["master_user"] = state.master_user.name  # whom to call if the mail was not expected
+    return MailIntent(kind=MailKind.CREDENTIALS, event=MailEvent.ACCOUNT_OPENED,
+                      enterprise_number=state.enterprise_number, login=ref, params=params,
+                      idempotency_key=f"credentials:{sha}")
 
 
 def _with_opening(state: DossierState, key: str, ops: list[Op], audit: list[AuditIntent],
@@ -566,7 +572,7 @@ def _with_opening(state: DossierState, key: str, ops: list[Op], audit: list[Audi
                               approved_by=snap.approved_by, login=ref))
         ops.append(CreateAccount(ref, en, data, snap.sha256))
         audit.append(_account_created(en, ref, data, snap.sha256))
-        mails.append(_credentials(en, ref, state.org_name, snap.sha256))
+        mails.append(_credentials(state, ref, snap.sha256))
         changes.append(_change("account_created", ref, _person(data), data,
                                fiche_of(snap.form_id, snap.fields, snap.provenance)))
         created += 1

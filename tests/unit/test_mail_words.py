@@ -98,3 +98,28 @@ def test_changes_name_the_fiche_that_asked_for_them(lang: Language, said: tuple[
         for expected in ("Jan Janssens", "EAP00000001", "Jan.Janssens@Acme.be", "Gebruikersfiche Jan.pdf",
                          "0644.695.949", "acme01", *said):
             assert expected in body, (lang, expected)
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"\w+", text)
+
+
+SECRET = {"password": "Tmp-PASSWORD-1234", "valid_hours": 72,
+          "valid_until": __import__("datetime").datetime(2026, 12, 1, 9, 0, tzinfo=__import__("datetime").UTC)}
+
+
+@pytest.mark.parametrize("event", [Event.ACCOUNT_OPENED, Event.CREDENTIALS_REISSUED])
+@pytest.mark.parametrize("lang", [Language.NL, Language.FR])
+def test_credentials_mail_gives_the_login_page_the_change_and_whom_to_call(event: Event, lang: Language) -> None:
+    url = "https://extranet.example.be/login"
+    done = render(Purpose.CREDENTIALS, event, lang, recipient_name="Jan Janssens", secret=SECRET, login_url=url,
+                  params={"login": "EAP00000001", "org_name": "Acme NV", "master_user": "Marie Peeters"})
+    change = {Language.NL: "uw wachtwoord te wijzigen", Language.FR: "remplacer ce mot de passe"}
+    for body in (plain(done.text), html_text(done.html)):
+        for expected in (url, "EAP00000001", "Tmp-PASSWORD-1234", "Marie Peeters", change[lang], "72"):
+            assert expected in body, (event, lang, expected)
+    assert f'href="{url}"' in done.html
+    # the HTML part says what the text part says, word for word (the HTML adds only its banner)
+    text, html = words(done.text), words(html_text(done.html))
+    start = html.index(text[0])
+    assert html[start:] == text
