@@ -83,8 +83,9 @@ def _spec(purpose: Purpose, required: set[str], optional: set[str] | None = None
 EVENTS: Mapping[Event, EventSpec] = {
     # credentials: the login travels in params; the password never does — it is made at send time
     # ``master_user``: the name of whom the person may call if the mail was not expected
-    Event.ACCOUNT_OPENED: _spec(Purpose.CREDENTIALS, {"login"}, {"org_name", "master_user"}),
-    Event.CREDENTIALS_REISSUED: _spec(Purpose.CREDENTIALS, {"login"}, {"org_name", "master_user"}),
+    Event.ACCOUNT_OPENED: _spec(Purpose.CREDENTIALS, {"login"}, {"org_name", "enterprise_number", "master_user"}),
+    Event.CREDENTIALS_REISSUED: _spec(Purpose.CREDENTIALS, {"login"},
+                                      {"org_name", "enterprise_number", "master_user"}),
     Event.ACCESS_OPENED: _spec(Purpose.ORG_NOTICE, {"org_name"}, {"accounts", "enterprise_number"}),
     Event.NEW_DOCUMENTS: _spec(Purpose.ORG_NOTICE, {"org_name", "documents"}, {"enterprise_number"}),
     Event.NEW_FEATURES: _spec(Purpose.ORG_NOTICE, {"org_name", "features"}, {"enterprise_number"}),

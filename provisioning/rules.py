@@ -502,6 +502,7 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
             mails.insert(0, MailIntent(kind=MailKind.CREDENTIALS, event=MailEvent.CREDENTIALS_REISSUED,
                                        enterprise_number=en, login=account.login,
                                        params={"login": account.login, "org_name": state.org_name,
+                                               "enterprise_number": en,
                                                **({"master_user": state.master_user.name}
                                                   if state.master_user else {})},
                                        idempotency_key=f"credentials:{sha}"))
@@ -528,7 +529,8 @@ def _account_created(en: str, ref: str, data: AccountData, sha: str) -> AuditInt
 
 
 def _credentials(state: DossierState, ref: str, sha: str) -> MailIntent:
-    params: dict[str, object] = {"login": ref, "org_name": state.org_name}
+    params: dict[str, object] = {"login": ref, "org_name": state.org_name,
+                                 "enterprise_number": state.enterprise_number}
     if state.master_user is not None:
         params["master_user"] = state.master_user.name  # whom to call if the mail was not expected
     return MailIntent(kind=MailKind.CREDENTIALS, event=MailEvent.ACCOUNT_OPENED,
