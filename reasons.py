@@ -1074,4 +1074,6 @@ def reason_text(stored: str | None, lang: str = "en") -> str:
     if not codes:
         return stored or ""
     note = (stored or "").split(":", 1)[1].strip() if ":" in (stored or "") else ""
+    if codes_in(note):  # "rejected-by-reviewer: signature-missing"
+        note = titles(codes_in(note), lang)
     return titles(codes, lang) + (f" — {note}" if note else "")

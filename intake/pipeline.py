@@ -39,6 +39,7 @@ from parsers.sandbox import SandboxedParser
 from provisioning.db import make_engine
 from provisioning.plan import Provenance
 from provisioning.service import Decision, process_form, run_expiries
+from reasons import describe
 
 __all__ = ["Clock", "DocumentResult", "RunReport", "daily_run", "make_transport", "provenance_of", "utc_now"]
 
@@ -61,7 +62,9 @@ class DocumentResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"sha256": self.sha256, "source": self.source, "form_id": self.form_id, "org": self.org,
-                "parse": self.parse, "outcome": self.outcome, "reasons": list(self.reasons)}
+                "parse": self.parse, "outcome": self.outcome, "reasons": list(self.reasons),
+                # the words of the codes, from the reason catalogue (the codes stay the keys)
+                "reason_texts": [describe(c).title for c in self.reasons]}
 
 
 @dataclass

@@ -22,6 +22,7 @@ from intake.operations import (
 )
 from intake.pipeline import RunReport
 from intake.progress import make_reporter
+from reasons import titles
 
 __all__ = ["plan_table", "register", "summary_table"]
 
@@ -79,7 +80,7 @@ def plan_table(report: RunReport) -> Table:
     for column in ("source", "form", "organisation", "read", "would be", "why"):
         table.add_column(column)
     for d in report.documents:
-        table.add_row(d.source, d.form_id or "-", d.org or "-", d.parse, d.outcome, ", ".join(d.reasons))
+        table.add_row(d.source, d.form_id or "-", d.org or "-", d.parse, d.outcome, titles(d.reasons))
     return table
 
 

@@ -117,6 +117,9 @@ def test_review_and_views_commands(capsys: pytest.CaptureFixture[str], db_url: s
                         "sender-not-master-user", "--note-nl", "Onbekende afzender.", "-c", cfg)
     assert code == 0
     assert "rejected" in out
+    code, out, _ = _cli(capsys, "orgs", "show", EN, "-c", cfg, "--json")
+    (refused,) = [f for f in json.loads(out)["forms"] if f["status"] == "rejected"]
+    assert refused["reason_text"] == "Refused after review — Not sent by the Master User"
     code, _, err = _cli(capsys, "review", "reject", str(item["id"]), "--by", "An", "--reason", "again", "-c", cfg)
     assert code == 1
     assert "review-already-decided" in err

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from reasons import CATALOGUE, GENERIC_CODE, Audience, codes_in, describe, for_organisation, organisation_codes
+from reasons import (
+    CATALOGUE,
+    GENERIC_CODE,
+    Audience,
+    codes_in,
+    describe,
+    for_organisation,
+    organisation_codes,
+    reason_text,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -174,3 +183,6 @@ def test_lookups() -> None:
     assert codes_in("access-end-date-missing,user-email-in-use") == ["access-end-date-missing", "user-email-in-use"]
     assert codes_in("signature-missing: see note") == ["signature-missing"]
     assert codes_in("account created from user fiche") == []
+    assert reason_text("rejected-by-reviewer: signature-missing") == "Refused after review — Signature missing"
+    assert reason_text("user-email-in-use,contracts-missing", "nl") == "E-mailadres al in gebruik, Contracten ontbreken"
+    assert reason_text("fiche replaces profile") == "fiche replaces profile"
