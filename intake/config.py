@@ -147,6 +147,8 @@ class SmtpConfig:
 class MailConfig:
     transport: str = "file"  # "file" | "smtp"
     from_address: str = "extranet2P@ethias.be"
+    #: where users sign in to the extranet: the credentials mail gives it (set it per deployment)
+    login_url: str = "https://extranet2p.ethias.be/"
     outbox_dir: Path = Path("var/outbox")
     max_attempts: int = 8
     #: ``status`` exits 1 when a mail has waited to leave longer than this (0 = never)

@@ -304,19 +304,26 @@ class NoticeEvent(StrEnum):
     NEW_FEATURE = "new-feature"
 
 
-def notify_orgs(cfg: Config, *, event: NoticeEvent, what: str, org: str | None = None,
+def notify_orgs(cfg: Config, *, event: NoticeEvent, what_nl: str, what_fr: str, org: str | None = None,
                 clock: Clock = utc_now, transport: Transport | None = None,
                 engine: Engine | None = None) -> dict[str, Any]:
     """Queue one org notice per organisation with open access (or just ``org``), then send the outbox.
 
-    The idempotency key holds the event and its text: running the same notice again sends nothing
-    twice, to any organisation.
+    The text is given in Dutch and in French (each organisation reads its own language; one text in
+    one language would reach the others as a foreign one, so that is refused). The idempotency key
+    holds the event and both texts: running the same notice again sends nothing twice, to any
+    organisation.
     """
-    if not what.strip():
-        raise ConfigError("notice-empty", "say what is new (--what)")
+    what = {"nl": what_nl.strip(), "fr": what_fr.strip()}
+    if not any(what.values()):
+        raise ConfigError("notice-empty", "say what is new (--what-nl and --what-fr)")
+    missing = [lang for lang, text in what.items() if not text]
+    if missing:
+        raise ConfigError("notice-language-missing", "the notice must be given in Dutch and in French: "
+                          + " and ".join(f"--what-{lang}" for lang in missing) + " missing")
     own_engine = engine is None
     engine = engine or open_engine(cfg.database_url)
-    digest = hashlib.sha256(f"{event.value}\n{what.strip()}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{event.value}\n{what['nl']}\n{what['fr']}".encode()).hexdigest()[:16]
     queued = already = 0
     try:
         with Session(writer(engine)) as session:  # reads then queues: BEGIN IMMEDIATE
@@ -333,8 +340,8 @@ def notify_orgs(cfg: Config, *, event: NoticeEvent, what: str, org: str | None =
                 if session.exec(select(OutboxMessage.id).where(col(OutboxMessage.idempotency_key) == key)).first():
                     already += 1
                     continue
-                params: dict[str, Any] = {"org_name": o.name}
-                params["documents" if event is NoticeEvent.NEW_DOCUMENTS else "features"] = [what.strip()]
+                params: dict[str, Any] = {"org_name": o.name, "enterprise_number": o.enterprise_number}
+                params["documents" if event is NoticeEvent.NEW_DOCUMENTS else "features"] = [dict(what)]
                 outbox.enqueue(session, purpose=Purpose.ORG_NOTICE, ref=o.enterprise_number, event=mail_event,
                                params=params, key=key)
                 queued += 1

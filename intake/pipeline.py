@@ -44,6 +44,7 @@ from parsers.stack import Part
 from provisioning.db import make_engine, writer
 from provisioning.plan import Provenance
 from provisioning.service import Decision, process_form, run_expiries
+from reasons import describe
 
 __all__ = ["Clock", "DocumentResult", "RunReport", "daily_run", "make_transport", "provenance_of", "utc_now"]
 
@@ -66,7 +67,9 @@ class DocumentResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"sha256": self.sha256, "source": self.source, "form_id": self.form_id, "org": self.org,
-                "parse": self.parse, "outcome": self.outcome, "reasons": list(self.reasons)}
+                "parse": self.parse, "outcome": self.outcome, "reasons": list(self.reasons),
+                # the words of the codes, from the reason catalogue (the codes stay the keys)
+                "reason_texts": [describe(c).title for c in self.reasons]}
 
 
 @dataclass
@@ -149,7 +152,7 @@ def provenance_of(arrival: Arrival, *, sha256: str, require_dmarc: bool) -> Prov
     authenticated = email and bool(arrival.sender) and verdict
     return Provenance(sha256=sha256, channel=Channel(arrival.channel), sender=arrival.sender or None,
                       authenticated=authenticated, received_at=_aware(arrival.received_at),
-                      message_id=arrival.message_id or None)
+                      message_id=arrival.message_id or None, filename=arrival.filename or "")
 
 
 def daily_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, engine: Engine | None = None,

@@ -370,14 +370,14 @@ def _documents() -> list[Doc]:
     add(Doc("documents/drielinden/usr-new-mertens-foreign-contract-nl.pdf", "EAP-USR", Lang.NL, Format.FILLABLE,
             "Valid fiche naming contract 5200201 of Boulangeries Lejeune: no cross-organisation access", a, t, f,
             "Gebruikersfiche Mertens.pdf", provisioning_error="contract-not-in-register",
-            review_queued=None, review_decision="reject", review_reason="contract of another organisation"))
+            review_queued=None, review_decision="reject", review_reason="contract-not-in-register"))
     team = User("new", "Loonadministratie", "Team", Lang.NL, email=a.notification_email, profile="consult",
                 scope="all")
     t, f = _usr(a, team, signed=_signed(16))
     add(Doc("documents/drielinden/usr-new-notification-address-nl.pdf", "EAP-USR", Lang.NL, Format.FILLABLE,
             "Valid fiche whose user e-mail is the agreement's notification address (a distribution list)", a, t, f,
             "Gebruikersfiche Loonadministratie.pdf", provisioning_error="user-email-is-notification-address",
-            review_queued=None, review_decision="reject", review_reason="credentials must not go to a list"))
+            review_queued=None, review_decision="reject", review_reason="user-email-is-notification-address"))
     hilde = User("new", "Jacobs", "Hilde", Lang.NL, email="hilde.jacobs@drielinden.example", profile="consult",
                  scope="all")
     t, f = _usr(a, hilde, signed=_signed(16))
@@ -386,7 +386,7 @@ def _documents() -> list[Doc]:
     add(Doc("documents/drielinden/usr-new-jacobs-bad-checksum-nl.pdf", "EAP-USR", Lang.NL, Format.FILLABLE,
             "Enterprise number mistyped (0456.789.134: mod-97 check fails)", a, t, f, "Gebruikersfiche Jacobs.pdf",
             errors=[("enterprise-number-checksum", "org_enterprise_number")],
-            review_queued=None, review_decision="reject", review_reason="enterprise number invalid"))
+            review_queued=None, review_decision="reject", review_reason="enterprise-number-checksum"))
 
     # --- Boulangeries Lejeune (FR, e-mail; agreement forwarded by the Master User) -----------------
     b = LEJEUNE
@@ -426,7 +426,7 @@ def _documents() -> list[Doc]:
     add(Doc("documents/lejeune/usr-new-petit-no-end-date-fr.pdf", "EAP-USR", Lang.FR, Format.FILLABLE,
             "External user without an end date of access", b, t, f, "Fiche utilisateur Petit.pdf",
             errors=[("external-end-date-required", "access_end_date")],
-            review_queued=None, review_decision="reject", review_reason="end date missing"))
+            review_queued=None, review_decision="reject", review_reason="access-end-date-missing"))
     bram = User("new", "Desmet", "Bram", Lang.NL, email="bram.desmet@boulangeries-lejeune.example",
                 profile="consult", scope="all")
     t, f = _usr(b, bram, signed=_signed(17))
@@ -434,7 +434,7 @@ def _documents() -> list[Doc]:
     add(Doc("documents/lejeune/usr-new-missing-last-name-nl.pdf", "EAP-USR", Lang.NL, Format.FILLABLE,
             "Required field left empty (user's last name)", b, t, f, "Gebruikersfiche Bram.pdf",
             errors=[("field-required", "user_last_name")],
-            review_queued=None, review_decision="reject", review_reason="last name missing"))
+            review_queued=None, review_decision="reject", review_reason="field-required"))
     paul = User("new", "Renard", "Paul", Lang.FR, email="paul.renard@boulangeries-lejeune.example",
                 profile="consult", scope="all")
     t, f = _usr(b, paul, signed=_signed(17))
@@ -448,7 +448,7 @@ def _documents() -> list[Doc]:
     add(Doc("documents/lejeune/usr-new-maes-spoofed-nl.pdf", "EAP-USR", Lang.NL, Format.FILLABLE,
             "Fiche in a message claiming the Master User's address but failing DMARC", b, t, f,
             "Gebruikersfiche.pdf", review_queued=True, review_decision="reject",
-            review_reason="not sent by the Master User (DMARC fail); unknown to the organisation"))
+            review_reason="sender-not-authenticated"))
     # parse-only flattened twins: every form exists flattened in both languages
     add(Doc("documents/lejeune/agr-fr-flattened.pdf", "EAP-AGR", Lang.FR, Format.FLATTENED,
             "Flattened (printed) copy of the agreement, not delivered: parse sample only", b,
@@ -486,20 +486,20 @@ def _documents() -> list[Doc]:
     add(Doc("drop/zenne-usr-new-claeys-expired-nl.pdf", "EAP-USR", Lang.NL, Format.FLATTENED,
             "External user whose end date (30/06/2026) is already past", c, t, f, "",
             errors=[("end-date-past", "access_end_date")],
-            review_queued=None, review_decision="reject", review_reason="end date past"))
+            review_queued=None, review_decision="reject", review_reason="access-end-date-past"))
     olivier = User("new", "Hermans", "Olivier", Lang.FR, email="olivier.hermans@freemail.example",
                    profile="consult_input", scope="all")
     t, f = _usr(c, olivier, signed=_signed(18))
     add(Doc("documents/zenne/usr-new-hermans-forged-fr.pdf", "EAP-USR", Lang.FR, Format.FILLABLE,
             "Fiche in a message whose forged Authentication-Results header claims DMARC pass", c, t, f,
             "Fiche utilisateur.pdf", review_queued=True, review_decision="reject",
-            review_reason="gateway says DMARC fail; the pass header below it was written by the sender"))
+            review_reason="sender-not-authenticated"))
 
     # --- another platform ----------------------------------------------------------------------
     add(Doc("documents/other/econ-usr-nl.pdf", "ECON-USR", Lang.NL, Format.FOREIGN,
             "User fiche of Ethias Connect (another platform): refused", None, {}, None, "Gebruikersfiche Connect.pdf",
             errors=[("other-platform", None)], review_queued=None, review_decision="reject",
-            review_reason="separate platform"))
+            review_reason="other-platform"))
 
     # --- wave 2: changes after the organisations are open -----------------------------------------
     jan2 = User("modify", "Janssens", "Jan", Lang.NL, email=jan.email, phone=jan.phone, profile="consult",

@@ -47,6 +47,10 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: the reason code of a superseded row (its words are in the reason catalogue)
+SUPERSEDED_CODE = "mail-superseded"
+
+
 class OutboxStatus(StrEnum):
     QUEUED = "queued"
     #: claimed by a sender until ``lease_until``; a row still here after that is retried
@@ -56,6 +60,8 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
     #: never sent on purpose: no allowed recipient, or it changed between queueing and sending
     REFUSED = "refused"
+    #: never sent: a newer credentials mail for the same account was queued before it went out
+    SUPERSEDED = "superseded"
 
 
 _TZ = sa.DateTime(timezone=True)
@@ -140,7 +146,35 @@ class Outbox:
         action = MailAction.MAIL_REFUSED if problem else MailAction.MAIL_QUEUED
         self.audit.record(session, action=action, purpose=purpose, ref=ref, actor=actor,
                           reason=problem or f"{event} queued", details=details_of(row))
+        if purpose is Purpose.CREDENTIALS and not problem:
+            self._supersede(session, row, actor=actor, now=now)
         return row
+
+    def _supersede(self, session: Session, newer: OutboxMessage, *, actor: str, now: datetime) -> None:
+        """Credentials mails of the same account still waiting to go out are replaced by ``newer``.
+
+        Each would carry a password that ``newer`` kills when it is sent: two re-issues before the
+        first mail went out would mail three passwords of which one works. A waiting mail has made
+        no password yet (they are made at sending time), or made one for an attempt that did not
+        get through — which dies with the next one issued. The update is a compare-and-set on
+        ``queued``, so a row a sender has just claimed is left to go (and is then outdated by
+        ``newer`` in turn).
+        """
+        t = OutboxMessage.__table__  # type: ignore[attr-defined]
+        older = session.exec(select(OutboxMessage).where(
+            OutboxMessage.purpose == Purpose.CREDENTIALS.value, OutboxMessage.ref == newer.ref,
+            OutboxMessage.status == OutboxStatus.QUEUED.value, OutboxMessage.id != newer.id)).all()
+        for row in older:
+            done = session.execute(sa.update(t).where(t.c.id == row.id, t.c.status == OutboxStatus.QUEUED.value)
+                                   .values(status=OutboxStatus.SUPERSEDED.value, last_error=SUPERSEDED_CODE,
+                                           lease_until=None, updated_at=now))
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            session.refresh(row)
+            self.audit.record(session, action=MailAction.MAIL_SUPERSEDED, purpose=Purpose.CREDENTIALS,
+                              ref=row.ref, actor=actor, reason=SUPERSEDED_CODE,
+                              details={**details_of(row), "superseded_by": str(newer.id),
+                                       "password_made": "yes" if row.attempts else "no"})
 
     def reissue(self, session: Session, *, login: str, by: str) -> OutboxMessage:
         """Queue new credentials for ``login`` at the request of team member ``by``.

@@ -24,6 +24,8 @@ class MailAction(StrEnum):
     MAIL_SENT = "mail_sent"
     MAIL_FAILED = "mail_failed"
     MAIL_REFUSED = "mail_refused"
+    #: a queued credentials mail replaced by a newer one for the same account before it went out
+    MAIL_SUPERSEDED = "mail_superseded"
     CREDENTIALS_ISSUED = "credentials_issued"
 
 

@@ -89,17 +89,22 @@ def _spec(purpose: Purpose, required: set[str], optional: set[str] | None = None
 
 EVENTS: Mapping[Event, EventSpec] = {
     # credentials: the login travels in params; the password never does — it is made at send time
-    Event.ACCOUNT_OPENED: _spec(Purpose.CREDENTIALS, {"login"}, {"org_name"}),
-    Event.CREDENTIALS_REISSUED: _spec(Purpose.CREDENTIALS, {"login"}, {"org_name"}),
-    Event.ACCESS_OPENED: _spec(Purpose.ORG_NOTICE, {"org_name"}, {"accounts"}),
-    Event.NEW_DOCUMENTS: _spec(Purpose.ORG_NOTICE, {"org_name", "documents"}),
-    Event.NEW_FEATURES: _spec(Purpose.ORG_NOTICE, {"org_name", "features"}),
-    Event.CHANGES_APPLIED: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "changes"}),
+    # ``master_user``: the name of whom the person may call if the mail was not expected
+    Event.ACCOUNT_OPENED: _spec(Purpose.CREDENTIALS, {"login"}, {"org_name", "enterprise_number", "master_user"}),
+    Event.CREDENTIALS_REISSUED: _spec(Purpose.CREDENTIALS, {"login"},
+                                      {"org_name", "enterprise_number", "master_user"}),
+    Event.ACCESS_OPENED: _spec(Purpose.ORG_NOTICE, {"org_name"}, {"accounts", "enterprise_number"}),
+    Event.NEW_DOCUMENTS: _spec(Purpose.ORG_NOTICE, {"org_name", "documents"}, {"enterprise_number"}),
+    Event.NEW_FEATURES: _spec(Purpose.ORG_NOTICE, {"org_name", "features"}, {"enterprise_number"}),
+    Event.CHANGES_APPLIED: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "changes"}, {"enterprise_number"}),
+    # ``fiches``: each refused fiche as the Master User knows it (person, e-mail, form, action, file,
+    # day received, reason codes, the reviewer's note in both languages); the words of the codes
+    # come from the reason catalogue when rendered. ``document``/``reasons`` alone: rows queued before.
     Event.FORM_REJECTED: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "document", "reasons"},
-                               {"received"}),
-    Event.EXPIRY_COMING: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "accounts"}),
+                               {"received", "fiches", "enterprise_number"}),
+    Event.EXPIRY_COMING: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "accounts"}, {"enterprise_number"}),
     # the login only: never a password, nor the new address (the old box may no longer be the user's)
-    Event.EMAIL_CHANGED: _spec(Purpose.OLD_ADDRESS_NOTICE, {"login"}, {"org_name"}),
+    Event.EMAIL_CHANGED: _spec(Purpose.OLD_ADDRESS_NOTICE, {"login"}, {"org_name", "enterprise_number"}),
 }
 
 # Param names that would mean a secret is being queued: the outbox must never hold one (SPEC §3).

@@ -27,6 +27,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from errors import MailerError
 from mailer.purposes import Event, Language, Purpose, Recipient, clean_text, spec_of
+from reasons import Words, for_organisation
 
 __all__ = [
     "CONTACT_ADDRESS",
@@ -116,6 +117,24 @@ def _pick(value: Any, lang: str) -> Any:
     return value
 
 
+def _reason_words(codes: Any, lang: str) -> list[Words]:
+    """The organisation's words for reason codes, from the reason catalogue (``reasons``, which every
+    layer may import): a staff-only or unknown code reads as the generic "not processed", never as
+    the code itself; the same words are said once."""
+    out: list[Words] = []
+    for code in [codes] if isinstance(codes, str) else list(codes or []):
+        words = for_organisation(str(code)).words(lang)
+        if words not in out:
+            out.append(words)
+    return out
+
+
+def _enterprise_number(value: Any) -> str:
+    """0403170701 as Belgians write it: 0403.170.701."""
+    digits = "".join(ch for ch in str(value or "") if ch.isdigit())
+    return f"{digits[:4]}.{digits[4:7]}.{digits[7:]}" if len(digits) == 10 else str(value or "")
+
+
 _ENV: ImmutableSandboxedEnvironment | None = None
 
 
@@ -129,6 +148,8 @@ def environment() -> ImmutableSandboxedEnvironment:
         )
         env.filters["date"] = _fmt_date
         env.filters["pick"] = _pick
+        env.filters["reasons"] = _reason_words
+        env.filters["enterprise_number"] = _enterprise_number
         _ENV = env
     return _ENV
 
@@ -147,7 +168,7 @@ def template_names(purpose: Purpose, event: Event, language: Language) -> tuple[
 
 def render(purpose: Purpose, event: Event, language: Language, *, recipient_name: str,
            params: Mapping[str, Any], secret: Mapping[str, Any] | None = None,
-           now: datetime | None = None) -> Rendered:
+           now: datetime | None = None, login_url: str = "https://extranet2p.ethias.be/") -> Rendered:
     """Render subject, text and HTML of one mail in ``language``.
 
     ``secret`` carries the credentials-only values made at send time (password, validity); they
@@ -160,6 +181,7 @@ def render(purpose: Purpose, event: Event, language: Language, *, recipient_name
         "lang": lang.value,
         "name": clean_text(recipient_name, limit=120),
         "contact": CONTACT_ADDRESS,
+        "login_url": login_url,
     }
     if secret:
         context.update(secret)

@@ -53,6 +53,8 @@ log = logging.getLogger("mailer")
 class SendSettings:
     from_address: str = "extranet2P@ethias.be"
     from_name: str = "Ethias Extranet"
+    #: the extranet's sign-in page, given in credentials mails
+    login_url: str = "https://extranet2p.ethias.be/"
     max_attempts: int = 8
     #: a row ``sending`` longer than this belongs to a sender that died: it is sent again
     lease_seconds: float = 600.0
@@ -208,7 +210,7 @@ class Sender:
                                     reason=f"temporary password issued for {event}, valid {hours} h",
                                     details=details_of(row))
         rendered = render(purpose, event, Language(current.language), recipient_name=current.name,
-                          params=row.params, secret=secret, now=now)
+                          params=row.params, secret=secret, now=now, login_url=self.settings.login_url)
         message = compose(rendered, sender=self.settings.from_address, sender_name=self.settings.from_name,
                           recipient=current, message_id=row.message_id, when=now)
         # checked when queued, and here again on the exact bytes about to leave

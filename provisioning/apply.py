@@ -216,7 +216,8 @@ def _record_form(session: Session, op: RecordForm, *, now: datetime, logins: dic
     if row is None:
         row = DossierForm(sha256=op.sha256, enterprise_number=op.enterprise_number, form_id=op.form_id,
                           channel=str(p.channel), sender=p.sender, authenticated=p.authenticated,
-                          message_id=p.message_id, received_at=p.received_at, status=op.status)
+                          message_id=p.message_id, received_at=p.received_at, status=op.status,
+                          filename=p.filename[:255])
     row.action = str(op.fields.get("action") or "") or None
     row.status, row.reason, row.fields = op.status, op.reason, dict(op.fields)
     row.warnings = list(op.warnings) or row.warnings

@@ -80,6 +80,7 @@ class AuditAction(StrEnum):
     MAIL_SENT = "mail_sent"
     MAIL_FAILED = "mail_failed"
     MAIL_REFUSED = "mail_refused"
+    MAIL_SUPERSEDED = "mail_superseded"
     EXPIRY_WARNED = "expiry_warned"
     NOTICE_SENT = "notice_sent"
     CHECKPOINT = "checkpoint"

@@ -19,11 +19,12 @@ from typing import Any
 
 from errors import AuditError
 from provisioning.audit import canonical_time
+from reasons import reason_text
 
 __all__ = ["EXPORT_COLUMNS", "ExportFormat", "export_entries", "neutralise_csv"]
 
-EXPORT_COLUMNS = ("seq", "at", "actor", "action", "org", "login", "document_sha256", "reason", "details",
-                  "prev_hash", "hash")
+EXPORT_COLUMNS = ("seq", "at", "actor", "action", "org", "login", "document_sha256", "reason", "reason_text",
+                  "details", "prev_hash", "hash")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # XML 1.0 forbids these; openpyxl raises on them, and one hostile reason must not stop an export
@@ -46,6 +47,11 @@ def _text(value: Any) -> Any:
     if hasattr(value, "isoformat") and hasattr(value, "tzinfo"):
         return canonical_time(value)
     return value
+
+
+def _cell(row: Mapping[str, Any], name: str) -> Any:
+    # reason_text is not stored: the words of the recorded codes, from the reason catalogue
+    return reason_text(row["reason"]) if name == "reason_text" else _text(row[name])
 
 
 def export_entries(rows: Iterable[Mapping[str, Any]], *, fmt: ExportFormat, out: Path) -> int:
@@ -72,7 +78,7 @@ def _write_csv(rows: Iterable[Mapping[str, Any]], path: Path) -> int:
         for row in rows:
             cells = []
             for name in EXPORT_COLUMNS:
-                value = _text(row[name])
+                value = _cell(row, name)
                 cells.append(neutralise_csv(value) if isinstance(value, str) else value)
             writer.writerow(cells)
             count += 1
@@ -91,7 +97,7 @@ def _write_xlsx(rows: Iterable[Mapping[str, Any]], path: Path) -> int:
     for row in rows:
         cells: list[Any] = []
         for name in EXPORT_COLUMNS:
-            value = _text(row[name])
+            value = _cell(row, name)
             if isinstance(value, str):
                 cell = WriteOnlyCell(sheet, value=_ILLEGAL_XML.sub("\N{REPLACEMENT CHARACTER}", value))
                 # openpyxl makes any text starting with '=' a formula cell; force a string cell

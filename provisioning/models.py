@@ -216,6 +216,8 @@ class DossierForm(SQLModel, table=True):
     authenticated: bool = False
     message_id: str | None = Field(default=None, max_length=998)
     received_at: datetime
+    #: the attachment's or dropped file's name as it arrived ("" when it had none)
+    filename: str = Field(default="", max_length=255)
     status: FormStatus = Field(sa_type=String(16), max_length=16)
     #: why it waits, was refused, or went to review (stable codes, comma separated)
     reason: str = Field(default="", max_length=500)

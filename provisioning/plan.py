@@ -51,6 +51,8 @@ class Provenance:
     authenticated: bool
     received_at: datetime
     message_id: str | None = None
+    #: the name the file arrived under (attachment or dropped file), for people to recognise it
+    filename: str = ""
 
 
 class MailKind(StrEnum):
@@ -289,7 +291,7 @@ class AccountSnapshot:
 
 @dataclass(frozen=True)
 class FormSnapshot:
-    """A form of the dossier that waits (status WAITING) for the dossier to open."""
+    """A form of the dossier that waits (status WAITING) for the dossier to open, or was refused."""
 
     sha256: str
     form_id: str
@@ -297,6 +299,8 @@ class FormSnapshot:
     fields: dict[str, FieldValue]
     provenance: Provenance
     approved_by: str | None = None
+    #: why it was refused (stored codes), for a form of ``DossierState.unreported_rejections``
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -317,5 +321,7 @@ class DossierState:
     contracts: frozenset[str] = frozenset()
     legacy_logins: tuple[str, ...] = ()  # not yet revoked
     waiting: tuple[FormSnapshot, ...] = ()
+    #: forms refused while the dossier had no Master User yet: nobody could be told (issue 16.4)
+    unreported_rejections: tuple[FormSnapshot, ...] = ()
     #: SHA-256 values of every document already in the dossier (the duplicate rule)
     seen: frozenset[str] = frozenset()

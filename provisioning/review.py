@@ -11,11 +11,12 @@ from sqlmodel import Session, col, select
 
 from errors import ReviewError
 from provisioning.models import DossierForm, FormStatus, ReviewItem, ReviewStatus
+from reasons import lookup
 
 if TYPE_CHECKING:
     from parsers.result import FieldValue, Issue
     from provisioning.apply import Clock
-    from provisioning.plan import Plan
+    from provisioning.plan import DossierState, Plan
     from provisioning.service import Decision
 
 # Listing and showing the queue need only the tables: the validator, the rules and the apply machinery
@@ -188,30 +189,59 @@ def _signed(decided: Plan, signed: dict[str, str] | None) -> Plan:
     return replace(decided, audit=audit)
 
 
-def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str,
-           signed: dict[str, str] | None = None) -> Decision:
-    """Reject a queued form: it never provisions; the decision is audited and the Master User told why."""
+def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str, note_nl: str = "",
+           note_fr: str = "", signed: dict[str, str] | None = None) -> Decision:
+    """Reject a queued form: it never provisions; the decision is audited and the Master User told why.
+
+    ``reason`` is a code of the reason catalogue an organisation may read (:func:`reasons.organisation_codes`);
+    the optional free note goes to the organisation as written, so it must be given in the language
+    its Master User reads (both, while that language is not known). The command line and the web
+    application both call this one function.
+    """
     from provisioning.apply import apply_plan
-    from provisioning.rules import plan_review_rejection
+    from provisioning.rules import fiche_of, plan_review_rejection
     from provisioning.service import Decision
-    from provisioning.state import aware, load_state, lock_dossier
+    from provisioning.state import aware, load_state, lock_dossier, provenance_of
 
     item, doc = _open_item(session, item_id, by)
-    if not reason.strip():
-        raise ReviewError("review-reason-missing", "a rejection needs --reason", item=item_id)
+    code = reason.strip()
+    if not code:
+        raise ReviewError("review-reason-missing", "a rejection needs --reason CODE from the reason catalogue",
+                          item=item_id)
+    entry = lookup(code)
+    if entry is None or not entry.for_organisation:
+        raise ReviewError("review-reason-unknown", f"{code!r} is not a reason the organisation may be given; "
+                          "see `review reasons`", item=item_id)
     now = clock()
     if item.enterprise_number:
         lock_dossier(session, item.enterprise_number, now=now)
     state = load_state(session, item.enterprise_number)
+    note = _note(state, item_id, nl=note_nl, fr=note_fr)
     decided = _signed(plan_review_rejection(state, sha256=item.document_sha256, form_id=item.form_id, reviewer=by,
-                                            reason=reason, received=aware(doc.received_at).date()), signed)
+                                            reason=code, received=aware(doc.received_at).date(), note=note,
+                                            fiche=fiche_of(item.form_id, dict(item.fields), provenance_of(doc))),
+                      signed)
     mails = apply_plan(session, decided, actor=by, clock=clock)
-    doc.status, doc.reason, doc.decided_at = FormStatus.REJECTED, f"rejected-by-reviewer: {reason}", now
-    item.status, item.decided_by, item.decided_at, item.decision_reason = ReviewStatus.REJECTED, by, now, reason
+    doc.status, doc.reason, doc.decided_at = FormStatus.REJECTED, f"rejected-by-reviewer: {code}", now
+    item.status, item.decided_by, item.decided_at, item.decision_reason = ReviewStatus.REJECTED, by, now, code
     session.add(doc)
     session.add(item)
     session.flush()
     return Decision(decided, tuple(mails))
+
+
+def _note(state: DossierState, item_id: int, *, nl: str, fr: str) -> dict[str, str]:
+    """The reviewer's free note, in the organisation's language (refused when that one is missing)."""
+    note = {lang: text.strip() for lang, text in (("nl", nl), ("fr", fr)) if text.strip()}
+    if not note:
+        return {}
+    reader = state.master_user.language if state.master_user else state.correspondence_language
+    needed = [reader] if reader in ("nl", "fr") else ["nl", "fr"]
+    missing = [lang for lang in needed if lang not in note]
+    if missing:
+        raise ReviewError("review-note-language-missing", "the note to the organisation must be given in "
+                          + " and ".join(f"--note-{lang}" for lang in missing), item=item_id)
+    return note
 
 
 def _item(session: Session, item_id: int) -> ReviewItem:

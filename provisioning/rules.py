@@ -47,9 +47,11 @@ __all__ = [
     "OCR_LOW_CONFIDENCE_CODES",
     "account_details",
     "enterprise_number_of",
+    "fiche_of",
     "plan",
     "plan_expiries",
     "plan_review_rejection",
+    "stored_reasons",
 ]
 
 EXPIRY_WARNING_DAYS = 14
@@ -129,18 +131,55 @@ def _record(form: ParsedForm, provenance: Provenance, en: str, status: FormStatu
 
 def _mu_notice(state: DossierState, event: MailEvent, key: str, **params: object) -> tuple[MailIntent, ...]:
     # Every applied change is confirmed to the Master User (SPEC §3 Trust): without one there is
-    # nobody allowed to receive it, so no mail.
+    # nobody allowed to receive it, so no mail (refusals are told once one is approved: issue 16.4).
     if state.master_user is None:
         return ()
     return (MailIntent(kind=MailKind.MASTER_USER_NOTICE, event=event, enterprise_number=state.enterprise_number,
-                       login=None, params={"org_name": state.org_name, **params}, idempotency_key=key),)
+                       login=None, params={"org_name": state.org_name, "enterprise_number": state.enterprise_number,
+                                           **params}, idempotency_key=key),)
 
 
-def _change(change: str, login: str, name: str, data: AccountData | None = None) -> dict[str, object]:
+_REVIEWER_PREFIX = "rejected-by-reviewer"
+
+
+def stored_reasons(reason: str) -> list[str]:
+    """The codes of a dossier row's stored reason (``"a,b"``, or ``"rejected-by-reviewer: CODE"``)."""
+    text = reason.strip()
+    if text.startswith(_REVIEWER_PREFIX + ":"):
+        return [text.split(":", 1)[1].strip() or _REVIEWER_PREFIX]
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def fiche_of(form_id: str, fields: dict[str, FieldValue], provenance: Provenance, reasons: Iterable[str] = (),
+             *, note: dict[str, str] | None = None) -> dict[str, object]:
+    """What a mail about one fiche names so the Master User recognises it: the person (name and e-mail
+    as written on it), the form and its action, the file name and the day it was received."""
+    if form_id == FormId.MU:
+        person, email = f"{_text(fields, 'mu_first_name')} {_text(fields, 'mu_last_name')}", _text(fields, "mu_email")
+    elif form_id == FormId.AGR:
+        person, email = _text(fields, "signatory_name"), ""
+    else:
+        person = f"{_text(fields, 'user_first_name')} {_text(fields, 'user_last_name')}"
+        email = _text(fields, "user_email")
+    action = _text(fields, "action")
+    out: dict[str, object] = {
+        "form": form_id, "action": action if action in _ACTIONS else "", "person": person.strip(),
+        "email": email, "filename": provenance.filename, "received": provenance.received_at.date().isoformat(),
+        "reasons": list(reasons)}
+    if note:
+        out["note"] = dict(note)
+    return out
+
+
+def _change(change: str, login: str, name: str, data: AccountData | None = None,
+            fiche: dict[str, object] | None = None) -> dict[str, object]:
     out: dict[str, object] = {"change": change, "login": login, "name": name}
     if data is not None:
         out.update(profile=str(data.profile), scope=str(data.scope), contracts=list(data.contracts),
                    access_end_date=data.access_end_date.isoformat() if data.access_end_date else None)
+    if fiche is not None:
+        # the fiche that asked for it, as the Master User knows it (issue 16.2)
+        out.update({k: fiche[k] for k in ("form", "action", "email", "filename", "received")})
     return out
 
 
@@ -339,7 +378,8 @@ def _rejected(state: DossierState, form: ParsedForm, provenance: Provenance, key
                          details={"form_id": form.form_id, "reasons": reasons}),)
     mails = _mu_notice(state, MailEvent.FORM_REJECTED, f"form-rejected:{provenance.sha256}",
                        document=form.form_id or "", reasons=reasons,
-                       received=provenance.received_at.date().isoformat()) if en else ()
+                       received=provenance.received_at.date().isoformat(),
+                       fiches=[fiche_of(form.form_id or "", dict(form.fields), provenance, reasons)]) if en else ()
     return Plan(key=key, outcome=Outcome.REJECTED, enterprise_number=en or None, ops=ops, audit=audit,
                 mails=mails, reasons=tuple(reasons))
 
@@ -397,6 +437,13 @@ def _master_user(state: DossierState, form: ParsedForm, provenance: Provenance, 
     mails = list(_mu_notice(after, MailEvent.CHANGES_APPLIED, f"changes:{key}",
                             changes=[{"change": "master_user_replaced", "login": "", "name": mu.name}])) \
         if state.is_open else []
+    if state.master_user is None and state.unreported_rejections:
+        # The first Master User hears, in one mail, of every fiche refused while nobody could be told.
+        fiches = [fiche_of(s.form_id, s.fields, s.provenance, stored_reasons(s.reason))
+                  for s in state.unreported_rejections]
+        codes = sorted({c for s in state.unreported_rejections for c in stored_reasons(s.reason)})
+        mails.extend(_mu_notice(after, MailEvent.FORM_REJECTED, f"rejected-before-opening:{en}:{provenance.sha256}",
+                                document="", reasons=codes, fiches=fiches))
     # Fiches that waited on the strength of the pending EAP-MU's address but were not sent from
     # the address finally approved lose that trust: a person must look at them.
     for snap in after.waiting:
@@ -441,9 +488,10 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
         ops = [_record(form, provenance, en, FormStatus.APPLIED, [], approved_by=approved_by, login=ref),
                CreateAccount(ref, en, data, sha)]
         audit = [received, _account_created(en, ref, data, sha)]
-        mails = [_credentials(en, ref, state.org_name, sha),
+        mails = [_credentials(state, ref, sha),
                  *_mu_notice(state, MailEvent.CHANGES_APPLIED, f"changes:{key}",
-                             changes=[_change("account_created", ref, _person(data), data)])]
+                             changes=[_change("account_created", ref, _person(data), data,
+                                              fiche_of(form.form_id or "", f, provenance))])]
         return Plan(key=key, outcome=Outcome.APPLIED, enterprise_number=en, ops=tuple(ops), audit=tuple(audit),
                     mails=tuple(mails))
 
@@ -472,20 +520,25 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
                                        details={**account_details(data.profile, data.scope, data.contracts),
                                                 **({"email_changed": True} if moved else {})})]
         mails = list(_mu_notice(state, MailEvent.CHANGES_APPLIED, f"changes:{key}",
-                                changes=[_change("account_modified", account.login, _person(data), data)]))
+                                changes=[_change("account_modified", account.login, _person(data), data,
+                                                 fiche_of(form.form_id or "", f, provenance))]))
         if moved:
             # the old address learns of the change (no credentials): if it was not asked for, its
             # owner can still say so
             mails.insert(0, MailIntent(kind=MailKind.OLD_ADDRESS_NOTICE, event=MailEvent.EMAIL_CHANGED,
                                        enterprise_number=en, login=account.login,
-                                       params={"login": account.login, "org_name": state.org_name},
+                                       params={"login": account.login, "org_name": state.org_name,
+                                               "enterprise_number": en},
                                        idempotency_key=f"old-address:{sha}"))
         if moved and not account.activated:
             # Never logged in: the first credentials went to the old address (a typo, someone else's
             # box) and die with this fiche; new ones go to the address it gives.
             mails.insert(0, MailIntent(kind=MailKind.CREDENTIALS, event=MailEvent.CREDENTIALS_REISSUED,
                                        enterprise_number=en, login=account.login,
-                                       params={"login": account.login, "org_name": state.org_name},
+                                       params={"login": account.login, "org_name": state.org_name,
+                                               "enterprise_number": en,
+                                               **({"master_user": state.master_user.name}
+                                                  if state.master_user else {})},
                                        idempotency_key=f"credentials:{sha}"))
         return Plan(key=key, outcome=Outcome.APPLIED, enterprise_number=en, ops=tuple(ops), audit=tuple(audit),
                     mails=tuple(mails))
@@ -498,7 +551,8 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
                                    document_sha256=sha,
                                    details=account_details(account.profile, account.scope, account.contracts))]
     mails = list(_mu_notice(state, MailEvent.CHANGES_APPLIED, f"changes:{key}",
-                            changes=[_change("account_revoked", account.login, name)]))
+                            changes=[_change("account_revoked", account.login, name,
+                                             fiche=fiche_of(form.form_id or "", f, provenance))]))
     return Plan(key=key, outcome=Outcome.APPLIED, enterprise_number=en, ops=tuple(ops), audit=tuple(audit),
                 mails=tuple(mails))
 
@@ -508,9 +562,14 @@ def _account_created(en: str, ref: str, data: AccountData, sha: str) -> AuditInt
                        document_sha256=sha, details=account_details(data.profile, data.scope, data.contracts))
 
 
-def _credentials(en: str, ref: str, org_name: str, sha: str) -> MailIntent:
-    return MailIntent(kind=MailKind.CREDENTIALS, event=MailEvent.ACCOUNT_OPENED, enterprise_number=en, login=ref,
-                      params={"login": ref, "org_name": org_name}, idempotency_key=f"credentials:{sha}")
+def _credentials(state: DossierState, ref: str, sha: str) -> MailIntent:
+    params: dict[str, object] = {"login": ref, "org_name": state.org_name,
+                                 "enterprise_number": state.enterprise_number}
+    if state.master_user is not None:
+        params["master_user"] = state.master_user.name  # whom to call if the mail was not expected
+    return MailIntent(kind=MailKind.CREDENTIALS, event=MailEvent.ACCOUNT_OPENED,
+                      enterprise_number=state.enterprise_number, login=ref, params=params,
+                      idempotency_key=f"credentials:{sha}")
 
 
 def _with_opening(state: DossierState, key: str, ops: list[Op], audit: list[AuditIntent],
@@ -539,7 +598,8 @@ def _with_opening(state: DossierState, key: str, ops: list[Op], audit: list[Audi
                                      document_sha256=snap.sha256, details={"reasons": errors}))
             mails.extend(_mu_notice(state, MailEvent.FORM_REJECTED, f"form-rejected:{snap.sha256}",
                                     document=snap.form_id, reasons=errors,
-                                    received=snap.provenance.received_at.date().isoformat()))
+                                    received=snap.provenance.received_at.date().isoformat(),
+                                    fiches=[fiche_of(snap.form_id, snap.fields, snap.provenance, errors)]))
             continue
         emails.append(_email_key(data.email))
         ref = new_account_ref(snap.sha256)
@@ -548,8 +608,9 @@ def _with_opening(state: DossierState, key: str, ops: list[Op], audit: list[Audi
                               approved_by=snap.approved_by, login=ref))
         ops.append(CreateAccount(ref, en, data, snap.sha256))
         audit.append(_account_created(en, ref, data, snap.sha256))
-        mails.append(_credentials(en, ref, state.org_name, snap.sha256))
-        changes.append(_change("account_created", ref, _person(data), data))
+        mails.append(_credentials(state, ref, snap.sha256))
+        changes.append(_change("account_created", ref, _person(data), data,
+                               fiche_of(snap.form_id, snap.fields, snap.provenance)))
         created += 1
     if not created:
         return Plan(key=key, outcome=Outcome.WAITING if waiting_outcome else Outcome.APPLIED,
@@ -572,13 +633,20 @@ def _with_opening(state: DossierState, key: str, ops: list[Op], audit: list[Audi
 
 
 def plan_review_rejection(state: DossierState, *, sha256: str, form_id: str, reviewer: str, reason: str,
-                          received: date) -> Plan:
-    """A reviewer refuses a form: it never provisions, and the Master User hears why."""
+                          received: date, note: dict[str, str] | None = None,
+                          fiche: dict[str, object] | None = None) -> Plan:
+    """A reviewer refuses a form: it never provisions, and the Master User hears why (and the note, if any)."""
     en = state.enterprise_number
-    audit = (AuditIntent(AuditAction.REVIEW_REJECTED, reason or "rejected by reviewer", en or None,
-                         document_sha256=sha256, details={"form_id": form_id, "reviewer": reviewer}),)
+    code = reason or _REVIEWER_PREFIX
+    details: dict[str, object] = {"form_id": form_id, "reviewer": reviewer}
+    if note:
+        details["note"] = dict(note)
+    audit = (AuditIntent(AuditAction.REVIEW_REJECTED, code, en or None, document_sha256=sha256, details=details),)
+    told = {**(fiche or {"form": form_id, "received": received.isoformat()}), "reasons": [code]}
+    if note:
+        told["note"] = dict(note)
     mails = _mu_notice(state, MailEvent.FORM_REJECTED, f"form-rejected:{sha256}", document=form_id,
-                       reasons=[reason or "rejected-by-reviewer"], received=received.isoformat()) if en else ()
+                       reasons=[code], received=received.isoformat(), fiches=[told]) if en else ()
     return Plan(key=f"review:{sha256}", outcome=Outcome.REJECTED, enterprise_number=en or None, audit=audit,
                 mails=mails, reasons=(reason,))
 

@@ -64,7 +64,7 @@ def lock_dossier(session: Session, enterprise_number: str, *, now: datetime) -> 
 def provenance_of(row: DossierForm) -> Provenance:
     return Provenance(sha256=row.sha256, channel=Channel(row.channel), sender=row.sender,
                       authenticated=row.authenticated, received_at=aware(row.received_at),
-                      message_id=row.message_id)
+                      message_id=row.message_id, filename=row.filename or "")
 
 
 # Statements built once: a document's state is read for every plan, and building SQLAlchemy
@@ -86,6 +86,8 @@ _MU = sa_select(_T_MU.c.email, _T_MU.c.first_name, _T_MU.c.last_name, _T_MU.c.la
 _FORMS = sa_select(_T_FORM).where(
     _T_FORM.c.enterprise_number == _EN,
     _T_FORM.c.status.in_([FormStatus.WAITING.value, FormStatus.IN_REVIEW.value])).order_by(_T_FORM.c.received_at)
+_REJECTED = sa_select(_T_FORM).where(_T_FORM.c.enterprise_number == _EN,
+                                    _T_FORM.c.status == FormStatus.REJECTED.value).order_by(_T_FORM.c.received_at)
 _ACCOUNTS = sa_select(_T_ACC.c.login, _T_ACC.c.email, _T_ACC.c.status, _T_ACC.c.last_name, _T_ACC.c.first_name,
                       _T_ACC.c.profile, _T_ACC.c.scope, _T_ACC.c.access_end_date, _T_ACC.c.expiry_warned_for,
                       _T_ACC.c.source_sha256).where(_T_ACC.c.enterprise_number == _EN)
@@ -101,7 +103,7 @@ _LEGACY = sa_select(_T_LEG.c.login).where(_T_LEG.c.enterprise_number == _EN,
 def _provenance_of_row(row: Any) -> Provenance:
     return Provenance(sha256=row.sha256, channel=Channel(row.channel), sender=row.sender,
                       authenticated=bool(row.authenticated), received_at=aware(row.received_at),
-                      message_id=row.message_id)
+                      message_id=row.message_id, filename=row.filename or "")
 
 
 def load_state(session: Session, enterprise_number: str, *, sha256: str | None = None) -> DossierState:
@@ -124,6 +126,10 @@ def load_state(session: Session, enterprise_number: str, *, sha256: str | None =
     waiting = tuple(FormSnapshot(sha256=f.sha256, form_id=f.form_id, status=FormStatus(f.status),
                                  fields=dict(f.fields), provenance=_provenance_of_row(f), approved_by=f.approved_by)
                     for f in forms if f.status == FormStatus.WAITING)
+    # Without a Master User nobody could be told of a refused fiche: they wait for the first one.
+    unreported = tuple(FormSnapshot(sha256=f.sha256, form_id=f.form_id, status=FormStatus(f.status),
+                                    fields=dict(f.fields), provenance=_provenance_of_row(f), reason=f.reason)
+                       for f in run(_REJECTED, params)) if mu is None else ()
     accounts = run(_ACCOUNTS, params).all()
     links: dict[str, list[str]] = {}
     activated: frozenset[str] = frozenset()
@@ -153,5 +159,6 @@ def load_state(session: Session, enterprise_number: str, *, sha256: str | None =
         contracts=contracts,
         legacy_logins=legacy,
         waiting=waiting,
+        unreported_rejections=unreported,
         seen=seen,
     )

@@ -24,6 +24,7 @@ from provisioning.models import (
     OrgStatus,
 )
 from provisioning.state import aware
+from reasons import reason_text
 
 __all__ = ["OrgDossier", "OrgSummary", "UserView", "list_orgs", "list_users", "missing_of", "show_org", "show_user"]
 
@@ -154,7 +155,7 @@ def show_org(session: Session, enterprise_number: str) -> OrgDossier:
                      "phone": mu.phone, "approved_by": mu.approved_by, "approved_at": aware(mu.approved_at),
                      "document_sha256": mu.document_sha256} if mu else None,
         forms=[{"sha256": f.sha256, "form_id": f.form_id, "action": f.action, "status": str(f.status),
-                "reason": f.reason, "channel": f.channel, "sender": f.sender,
+                "reason": f.reason, "reason_text": reason_text(f.reason), "channel": f.channel, "sender": f.sender,
                 "received_at": aware(f.received_at), "approved_by": f.approved_by, "login": f.login}
                for f in forms],
         accounts=list_users(session, org=enterprise_number),

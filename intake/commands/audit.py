@@ -31,6 +31,7 @@ from provisioning.checkpoint import (
 )
 from provisioning.db import writer
 from provisioning.export import ExportFormat, export_entries
+from reasons import reason_text
 
 __all__ = ["register"]
 
@@ -106,7 +107,9 @@ def _echo_json(value: Any) -> None:
 
 
 def _entry_json(entry: dict[str, Any]) -> dict[str, Any]:
-    return {**entry, "at": canonical_time(entry["at"]), "details": json.loads(entry["details"] or "{}")}
+    # the code stays as recorded (the chain hashes it); the words come from the reason catalogue
+    return {**entry, "at": canonical_time(entry["at"]), "details": json.loads(entry["details"] or "{}"),
+            "reason_text": reason_text(entry["reason"])}
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -125,7 +128,7 @@ def log_command(config: ConfigOpt = None, org: OrgOpt = None, since: SinceOpt = 
         table = Table("seq", "at (UTC)", "actor", "action", "org", "login", "document", "reason")
         for e in entries:
             table.add_row(str(e["seq"]), canonical_time(e["at"])[:19], e["actor"], e["action"], e["org"] or "",
-                          e["login"] or "", (e["document_sha256"] or "")[:12], e["reason"])
+                          e["login"] or "", (e["document_sha256"] or "")[:12], reason_text(e["reason"]))
         Console(soft_wrap=True).print(table)
 
 

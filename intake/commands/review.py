@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +17,7 @@ from intake.db import open_engine
 from provisioning.db import writer
 from provisioning.models import ReviewStatus
 from provisioning.review import approve, list_reviews, parse_corrections, reject, show_review
+from reasons import CATALOGUE, describe, organisation_codes, reason_text, titles
 
 if TYPE_CHECKING:
     from provisioning.service import Decision
@@ -29,7 +30,12 @@ review_app = typer.Typer(help="Forms waiting for a person: approve (with correct
 IdArg = Annotated[int, typer.Argument(help="Review item number (see `review list`).")]
 ByOpt = Annotated[str, typer.Option("--by", help="Your staff account's name (see `staff list`): every decision "
                                     "is audited with it and with your operating-system user.")]
-ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (shown to the Master User on rejection).")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why: a note kept in the audit log.")]
+CodeOpt = Annotated[str, typer.Option("--reason", help="A reason code of the catalogue the organisation may be "
+                                      "shown (see `review reasons`); the Master User reads its words.")]
+NoteNlOpt = Annotated[str, typer.Option("--note-nl", help="Optional note to the organisation, in Dutch.")]
+NoteFrOpt = Annotated[str, typer.Option("--note-fr", help="Optional note to the organisation, in French (a note "
+                                        "must be given in the organisation's language).")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Correct a field: field=value (repeatable; "
                                                   "contracts=A,B).")]
 AllOpt = Annotated[bool, typer.Option("--all", help="Decided items too.")]
@@ -56,14 +62,19 @@ def _signer(session: Session, by: str) -> tuple[str, dict[str, str]]:
     return account.name, {"os_user": os_user, "signed_via": "cli"}
 
 
+def _texts(codes: list[str]) -> list[dict[str, str]]:
+    """``--json`` keeps the codes and adds their words (English: the language of the command line)."""
+    return [{"code": c, **describe(c).as_dict()} for c in codes]
+
+
 def _decided(decision: Decision, as_json: bool, item_id: int) -> None:
     reasons = list(decision.plan.reasons)
-    data = {"item": item_id, "outcome": str(decision.outcome), "reasons": reasons,
+    data = {"item": item_id, "outcome": str(decision.outcome), "reasons": reasons, "reason_texts": _texts(reasons),
             "mails": [{"kind": str(m.kind), "event": str(m.event), "ref": m.ref} for m in decision.mails]}
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:
-        typer.echo(f"review {item_id}: {decision.outcome}" + (f" ({', '.join(reasons)})" if reasons else ""))
+        typer.echo(f"review {item_id}: {decision.outcome}" + (f" ({titles(reasons)})" if reasons else ""))
 
 
 @review_app.command("list")
@@ -77,11 +88,11 @@ def review_list(config: ConfigOpt = None, as_json: JsonOpt = False, show_all: Al
     finally:
         engine.dispose()
     if as_json:
-        typer.echo(json.dumps([i.as_dict() for i in items], indent=2))
+        typer.echo(json.dumps([_with_texts(i.as_dict()) for i in items], indent=2, ensure_ascii=False))
         return
     table = Table("id", "status", "form", "organisation", "reasons", "received")
     for i in items:
-        table.add_row(str(i.id), i.status, i.form_id, i.enterprise_number or "?", ", ".join(i.reasons),
+        table.add_row(str(i.id), i.status, i.form_id, i.enterprise_number or "?", titles(i.reasons),
                       i.created_at.strftime("%Y-%m-%d %H:%M"))
     Console().print(table)
 
@@ -96,17 +107,22 @@ def review_show(item_id: IdArg, config: ConfigOpt = None, as_json: JsonOpt = Fal
     finally:
         engine.dispose()
     if as_json:
-        typer.echo(json.dumps(item.as_dict(), indent=2))
+        typer.echo(json.dumps(_with_texts(item.as_dict()), indent=2, ensure_ascii=False))
         return
     console = Console()
     console.print(f"[bold]review {item.id}[/] {item.form_id} for {item.enterprise_number or '?'} — {item.status}; "
-                  f"reasons: {', '.join(item.reasons)}; via {item.channel} from {item.sender or '-'}")
+                  f"reasons: {titles(item.reasons)}; via {item.channel} from {item.sender or '-'}", markup=True)
+    for code in item.reasons:
+        console.print(f"  {describe(code).title}: {describe(code).text}", markup=False)
     table = Table("field", "value")
     for name, value in item.fields.items():
         table.add_row(name, ", ".join(value) if isinstance(value, list) else str(value))
     console.print(table)
     for issue in [*item.errors, *item.warnings]:
-        console.print(f"  {issue.get('code')}: {issue.get('field') or ''} {issue.get('message') or ''}")
+        words = describe(str(issue.get("code") or ""))
+        console.print(f"  {words.title}: {issue.get('field') or ''} {issue.get('message') or ''}", markup=False)
+    if item.decision_reason:
+        console.print(f"decision: {reason_text(item.decision_reason)}", markup=False)
 
 
 @review_app.command("approve")
@@ -130,18 +146,45 @@ def review_approve(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", set_: SetO
 
 
 @review_app.command("reject")
-def review_reject(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", config: ConfigOpt = None,
-                  as_json: JsonOpt = False) -> None:
-    """Reject an item: it never provisions; the Master User is told the reason."""
+def review_reject(item_id: IdArg, by: ByOpt, reason: CodeOpt = "", note_nl: NoteNlOpt = "", note_fr: NoteFrOpt = "",
+                  config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Reject an item: it never provisions; the Master User is told the reason in words, and the note."""
     from intake.wiring import enqueue_mails
 
     engine = open_engine(config_from(config).database_url)
     try:
         with Session(writer(engine)) as session:
             by, signed = _signer(session, by)
-            decision = reject(session, item_id, by=by, reason=reason, clock=_now, signed=signed)
+            decision = reject(session, item_id, by=by, reason=reason, note_nl=note_nl, note_fr=note_fr, clock=_now,
+                              signed=signed)
             enqueue_mails(session, decision.mails, clock=_now, actor=by)
             session.commit()
     finally:
         engine.dispose()
     _decided(decision, as_json, item_id)
+
+
+@review_app.command("reasons")
+def review_reasons(as_json: JsonOpt = False) -> None:
+    """The reasons a rejection may give the organisation (codes for --reason), with their words."""
+    codes = organisation_codes()
+    if as_json:
+        rows = [{**CATALOGUE[c].as_dict(), "nl": CATALOGUE[c].nl.as_dict(), "fr": CATALOGUE[c].fr.as_dict()}
+                for c in codes]
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table("code", "title", "Dutch", "French")
+    for code in codes:
+        entry = CATALOGUE[code]
+        table.add_row(code, entry.en.title, entry.nl.title, entry.fr.title)
+    Console().print(table)
+
+
+def _with_texts(data: dict[str, Any]) -> dict[str, Any]:
+    data["reason_texts"] = _texts(list(data.get("reasons") or []))
+    if data.get("decision_reason"):
+        data["decision_reason_text"] = reason_text(str(data["decision_reason"]))
+    for key in ("errors", "warnings"):
+        for issue in data.get(key) or []:
+            issue["text"] = describe(str(issue.get("code") or "")).text
+    return data

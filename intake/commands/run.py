@@ -25,6 +25,7 @@ from intake.operations import (
 from intake.pipeline import RunReport
 from intake.progress import make_reporter
 from provisioning.db import as_database_error
+from reasons import titles
 
 __all__ = ["plan_table", "register", "summary_table"]
 
@@ -102,7 +103,7 @@ def plan_table(report: RunReport) -> Table:
     for column in ("source", "form", "organisation", "read", "would be", "why"):
         table.add_column(column)
     for d in report.documents:
-        table.add_row(d.source, d.form_id or "-", d.org or "-", d.parse, d.outcome, ", ".join(d.reasons))
+        table.add_row(d.source, d.form_id or "-", d.org or "-", d.parse, d.outcome, titles(d.reasons))
     return table
 
 
@@ -178,15 +179,17 @@ def _minutes(seconds: float | None) -> str:
 
 def notify(
     event: Annotated[NoticeEvent, typer.Option("--event", help="new-documents or new-feature")],
-    what: Annotated[str, typer.Option("--what", help="What is new, as the organisations should read it "
-                                      "(e.g. 'pension fiches 2026').")],
+    what_nl: Annotated[str, typer.Option("--what-nl", help="What is new, in Dutch, as the organisations should "
+                                         "read it (e.g. 'pensioenfiches 2026').")] = "",
+    what_fr: Annotated[str, typer.Option("--what-fr", help="The same in French (e.g. 'fiches de pension "
+                                         "2026'); both languages are required.")] = "",
     config: ConfigOpt = None,
     org: OrgOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Tell organisations (at their agreement's notification address) about new documents or features."""
     cfg = config_from(config)
-    result = notify_orgs(cfg, event=event, what=what, org=org)
+    result = notify_orgs(cfg, event=event, what_nl=what_nl, what_fr=what_fr, org=org)
     if as_json:
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:

@@ -72,7 +72,7 @@ def orgs_show(enterprise_number: OrgArg, config: ConfigOpt = None, as_json: Json
     forms = Table("received", "form", "action", "status", "reason", "approved by", "login", title="forms")
     for f in dossier.forms:
         forms.add_row(f["received_at"].strftime("%Y-%m-%d %H:%M"), f["form_id"], f["action"] or "", f["status"],
-                      f["reason"], f["approved_by"] or "", f["login"] or "")
+                      f["reason_text"], f["approved_by"] or "", f["login"] or "")
     console.print(forms)
     accounts = Table("login", "name", "status", "profile", "scope", "contracts", "end date", title="accounts")
     for a in dossier.accounts:

@@ -244,3 +244,32 @@ def test_every_run_ends_with_a_signed_checkpoint_when_a_key_is_configured(
     code, out, _ = _run(capsys, "run", "-c", str(cfg), "--json")
     assert code == 1
     assert [f["code"] for f in json.loads(out)["failures"]] == ["audit-chain-broken"]
+
+
+def test_log_and_export_add_the_catalogue_words_to_the_codes(tmp_path: Path, db_url: str, engine: Engine,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = str(_config(tmp_path, db_url))
+    store = DocumentStore(tmp_path / "store")
+    _populate(engine, store)
+    with Session(engine) as s:
+        append_entry(s, actor="system", action=AuditAction.DOCUMENT_REJECTED, org=ORG, login=None,
+                     document_sha256=None, reason="user-email-in-use, contracts-missing", details={},
+                     at=T0 + timedelta(days=5))
+        s.commit()
+    code, out, _ = _run(capsys, "audit", "log", "-c", cfg, "--json")
+    assert code == 0
+    last = json.loads(out)[-1]
+    assert last["reason"] == "user-email-in-use, contracts-missing"  # the code as recorded
+    assert last["reason_text"] == "E-mail address already used, Contracts missing"
+    assert json.loads(out)[1]["reason_text"] == "dossier complete"  # free text stays itself
+
+    code, out, _ = _run(capsys, "audit", "log", "-c", cfg)
+    assert "E-mail" in out  # the table may wrap the words over lines
+    assert "user-email-in-use" not in out
+
+    out_csv = tmp_path / "audit.csv"
+    assert _run(capsys, "audit", "export", "-c", cfg, "--format", "csv", "--out", str(out_csv))[0] == 0
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8-sig", newline="")))
+    assert rows[-1]["reason"] == "user-email-in-use, contracts-missing"
+    assert rows[-1]["reason_text"] == "E-mail address already used, Contracts missing"
+    assert rows[0]["reason_text"] == "'" + EVIL

@@ -102,10 +102,25 @@ def test_review_and_views_commands(capsys: pytest.CaptureFixture[str], db_url: s
     _receive(engine, usr(email="someone@acme.be"), sender="stranger@elsewhere.example")
     code, out, _ = _cli(capsys, "review", "list", "-c", cfg, "--json")
     (item,) = json.loads(out)
-    code, out, _ = _cli(capsys, "review", "reject", str(item["id"]), "--by", "an", "--reason", "unknown sender",
+    assert item["reasons"] == ["sender-not-master-user"]  # --json keeps the code and adds the words
+    assert item["reason_texts"][0]["title"] == "Not sent by the Master User"
+    code, out, _ = _cli(capsys, "review", "list", "-c", cfg)
+    assert "Not sent by" in out  # the table wraps the title
+    assert "sender-not-master-user" not in out
+    code, _, err = _cli(capsys, "review", "reject", str(item["id"]), "--by", "an", "--reason", "unknown sender",
                         "-c", cfg)
+    assert code == 1
+    assert "review-reason-unknown" in err
+    code, out, _ = _cli(capsys, "review", "reasons")
+    assert "signature-missing" in out
+    assert "imap-login-failed" not in out
+    code, out, _ = _cli(capsys, "review", "reject", str(item["id"]), "--by", "An", "--reason",
+                        "sender-not-master-user", "--note-nl", "Onbekende afzender.", "-c", cfg)
     assert code == 0
     assert "rejected" in out
+    code, out, _ = _cli(capsys, "orgs", "show", EN, "-c", cfg, "--json")
+    (refused,) = [f for f in json.loads(out)["forms"] if f["status"] == "rejected"]
+    assert refused["reason_text"] == "Refused after review — Not sent by the Master User"
     code, _, err = _cli(capsys, "review", "reject", str(item["id"]), "--by", "an", "--reason", "again", "-c", cfg)
     assert code == 1
     assert "review-already-decided" in err

@@ -135,12 +135,14 @@ def test_daily_run_over_the_samples_reaches_the_manifest(
 
     # org notices: once per organisation with open access, to its agreement's address — and once only
     before = len(smtp_server.messages)
-    notice = json.loads(dep.cli("notify", "--event", "new-documents", "--what", "pensioenfiches 2026", "--json"))
+    notice = json.loads(dep.cli("notify", "--event", "new-documents", "--what-nl", "pensioenfiches 2026",
+                                "--what-fr", "fiches de pension 2026", "--json"))
     assert notice["queued"] == len(manifest["expected"]["organisations_open"])
     notified = sorted(m.rcpt_tos[0] for m in smtp_server.messages[before:])
     agreements = {o["enterprise_number"]: o["notification_email"] for o in manifest["organisations"]}
     assert notified == sorted(agreements[en] for en in manifest["expected"]["organisations_open"])
-    again = json.loads(dep.cli("notify", "--event", "new-documents", "--what", "pensioenfiches 2026", "--json"))
+    again = json.loads(dep.cli("notify", "--event", "new-documents", "--what-nl", "pensioenfiches 2026",
+                               "--what-fr", "fiches de pension 2026", "--json"))
     assert (again["queued"], again["already"]) == (0, notice["queued"])
     assert len(smtp_server.messages) == before + len(notified)
 

@@ -243,3 +243,36 @@ async def test_settings_max_attempts_turns_retries_into_failed(mail_db: MailDb, 
         assert mail_db.world.actions(s)[-1] == "mail_failed"
         t = OutboxMessage.__table__  # type: ignore[attr-defined]
         assert s.connection().execute(sa.select(t.c.status, t.c.attempts)).one() == ("failed", 2)
+
+
+async def test_reissuing_twice_before_the_first_mail_went_out_sends_one_mail(mail_db: MailDb,
+                                                                             tmp_path: Path) -> None:
+    _seed(mail_db)
+    clock = FakeClock()
+    outbox = mail_db.world.outbox(clock)
+    with mail_db.session() as s:
+        outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED,
+                       params={"login": "EAP1"}, key="c")
+        # another account's waiting mail is not touched
+        outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP2", event=Event.ACCOUNT_OPENED,
+                       params={"login": "EAP2"}, key="c2")
+        s.commit()
+    for _ in range(2):
+        clock.advance(minutes=5)
+        with mail_db.session() as s:
+            outbox.reissue(s, login="EAP1", by="Sofie Wouters")
+            s.commit()
+    sender = Sender(mail_db.engine, ports=mail_db.world.ports(), transport=FileTransport(tmp_path), clock=clock)
+    report = await sender.drain()
+    assert len(report.sent) == 2  # EAP1 once, EAP2 once
+    to_jan = [eml for eml in tmp_path.glob("*.eml")
+              if "jan.peeters@acme.be" in BytesParser(policy=policy.default).parsebytes(eml.read_bytes())["To"]]
+    assert len(to_jan) == 1
+    rows = [r for r in _rows(mail_db) if r.ref == "EAP1"]
+    assert [r.status for r in rows] == ["superseded", "superseded", "sent"]
+    assert rows[0].last_error == "mail-superseded"
+    with mail_db.session() as s:
+        assert mail_db.world.active_hashes(s, "EAP1") == 1
+        superseded = [r for r in mail_db.world.audit_rows(s) if r.action == "mail_superseded"]
+        assert len(superseded) == 2
+        assert {r.actor for r in superseded} == {"Sofie Wouters"}

@@ -6,6 +6,7 @@ import itertools
 import json
 import logging
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,9 @@ def test_full_flow_opens_dossier_and_no_temporary_password_is_stored_anywhere(
     creds = next(m for m in opened.mails if m.kind is MailKind.CREDENTIALS)
     login = creds.login or ""
     assert login.startswith(LOGIN_PREFIX)
-    assert creds.params == {"login": login, "org_name": "Acme NV"}
+    # no secret, and whom the person may call if the mail was not expected (issue 16.5)
+    assert creds.params == {"login": login, "org_name": "Acme NV", "enterprise_number": EN,
+                            "master_user": "Marie Peeters"}
     with Session(engine) as session:
         assert session.get(Organisation, EN).status == OrgStatus.OPEN  # type: ignore[union-attr]
         assert session.get(LegacyAccount, "acme01").revoked_at is not None  # type: ignore[union-attr]
@@ -276,14 +279,31 @@ def test_review_reject_never_provisions(engine: sa.Engine, tmp_path: Path) -> No
         (item,) = list_reviews(session)
         with pytest.raises(ReviewError):
             reject(session, item.id, by=REVIEWER, clock=clock, reason="")
-        decision = reject(session, item.id, by=REVIEWER, clock=clock, reason="not signed by the Master User")
+        # a reason is a catalogue code the organisation may read, not free text nor a staff-only code
+        for refused in ("not signed by the Master User", "imap-login-failed"):
+            with pytest.raises(ReviewError) as bad:
+                reject(session, item.id, by=REVIEWER, clock=clock, reason=refused)
+            assert bad.value.code == "review-reason-unknown"
+        # the Master User reads Dutch: a note in French only is refused
+        with pytest.raises(ReviewError) as lang:
+            reject(session, item.id, by=REVIEWER, clock=clock, reason="sender-not-master-user",
+                   note_fr="Personne inconnue.")
+        assert lang.value.code == "review-note-language-missing"
+        decision = reject(session, item.id, by=REVIEWER, clock=clock, reason="sender-not-master-user",
+                          note_nl="Deze persoon is ons onbekend.")
         session.commit()
         assert [(m.kind, m.event) for m in decision.mails] == [(MailKind.MASTER_USER_NOTICE, MailEvent.FORM_REJECTED)]
+        (fiche,) = decision.mails[0].params["fiches"]
+        assert fiche["email"] == "intruder@acme.be"
+        assert fiche["action"] == "new"
+        assert fiche["reasons"] == ["sender-not-master-user"]
+        assert fiche["note"] == {"nl": "Deze persoon is ons onbekend."}
         assert session.exec(select(Account).where(col(Account.email) == "intruder@acme.be")).all() == []
         assert session.get(DossierForm, form.sha256).status == FormStatus.REJECTED  # type: ignore[union-attr]
         assert session.get(ReviewItem, item.id).status == ReviewStatus.REJECTED  # type: ignore[union-attr]
         entry = session.exec(select(AuditEntry).where(col(AuditEntry.action) == AuditAction.REVIEW_REJECTED)).one()
-        assert (entry.actor, entry.reason) == (REVIEWER, "not signed by the Master User")
+        assert (entry.actor, entry.reason) == (REVIEWER, "sender-not-master-user")
+        assert json.loads(entry.details)["note"] == {"nl": "Deze persoon is ons onbekend."}
     # the same document arriving again stays refused: it is a duplicate
     assert receive(engine, form).outcome is Outcome.DUPLICATE
 
@@ -355,3 +375,36 @@ def test_reference_reimport_is_idempotent_and_bad_rows_are_reported(engine: sa.E
         session.commit()
     assert report.added == 1
     assert [(e.row, e.code) for e in report.errors] == [(3, "login-duplicate-row"), (4, "email-invalid")]
+
+
+def test_fiches_refused_before_the_master_user_are_reported_to_it_in_one_mail(engine: sa.Engine,
+                                                                               tmp_path: Path) -> None:
+    load_reference(engine, tmp_path)
+    a = agr()
+    receive(engine, a)
+    approve_item(engine, a.sha256)
+    shared = usr(email=NOTIFY, user_first_name="Jan", user_last_name="Janssens")
+    external = usr(email="ext@consult.be", user_first_name="Els", user_last_name="Extern", user_type="external",
+                   external_company="Consult BV")
+    with Session(engine) as session:
+        for form, name in ((shared, "Gebruikersfiche Jan.pdf"), (external, "fiche-els.pdf")):
+            decision = process_form(session, form, replace(prov(form), filename=name), clock=clock)
+            assert decision.outcome is Outcome.REJECTED
+            assert decision.mails == ()  # nobody may be told yet: there is no Master User
+        session.commit()
+    m = mu()
+    receive(engine, m)
+    decision = approve_item(engine, m.sha256)
+    (told,) = [x for x in decision.mails if x.event is MailEvent.FORM_REJECTED]
+    assert told.kind is MailKind.MASTER_USER_NOTICE
+    fiches = {f["person"]: f for f in told.params["fiches"]}
+    assert set(fiches) == {"Jan Janssens", "Els Extern"}
+    assert fiches["Jan Janssens"]["email"] == NOTIFY
+    assert fiches["Jan Janssens"]["filename"] == "Gebruikersfiche Jan.pdf"
+    assert fiches["Jan Janssens"]["reasons"] == ["user-email-is-notification-address"]
+    assert fiches["Els Extern"]["reasons"] == ["access-end-date-missing"]
+    assert fiches["Els Extern"]["action"] == "new"
+    # a later Master User (a replacement) is not told again
+    m2 = mu(email="nieuwe.mu@acme.be", mu_first_name="Nina")
+    receive(engine, m2)
+    assert not [x for x in approve_item(engine, m2.sha256).mails if x.event is MailEvent.FORM_REJECTED]
