@@ -864,7 +864,7 @@ _ENTRIES: tuple[Reason, ...] = (
            fr=("Signé il y a longtemps", "Le formulaire a été signé il y a plus de six mois.",
                "Vérifiez que les données sont toujours exactes ; au besoin, envoyez un nouveau formulaire "
                "signé.")),
-    _entry("smtp-auth", _S,
+    _entry("smtp-auth-failed", _S,
            en=("Mail server login failed", "The SMTP server refused the configured user name or password."),
            nl=("Aanmelden op verzendserver mislukt", "De SMTP-server weigerde de ingestelde gebruiker of het "
                "wachtwoord."),
@@ -873,7 +873,7 @@ _ENTRIES: tuple[Reason, ...] = (
            en=("Too many connections", "The SMTP transport's connection limit is set wrongly."),
            nl=("Te veel verbindingen", "De limiet op SMTP-verbindingen is verkeerd ingesteld."),
            fr=("Trop de connexions", "La limite de connexions SMTP est mal configurée.")),
-    _entry("smtp-connect", _S,
+    _entry("smtp-unreachable", _S,
            en=("Mail server unreachable", "No connection to the SMTP server could be made."),
            nl=("Verzendserver onbereikbaar", "Er kon geen verbinding met de SMTP-server gemaakt worden."),
            fr=("Serveur SMTP injoignable", "Aucune connexion au serveur SMTP n'a pu être établie.")),
@@ -1017,6 +1017,249 @@ _ENTRIES: tuple[Reason, ...] = (
                "Bewaar het formulier opnieuw en stuur het nog eens, of stuur een PDF."),
            fr=("Fichier Excel endommagé", "Le fichier Excel est endommagé et ne peut pas être ouvert.",
                "Enregistrez à nouveau le formulaire et renvoyez-le, ou envoyez un PDF.")),
+    # --- intake, parsing, provisioning, operations and staff codes of the 2026-11-30 wave ----------------
+    _entry("email-not-ascii", _B,
+           en=("E-mail address with accents", "The address contains characters outside plain ASCII (é, ö, ñ …); "
+               "access codes cannot be mailed to it."),
+           nl=("E-mailadres met accenten", "Het e-mailadres bevat tekens met accenten of andere bijzondere tekens "
+               "(é, ö, ñ …). Naar zo'n adres kunnen wij de toegangscodes niet versturen.",
+               "Vul een e-mailadres zonder accenten in en stuur de fiche opnieuw."),
+           fr=("Adresse e-mail avec accents", "L'adresse contient des caractères accentués ou spéciaux (é, ö, ñ …). "
+               "Nous ne pouvons pas y envoyer les codes d'accès.",
+               "Indiquez une adresse e-mail sans accents et renvoyez la fiche.")),
+    _entry("field-control-character", _B,
+           en=("Unreadable character in a field", "A field holds an invisible control character; the value was not "
+               "kept."),
+           nl=("Onleesbaar teken in een veld", "Een veld bevat een onzichtbaar stuurteken; wij hebben de waarde "
+               "niet overgenomen.",
+               "Typ de waarde opnieuw in (niet kopiëren en plakken) en stuur de fiche opnieuw."),
+           fr=("Caractère illisible dans un champ", "Un champ contient un caractère de contrôle invisible ; la "
+               "valeur n'a pas été reprise.",
+               "Retapez la valeur (sans copier-coller) et renvoyez la fiche.")),
+    _entry("phone-unknown-range", _B,
+           en=("Telephone number not recognised", "The number is possible but not in a known range; it was kept."),
+           nl=("Telefoonnummer niet herkend", "Het nummer is mogelijk, maar valt niet in een gekende reeks. Wij "
+               "hebben het overgenomen.",
+               "Kijk het nummer na; is het juist, dan hoeft u niets te doen."),
+           fr=("Numéro de téléphone non reconnu", "Le numéro est possible mais n'appartient pas à une série connue. "
+               "Nous l'avons repris.",
+               "Vérifiez le numéro ; s'il est correct, vous ne devez rien faire.")),
+    _entry("pdf-launch-action-ignored", _B,
+           en=("PDF starts a program", "The PDF asks the reader to start a program or open a file; this was not "
+               "done and a person checks the form."),
+           nl=("PDF wil een programma starten", "Het PDF-bestand vraagt om een programma te starten of een bestand "
+               "te openen. Dat hebben wij niet gedaan; een medewerker kijkt het formulier na.",
+               "Stuur het formulier bij voorkeur opnieuw als gewone PDF, ingevuld met het formulier van Ethias."),
+           fr=("Le PDF lance un programme", "Le fichier PDF demande de lancer un programme ou d'ouvrir un fichier. "
+               "Nous ne l'avons pas fait ; un collaborateur vérifie le formulaire.",
+               "Renvoyez de préférence le formulaire en PDF simple, complété avec le formulaire d'Ethias.")),
+    _entry("pdf-xfa-ignored", _B,
+           en=("PDF with an XFA form", "The PDF carries an XFA form; only its ordinary fields were read and a "
+               "person checks them."),
+           nl=("PDF met XFA-formulier", "Het PDF-bestand bevat een XFA-formulier. Wij hebben alleen de gewone "
+               "velden gelezen; een medewerker kijkt ze na.",
+               "Vul bij voorkeur het formulier van Ethias in met een gewone PDF-lezer."),
+           fr=("PDF avec formulaire XFA", "Le fichier PDF contient un formulaire XFA. Seuls les champs ordinaires "
+               "ont été lus ; un collaborateur les vérifie.",
+               "Complétez de préférence le formulaire d'Ethias avec un lecteur PDF ordinaire.")),
+    _entry("email-change-needs-review", _S,
+           en=("E-mail change checked by a person", "The fiche moves an existing access to another address; a "
+               "person approves it before new codes go out and the old address is told."),
+           nl=("Wijziging van e-mailadres nagekeken", "De fiche verplaatst een bestaande toegang naar een ander "
+               "adres; een medewerker keurt dat goed voor er nieuwe codes vertrekken."),
+           fr=("Changement d'adresse vérifié", "La fiche déplace un accès existant vers une autre adresse ; un "
+               "collaborateur l'approuve avant l'envoi de nouveaux codes.")),
+    _entry("stack-blank-page", _S,
+           en=("Blank page in a scan", "A page of a scanned stack holds no ink; a person confirms it is empty."),
+           nl=("Blanco pagina in een scan", "Een pagina van een gescande stapel is leeg; een medewerker bevestigt "
+               "dat."),
+           fr=("Page blanche dans un scan", "Une page d'une pile scannée est vide ; un collaborateur le confirme.")),
+    _entry("stack-page-without-form", _B,
+           en=("Page that is not a form", "A page of the scanned or combined file is not one of the Extranet "
+               "forms."),
+           nl=("Pagina zonder formulier", "Een pagina van het gescande of samengevoegde bestand is geen formulier "
+               "van het Extranet.",
+               "Stuur alleen de formulieren van het Extranet Aanvullend Pensioen, elk volledig."),
+           fr=("Page sans formulaire", "Une page du fichier scanné ou combiné n'est pas un formulaire de "
+               "l'Extranet.",
+               "N'envoyez que les formulaires de l'Extranet Pension complémentaire, chacun complet.")),
+    _entry("stack-too-many-pages", _B,
+           en=("Too many pages in one file", "A file with more than 40 pages is not split into forms."),
+           nl=("Te veel pagina's in één bestand", "Een bestand van meer dan 40 pagina's wordt niet in formulieren "
+               "opgesplitst.",
+               "Stuur de formulieren in meerdere bestanden van hoogstens 40 pagina's."),
+           fr=("Trop de pages dans un fichier", "Un fichier de plus de 40 pages n'est pas découpé en formulaires.",
+               "Envoyez les formulaires en plusieurs fichiers de 40 pages au plus.")),
+    _entry("stack-split", _S,
+           en=("File split into forms", "A file holding several forms was split; each form is a document of its "
+               "own pointing to its pages."),
+           nl=("Bestand opgesplitst", "Een bestand met meerdere formulieren werd opgesplitst; elk formulier is een "
+               "eigen document met zijn pagina's."),
+           fr=("Fichier découpé", "Un fichier contenant plusieurs formulaires a été découpé ; chaque formulaire est "
+               "un document distinct avec ses pages.")),
+    _entry("forms-refused", _S,
+           en=("Every form refused", "All forms of the mail were refused; the mail waits for a person."),
+           nl=("Alle formulieren geweigerd", "Alle formulieren van de mail werden geweigerd; de mail wacht op een "
+               "medewerker."),
+           fr=("Tous les formulaires refusés", "Tous les formulaires du mail ont été refusés ; le mail attend un "
+               "collaborateur.")),
+    _entry("people-mail-not-found", _S,
+           en=("Mail for people already moved", "A mail for people was no longer in the processed folder; someone "
+               "moved it first."),
+           nl=("Mail al verplaatst", "Een mail voor een medewerker stond niet meer in de map van verwerkte mails; "
+               "iemand verplaatste ze al."),
+           fr=("Mail déjà déplacé", "Un mail destiné à un collaborateur n'était plus dans le dossier des mails "
+               "traités ; quelqu'un l'a déjà déplacé.")),
+    _entry("config-missing-value", _S,
+           en=("Setting missing", "A setting the configuration needs is empty (an SMTP transport without a host, "
+               "IMAP without host or user)."),
+           nl=("Instelling ontbreekt", "Een nodige instelling is leeg (SMTP zonder server, IMAP zonder server of "
+               "gebruiker)."),
+           fr=("Paramètre manquant", "Un paramètre nécessaire est vide (SMTP sans serveur, IMAP sans serveur ou "
+               "utilisateur).")),
+    _entry("database-schema-outdated", _S,
+           en=("Database not migrated", "The database schema is older than this program; run `extranet-intake "
+               "migrate`."),
+           nl=("Database niet bijgewerkt", "Het databaseschema is ouder dan dit programma; voer `extranet-intake "
+               "migrate` uit."),
+           fr=("Base de données non migrée", "Le schéma de la base est plus ancien que ce programme ; lancez "
+               "`extranet-intake migrate`.")),
+    _entry("database-schema-newer", _S,
+           en=("Database newer than the program", "The database schema is at a revision this program does not "
+               "know; run the newer program."),
+           nl=("Database nieuwer dan het programma", "Het databaseschema heeft een versie die dit programma niet "
+               "kent; gebruik het nieuwere programma."),
+           fr=("Base plus récente que le programme", "Le schéma de la base est à une version que ce programme ne "
+               "connaît pas ; utilisez le programme plus récent.")),
+    _entry("database-migration-heads", _S,
+           en=("Migration scripts disagree", "The migration scripts do not form one line of revisions."),
+           nl=("Migratiescripts niet eenduidig", "De migratiescripts vormen geen enkele lijn van versies."),
+           fr=("Scripts de migration incohérents", "Les scripts de migration ne forment pas une seule suite de "
+               "versions.")),
+    _entry("database-unreachable", _S,
+           en=("Database unreachable", "The database could not be reached or opened."),
+           nl=("Database onbereikbaar", "De database kon niet bereikt of geopend worden."),
+           fr=("Base de données injoignable", "La base de données n'a pas pu être atteinte ou ouverte.")),
+    _entry("database-locked", _S,
+           en=("Database busy", "Another process kept the database locked longer than the waiting time."),
+           nl=("Database bezet", "Een ander proces hield de database langer bezet dan de wachttijd."),
+           fr=("Base de données occupée", "Un autre processus a verrouillé la base plus longtemps que le délai "
+               "d'attente.")),
+    _entry("metrics-write-failed", _S,
+           en=("Metrics file not written", "The monitoring metrics of the run could not be written."),
+           nl=("Metriekbestand niet geschreven", "De meetwaarden van de run konden niet weggeschreven worden."),
+           fr=("Fichier de métriques non écrit", "Les métriques de l'exécution n'ont pas pu être écrites.")),
+    _entry("last-run-failed", _S,
+           en=("Last run failed", "The last daily run finished with failures."),
+           nl=("Laatste run mislukt", "De laatste dagelijkse run eindigde met fouten."),
+           fr=("Dernière exécution en échec", "La dernière exécution quotidienne s'est terminée avec des "
+               "erreurs.")),
+    _entry("mail-waiting-too-long", _S,
+           en=("Mail waiting too long", "A mail has waited in the outbox longer than the alert threshold."),
+           nl=("Mail wacht te lang", "Een mail wacht langer in de uitgaande post dan de alarmdrempel."),
+           fr=("Mail en attente trop longtemps", "Un mail attend dans la file d'envoi au-delà du seuil "
+               "d'alerte.")),
+    _entry("mail-refused", _S,
+           en=("Mail withheld", "A due mail was withheld: its recipient is missing or changed."),
+           nl=("Mail tegengehouden", "Een mail werd niet verstuurd: de ontvanger ontbreekt of is gewijzigd."),
+           fr=("Mail retenu", "Un mail n'a pas été envoyé : le destinataire manque ou a changé.")),
+    _entry("mail-internal-error", _S,
+           en=("Mail not prepared", "Preparing a mail failed unexpectedly; it will be tried again."),
+           nl=("Mail niet voorbereid", "Het opmaken van een mail mislukte onverwacht; ze wordt opnieuw geprobeerd."),
+           fr=("Mail non préparé", "La préparation d'un mail a échoué ; il sera réessayé.")),
+    _entry("mail-transport-error", _S,
+           en=("Mail transport failed", "Handing a mail to the mail server failed unexpectedly."),
+           nl=("Verzending mislukt", "Het afgeven van een mail aan de mailserver mislukte onverwacht."),
+           fr=("Transmission échouée", "La remise d'un mail au serveur de messagerie a échoué.")),
+    _entry("smtp-refused-session", _S,
+           en=("Mail server refused the session", "The SMTP server answered the connection with an error."),
+           nl=("Verzendserver weigert", "De SMTP-server antwoordde met een fout op de verbinding."),
+           fr=("Serveur SMTP refuse", "Le serveur SMTP a répondu à la connexion par une erreur.")),
+    _entry("smtp-tls-failed", _S,
+           en=("Secure connection failed", "TLS or STARTTLS with the SMTP server failed (certificate?)."),
+           nl=("Beveiligde verbinding mislukt", "TLS of STARTTLS met de SMTP-server mislukte (certificaat?)."),
+           fr=("Connexion sécurisée échouée", "TLS ou STARTTLS avec le serveur SMTP a échoué (certificat ?).")),
+    _entry("audit-head-mismatch", _S,
+           en=("Audit head disagrees with the chain", "The stored head of the audit chain does not match its last "
+               "entry; nothing is appended until this is resolved."),
+           nl=("Auditkop klopt niet", "De bewaarde kop van de auditketen komt niet overeen met de laatste regel; er "
+               "wordt niets toegevoegd tot dit opgelost is."),
+           fr=("Tête d'audit incohérente", "La tête enregistrée de la chaîne d'audit ne correspond pas à sa "
+               "dernière entrée ; rien n'est ajouté avant résolution.")),
+    _entry("staff-name-invalid", _S,
+           en=("Invalid staff name", "A staff name is 2–64 lower-case letters, digits, '.', '_' or '-', starting "
+               "with a letter."),
+           nl=("Ongeldige naam", "Een naam telt 2 tot 64 kleine letters, cijfers, '.', '_' of '-' en begint met "
+               "een letter."),
+           fr=("Nom invalide", "Un nom compte 2 à 64 minuscules, chiffres, '.', '_' ou '-' et commence par une "
+               "lettre.")),
+    _entry("staff-role-invalid", _S,
+           en=("Invalid role", "The role is reviewer, auditor or admin."),
+           nl=("Ongeldige rol", "De rol is reviewer, auditor of admin."),
+           fr=("Rôle invalide", "Le rôle est reviewer, auditor ou admin.")),
+    _entry("staff-language-invalid", _S,
+           en=("Invalid language", "The language is nl or fr."),
+           nl=("Ongeldige taal", "De taal is nl of fr."),
+           fr=("Langue invalide", "La langue est nl ou fr.")),
+    _entry("staff-name-taken", _S,
+           en=("Name already used", "A staff account with this name or sign-in identity exists."),
+           nl=("Naam al in gebruik", "Er bestaat al een account met deze naam of aanmeldidentiteit."),
+           fr=("Nom déjà utilisé", "Un compte existe déjà avec ce nom ou cette identité de connexion.")),
+    _entry("staff-unknown", _S,
+           en=("Unknown staff member", "No staff account has this name."),
+           nl=("Onbekende medewerker", "Er bestaat geen account met deze naam."),
+           fr=("Collaborateur inconnu", "Aucun compte ne porte ce nom.")),
+    _entry("staff-disabled", _S,
+           en=("Account disabled", "This staff account is disabled."),
+           nl=("Account uitgeschakeld", "Dit account is uitgeschakeld."),
+           fr=("Compte désactivé", "Ce compte est désactivé.")),
+    _entry("staff-bad-password", _S,
+           en=("Wrong name or password", "The name or the password is not right."),
+           nl=("Verkeerde naam of wachtwoord", "De naam of het wachtwoord is niet juist."),
+           fr=("Nom ou mot de passe incorrect", "Le nom ou le mot de passe n'est pas correct.")),
+    _entry("staff-totp-required", _S,
+           en=("One-time code needed", "This account signs in with a one-time code as well."),
+           nl=("Eenmalige code nodig", "Dit account meldt zich ook aan met een eenmalige code."),
+           fr=("Code à usage unique requis", "Ce compte se connecte aussi avec un code à usage unique.")),
+    _entry("staff-totp-invalid", _S,
+           en=("Wrong one-time code", "The one-time code is not right or has expired."),
+           nl=("Verkeerde eenmalige code", "De eenmalige code is niet juist of verlopen."),
+           fr=("Code à usage unique incorrect", "Le code à usage unique est incorrect ou expiré.")),
+    _entry("staff-throttled", _S,
+           en=("Too many attempts", "Too many failed sign-ins for this name or address; try again later."),
+           nl=("Te veel pogingen", "Te veel mislukte aanmeldingen voor deze naam of dit adres; probeer later "
+               "opnieuw."),
+           fr=("Trop de tentatives", "Trop de connexions échouées pour ce nom ou cette adresse ; réessayez plus "
+               "tard.")),
+    _entry("staff-oidc-unknown", _S,
+           en=("Sign-in identity not known", "No staff account matches the identity provider's user."),
+           nl=("Aanmeldidentiteit onbekend", "Geen enkel account komt overeen met de gebruiker van de "
+               "identiteitsprovider."),
+           fr=("Identité de connexion inconnue", "Aucun compte ne correspond à l'utilisateur du fournisseur "
+               "d'identité.")),
+    _entry("staff-oidc-no-role", _S,
+           en=("No role from the identity provider", "The identity provider gave no role this desk knows."),
+           nl=("Geen rol van de identiteitsprovider", "De identiteitsprovider gaf geen rol die dit bureau kent."),
+           fr=("Aucun rôle du fournisseur", "Le fournisseur d'identité n'a donné aucun rôle connu.")),
+    _entry("staff-oidc-state", _S,
+           en=("Sign-in expired", "The sign-in round trip was not started here or took too long; start again."),
+           nl=("Aanmelding verlopen", "De aanmelding begon niet hier of duurde te lang; begin opnieuw."),
+           fr=("Connexion expirée", "La connexion n'a pas commencé ici ou a pris trop de temps ; recommencez.")),
+    _entry("staff-oidc-denied", _S,
+           en=("Identity provider refused", "The identity provider returned an error instead of a sign-in."),
+           nl=("Identiteitsprovider weigerde", "De identiteitsprovider gaf een fout in plaats van een aanmelding."),
+           fr=("Fournisseur d'identité refuse", "Le fournisseur d'identité a renvoyé une erreur.")),
+    _entry("staff-oidc-token", _S,
+           en=("Sign-in token refused", "The identity provider's token could not be obtained or checked."),
+           nl=("Aanmeldtoken geweigerd", "Het token van de identiteitsprovider kon niet opgehaald of nagekeken "
+               "worden."),
+           fr=("Jeton de connexion refusé", "Le jeton du fournisseur d'identité n'a pas pu être obtenu ou "
+               "vérifié.")),
+    _entry("staff-oidc-discovery", _S,
+           en=("Identity provider misconfigured", "The provider's discovery document names another issuer."),
+           nl=("Identiteitsprovider verkeerd ingesteld", "Het discovery-document van de provider noemt een andere "
+               "uitgever."),
+           fr=("Fournisseur mal configuré", "Le document de découverte du fournisseur nomme un autre émetteur.")),
 )
 
 CATALOGUE: Mapping[str, Reason] = MappingProxyType({r.code: r for r in _ENTRIES})

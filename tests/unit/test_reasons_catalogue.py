@@ -32,6 +32,9 @@ NOT_REASONS = frozenset({
     "utf-8", "utf-8-sig", "latin-1", "auto-generated", "auto-submitted", "content-language",
     "content-transfer-encoding", "content-type", "message-id", "mime-version", "extranet-intake",
     "new-documents", "new-feature",
+    # configuration keys, ledger states and sample names, not reasons
+    "drop-archive", "for-people", "stack-01-scan-agr-mu-usr", "stack-02-scan-blank-upside-down",
+    "stack-03-flat-mixed", "stack-04-fillable",
 })
 #: keyword arguments and names whose string values are reasons
 REASON_KEYWORDS = frozenset({"code", "reason", "reasons", "rejection", "too_large"})
