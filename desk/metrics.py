@@ -1,4 +1,4 @@
-"""Prometheus text exposition of the desk's figures (a minimal collector until a product-wide one exists)."""
+"""Prometheus text exposition for ``/metrics``: the product's own gauges (intake/metrics.py) plus the desk's."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from prometheus_client import generate_latest
 from sqlalchemy import Engine
+from sqlmodel import Session
 
-from provisioning.audit import AuditHead
-from provisioning.models import ReviewItem, ReviewStatus
+from intake.metrics import collect as collect_product
 from provisioning.staff import StaffAccount, StaffSession
 
 __all__ = ["collect"]
@@ -20,19 +21,19 @@ def _line(name: str, value: float, help_text: str, labels: str = "") -> list[str
 
 
 def collect(engine: Engine, *, session_idle: timedelta) -> str:
-    """Gauges read from the database, so every web process reports the same figures."""
-    since = datetime.now(UTC) - session_idle
+    """Gauges read from the database, so every web process reports the same figures: the same collector
+    as the textfile the daily run writes (documents, review backlog and age, outbox, audit head), then the
+    desk's own (sessions, staff)."""
+    now = datetime.now(UTC)
+    since = now - session_idle
+    with Session(engine) as session:
+        product = generate_latest(collect_product(session, now=now)).decode("utf-8")
     with engine.connect() as conn:
-        open_items = conn.execute(sa.select(sa.func.count()).select_from(ReviewItem)
-                                  .where(sa.column("status") == ReviewStatus.OPEN.value)).scalar_one()
-        audit_seq = conn.execute(sa.select(sa.column("seq")).select_from(AuditHead)).scalar() or 0
         sessions = conn.execute(sa.select(sa.func.count()).select_from(StaffSession)
                                 .where(sa.column("last_seen_at") >= since)).scalar_one()
         staff: list[Any] = list(conn.execute(sa.select(sa.column("role"), sa.func.count()).select_from(StaffAccount)
                              .where(sa.column("active").is_(True)).group_by(sa.column("role"))))
-    lines = ["# HELP desk_up The desk answers.", "# TYPE desk_up gauge", "desk_up 1"]
-    lines += _line("review_items_open", open_items, "Review items waiting for a person.")
-    lines += _line("audit_entries", audit_seq, "Sequence number of the last audit entry.")
+    lines = [product.rstrip("\n"), "# HELP desk_up The desk answers.", "# TYPE desk_up gauge", "desk_up 1"]
     lines += _line("desk_sessions_active", sessions, "Staff sessions seen within the idle timeout.")
     lines += ["# HELP desk_staff_active Active staff accounts by role.", "# TYPE desk_staff_active gauge"]
     lines += [f'desk_staff_active{{role="{role}"}} {count}' for role, count in sorted(staff)]

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 #: the product's code (sample and bench tooling is not the product)
-PRODUCT = ["errors.py", "reasons.py", "intake", "parsers", "provisioning", "mailer"]
+PRODUCT = ["errors.py", "reasons.py", "intake", "parsers", "provisioning", "mailer", "desk"]
 KEBAB = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
 #: kebab-case literals of the product that are not reasons: encodings, mail header names, the
 #: program's name, the notice kinds of `notify`. The structural scan below may never find one of them.
@@ -33,7 +33,8 @@ NOT_REASONS = frozenset({
     "content-transfer-encoding", "content-type", "message-id", "mime-version", "extranet-intake",
     "new-documents", "new-feature",
     # configuration keys, ledger states and sample names, not reasons
-    "drop-archive", "for-people", "stack-01-scan-agr-mu-usr", "stack-02-scan-blank-upside-down",
+    "drop-archive", "for-people", "x-csrf-token", "csrf-anon", "csrf-session",
+    "stack-01-scan-agr-mu-usr", "stack-02-scan-blank-upside-down",
     "stack-03-flat-mixed", "stack-04-fillable",
 })
 #: keyword arguments and names whose string values are reasons

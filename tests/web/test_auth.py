@@ -277,7 +277,7 @@ def test_metrics_for_admins_and_the_bearer_token(client: TestClient, login_as: L
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
     scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-123"})
     assert scraped.status_code == 200
-    assert "review_items_open 0" in scraped.text
+    assert "extranet_intake_review_backlog 0.0" in scraped.text
     login_as(client, Role.ADMIN)
     page = client.get("/metrics")
     assert page.status_code == 200

@@ -15,7 +15,7 @@ def test_readyz_says_not_ready_on_a_database_without_the_schema(empty_db_url: st
             assert client.get("/healthz").json() == {"status": "ok"}
             ready = client.get("/readyz")
             assert ready.status_code == 503
-            assert ready.json()["status"] == "schema-outdated"
+            assert ready.json()["status"] == "database-schema-outdated"
     finally:
         engine.dispose()
 
