@@ -378,5 +378,8 @@ def _with_value(issue: Issue, fields: Mapping[str, FieldValue], raw: Mapping[str
     name = issue.field
     if name is None or name in fields or name == "contracts":
         return issue
-    text = "".join(ch for ch in _as_text(raw.get(name)) if ch.isprintable())[:_READ_CHARS]
+    value = raw.get(name)
+    # cut before cleaning: a hostile value can be megabytes and only its start is kept
+    value = value[:_READ_CHARS * 4] if isinstance(value, str) else value
+    text = "".join(ch for ch in _as_text(value)[:_READ_CHARS * 4] if ch.isprintable())[:_READ_CHARS]
     return replace(issue, value=text) if text else issue
