@@ -21,14 +21,16 @@ from rich.table import Table
 from sqlmodel import Session
 
 from intake.cli import main as cli
-from intake.config import load_config
+from intake.config import ReviewConfig, load_config
 from provisioning.db import make_engine
 from provisioning.models import ReviewStatus
 from provisioning.review import list_reviews
 
-__all__ = ["REVIEWER", "run_demo"]
+__all__ = ["REVIEWER", "SECOND_REVIEWER", "run_demo"]
 
 REVIEWER = "An Demo (Life Second Pillar)"
+#: the second pair of eyes on agreements and Master User designations (``[review] approvals_required``)
+SECOND_REVIEWER = "Bert Demo (Life Second Pillar)"
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 
@@ -142,6 +144,8 @@ def _decide_reviews(database_url: str, manifest: dict[str, Any], run: Any) -> No
         reason = review.get("reason") or "checked by the team"
         if review.get("decision") == "approve":
             run("review", "approve", str(item.id), "--by", REVIEWER, "--reason", reason)
+            if ReviewConfig().required_for(item.form_id) > 1:
+                run("review", "approve", str(item.id), "--by", SECOND_REVIEWER, "--reason", reason)
         else:
             run("review", "reject", str(item.id), "--by", REVIEWER, "--reason", reason)
 

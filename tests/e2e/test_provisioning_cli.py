@@ -83,8 +83,17 @@ def test_review_and_views_commands(capsys: pytest.CaptureFixture[str], db_url: s
     code, out, _ = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "An", "--set",
                         "org_city=Gent", "-c", cfg)
     assert code == 0
+    assert "1 of 2 approvals" in out  # four eyes on the agreement by default
+    code, _, err = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "An", "-c", cfg)
+    assert code == 1
+    assert "review-same-approver" in err
+    code, out, _ = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "Bert", "-c", cfg)
+    assert code == 0
     assert "applied" in out
     code, out, _ = _cli(capsys, "review", "approve", str(items[1]["id"]), "--by", "An", "--reason", "ok",
+                        "-c", cfg, "--json")
+    assert json.loads(out)["outcome"] == "pending"
+    code, out, _ = _cli(capsys, "review", "approve", str(items[1]["id"]), "--by", "Bert", "--reason", "ok",
                         "-c", cfg, "--json")
     assert json.loads(out)["outcome"] == "applied"
 
