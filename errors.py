@@ -18,6 +18,7 @@ __all__ = [
     "ProvisioningError",
     "ReviewError",
     "SourceError",
+    "StaffError",
     "StoreError",
 ]
 
@@ -74,3 +75,7 @@ class AuditError(IntakeError):
 
 class MailerError(IntakeError):
     """A mail could not be queued or delivered (recipient refused, SMTP error, purpose mismatch)."""
+
+
+class StaffError(IntakeError):
+    """A staff account could not be created, found or signed in (unknown, disabled, wrong password …)."""

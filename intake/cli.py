@@ -12,7 +12,7 @@ import typer
 from typer.exceptions import TyperException
 
 from errors import IntakeError
-from intake.commands import audit, forms, mail, parse, reference, review, run, samples, scans, views
+from intake.commands import audit, forms, mail, parse, reference, review, run, samples, scans, staff, views, web
 
 __all__ = ["app", "main"]
 
@@ -33,6 +33,8 @@ mail.register(app)
 run.register(app)
 samples.register(app)
 scans.register(app)  # after samples: adds "samples scans" to that group
+staff.register(app)
+web.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,12 +20,15 @@ from errors import ConfigError
 __all__ = [
     "AuditConfig",
     "Config",
+    "CookieSecure",
     "CredentialsConfig",
     "DatabaseConfig",
     "DropConfig",
     "ImapConfig",
     "MailConfig",
     "MaildirConfig",
+    "OidcConfig",
+    "OidcRoles",
     "ParsingConfig",
     "RunConfig",
     "SmtpConfig",
@@ -33,6 +36,7 @@ __all__ = [
     "StoreConfig",
     "TlsMode",
     "TrustConfig",
+    "WebConfig",
     "load_config",
 ]
 
@@ -182,6 +186,51 @@ class RunConfig:
     expiry_warning_days: int = 14
 
 
+class CookieSecure(StrEnum):
+    AUTO = "auto"    # Secure when the request came over TLS (directly or per X-Forwarded-Proto of a trusted proxy)
+    TRUE = "true"
+    FALSE = "false"  # plain-HTTP development only
+
+
+@dataclass
+class OidcRoles:
+    """Which values of the role claim give which desk role (a person with none of them is refused)."""
+
+    reviewer: list[str] = field(default_factory=list)
+    auditor: list[str] = field(default_factory=list)
+    admin: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OidcConfig:
+    enabled: bool = False
+    #: the provider's issuer URL; its /.well-known/openid-configuration is read at sign-in
+    issuer: str = ""
+    client_id: str = ""
+    client_secret_env: str = "EXTRANET_OIDC_CLIENT_SECRET"  # noqa: S105 - the variable's name, not a secret
+    #: claim (string or list of strings) mapped through ``roles``; empty = the account's own role
+    role_claim: str = ""
+    roles: OidcRoles = field(default_factory=OidcRoles)
+    #: label of the sign-in button
+    label: str = "Sign in with the company account"
+
+
+@dataclass
+class WebConfig:
+    #: environment variable holding the key that signs cookies and CSRF tokens (at least 32 characters)
+    session_secret_env: str = "EXTRANET_WEB_SESSION_SECRET"  # noqa: S105 - the variable's name, not a secret
+    cookie_secure: CookieSecure = CookieSecure.AUTO
+    session_idle_minutes: int = 30
+    session_max_hours: int = 10
+    #: failed sign-ins per name, and per client address, within the window before sign-in is refused
+    throttle_max_failures: int = 5
+    throttle_max_failures_per_address: int = 20
+    throttle_window_minutes: int = 15
+    #: bearer token that may read /metrics without a session (the variable's name; unset = admins only)
+    metrics_token_env: str = "EXTRANET_METRICS_TOKEN"  # noqa: S105 - the variable's name, not a secret
+    oidc: OidcConfig = field(default_factory=OidcConfig)
+
+
 @dataclass
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -194,6 +243,7 @@ class Config:
     audit: AuditConfig = field(default_factory=AuditConfig)
     run: RunConfig = field(default_factory=RunConfig)
     review: ReviewConfig = field(default_factory=ReviewConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     #: the file this came from (None = embedded defaults)
     source: Path | None = None
 
@@ -281,6 +331,8 @@ def _coerce(hint: Any, value: Any, file: Path, key: str) -> Any:
             raise bad("a path")
         return Path(value)
     if isinstance(hint, type) and issubclass(hint, StrEnum):
+        if isinstance(value, bool):
+            value = "true" if value else "false"  # cookie_secure = true reads as naturally as "true"
         try:
             return hint(value)
         except ValueError:
@@ -308,6 +360,14 @@ def _resolve_paths(cfg: Config, base: Path) -> None:
                 walk(value)
 
     walk(cfg)
+    web = cfg.web
+    if web.session_idle_minutes < 1 or web.session_max_hours < 1 or web.throttle_window_minutes < 1 \
+            or web.throttle_max_failures < 1 or web.throttle_max_failures_per_address < 1:
+        raise ConfigError("config-bad-value", "web session and throttle settings must be at least 1",
+                          file=cfg.source, key="web")
+    if web.oidc.enabled and not (web.oidc.issuer.startswith(("https://", "http://")) and web.oidc.client_id):
+        raise ConfigError("config-bad-value", "web.oidc needs an issuer URL and a client_id when enabled",
+                          file=cfg.source, key="web.oidc")
     if cfg.mail.transport not in ("file", "smtp"):
         raise ConfigError("config-bad-value", "mail.transport must be 'file' or 'smtp'",
                           file=cfg.source, key="mail.transport")

@@ -16,7 +16,7 @@ __all__ = ["MIGRATIONS", "TABLE_MODULES", "alembic_config", "load_all_models", "
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 #: every module that defines tables; the ones of areas still being written may be missing
-TABLE_MODULES = ("provisioning.models", "provisioning.audit", "mailer.outbox", "intake.store")
+TABLE_MODULES = ("provisioning.models", "provisioning.audit", "mailer.outbox", "intake.store", "provisioning.staff")
 
 
 def load_all_models() -> None:

@@ -87,6 +87,9 @@ class AuditAction(StrEnum):
     EXPIRY_WARNED = "expiry_warned"
     NOTICE_SENT = "notice_sent"
     CHECKPOINT = "checkpoint"
+    STAFF_LOGIN = "staff_login"
+    STAFF_LOGIN_FAILED = "staff_login_failed"
+    STAFF_LOGOUT = "staff_logout"
 
 
 class AuditEntry(SQLModel, table=True):

@@ -1,0 +1,14 @@
+"""Every router of the desk; ``create_app`` includes them in this order (append yours)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from desk.routes import auth, health
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    health.router,
+]

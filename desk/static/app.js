@@ -1,0 +1,2 @@
+// The desk's one script (no inline scripts: the Content-Security-Policy forbids them).
+"use strict";

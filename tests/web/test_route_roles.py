@@ -1,0 +1,94 @@
+"""Every route of the desk × anonymous, reviewer, auditor, admin: the status each gets, as designed.
+
+Add a row for every route you add; the test fails on a route that is not in the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from fastapi import FastAPI
+from starlette.testclient import TestClient
+
+from desk.app import route_table
+from provisioning.staff import Role
+from tests.web.conftest import LoginAs, csrf_of, make_client
+
+ACTORS = ("anonymous", "reviewer", "auditor", "admin")
+#: a signed-in person's home: 302 to the room of the role when that room is on the server, else 200
+ROOM = -1
+LOGIN = 302  # anonymous GET of a protected page: to /login?next=...
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    route: str          # the route's path template, as registered
+    path: str           # a concrete path to request
+    expect: tuple[int, int, int, int]  # anonymous, reviewer, auditor, admin
+    #: ends the session: run after the others
+    last: bool = False
+
+
+def everyone(code: int) -> tuple[int, int, int, int]:
+    return (code, code, code, code)
+
+
+def only(*roles: Role, ok: int = 200, anonymous: int = LOGIN) -> tuple[int, int, int, int]:
+    return (anonymous, *(ok if Role(a) in roles else 403 for a in ACTORS[1:]))  # type: ignore[return-value]
+
+
+ROUTES: list[Row] = [
+    Row("GET", "/healthz", "/healthz", everyone(200)),
+    Row("GET", "/readyz", "/readyz", everyone(200)),
+    Row("GET", "/login", "/login", (200, 303, 303, 303)),
+    # wrong credentials, valid CSRF token: refused with the login page again
+    Row("POST", "/login", "/login", everyone(401)),
+    Row("GET", "/", "/", (LOGIN, ROOM, ROOM, ROOM)),
+    Row("GET", "/static", "/static/app.css", everyone(200)),
+    Row("POST", "/logout", "/logout", everyone(303), last=True),
+]
+
+
+def _registered(app: FastAPI) -> set[tuple[str, str]]:
+    return route_table(app.routes)
+
+
+def test_every_route_is_in_the_table(web_app: FastAPI) -> None:
+    table = {(r.method, r.route) for r in ROUTES}
+    missing = _registered(web_app) - table
+    assert not missing, f"routes without a row in ROUTES: {sorted(missing)}"
+    stale = table - _registered(web_app)
+    assert not stale, f"rows for routes that do not exist: {sorted(stale)}"
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_route_role_matrix(actor: str, web_app: FastAPI, login_as: LoginAs) -> None:
+    column = ACTORS.index(actor)
+    with make_client(web_app) as client:
+        if actor != "anonymous":
+            login_as(client, Role(actor))
+        failures = []
+        for row in sorted(ROUTES, key=lambda r: r.last):
+            response = _request(client, row)
+            expected = row.expect[column]
+            if expected == ROOM:
+                room = web_app.state.desk.room_of(Role(actor))
+                ok = (response.status_code == 302 and response.headers["location"] == room.path) if room \
+                    else response.status_code == 200
+                if not ok:
+                    failures.append(f"{row.method} {row.path}: {response.status_code}, expected the room")
+                continue
+            if response.status_code != expected:
+                failures.append(f"{row.method} {row.path}: {response.status_code}, expected {expected}")
+            elif expected == LOGIN and actor == "anonymous":
+                assert response.headers["location"].startswith("/login?next=")
+        assert not failures, f"{actor}:\n" + "\n".join(failures)
+
+
+def _request(client: TestClient, row: Row):  # type: ignore[no-untyped-def]
+    if row.method == "GET":
+        return client.get(row.path)
+    token = csrf_of(client, "/login" if "desk_session" not in client.cookies else "/")
+    return client.request(row.method, row.path, data={"csrf_token": token})
