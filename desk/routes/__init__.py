@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from desk.routes import auth, health
+from desk.routes import audit, auth, health, ops, review
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
     auth.router,
     health.router,
+    review.router,
+    audit.router,
+    ops.router,
 ]

@@ -1,7 +1,7 @@
 """Review desk: four-eyes approvals (review_approval) and audit-log indexes for filtered keyset paging.
 
 Revision ID: 0004_h_review_desk
-Revises: 0003_intake
+Revises: 0004_g_staff (relinked after merging w/G)
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
 revision: str = "0004_h_review_desk"
-down_revision: str | None = "0003_intake"
+down_revision: str | None = "0004_g_staff"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
