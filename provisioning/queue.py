@@ -55,14 +55,16 @@ def review_queue(session: Session, *, now: datetime, filters: QueueFilter | None
     approvals = (sa.select(sa.func.count()).where(appr.c.review_item_id == item.c.id)
                  .correlate(item).scalar_subquery())
     stmt = (sa.select(item.c.id, item.c.form_id, item.c.enterprise_number, org.c.name, item.c.reasons,
-                      item.c.created_at, doc.c.channel, doc.c.sender, approvals)
+                      item.c.created_at, doc.c.channel, doc.c.sender, approvals, item.c.fields)
             .select_from(item.outerjoin(doc, doc.c.sha256 == item.c.document_sha256)
                          .outerjoin(org, org.c.enterprise_number == item.c.enterprise_number))
             .where(item.c.status == str(ReviewStatus.OPEN)).order_by(item.c.id))
     rows: list[QueueRow] = []
     for r in session.connection().execute(stmt):
         created = aware(r[5])
-        rows.append(QueueRow(id=r[0], form_id=r[1], enterprise_number=r[2] or "", org_name=r[3] or "",
+        # before its agreement applies, an organisation is known only by the name on its forms
+        name = r[3] or str((r[9] or {}).get("org_name") or "")
+        rows.append(QueueRow(id=r[0], form_id=r[1], enterprise_number=r[2] or "", org_name=name,
                              reasons=tuple(r[4] or ()), created_at=created, waiting=now - created,
                              channel=r[6] or "", sender=r[7], approvals=int(r[8] or 0)))
     needle = (f.org or "").strip().lower()
