@@ -84,6 +84,8 @@ def render_page_png(data: bytes, page: int, *, max_side: int = MAX_SIDE_PX) -> b
         if kind is OriginalKind.PDF:
             pdf = pypdfium2.PdfDocument(data)
             try:
+                # an AcroForm's values live in its widgets: without the form environment they are not drawn
+                pdf.init_forms()
                 if page >= len(pdf):
                     raise ParseError("render-page-missing", f"the document has no page {page + 1}", page=page)
                 p = pdf[page]

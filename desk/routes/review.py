@@ -108,7 +108,8 @@ def field_rows(view: ReviewView, lang: str, *, posted: dict[str, str] | None = N
         rows.append(FieldRow("contracts", label, (posted or {}).get("contracts", _text(values.get("contracts"))),
                              kind="contracts", options=[], doubtful="contracts" in doubt,
                              error=(errors or {}).get("contracts", ""), corrected="contracts" in view.corrections))
-    for name in sorted(set(values) - known - {"contracts"}):
+    signatures = {f.name for f in defs if f.kind is FieldKind.SIGNATURE}
+    for name in sorted(set(values) - known - {"contracts"} - signatures):
         if name.startswith("contract_"):
             continue
         rows.append(FieldRow(name, name, (posted or {}).get(name, _text(values.get(name))), kind="text", options=[],

@@ -75,3 +75,12 @@ def test_doubtful_fields_are_the_ocr_warnings_fields() -> None:
     warnings = [{"code": "ocr-low-confidence", "field": "mu_email"}, {"code": "ocr-unreadable-field", "field": "x"},
                 {"code": "signed-date-old", "field": "signed_date"}]
     assert doubtful_fields(warnings) == {"mu_email", "x"}
+
+
+def test_an_acroform_pdf_renders_with_its_filled_values(samples_dir: Path) -> None:
+    data = (samples_dir / "documents" / "lejeune" / "agr-fr.pdf").read_bytes()
+    img = _image(render_page_png(data, 0, max_side=900)).convert("L")
+    # inside the organisation-name box: the filled-in name (widget appearance), not an empty box
+    box = img.crop((55, 150, 200, 162))
+    dark = sum(1 for v in box.getdata() if v < 128)  # type: ignore[attr-defined]
+    assert dark > 50
