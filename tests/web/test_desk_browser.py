@@ -72,6 +72,8 @@ def test_reviewers_and_an_auditor_in_chromium(db_url: str, web_config: Config, w
     # the MU item (a scan with a doubtful field and its crop)
     page.goto(live_server.url + f"/review/{_item_id(web_engine, seeded['EAP-MU'])}")
     page.wait_for_selector("img.crop")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("img.page").first.evaluate("img => img.naturalWidth") > 500
     screenshot(page, tmp_path, "03-review-item-scan-doubtful")
     # reject the stranger's fiche by keyboard: "r" focuses the reason, Enter sends
     page.goto(live_server.url + f"/review/{usr_id}")
