@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
@@ -28,6 +29,7 @@ from parsers.forms import FORMS, FieldKind, FormId, Lang
 from parsers.result import FieldValue
 from provisioning.approvals import add_approval, approvals_of
 from provisioning.audit import AuditAction, append_entry
+from provisioning.models import ReviewItem, ReviewStatus
 from provisioning.queue import QueueFilter, review_queue
 from provisioning.review import ReviewView, reject, revalidate, show_review
 from provisioning.staff import Role
@@ -160,7 +162,7 @@ def _item_page(request: Request, staff: Staff, item_id: int, *, status: int = 20
             raise HTTPException(status_code=404, detail=f"no review item {item_id}") from None
         approvals = approvals_of(session, item_id)
         arrivals = arrivals_of(session, view.document_sha256)
-        queue = [r.id for r in review_queue(session, now=_now()).rows]
+        prev_id, next_id = _neighbours(session, item_id)
         if audit_open:
             # the auditors must see who looked at personal data: opening the original is logged
             append_entry(session, actor=staff.name, action=AuditAction.DOCUMENT_OPENED,
@@ -176,9 +178,6 @@ def _item_page(request: Request, staff: Staff, item_id: int, *, status: int = 20
     pages = page_count(data) if kind in (OriginalKind.PDF, OriginalKind.IMAGE) else 0
     sheets = xlsx_table(data, max_rows=60) if kind is OriginalKind.XLSX else []
     rows = field_rows(view, staff.language, posted=posted, errors=errors)
-    position = queue.index(item_id) if item_id in queue else -1
-    prev_id = queue[position - 1] if position > 0 else None
-    next_id = queue[position + 1] if 0 <= position < len(queue) - 1 else None
     required = desk.cfg.review.required_for(view.form_id)
     return render(request, "review_item.html", status=status, view=view, rows=rows, approvals=approvals,
                   counting=sum(1 for a in approvals if a.counts), required=required, arrivals=arrivals,
@@ -264,13 +263,25 @@ async def reject_item(request: Request, item_id: int, staff: Annotated[Staff, RE
     return RedirectResponse(_next_url(request, item_id, f"Item {item_id} rejected."), status_code=303)
 
 
+def _neighbours(session: Session, item_id: int) -> tuple[int | None, int | None]:
+    """The open items just before and after this one in queue order (two indexed look-ups)."""
+    t = ReviewItem.__table__  # type: ignore[attr-defined]
+    is_open = t.c.status == str(ReviewStatus.OPEN)
+    conn = session.connection()
+    before = conn.execute(sa.select(t.c.id).where(is_open, t.c.id < item_id).order_by(t.c.id.desc()).limit(1))
+    after = conn.execute(sa.select(t.c.id).where(is_open, t.c.id > item_id).order_by(t.c.id).limit(1))
+    return before.scalar(), after.scalar()
+
+
 def _next_url(request: Request, item_id: int, done: str) -> str:
+    """After a decision: the next open item (or the first, or the queue), with what was done."""
     from urllib.parse import quote
 
     with Session(desk_of(request).engine) as session:
-        ids = [r.id for r in review_queue(session, now=_now()).rows]
-    later = [i for i in ids if i > item_id] or ids
-    target = f"/review/{later[0]}" if later else "/review"
+        _, after = _neighbours(session, item_id)
+        if after is None:  # the last one: back to the oldest still open
+            after = _neighbours(session, 0)[1]
+    target = f"/review/{after}" if after else "/review"
     return f"{target}?done={quote(done)}"
 
 
