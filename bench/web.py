@@ -214,7 +214,7 @@ def main() -> None:
         bare, bare_base = _start("bare", url, folder / "store")
         try:
             pages = {"queue": "/review", "item": f"/review/{item_id}",
-                     "audit (org + action filter)": f"/audit?org={org}&action=mail_sent"}
+                     "audit (org + action filter)": f"/audit?org={org}&action=credentials_issued"}
             with httpx.Client(base_url=desk_base) as rev, httpx.Client(base_url=desk_base) as aud, \
                     httpx.Client(base_url=bare_base) as floor:
                 _login(rev, "rev")

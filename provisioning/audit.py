@@ -97,7 +97,8 @@ class AuditEntry(SQLModel, table=True):
 
     __tablename__ = "audit_entry"
     # (column, seq): a filtered log page, newest first, reads just its rows (keyset paging)
-    __table_args__ = tuple(sa.Index(f"ix_audit_entry_{c}_seq", c, "seq") for c in ("org", "login", "action", "actor"))
+    __table_args__ = (*(sa.Index(f"ix_audit_entry_{c}_seq", c, "seq") for c in ("org", "login", "action", "actor")),
+                      sa.Index("ix_audit_entry_org_action_seq", "org", "action", "seq"))
 
     seq: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
     #: UTC; stored without offset on SQLite, as timestamptz on PostgreSQL
