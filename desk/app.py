@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -150,8 +151,9 @@ def create_app(cfg: Config, *, secret: str | None = None, engine: Engine | None 
         if request.url.path.startswith(("/static/", "/healthz", "/readyz", "/metrics")):
             return Response(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
         try:
-            return render(request, "error.html", status=exc.status_code, title=titles.get(exc.status_code, "Error"),
-                          message=str(exc.detail))
+            # render() may read the session from the database: not on the event loop
+            return await run_in_threadpool(render, request, "error.html", status=exc.status_code,
+                                           title=titles.get(exc.status_code, "Error"), message=str(exc.detail))
         except Exception:  # an error page must never fail: a bare one then
             return HTMLResponse(f"<h1>{exc.status_code}</h1>", status_code=exc.status_code)
 

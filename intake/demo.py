@@ -26,11 +26,14 @@ from provisioning.db import make_engine
 from provisioning.models import ReviewStatus
 from provisioning.review import list_reviews
 
-__all__ = ["REVIEWER", "SECOND_REVIEWER", "run_demo"]
+__all__ = ["REVIEWER", "REVIEWER_DISPLAY", "SECOND_REVIEWER", "run_demo"]
 
-REVIEWER = "An Demo (Life Second Pillar)"
+#: the demo reviewer's staff account (`review --by` must name an active one) and the name pages show
+REVIEWER = "an.demo"
+REVIEWER_DISPLAY = "An Demo (Life Second Pillar)"
 #: the second pair of eyes on agreements and Master User designations (``[review] approvals_required``)
-SECOND_REVIEWER = "Bert Demo (Life Second Pillar)"
+SECOND_REVIEWER = "bert.demo"
+SECOND_REVIEWER_DISPLAY = "Bert Demo (Life Second Pillar)"
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 
@@ -73,6 +76,8 @@ def run_demo(folder: Path, *, console: Console) -> int:
     step("1. Set up", "A fresh deployment on embedded defaults: database, folders, the contract register and "
          "the old Extranet's accounts (whose logins are revoked when an organisation's new access opens).")
     run("init")
+    run("staff", "add", REVIEWER, "--role", "reviewer", "--display-name", REVIEWER_DISPLAY)
+    run("staff", "add", SECOND_REVIEWER, "--role", "reviewer", "--display-name", SECOND_REVIEWER_DISPLAY)
     run("contracts", "import", str(SAMPLES / "contracts.xlsx"))
     run("legacy", "import", str(SAMPLES / "legacy_accounts.xlsx"))
     run("audit", "keygen", "--out", str(folder / "keys"), configured=False)
@@ -100,8 +105,9 @@ def run_demo(folder: Path, *, console: Console) -> int:
          "Agreements and Master User fiches always wait for a person; nothing is provisioned yet.")
     run("run")
     run("orgs", "list")
-    step("5. The review queue", f"The Life Second Pillar team checks signatures and authority. {REVIEWER} decides "
-         "each item as the samples' manifest says (approve, or reject with a reason the Master User is told).")
+    step("5. The review queue", "The Life Second Pillar team checks signatures and authority. "
+         f"{REVIEWER_DISPLAY} decides each item as the samples' manifest says (approve, or reject with a "
+         "reason the Master User is told).")
     run("review", "list")
     _decide_reviews(cfg.database_url, manifest, run)
     step("6. The next run", "Approvals took effect: each dossier is complete, so accounts open, legacy logins are "

@@ -86,7 +86,7 @@ def approvals_of(session: Session, item_id: int) -> list[ApprovalView]:
 
 def add_approval(session: Session, item_id: int, *, by: str, clock: Clock, required: int, reason: str = "",
                  corrections: dict[str, FieldValue] | None = None,
-                 rng: random.Random | None = None) -> ApprovalResult:
+                 rng: random.Random | None = None, signed: dict[str, str] | None = None) -> ApprovalResult:
     """Record ``by``'s approval (with optional corrections, validated again); take effect at ``required``.
 
     Raises :class:`ReviewError` and records nothing when the item is not open, a correction is
@@ -129,7 +129,7 @@ def add_approval(session: Session, item_id: int, *, by: str, clock: Clock, requi
     approvers = (*counting, by)
     if len(approvers) >= required:
         decision = approve(session, item_id, by=by, clock=clock, reason=reason, corrections=merged, rng=rng,
-                           approvers=approvers)
+                           approvers=approvers, signed=signed)
         return ApprovalResult(item_id, len(approvers), required, approvers, reset, decision)
     item.corrections = merged
     session.add(item)
@@ -142,7 +142,7 @@ def add_approval(session: Session, item_id: int, *, by: str, clock: Clock, requi
                  details={"item": item_id, "approvals": len(approvers), "required": required,
                           "approvers": list(approvers), "values_sha256": digest, "reset": reset,
                           "corrections": {k: {"read": item.fields.get(k), "set": v} for k, v in sorted(new.items())
-                                          if item.fields.get(k) != v}},
+                                          if item.fields.get(k) != v}, **(signed or {})},
                  at=now)
     session.flush()
     return ApprovalResult(item_id, len(approvers), required, approvers, reset, None)

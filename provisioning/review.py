@@ -94,7 +94,7 @@ def revalidate(form_id: str, fields: dict[str, FieldValue], *, today: date
 
 def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: str = "",
             corrections: dict[str, FieldValue] | None = None, rng: random.Random | None = None,
-            approvers: tuple[str, ...] = ()) -> Decision:
+            approvers: tuple[str, ...] = (), signed: dict[str, str] | None = None) -> Decision:
     """Approve a queued form (after corrections, validated again) and let it take effect.
 
     This is the approval that takes effect; four eyes (several distinct approvers) is
@@ -119,8 +119,8 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
     kept = tuple(w for w in warnings if w.code not in OCR_LOW_CONFIDENCE_CODES)
     form = ParsedForm(form_id=item.form_id, version=None, language=None, method=None, fields=fields,
                       warnings=kept, sha256=item.document_sha256)
-    decided = _with_corrections(decide(session, form, provenance_of(doc), clock=clock, approved_by=by),
-                                item.fields, corrections, approvers)
+    decided = _signed(_with_corrections(decide(session, form, provenance_of(doc), clock=clock, approved_by=by),
+                                        item.fields, corrections, approvers), signed)
     if decided.outcome in (Outcome.REJECTED, Outcome.REVIEW):
         raise ReviewError("review-rules-refused", "the dossier rules refuse this form: "
                           + ", ".join(decided.reasons), item=item_id)
@@ -152,7 +152,19 @@ def _with_corrections(decided: Plan, read: dict[str, FieldValue], corrections: d
     return replace(decided, audit=audit)
 
 
-def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str) -> Decision:
+def _signed(decided: Plan, signed: dict[str, str] | None) -> Plan:
+    """The decision's audit entry also names how it was signed (e.g. the operating-system user of a CLI
+    decision beside ``--by``), so a name typed on a shared account can be traced to a login."""
+    if not signed:
+        return decided
+    audit = tuple(replace(entry, details={**entry.details, **signed})
+                  if entry.action in (AuditAction.REVIEW_APPROVED, AuditAction.REVIEW_REJECTED) else entry
+                  for entry in decided.audit)
+    return replace(decided, audit=audit)
+
+
+def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str,
+           signed: dict[str, str] | None = None) -> Decision:
     """Reject a queued form: it never provisions; the decision is audited and the Master User told why."""
     item, doc = _open_item(session, item_id, by)
     if not reason.strip():
@@ -161,8 +173,8 @@ def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str
     if item.enterprise_number:
         lock_dossier(session, item.enterprise_number, now=now)
     state = load_state(session, item.enterprise_number)
-    decided = plan_review_rejection(state, sha256=item.document_sha256, form_id=item.form_id, reviewer=by,
-                                    reason=reason, received=aware(doc.received_at).date())
+    decided = _signed(plan_review_rejection(state, sha256=item.document_sha256, form_id=item.form_id, reviewer=by,
+                                            reason=reason, received=aware(doc.received_at).date()), signed)
     mails = apply_plan(session, decided, actor=by, clock=clock)
     doc.status, doc.reason, doc.decided_at = FormStatus.REJECTED, f"rejected-by-reviewer: {reason}", now
     item.status, item.decided_by, item.decided_at, item.decision_reason = ReviewStatus.REJECTED, by, now, reason

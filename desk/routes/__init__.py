@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from desk.routes import audit, auth, health, ops, review
+from desk.routes import audit, auth, health, oidc, ops, review
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
     auth.router,
     health.router,
+    oidc.router,
     review.router,
     audit.router,
     ops.router,

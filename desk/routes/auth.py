@@ -69,6 +69,9 @@ def audit_login(session: Session, *, action: AuditAction, actor: str, reason: st
 def finish_login(request: Request, session: Session, account: StaffAccount, *, method: str,
                  next_path: str) -> Response:
     """Start a fresh session (never reuse a cookie from before sign-in), audit it, commit, redirect."""
+    previous = session_token(request)
+    if previous:
+        end_session(session, previous)  # signing in again in one browser leaves no second live session
     token = start_session(session, account, method=method)
     audit_login(session, action=AuditAction.STAFF_LOGIN, actor=account.name, reason=method,
                 details={"address": client_address(request), "role": str(account.role), "method": method})

@@ -1,14 +1,21 @@
-"""Health for the load balancer: ``/healthz`` (the process answers) and ``/readyz`` (database at the latest schema)."""
+"""Health for the load balancer and monitoring: ``/healthz`` (the process answers), ``/readyz`` (database at the
+latest schema) and ``/metrics`` (admins, or a scraper with the configured bearer token)."""
 
 from __future__ import annotations
 
+import hmac
+import os
+from datetime import timedelta
+
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 
-from desk.security import desk_of
+from desk.metrics import collect
+from desk.security import current_staff, desk_of
 from intake.db import alembic_config
+from provisioning.staff import Role
 
 __all__ = ["router"]
 
@@ -33,3 +40,20 @@ def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "schema-outdated", "current": sorted(current), "expected": sorted(heads)},
                             status_code=503)
     return JSONResponse({"status": "ready", "revision": sorted(current)})
+
+
+@router.get("/metrics")
+def metrics(request: Request) -> PlainTextResponse:
+    desk = desk_of(request)
+    token = os.environ.get(desk.cfg.web.metrics_token_env, "")
+    sent = request.headers.get("authorization", "")
+    if not (token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())):
+        staff = current_staff(request)
+        # a scraper gets 401, never a redirect to a login page it cannot fill in
+        if staff is None:
+            raise HTTPException(status_code=401, detail="sign in or send the metrics bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if staff.role is not Role.ADMIN:
+            raise HTTPException(status_code=403, detail="metrics are for admins")
+    body = collect(desk.engine, session_idle=timedelta(minutes=desk.cfg.web.session_idle_minutes))
+    return PlainTextResponse(body, media_type="text/plain; version=0.0.4")

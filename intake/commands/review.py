@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from datetime import UTC, datetime
 from typing import Annotated
@@ -18,6 +19,7 @@ from provisioning.approvals import ApprovalResult, add_approval
 from provisioning.models import ReviewStatus
 from provisioning.review import list_reviews, parse_corrections, reject, show_review
 from provisioning.service import Decision
+from provisioning.staff import find_active
 
 __all__ = ["register"]
 
@@ -25,7 +27,8 @@ review_app = typer.Typer(help="Forms waiting for a person: approve (with correct
                          no_args_is_help=True)
 
 IdArg = Annotated[int, typer.Argument(help="Review item number (see `review list`).")]
-ByOpt = Annotated[str, typer.Option("--by", help="Your name: every decision is audited with it.")]
+ByOpt = Annotated[str, typer.Option("--by", help="Your staff account's name (see `staff list`): every decision "
+                                    "is audited with it and with your operating-system user.")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (shown to the Master User on rejection).")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Correct a field: field=value (repeatable; "
                                                   "contracts=A,B).")]
@@ -40,6 +43,16 @@ def register(app: typer.Typer) -> None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _signer(session: Session, by: str) -> tuple[str, dict[str, str]]:
+    """``--by`` must name an active staff account; the OS user who typed it is recorded beside it."""
+    account = find_active(session, by)
+    try:
+        os_user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment or the password database
+        os_user = "unknown"
+    return account.name, {"os_user": os_user, "signed_via": "cli"}
 
 
 def _decided(decision: Decision, as_json: bool, item_id: int) -> None:
@@ -104,9 +117,10 @@ def review_approve(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", set_: SetO
     engine = open_engine(cfg.database_url)
     try:
         with Session(engine) as session:
+            by, signed = _signer(session, by)
             form_id = show_review(session, item_id).form_id
             result = add_approval(session, item_id, by=by, reason=reason, corrections=parse_corrections(set_ or []),
-                                  clock=_now, required=cfg.review.required_for(form_id))
+                                  clock=_now, required=cfg.review.required_for(form_id), signed=signed)
             if result.decision is not None:
                 # the mails the decision asks for are queued in its transaction (sent by the next run / `send`)
                 enqueue_mails(session, result.decision.mails, clock=_now, actor=by)
@@ -136,7 +150,8 @@ def review_reject(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", config: Con
     engine = open_engine(config_from(config).database_url)
     try:
         with Session(engine) as session:
-            decision = reject(session, item_id, by=by, reason=reason, clock=_now)
+            by, signed = _signer(session, by)
+            decision = reject(session, item_id, by=by, reason=reason, clock=_now, signed=signed)
             enqueue_mails(session, decision.mails, clock=_now, actor=by)
             session.commit()
     finally:

@@ -76,24 +76,26 @@ def test_review_and_views_commands(capsys: pytest.CaptureFixture[str], db_url: s
     assert json.loads(out)["fields"]["notification_email"] == "extranet@acme.be"
     code, _, err = _cli(capsys, "review", "approve", str(items[0]["id"]), "-c", cfg)
     assert code == 2  # --by is required
-    code, _, err = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "An", "--set",
+    assert _cli(capsys, "staff", "add", "an", "--role", "reviewer", "-c", cfg)[0] == 0
+    assert _cli(capsys, "staff", "add", "bert", "--role", "reviewer", "-c", cfg)[0] == 0
+    code, _, err = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "an", "--set",
                         "notification_email=not-an-address", "-c", cfg)
     assert code == 1
     assert "review-correction-invalid" in err
-    code, out, _ = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "An", "--set",
+    code, out, _ = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "an", "--set",
                         "org_city=Gent", "-c", cfg)
     assert code == 0
     assert "1 of 2 approvals" in out  # four eyes on the agreement by default
-    code, _, err = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "An", "-c", cfg)
+    code, _, err = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "an", "-c", cfg)
     assert code == 1
     assert "review-same-approver" in err
-    code, out, _ = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "Bert", "-c", cfg)
+    code, out, _ = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "bert", "-c", cfg)
     assert code == 0
     assert "applied" in out
-    code, out, _ = _cli(capsys, "review", "approve", str(items[1]["id"]), "--by", "An", "--reason", "ok",
+    code, out, _ = _cli(capsys, "review", "approve", str(items[1]["id"]), "--by", "an", "--reason", "ok",
                         "-c", cfg, "--json")
     assert json.loads(out)["outcome"] == "pending"
-    code, out, _ = _cli(capsys, "review", "approve", str(items[1]["id"]), "--by", "Bert", "--reason", "ok",
+    code, out, _ = _cli(capsys, "review", "approve", str(items[1]["id"]), "--by", "bert", "--reason", "ok",
                         "-c", cfg, "--json")
     assert json.loads(out)["outcome"] == "applied"
 
@@ -110,11 +112,11 @@ def test_review_and_views_commands(capsys: pytest.CaptureFixture[str], db_url: s
     _receive(engine, usr(email="someone@acme.be"), sender="stranger@elsewhere.example")
     code, out, _ = _cli(capsys, "review", "list", "-c", cfg, "--json")
     (item,) = json.loads(out)
-    code, out, _ = _cli(capsys, "review", "reject", str(item["id"]), "--by", "An", "--reason", "unknown sender",
+    code, out, _ = _cli(capsys, "review", "reject", str(item["id"]), "--by", "an", "--reason", "unknown sender",
                         "-c", cfg)
     assert code == 0
     assert "rejected" in out
-    code, _, err = _cli(capsys, "review", "reject", str(item["id"]), "--by", "An", "--reason", "again", "-c", cfg)
+    code, _, err = _cli(capsys, "review", "reject", str(item["id"]), "--by", "an", "--reason", "again", "-c", cfg)
     assert code == 1
     assert "review-already-decided" in err
     code, _, err = _cli(capsys, "users", "show", "EAPNOSUCH", "-c", cfg)
@@ -130,3 +132,32 @@ def test_installed_command_lists_orgs(db_url: str, engine: sa.Engine, tmp_path: 
                             timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert [o["enterprise_number"] for o in json.loads(result.stdout)] == [EN]
+
+
+def test_review_by_must_name_an_active_staff_account(capsys: pytest.CaptureFixture[str], db_url: str,
+                                                     engine: sa.Engine, tmp_path: Path) -> None:
+    import getpass
+
+    from provisioning.audit import AuditAction, iter_entries
+
+    cfg = str(_config(tmp_path, db_url))
+    _receive(engine, agr(), mu())
+    code, out, _ = _cli(capsys, "review", "list", "-c", cfg, "--json")
+    first, second = (i["id"] for i in json.loads(out))
+    # a typed name that is nobody's account ("system" was once accepted and logged as the automation)
+    for name in ("system", "An"):
+        code, _, err = _cli(capsys, "review", "approve", str(first), "--by", name, "-c", cfg)
+        assert code == 1
+        assert "staff-unknown" in err
+    assert _cli(capsys, "staff", "add", "an", "--role", "reviewer", "-c", cfg)[0] == 0
+    assert _cli(capsys, "staff", "add", "old", "--role", "reviewer", "-c", cfg)[0] == 0
+    assert _cli(capsys, "staff", "disable", "old", "-c", cfg)[0] == 0
+    code, _, err = _cli(capsys, "review", "reject", str(second), "--by", "old", "--reason", "no", "-c", cfg)
+    assert code == 1
+    assert "staff-disabled" in err
+    assert _cli(capsys, "review", "approve", str(first), "--by", "an", "-c", cfg)[0] == 0
+    assert _cli(capsys, "review", "reject", str(second), "--by", "an", "--reason", "unsigned", "-c", cfg)[0] == 0
+    with engine.connect() as conn:
+        decisions = list(iter_entries(conn, actions=[AuditAction.REVIEW_APPROVED, AuditAction.REVIEW_REJECTED]))
+    assert [e["actor"] for e in decisions] == ["an", "an"]
+    assert all(json.loads(str(e["details"]))["os_user"] == getpass.getuser() for e in decisions)

@@ -47,3 +47,21 @@ def test_review_approvals_must_be_small_whole_numbers(tmp_path: Path, value: str
         load_config(config)
     assert refused.value.code == "config-bad-value"
     assert refused.value.data["key"] == "review.approvals_required"
+
+
+def test_web_section_is_read_and_checked(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[web]\ncookie_secure = true\nsession_idle_minutes = 20\n'
+                      '[web.oidc]\nenabled = true\nissuer = "https://login.insurer.example"\nclient_id = "desk"\n'
+                      'role_claim = "groups"\n[web.oidc.roles]\nreviewer = ["pension-review"]\n', encoding="utf-8")
+    web = load_config(config).web
+    assert (web.cookie_secure, web.session_idle_minutes, web.oidc.roles.reviewer) == ("true", 20, ["pension-review"])
+    for bad, key in (('[web]\ncookie_secure = "sometimes"\n', "web.cookie_secure"),
+                     ('[web]\nsession_max_hours = 0\n', "web"),
+                     ('[web]\nsession_secret_env = "a secret with spaces"\n', "web.session_secret_env"),
+                     ('[web.oidc]\nenabled = true\n', "web.oidc"),
+                     ('[web.oidc.roles]\nboss = ["x"]\n', "web.oidc.roles.boss")):
+        config.write_text(bad, encoding="utf-8")
+        with pytest.raises(ConfigError) as refused:
+            load_config(config)
+        assert refused.value.data["key"] == key

@@ -42,11 +42,16 @@ def only(*roles: Role, ok: int = 200, anonymous: int = LOGIN) -> tuple[int, int,
 ROUTES: list[Row] = [
     Row("GET", "/healthz", "/healthz", everyone(200)),
     Row("GET", "/readyz", "/readyz", everyone(200)),
+    # a scraper without the bearer token gets 401, not a login page
+    Row("GET", "/metrics", "/metrics", only(Role.ADMIN, anonymous=401)),
     Row("GET", "/login", "/login", (200, 303, 303, 303)),
     # wrong credentials, valid CSRF token: refused with the login page again
     Row("POST", "/login", "/login", everyone(401)),
     Row("GET", "/", "/", (LOGIN, ROOM, ROOM, ROOM)),
     Row("GET", "/static", "/static/app.css", everyone(200)),
+    # OpenID Connect is off in this table's configuration (tests/web/test_oidc.py covers it on)
+    Row("GET", "/auth/oidc/login", "/auth/oidc/login", everyone(404)),
+    Row("GET", "/auth/oidc/callback", "/auth/oidc/callback", everyone(404)),
     Row("POST", "/logout", "/logout", everyone(303), last=True),
     # review desk (reviewer); an item that does not exist is 404 only after the role check
     Row("GET", "/review", "/review?org=x&form=EAP-AGR&age=3", only(Role.REVIEWER)),
