@@ -158,6 +158,8 @@ def test_review_by_must_name_an_active_staff_account(capsys: pytest.CaptureFixtu
     assert _cli(capsys, "review", "approve", str(first), "--by", "an", "-c", cfg)[0] == 0
     assert _cli(capsys, "review", "reject", str(second), "--by", "an", "--reason", "unsigned", "-c", cfg)[0] == 0
     with engine.connect() as conn:
-        decisions = list(iter_entries(conn, actions=[AuditAction.REVIEW_APPROVED, AuditAction.REVIEW_REJECTED]))
+        # the agreement needs two approvers: this first approval is recorded, not yet approved
+        decisions = list(iter_entries(conn, actions=[AuditAction.REVIEW_APPROVED, AuditAction.REVIEW_REJECTED,
+                                                     AuditAction.REVIEW_APPROVAL_RECORDED]))
     assert [e["actor"] for e in decisions] == ["an", "an"]
     assert all(json.loads(str(e["details"]))["os_user"] == getpass.getuser() for e in decisions)
