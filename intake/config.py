@@ -172,6 +172,21 @@ class AuditConfig:
     checkpoint_public_key_file: str = ""
 
 
+def _default_approvals() -> dict[str, int]:
+    return {"EAP-AGR": 2, "EAP-MU": 2, "EAP-USR": 1}
+
+
+@dataclass
+class ReviewConfig:
+    #: distinct people who must approve a queued form of each kind before it takes effect (four eyes
+    #: for the agreement and the Master User designation). A file naming only some kinds keeps the
+    #: defaults of the others (lowering four eyes must be written down); a kind named nowhere needs one.
+    approvals_required: dict[str, int] = field(default_factory=_default_approvals)
+
+    def required_for(self, form_id: str) -> int:
+        return {**_default_approvals(), **self.approvals_required}.get(form_id, 1)
+
+
 @dataclass
 class RunConfig:
     data_dir: Path = Path("var")
@@ -238,6 +253,7 @@ class Config:
     credentials: CredentialsConfig = field(default_factory=CredentialsConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
     web: WebConfig = field(default_factory=WebConfig)
     #: the file this came from (None = embedded defaults)
     source: Path | None = None
@@ -334,6 +350,12 @@ def _coerce(hint: Any, value: Any, file: Path, key: str) -> Any:
             return hint(value)
         except ValueError:
             raise bad("one of " + ", ".join(m.value for m in hint)) from None
+    if getattr(hint, "__origin__", None) is dict:
+        if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 9
+                for k, v in value.items()):
+            raise bad("a table of names to whole numbers from 1 to 9")
+        return dict(value)
     if getattr(hint, "__origin__", None) is list:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings")

@@ -21,16 +21,19 @@ from rich.table import Table
 from sqlmodel import Session
 
 from intake.cli import main as cli
-from intake.config import load_config
+from intake.config import ReviewConfig, load_config
 from provisioning.db import make_engine
 from provisioning.models import ReviewStatus
 from provisioning.review import list_reviews
 
-__all__ = ["REVIEWER", "REVIEWER_DISPLAY", "run_demo"]
+__all__ = ["REVIEWER", "REVIEWER_DISPLAY", "SECOND_REVIEWER", "run_demo"]
 
 #: the demo reviewer's staff account (`review --by` must name an active one) and the name pages show
 REVIEWER = "an.demo"
 REVIEWER_DISPLAY = "An Demo (Life Second Pillar)"
+#: the second pair of eyes on agreements and Master User designations (``[review] approvals_required``)
+SECOND_REVIEWER = "bert.demo"
+SECOND_REVIEWER_DISPLAY = "Bert Demo (Life Second Pillar)"
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 
@@ -74,6 +77,7 @@ def run_demo(folder: Path, *, console: Console) -> int:
          "the old Extranet's accounts (whose logins are revoked when an organisation's new access opens).")
     run("init")
     run("staff", "add", REVIEWER, "--role", "reviewer", "--display-name", REVIEWER_DISPLAY)
+    run("staff", "add", SECOND_REVIEWER, "--role", "reviewer", "--display-name", SECOND_REVIEWER_DISPLAY)
     run("contracts", "import", str(SAMPLES / "contracts.xlsx"))
     run("legacy", "import", str(SAMPLES / "legacy_accounts.xlsx"))
     run("audit", "keygen", "--out", str(folder / "keys"), configured=False)
@@ -146,6 +150,8 @@ def _decide_reviews(database_url: str, manifest: dict[str, Any], run: Any) -> No
         reason = review.get("reason") or "checked by the team"
         if review.get("decision") == "approve":
             run("review", "approve", str(item.id), "--by", REVIEWER, "--reason", reason)
+            if ReviewConfig().required_for(item.form_id) > 1:
+                run("review", "approve", str(item.id), "--by", SECOND_REVIEWER, "--reason", reason)
         else:
             run("review", "reject", str(item.id), "--by", REVIEWER, "--reason", reason)
 

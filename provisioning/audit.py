@@ -66,6 +66,10 @@ class AuditAction(StrEnum):
     REVIEW_QUEUED = "review_queued"
     REVIEW_APPROVED = "review_approved"
     REVIEW_REJECTED = "review_rejected"
+    #: one approval of a form that needs more than one person; the last one is REVIEW_APPROVED
+    REVIEW_APPROVAL_RECORDED = "review_approval_recorded"
+    #: a staff member opened an original document (personal data) in the desk
+    DOCUMENT_OPENED = "document_opened"
     DOSSIER_OPENED = "dossier_opened"
     ACCOUNT_CREATED = "account_created"
     ACCOUNT_MODIFIED = "account_modified"
@@ -94,6 +98,9 @@ class AuditEntry(SQLModel, table=True):
     """One decision. Written once by :func:`append_entry`; never updated or deleted."""
 
     __tablename__ = "audit_entry"
+    # (column, seq): a filtered log page, newest first, reads just its rows (keyset paging)
+    __table_args__ = (*(sa.Index(f"ix_audit_entry_{c}_seq", c, "seq") for c in ("org", "login", "action", "actor")),
+                      sa.Index("ix_audit_entry_org_action_seq", "org", "action", "seq"))
 
     seq: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
     #: UTC; stored without offset on SQLite, as timestamptz on PostgreSQL

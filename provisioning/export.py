@@ -5,6 +5,9 @@ starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is run as a for
 LibreOffice (CSV injection, OWASP). CSV gets OWASP's fix: a leading ``'`` and every field quoted.
 XLSX needs no change to the value: the cell is written as a string (data type ``s``) with the
 ``quotePrefix`` style, so the text stays byte-for-byte what the log holds.
+
+For Belgian Excel (which splits CSV on ``;``) the CSV separator is an option. In XLSX the time is a
+real date cell (UTC, the spreadsheet has no zones), the header row has a filter and stays in view.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import csv
 import os
 import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -21,7 +25,7 @@ from errors import AuditError
 from provisioning.audit import canonical_time
 from reasons import reason_text
 
-__all__ = ["EXPORT_COLUMNS", "ExportFormat", "export_entries", "neutralise_csv"]
+__all__ = ["CSV_DELIMITERS", "EXPORT_COLUMNS", "ExportFormat", "export_entries", "neutralise_csv"]
 
 EXPORT_COLUMNS = ("seq", "at", "actor", "action", "org", "login", "document_sha256", "reason", "reason_text",
                   "details", "prev_hash", "hash")
@@ -54,14 +58,22 @@ def _cell(row: Mapping[str, Any], name: str) -> Any:
     return reason_text(row["reason"]) if name == "reason_text" else _text(row[name])
 
 
-def export_entries(rows: Iterable[Mapping[str, Any]], *, fmt: ExportFormat, out: Path) -> int:
-    """Write ``rows`` (as from ``iter_entries``) to ``out``; returns how many. Written atomically."""
+CSV_DELIMITERS = (",", ";")
+
+
+def export_entries(rows: Iterable[Mapping[str, Any]], *, fmt: ExportFormat, out: Path, delimiter: str = ",") -> int:
+    """Write ``rows`` (as from ``iter_entries``) to ``out``; returns how many. Written atomically.
+
+    ``delimiter`` (CSV only): ``,`` or ``;`` (what Excel expects under a Belgian locale).
+    """
+    if delimiter not in CSV_DELIMITERS:
+        raise AuditError("audit-export-delimiter", f"the CSV separator must be ',' or ';', not {delimiter!r}")
     tmp = out.with_name(out.name + ".tmp")
     try:
         # created owner-only before the writer opens it (which keeps the mode): the log names people
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         os.chmod(tmp, 0o600)  # an older .tmp left behind keeps its own mode otherwise
-        count = _write_csv(rows, tmp) if fmt is ExportFormat.CSV else _write_xlsx(rows, tmp)
+        count = _write_csv(rows, tmp, delimiter) if fmt is ExportFormat.CSV else _write_xlsx(rows, tmp)
         tmp.replace(out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -69,11 +81,11 @@ def export_entries(rows: Iterable[Mapping[str, Any]], *, fmt: ExportFormat, out:
     return count
 
 
-def _write_csv(rows: Iterable[Mapping[str, Any]], path: Path) -> int:
+def _write_csv(rows: Iterable[Mapping[str, Any]], path: Path, delimiter: str = ",") -> int:
     count = 0
     # utf-8-sig: Excel reads a BOM-less CSV as the local code page and mangles accents
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, quoting=csv.QUOTE_ALL)
+        writer = csv.writer(fh, delimiter=delimiter, quoting=csv.QUOTE_ALL)
         writer.writerow(EXPORT_COLUMNS)
         for row in rows:
             cells = []
@@ -89,14 +101,24 @@ def _write_xlsx(rows: Iterable[Mapping[str, Any]], path: Path) -> int:
     # imported here: openpyxl costs the audit commands' start-up more than anything else they load
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("audit")
+    sheet.freeze_panes = "A2"
     sheet.append(list(EXPORT_COLUMNS))
     count = 0
     for row in rows:
         cells: list[Any] = []
         for name in EXPORT_COLUMNS:
+            raw = row.get(name)
+            if isinstance(raw, datetime):
+                # a real date cell: UTC without offset (spreadsheets have no zones; the header says UTC)
+                moment = raw.astimezone(UTC).replace(tzinfo=None) if raw.tzinfo else raw
+                date_cell = WriteOnlyCell(sheet, value=moment)
+                date_cell.number_format = "yyyy-mm-dd hh:mm:ss"
+                cells.append(date_cell)
+                continue
             value = _cell(row, name)
             if isinstance(value, str):
                 cell = WriteOnlyCell(sheet, value=_ILLEGAL_XML.sub("\N{REPLACEMENT CHARACTER}", value))
@@ -109,5 +131,6 @@ def _write_xlsx(rows: Iterable[Mapping[str, Any]], path: Path) -> int:
                 cells.append(value)
         sheet.append(cells)
         count += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(EXPORT_COLUMNS))}{count + 1}"
     workbook.save(path)
     return count

@@ -23,6 +23,7 @@ __all__ = [
     "OrgStatus",
     "Organisation",
     "Profile",
+    "ReviewApproval",
     "ReviewItem",
     "ReviewStatus",
     "Scope",
@@ -248,6 +249,26 @@ class ReviewItem(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=120)
     decision_reason: str | None = Field(default=None, max_length=500)
     corrections: dict[str, Any] = _json()
+
+
+class ReviewApproval(SQLModel, table=True):
+    """One person's approval of a review item's values as they stood (four eyes: distinct people).
+
+    ``values_sha256`` names the values approved; an approval counts only while the item's values are
+    still those (a correction by a later approver makes earlier approvals stale, never deleted).
+    """
+
+    __tablename__ = "review_approval"
+    __table_args__ = (UniqueConstraint("review_item_id", "approver", "values_sha256",
+                                       name="uq_review_approval_person"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_item_id: int = Field(foreign_key="review_item.id", index=True)
+    approver: str = Field(max_length=120)
+    approved_at: datetime
+    values_sha256: str = Field(max_length=64)
+    corrections: dict[str, Any] = _json()
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class AppliedPlan(SQLModel, table=True):

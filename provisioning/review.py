@@ -99,8 +99,11 @@ def revalidate(form_id: str, fields: dict[str, FieldValue], *, today: date
 
 def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: str = "",
             corrections: dict[str, FieldValue] | None = None, rng: random.Random | None = None,
-            signed: dict[str, str] | None = None) -> Decision:
+            approvers: tuple[str, ...] = (), signed: dict[str, str] | None = None) -> Decision:
     """Approve a queued form (after corrections, validated again) and let it take effect.
+
+    This is the approval that takes effect; four eyes (several distinct approvers) is
+    :func:`provisioning.approvals.add_approval`, which calls this with every ``approvers`` name.
 
     Raises :class:`ReviewError` — and changes nothing — when a corrected value is invalid or the
     dossier rules refuse the form (the reviewer may correct and try again, or reject it).
@@ -130,7 +133,7 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
     form = ParsedForm(form_id=item.form_id, version=None, language=None, method=None, fields=fields,
                       warnings=kept, sha256=item.document_sha256)
     decided = _signed(_with_corrections(decide(session, form, provenance_of(doc), clock=clock, approved_by=by),
-                                        item, corrections, fields), signed)
+                                        item, corrections, fields, approvers), signed)
     if decided.outcome in (Outcome.REJECTED, Outcome.REVIEW):
         raise ReviewError("review-rules-refused", "the dossier rules refuse this form: "
                           + ", ".join(decided.reasons), item=item_id)
@@ -144,13 +147,14 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
 
 
 def _with_corrections(decided: Plan, item: ReviewItem, corrections: dict[str, FieldValue],
-                      fields: dict[str, FieldValue]) -> Plan:
+                      fields: dict[str, FieldValue], approvers: tuple[str, ...] = ()) -> Plan:
     """The approval's audit entry names every value the reviewer changed, as read and as set: the
     chain shows where an account's data (its credentials address above all) is not the document's.
 
     "As read" is the item's field, or — for a value the validator refused, which is therefore not
     among the fields — the text its error carries. A contract box (``contract_3``) is a change of
-    the ``contracts`` list. "As set" is the value as it takes effect (validated, normalised).
+    the ``contracts`` list. "As set" is the value as it takes effect (validated, normalised). With four
+    eyes it also names every person whose approval counted.
     """
     from parsers.forms import CONTRACT_FIELDS
     from provisioning.audit import AuditAction
@@ -162,10 +166,14 @@ def _with_corrections(decided: Plan, item: ReviewItem, corrections: dict[str, Fi
         was, now = read.get(key), fields.get(key, corrections[name])
         if was != now and key not in changed:
             changed[key] = {"read": was, "set": now}
-    if not changed:
+    if not changed and len(approvers) < 2:
         return decided
-    note = f" (corrected: {', '.join(changed)})"
-    audit = tuple(replace(entry, reason=entry.reason + note, details={**entry.details, "corrections": changed})
+    note = f" (corrected: {', '.join(changed)})" if changed else ""
+    extra: dict[str, Any] = {"corrections": changed} if changed else {}
+    if len(approvers) >= 2:
+        note += f" (approved by {', '.join(approvers)})"
+        extra["approvers"] = list(approvers)
+    audit = tuple(replace(entry, reason=entry.reason + note, details={**entry.details, **extra})
                   if entry.action is AuditAction.REVIEW_APPROVED else entry for entry in decided.audit)
     return replace(decided, audit=audit)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from desk.routes import auth, health, oidc
+from desk.routes import audit, auth, health, oidc, ops, review
 
 __all__ = ["ROUTERS"]
 
@@ -12,4 +12,7 @@ ROUTERS: list[APIRouter] = [
     auth.router,
     health.router,
     oidc.router,
+    review.router,
+    audit.router,
+    ops.router,
 ]

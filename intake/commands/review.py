@@ -16,10 +16,11 @@ from intake.commands.options import ConfigOpt, JsonOpt, OrgOpt, config_from
 from intake.db import open_engine
 from provisioning.db import writer
 from provisioning.models import ReviewStatus
-from provisioning.review import approve, list_reviews, parse_corrections, reject, show_review
+from provisioning.review import list_reviews, parse_corrections, reject, show_review
 from reasons import CATALOGUE, describe, organisation_codes, reason_text, titles
 
 if TYPE_CHECKING:
+    from provisioning.approvals import ApprovalResult
     from provisioning.service import Decision
 
 __all__ = ["register"]
@@ -128,21 +129,39 @@ def review_show(item_id: IdArg, config: ConfigOpt = None, as_json: JsonOpt = Fal
 @review_app.command("approve")
 def review_approve(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", set_: SetOpt = None,
                    config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Approve an item (corrected values are validated again); it then takes effect."""
+    """Approve an item (corrected values are validated again); it takes effect once enough distinct people
+    have approved it (`[review] approvals_required`; a correction resets earlier approvals)."""
     from intake.wiring import enqueue_mails  # the mailer's machinery: only for a decision, not a listing
+    from provisioning.approvals import add_approval
 
-    engine = open_engine(config_from(config).database_url)
+    cfg = config_from(config)
+    engine = open_engine(cfg.database_url)
     try:
         with Session(writer(engine)) as session:
             by, signed = _signer(session, by)
-            decision = approve(session, item_id, by=by, reason=reason, corrections=parse_corrections(set_ or []),
-                               clock=_now, signed=signed)
-            # the mails the decision asks for are queued in its transaction (sent by the next run / `send`)
-            enqueue_mails(session, decision.mails, clock=_now, actor=by)
+            form_id = show_review(session, item_id).form_id
+            result = add_approval(session, item_id, by=by, reason=reason, corrections=parse_corrections(set_ or []),
+                                  clock=_now, required=cfg.review.required_for(form_id), signed=signed)
+            if result.decision is not None:
+                # the mails the decision asks for are queued in its transaction (sent by the next run / `send`)
+                enqueue_mails(session, result.decision.mails, clock=_now, actor=by)
             session.commit()
     finally:
         engine.dispose()
-    _decided(decision, as_json, item_id)
+    if result.decision is not None:
+        _decided(result.decision, as_json, item_id)
+    else:
+        _pending(result, as_json)
+
+
+def _pending(result: ApprovalResult, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"item": result.item_id, "outcome": "pending", "approvals": result.approvals,
+                               "required": result.required, "approvers": list(result.approvers),
+                               "reset": result.reset}, indent=2))
+    else:
+        reset = f"; {result.reset} earlier approval(s) reset by the correction" if result.reset else ""
+        typer.echo(f"review {result.item_id}: {result.summary()} (waits for another person){reset}")
 
 
 @review_app.command("reject")

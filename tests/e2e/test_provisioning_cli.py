@@ -77,6 +77,7 @@ def test_review_and_views_commands(capsys: pytest.CaptureFixture[str], db_url: s
     code, _, err = _cli(capsys, "review", "approve", str(items[0]["id"]), "-c", cfg)
     assert code == 2  # --by is required
     assert _cli(capsys, "staff", "add", "an", "--role", "reviewer", "-c", cfg)[0] == 0
+    assert _cli(capsys, "staff", "add", "bert", "--role", "reviewer", "-c", cfg)[0] == 0
     code, _, err = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "an", "--set",
                         "notification_email=not-an-address", "-c", cfg)
     assert code == 1
@@ -84,8 +85,17 @@ def test_review_and_views_commands(capsys: pytest.CaptureFixture[str], db_url: s
     code, out, _ = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "an", "--set",
                         "org_city=Gent", "-c", cfg)
     assert code == 0
+    assert "1 of 2 approvals" in out  # four eyes on the agreement by default
+    code, _, err = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "an", "-c", cfg)
+    assert code == 1
+    assert "review-same-approver" in err
+    code, out, _ = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "bert", "-c", cfg)
+    assert code == 0
     assert "applied" in out
     code, out, _ = _cli(capsys, "review", "approve", str(items[1]["id"]), "--by", "an", "--reason", "ok",
+                        "-c", cfg, "--json")
+    assert json.loads(out)["outcome"] == "pending"
+    code, out, _ = _cli(capsys, "review", "approve", str(items[1]["id"]), "--by", "bert", "--reason", "ok",
                         "-c", cfg, "--json")
     assert json.loads(out)["outcome"] == "applied"
 
@@ -163,6 +173,8 @@ def test_review_by_must_name_an_active_staff_account(capsys: pytest.CaptureFixtu
     assert _cli(capsys, "review", "approve", str(first), "--by", "an", "-c", cfg)[0] == 0
     assert _cli(capsys, "review", "reject", str(second), "--by", "an", "--reason", "unsigned", "-c", cfg)[0] == 0
     with engine.connect() as conn:
-        decisions = list(iter_entries(conn, actions=[AuditAction.REVIEW_APPROVED, AuditAction.REVIEW_REJECTED]))
+        # the agreement needs two approvers: this first approval is recorded, not yet approved
+        decisions = list(iter_entries(conn, actions=[AuditAction.REVIEW_APPROVED, AuditAction.REVIEW_REJECTED,
+                                                     AuditAction.REVIEW_APPROVAL_RECORDED]))
     assert [e["actor"] for e in decisions] == ["an", "an"]
     assert all(json.loads(str(e["details"]))["os_user"] == getpass.getuser() for e in decisions)

@@ -32,6 +32,7 @@ from tests.fixtures.samples import assert_end_state, assert_mails
 from tests.fixtures.smtp import Received, SmtpServer
 
 REVIEWER = "reviewer-e2e"  # a staff account: `review --by` must name one
+SECOND_REVIEWER = "reviewer2-e2e"  # four eyes on agreements and Master User designations
 
 
 class Deployment:
@@ -72,6 +73,8 @@ def _decide_reviews(dep: Deployment, manifest: dict[str, Any], queued: set[str])
         queued.add(doc["sha256"])
         if doc["review"]["decision"] == "approve":
             dep.cli("review", "approve", str(item["id"]), "--by", REVIEWER)
+            if item["form_id"] in ("EAP-AGR", "EAP-MU"):  # four eyes by default
+                dep.cli("review", "approve", str(item["id"]), "--by", SECOND_REVIEWER)
         else:
             dep.cli("review", "reject", str(item["id"]), "--by", REVIEWER, "--reason", doc["review"]["reason"])
 
@@ -82,6 +85,7 @@ def test_daily_run_over_the_samples_reaches_the_manifest(
     dep = Deployment(tmp_path, db_url=db_url, imap=imap_account, smtp=smtp_server)
     dep.cli("init")
     dep.cli("staff", "add", REVIEWER, "--role", "reviewer")
+    dep.cli("staff", "add", SECOND_REVIEWER, "--role", "reviewer")
     dep.cli("contracts", "import", str(samples_dir / "contracts.xlsx"))
     dep.cli("legacy", "import", str(samples_dir / "legacy_accounts.xlsx"))
 

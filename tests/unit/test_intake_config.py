@@ -91,6 +91,26 @@ def test_embedded_defaults_stay_under_var_of_the_working_directory(tmp_path: Pat
                      "reports": tmp_path / "var" / "reports", "lock": tmp_path / "var" / "run.lock"}
 
 
+def test_review_approvals_default_to_four_eyes_for_agreement_and_master_user(tmp_path: Path) -> None:
+    cfg = load_config(None)
+    assert [cfg.review.required_for(f) for f in ("EAP-AGR", "EAP-MU", "EAP-USR", "OTHER")] == [2, 2, 1, 1]
+    config = tmp_path / "c.toml"
+    config.write_text('[review]\napprovals_required = { "EAP-USR" = 2 }\n', encoding="utf-8")
+    cfg = load_config(config)
+    # naming one kind keeps the others' defaults
+    assert [cfg.review.required_for(f) for f in ("EAP-AGR", "EAP-MU", "EAP-USR")] == [2, 2, 2]
+
+
+@pytest.mark.parametrize("value", ['{ "EAP-AGR" = 0 }', '{ "EAP-AGR" = "two" }', '["EAP-AGR"]'])
+def test_review_approvals_must_be_small_whole_numbers(tmp_path: Path, value: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f"[review]\napprovals_required = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(config)
+    assert refused.value.code == "config-bad-value"
+    assert refused.value.data["key"] == "review.approvals_required"
+
+
 def test_web_section_is_read_and_checked(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[web]\ncookie_secure = true\nsession_idle_minutes = 20\n'

@@ -80,6 +80,13 @@ def csrf_of(client: TestClient, path: str = "/login") -> str:
     return match.group(1)
 
 
+def signed_in(client: TestClient) -> bool:
+    """``/`` answers a signed-in person with the home page or a redirect to the room of the role, never /login."""
+    response = client.get("/")
+    return response.status_code == 200 or (response.status_code == 302
+                                           and not response.headers["location"].startswith("/login"))
+
+
 def create_staff(engine: sa.Engine, name: str, role: Role, **kw: Any) -> Staff:
     with Session(engine) as session:
         account, _ = add_staff(session, name, role=role, password=kw.pop("password", PASSWORD), **kw)

@@ -21,7 +21,7 @@ from desk.app import create_app
 from intake.config import Config
 from provisioning.audit import AuditAction, iter_entries
 from provisioning.staff import Role, StaffAccount, disable_staff
-from tests.web.conftest import SECRET, create_staff, free_port, make_client
+from tests.web.conftest import SECRET, create_staff, free_port, make_client, signed_in
 
 oidc_provider_mock = pytest.importorskip("oidc_provider_mock")
 
@@ -80,7 +80,7 @@ def test_staff_matched_by_email_then_by_subject(oidc_app: FastAPI, web_engine: s
         response = _sign_in(client, "sub-alice", next_path="/healthz")
         assert response.status_code == 303, response.text
         assert response.headers["location"] == "/healthz"
-        assert client.get("/").status_code == 200  # signed in
+        assert signed_in(client)
     with Session(web_engine) as session:
         account = session.exec(select(StaffAccount).where(StaffAccount.name == "alice")).one()
         assert account.oidc_subject == "sub-alice"  # bound: the next sign-in matches the subject

@@ -53,6 +53,26 @@ ROUTES: list[Row] = [
     Row("GET", "/auth/oidc/login", "/auth/oidc/login", everyone(404)),
     Row("GET", "/auth/oidc/callback", "/auth/oidc/callback", everyone(404)),
     Row("POST", "/logout", "/logout", everyone(303), last=True),
+    # review desk (reviewer); an item that does not exist is 404 only after the role check
+    Row("GET", "/review", "/review?org=x&form=EAP-AGR&age=3", only(Role.REVIEWER)),
+    Row("GET", "/review/{item_id}", "/review/999", only(Role.REVIEWER, ok=404)),
+    Row("POST", "/review/{item_id}/approve", "/review/999/approve", only(Role.REVIEWER, ok=404, anonymous=401)),
+    Row("POST", "/review/{item_id}/correct", "/review/999/correct", only(Role.REVIEWER, ok=404, anonymous=401)),
+    Row("POST", "/review/{item_id}/reject", "/review/999/reject", only(Role.REVIEWER, ok=404, anonymous=401)),
+    Row("GET", "/review/{item_id}/page/{n}.png", "/review/999/page/0.png", only(Role.REVIEWER, ok=404)),
+    Row("GET", "/review/{item_id}/crop/{field}.png", "/review/999/crop/org_name.png", only(Role.REVIEWER, ok=404)),
+    # audit room (auditor, read-only)
+    Row("GET", "/audit", "/audit?action=review_approved&since=2026-01-01", only(Role.AUDITOR)),
+    Row("GET", "/audit/entry/{seq}", "/audit/entry/999", only(Role.AUDITOR, ok=404)),
+    Row("GET", "/audit/verify", "/audit/verify", only(Role.AUDITOR)),
+    Row("GET", "/audit/access", "/audit/access?on=2026-11-01", only(Role.AUDITOR)),
+    Row("GET", "/audit/export.csv", "/audit/export.csv?sep=%3B", only(Role.AUDITOR)),
+    Row("GET", "/audit/export.xlsx", "/audit/export.xlsx", only(Role.AUDITOR)),
+    Row("GET", "/audit/document/{sha}", "/audit/document/" + "ab" * 32, only(Role.AUDITOR, ok=404)),
+    Row("GET", "/audit/document/{sha}/page/{n}.png", "/audit/document/" + "ab" * 32 + "/page/0.png",
+        only(Role.AUDITOR, ok=404)),
+    # operations (admin)
+    Row("GET", "/ops", "/ops", only(Role.ADMIN)),
 ]
 
 

@@ -1,0 +1,30 @@
+"""The operations page (role admin): last runs with their failures, the outbox's unsent mails, staff accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from desk.pages import render
+from desk.security import Staff, desk_of, require
+from intake.ops import last_runs, outbox_rows
+from provisioning.staff import Role, list_staff
+
+__all__ = ["router"]
+
+router = APIRouter()
+ADMIN = Depends(require(Role.ADMIN))
+
+
+@router.get("/ops")
+def ops_page(request: Request, staff: Annotated[Staff, ADMIN]) -> Response:
+    desk = desk_of(request)
+    runs = last_runs(desk.cfg.run.report_dir)
+    with Session(desk.engine) as session:
+        outbox = outbox_rows(session.connection())
+        # names, roles and state only: never a hash or a TOTP secret
+        people = [(a.name, a.display_name, str(a.role), a.language, a.active) for a in list_staff(session)]
+    return render(request, "ops.html", runs=runs, outbox=outbox, people=people)
