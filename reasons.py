@@ -1260,6 +1260,34 @@ _ENTRIES: tuple[Reason, ...] = (
            nl=("Identiteitsprovider verkeerd ingesteld", "Het discovery-document van de provider noemt een andere "
                "uitgever."),
            fr=("Fournisseur mal configuré", "Le document de découverte du fournisseur nomme un autre émetteur.")),
+    # --- the desk ------------------------------------------------------------------------------------------
+    _entry("review-same-approver", _S,
+           en=("Already approved by you", "You already approved these values; another person must approve them."),
+           nl=("Al door u goedgekeurd", "U keurde deze waarden al goed; een andere persoon moet ze goedkeuren."),
+           fr=("Déjà approuvé par vous", "Vous avez déjà approuvé ces valeurs ; une autre personne doit les "
+               "approuver.")),
+    _entry("audit-export-delimiter", _S,
+           en=("Unknown CSV separator", "The CSV separator is ',' or ';' (what Excel expects in Belgium)."),
+           nl=("Onbekend scheidingsteken", "Het scheidingsteken van de CSV is ',' of ';' (wat Excel in België "
+               "verwacht)."),
+           fr=("Séparateur inconnu", "Le séparateur du CSV est ',' ou ';' (ce qu'Excel attend en Belgique).")),
+    _entry("render-page-missing", _S,
+           en=("Page not found", "The original has no page with this number."),
+           nl=("Pagina bestaat niet", "Het origineel heeft geen pagina met dit nummer."),
+           fr=("Page inexistante", "L'original n'a pas de page portant ce numéro.")),
+    _entry("render-failed", _S,
+           en=("Original not shown", "The original could not be shown as images or as a table."),
+           nl=("Origineel niet getoond", "Het origineel kon niet als afbeeldingen of als tabel getoond worden."),
+           fr=("Original non affiché", "L'original n'a pas pu être affiché en images ou en tableau.")),
+    _entry("render-not-paged", _S,
+           en=("No pages to show", "This original has no pages to show as images (a spreadsheet or a mail)."),
+           nl=("Geen pagina's", "Dit origineel heeft geen pagina's om als afbeelding te tonen (een rekenblad of "
+               "een mail)."),
+           fr=("Pas de pages", "Cet original n'a pas de pages à afficher en image (un tableur ou un mail).")),
+    _entry("report-unreadable", _S,
+           en=("Run report unreadable", "A run report on disk could not be read."),
+           nl=("Runrapport onleesbaar", "Een runrapport op schijf kon niet gelezen worden."),
+           fr=("Rapport illisible", "Un rapport d'exécution sur disque n'a pas pu être lu.")),
 )
 
 CATALOGUE: Mapping[str, Reason] = MappingProxyType({r.code: r for r in _ENTRIES})

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from desk.security import ANON_CSRF_COOKIE, cookie_secure, csrf_token, current_staff, desk_of, sign
+from reasons import describe, reason_text
 
 __all__ = ["ENV", "render", "t"]
 
@@ -16,9 +17,10 @@ ENV = Environment(loader=PackageLoader("desk", "templates"), autoescape=select_a
                   default_for_string=True), trim_blocks=True, lstrip_blocks=True)
 
 
-def t(key: str) -> str:
-    """Words for a code or a key. The reason catalogue is not on this branch yet: the key stands in."""
-    return key
+def t(key: str, lang: str = "en") -> str:
+    """The title of a reason code in ``lang``, from the one reason catalogue (reasons.py); a stored reason
+    that names several codes or a note comes out as their words too; an unknown key stands as itself."""
+    return reason_text(key, lang) if "," in key or ":" in key else describe(key, lang).title
 
 
 ENV.globals["t"] = t
@@ -29,8 +31,11 @@ def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HT
     staff = current_staff(request)
     desk = desk_of(request)
     token = csrf_token(request)
+    lang = staff.language if staff is not None else "en"
     html = ENV.get_template(template).render(
         request=request, staff=staff, csrf_token=lambda *_: token,
+        # words in the signed-in person's language (NL/FR)
+        t=lambda key, lang=lang: t(str(key), lang), explain=lambda key: describe(str(key), lang).text,
         rooms=[room for room in desk.rooms if staff is not None and staff.role in room.roles], **ctx)
     response = HTMLResponse(html, status_code=status)
     new_anon = getattr(request.state, "new_anon_csrf", None)

@@ -33,6 +33,7 @@ from provisioning.models import ReviewItem, ReviewStatus
 from provisioning.queue import QueueFilter, review_queue
 from provisioning.review import ReviewView, reject, revalidate, show_review
 from provisioning.staff import Role
+from reasons import organisation_codes
 
 __all__ = ["FieldRow", "corrections_from", "field_rows", "router", "waiting_words"]
 
@@ -40,13 +41,6 @@ router = APIRouter()
 REVIEWER = Depends(require(Role.REVIEWER))
 
 #: quick reasons a reviewer picks from (words go to the Master User); any other text may be typed
-REJECT_REASONS = (
-    "not-signed-by-legal-representative",
-    "signatory-not-authorised",
-    "unreadable-document",
-    "wrong-organisation",
-    "duplicate-request",
-)
 
 
 def _now() -> datetime:
@@ -182,7 +176,7 @@ def _item_page(request: Request, staff: Staff, item_id: int, *, status: int = 20
     return render(request, "review_item.html", status=status, view=view, rows=rows, approvals=approvals,
                   counting=sum(1 for a in approvals if a.counts), required=required, arrivals=arrivals,
                   kind=str(kind), pages=range(pages), sheets=sheets, prev_id=prev_id, next_id=next_id,
-                  message=message, reject_reasons=REJECT_REASONS, waited=waiting_words(_now() - view.created_at),
+                  message=message, reject_reasons=organisation_codes(), waited=waiting_words(_now() - view.created_at),
                   already=any(a.counts and a.approver == staff.name for a in approvals))
 
 
@@ -246,21 +240,28 @@ async def approve_item(request: Request, item_id: int, staff: Annotated[Staff, R
 
 @router.post("/review/{item_id}/reject")
 async def reject_item(request: Request, item_id: int, staff: Annotated[Staff, REVIEWER],
-                      reason: Annotated[str, Form()] = "", reason_code: Annotated[str, Form()] = "") -> Response:
-    words = reason.strip() or reason_code.strip()
+                      reason_code: Annotated[str, Form()] = "", note_nl: Annotated[str, Form()] = "",
+                      note_fr: Annotated[str, Form()] = "") -> Response:
+    # the same one function the command line calls: a catalogue code the organisation may read, and an
+    # optional note that must be in the organisation's language (provisioning/review.py)
     desk = desk_of(request)
     with Session(desk.engine) as session:
         try:
-            decision = reject(session, item_id, by=staff.name, clock=_now, reason=words)
+            decision = reject(session, item_id, by=staff.name, clock=_now, reason=reason_code,
+                              note_nl=note_nl, note_fr=note_fr, signed={"signed_via": "desk"})
             enqueue_mails(session, decision.mails, clock=_now, actor=staff.name)
             session.commit()
         except ReviewError as exc:
             session.rollback()
             if exc.code == "review-not-found":
                 raise HTTPException(status_code=404, detail=f"no review item {item_id}") from None
-            return _item_page(request, staff, item_id, status=409 if exc.code != "review-reason-missing" else 422,
+            return _item_page(request, staff, item_id, status=422 if exc.code in _INPUT_CODES else 409,
                               message=f"Not rejected ({exc.code}): {exc.message}")
     return RedirectResponse(_next_url(request, item_id, f"Item {item_id} rejected."), status_code=303)
+
+
+#: refusals of what the reviewer typed or picked (a form error, shown inline), not of the item's state
+_INPUT_CODES = {"review-reason-missing", "review-reason-unknown", "review-note-language-missing"}
 
 
 def _neighbours(session: Session, item_id: int) -> tuple[int | None, int | None]:

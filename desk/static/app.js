@@ -21,7 +21,7 @@ document.addEventListener("keydown", function (event) {
     var approve = document.getElementById("approve");
     if (approve && !approve.disabled) { approve.click(); handled = true; }
   } else if (event.key === "r") {
-    var reason = document.getElementById("reject-reason");
+    var reason = document.getElementById("reason-code");
     if (reason) { reason.focus(); handled = true; }
   } else if (event.key === "j") {
     handled = go("next-item");

@@ -33,7 +33,8 @@ NOT_REASONS = frozenset({
     "content-transfer-encoding", "content-type", "message-id", "mime-version", "extranet-intake",
     "new-documents", "new-feature",
     # configuration keys, ledger states and sample names, not reasons
-    "drop-archive", "for-people", "x-csrf-token", "csrf-anon", "csrf-session",
+    "drop-archive", "for-people", "x-csrf-token", "csrf-anon", "csrf-session", "cache-control",
+    "content-disposition", "x-entry-count",
     "stack-01-scan-agr-mu-usr", "stack-02-scan-blank-upside-down",
     "stack-03-flat-mixed", "stack-04-fillable",
 })

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from intake.config import Config
 from provisioning.models import ReviewItem, ReviewStatus
 from provisioning.staff import Role
+from reasons import describe
 from tests.web.conftest import PASSWORD, LiveServer, create_staff, desk_config, screenshot
 from tests.web.desk_data import seed_review_items
 from tests.web.test_desk_rooms import _item_id
@@ -75,10 +76,13 @@ def test_reviewers_and_an_auditor_in_chromium(db_url: str, web_config: Config, w
     page.wait_for_load_state("networkidle")
     assert page.locator("img.page").first.evaluate("img => img.naturalWidth") > 500
     screenshot(page, tmp_path, "03-review-item-scan-doubtful")
-    # reject the stranger's fiche by keyboard: "r" focuses the reason, Enter sends
+    # reject the stranger's fiche by keyboard: "r" focuses the reason list, typing picks a reason by its
+    # words, Tab goes to the note, Enter sends
     page.goto(live_server.url + f"/review/{usr_id}")
     page.keyboard.press("r")
-    page.keyboard.type("Niet verstuurd door de Master User")
+    page.keyboard.type(describe("sender-not-master-user", "nl").title)
+    assert page.locator("#reason-code").input_value() == "sender-not-master-user"
+    page.keyboard.press("Tab")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "rejected" in page.locator(".notice").inner_text()

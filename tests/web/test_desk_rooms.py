@@ -110,10 +110,15 @@ def test_review_desk_four_eyes_correction_and_rejection(web_app: FastAPI, web_en
         usr_id = _item_id(web_engine, seeded["EAP-USR"])
         empty = _post(an, f"/review/{usr_id}/reject", f"/review/{usr_id}")
         assert empty.status_code == 422  # type: ignore[attr-defined]
-        rejected = _post(an, f"/review/{usr_id}/reject", f"/review/{usr_id}", reason="not sent by the Master User")
+        # free words are not a reason: the reviewer picks one of the catalogue's (the organisation reads it
+        # in its own language, with what to do)
+        typed = _post(an, f"/review/{usr_id}/reject", f"/review/{usr_id}", reason_code="not sent by the MU")
+        assert typed.status_code == 422  # type: ignore[attr-defined]
+        assert "review-reason-unknown" in typed.text  # type: ignore[attr-defined]
+        rejected = _post(an, f"/review/{usr_id}/reject", f"/review/{usr_id}", reason_code="sender-not-master-user")
         assert rejected.status_code == 303  # type: ignore[attr-defined]
         (entry,) = _entries(web_engine, AuditAction.REVIEW_REJECTED)
-        assert (entry.actor, entry.reason) == ("an", "not sent by the Master User")
+        assert (entry.actor, entry.reason) == ("an", "sender-not-master-user")
 
 
 def test_audit_room_filters_entry_verify_exports_and_originals(web_app: FastAPI, web_engine: sa.Engine,
