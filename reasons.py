@@ -36,6 +36,7 @@ __all__ = [
     "lookup",
     "organisation_codes",
     "reason_text",
+    "reviewer_choices",
     "titles",
 ]
 
@@ -1317,6 +1318,15 @@ def for_organisation(code: str) -> Reason:
 def organisation_codes() -> list[str]:
     """The codes a reviewer may give an organisation as the reason of a rejection, sorted."""
     return sorted(code for code, r in CATALOGUE.items() if r.for_organisation)
+
+
+def reviewer_choices(lang: str) -> list[str]:
+    """:func:`organisation_codes` as a person picks them from a list in ``lang``: one code per title (some
+    codes are the same reason seen by two rules, e.g. a missing end date), ordered by title."""
+    chosen: dict[str, str] = {}
+    for code in organisation_codes():
+        chosen.setdefault(CATALOGUE[code].words(lang).title, code)
+    return [chosen[title] for title in sorted(chosen, key=str.casefold)]
 
 
 def codes_in(text: str | None) -> list[str]:

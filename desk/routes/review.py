@@ -33,7 +33,7 @@ from provisioning.models import ReviewItem, ReviewStatus
 from provisioning.queue import QueueFilter, review_queue
 from provisioning.review import ReviewView, reject, revalidate, show_review
 from provisioning.staff import Role
-from reasons import organisation_codes
+from reasons import reviewer_choices
 
 __all__ = ["FieldRow", "corrections_from", "field_rows", "router", "waiting_words"]
 
@@ -176,7 +176,8 @@ def _item_page(request: Request, staff: Staff, item_id: int, *, status: int = 20
     return render(request, "review_item.html", status=status, view=view, rows=rows, approvals=approvals,
                   counting=sum(1 for a in approvals if a.counts), required=required, arrivals=arrivals,
                   kind=str(kind), pages=range(pages), sheets=sheets, prev_id=prev_id, next_id=next_id,
-                  message=message, reject_reasons=organisation_codes(), waited=waiting_words(_now() - view.created_at),
+                  message=message, reject_reasons=reviewer_choices(staff.language),
+                  waited=waiting_words(_now() - view.created_at),
                   already=any(a.counts and a.approver == staff.name for a in approvals))
 
 
