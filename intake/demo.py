@@ -10,6 +10,7 @@ import email
 import email.policy
 import json
 import os
+import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -34,6 +35,8 @@ REVIEWER_DISPLAY = "An Demo (Life Second Pillar)"
 #: the second pair of eyes on agreements and Master User designations (``[review] approvals_required``)
 SECOND_REVIEWER = "bert.demo"
 SECOND_REVIEWER_DISPLAY = "Bert Demo (Life Second Pillar)"
+#: the auditor and the admin who open the audit room and the ops page of the demo's desk
+AUDITOR, ADMIN = "audrey.demo", "olga.demo"
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 
@@ -128,13 +131,47 @@ def run_demo(folder: Path, *, console: Console) -> int:
     run("audit", "checkpoint", "--out", str(folder / "checkpoint.json"), "--by", REVIEWER)
     run("audit", "verify", "--checkpoint", str(folder / "checkpoint.json"))
     run("status")
+    step("10. The desk", "The same data in the web application: the review desk, the audit room and the ops "
+         "page, each for its role; every decision there is signed by the person signed in.")
+    run("staff", "add", AUDITOR, "--role", "auditor", "--display-name", "Audrey Demo (audit)")
+    run("staff", "add", ADMIN, "--role", "admin", "--display-name", "Olga Demo (operations)")
     console.print()
     if failures:
         console.print(f"[red bold]demo finished with {failures} unexpected exit code(s)")
         return 1
+    _desk_ready(folder, config, cfg.database_url, cfg.web.session_secret_env, console)
     console.print(f"[green bold]demo finished[/] — everything is in {folder} (database, store, outbox, reports); "
                   f"try: .venv/bin/extranet-intake --config {config} audit log")
     return 0
+
+
+def _desk_ready(folder: Path, config: Path, database_url: str, secret_env: str, console: Console) -> None:
+    """Fresh passwords for the demo's staff (shown once, here) and a session secret in an owner-only file,
+    so that one command opens the desk on the demo data."""
+    from provisioning.staff import reset_staff_password
+
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            accounts = [(name, role, reset_staff_password(session, name)) for name, role in
+                        ((REVIEWER, "reviewer"), (SECOND_REVIEWER, "reviewer"), (AUDITOR, "auditor"),
+                         (ADMIN, "admin"))]
+            session.commit()
+    finally:
+        engine.dispose()
+    env = folder / "web-session.env"
+    fd = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(f"{secret_env}={secrets.token_urlsafe(48)}\n")
+    table = Table(title="Demo staff accounts of the desk (passwords shown once; `staff reset NAME` makes new ones)")
+    for column in ("name", "role", "password"):
+        table.add_column(column)
+    for name, role, password in accounts:
+        table.add_row(name, role, password)
+    console.print(table)
+    console.print("[bold]Open the desk on the demo data:[/]")
+    console.print(f"  set -a; . {env}; set +a; .venv/bin/extranet-intake --config {config} web --port 8000")
+    console.print("  then browse to http://127.0.0.1:8000/login")
 
 
 def _decide_reviews(database_url: str, manifest: dict[str, Any], run: Any) -> None:

@@ -1,4 +1,5 @@
-"""The operations page (role admin): last runs with their failures, the outbox's unsent mails, staff accounts."""
+"""The operations page (role admin): last runs with their failures, the outbox's unsent mails, the mails waiting for
+a person (questions, mails whose forms were all refused), staff accounts."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlmodel import Session
 from desk.pages import render
 from desk.security import Staff, desk_of, require
 from intake.ops import last_runs, outbox_rows
+from intake.people import mails_for_people
 from provisioning.staff import Role, list_staff
 
 __all__ = ["router"]
@@ -25,6 +27,9 @@ def ops_page(request: Request, staff: Annotated[Staff, ADMIN]) -> Response:
     runs = last_runs(desk.cfg.run.report_dir)
     with Session(desk.engine) as session:
         outbox = outbox_rows(session.connection())
+        # the same listing `status` shows: never answered automatically, left unread in their folder
+        waiting = mails_for_people(session, imap=desk.cfg.sources.imap if desk.cfg.sources.imap.enabled else None,
+                                   maildir=desk.cfg.sources.maildir)
         # names, roles and state only: never a hash or a TOTP secret
         people = [(a.name, a.display_name, str(a.role), a.language, a.active) for a in list_staff(session)]
-    return render(request, "ops.html", runs=runs, outbox=outbox, people=people)
+    return render(request, "ops.html", runs=runs, outbox=outbox, people=people, waiting=waiting)

@@ -18,6 +18,7 @@ from intake.config import Config
 from provisioning.audit import AuditAction, AuditEntry
 from provisioning.models import ReviewItem, ReviewStatus
 from provisioning.staff import Role
+from reasons import describe
 from tests.web.conftest import LoginAs, csrf_of, desk_config, make_client
 from tests.web.desk_data import EVIL_NAME, seed_review_items
 
@@ -162,7 +163,8 @@ def test_audit_room_filters_entry_verify_exports_and_originals(web_app: FastAPI,
 
 
 def test_ops_page_shows_outbox_and_staff_but_no_secret(web_app: FastAPI, login_as: LoginAs,
-                                                       web_config: Config) -> None:
+                                                       web_config: Config, web_engine: sa.Engine) -> None:
+    _mail_for_people(web_engine, sender="hr@acme.example", subject="Vraag over het Extranet <b>dringend</b>")
     web_config.run.report_dir.mkdir(parents=True)
     (web_config.run.report_dir / "run-20261130T060000-1.json").write_text(
         '{"started_at": "2026-11-30T06:00:00+00:00", "ok": false, "outcomes": {"applied": 3},'
@@ -174,3 +176,26 @@ def test_ops_page_shows_outbox_and_staff_but_no_secret(web_app: FastAPI, login_a
         assert "imap-login-failed" in page.text
         assert "ada" in page.text
         assert "argon2" not in page.text
+        # the question mailed to the extranet address waits for a person, in words, escaped
+        assert "hr@acme.example" in page.text
+        assert "Vraag over het Extranet &lt;b&gt;dringend&lt;/b&gt;" in page.text
+        assert describe("no-form-attachment", "nl").title in page.text
+
+
+def _mail_for_people(engine: sa.Engine, *, sender: str, subject: str) -> None:
+    """A mail without a form, as the run leaves it: stored, and handed over to people in the Maildir."""
+    from datetime import UTC, datetime
+
+    from intake.store import Arrival, Document, FileLedger, LedgerState
+
+    now = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    sha = "ab" * 32
+    with Session(engine) as session:
+        session.add(Document(sha256=sha, size=120, kind="message", media_type="message/rfc822", first_seen_at=now,
+                             parse_state="done"))
+        session.flush()
+        session.add(Arrival(sha256=sha, channel="email", source="maildir:q1", sender=sender, subject=subject,
+                            received_at=now, outcome="no-form-attachment"))
+        session.add(FileLedger(source="maildir", key="q1", state=LedgerState.FOR_PEOPLE.value, sha256=sha,
+                               updated_at=now))
+        session.commit()
