@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from errors import ConfigError
+from mailer.identity import SERVICE_ADDRESS
+from provisioning.policy import CREDENTIALS_VALIDITY_HOURS, EXPIRY_WARNING_DAYS
 
 __all__ = [
     "AuditConfig",
@@ -146,7 +148,7 @@ class SmtpConfig:
 @dataclass
 class MailConfig:
     transport: str = "file"  # "file" | "smtp"
-    from_address: str = "extranet2P@ethias.be"
+    from_address: str = SERVICE_ADDRESS
     #: where users sign in to the extranet: the credentials mail gives it (set it per deployment)
     login_url: str = "https://extranet2p.ethias.be/"
     outbox_dir: Path = Path("var/outbox")
@@ -158,7 +160,7 @@ class MailConfig:
 
 @dataclass
 class CredentialsConfig:
-    validity_hours: int = 72
+    validity_hours: int = CREDENTIALS_VALIDITY_HOURS
     length: int = 20
 
 
@@ -194,7 +196,7 @@ class RunConfig:
     report_dir: Path = Path("var/reports")
     #: Prometheus textfile-collector file written after each run (node_exporter reads ``*.prom``)
     metrics_file: Path = Path("var/metrics/extranet-intake.prom")
-    expiry_warning_days: int = 14
+    expiry_warning_days: int = EXPIRY_WARNING_DAYS
 
 
 class CookieSecure(StrEnum):

@@ -16,6 +16,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from errors import ConfigError
+from mailer.identity import SERVICE_ADDRESS
 from parsers.forms import (
     CONTRACT_FIELDS,
     FORMS,
@@ -42,8 +43,8 @@ BOX_LINE = HexColor("#7A7A7A")
 FONT, BOLD = "Helvetica", "Helvetica-Bold"
 
 _ADDRESS = {
-    Lang.NL: "Ethias NV · Dienst Life Second Pillar (1315) · Kruisherenstraat 24, 4000 Luik · extranet2P@ethias.be",
-    Lang.FR: "Ethias SA · Service Life Second Pillar (1315) · Rue des Croisiers 24, 4000 Liège · extranet2P@ethias.be",
+    Lang.NL: "Ethias NV · Dienst Life Second Pillar (1315) · Kruisherenstraat 24, 4000 Luik · " + SERVICE_ADDRESS,
+    Lang.FR: "Ethias SA · Service Life Second Pillar (1315) · Rue des Croisiers 24, 4000 Liège · " + SERVICE_ADDRESS,
 }
 _PLATFORM = {Lang.NL: "Extranet Aanvullend Pensioen", Lang.FR: "Extranet Pension complémentaire"}
 _PAGE = {Lang.NL: "pagina", Lang.FR: "page"}

@@ -26,6 +26,7 @@ from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound, s
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from errors import MailerError
+from mailer.identity import SERVICE_ADDRESS
 from mailer.purposes import Event, Language, Purpose, Recipient, clean_text, spec_of
 from reasons import Words, for_organisation
 
@@ -41,7 +42,7 @@ __all__ = [
     "template_names",
 ]
 
-CONTACT_ADDRESS = "extranet2P@ethias.be"
+CONTACT_ADDRESS = SERVICE_ADDRESS
 _BRUSSELS = ZoneInfo("Europe/Brussels")
 
 # Printable-ASCII dot-atoms only: what the fiche validation accepts, and nothing an SMTP server or

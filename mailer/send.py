@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from errors import IntakeError, MailerError
+from mailer.identity import SERVICE_ADDRESS, SERVICE_NAME
 from mailer.outbox import (
     Clock,
     OutboxMessage,
@@ -51,8 +52,8 @@ log = logging.getLogger("mailer")
 
 @dataclass(frozen=True)
 class SendSettings:
-    from_address: str = "extranet2P@ethias.be"
-    from_name: str = "Ethias Extranet"
+    from_address: str = SERVICE_ADDRESS
+    from_name: str = SERVICE_NAME
     #: the extranet's sign-in page, given in credentials mails
     login_url: str = "https://extranet2p.ethias.be/"
     max_attempts: int = 8

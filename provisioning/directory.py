@@ -12,6 +12,7 @@ from errors import ProvisioningError
 from provisioning.apply import Clock, invalidate_passwords
 from provisioning.models import Account, AccountStatus, Credential, MasterUser, Organisation
 from provisioning.passwords import generate_password, hash_password, verify_password
+from provisioning.policy import CREDENTIALS_VALIDITY_HOURS
 from provisioning.state import aware
 
 __all__ = [
@@ -26,7 +27,7 @@ __all__ = [
     "verify_temporary_password",
 ]
 
-DEFAULT_VALIDITY = timedelta(hours=72)
+DEFAULT_VALIDITY = timedelta(hours=CREDENTIALS_VALIDITY_HOURS)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from provisioning.plan import (
     SetMasterUser,
     new_account_ref,
 )
+from provisioning.policy import EXPIRY_WARNING_DAYS
 
 __all__ = [
     "EXPIRY_WARNING_DAYS",
@@ -54,7 +55,6 @@ __all__ = [
     "stored_reasons",
 ]
 
-EXPIRY_WARNING_DAYS = 14
 
 #: warning codes of the parsers meaning "a person must confirm the values read from the scan"
 OCR_LOW_CONFIDENCE_CODES = frozenset({"ocr-low-confidence", "ocr-unreadable-field"})
