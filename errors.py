@@ -27,7 +27,7 @@ __all__ = [
 class IntakeError(Exception):
     """Root of every error the product raises on purpose."""
 
-    #: exit code the command line maps this branch to (SPEC §4: 1 = failures, 2 = usage/config)
+    #: exit code the command line maps this branch to (docs/operations.md §Exit codes: 1 = failures, 2 = usage/config)
     exit_code = 1
 
     def __init__(self, code: str, message: str, **data: Any) -> None:

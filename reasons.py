@@ -1,7 +1,7 @@
 """The one reason catalogue: every code the product emits, in words for people (NL, FR, EN) and its audience.
 
 Where it lives, and why: like ``errors``, this is a top-level module that imports nothing of the
-project, so every layer may import it without bending the arrows of ARCHITECTURE.md — ``parsers``
+project, so every layer may import it without bending the arrows of docs/architecture.md — ``parsers``
 and ``mailer`` (which may not import ``provisioning`` or ``intake``) read the same words as the
 command line, the review queue, the audit log and the exports. Codes stay the stable keys that
 scripts, ``--json`` and the audit chain use; this module only adds the words.

@@ -142,7 +142,7 @@ def make_transport(cfg: Config) -> Transport:
 
 
 def provenance_of(arrival: Arrival, *, sha256: str, require_dmarc: bool) -> Provenance:
-    """The trust facts of SPEC §3: sender, and DMARC pass from the trusted gateway.
+    """The trust facts of docs/rules.md §Trust: sender, and DMARC pass from the trusted gateway.
 
     ``require_dmarc`` off is for gateways that add no Authentication-Results: it never overrules a
     verdict the trusted gateway did give (an explicit fail stays a fail).

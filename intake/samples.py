@@ -109,7 +109,7 @@ class Org:
     rep_function: str
     contracts: tuple[tuple[str, str], ...]
     legacy: tuple[Legacy, ...]
-    #: how the organisation writes its enterprise number (the three spellings SPEC §2 accepts)
+    #: how the organisation writes its enterprise number (the three spellings docs/forms.md accepts)
     number_style: str = "dots"
     #: how it sends its opening set of forms
     channel: Channel = Channel.EMAIL

@@ -1,6 +1,6 @@
 """The mailer's ports implemented with provisioning, and the hand-over of planned mails to the outbox.
 
-The mailer imports nothing of provisioning (ARCHITECTURE.md); this module is where the two meet:
+The mailer imports nothing of provisioning (docs/architecture.md); this module is where the two meet:
 recipients are resolved from the provisioning tables at queue time and again at send time,
 temporary passwords are made by provisioning at send time, mail events land in the audit chain.
 """

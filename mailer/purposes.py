@@ -1,6 +1,6 @@
 """Mail purposes, the one recipient kind each is bound to, the events each may carry and their params.
 
-SPEC §3 "Mail": every mail has a purpose and each purpose has exactly one allowed recipient. The
+docs/mail.md "One purpose, one recipient": every mail has a purpose and each purpose has exactly one allowed recipient. The
 binding lives here, once; nothing else in the mailer decides who may receive what.
 """
 
@@ -39,7 +39,7 @@ class Purpose(StrEnum):
 
 
 class RecipientKind(StrEnum):
-    #: the account's personal address from its own user fiche — used for nothing else (SPEC §1)
+    #: the account's personal address from its own user fiche — used for nothing else (docs/mail.md)
     USER_EMAIL = "user_email"
     #: the agreement's notification address (often a distribution list: never credentials)
     NOTIFICATION_EMAIL = "notification_email"
@@ -107,7 +107,7 @@ EVENTS: Mapping[Event, EventSpec] = {
     Event.EMAIL_CHANGED: _spec(Purpose.OLD_ADDRESS_NOTICE, {"login"}, {"org_name", "enterprise_number"}),
 }
 
-# Param names that would mean a secret is being queued: the outbox must never hold one (SPEC §3).
+# Param names that would mean a secret is being queued: the outbox must never hold one (docs/mail.md).
 _SECRET_WORDS = ("password", "passwd", "wachtwoord", "mot_de_passe", "secret", "token", "hash")
 
 

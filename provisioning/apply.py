@@ -252,7 +252,7 @@ def _account_columns(data: AccountData) -> dict[str, Any]:
 
 
 def _set_contracts(session: Session, login: str, contracts: tuple[str, ...]) -> None:
-    # modify replaces the whole scope (SPEC §3): the old list goes, the fiche's list comes
+    # modify replaces the whole scope (docs/rules.md §Provisioning): the old list goes, the fiche's list comes
     session.execute(delete(AccountContract).where(col(AccountContract.login) == login))
     for number in contracts:
         session.add(AccountContract(login=login, contract_number=number))

@@ -314,7 +314,7 @@ class DossierState:
     correspondence_language: str | None = None
     has_agreement: bool = False
     master_user: MasterUserSnapshot | None = None
-    #: the e-mail of the newest EAP-MU fiche still in review (SPEC §3: fiches mailed from it count
+    #: the e-mail of the newest EAP-MU fiche still in review (docs/rules.md §Trust: fiches mailed from it count
     #: as the Master User's once that fiche is approved)
     pending_mu_email: str | None = None
     accounts: tuple[AccountSnapshot, ...] = ()

@@ -1,4 +1,4 @@
-"""The pure dossier and trust rules of SPEC §3: (state, form, provenance) → Plan, no I/O.
+"""The pure dossier and trust rules of docs/rules.md: (state, form, provenance) → Plan, no I/O.
 
 Each rule is one small function named after it; :func:`plan` strings them together. Reasons are
 stable kebab-case codes (they reach the review queue, the audit log and the Master User's notice).
@@ -130,7 +130,7 @@ def _record(form: ParsedForm, provenance: Provenance, en: str, status: FormStatu
 
 
 def _mu_notice(state: DossierState, event: MailEvent, key: str, **params: object) -> tuple[MailIntent, ...]:
-    # Every applied change is confirmed to the Master User (SPEC §3 Trust): without one there is
+    # Every applied change is confirmed to the Master User (docs/rules.md §Trust): without one there is
     # nobody allowed to receive it, so no mail (refusals are told once one is approved: issue 16.4).
     if state.master_user is None:
         return ()
@@ -220,7 +220,7 @@ def rule_needs_review(form: ParsedForm, *, approved: bool) -> list[str]:
     # a PDF with JavaScript, a launch action, embedded files or XFA never applies by itself (issue 13.6)
     reasons.extend(sorted({w.code for w in form.warnings if w.code in ACTIVE_CONTENT_CODES}))
     if form.form_id in (FormId.AGR, FormId.MU):
-        # signature and the signatory's authority are checked by the team (SPEC §3 Trust)
+        # signature and the signatory's authority are checked by the team (docs/rules.md §Trust)
         reasons.append("human-approval-required")
     return reasons
 
@@ -231,7 +231,7 @@ def rule_master_user_authority(state: DossierState, provenance: Provenance) -> s
     While the dossier is being opened, the address of the Master User named in the pending EAP-MU
     counts too (the fiche then waits, and counts once that EAP-MU is approved). Before any EAP-MU
     has arrived, an authenticated fiche waits as well: it counts only if its sender turns out to be
-    the Master User approved later, and goes to review otherwise (SPEC §3: any order of arrival).
+    the Master User approved later, and goes to review otherwise (docs/rules.md §The dossier: any order of arrival).
     Returns the reason it must go to review instead, or None.
     """
     if provenance.channel != "email" or not provenance.sender:
@@ -574,7 +574,7 @@ def _credentials(state: DossierState, ref: str, sha: str) -> MailIntent:
 
 def _with_opening(state: DossierState, key: str, ops: list[Op], audit: list[AuditIntent],
                   mails: list[MailIntent], sha: str, *, today: date, waiting_outcome: bool = False) -> Plan:
-    """Finish a plan; if the dossier is now complete, open it (SPEC §3 Dossier)."""
+    """Finish a plan; if the dossier is now complete, open it (docs/rules.md §The dossier)."""
     en = state.enterprise_number
     ready = rule_dossier_complete(state)
     if not ready:

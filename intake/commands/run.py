@@ -81,7 +81,7 @@ def run(
         down = as_database_error(exc, url=cfg.database_url)
         if down is None:
             raise
-        down.exit_code = 1  # SPEC §4: a run that could not happen is a failed run (1), not a usage error
+        down.exit_code = 1  # docs/operations.md: a run that could not happen is a failed run (1), not a usage error
         raise down from exc
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))

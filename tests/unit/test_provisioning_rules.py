@@ -1,4 +1,4 @@
-"""One test per rule of SPEC §3 Trust and Dossier, on the pure rules: literal state + form → Plan."""
+"""One test per rule of docs/rules.md (Trust, The dossier, Provisioning), on the pure rules: literal state + form → Plan."""
 
 from __future__ import annotations
 

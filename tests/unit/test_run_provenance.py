@@ -1,4 +1,4 @@
-"""The trust facts the daily run hands to the rules, from one arrival (SPEC §3 Trust)."""
+"""The trust facts the daily run hands to the rules, from one arrival (docs/rules.md §Trust)."""
 
 from __future__ import annotations
 
