@@ -27,6 +27,7 @@ SAMPLES: dict[Event, dict[str, Any]] = {
     Event.ACCOUNT_OPENED: {"login": "EAP7K2Q9MX", **ORG, "master_user": "Marie Peeters"},
     Event.CREDENTIALS_REISSUED: {"login": "EAP7K2Q9MX", **ORG, "master_user": "Marie Peeters"},
     Event.ACCESS_OPENED: {**ORG, "accounts": 3},
+    Event.EMAIL_CHANGED: {"login": "EAP7K2Q9MX", **ORG},
     Event.NEW_DOCUMENTS: {**ORG, "documents": ["pension_fiches",
                                                {"nl": "het jaaroverzicht 2026", "fr": "l'aperçu annuel 2026"}]},
     Event.NEW_FEATURES: {**ORG, "features": [{"nl": "U kunt nu de pensioenfiches van al uw werknemers in één keer "
@@ -55,7 +56,8 @@ SAMPLES: dict[Event, dict[str, Any]] = {
                                                "access_end_date": "2026-12-10"}]},
 }
 SECRET = {"password": "Zr4-voorbeeld-9QpT", "valid_hours": 72, "valid_until": datetime(2026, 12, 3, 9, 30, tzinfo=UTC)}
-NAMES = {"credentials": "Jan Janssens", "master_user_notice": "Marie Peeters", "org_notice": ""}
+NAMES = {"credentials": "Jan Janssens", "master_user_notice": "Marie Peeters", "org_notice": "",
+         "old_address_notice": "Jan Janssens"}
 
 
 def main(argv: list[str]) -> int:
