@@ -100,7 +100,9 @@ def _holder(conn: object) -> str:
     key = RUN_LOCK_KEY & 0xFFFF_FFFF_FFFF_FFFF
     row = conn.execute(sa.text(  # type: ignore[attr-defined]
         "SELECT a.application_name, a.client_addr FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = :hi AND l.objid::bigint = :lo LIMIT 1"),
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = :hi AND l.objid::bigint = :lo "
+        # advisory locks live per database: another deployment on the same server is not this one's holder
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"),
         {"hi": key >> 32, "lo": key & 0xFFFF_FFFF}).first()
     if row is None:
         return "holder unknown"

@@ -1,7 +1,7 @@
 """Mail purposes, the one recipient kind each is bound to, the events each may carry and their params.
 
-docs/mail.md "One purpose, one recipient": every mail has a purpose and each purpose has exactly one allowed recipient. The
-binding lives here, once; nothing else in the mailer decides who may receive what.
+docs/mail.md "One purpose, one recipient": every mail has a purpose and each purpose has exactly one
+allowed recipient. The binding lives here, once; nothing else in the mailer decides who may receive what.
 """
 
 from __future__ import annotations

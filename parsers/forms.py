@@ -44,7 +44,8 @@ MARGIN = 48.0
 #: Machine names of the hidden AcroForm fields that identify a fillable form.
 HIDDEN_FIELDS = ("form_id", "form_version", "form_lang")
 
-#: Forms of Ethias' other platforms: recognised, and refused (docs/forms.md: access to each platform is managed separately).
+#: Forms of Ethias' other platforms: recognised, and refused (docs/forms.md: access to each platform is
+#: managed separately).
 FOREIGN_PLATFORM_PREFIXES = ("ECON-", "EWP-")
 
 

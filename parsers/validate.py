@@ -1,4 +1,4 @@
-"""Field validation and normalisation of the three forms (docs/forms.md, docs/rules.md): raw values in, coded issues out.
+"""Field validation and normalisation of the three forms (docs/forms.md): raw values in, coded issues out.
 
 Every extractor (AcroForm, text layer, XLSX, OCR) hands its raw strings here, and the review
 queue re-validates corrected values through the same function, so a value means the same thing

@@ -484,8 +484,8 @@ def _explode_chunk(session: Session, store: DocumentStore, shas: list[str], *, t
         session.execute(update(_ARRIVAL).where(_ARRIVAL.c.id == bindparam("b_id"))
                         .values({k: bindparam(k) for k in updates[0] if k != "b_id"}), updates)
     for one in done:
-        # Bad input is a coded rejection and an audit entry (docs/architecture.md, habit 5), in the same commit: a message
-        # without a form, and a part refused beside the forms that were read (too large, too deep…).
+        # Bad input is a coded rejection and an audit entry (docs/architecture.md, habit 5), in the same
+        # commit: a message without a form, and a part refused beside the forms that were read (too large, too deep…).
         ex = one.extraction
         refused = [s for s in ex.skipped if s.reason in _REFUSED_PARTS] if ex else []
         if one.error_code or one.outcome != MimeOutcome.FORMS.value or refused:

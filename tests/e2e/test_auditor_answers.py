@@ -140,7 +140,8 @@ def test_a_correction_is_audited_with_the_value_as_read(capsys: pytest.CaptureFi
         session.commit()
     code, out, _ = _cli(capsys, "review", "list", "-c", cfg, "--json")
     (item,) = json.loads(out)
-    code, out, err = _cli(capsys, "review", "approve", str(item["id"]), "--by", "An", "-c", cfg,
+    assert _cli(capsys, "staff", "add", "an", "--role", "reviewer", "-c", cfg)[0] == 0
+    code, out, err = _cli(capsys, "review", "approve", str(item["id"]), "--by", "an", "-c", cfg,
                           "--set", "user_email=Jan.Janssens@acme.be", "--set", "signed_date=20/11/2026",
                           "--set", "contract_2=GV-200", "--set", "user_first_name=Jan")
     assert code == 0, err

@@ -62,8 +62,12 @@ def _credentials_queued(capsys: pytest.CaptureFixture[str], engine: sa.Engine, c
             process_form(session, form, prov(form), clock=clock)
         session.commit()
     _code, out, _ = _cli(capsys, "review", "list", "-c", cfg, "--json")
+    for name in ("an", "bert"):
+        assert _cli(capsys, "staff", "add", name, "--role", "reviewer", "-c", cfg)[0] == 0
     for item in json.loads(out):
-        assert _cli(capsys, "review", "approve", str(item["id"]), "--by", "An", "-c", cfg)[0] == 0
+        # agreements and Master User fiches need two people (four eyes), a user fiche one
+        for name in ("an", "bert") if item["form_id"] in ("EAP-AGR", "EAP-MU") else ("an",):
+            assert _cli(capsys, "review", "approve", str(item["id"]), "--by", name, "-c", cfg)[0] == 0
     with Session(engine) as session:
         assert session.exec(sa.select(sa.func.count()).select_from(OutboxMessage)  # type: ignore[call-overload]
                             .where(OutboxMessage.purpose == "credentials")).one()[0] == 1
@@ -230,7 +234,7 @@ def test_commands_wait_for_a_writer_then_succeed_or_say_locked(capsys: pytest.Ca
 
     holder = _hold(db, 8)  # longer than a command takes to start: both meet the lock
     try:
-        approved = _sub(cfg, "review", "approve", str(items[0]["id"]), "--by", "An")
+        approved = _sub(cfg, "review", "approve", str(items[0]["id"]), "--by", "an")
         sent = _sub(cfg, "send", "--json")
     finally:
         holder.wait(timeout=30)
@@ -242,7 +246,7 @@ def test_commands_wait_for_a_writer_then_succeed_or_say_locked(capsys: pytest.Ca
     holder = _hold(db, 20)
     try:
         started = time.monotonic()
-        locked = _sub(short, "review", "approve", str(items[1]["id"]), "--by", "An")
+        locked = _sub(short, "review", "approve", str(items[1]["id"]), "--by", "an")
         assert time.monotonic() - started < 15  # gave up after its own 1 s, not the holder's 20 s
     finally:
         holder.kill()

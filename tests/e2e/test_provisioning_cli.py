@@ -124,7 +124,7 @@ def test_review_and_views_commands(capsys: pytest.CaptureFixture[str], db_url: s
     code, out, _ = _cli(capsys, "review", "reasons")
     assert "signature-missing" in out
     assert "imap-login-failed" not in out
-    code, out, _ = _cli(capsys, "review", "reject", str(item["id"]), "--by", "An", "--reason",
+    code, out, _ = _cli(capsys, "review", "reject", str(item["id"]), "--by", "an", "--reason",
                         "sender-not-master-user", "--note-nl", "Onbekende afzender.", "-c", cfg)
     assert code == 0
     assert "rejected" in out

@@ -1,4 +1,4 @@
-"""One test per rule of docs/rules.md (Trust, The dossier, Provisioning), on the pure rules: literal state + form → Plan."""
+"""One test per rule of docs/rules.md (trust, dossier, provisioning), on the pure rules: literal state + form → Plan."""
 
 from __future__ import annotations
 
@@ -404,7 +404,8 @@ def test_an_approved_address_change_tells_the_old_address_without_credentials() 
     assert p.outcome is Outcome.APPLIED
     (old,) = [m for m in p.mails if m.kind is MailKind.OLD_ADDRESS_NOTICE]
     assert (old.event, old.login, old.ref) == (MailEvent.EMAIL_CHANGED, "EAP00000001", "EAP00000001")
-    assert old.params == {"login": "EAP00000001", "org_name": "Acme NV"}  # no secret, not the new address
+    assert old.params == {"login": "EAP00000001", "org_name": "Acme NV", "enterprise_number": old.enterprise_number}
+    # no secret, not the new address
     (creds,) = [m for m in p.mails if m.kind is MailKind.CREDENTIALS]
     assert creds.event is MailEvent.CREDENTIALS_REISSUED
     assert old.idempotency_key != creds.idempotency_key
