@@ -530,9 +530,10 @@ def _user_fiche(state: DossierState, form: ParsedForm, provenance: Provenance, k
                                        params={"login": account.login, "org_name": state.org_name,
                                                "enterprise_number": en},
                                        idempotency_key=f"old-address:{sha}"))
-        if moved and not account.activated:
-            # Never logged in: the first credentials went to the old address (a typo, someone else's
-            # box) and die with this fiche; new ones go to the address it gives.
+        if moved:
+            # A person approved the move (issue 13.5): credentials go to the new address, whether or not
+            # the user ever logged in; unused ones mailed to the old address (a typo, someone else's box)
+            # die with this fiche, and the old address is told above, without credentials.
             mails.insert(0, MailIntent(kind=MailKind.CREDENTIALS, event=MailEvent.CREDENTIALS_REISSUED,
                                        enterprise_number=en, login=account.login,
                                        params={"login": account.login, "org_name": state.org_name,

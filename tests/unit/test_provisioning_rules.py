@@ -187,7 +187,7 @@ def test_modify_replaces_profile_scope_contracts_email_end_date_as_a_whole() -> 
                              "email_changed": True}
 
 
-def test_a_new_address_kills_unused_temporary_passwords_and_resends_only_if_never_logged_in() -> None:
+def test_an_approved_new_address_gets_credentials_whether_or_not_the_user_logged_in() -> None:
     fiche = usr(action="modify", login="EAP00000001", email="jan.right@acme.be")
     never = run(open_state(accounts=(account(email="jan.typo@acme.be"),)), fiche, approved_by="An Reviewer")
     assert ops_of(never, ModifyAccount)[0].email_changed  # type: ignore[attr-defined]
@@ -197,7 +197,8 @@ def test_a_new_address_kills_unused_temporary_passwords_and_resends_only_if_neve
     active = run(open_state(accounts=(account(email="jan.typo@acme.be", activated=True),)), fiche,
                  approved_by="An Reviewer")
     assert ops_of(active, ModifyAccount)[0].email_changed  # type: ignore[attr-defined]
-    assert not [m for m in active.mails if m.kind is MailKind.CREDENTIALS]  # has a password of their own
+    (creds,) = [m for m in active.mails if m.kind is MailKind.CREDENTIALS]  # the new address, approved by a person
+    assert creds.event is MailEvent.CREDENTIALS_REISSUED
     same = run(open_state(accounts=(account(email="Jan.Right@acme.be"),)), fiche)  # only the case differs
     assert not ops_of(same, ModifyAccount)[0].email_changed  # type: ignore[attr-defined]
     assert not [m for m in same.mails if m.kind is MailKind.CREDENTIALS]
