@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from intake.db import open_engine
+from intake.db import migrate, open_engine
 from provisioning.audit import AuditAction, append_entry
 from provisioning.checkpoint import generate_key_pair, issue_checkpoint, load_private_key, write_checkpoint
 
@@ -30,6 +30,7 @@ def _script(tmp_path: Path) -> Path:
 
 def _chain(tmp_path: Path) -> tuple[Path, Path, Path]:
     db = tmp_path / "audit.db"
+    migrate(f"sqlite:///{db}")
     engine = open_engine(f"sqlite:///{db}")
     keys = generate_key_pair()
     try:
