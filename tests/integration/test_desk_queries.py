@@ -108,7 +108,7 @@ def test_exports_semicolon_csv_and_xlsx_with_dates_and_filter_row(engine: sa.Eng
                               out=xlsx) == 8
     sheet = load_workbook(xlsx).active
     assert sheet is not None
-    assert sheet.auto_filter.ref == "A1:K9"
+    assert sheet.auto_filter.ref == "A1:L9"
     at = sheet.cell(row=2, column=2)
     assert isinstance(at.value, datetime)
     assert at.value == datetime(2026, 1, 1, 0, 0)
