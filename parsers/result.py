@@ -109,6 +109,16 @@ class SignatureVerdict:
     def ok(self) -> bool:
         return not self.problems
 
+    def summary(self) -> str:
+        """One line for a person: by whom, which certificate, intact, trusted, name matching."""
+        def yn(v: bool | None) -> str:
+            return "-" if v is None else "yes" if v else "no"
+
+        intact = yn(self.intact and self.covers_whole_file)
+        return (f"signature {self.field}: by {self.signer or '?'} (serial {self.serial or '?'}, issuer "
+                f"{self.issuer or '?'}), signed {self.signed_at or '?'}; intact={intact} trusted={yn(self.trusted)} "
+                f"name matches={yn(self.name_matches)}")
+
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["problems"] = [i.as_dict() for i in self.problems]

@@ -46,11 +46,7 @@ def _print(results: list[ParsedFile]) -> None:
                 table.add_row(name, shown)
             console.print(table)
         for v in f.signatures:
-            console.print(f"  signature {v.field}: by {v.signer or '?'} (serial {v.serial or '?'}, issuer "
-                          f"{v.issuer or '?'})  intact={'yes' if v.intact and v.covers_whole_file else 'no'}  "
-                          f"trusted={'yes' if v.trusted else 'no'}  name matches="
-                          f"{'-' if v.name_matches is None else 'yes' if v.name_matches else 'no'}",
-                          highlight=False, markup=False)
+            console.print(f"  {v.summary()}", highlight=False, markup=False, soft_wrap=True)
         for kind, issues in (("error", f.errors), ("warning", f.warnings)):
             for i in issues:
                 where = f" [{i.field}]" if i.field else ""

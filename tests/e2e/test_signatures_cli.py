@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from intake.cli import main
 from intake.render import render_form
+from parsers.signatures import check_signatures
+from provisioning.service import process_form
 from tests.fixtures.forms import TODAY, valid_values
 from tests.fixtures.pki import Pki, change_field_revision, sign_pdf
+from tests.fixtures.provisioning import agr, clock, prov
 
 CLI = [sys.executable, "-c", "import sys; from intake.cli import main; sys.exit(main())"]
 
@@ -70,3 +79,27 @@ def test_unreadable_root_stops_with_a_coded_error(tmp_path: Path) -> None:
     proc = _parse("a.pdf", "--config", config, cwd=tmp_path)
     assert proc.returncode == 2
     assert "signatures-root-unreadable" in proc.stderr + proc.stdout
+
+
+def test_review_show_lists_the_signature_verdict(capsys: pytest.CaptureFixture[str], db_url: str,
+                                                 engine: sa.Engine, pki: Pki, tmp_path: Path) -> None:
+    pdf = render_form("EAP-AGR", "nl", valid_values("EAP-AGR"))
+    signed = sign_pdf(pdf, pki.person("Jan Peeters"))
+    verdicts = check_signatures(signed, [pki.root.pem], expected_name="Piet Acme")
+    form = dataclasses.replace(agr(), signatures=verdicts, warnings=tuple(p for v in verdicts for p in v.problems))
+    with Session(engine) as session:
+        process_form(session, form, prov(form), clock=clock)
+        session.commit()
+    cfg = tmp_path / "intake.toml"
+    cfg.write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
+
+    assert main(["review", "show", "1", "-c", str(cfg), "--json"]) == 0
+    item = json.loads(capsys.readouterr().out)
+    assert item["reasons"] == ["signature-name-mismatch", "human-approval-required"]
+    assert [(v["signer"], v["trusted"], v["name_matches"]) for v in item["signatures"]] == [
+        ("Jan Peeters", True, False)]
+    assert main(["review", "show", "1", "-c", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "signature signature: by Jan Peeters" in out
+    assert "name matches=no" in out
+    assert "signature-name-mismatch" in out
