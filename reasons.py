@@ -1289,6 +1289,56 @@ _ENTRIES: tuple[Reason, ...] = (
            en=("Run report unreadable", "A run report on disk could not be read."),
            nl=("Runrapport onleesbaar", "Een runrapport op schijf kon niet gelezen worden."),
            fr=("Rapport illisible", "Un rapport d'exécution sur disque n'a pas pu être lu.")),
+    # --- digital signatures (PAdES) ---------------------------------------------------------------------------
+    _entry("signature-invalid", _B,
+           en=("Digital signature not valid", "The digital signature of the document does not verify."),
+           nl=("Digitale handtekening ongeldig", "De digitale handtekening van het document klopt niet.",
+               "Onderteken het formulier opnieuw (bijvoorbeeld met uw eID) en stuur het opnieuw."),
+           fr=("Signature numérique non valable", "La signature numérique du document n'est pas valable.",
+               "Signez à nouveau le formulaire (par exemple avec votre eID) et renvoyez-le.")),
+    _entry("signature-modified-after-signing", _B,
+           en=("Changed after signing", "Field values were changed after the document was signed; the values "
+               "read are not the values signed."),
+           nl=("Gewijzigd na ondertekening", "Na de ondertekening werden velden van het formulier gewijzigd; de "
+               "gelezen waarden zijn niet de ondertekende.",
+               "Vul het formulier volledig in en onderteken het pas daarna; stuur het opnieuw."),
+           fr=("Modifié après signature", "Des champs du formulaire ont été modifiés après la signature ; les "
+               "valeurs lues ne sont pas celles qui ont été signées.",
+               "Complétez entièrement le formulaire avant de le signer, puis renvoyez-le.")),
+    _entry("signature-untrusted", _B,
+           en=("Signer's certificate not trusted", "The signer's certificate does not lead to a trusted root "
+               "(e.g. the Belgian eID)."),
+           nl=("Certificaat niet vertrouwd", "Het certificaat van de ondertekenaar hoort niet bij een erkende "
+               "uitgever (zoals de Belgische eID).",
+               "Onderteken met uw eID-kaart of een gekwalificeerd certificaat."),
+           fr=("Certificat non reconnu", "Le certificat du signataire n'émane pas d'une autorité reconnue "
+               "(comme l'eID belge).",
+               "Signez avec votre carte eID ou un certificat qualifié.")),
+    _entry("signature-expired", _B,
+           en=("Certificate not valid when signing", "The signer's certificate was not valid at the time of "
+               "signing (expired or not yet valid)."),
+           nl=("Certificaat niet geldig bij ondertekening", "Het certificaat van de ondertekenaar was niet geldig "
+               "op het moment van ondertekenen.",
+               "Onderteken opnieuw met een geldig certificaat (bijvoorbeeld uw eID)."),
+           fr=("Certificat non valable à la signature", "Le certificat du signataire n'était pas valable au moment "
+               "de la signature.",
+               "Signez à nouveau avec un certificat valable (par exemple votre eID).")),
+    _entry("signature-name-mismatch", _B,
+           en=("Signer is not the representative", "The person who signed digitally is not the signatory or "
+               "legal representative named on the form."),
+           nl=("Ondertekenaar is niet de vertegenwoordiger", "De persoon die digitaal ondertekende, is niet de "
+               "ondertekenaar of wettelijke vertegenwoordiger die op het formulier staat.",
+               "Laat het formulier ondertekenen door de persoon die erop vermeld staat."),
+           fr=("Le signataire n'est pas le représentant", "La personne qui a signé numériquement n'est pas le "
+               "signataire ou représentant légal indiqué sur le formulaire.",
+               "Faites signer le formulaire par la personne qui y est mentionnée.")),
+    _entry("signatures-root-unreadable", _S,
+           en=("Trusted root not readable", "A certificate file named in [signatures] trusted_roots cannot be "
+               "read as a certificate."),
+           nl=("Vertrouwd rootcertificaat onleesbaar", "Een certificaatbestand uit [signatures] trusted_roots kan "
+               "niet als certificaat gelezen worden."),
+           fr=("Certificat racine illisible", "Un fichier de certificat de [signatures] trusted_roots ne peut pas "
+               "être lu comme certificat.")),
 )
 
 CATALOGUE: Mapping[str, Reason] = MappingProxyType({r.code: r for r in _ENTRIES})

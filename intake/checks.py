@@ -17,7 +17,7 @@ from pathlib import Path
 from errors import IntakeError
 from intake.config import Config, TlsMode
 
-__all__ = ["Check", "CheckStatus", "check_deployment", "check_paths"]
+__all__ = ["Check", "CheckStatus", "check_deployment", "check_paths", "check_signature_roots"]
 
 
 class CheckStatus(StrEnum):
@@ -44,7 +44,31 @@ def check_deployment(cfg: Config) -> list[Check]:
     if cfg.mail.transport == "smtp":
         checks.append(check_smtp(cfg))
     checks.extend(check_paths(cfg))
+    if cfg.signatures.trusted_roots:
+        checks.append(check_signature_roots(cfg))
     return checks
+
+
+def check_signature_roots(cfg: Config) -> Check:
+    """The trusted roots of digital signatures: readable certificates, none expired."""
+    from datetime import UTC, datetime
+
+    from cryptography import x509
+
+    from intake.parsing import read_trusted_roots
+
+    try:
+        blobs = read_trusted_roots(cfg.signatures)
+    except IntakeError as exc:
+        return _fail("signatures", exc)
+    certs = [c for b in blobs for c in (x509.load_pem_x509_certificates(b) if b"-----BEGIN" in b
+                                         else [x509.load_der_x509_certificate(b)])]
+    now = datetime.now(UTC)
+    expired = [c.subject.rfc4514_string() for c in certs if c.not_valid_after_utc < now]
+    if expired:
+        return Check(CheckStatus.WARN, "signatures", f"[signatures-root-expired] expired trusted root(s): "
+                                                     f"{'; '.join(expired)}")
+    return Check(CheckStatus.OK, "signatures", f"{len(certs)} trusted root certificate(s) readable")
 
 
 def _fail(what: str, exc: IntakeError) -> Check:

@@ -74,6 +74,13 @@ class ParsingConfig:
 
 
 @dataclass
+class SignaturesConfig:
+    #: PEM or DER certificates the digital signatures of agreements and Master User fiches must chain up
+    #: to (production: the Belgian eID roots); none configured: every signature is reported untrusted
+    trusted_roots: list[Path] = field(default_factory=list)
+
+
+@dataclass
 class MaildirConfig:
     enabled: bool = True
     path: Path = Path("var/maildir")
@@ -249,6 +256,7 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     parsing: ParsingConfig = field(default_factory=ParsingConfig)
+    signatures: SignaturesConfig = field(default_factory=SignaturesConfig)
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     trust: TrustConfig = field(default_factory=TrustConfig)
     mail: MailConfig = field(default_factory=MailConfig)
@@ -359,6 +367,10 @@ def _coerce(hint: Any, value: Any, file: Path, key: str) -> Any:
             raise bad("a table of names to whole numbers from 1 to 9")
         return dict(value)
     if getattr(hint, "__origin__", None) is list:
+        if hint.__args__ == (Path,):
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise bad("a list of paths")
+            return [Path(v) for v in value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings")
         return list(value)
@@ -398,6 +410,8 @@ def _resolve_paths(cfg: Config, base: Path) -> None:
             value = getattr(obj, f.name)
             if isinstance(value, Path) and not value.is_absolute():
                 setattr(obj, f.name, base / value)
+            elif isinstance(value, list) and value and all(isinstance(v, Path) for v in value):
+                setattr(obj, f.name, [v if v.is_absolute() else base / v for v in value])
             elif is_dataclass(value) and not isinstance(value, type):
                 walk(value)
 

@@ -22,7 +22,7 @@ from intake.checkpoints import checkpoint_after_run
 from intake.config import Config
 from intake.db import migrate, open_engine
 from intake.mime import MimeLimits, extract
-from intake.parsing import sandboxed_parser
+from intake.parsing import read_trusted_roots, sandboxed_parser
 from intake.people import mails_for_people
 from intake.pipeline import (
     Clock,
@@ -132,7 +132,7 @@ def dry_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now) -> RunRe
                 candidates = list(_peek_sources(cfg, session, store, clock=clock))
                 st.advance(len(candidates))
             with reporter.stage("documents", total=len(candidates)) as st, \
-                    sandboxed_parser(cfg.parsing) as parser:
+                    sandboxed_parser(cfg.parsing, read_trusted_roots(cfg.signatures)) as parser:
                 for cand in candidates:
                     if cand.problem:
                         report.documents.append(DocumentResult(cand.provenance.sha256, cand.source, None, None,

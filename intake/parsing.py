@@ -8,11 +8,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from intake.config import ParsingConfig
+from cryptography import x509
+
+from errors import ConfigError
+from intake.config import ParsingConfig, SignaturesConfig
 from parsers.result import OcrSettings, ParsedForm
 from parsers.sandbox import SandboxedParser
 
-__all__ = ["ParsedFile", "parse_files", "sandboxed_parser"]
+__all__ = ["ParsedFile", "parse_files", "read_trusted_roots", "sandboxed_parser"]
 
 
 @dataclass(frozen=True)
@@ -24,17 +27,40 @@ class ParsedFile:
         return {"file": str(self.path), **self.form.as_dict()}
 
 
-def sandboxed_parser(cfg: ParsingConfig) -> SandboxedParser:
-    """The worker every untrusted document is read in, with the configured limits."""
+def read_trusted_roots(cfg: SignaturesConfig) -> tuple[bytes, ...]:
+    """The configured trusted root certificates, read once (the parser worker receives their bytes).
+
+    Raises ``ConfigError`` (``signatures-root-unreadable``) for a file that is missing or no certificate.
+    """
+    out: list[bytes] = []
+    for path in cfg.trusted_roots:
+        try:
+            blob = path.read_bytes()
+            if b"-----BEGIN CERTIFICATE-----" in blob:
+                x509.load_pem_x509_certificates(blob)
+            else:
+                x509.load_der_x509_certificate(blob)
+        except (OSError, ValueError) as exc:
+            raise ConfigError("signatures-root-unreadable", f"signatures.trusted_roots: {path} is not a readable "
+                              f"PEM or DER certificate ({type(exc).__name__})", key="signatures.trusted_roots"
+                              ) from exc
+        out.append(blob)
+    return tuple(out)
+
+
+def sandboxed_parser(cfg: ParsingConfig, trusted_roots: Sequence[bytes] = ()) -> SandboxedParser:
+    """The worker every untrusted document is read in, with the configured limits and trusted roots."""
     return SandboxedParser(timeout=cfg.timeout_seconds, memory_mb=cfg.memory_mb, max_bytes=cfg.max_bytes,
                            ocr=OcrSettings(page_timeout=cfg.ocr_page_timeout_seconds,
-                                           min_confidence=cfg.ocr_min_confidence))
+                                           min_confidence=cfg.ocr_min_confidence),
+                           trusted_roots=trusted_roots)
 
 
-def parse_files(paths: Sequence[Path], *, cfg: ParsingConfig, today: date) -> list[ParsedFile]:
+def parse_files(paths: Sequence[Path], *, cfg: ParsingConfig, today: date,
+                trusted_roots: Sequence[bytes] = ()) -> list[ParsedFile]:
     """Parse every file as an untrusted document (worker process, memory and time limits)."""
     out: list[ParsedFile] = []
-    with sandboxed_parser(cfg) as parser:
+    with sandboxed_parser(cfg, trusted_roots) as parser:
         for path in paths:
             size = path.stat().st_size
             if size > cfg.max_bytes:

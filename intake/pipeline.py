@@ -26,7 +26,7 @@ from sqlmodel import Session
 from errors import IntakeError
 from intake.config import Config
 from intake.logs import event, new_run_id, run_context
-from intake.parsing import sandboxed_parser
+from intake.parsing import read_trusted_roots, sandboxed_parser
 from intake.people import PeopleReport, hand_over_imap, hand_over_maildir
 from intake.progress import Reporter
 from intake.sources.drop import poll_drop
@@ -220,7 +220,7 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
     with sessions() as session:
         pending = pending_documents(session)
     with _timed(report, "parse+apply"), reporter.stage("documents", total=len(pending)) as st, \
-            sandboxed_parser(cfg.parsing) as parser:
+            sandboxed_parser(cfg.parsing, read_trusted_roots(cfg.signatures)) as parser:
         done: set[str] = set()
         # A stack cut into parts adds pending documents: they are read in the same run (a part is
         # never cut again, so the second round is the last with anything new).

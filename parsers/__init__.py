@@ -8,7 +8,15 @@ stay cheap to import for the packages that only need the definitions.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from datetime import date
+
+# openpyxl picks its XML writer once, at import, from this variable: with lxml installed (pyhanko needs
+# it) it would write XLSX files differently (samples/ is byte-compared) and read them with another
+# parser. Every package of the product imports this one before openpyxl, so this pins the standard
+# library writer and reader that the product was built and tested with.
+os.environ["OPENPYXL_LXML"] = "False"
 
 from parsers.result import OcrSettings, ParsedForm
 
@@ -21,8 +29,9 @@ def parse_document(
     today: date,
     filename: str | None = None,
     ocr: OcrSettings | None = None,
+    trusted_roots: Sequence[bytes] = (),
 ) -> ParsedForm:
     """Read one document as one of the three forms; every failure is a coded rejection, never an exception."""
     from parsers.document import parse_document as parse
 
-    return parse(data, today=today, filename=filename, ocr=ocr or OcrSettings())
+    return parse(data, today=today, filename=filename, ocr=ocr or OcrSettings(), trusted_roots=trusted_roots)

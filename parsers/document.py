@@ -9,14 +9,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from errors import ParseError
 from parsers.acroform import hidden_ids, open_pdf, resolve_fields
 from parsers.classify import Classification, DocType, classify_ids, sniff
-from parsers.forms import Lang
+from parsers.forms import FormId, Lang
 from parsers.result import Issue, Method, OcrSettings, ParsedForm, shown
+from parsers.signatures import check_signatures, has_signature_value
 from parsers.textlayer import read_text_layer
 from parsers.validate import RawValue, validate
 from parsers.xlsx import read_xlsx
@@ -31,11 +32,17 @@ def parse_document(
     today: date,
     filename: str | None = None,
     ocr: OcrSettings = OcrSettings(),  # noqa: B008 - frozen, shared safely
+    trusted_roots: Sequence[bytes] = (),
 ) -> ParsedForm:
-    """Read one document as one of the three forms; every failure is a coded rejection, never an exception."""
+    """Read one document as one of the three forms; every failure is a coded rejection, never an exception.
+
+    The digital signatures of an agreement or a Master User fiche are checked against
+    ``trusted_roots`` (PEM or DER certificates; see ``parsers.signatures``).
+    """
     sha = hashlib.sha256(data).hexdigest()
     try:
         parsed = _parse(data, today=today, filename=filename, ocr=ocr)
+        parsed = _with_signatures(parsed, data, trusted_roots)
     except ParseError as exc:
         return ParsedForm.reject(exc.code, exc.message, sha256=sha)
     except RecursionError:
@@ -44,6 +51,25 @@ def parse_document(
     except MemoryError:
         return ParsedForm.reject("parse-memory", "the document needs more memory than a form can need", sha256=sha)
     return dataclasses.replace(parsed, sha256=sha)
+
+
+#: the field that names the person who must have signed, per form that needs a signature
+_REPRESENTATIVE = {FormId.AGR: "signatory_name", FormId.MU: "rep_name"}
+
+
+def _with_signatures(parsed: ParsedForm, data: bytes, trusted_roots: Sequence[bytes]) -> ParsedForm:
+    """The verdicts on the digital signatures of a PDF agreement or Master User fiche, and their problems as
+    warnings. A scan (handwritten signature) or an empty /Sig field has none: a person looks, as before."""
+    if parsed.rejected or parsed.method not in (Method.ACROFORM, Method.TEXT) or not has_signature_value(data):
+        return parsed
+    form_id = FormId(parsed.form_id) if parsed.form_id in set(FormId) else None
+    if form_id not in _REPRESENTATIVE:
+        return parsed
+    assert form_id is not None
+    expected = parsed.fields.get(_REPRESENTATIVE[form_id])
+    verdicts = check_signatures(data, trusted_roots, expected_name=expected if isinstance(expected, str) else None)
+    problems = tuple(p for v in verdicts for p in v.problems)
+    return dataclasses.replace(parsed, signatures=verdicts, warnings=(*parsed.warnings, *problems))
 
 
 def _parse(data: bytes, *, today: date, filename: str | None, ocr: OcrSettings) -> ParsedForm:

@@ -7,9 +7,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["ACTIVE_CONTENT_CODES", "STRAY_PAGE_CODES", "Channel", "FieldValue", "Issue", "Method", "OcrSettings",
-           "Outcome", "ParsedForm",
-           "Severity"]
+__all__ = ["ACTIVE_CONTENT_CODES", "SIGNATURE_CODES", "STRAY_PAGE_CODES", "Channel", "FieldChange", "FieldValue",
+           "Issue", "Method", "OcrSettings", "Outcome", "ParsedForm", "Severity", "SignatureVerdict"]
 
 #: a normalised field value: text (dates ISO 8601, enterprise number 10 digits), a tick box, or
 #: the list of contract numbers (key ``contracts``)
@@ -68,6 +67,87 @@ class Issue:
 
 
 @dataclass(frozen=True)
+class FieldChange:
+    """A field whose value a revision after the signature changed: the value signed, the value read."""
+
+    field: str
+    signed: str | None
+    read: str | None
+
+
+@dataclass(frozen=True)
+class SignatureVerdict:
+    """What ``parsers.signatures.check_signatures`` found about one digital signature of a PDF."""
+
+    #: the signature field's name
+    field: str
+    #: the signer's certificate subject common name (None: no readable certificate)
+    signer: str | None = None
+    #: the certificate's serial number (hexadecimal) and its issuer (distinguished name, human-readable)
+    serial: str | None = None
+    issuer: str | None = None
+    #: when the signer says it signed (ISO 8601), or the time of an embedded timestamp token
+    signed_at: str | None = None
+    #: the signed bytes still hash to what was signed (the cryptographic signature holds)
+    intact: bool = False
+    #: the signed byte range covers the whole file: nothing was added after signing
+    covers_whole_file: bool = False
+    #: the revisions (0 = the first) added after the signed one
+    later_revisions: tuple[int, ...] = ()
+    #: field values a later revision changed: the values read are not the values signed
+    changed_fields: tuple[FieldChange, ...] = ()
+    #: the certificate chains up to one of the configured trusted roots (valid at signing time)
+    trusted: bool = False
+    #: the certificate was outside its validity period at signing time
+    expired: bool = False
+    #: the signer's name is the representative's on the form (None: the form names nobody to compare)
+    name_matches: bool | None = None
+    #: the coded problems (codes of ``SIGNATURE_CODES``), in words
+    problems: tuple[Issue, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        """One line for a person: by whom, which certificate, intact, trusted, name matching."""
+        def yn(v: bool | None) -> str:
+            return "-" if v is None else "yes" if v else "no"
+
+        intact = yn(self.intact and self.covers_whole_file)
+        return (f"signature {self.field}: by {self.signer or '?'} (serial {self.serial or '?'}, issuer "
+                f"{self.issuer or '?'}), signed {self.signed_at or '?'}; intact={intact} trusted={yn(self.trusted)} "
+                f"name matches={yn(self.name_matches)}")
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["problems"] = [i.as_dict() for i in self.problems]
+        d["ok"] = self.ok
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SignatureVerdict:
+        return cls(
+            field=str(d["field"]), signer=d.get("signer"), serial=d.get("serial"), issuer=d.get("issuer"),
+            signed_at=d.get("signed_at"), intact=bool(d.get("intact")),
+            covers_whole_file=bool(d.get("covers_whole_file")),
+            later_revisions=tuple(int(r) for r in d.get("later_revisions") or ()),
+            changed_fields=tuple(FieldChange(str(c["field"]), c.get("signed"), c.get("read"))
+                                 for c in d.get("changed_fields") or ()),
+            trusted=bool(d.get("trusted")), expired=bool(d.get("expired")), name_matches=d.get("name_matches"),
+            problems=tuple(Issue(str(i["code"]), str(i["message"]), i.get("field")) for i in d.get("problems") or ()),
+        )
+
+
+#: the codes of a digital signature's problems: each is a warning of the form and a reason of its
+#: review item (an agreement or Master User fiche always goes to a person; these say what to look at)
+SIGNATURE_CODES = frozenset({
+    "signature-modified-after-signing", "signature-untrusted", "signature-expired", "signature-name-mismatch",
+    "signature-invalid",
+})
+
+
+@dataclass(frozen=True)
 class ParsedForm:
     form_id: str | None
     version: str | None
@@ -81,6 +161,8 @@ class ParsedForm:
     rejected: bool = False
     sha256: str | None = None
     channel: Channel | None = None
+    #: one verdict per digital signature of the PDF (empty: none, e.g. an empty /Sig field or a scan)
+    signatures: tuple[SignatureVerdict, ...] = ()
 
     @property
     def outcome(self) -> Outcome:
@@ -97,6 +179,7 @@ class ParsedForm:
         d["outcome"] = self.outcome.value
         d["errors"] = [i.as_dict() for i in self.errors]
         d["warnings"] = [i.as_dict() for i in self.warnings]
+        d["signatures"] = [v.as_dict() for v in self.signatures]
         return d
 
     @classmethod

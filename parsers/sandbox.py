@@ -24,12 +24,13 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from parsers.result import Channel, Issue, Method, OcrSettings, ParsedForm
+from parsers.result import Channel, Issue, Method, OcrSettings, ParsedForm, SignatureVerdict
 from parsers.stack import PageKind, Part
 
 __all__ = ["SandboxedParser"]
@@ -48,8 +49,11 @@ class SandboxedParser:
     Not thread-safe: one instance per thread or worker of the daily run.
     """
 
-    def __init__(self, *, timeout: float, memory_mb: int, max_bytes: int, ocr: OcrSettings | None = None) -> None:
+    def __init__(self, *, timeout: float, memory_mb: int, max_bytes: int, ocr: OcrSettings | None = None,
+                 trusted_roots: Sequence[bytes] = ()) -> None:
         self.timeout = timeout
+        #: the certificates digital signatures must chain up to, handed to the worker with each document
+        self.trusted_roots = tuple(trusted_roots)
         self.memory_mb = memory_mb
         self.max_bytes = max_bytes
         self.ocr = ocr or OcrSettings()
@@ -116,7 +120,8 @@ class SandboxedParser:
             # refused before a single byte reaches a parser
             return ParsedForm.reject("file-too-large", f"the file is {len(data)} bytes; the limit is "
                                                        f"{self.max_bytes}", sha256=sha)
-        answer = self._ask({"today": today.isoformat(), "filename": filename, "ocr": dataclasses.asdict(self.ocr)},
+        answer = self._ask({"today": today.isoformat(), "filename": filename, "ocr": dataclasses.asdict(self.ocr),
+                            "trusted_roots": [base64.b64encode(r).decode("ascii") for r in self.trusted_roots]},
                            data, sha=sha, max_answer=_MAX_ANSWER, timeout=self.timeout)
         if isinstance(answer, ParsedForm):
             return answer
@@ -238,6 +243,7 @@ def _from_dict(d: dict[str, Any]) -> ParsedForm:
         warnings=tuple(_issue(i) for i in d.get("warnings") or ()),
         rejected=bool(d.get("rejected")), sha256=d.get("sha256"),
         channel=Channel(d["channel"]) if d.get("channel") else None,
+        signatures=tuple(SignatureVerdict.from_dict(v) for v in d.get("signatures") or ()),
     )
 
 
@@ -278,7 +284,8 @@ def _serve(memory_mb: int) -> None:
             continue
         try:
             parsed = parse_document(data, today=date.fromisoformat(header["today"]), filename=header["filename"],
-                                    ocr=OcrSettings(**header["ocr"]))
+                                    ocr=OcrSettings(**header["ocr"]),
+                                    trusted_roots=[base64.b64decode(r) for r in header.get("trusted_roots") or ()])
             # the values as read of refused fields travel beside the issues (not part of their output)
             answer = json.dumps({**parsed.as_dict(),
                                  "error_values": [e.value for e in parsed.errors]}).encode()

@@ -221,6 +221,7 @@ def _record_form(session: Session, op: RecordForm, *, now: datetime, logins: dic
     row.action = str(op.fields.get("action") or "") or None
     row.status, row.reason, row.fields = op.status, op.reason, dict(op.fields)
     row.warnings = list(op.warnings) or row.warnings
+    row.signatures = list(op.signatures) or row.signatures
     if op.approved_by:
         row.approved_by = op.approved_by
     row.decided_at = now

@@ -224,6 +224,8 @@ class DossierForm(SQLModel, table=True):
     reason: str = Field(default="", max_length=500)
     fields: dict[str, Any] = _json()
     warnings: list[dict[str, Any]] = _json_list()
+    #: the verdict on each digital signature of the document (parsers.result.SignatureVerdict.as_dict)
+    signatures: list[dict[str, Any]] = _json_list()
     approved_by: str | None = Field(default=None, max_length=120)
     decided_at: datetime | None = None
     #: the account this fiche created or changed

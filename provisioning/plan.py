@@ -149,6 +149,8 @@ class RecordForm:
     warnings: tuple[dict[str, Any], ...] = ()
     approved_by: str | None = None
     login: str | None = None
+    #: the verdicts on the document's digital signatures (SignatureVerdict.as_dict)
+    signatures: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ class ReviewView:
     fields: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    #: the verdict on each digital signature of the document: by whom, serial, issuer, intact, trusted …
+    signatures: list[dict[str, Any]] = field(default_factory=list)
     decided_by: str | None = None
     decided_at: datetime | None = None
     decision_reason: str | None = None
@@ -56,7 +58,8 @@ def _view(item: ReviewItem, doc: DossierForm | None, *, full: bool) -> ReviewVie
         reasons=list(item.reasons), created_at=aware(item.created_at), document_sha256=item.document_sha256,
         channel=doc.channel if doc else "", sender=doc.sender if doc else None,
         fields=dict(item.fields) if full else {}, errors=list(item.errors) if full else [],
-        warnings=list(doc.warnings) if full and doc else [], decided_by=item.decided_by,
+        warnings=list(doc.warnings) if full and doc else [],
+        signatures=list(doc.signatures) if full and doc else [], decided_by=item.decided_by,
         decided_at=aware(item.decided_at) if item.decided_at else None, decision_reason=item.decision_reason,
         corrections=dict(item.corrections) if full else {})
 
@@ -109,7 +112,7 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
     dossier rules refuse the form (the reviewer may correct and try again, or reject it).
     """
     from parsers.forms import FORMS, FormId
-    from parsers.result import ParsedForm
+    from parsers.result import ParsedForm, SignatureVerdict
     from provisioning.apply import apply_plan
     from provisioning.plan import Outcome
     from provisioning.rules import OCR_LOW_CONFIDENCE_CODES
@@ -131,7 +134,9 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
     # the reviewer has confirmed the values read from the scan
     kept = tuple(w for w in warnings if w.code not in OCR_LOW_CONFIDENCE_CODES)
     form = ParsedForm(form_id=item.form_id, version=None, language=None, method=None, fields=fields,
-                      warnings=kept, sha256=item.document_sha256)
+                      warnings=kept, sha256=item.document_sha256,
+                      # the approval's audit entry keeps what the signatures were found to be
+                      signatures=tuple(SignatureVerdict.from_dict(d) for d in doc.signatures))
     decided = _signed(_with_corrections(decide(session, form, provenance_of(doc), clock=clock, approved_by=by),
                                         item, corrections, fields, approvers), signed)
     if decided.outcome in (Outcome.REJECTED, Outcome.REVIEW):

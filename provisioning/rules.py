@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from parsers.forms import FOREIGN_PLATFORM_PREFIXES, FormId
-from parsers.result import ACTIVE_CONTENT_CODES, STRAY_PAGE_CODES, FieldValue, ParsedForm
+from parsers.result import ACTIVE_CONTENT_CODES, SIGNATURE_CODES, STRAY_PAGE_CODES, FieldValue, ParsedForm
 from provisioning.audit import AuditAction
 from provisioning.models import AccountStatus, FormStatus, Profile, Scope, UserType
 from provisioning.plan import (
@@ -126,7 +126,8 @@ def _record(form: ParsedForm, provenance: Provenance, en: str, status: FormStatu
     return RecordForm(
         sha256=provenance.sha256, enterprise_number=en, form_id=form.form_id or "", status=status,
         reason=",".join(reasons), fields=dict(form.fields), provenance=provenance,
-        warnings=tuple(w.as_dict() for w in form.warnings), approved_by=approved_by, login=login)
+        warnings=tuple(w.as_dict() for w in form.warnings), approved_by=approved_by, login=login,
+        signatures=tuple(v.as_dict() for v in form.signatures))
 
 
 def _mu_notice(state: DossierState, event: MailEvent, key: str, **params: object) -> tuple[MailIntent, ...]:
@@ -220,6 +221,8 @@ def rule_needs_review(form: ParsedForm, *, approved: bool) -> list[str]:
     # a PDF with JavaScript, a launch action, embedded files or XFA never applies by itself (issue 13.6)
     reasons.extend(sorted({w.code for w in form.warnings if w.code in ACTIVE_CONTENT_CODES}))
     if form.form_id in (FormId.AGR, FormId.MU):
+        # a digital signature's problems say what the reviewer must look at (issue 18.1)
+        reasons.extend(sorted({w.code for w in form.warnings if w.code in SIGNATURE_CODES}))
         # signature and the signatory's authority are checked by the team (docs/rules.md §Trust)
         reasons.append("human-approval-required")
     return reasons
@@ -361,12 +364,17 @@ def plan(state: DossierState, form: ParsedForm, provenance: Provenance, *, today
 
     received = AuditIntent(AuditAction.REVIEW_APPROVED if approved_by else AuditAction.FORM_PARSED,
                            f"{form.form_id} accepted" + (f" by {approved_by}" if approved_by else ""),
-                           en, document_sha256=sha, details={"form_id": form.form_id})
+                           en, document_sha256=sha, details={"form_id": form.form_id, **_signature_details(form)})
     if form.form_id == FormId.AGR:
         return _agreement(state, form, provenance, key, received, approved_by or "", today=today)
     if form.form_id == FormId.MU:
         return _master_user(state, form, provenance, key, received, approved_by or "", today=today)
     return _user_fiche(state, form, provenance, key, received, today=today, approved_by=approved_by)
+
+
+def _signature_details(form: ParsedForm) -> dict[str, object]:
+    """The verdicts on the document's digital signatures, for the audit entry that lets it take effect."""
+    return {"signatures": [v.as_dict() for v in form.signatures]} if form.signatures else {}
 
 
 def _rejected(state: DossierState, form: ParsedForm, provenance: Provenance, key: str,
@@ -395,9 +403,12 @@ def _to_review(form: ParsedForm, provenance: Provenance, key: str, en: str, reas
     )
     details: dict[str, object] = {"form_id": form.form_id, "reasons": reasons}
     active = [w.as_dict() for w in form.warnings if w.code in ACTIVE_CONTENT_CODES]
-    if active:
+    signature_problems = [w.as_dict() for w in form.warnings if w.code in SIGNATURE_CODES]
+    if active or signature_problems:
         # the chain keeps why in words, not only the code (issue 13.6)
-        details["warnings"] = active
+        details["warnings"] = [*active, *signature_problems]
+    if form.signatures:
+        details["signatures"] = [v.as_dict() for v in form.signatures]
     audit = (AuditIntent(AuditAction.REVIEW_QUEUED, ", ".join(reasons), en or None,
                          document_sha256=provenance.sha256, details=details),)
     return Plan(key=key, outcome=Outcome.REVIEW, enterprise_number=en or None, ops=ops, audit=audit,

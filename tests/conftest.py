@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.mailer",
     "tests.fixtures.samples",
+    "tests.fixtures.pki",
 ]
 
 _LAYERS = {"unit", "integration", "e2e"}

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from intake.commands.options import ConfigOpt, JsonOpt, config_from
-from intake.parsing import ParsedFile, parse_files
+from intake.parsing import ParsedFile, parse_files, read_trusted_roots
 from parsers.result import Outcome
 
 __all__ = ["register"]
@@ -45,6 +45,8 @@ def _print(results: list[ParsedFile]) -> None:
                 shown = ", ".join(value) if isinstance(value, list) else str(value)
                 table.add_row(name, shown)
             console.print(table)
+        for v in f.signatures:
+            console.print(f"  {v.summary()}", highlight=False, markup=False, soft_wrap=True)
         for kind, issues in (("error", f.errors), ("warning", f.warnings)):
             for i in issues:
                 where = f" [{i.field}]" if i.field else ""
@@ -68,7 +70,9 @@ def register(app: typer.Typer) -> None:
 
         Exit 0 when every document is valid, 1 when any is invalid or rejected, 2 on usage errors.
         """
-        results = parse_files(files, cfg=config_from(config).parsing, today=_today(today))
+        cfg = config_from(config)
+        results = parse_files(files, cfg=cfg.parsing, today=_today(today),
+                              trusted_roots=read_trusted_roots(cfg.signatures))
         if as_json:
             typer.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2))
         else:

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from intake.commands.options import ConfigOpt, JsonOpt, OrgOpt, config_from
 from intake.db import open_engine
+from parsers.result import SignatureVerdict
 from provisioning.db import writer
 from provisioning.models import ReviewStatus
 from provisioning.review import list_reviews, parse_corrections, reject, show_review
@@ -119,6 +120,9 @@ def review_show(item_id: IdArg, config: ConfigOpt = None, as_json: JsonOpt = Fal
     for name, value in item.fields.items():
         table.add_row(name, ", ".join(value) if isinstance(value, list) else str(value))
     console.print(table)
+    for verdict in item.signatures:
+        console.print(f"  {SignatureVerdict.from_dict(verdict).summary()}", highlight=False, markup=False,
+                      soft_wrap=True)
     for issue in [*item.errors, *item.warnings]:
         words = describe(str(issue.get("code") or ""))
         console.print(f"  {words.title}: {issue.get('field') or ''} {issue.get('message') or ''}", markup=False)

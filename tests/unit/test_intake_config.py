@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from errors import ConfigError
 from intake.config import Config, load_config
+from tests.fixtures.pki import Pki
 
 
 @pytest.mark.parametrize("table", ["mail.smtp", "sources.imap"])
@@ -127,3 +129,52 @@ def test_web_section_is_read_and_checked(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as refused:
             load_config(config)
         assert refused.value.data["key"] == key
+
+
+def test_signature_roots_are_paths_relative_to_the_file_and_read_once(tmp_path: Path, pki: Pki) -> None:
+    from intake.parsing import read_trusted_roots
+
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "root.pem").write_bytes(pki.root.pem)
+    (tmp_path / "etc" / "root.der").write_bytes(pki.root.cert.public_bytes(serialization.Encoding.DER))
+    cfg_file = tmp_path / "etc" / "intake.toml"
+    cfg_file.write_text('[signatures]\ntrusted_roots = ["root.pem", "root.der"]\n', encoding="utf-8")
+    cfg = load_config(cfg_file)
+    assert cfg.signatures.trusted_roots == [tmp_path / "etc" / "root.pem", tmp_path / "etc" / "root.der"]
+    assert read_trusted_roots(cfg.signatures) == ((tmp_path / "etc" / "root.pem").read_bytes(),
+                                                  (tmp_path / "etc" / "root.der").read_bytes())
+    assert Config().signatures.trusted_roots == []
+
+
+@pytest.mark.parametrize(("value", "code"), [("\"root.pem\"", "config-bad-value"), ("[1]", "config-bad-value"),
+                                             ("[\"missing.pem\"]", "signatures-root-unreadable"),
+                                             ("[\"junk.pem\"]", "signatures-root-unreadable")])
+def test_bad_signature_roots_are_refused_with_a_code(tmp_path: Path, value: str, code: str) -> None:
+    from intake.parsing import read_trusted_roots
+
+    (tmp_path / "junk.pem").write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    cfg_file = tmp_path / "intake.toml"
+    cfg_file.write_text(f"[signatures]\ntrusted_roots = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        read_trusted_roots(load_config(cfg_file).signatures)
+    assert exc.value.code == code
+
+
+def test_config_check_reads_the_signature_roots(tmp_path: Path, pki: Pki) -> None:
+    from intake.checks import CheckStatus, check_signature_roots
+
+    (tmp_path / "root.pem").write_bytes(pki.root.pem)
+    (tmp_path / "old.pem").write_bytes(pki.person("Old Root", expired=True).pem)
+    (tmp_path / "junk.pem").write_text("junk")
+
+    def check(*names: str) -> tuple[CheckStatus, str]:
+        cfg_file = tmp_path / "intake.toml"
+        cfg_file.write_text(f"[signatures]\ntrusted_roots = {list(names)!r}\n".replace("'", '"'), encoding="utf-8")
+        c = check_signature_roots(load_config(cfg_file))
+        return c.status, c.detail
+
+    assert check("root.pem") == (CheckStatus.OK, "1 trusted root certificate(s) readable")
+    status, detail = check("root.pem", "old.pem")
+    assert (status, detail.split("]")[0]) == (CheckStatus.WARN, "[signatures-root-expired")
+    assert "CN=Old Root" in detail
+    assert check("junk.pem")[0] is CheckStatus.FAIL
