@@ -19,6 +19,7 @@ from typing import Any, get_type_hints
 from errors import ConfigError
 
 __all__ = [
+    "AccessReviewConfig",
     "AuditConfig",
     "Config",
     "CredentialsConfig",
@@ -177,6 +178,18 @@ class RunConfig:
 
 
 @dataclass
+class AccessReviewConfig:
+    """The yearly access review by each Master User (issue 18.2, docs/rules.md "Access review")."""
+
+    #: days between ``review-access start`` and the due date when ``--due`` is not given
+    due_days: int = 30
+    #: reminders the daily run sends, in days before the due date (each once)
+    reminder_days: list[int] = field(default_factory=lambda: [7, 1])
+    #: suspend (never delete) the accounts of an organisation that did not answer by the due date
+    suspend_overdue: bool = False
+
+
+@dataclass
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -187,6 +200,7 @@ class Config:
     credentials: CredentialsConfig = field(default_factory=CredentialsConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    access_review: AccessReviewConfig = field(default_factory=AccessReviewConfig)
     #: the file this came from (None = embedded defaults)
     source: Path | None = None
 
@@ -280,6 +294,11 @@ def _coerce(hint: Any, value: Any, file: Path, key: str) -> Any:
             return hint(value)
         except ValueError:
             raise bad("one of " + ", ".join(m.value for m in hint)) from None
+    if getattr(hint, "__origin__", None) is list and getattr(hint, "__args__", (str,)) == (int,):
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                                  for v in value):
+            raise bad("a list of non-negative integers")
+        return list(value)
     if getattr(hint, "__origin__", None) is list:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings")
