@@ -60,8 +60,8 @@ class ReplyFacts:
 def read_reply(raw: bytes) -> ReplyFacts | None:
     """The Message-IDs a message answers and the review codes it carries; None when it answers nothing."""
     head = re.split(rb"\r?\n\r?\n", raw[: 256 * 1024], maxsplit=1)[0]
-    if not re.search(rb"^(in-reply-to|references)\s*:", head, re.I | re.M):
-        return None  # not a reply: the common case costs one regular expression
+    if not re.search(rb"^(in-reply-to|references)\s*:", head, re.I | re.M) and not re.search(rb"RV-", raw, re.I):
+        return None  # neither a reply nor a code in sight: the common case costs two regular expressions
     msg = email.message_from_bytes(raw, policy=compat32)
     refs: list[str] = []
     for name in ("In-Reply-To", "References"):
