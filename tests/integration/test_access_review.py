@@ -239,3 +239,19 @@ def test_overdue_without_suspension_by_default(engine: sa.Engine, tmp_path: Path
         assert s.exec(select(Account)).first().status == AccountStatus.ACTIVE  # type: ignore[union-attr]
     # a 3-day campaign gets no 7-day reminder: its point had passed when the request left
     assert _row(engine, EN).reminded == []
+
+
+def test_a_campaign_refuses_a_past_due_date_and_an_organisation_that_is_not_open(engine: sa.Engine,
+                                                                                 tmp_path: Path) -> None:
+    from errors import ProvisioningError
+
+    open_dossier(engine, tmp_path)
+    with pytest.raises(ProvisioningError) as past:
+        _start(engine, due=NOW.date())
+    assert past.value.code == "review-due-date-past"
+    with pytest.raises(ProvisioningError) as unknown:
+        _start(engine, org=EN2)
+    assert unknown.value.code == "review-org-not-open"
+    with Session(engine) as s:
+        assert s.exec(select(ReviewOrg)).first() is None
+        assert _entries(engine, AuditAction.ACCESS_REVIEW_STARTED) == []
