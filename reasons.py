@@ -1339,6 +1339,54 @@ _ENTRIES: tuple[Reason, ...] = (
                "niet als certificaat gelezen worden."),
            fr=("Certificat racine illisible", "Un fichier de certificat de [signatures] trusted_roots ne peut pas "
                "être lu comme certificat.")),
+    # --- the yearly access review -------------------------------------------------------------------------
+    _entry("review-reply-incomplete", _B,
+           en=("Reply not recognised", "The confirmation must answer our access-review mail and keep its "
+               "review code."),
+           nl=("Antwoord niet herkend", "Een bevestiging moet antwoorden op onze mail over de jaarlijkse "
+               "controle van de toegangen en de controlecode bevatten.",
+               "Beantwoord onze mail met ‘Beantwoorden’ en laat de controlecode in het bericht staan."),
+           fr=("Réponse non reconnue", "Une confirmation doit répondre à notre mail de revue annuelle des accès "
+               "et contenir le code de revue.",
+               "Répondez à notre mail avec « Répondre » et laissez le code de revue dans le message.")),
+    _entry("review-reply-code-mismatch", _B,
+           en=("Review code of another organisation", "The review code in the reply belongs to another "
+               "organisation or an earlier review."),
+           nl=("Controlecode van een andere organisatie", "De controlecode in het antwoord hoort bij een andere "
+               "organisatie of een vorige controle.",
+               "Beantwoord de meest recente mail die uw organisatie kreeg, zonder de code te wijzigen."),
+           fr=("Code de revue d'une autre organisation", "Le code de revue de la réponse appartient à une autre "
+               "organisation ou à une revue précédente.",
+               "Répondez au mail le plus récent reçu par votre organisation, sans modifier le code.")),
+    _entry("access-review-overdue", _S,
+           en=("Access review not answered", "The Master User did not confirm the organisation's accounts by "
+               "the due date."),
+           nl=("Toegangscontrole niet beantwoord", "De Master User bevestigde de accounts van de organisatie "
+               "niet voor de vervaldatum."),
+           fr=("Revue des accès sans réponse", "Le Master User n'a pas confirmé les comptes de l'organisation "
+               "avant l'échéance.")),
+    _entry("review-due-date-invalid", _S,
+           en=("Due date not a date", "The due date is written YYYY-MM-DD."),
+           nl=("Vervaldatum onleesbaar", "De vervaldatum wordt geschreven als JJJJ-MM-DD."),
+           fr=("Échéance illisible", "L'échéance s'écrit AAAA-MM-JJ.")),
+    _entry("review-due-date-past", _S,
+           en=("Due date in the past", "An access review needs a due date after today."),
+           nl=("Vervaldatum voorbij", "Een toegangscontrole heeft een vervaldatum na vandaag nodig."),
+           fr=("Échéance passée", "Une revue des accès demande une échéance postérieure à aujourd'hui.")),
+    _entry("review-org-not-open", _S,
+           en=("Organisation not open", "Only an organisation whose access is open has accounts to review."),
+           nl=("Organisatie niet geopend", "Alleen een organisatie met geopende toegang heeft accounts om na te "
+               "kijken."),
+           fr=("Organisation non ouverte", "Seule une organisation dont l'accès est ouvert a des comptes à "
+               "revoir.")),
+    _entry("no-master-user", _S,
+           en=("No Master User", "The organisation has no approved Master User to ask."),
+           nl=("Geen Master User", "De organisatie heeft geen goedgekeurde Master User om het te vragen."),
+           fr=("Pas de Master User", "L'organisation n'a pas de Master User approuvé à qui le demander.")),
+    _entry("review-already-waiting", _S,
+           en=("Review already waiting", "This organisation already has an access review waiting for its answer."),
+           nl=("Controle loopt al", "Deze organisatie heeft al een toegangscontrole die op antwoord wacht."),
+           fr=("Revue déjà en cours", "Cette organisation a déjà une revue des accès en attente de réponse.")),
 )
 
 CATALOGUE: Mapping[str, Reason] = MappingProxyType({r.code: r for r in _ENTRIES})

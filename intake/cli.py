@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "contracts": (("reference",), "The contract register (which contract belongs to which organisation)."),
     "legacy": (("reference",), "Accounts of the old Extranet (revoked when the new access opens)."),
     "review": (("review",), "Forms waiting for a person: approve (with corrections) or reject."),
+    "review-access": (("access_review",), "The yearly access review by each Master User: start a campaign, see "
+                                          "where each organisation stands."),
     "orgs": (("views",), "Organisation dossiers: received, approved, rejected, missing, accounts."),
     "users": (("views", "mail"), "Accounts of the new Extranet."),
     "audit": (("audit",), "The hash-chained provisioning log: list, verify, checkpoint, export, access."),

@@ -21,6 +21,7 @@ from mailer.identity import SERVICE_ADDRESS
 from provisioning.policy import CREDENTIALS_VALIDITY_HOURS, EXPIRY_WARNING_DAYS
 
 __all__ = [
+    "AccessReviewConfig",
     "AuditConfig",
     "Config",
     "CookieSecure",
@@ -252,6 +253,18 @@ class WebConfig:
 
 
 @dataclass
+class AccessReviewConfig:
+    """The yearly access review by each Master User (issue 18.2, docs/rules.md "Access review")."""
+
+    #: days between ``review-access start`` and the due date when ``--due`` is not given
+    due_days: int = 30
+    #: reminders the daily run sends, in days before the due date (each once)
+    reminder_days: list[int] = field(default_factory=lambda: [7, 1])
+    #: suspend (never delete) the accounts of an organisation that did not answer by the due date
+    suspend_overdue: bool = False
+
+
+@dataclass
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -265,6 +278,7 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
     review: ReviewConfig = field(default_factory=ReviewConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    access_review: AccessReviewConfig = field(default_factory=AccessReviewConfig)
     #: the file this came from (None = embedded defaults)
     source: Path | None = None
 
@@ -366,6 +380,11 @@ def _coerce(hint: Any, value: Any, file: Path, key: str) -> Any:
                 for k, v in value.items()):
             raise bad("a table of names to whole numbers from 1 to 9")
         return dict(value)
+    if getattr(hint, "__origin__", None) is list and getattr(hint, "__args__", (str,)) == (int,):
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                                  for v in value):
+            raise bad("a list of non-negative integers")
+        return list(value)
     if getattr(hint, "__origin__", None) is list:
         if hint.__args__ == (Path,):
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):

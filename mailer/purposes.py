@@ -72,6 +72,9 @@ class Event(StrEnum):
     FORM_REJECTED = "form_rejected"
     EXPIRY_COMING = "expiry_coming"
     EMAIL_CHANGED = "email_changed"
+    #: the yearly access review: the organisation's active accounts, to confirm by a reply (issue 18.2)
+    ACCESS_REVIEW = "access_review"
+    ACCESS_REVIEW_REMINDER = "access_review_reminder"
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,11 @@ EVENTS: Mapping[Event, EventSpec] = {
     Event.EXPIRY_COMING: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "accounts"}, {"enterprise_number"}),
     # the login only: never a password, nor the new address (the old box may no longer be the user's)
     Event.EMAIL_CHANGED: _spec(Purpose.OLD_ADDRESS_NOTICE, {"login"}, {"org_name", "enterprise_number"}),
+    # ``review_code`` is a correlation reference printed in the mail, not a secret: a reply is
+    # believed for its DMARC-authenticated sender, the code only says which organisation it answers
+    Event.ACCESS_REVIEW: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "accounts", "due_date", "review_code"}),
+    Event.ACCESS_REVIEW_REMINDER: _spec(Purpose.MASTER_USER_NOTICE,
+                                        {"org_name", "accounts", "due_date", "review_code"}, {"days_left"}),
 }
 
 # Param names that would mean a secret is being queued: the outbox must never hold one (docs/mail.md).

@@ -20,10 +20,13 @@ from sqlalchemy.engine import Connection
 from provisioning.audit import AuditAction, canonical_time, iter_entries
 from provisioning.models import Contract
 
-__all__ = ["ACCESS_ACTIONS", "AccessGrant", "access_at", "access_report", "contract_owner", "window_for"]
+__all__ = ["ACCESS_ACTIONS", "AccessGrant", "access_at", "access_report", "contract_owner", "window_for",
+           "with_confirmations"]
 
 _STARTS = frozenset({AuditAction.ACCOUNT_CREATED, AuditAction.ACCOUNT_MODIFIED})
-_ENDS = frozenset({AuditAction.ACCOUNT_REVOKED, AuditAction.ACCOUNT_EXPIRED, AuditAction.LEGACY_REVOKED})
+# a suspension (access review not answered in time) ends the grant as well: a suspended login cannot sign in
+_ENDS = frozenset({AuditAction.ACCOUNT_REVOKED, AuditAction.ACCOUNT_EXPIRED, AuditAction.LEGACY_REVOKED,
+                   AuditAction.ACCOUNT_SUSPENDED})
 ACCESS_ACTIONS = _STARTS | _ENDS
 
 
@@ -40,13 +43,16 @@ class AccessGrant:
     since_seq: int | None
     until_seq: int | None
     legacy: bool = False
+    #: the access review campaign that last confirmed this grant (None: never confirmed while it held)
+    confirmed_by_campaign: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"login": self.login, "org": self.org, "profile": self.profile, "scope": self.scope,
                 "contracts": list(self.contracts),
                 "since": canonical_time(self.since) if self.since else None,
                 "until": canonical_time(self.until) if self.until else None,
-                "since_seq": self.since_seq, "until_seq": self.until_seq, "legacy": self.legacy}
+                "since_seq": self.since_seq, "until_seq": self.until_seq, "legacy": self.legacy,
+                "confirmed_by_campaign": self.confirmed_by_campaign}
 
 
 def window_for(value: date | datetime) -> tuple[datetime, datetime]:
@@ -153,4 +159,31 @@ def access_report(connection: Connection, *, at: date | datetime, org: str | Non
     start, end = window_for(at)
     owner = contract_owner(connection, contract) if contract is not None else None
     entries = iter_entries(connection, org=org, actions=ACCESS_ACTIONS)
-    return access_at(entries, start=start, end=end, org=org, contract=contract, contract_owner=owner)
+    grants = access_at(entries, start=start, end=end, org=org, contract=contract, contract_owner=owner)
+    confirmations = iter_entries(connection, org=org, until=end, actions=(AuditAction.ACCESS_REVIEW_CONFIRMED,))
+    return with_confirmations(grants, confirmations, end=end)
+
+
+def with_confirmations(grants: list[AccessGrant], confirmations: Iterable[Mapping[str, Any]], *,
+                       end: datetime) -> list[AccessGrant]:
+    """Each grant with the access review campaign that last confirmed it (pure).
+
+    A confirmation counts for a grant when it names the login and came while that grant held (after
+    its start, before the window's end): a grant changed after the confirmation was not confirmed.
+    """
+    last: dict[str, list[tuple[datetime, int]]] = {}
+    for entry in confirmations:
+        if entry["at"] >= end:
+            continue
+        details = _details(entry.get("details"))
+        campaign = details.get("campaign")
+        if not isinstance(campaign, int):
+            continue
+        for login in details.get("logins") or []:
+            last.setdefault(str(login), []).append((entry["at"], campaign))
+    out = []
+    for g in grants:
+        held = [c for at, c in last.get(g.login, []) if (g.since is None or at >= g.since)
+                and (g.until is None or at < g.until)]
+        out.append(replace(g, confirmed_by_campaign=held[-1]) if held else g)
+    return out

@@ -92,6 +92,15 @@ class AuditAction(StrEnum):
     STAFF_LOGIN = "staff_login"
     STAFF_LOGIN_FAILED = "staff_login_failed"
     STAFF_LOGOUT = "staff_logout"
+    # the yearly access review by each Master User (issue 18.2; provisioning/access_review.py)
+    ACCESS_REVIEW_STARTED = "access_review_started"
+    ACCESS_REVIEW_REQUESTED = "access_review_requested"
+    ACCESS_REVIEW_REMINDED = "access_review_reminded"
+    ACCESS_REVIEW_CONFIRMED = "access_review_confirmed"
+    ACCESS_REVIEW_CHANGES_ANNOUNCED = "access_review_changes_announced"
+    ACCESS_REVIEW_REPLY_REFUSED = "access_review_reply_refused"
+    ACCESS_REVIEW_OVERDUE = "access_review_overdue"
+    ACCOUNT_SUSPENDED = "account_suspended"
 
 
 class AuditEntry(SQLModel, table=True):

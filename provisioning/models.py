@@ -40,6 +40,9 @@ class AccountStatus(StrEnum):
     ACTIVE = "active"
     REVOKED = "revoked"
     EXPIRED = "expired"
+    #: the Master User did not answer an access review in time (``[access_review] suspend_overdue``):
+    #: no login, kept whole — never deleted — until a person restores or ends it
+    SUSPENDED = "suspended"
 
 
 class Profile(StrEnum):

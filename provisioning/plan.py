@@ -75,6 +75,8 @@ class MailEvent(StrEnum):
     FORM_REJECTED = "form_rejected"
     EXPIRY_COMING = "expiry_coming"
     EMAIL_CHANGED = "email_changed"
+    ACCESS_REVIEW = "access_review"
+    ACCESS_REVIEW_REMINDER = "access_review_reminder"
 
 
 #: the purpose each event belongs to; equal to the mailer's own table (tests/unit/test_layers.py), so a
@@ -87,6 +89,8 @@ KIND_OF: dict[MailEvent, MailKind] = {
     MailEvent.FORM_REJECTED: MailKind.MASTER_USER_NOTICE,
     MailEvent.EXPIRY_COMING: MailKind.MASTER_USER_NOTICE,
     MailEvent.EMAIL_CHANGED: MailKind.OLD_ADDRESS_NOTICE,
+    MailEvent.ACCESS_REVIEW: MailKind.MASTER_USER_NOTICE,
+    MailEvent.ACCESS_REVIEW_REMINDER: MailKind.MASTER_USER_NOTICE,
 }
 
 

@@ -239,11 +239,12 @@ def access_command(at: Annotated[str, typer.Option("--at", help="Date (whole UTC
     if as_json:
         _echo_json([g.as_dict() for g in grants])
         return
-    table = Table("org", "login", "profile", "scope", "contracts", "since", "until")
+    table = Table("org", "login", "profile", "scope", "contracts", "since", "until", "confirmed by review")
     for g in grants:
         table.add_row(g.org or "", g.login + (" (legacy)" if g.legacy else ""), g.profile or "?", g.scope or "?",
                       ", ".join(g.contracts), canonical_time(g.since)[:19] if g.since else "before the log",
-                      canonical_time(g.until)[:19] if g.until else "")
+                      canonical_time(g.until)[:19] if g.until else "",
+                      str(g.confirmed_by_campaign) if g.confirmed_by_campaign is not None else "")
     Console(soft_wrap=True).print(table)
 
 

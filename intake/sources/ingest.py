@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from errors import StoreError
+from intake.access_review import ReplyFacts, read_reply, recognise_reply
 from intake.authres import evaluate
 from intake.config import SourcesConfig, TrustConfig
 from intake.mime import Extraction, MimeLimits, MimeOutcome, SkipReason, extract, sniff
@@ -329,6 +330,8 @@ class _Exploded:
     extraction: Extraction | None = None
     error_code: str = ""
     error: str = ""
+    #: what the message says about answering an access review mail (None: it answers nothing)
+    reply: ReplyFacts | None = None
 
 
 def explode_messages(session: Session, store: DocumentStore, *, trust: TrustConfig, limits: MimeLimits,
@@ -390,6 +393,21 @@ def explode_messages(session: Session, store: DocumentStore, *, trust: TrustConf
 _FINAL_STORE_ERRORS = frozenset({"document-corrupt"})
 
 
+def _access_review_reply(session: Session, one: _Exploded, common: dict[str, Any], *, trust: TrustConfig,
+                         now: datetime) -> None:
+    """A reply to an access review mail is recorded as the organisation's answer (or refused) here,
+    before the message's fate is decided; either way it then goes its usual way (to a person when it
+    holds no form — its text may ask for more than a confirmation)."""
+    if one.reply is None or not one.arrivals:
+        return
+    first = one.arrivals[0]
+    arrival = Arrival(sha256=one.sha256, channel=first.channel, source=first.source, sender=common["sender"],
+                      message_id=common["message_id"], auth_trusted=common["auth_trusted"], dmarc=common["dmarc"],
+                      received_at=first.received_at, outcome=one.outcome)
+    recognise_reply(session, one.reply, arrival=arrival, require_dmarc=trust.require_dmarc,
+                    has_forms=one.outcome == MimeOutcome.FORMS.value, now=now)
+
+
 def _read_one(store: DocumentStore, sha: str, arrivals: list[Arrival], limits: MimeLimits) -> _Exploded:
     try:
         data = store.open(sha)
@@ -402,7 +420,7 @@ def _read_one(store: DocumentStore, sha: str, arrivals: list[Arrival], limits: M
     except Exception as exc:  # a hostile message must not stop the run
         return _Exploded(sha, arrivals, MESSAGE_UNREADABLE, error_code=MESSAGE_UNREADABLE,
                          error=f"{type(exc).__name__}: {exc}"[:2000])
-    return _Exploded(sha, arrivals, ex.outcome.value, extraction=ex)
+    return _Exploded(sha, arrivals, ex.outcome.value, extraction=ex, reply=read_reply(data))
 
 
 def _explode_chunk(session: Session, store: DocumentStore, shas: list[str], *, trust: TrustConfig,
@@ -446,6 +464,7 @@ def _explode_chunk(session: Session, store: DocumentStore, shas: list[str], *, t
             "auth_trusted": verdict.trusted, "auth_authserv_id": verdict.authserv_id,
             "dmarc": verdict.dmarc.value, "dkim": verdict.dkim.value, "spf": verdict.spf.value,
         }
+        _access_review_reply(session, one, common, trust=trust, now=now)
         detail = _detail(ex) if ex else f"{one.error_code}: {one.error}"
         new = 0
         for message in one.arrivals:

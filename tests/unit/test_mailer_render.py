@@ -22,6 +22,12 @@ NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 SECRET: dict[str, Any] = {"password": "Tq7mWx3KpZr9HbNc4Yd2", "valid_hours": 72,
                           "valid_until": NOW + timedelta(hours=72)}
 
+_REVIEWED = [
+    {"login": "EAP7K2Q9MX", "name": "Jan Peeters", "email": "jan@bakkerij.be", "profile": "consult_input",
+     "scope": "selected", "contracts": ["GV-100", "GV-200"], "access_end_date": None},
+    {"login": "EAP3H8V2LW", "name": "Els Extern", "email": "els@extern.be", "profile": "consult", "scope": "all",
+     "contracts": [], "access_end_date": "2027-03-31"}]
+
 SAMPLE: dict[Event, dict[str, Any]] = {
     Event.ACCOUNT_OPENED: {"login": "EAP7K2Q9MX", "org_name": "Bakkerij Janssens & Zonen BV"},
     Event.CREDENTIALS_REISSUED: {"login": "EAP7K2Q9MX"},
@@ -43,6 +49,10 @@ SAMPLE: dict[Event, dict[str, Any]] = {
     Event.EXPIRY_COMING: {"org_name": "Bakkerij Janssens & Zonen BV", "accounts": [
         {"login": "EAP3H8V2LW", "name": "An Claes", "access_end_date": "2026-12-04"}]},
     Event.EMAIL_CHANGED: {"login": "EAP3H8V2LW", "org_name": "Bakkerij Janssens & Zonen BV"},
+    Event.ACCESS_REVIEW: {"org_name": "Bakkerij Janssens & Zonen BV", "due_date": "2026-12-27",
+                          "review_code": "RV-7K2Q-9XPL", "accounts": _REVIEWED},
+    Event.ACCESS_REVIEW_REMINDER: {"org_name": "Bakkerij Janssens & Zonen BV", "due_date": "2026-12-27",
+                                   "review_code": "RV-7K2Q-9XPL", "accounts": _REVIEWED, "days_left": 7},
 }
 CASES = [(spec.purpose, event, lang) for event, spec in EVENTS.items() for lang in Language]
 
@@ -186,7 +196,7 @@ def test_render_each_template_once_to_files(tmp_path: Path) -> None:
         body = back.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert body.replace("\r\n", "\n").strip() == out.text.strip()
         assert back["Content-Language"] == lang.value
-    assert len(list(tmp_path.glob("*.eml"))) == len(CASES) == 18  # 9 events, NL and FR
+    assert len(list(tmp_path.glob("*.eml"))) == len(CASES) == 22  # 11 events, NL and FR
 
 
 @pytest.mark.parametrize("lang", list(Language))
@@ -198,3 +208,17 @@ def test_old_address_notice_names_the_login_and_holds_no_password(lang: Language
         assert SECRET["password"] not in part
         assert "extranet2P@ethias.be" in part
     assert ("wachtwoord" if lang is Language.NL else "mot de passe") in out.text  # says it holds none
+
+
+@pytest.mark.parametrize("lang", list(Language))
+@pytest.mark.parametrize("event", [Event.ACCESS_REVIEW, Event.ACCESS_REVIEW_REMINDER])
+def test_access_review_mail_lists_each_account_and_says_how_to_confirm(event: Event, lang: Language) -> None:
+    out = _render(Purpose.MASTER_USER_NOTICE, event, lang)
+    assert "RV-7K2Q-9XPL" in out.subject  # a reply keeps the subject: the code travels back with it
+    words = {Language.NL: ["raadplegen en invoeren", "GV-100, GV-200", "alle contracten", "31/03/2027",
+                           "27/12/2026", "gebruikersfiches"],
+             Language.FR: ["consultation et encodage", "GV-100, GV-200", "tous les contrats", "31/03/2027",
+                           "27/12/2026", "fiches utilisateur"]}[lang]
+    for part in (out.text, out.html):
+        for word in [*words, "jan@bakkerij.be", "Els Extern", "EAP3H8V2LW", "RV-7K2Q-9XPL"]:
+            assert word in part, word

@@ -34,7 +34,7 @@ NOT_REASONS = frozenset({
     "new-documents", "new-feature",
     # configuration keys, ledger states and sample names, not reasons
     "drop-archive", "for-people", "x-csrf-token", "csrf-anon", "csrf-session", "cache-control",
-    "content-disposition", "x-entry-count", "soft-fail",
+    "content-disposition", "x-entry-count", "soft-fail", "review-access", "access-review",
     "stack-01-scan-agr-mu-usr", "stack-02-scan-blank-upside-down",
     "stack-03-flat-mixed", "stack-04-fillable",
 })
