@@ -1,0 +1,42 @@
+"""Cost that must not grow with volume: the claim of the next mail, the legacy login lookup, the state read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mailer.purposes import Event, Purpose
+from mailer.send import Sender
+from mailer.transports import FileTransport
+from tests.fixtures.mailer import FakeClock, MailDb
+
+
+@pytest.mark.asyncio
+async def test_a_claim_carries_no_list_of_the_rows_already_sent(mail_db: MailDb, tmp_path: Path) -> None:
+    """The 30th claim of a drain binds as many parameters as the first (it once grew by one a mail)."""
+    clock = FakeClock()
+    with mail_db.session() as s:
+        mail_db.world.add_org(s, "0644695949", notification="extranet@acme.be", mu_email="an.claes@acme.be")
+        outbox = mail_db.world.outbox(clock)
+        for i in range(30):
+            outbox.enqueue(s, purpose=Purpose.ORG_NOTICE, ref="0644695949", event=Event.ACCESS_OPENED,
+                           params={"org_name": "Acme NV", "accounts": 1}, key=f"n{i}")
+        s.commit()
+    claims: list[int] = []
+
+    def count(conn: object, cursor: object, statement: str, parameters: object, context: object,
+              executemany: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT OUTBOX.ID") and "ORDER BY" in statement.upper():
+            claims.append(len(parameters) if isinstance(parameters, (tuple, list, dict)) else 0)
+
+    sa.event.listen(mail_db.engine, "before_cursor_execute", count)
+    try:
+        report = await Sender(mail_db.engine, ports=mail_db.world.ports(), transport=FileTransport(tmp_path),
+                              clock=clock).drain()
+    finally:
+        sa.event.remove(mail_db.engine, "before_cursor_execute", count)
+    assert len(report.sent) == 30
+    assert len(claims) >= 30
+    assert max(claims) == min(claims)
