@@ -40,3 +40,17 @@ async def test_a_claim_carries_no_list_of_the_rows_already_sent(mail_db: MailDb,
     assert len(report.sent) == 30
     assert len(claims) >= 30
     assert max(claims) == min(claims)
+
+
+def test_the_legacy_login_lookup_uses_an_index(engine: sa.Engine) -> None:
+    """Login allocation's case-insensitive check must not scan the old Extranet's accounts."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT login FROM legacy_account WHERE upper(login) = 'EAPX'"))
+            assert "ix_legacy_account_login_upper" in plan
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table: ask whether an index can answer
+            plan = " ".join(str(r[0]) for r in conn.exec_driver_sql(
+                "EXPLAIN SELECT login FROM legacy_account WHERE upper(login) = 'EAPX'"))
+            assert "ix_legacy_account_login_upper" in plan
