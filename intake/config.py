@@ -154,6 +154,11 @@ class MailConfig:
 class CredentialsConfig:
     validity_hours: int = 72
     length: int = 20
+    #: argon2id cost of the temporary password's hash; OWASP's minimum for argon2id is enough for
+    #: a random, single-use, 72-hour secret (docs/mail.md, "Temporary passwords")
+    argon2_memory_kib: int = 19 * 1024
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
 
 
 @dataclass
