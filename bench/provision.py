@@ -2,11 +2,18 @@
 
 Usage: .venv/bin/python bench/provision.py [--plans 2000] [--orgs 20] [--backend sqlite|postgresql|both]
        [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+       .venv/bin/python bench/provision.py --volume [--orgs 5] [--rounds 6] [--batch 40] [--backend …]
 
 Each plan is one EAP-USR (new) mailed by the Master User of an open organisation: the dossier row
 is locked, its state read, the rules run, the account, its contracts, the dossier row and two audit
 entries written, and the transaction committed. The floor is the raw library doing the least a
 plan must do: one INSERT and one COMMIT per transaction through SQLAlchemy Core on the same database.
+
+``--volume`` asks whether a plan's cost grows with the data around it (issue 15.10): four
+databases, {10, 1,000} accounts per organisation × {0, 50,000} legacy rows (seeded in bulk, the
+legacy rows belonging to other organisations, as the old Extranet's do), receive the same kind of
+fiche in interleaved batches (A B C D A B C D …, the machine is shared and noisy); it prints the
+median cost per plan of each and its ratio to the small one (target ≤ 1.2).
 """
 
 from __future__ import annotations
@@ -153,13 +160,112 @@ def with_pg_database(admin_url: str, work: Callable[[str], dict[str, float]]) ->
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+VOLUMES = ((10, 0), (1000, 0), (10, 50_000), (1000, 50_000))
+
+
+def seed_volume(engine: sa.Engine, orgs: list[tuple[str, str]], accounts: int, legacy: int) -> None:
+    """Bulk rows straight into the tables: what the plans read and look up, not how it got there."""
+    acc = sa.table("account", *(sa.column(c) for c in (
+        "login", "enterprise_number", "last_name", "first_name", "email", "email_key", "phone", "language",
+        "user_type", "external_company", "access_end_date", "profile", "scope", "status", "source_sha256",
+        "document_sha256", "created_at", "updated_at", "previous_email")))
+    link = sa.table("account_contract", sa.column("login"), sa.column("contract_number"))
+    old = sa.table("legacy_account", *(sa.column(c) for c in (
+        "login", "enterprise_number", "last_name", "first_name", "email", "imported_at")))
+    with engine.begin() as conn:
+        for o, (en, _) in enumerate(orgs):
+            rows = [{"login": f"EAPV{o:02d}{n:05d}", "enterprise_number": en, "last_name": f"Seed{n}",
+                     "first_name": "Bench", "email": f"seed{n}@org{o}.example",
+                     "email_key": f"seed{n}@org{o}.example",
+                     "phone": "", "language": "nl", "user_type": "internal", "external_company": "",
+                     "access_end_date": None, "profile": "consult", "scope": "selected", "status": "active",
+                     "source_sha256": hashlib.sha256(f"seed{o}:{n}".encode()).hexdigest(),
+                     "document_sha256": "0" * 64, "created_at": NOW, "updated_at": NOW, "previous_email": ""}
+                    for n in range(accounts)]
+            if rows:
+                conn.execute(acc.insert(), rows)
+                conn.execute(link.insert(), [{"login": r["login"], "contract_number": f"C{o}-1"} for r in rows])
+        for start in range(0, legacy, 5000):
+            conn.execute(old.insert(), [
+                {"login": f"old{n:06d}", "enterprise_number": enterprise_number(10_000 + n % 997),
+                 "last_name": "Oud", "first_name": "Jan", "email": f"old{n}@elsewhere.example", "imported_at": NOW}
+                for n in range(start, min(legacy, start + 5000))])
+
+
+def plan_batch(engine: sa.Engine, orgs: list[tuple[str, str]], start: int, count: int) -> float:
+    """Seconds per plan over ``count`` new-user fiches numbered from ``start``."""
+    fiches = [(user_fiche(orgs[n % len(orgs)][0], n % len(orgs), 100_000 + n), orgs[n % len(orgs)][1])
+              for n in range(start, start + count)]
+    started = time.perf_counter()
+    with Session(engine) as session:
+        for f, sender in fiches:
+            if process_form(session, f, provenance(f, sender), clock=clock).outcome is not Outcome.APPLIED:
+                raise SystemExit("plan not applied")
+            session.commit()
+    return (time.perf_counter() - started) / count
+
+
+def run_volume(name: str, urls: list[str], *, orgs: int, rounds: int, batch: int) -> None:
+    import statistics
+
+    engines = []
+    for url, (accounts, legacy) in zip(urls, VOLUMES, strict=True):
+        upgrade(url)
+        engine = make_engine(url)
+        opened = open_orgs(engine, orgs)
+        seed_volume(engine, opened, accounts, legacy)
+        engines.append((engine, opened))
+    try:
+        for engine, opened in engines:  # warm-up: caches, statement compilation
+            plan_batch(engine, opened, 0, batch // 2)
+        costs: list[list[float]] = [[] for _ in engines]
+        for r in range(rounds):
+            for i, (engine, opened) in enumerate(engines):
+                costs[i].append(plan_batch(engine, opened, batch * (r + 1), batch))
+    finally:
+        for engine, _ in engines:
+            engine.dispose()
+    base = statistics.median(costs[0])
+    for (accounts, legacy), cost in zip(VOLUMES, costs, strict=True):
+        median = statistics.median(cost)
+        print(f"{name:10s} {accounts:5d} accounts/org {legacy:6d} legacy rows: {median * 1000:7.2f} ms/plan   "
+              f"ratio to 10/0 {median / base:5.2f}   (median of {rounds} interleaved batches of {batch})",
+              flush=True)
+
+
+def with_pg_databases(admin_url: str, count: int, work: Callable[[list[str]], None]) -> None:
+    url = sa.engine.make_url(admin_url)
+    names = [f"bench_volume_{uuid.uuid4().hex[:8]}" for _ in range(count)]
+    params = {"host": url.host, "port": url.port or 5432, "user": url.username, "dbname": url.database}
+    with psycopg.connect(**params, autocommit=True) as conn:  # type: ignore[arg-type]
+        for name in names:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        work([url.set(database=n).render_as_string(hide_password=False) for n in names])
+    finally:
+        with psycopg.connect(**params, autocommit=True) as conn:  # type: ignore[arg-type]
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--plans", type=int, default=2000)
     parser.add_argument("--orgs", type=int, default=20)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--volume", action="store_true", help="cost per plan at 10/1,000 accounts, 0/50,000 legacy")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--batch", type=int, default=40)
     args = parser.parse_args()
+    if args.volume:
+        kw = {"orgs": args.orgs if args.orgs != 20 else 5, "rounds": args.rounds, "batch": args.batch}
+        if args.backend in ("sqlite", "both"):
+            with tempfile.TemporaryDirectory() as tmp:
+                run_volume("sqlite", [f"sqlite:///{tmp}/v{i}.db" for i in range(len(VOLUMES))], **kw)
+        if args.backend in ("postgresql", "both"):
+            with_pg_databases(args.pg_url, len(VOLUMES), lambda urls: run_volume("postgresql", urls, **kw))
+        return
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             run("sqlite", f"sqlite:///{tmp}/bench.db", plans=args.plans, orgs=args.orgs)

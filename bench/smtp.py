@@ -5,6 +5,12 @@ reused for all its messages, ``sendmail`` of the same pre-serialised bytes. Meas
 ``SmtpTransport.send`` with the same messages and concurrency, and the whole ``Sender.drain``
 (outbox claim, recipient re-check, credentials issued and hashed, render, send, commit, audit)
 on SQLite. Usage: python bench/smtp.py [N] [CONCURRENCY]
+
+``python bench/smtp.py --scale [PAIRS]`` asks whether a drain's cost per mail grows with the
+outbox (issue 15.10: each claim once carried the list of every row already tried): drains of 300
+and of 3,000 notices to the same aiosmtpd, interleaved small/large PAIRS times (default 3), on
+SQLite and PostgreSQL; it prints the median ms per mail of each and the large/small ratio
+(target ≤ 1.2).
 """
 
 from __future__ import annotations
@@ -101,7 +107,62 @@ async def _drain(server: SmtpServer, n: int, concurrency: int, tmp: Path) -> flo
     return rate
 
 
+async def _notice_drain(server: SmtpServer, kind: str, n: int, concurrency: int, tmp: Path) -> float:
+    """Seconds per mail of one drain of ``n`` organisation notices (no password: the claim's share shows)."""
+    gen = make_mail_db(kind, tmp)
+    db = next(gen)
+    try:
+        with db.session() as s:
+            db.world.add_org(s, "0644695949", notification="extranet@acme.be", mu_email="an.claes@acme.be")
+            outbox = db.world.outbox()
+            for i in range(n):
+                outbox.enqueue(s, purpose=Purpose.ORG_NOTICE, ref="0644695949", event=Event.ACCESS_OPENED,
+                               params={"org_name": "Acme NV", "accounts": 1}, key=f"n{i}")
+            s.commit()
+        transport = SmtpTransport(_settings(server, concurrency))
+        sender = Sender(db.engine, ports=db.world.ports(), transport=transport,
+                        settings=SendSettings(concurrency=concurrency))
+        t0 = time.perf_counter()
+        report = await sender.drain()
+        elapsed = time.perf_counter() - t0
+        await transport.aclose()
+        assert len(report.sent) == n, report.as_dict()
+    finally:
+        for _ in gen:  # runs the cleanup after the yield
+            pass
+    return elapsed / n
+
+
+def scale(pairs: int, concurrency: int = 4) -> None:
+    import statistics
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ca = trustme.CA()
+        ca_file = Path(tmp) / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        server = SmtpServer(ca=ca, ca_file=ca_file, implicit_tls=False)
+        server.start()
+        try:
+            for kind in ("sqlite", "postgresql"):
+                costs: dict[int, list[float]] = {300: [], 3000: []}
+                for p in range(pairs):
+                    for n in (300, 3000):
+                        run_dir = Path(tmp) / f"{kind}-{n}-{p}"
+                        run_dir.mkdir()
+                        costs[n].append(asyncio.run(_notice_drain(server, kind, n, concurrency, run_dir)))
+                        server.messages.clear()
+                small, large = statistics.median(costs[300]), statistics.median(costs[3000])
+                print(f"{kind:10s} drain of   300 notices: {small * 1000:6.2f} ms/mail   "
+                      f"3,000: {large * 1000:6.2f} ms/mail   ratio {large / small:4.2f}   "
+                      f"(median of {pairs} interleaved pairs)", flush=True)
+        finally:
+            server.stop()
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--scale":
+        scale(int(sys.argv[2]) if len(sys.argv) > 2 else 3)
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     concurrency = int(sys.argv[2]) if len(sys.argv) > 2 else 4
     with tempfile.TemporaryDirectory() as tmp:

@@ -170,6 +170,11 @@ class MailConfig:
 class CredentialsConfig:
     validity_hours: int = CREDENTIALS_VALIDITY_HOURS
     length: int = 20
+    #: argon2id cost of the temporary password's hash; OWASP's minimum for argon2id is enough for
+    #: a random, single-use, 72-hour secret (docs/mail.md, "Temporary passwords")
+    argon2_memory_kib: int = 19 * 1024
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
 
 
 @dataclass
@@ -311,6 +316,7 @@ def load_config(path: Path | str | None = None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("config-syntax", f"configuration file is not valid TOML: {exc}", file=p) from exc
     cfg: Config = _build(Config, raw, p, "")
+    _check_argon2(cfg.credentials, p)
     cfg.source = p
     _place_in_data_dir(cfg, raw)
     _resolve_paths(cfg, p.parent.resolve())
@@ -334,6 +340,14 @@ def _build(cls: type[Any], raw: dict[str, Any], file: Path, prefix: str) -> Any:
                               "(letters, digits and _), not the secret itself", file=file, key=f"{prefix}{name}")
         setattr(obj, name, value)
     return obj
+
+
+def _check_argon2(c: CredentialsConfig, file: Path) -> None:
+    # argon2 itself refuses these, but only when the first password is hashed, in the middle of a run
+    if c.argon2_time_cost < 1 or c.argon2_parallelism < 1 or c.argon2_memory_kib < 8 * c.argon2_parallelism:
+        raise ConfigError("config-bad-value", "credentials.argon2_time_cost and argon2_parallelism must be at least "
+                          "1 and argon2_memory_kib at least 8 × argon2_parallelism", file=file,
+                          key="credentials.argon2_memory_kib")
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -8,9 +8,10 @@ temporary passwords are made by provisioning at send time, mail events land in t
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from sqlmodel import Session
 
@@ -27,9 +28,11 @@ from provisioning.directory import (
     master_user_contact,
     notification_contact,
     previous_user_contact,
+    store_temporary_password,
     user_contact,
 )
 from provisioning.models import Account
+from provisioning.passwords import DEFAULT_ARGON2, Argon2Params, generate_password, hash_password
 from provisioning.plan import MailIntent
 
 __all__ = ["ProvisioningAudit", "ProvisioningDirectory", "ProvisioningIssuer", "enqueue_mails", "mail_ports",
@@ -61,10 +64,21 @@ class ProvisioningIssuer:
     validity: timedelta
     length: int
     rng: random.Random | None = None
+    argon2: Argon2Params = DEFAULT_ARGON2
 
     def issue(self, session: Session, login: str) -> str:
         return issue_temporary_password(session, login, clock=self.clock, rng=self.rng, validity=self.validity,
-                                        length=self.length)
+                                        length=self.length, argon2=self.argon2)
+
+    def generate(self) -> str:
+        return generate_password(length=self.length, rng=self.rng)
+
+    @property
+    def hasher(self) -> Callable[[str], str]:
+        return partial(hash_password, params=self.argon2)
+
+    def store(self, session: Session, login: str, password_hash: str) -> None:
+        store_temporary_password(session, login, password_hash, clock=self.clock, validity=self.validity)
 
 
 @dataclass(frozen=True)
@@ -87,9 +101,15 @@ def mail_ports(cfg: Config, *, clock: Clock, rng: random.Random | None = None) -
     return MailPorts(
         directory=ProvisioningDirectory(),
         issuer=ProvisioningIssuer(clock=clock, validity=timedelta(hours=cfg.credentials.validity_hours),
-                                  length=cfg.credentials.length, rng=rng),
+                                  length=cfg.credentials.length, rng=rng, argon2=argon2_params(cfg)),
         audit=ProvisioningAudit(clock=clock),
     )
+
+
+def argon2_params(cfg: Config) -> Argon2Params:
+    c = cfg.credentials
+    return Argon2Params(memory_kib=c.argon2_memory_kib, time_cost=c.argon2_time_cost,
+                        parallelism=c.argon2_parallelism)
 
 
 def make_outbox(*, clock: Clock) -> Outbox:

@@ -7,14 +7,15 @@ transaction the mailer is running in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlmodel import Session
 
 from mailer.purposes import Purpose, Recipient
 
-__all__ = ["AuditSink", "CredentialIssuer", "MailAction", "RecipientDirectory"]
+__all__ = ["AuditSink", "CredentialIssuer", "MailAction", "PreparedIssuer", "RecipientDirectory"]
 
 
 class MailAction(StrEnum):
@@ -48,6 +49,30 @@ class CredentialIssuer(Protocol):
 
         Returns the plaintext, which the mailer puts in the message and nowhere else.
         """
+        ...
+
+
+@runtime_checkable
+class PreparedIssuer(CredentialIssuer, Protocol):
+    """An issuer whose password can be made and hashed before the sender opens its transaction.
+
+    The hash is the slow part (tens of milliseconds of argon2id by design); made inside the
+    transaction it held SQLite's write lock all that time, and on the event loop it stalled every
+    other mail. The sender runs :attr:`hasher` in a process pool instead, then :meth:`store` in
+    the transaction that also records the Message-ID — the crash-safety order does not change.
+    """
+
+    def generate(self) -> str:
+        """A new temporary password (plaintext; cheap)."""
+        ...
+
+    @property
+    def hasher(self) -> Callable[[str], str]:
+        """plaintext → encoded hash; picklable (a module-level function or a partial of one)."""
+        ...
+
+    def store(self, session: Session, login: str, password_hash: str) -> None:
+        """Store the hash as ``login``'s live temporary password and kill the previous one."""
         ...
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, column, func, text
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -138,6 +138,11 @@ class LegacyAccount(SQLModel, table=True):
     """Accounts of the old Extranet; revoked when the organisation's new access opens."""
 
     __tablename__ = "legacy_account"
+    __table_args__ = (
+        # Login allocation asks "was this login ever issued, in any case?" for every new account:
+        # without this index that is a scan of the whole old Extranet (+10 ms a plan at 50,000 rows).
+        Index("ix_legacy_account_login_upper", func.upper(column("login"))),
+    )
 
     login: str = Field(primary_key=True, max_length=40)
     enterprise_number: str = Field(index=True, max_length=10)

@@ -47,6 +47,7 @@ __all__ = [
     "EXPIRY_WARNING_DAYS",
     "OCR_LOW_CONFIDENCE_CODES",
     "account_details",
+    "accounts_needed",
     "enterprise_number_of",
     "fiche_of",
     "plan",
@@ -318,6 +319,20 @@ def rule_find_account(state: DossierState, fields: dict[str, FieldValue]) -> tup
     if len(hits) > 1:
         return None, "user-ambiguous"
     return hits[0], ""
+
+
+def accounts_needed(fields: dict[str, FieldValue],
+                    waiting: Iterable[FormSnapshot]) -> tuple[str, frozenset[str]]:
+    """The accounts the rules can look at when planning this form: (upper-cased login, e-mail keys).
+
+    ``rule_find_account`` looks for the form's login (any status) or its user_email (active), and
+    ``rule_one_person_one_account`` compares the user_email of the form and of each waiting fiche
+    (checked again on opening) with the active accounts: no other account can change a plan.
+    """
+    emails = {_email_key(_text(fields, "user_email"))}
+    emails.update(_email_key(_text(w.fields, "user_email")) for w in waiting)
+    emails.discard("")
+    return _text(fields, "login").upper(), frozenset(emails)
 
 
 def rule_dossier_complete(state: DossierState) -> tuple[FormSnapshot, ...]:

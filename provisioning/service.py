@@ -42,7 +42,7 @@ def decide(session: Session, form: ParsedForm, provenance: Provenance, *, clock:
     en = enterprise_number_of(form)
     if en:
         lock_dossier(session, en, now=now)
-    state = load_state(session, en, sha256=provenance.sha256)
+    state = load_state(session, en, sha256=provenance.sha256, fields=dict(form.fields))
     return plan(state, form, provenance, today=now.date(), approved_by=approved_by)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from parsers.forms import FormId
-from parsers.result import Channel
+from parsers.result import Channel, FieldValue
 from provisioning.models import (
     Account,
     AccountContract,
@@ -29,6 +29,7 @@ from provisioning.models import (
     Scope,
 )
 from provisioning.plan import AccountSnapshot, DossierState, FormSnapshot, MasterUserSnapshot, Provenance
+from provisioning.rules import accounts_needed
 
 __all__ = ["aware", "load_state", "lock_dossier", "provenance_of"]
 
@@ -95,6 +96,15 @@ _ACTIVATED = sa_select(_T_CRED.c.login).distinct().join(_T_ACC, _T_ACC.c.login =
     _T_ACC.c.enterprise_number == _EN, _T_CRED.c.used_at.is_not(None))
 _LINKS = sa_select(_T_LINK.c.login, _T_LINK.c.contract_number).join(
     _T_ACC, _T_ACC.c.login == _T_LINK.c.login).where(_T_ACC.c.enterprise_number == _EN)
+# A form's plan looks at a handful of accounts, found through indexes (the primary key; the
+# partial index of active addresses): its cost does not grow with the organisation's size.
+_LOGINS: Any = bindparam("logins", expanding=True)
+_ACCOUNT_BY_LOGIN = _ACCOUNTS.where(_T_ACC.c.login == bindparam("login"))
+_ACCOUNTS_BY_EMAIL = _ACCOUNTS.where(_T_ACC.c.status == AccountStatus.ACTIVE.value,
+                                     _T_ACC.c.email_key.in_(bindparam("keys", expanding=True)))
+_ACTIVATED_OF = sa_select(_T_CRED.c.login).distinct().where(_T_CRED.c.login.in_(_LOGINS),
+                                                            _T_CRED.c.used_at.is_not(None))
+_LINKS_OF = sa_select(_T_LINK.c.login, _T_LINK.c.contract_number).where(_T_LINK.c.login.in_(_LOGINS))
 _CONTRACTS = sa_select(_T_CON.c.contract_number).where(_T_CON.c.enterprise_number == _EN)
 _LEGACY = sa_select(_T_LEG.c.login).where(_T_LEG.c.enterprise_number == _EN,
                                           _T_LEG.c.revoked_at.is_(None)).order_by(_T_LEG.c.login)
@@ -106,8 +116,26 @@ def _provenance_of_row(row: Any) -> Provenance:
                       message_id=row.message_id, filename=row.filename or "")
 
 
-def load_state(session: Session, enterprise_number: str, *, sha256: str | None = None) -> DossierState:
-    """Everything the rules need about one organisation (and whether ``sha256`` was seen before)."""
+def _accounts_for(run: Any, enterprise_number: str, fields: dict[str, FieldValue],
+                  waiting: tuple[FormSnapshot, ...]) -> list[Any]:
+    login, keys = accounts_needed(fields, waiting)
+    found: dict[str, Any] = {}
+    if login:
+        # Logins are stored upper-case (make_login), so the rule's case-insensitive match is the
+        # primary key's equality with the upper-cased login.
+        found.update((r.login, r) for r in run(_ACCOUNT_BY_LOGIN, {"en": enterprise_number, "login": login}))
+    if keys:
+        found.update((r.login, r) for r in run(_ACCOUNTS_BY_EMAIL, {"en": enterprise_number, "keys": sorted(keys)}))
+    return list(found.values())
+
+
+def load_state(session: Session, enterprise_number: str, *, sha256: str | None = None,
+               fields: dict[str, FieldValue] | None = None) -> DossierState:
+    """Everything the rules need about one organisation (and whether ``sha256`` was seen before).
+
+    With ``fields`` (the form to plan), ``accounts`` holds only the accounts the rules can look at
+    for it (see :func:`provisioning.rules.accounts_needed`); without, every account (the expiry pass).
+    """
     session.flush()  # Core reads below do not autoflush pending ORM changes of this transaction
     run = session.connection().execute
     seen: frozenset[str] = frozenset()
@@ -130,15 +158,24 @@ def load_state(session: Session, enterprise_number: str, *, sha256: str | None =
     unreported = tuple(FormSnapshot(sha256=f.sha256, form_id=f.form_id, status=FormStatus(f.status),
                                     fields=dict(f.fields), provenance=_provenance_of_row(f), reason=f.reason)
                        for f in run(_REJECTED, params)) if mu is None else ()
-    accounts = run(_ACCOUNTS, params).all()
     links: dict[str, list[str]] = {}
     activated: frozenset[str] = frozenset()
-    if accounts:
-        for login, number in run(_LINKS, params):
-            links.setdefault(login, []).append(number)
-        activated = frozenset(run(_ACTIVATED, params).scalars())
+    if fields is None:
+        accounts = run(_ACCOUNTS, params).all()
+        if accounts:
+            for login, number in run(_LINKS, params):
+                links.setdefault(login, []).append(number)
+            activated = frozenset(run(_ACTIVATED, params).scalars())
+    else:
+        accounts = _accounts_for(run, enterprise_number, fields, waiting)
+        if accounts:
+            logins = {"logins": [r.login for r in accounts]}
+            for login, number in run(_LINKS_OF, logins):
+                links.setdefault(login, []).append(number)
+            activated = frozenset(run(_ACTIVATED_OF, logins).scalars())
     contracts = frozenset(run(_CONTRACTS, params).scalars())
-    legacy = tuple(run(_LEGACY, params).scalars())
+    # only an opening revokes legacy accounts, and an open dossier never opens again
+    legacy = tuple(run(_LEGACY, params).scalars()) if org.status != OrgStatus.OPEN else ()
 
     return DossierState(
         enterprise_number=enterprise_number,

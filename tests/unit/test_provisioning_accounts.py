@@ -38,9 +38,19 @@ def test_password_hash_is_salted_argon2id_with_its_parameters() -> None:
     password = generate_password(rng=random.Random(3))
     first, second = hash_password(password), hash_password(password)
     assert first != second  # salted
-    assert first.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    # OWASP's minimum for argon2id: a random single-use secret, not a user-chosen password
+    assert first.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert password not in first
     assert verify_password(first, password)
     assert verify_password(second, password)
     assert not verify_password(first, password[:-1])
     assert not verify_password("not a hash", password)
+
+
+def test_the_hash_parameters_are_configurable_and_old_hashes_still_verify() -> None:
+    from provisioning.passwords import Argon2Params
+
+    password = generate_password(rng=random.Random(4))
+    stronger = hash_password(password, Argon2Params(memory_kib=65536, time_cost=3, parallelism=4))
+    assert stronger.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert verify_password(stronger, password)  # the parameters travel inside the hash
