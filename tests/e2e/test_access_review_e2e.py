@@ -15,7 +15,7 @@ from sqlmodel import Session
 from intake.access_review import daily_review
 from intake.config import load_config
 from provisioning.db import make_engine
-from tests.e2e.test_run_e2e import Deployment, _decide_reviews, _deliver
+from tests.e2e.test_run_e2e import REVIEWER, SECOND_REVIEWER, Deployment, _decide_reviews, _deliver
 from tests.fixtures.dovecot import ImapAccount
 from tests.fixtures.smtp import SmtpServer
 
@@ -43,6 +43,8 @@ def test_one_campaign_over_the_samples(tmp_path: Path, db_url: str, imap_account
     dep.cli("init")
     dep.cli("contracts", "import", str(samples_dir / "contracts.xlsx"))
     dep.cli("legacy", "import", str(samples_dir / "legacy_accounts.xlsx"))
+    for name in (REVIEWER, SECOND_REVIEWER):  # `review --by` names a staff account; four eyes need two
+        dep.cli("staff", "add", name, "--role", "reviewer")
     queued: set[str] = set()
     for wave in (1, 2):
         _deliver(wave, manifest, samples_dir, imap_account, dep.drop)
