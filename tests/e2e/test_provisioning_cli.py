@@ -171,7 +171,8 @@ def test_review_by_must_name_an_active_staff_account(capsys: pytest.CaptureFixtu
     assert code == 1
     assert "staff-disabled" in err
     assert _cli(capsys, "review", "approve", str(first), "--by", "an", "-c", cfg)[0] == 0
-    assert _cli(capsys, "review", "reject", str(second), "--by", "an", "--reason", "signature-missing", "-c", cfg)[0] == 0
+    rejected = _cli(capsys, "review", "reject", str(second), "--by", "an", "--reason", "signature-missing", "-c", cfg)
+    assert rejected[0] == 0
     with engine.connect() as conn:
         # the agreement needs two approvers: this first approval is recorded, not yet approved
         decisions = list(iter_entries(conn, actions=[AuditAction.REVIEW_APPROVED, AuditAction.REVIEW_REJECTED,

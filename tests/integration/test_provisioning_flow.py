@@ -188,7 +188,10 @@ def test_a_new_address_kills_the_password_mailed_to_the_old_one(engine: sa.Engin
     assert receive(engine, other).outcome is Outcome.REVIEW
     again = approve_item(engine, other.sha256)
     assert again.outcome is Outcome.APPLIED
-    assert not [m for m in again.mails if m.kind is MailKind.CREDENTIALS]  # logged in: a password of their own
+    # logged in or not, the approved new address receives the credentials (13.5), the old one a notice
+    (creds,) = [m for m in again.mails if m.kind is MailKind.CREDENTIALS]
+    assert (creds.login, creds.event) == (login, MailEvent.CREDENTIALS_REISSUED)
+    assert [m.kind for m in again.mails if m.kind is MailKind.OLD_ADDRESS_NOTICE] == [MailKind.OLD_ADDRESS_NOTICE]
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(("agr", "mu", "usr"))), ids="-".join)
