@@ -287,13 +287,18 @@ def _next_url(request: Request, item_id: int, done: str) -> str:
     return f"{target}?done={quote(done)}"
 
 
-@router.get("/review/{item_id}/page/{n}.png")
-def page_image(request: Request, item_id: int, n: int, staff: Annotated[Staff, REVIEWER]) -> Response:
+def _view_or_404(request: Request, item_id: int) -> ReviewView:
+    """The item an image belongs to (after the role check: a missing item is 404 only then)."""
     with Session(desk_of(request).engine) as session:
         try:
-            view = show_review(session, item_id)
+            return show_review(session, item_id)
         except ReviewError:
             raise HTTPException(status_code=404, detail="no such item") from None
+
+
+@router.get("/review/{item_id}/page/{n}.png")
+def page_image(request: Request, item_id: int, n: int, staff: Annotated[Staff, REVIEWER]) -> Response:
+    view = _view_or_404(request, item_id)
     try:
         png = render_page_png(_store(request).open(view.document_sha256), n)
     except IntakeError:
@@ -303,11 +308,7 @@ def page_image(request: Request, item_id: int, n: int, staff: Annotated[Staff, R
 
 @router.get("/review/{item_id}/crop/{field}.png")
 def crop_image(request: Request, item_id: int, field: str, staff: Annotated[Staff, REVIEWER]) -> Response:
-    with Session(desk_of(request).engine) as session:
-        try:
-            view = show_review(session, item_id)
-        except ReviewError:
-            raise HTTPException(status_code=404, detail="no such item") from None
+    view = _view_or_404(request, item_id)
     try:
         png = crop_png(_store(request).open(view.document_sha256), view.form_id, field)
     except IntakeError:
