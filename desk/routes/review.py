@@ -150,10 +150,7 @@ def _item_page(request: Request, staff: Staff, item_id: int, *, status: int = 20
                message: str = "", audit_open: bool = False) -> Response:
     desk = desk_of(request)
     with Session(desk.engine) as session:
-        try:
-            view = show_review(session, item_id)
-        except ReviewError:
-            raise HTTPException(status_code=404, detail=f"no review item {item_id}") from None
+        view = _view_or_404(session, item_id)
         approvals = approvals_of(session, item_id)
         arrivals = arrivals_of(session, view.document_sha256)
         prev_id, next_id = _neighbours(session, item_id)
@@ -197,10 +194,7 @@ async def correct(request: Request, item_id: int, staff: Annotated[Staff, REVIEW
     form = await request.form()
     posted = _posted_fields(form)
     with Session(desk_of(request).engine) as session:
-        try:
-            view = show_review(session, item_id)
-        except ReviewError:
-            raise HTTPException(status_code=404, detail=f"no review item {item_id}") from None
+        view = _view_or_404(session, item_id)
     errors = _field_errors(view, corrections_from(view, posted))
     return _item_page(request, staff, item_id, status=422 if errors else 200, posted=posted, errors=errors,
                       message="" if errors else "The corrected values are valid. Approve to record them.")
@@ -213,10 +207,7 @@ async def approve_item(request: Request, item_id: int, staff: Annotated[Staff, R
     reason = str(form.get("reason") or "")
     desk = desk_of(request)
     with Session(desk.engine) as session:
-        try:
-            view = show_review(session, item_id)
-        except ReviewError:
-            raise HTTPException(status_code=404, detail=f"no review item {item_id}") from None
+        view = _view_or_404(session, item_id)
         corrections = corrections_from(view, posted)
         errors = _field_errors(view, corrections)
         if errors:
@@ -287,18 +278,18 @@ def _next_url(request: Request, item_id: int, done: str) -> str:
     return f"{target}?done={quote(done)}"
 
 
-def _view_or_404(request: Request, item_id: int) -> ReviewView:
-    """The item an image belongs to (after the role check: a missing item is 404 only then)."""
-    with Session(desk_of(request).engine) as session:
-        try:
-            return show_review(session, item_id)
-        except ReviewError:
-            raise HTTPException(status_code=404, detail="no such item") from None
+def _view_or_404(session: Session, item_id: int) -> ReviewView:
+    """The review item, or 404 (called after the role check: a missing item is 404 only then)."""
+    try:
+        return show_review(session, item_id)
+    except ReviewError:
+        raise HTTPException(status_code=404, detail=f"no review item {item_id}") from None
 
 
 @router.get("/review/{item_id}/page/{n}.png")
 def page_image(request: Request, item_id: int, n: int, staff: Annotated[Staff, REVIEWER]) -> Response:
-    view = _view_or_404(request, item_id)
+    with Session(desk_of(request).engine) as session:
+        view = _view_or_404(session, item_id)
     try:
         png = render_page_png(_store(request).open(view.document_sha256), n)
     except IntakeError:
@@ -308,7 +299,8 @@ def page_image(request: Request, item_id: int, n: int, staff: Annotated[Staff, R
 
 @router.get("/review/{item_id}/crop/{field}.png")
 def crop_image(request: Request, item_id: int, field: str, staff: Annotated[Staff, REVIEWER]) -> Response:
-    view = _view_or_404(request, item_id)
+    with Session(desk_of(request).engine) as session:
+        view = _view_or_404(session, item_id)
     try:
         png = crop_png(_store(request).open(view.document_sha256), view.form_id, field)
     except IntakeError:
