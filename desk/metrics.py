@@ -28,7 +28,7 @@ def collect(engine: Engine, *, session_idle: timedelta) -> str:
     since = now - session_idle
     with Session(engine) as session:
         product = generate_latest(collect_product(session, now=now)).decode("utf-8")
-    with engine.connect() as conn:
+        conn = session.connection()  # one connection and one snapshot for the whole scrape
         sessions = conn.execute(sa.select(sa.func.count()).select_from(StaffSession)
                                 .where(sa.column("last_seen_at") >= since)).scalar_one()
         staff: list[Any] = list(conn.execute(sa.select(sa.column("role"), sa.func.count()).select_from(StaffAccount)
