@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 # openpyxl picks its XML writer once, at import, from this variable: with lxml installed (pyhanko needs
 # it) it would write XLSX files differently (samples/ is byte-compared) and read them with another
@@ -18,7 +19,8 @@ from datetime import date
 # library writer and reader that the product was built and tested with.
 os.environ["OPENPYXL_LXML"] = "False"
 
-from parsers.result import OcrSettings, ParsedForm
+if TYPE_CHECKING:  # not at import: `intake` and `provisioning` import this package first, for the line above
+    from parsers.result import OcrSettings, ParsedForm
 
 __all__ = ["parse_document"]
 
@@ -33,5 +35,6 @@ def parse_document(
 ) -> ParsedForm:
     """Read one document as one of the three forms; every failure is a coded rejection, never an exception."""
     from parsers.document import parse_document as parse
+    from parsers.result import OcrSettings
 
     return parse(data, today=today, filename=filename, ocr=ocr or OcrSettings(), trusted_roots=trusted_roots)

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlmodel import SQLModel
 
 from errors import DatabaseError
 
@@ -130,5 +129,7 @@ def load_models(modules: tuple[str, ...] = _PROVISIONING_MODELS) -> None:
 
 def create_schema(engine: Engine) -> None:
     """Create every table registered on ``SQLModel.metadata`` that does not exist yet."""
+    from sqlmodel import SQLModel  # not at import: opening an engine needs no ORM (docs/operations.md)
+
     load_models()
     SQLModel.metadata.create_all(engine)

@@ -9,6 +9,9 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, column, func, text
 from sqlmodel import Field, SQLModel
 
+# defined beside the listing that `review list` runs without importing this module (docs/operations.md)
+from provisioning.review_list import ReviewStatus
+
 __all__ = [
     "Account",
     "AccountContract",
@@ -65,12 +68,6 @@ class FormStatus(StrEnum):
     WAITING = "waiting"      # accepted, waits until the dossier is complete
     APPLIED = "applied"      # took effect
     REJECTED = "rejected"    # by a rule or by a reviewer; never provisions
-
-
-class ReviewStatus(StrEnum):
-    OPEN = "open"
-    APPROVED = "approved"
-    REJECTED = "rejected"
 
 
 def _json() -> Any:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from errors import ReviewError
 from provisioning.models import DossierForm, FormStatus, ReviewItem, ReviewStatus
+from provisioning.review_list import ReviewView, list_reviews
 from reasons import lookup
 
 if TYPE_CHECKING:
@@ -19,35 +20,11 @@ if TYPE_CHECKING:
     from provisioning.plan import DossierState, Plan
     from provisioning.service import Decision
 
-# Listing and showing the queue need only the tables: the validator, the rules and the apply machinery
-# are imported by the functions that decide (they would double `review list`'s start-up).
+# Showing the queue needs only the tables: the validator, the rules and the apply machinery are imported
+# by the functions that decide. Listing it (and ReviewView) lives in provisioning.review_list, in SQLAlchemy
+# Core: `review list` imports neither SQLModel nor these models (docs/operations.md, "Start-up time").
 
 __all__ = ["ReviewView", "approve", "list_reviews", "parse_corrections", "reject", "revalidate", "show_review"]
-
-
-@dataclass(frozen=True)
-class ReviewView:
-    id: int
-    status: str
-    form_id: str
-    enterprise_number: str
-    reasons: list[str]
-    created_at: datetime
-    document_sha256: str
-    channel: str = ""
-    sender: str | None = None
-    fields: dict[str, Any] = field(default_factory=dict)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    #: the verdict on each digital signature of the document: by whom, serial, issuer, intact, trusted …
-    signatures: list[dict[str, Any]] = field(default_factory=list)
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    decision_reason: str | None = None
-    corrections: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
 
 
 def _view(item: ReviewItem, doc: DossierForm | None, *, full: bool) -> ReviewView:
@@ -62,17 +39,6 @@ def _view(item: ReviewItem, doc: DossierForm | None, *, full: bool) -> ReviewVie
         signatures=list(doc.signatures) if full and doc else [], decided_by=item.decided_by,
         decided_at=aware(item.decided_at) if item.decided_at else None, decision_reason=item.decision_reason,
         corrections=dict(item.corrections) if full else {})
-
-
-def list_reviews(session: Session, *, status: ReviewStatus | None = ReviewStatus.OPEN,
-                 org: str | None = None) -> list[ReviewView]:
-    """The queue, oldest first (``status=None``: every item ever queued)."""
-    query = select(ReviewItem).order_by(col(ReviewItem.id))
-    if status is not None:
-        query = query.where(col(ReviewItem.status) == status)
-    if org:
-        query = query.where(col(ReviewItem.enterprise_number) == org)
-    return [_view(item, session.get(DossierForm, item.document_sha256), full=False) for item in session.exec(query)]
 
 
 def show_review(session: Session, item_id: int) -> ReviewView:

@@ -14,9 +14,11 @@ if TYPE_CHECKING:
 
 def org_number(value: str | None) -> str | None:
     """The one place a command turns an enterprise number as typed into its ten digits (or refuses it)."""
+    if value is None:  # typer calls back without the option too: the validator is not imported for nothing
+        return None
     from parsers.validate import enterprise_number  # imported when a command takes a number, not at start-up
 
-    return None if value is None else enterprise_number(value)
+    return enterprise_number(value)
 
 
 __all__ = ["ConfigOpt", "JsonOpt", "OrgArg", "OrgOpt", "RootConfigOpt", "config_from", "org_number", "root_config"]

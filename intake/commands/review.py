@@ -8,19 +8,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from sqlmodel import Session
 
 from intake.commands.options import ConfigOpt, JsonOpt, OrgOpt, config_from
 from intake.db import open_engine
-from parsers.result import SignatureVerdict
-from provisioning.db import writer
-from provisioning.models import ReviewStatus
-from provisioning.review import list_reviews, parse_corrections, reject, show_review
+from provisioning.review_list import ReviewStatus, list_reviews
 from reasons import CATALOGUE, describe, organisation_codes, reason_text, titles
 
+# `review list` imports SQLAlchemy Core only (docs/operations.md, "Start-up time"): SQLModel, the ORM models
+# and the decision machinery are imported by the commands that show or decide an item.
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from provisioning.approvals import ApprovalResult
     from provisioning.service import Decision
 
@@ -85,13 +83,16 @@ def review_list(config: ConfigOpt = None, as_json: JsonOpt = False, show_all: Al
     """The open review items, oldest first."""
     engine = open_engine(config_from(config).database_url)
     try:
-        with Session(engine) as session:
-            items = list_reviews(session, status=None if show_all else ReviewStatus.OPEN, org=org)
+        with engine.connect() as conn:
+            items = list_reviews(conn, status=None if show_all else ReviewStatus.OPEN, org=org)
     finally:
         engine.dispose()
     if as_json:
         typer.echo(json.dumps([_with_texts(i.as_dict()) for i in items], indent=2, ensure_ascii=False))
         return
+    from rich.console import Console  # the tables' library: not for --json
+    from rich.table import Table
+
     table = Table("id", "status", "form", "organisation", "reasons", "received")
     for i in items:
         table.add_row(str(i.id), i.status, i.form_id, i.enterprise_number or "?", titles(i.reasons),
@@ -102,6 +103,13 @@ def review_list(config: ConfigOpt = None, as_json: JsonOpt = False, show_all: Al
 @review_app.command("show")
 def review_show(item_id: IdArg, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """One item with its (prefilled) values, errors and warnings."""
+    from rich.console import Console
+    from rich.table import Table
+    from sqlmodel import Session
+
+    from parsers.result import SignatureVerdict
+    from provisioning.review import show_review
+
     engine = open_engine(config_from(config).database_url)
     try:
         with Session(engine) as session:
@@ -135,8 +143,12 @@ def review_approve(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", set_: SetO
                    config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Approve an item (corrected values are validated again); it takes effect once enough distinct people
     have approved it (`[review] approvals_required`; a correction resets earlier approvals)."""
+    from sqlmodel import Session
+
     from intake.wiring import enqueue_mails  # the mailer's machinery: only for a decision, not a listing
     from provisioning.approvals import add_approval
+    from provisioning.db import writer
+    from provisioning.review import parse_corrections, show_review
 
     cfg = config_from(config)
     engine = open_engine(cfg.database_url)
@@ -172,7 +184,11 @@ def _pending(result: ApprovalResult, as_json: bool) -> None:
 def review_reject(item_id: IdArg, by: ByOpt, reason: CodeOpt = "", note_nl: NoteNlOpt = "", note_fr: NoteFrOpt = "",
                   config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Reject an item: it never provisions; the Master User is told the reason in words, and the note."""
+    from sqlmodel import Session
+
     from intake.wiring import enqueue_mails
+    from provisioning.db import writer
+    from provisioning.review import reject
 
     engine = open_engine(config_from(config).database_url)
     try:
@@ -196,6 +212,9 @@ def review_reasons(as_json: JsonOpt = False) -> None:
                 for c in codes]
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table("code", "title", "Dutch", "French")
     for code in codes:
         entry = CATALOGUE[code]
