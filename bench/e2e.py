@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from intake.config import load_config
+from intake.decisions import commit_decision
 from intake.operations import init_deployment, run_once
 from intake.progress import PlainProgress
 from intake.render import render_form
-from intake.wiring import enqueue_mails
 from provisioning.db import make_engine
 from provisioning.passwords import Argon2Params, hash_password
 from provisioning.reference import import_contracts_file
@@ -215,9 +216,8 @@ def bench(backend: str, *, pairs: int, batch: int, orgs: int, dovecot: DovecotSe
         run_once(cfg, reporter=quiet)
         with Session(engine) as session:
             for item in list_reviews(session):
-                decision = approve(session, item.id, by="Bench Reviewer", clock=clock)
-                enqueue_mails(session, decision.mails, clock=clock, actor="Bench Reviewer")
-            session.commit()
+                commit_decision(session, partial(approve, session, item.id, by="Bench Reviewer", clock=clock),
+                                clock=clock, actor="Bench Reviewer")
         opened = run_once(cfg, reporter=quiet)
         assert opened.ok, opened.failures
 

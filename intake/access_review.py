@@ -13,7 +13,7 @@ from __future__ import annotations
 import email
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.policy import compat32
@@ -22,9 +22,9 @@ from typing import Any
 from sqlmodel import Session
 
 from intake.config import Config
+from intake.decisions import commit_decision
 from intake.store import Arrival
-from intake.wiring import enqueue_mails
-from mailer.outbox import OutboxStatus
+from mailer.outbox import OutboxMessage, OutboxStatus
 from provisioning.access_review import (
     ReviewOrg,
     campaign_of_reply,
@@ -117,39 +117,41 @@ def recognise_reply(session: Session, facts: ReplyFacts, *, arrival: Arrival, re
     return by_ref.state
 
 
-def _queue(session: Session, row: ReviewOrg, mail: MailIntent, *, cfg: Config, clock: Clock) -> None:
-    """Queue one campaign mail and fix its Message-ID now: a reply is recognised by naming it."""
+def _name_messages(session: Session, requests: Sequence[tuple[ReviewOrg, MailIntent]],
+                   queued: Sequence[OutboxMessage], *, cfg: Config) -> None:
+    """Fix each queued campaign mail's Message-ID now, with its decision: a reply is recognised by naming it."""
     domain = cfg.mail.from_address.rpartition("@")[2] or "localhost"
-    [out] = enqueue_mails(session, [mail], clock=clock)
-    if out.status != OutboxStatus.QUEUED.value:
-        return  # refused (no usable Master User address): audited by the outbox, nothing to answer
-    if not out.message_id:
-        out.message_id = (f"<access-review.{row.campaign_id}.{row.enterprise_number}."
-                          f"{secrets.token_hex(6)}@{domain}>")
-        session.add(out)
-    if out.message_id not in row.message_ids:
-        row.message_ids = [*row.message_ids, out.message_id]
-        session.add(row)
+    for (row, _), out in zip(requests, queued, strict=True):
+        if out.status != OutboxStatus.QUEUED.value:
+            continue  # refused (no usable Master User address): audited by the outbox, nothing to answer
+        if not out.message_id:
+            out.message_id = (f"<access-review.{row.campaign_id}.{row.enterprise_number}."
+                              f"{secrets.token_hex(6)}@{domain}>")
+            session.add(out)
+        if out.message_id not in row.message_ids:
+            row.message_ids = [*row.message_ids, out.message_id]
+            session.add(row)
 
 
 def start_review(session: Session, *, cfg: Config, clock: Clock, actor: str, due: date | None = None,
                  org: str | None = None, new_code: Callable[[], str] = new_review_code) -> dict[str, Any]:
-    """``review-access start``: a campaign, its rows, audit entries and mails, in the caller's transaction."""
+    """``review-access start``: a campaign, its rows, audit entries and mails — one unit of work, committed."""
     now = clock()
     due = due or now.date() + timedelta(days=cfg.access_review.due_days)
-    started = start_campaign(session, now=now, actor=actor, due=due, org=org, new_code=new_code)
-    for row, mail in started.requests:
-        _queue(session, row, mail, cfg=cfg, clock=clock)
+    started = commit_decision(
+        session, lambda: start_campaign(session, now=now, actor=actor, due=due, org=org, new_code=new_code),
+        clock=clock, then=lambda s, queued: _name_messages(session, s.requests, queued, cfg=cfg))
     return {"campaign": started.campaign.id, "due_date": due.isoformat(),
             "sent": [r.enterprise_number for r, _ in started.requests], "skipped": started.skipped}
 
 
 def daily_review(session: Session, *, cfg: Config, clock: Clock) -> dict[str, Any]:
-    """The daily run's step: reminders queued, organisations past their due date reported (and suspended)."""
-    done = tick(session, now=clock(), reminder_days=cfg.access_review.reminder_days,
-                suspend_overdue=cfg.access_review.suspend_overdue)
-    for row, mail in done.reminders:
-        _queue(session, row, mail, cfg=cfg, clock=clock)
+    """The daily run's step: reminders queued and organisations past their due date suspended (configured)
+    — one unit of work, committed — then those past their due date reported."""
+    done = commit_decision(
+        session, lambda: tick(session, now=clock(), reminder_days=cfg.access_review.reminder_days,
+                              suspend_overdue=cfg.access_review.suspend_overdue),
+        clock=clock, then=lambda t, queued: _name_messages(session, t.reminders, queued, cfg=cfg))
     return {"reminders": [r.enterprise_number for r, _ in done.reminders], "newly_overdue": done.newly_overdue,
             "suspended": done.suspended, "overdue": review_status(session)["overdue"]}
 

@@ -8,17 +8,20 @@ template parameters nor anything derived from them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from mailer.outbox import OutboxMessage, OutboxStatus, as_utc
 
-__all__ = ["WAITING", "Alert", "OutboxState", "list_outbox", "outbox_alerts", "outbox_states"]
+__all__ = ["UNSENT", "WAITING", "Alert", "OutboxOrder", "OutboxRow", "OutboxState", "outbox_alerts", "outbox_listing",
+           "outbox_states"]
 
 #: states of a mail that is still due to leave
 WAITING = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
@@ -83,19 +86,63 @@ def outbox_alerts(states: list[OutboxState], *, alert_after_minutes: float) -> l
     return alerts
 
 
-def list_outbox(session: Session, *, now: datetime, states: list[OutboxStatus] | None = None,
-                limit: int = 1000) -> list[dict[str, Any]]:
-    """The mails, newest first: who, what, where they stand — never parameters or a password."""
-    query = select(OutboxMessage)
-    if states:
-        query = query.where(col(OutboxMessage.status).in_([s.value for s in states]))
-    rows = session.exec(query.order_by(col(OutboxMessage.id).desc()).limit(limit)).all()
-    return [{
-        "id": r.id, "state": r.status, "purpose": r.purpose, "event": r.event, "ref": r.ref,
-        "recipient": r.recipient, "attempts": r.attempts,
-        "created_at": as_utc(r.created_at).isoformat(),
-        "age_seconds": round((now - as_utc(r.created_at)).total_seconds()),
-        "next_attempt_at": as_utc(r.next_attempt_at).isoformat() if r.status == OutboxStatus.QUEUED else None,
-        "sent_at": as_utc(r.sent_at).isoformat() if r.sent_at else None,
-        "message_id": r.message_id, "last_error": r.last_error,
-    } for r in rows]
+class OutboxOrder(StrEnum):
+    """How :func:`outbox_listing` orders its rows."""
+
+    #: the ``outbox list`` command: the newest mail first
+    NEWEST = "newest"
+    #: the desk's ops page: the mail due first (then the oldest row first)
+    DUE = "due"
+
+
+#: what waits or went wrong; ``sent`` mails are history (the audit log has them): the desk's ops page
+UNSENT = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED, OutboxStatus.REFUSED)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One mail as a listing shows it: who, what, where it stands — never its parameters or a password."""
+
+    id: int
+    status: str
+    purpose: str
+    event: str
+    ref: str
+    recipient: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    message_id: str | None
+    last_error: str | None
+
+    def as_dict(self, *, now: datetime) -> dict[str, Any]:
+        """The ``outbox list`` row (its JSON): the next attempt only while the mail is queued."""
+        return {
+            "id": self.id, "state": self.status, "purpose": self.purpose, "event": self.event, "ref": self.ref,
+            "recipient": self.recipient, "attempts": self.attempts,
+            "created_at": self.created_at.isoformat(),
+            "age_seconds": round((now - self.created_at).total_seconds()),
+            "next_attempt_at": self.next_attempt_at.isoformat() if self.status == OutboxStatus.QUEUED else None,
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+            "message_id": self.message_id, "last_error": self.last_error,
+        }
+
+
+def outbox_listing(connection: Connection, *, states: Iterable[OutboxStatus] | None = None,
+                   order: OutboxOrder = OutboxOrder.NEWEST, limit: int = 1000) -> list[OutboxRow]:
+    """The outbox's mails in ``states`` (every state when None or empty), in ``order``: the one listing of
+    ``outbox list`` (newest first, every state or ``--state``) and the desk's ops page (:data:`UNSENT`,
+    due first). Never the parameters: a credentials mail's are not for a listing."""
+    t = OutboxMessage.__table__  # type: ignore[attr-defined]
+    stmt = sa.select(t.c.id, t.c.status, t.c.purpose, t.c.event, t.c.ref, t.c.recipient, t.c.attempts,
+                     t.c.created_at, t.c.next_attempt_at, t.c.sent_at, t.c.message_id, t.c.last_error)
+    wanted = [OutboxStatus(s).value for s in states or ()]
+    if wanted:
+        stmt = stmt.where(t.c.status.in_(wanted))
+    stmt = stmt.order_by(t.c.id.desc()) if order is OutboxOrder.NEWEST else stmt.order_by(t.c.next_attempt_at, t.c.id)
+    return [OutboxRow(id=r.id, status=str(r.status), purpose=r.purpose, event=r.event, ref=r.ref,
+                      recipient=r.recipient, attempts=int(r.attempts), created_at=as_utc(r.created_at),
+                      next_attempt_at=as_utc(r.next_attempt_at),
+                      sent_at=as_utc(r.sent_at) if r.sent_at is not None else None, message_id=r.message_id,
+                      last_error=r.last_error) for r in connection.execute(stmt.limit(limit))]

@@ -21,6 +21,7 @@ from intake.authres import evaluate
 from intake.checkpoints import checkpoint_after_run
 from intake.config import Config
 from intake.db import migrate, open_engine
+from intake.decisions import Mails, commit_decision
 from intake.mime import MimeLimits, extract
 from intake.parsing import read_trusted_roots, sandboxed_parser
 from intake.people import mails_for_people
@@ -50,14 +51,12 @@ from intake.store import (
     pending_documents,
     sha256_of,
 )
-from intake.wiring import make_outbox
 from mailer.outbox import OutboxMessage
-from mailer.purposes import Event, Purpose
 from mailer.transports import Transport
 from parsers.result import Channel
 from provisioning.db import writer
 from provisioning.models import Organisation, OrgStatus, ReviewItem, ReviewStatus
-from provisioning.plan import Provenance
+from provisioning.plan import MailEvent, MailIntent, MailKind, Provenance
 from provisioning.service import process_form
 
 __all__ = ["NoticeEvent", "dry_run", "init_deployment", "notify_orgs", "run_once", "status_of"]
@@ -324,7 +323,6 @@ def notify_orgs(cfg: Config, *, event: NoticeEvent, what_nl: str, what_fr: str, 
     own_engine = engine is None
     engine = engine or open_engine(cfg.database_url)
     digest = hashlib.sha256(f"{event.value}\n{what['nl']}\n{what['fr']}".encode()).hexdigest()[:16]
-    queued = already = 0
     try:
         with Session(writer(engine)) as session:  # reads then queues: BEGIN IMMEDIATE
             query = select(Organisation).where(col(Organisation.status) == OrgStatus.OPEN)
@@ -333,19 +331,24 @@ def notify_orgs(cfg: Config, *, event: NoticeEvent, what_nl: str, what_fr: str, 
             orgs = list(session.exec(query))
             if org and not orgs:
                 raise ConfigError("org-not-open", f"organisation {org} has no open access", org=org)
-            outbox = make_outbox(clock=clock)
-            mail_event = Event.NEW_DOCUMENTS if event is NoticeEvent.NEW_DOCUMENTS else Event.NEW_FEATURES
-            for o in orgs:
-                key = f"notice:{event.value}:{digest}:{o.enterprise_number}"
-                if session.exec(select(OutboxMessage.id).where(col(OutboxMessage.idempotency_key) == key)).first():
-                    already += 1
-                    continue
-                params: dict[str, Any] = {"org_name": o.name, "enterprise_number": o.enterprise_number}
-                params["documents" if event is NoticeEvent.NEW_DOCUMENTS else "features"] = [dict(what)]
-                outbox.enqueue(session, purpose=Purpose.ORG_NOTICE, ref=o.enterprise_number, event=mail_event,
-                               params=params, key=key)
-                queued += 1
-            session.commit()
+            mail_event = MailEvent.NEW_DOCUMENTS if event is NoticeEvent.NEW_DOCUMENTS else MailEvent.NEW_FEATURES
+
+            def decide() -> Mails:
+                mails = []
+                for o in orgs:
+                    key = f"notice:{event.value}:{digest}:{o.enterprise_number}"
+                    if session.exec(select(OutboxMessage.id).where(col(OutboxMessage.idempotency_key) == key)
+                                    ).first():
+                        continue
+                    params: dict[str, Any] = {"org_name": o.name, "enterprise_number": o.enterprise_number}
+                    params["documents" if event is NoticeEvent.NEW_DOCUMENTS else "features"] = [dict(what)]
+                    mails.append(MailIntent(kind=MailKind.ORG_NOTICE, event=mail_event,
+                                            enterprise_number=o.enterprise_number, login=None, params=params,
+                                            idempotency_key=key))
+                return Mails(tuple(mails))
+
+            notice = commit_decision(session, decide, clock=clock)
+            queued, already = len(notice.mails), len(orgs) - len(notice.mails)
         drained = send_outbox(cfg, engine=engine, transport=transport or make_transport(cfg), clock=clock)
     finally:
         if own_engine:

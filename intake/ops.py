@@ -1,4 +1,5 @@
-"""What the operations page shows: the last runs (their reports and failures) and the outbox's unsent mails."""
+"""What the operations page shows: the last runs (their reports and failures); its outbox listing is
+:func:`intake.monitor.outbox_listing`, the one ``outbox list`` uses."""
 
 from __future__ import annotations
 
@@ -7,12 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from mailer.outbox import OutboxMessage, OutboxStatus, as_utc
-
-__all__ = ["OutboxRow", "RunSummary", "last_runs", "outbox_rows"]
+__all__ = ["RunSummary", "last_runs"]
 
 
 @dataclass(frozen=True)
@@ -43,29 +39,3 @@ def last_runs(report_dir: Path, *, limit: int = 10) -> list[RunSummary]:
             out.append(RunSummary(name=path.name, started_at="", finished_at=None, ok=False, dry_run=False,
                                   outcomes={}, failures=[{"code": "report-unreadable", "message": path.name}]))
     return out
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    purpose: str
-    event: str
-    recipient: str
-    status: str
-    attempts: int
-    next_attempt_at: Any
-    last_error: str
-
-
-#: what waits or went wrong; ``sent`` mails are history (the audit log has them)
-UNSENT = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED, OutboxStatus.REFUSED)
-
-
-def outbox_rows(connection: Connection, *, limit: int = 200) -> list[OutboxRow]:
-    """Unsent mails, oldest due first. Never the parameters: a credentials mail's are not for this page."""
-    t = OutboxMessage.__table__  # type: ignore[attr-defined]
-    stmt = (sa.select(t.c.id, t.c.purpose, t.c.event, t.c.recipient, t.c.status, t.c.attempts, t.c.next_attempt_at,
-                      t.c.last_error)
-            .where(t.c.status.in_([s.value for s in UNSENT])).order_by(t.c.next_attempt_at, t.c.id).limit(limit))
-    return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], as_utc(r[6]), (r[7] or "")[:500])
-            for r in connection.execute(stmt)]

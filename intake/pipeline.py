@@ -26,6 +26,7 @@ from sqlmodel import Session
 from errors import IntakeError
 from intake.access_review import daily_review
 from intake.config import Config
+from intake.decisions import commit_decision, expire
 from intake.logs import event, new_run_id, run_context
 from intake.parsing import read_trusted_roots, sandboxed_parser
 from intake.people import PeopleReport, hand_over_imap, hand_over_maildir
@@ -36,7 +37,7 @@ from intake.sources.ingest import PollReport, explode_limits, explode_messages
 from intake.sources.maildir import poll_maildir
 from intake.stacks import SPLIT_OUTCOME, pages_of, record_parts, stray_code
 from intake.store import Arrival, DocumentStore, PendingDocument, mark_parsed, pending_documents
-from intake.wiring import enqueue_mails, mail_ports, send_settings
+from intake.wiring import mail_ports, send_settings
 from mailer.send import DrainReport, Sender
 from mailer.transports import FileTransport, Security, SmtpSettings, SmtpTransport, Transport
 from parsers.result import Channel, Issue, ParsedForm
@@ -44,7 +45,7 @@ from parsers.sandbox import SandboxedParser
 from parsers.stack import Part
 from provisioning.db import make_engine, writer
 from provisioning.plan import Provenance
-from provisioning.service import Decision, process_form, run_expiries
+from provisioning.service import Decision, process_form
 from reasons import describe
 
 __all__ = ["Clock", "DocumentResult", "RunReport", "daily_run", "make_transport", "provenance_of", "utc_now"]
@@ -256,10 +257,7 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
 
     with _timed(report, "expiry"), reporter.stage("expiry sweep") as st, sessions() as session:
         try:
-            decisions = run_expiries(session, clock=clock, warning_days=cfg.run.expiry_warning_days)
-            for d in decisions:
-                enqueue_mails(session, d.mails, clock=clock)
-            session.commit()
+            decisions = expire(session, clock=clock, warning_days=cfg.run.expiry_warning_days)
             report.expiries = [{"org": d.plan.enterprise_number, "outcome": d.outcome.value,
                                 "reasons": list(d.plan.reasons)} for d in decisions]
             st.advance(len(decisions))
@@ -269,8 +267,7 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
 
     with _timed(report, "access review"), sessions() as session:
         try:
-            report.access_review = daily_review(session, cfg=cfg, clock=clock)
-            session.commit()
+            report.access_review = daily_review(session, cfg=cfg, clock=clock)  # one unit of work, committed
             # an organisation past its due date is the team's to chase: a warning of every run until it answers
             report.warnings.extend({"stage": "access-review", "code": "access-review-overdue", "org": o["org"],
                                     "message": f"no answer to access review {o.get('campaign', '')}"}
@@ -336,10 +333,11 @@ def _one_document(cfg: Config, doc: PendingDocument, *, store: DocumentStore, pa
     provenance = provenance_of(doc.arrival, sha256=doc.sha256, require_dmarc=cfg.trust.require_dmarc)
     with Session(engine) as session:
         try:
-            decision: Decision = process_form(session, form, provenance, clock=clock)
-            enqueue_mails(session, decision.mails, clock=clock)
-            mark_parsed(session, doc.sha256, outcome=decision.outcome.value, at=clock())
-            session.commit()
+            # the document is marked parsed in its decision's unit of work: a crash before the commit leaves
+            # it pending (decided again next run, the plan key makes that a no-op), after it nothing is redone
+            decision: Decision = commit_decision(
+                session, lambda: process_form(session, form, provenance, clock=clock), clock=clock,
+                then=lambda d, _: mark_parsed(session, doc.sha256, outcome=d.outcome.value, at=clock()))
         except (IntakeError, SQLAlchemyError) as exc:
             # this document's failure, recorded; it stays pending for the next run, the others go on
             session.rollback()

@@ -2,16 +2,16 @@
 
 The mailer imports nothing of provisioning (docs/architecture.md); this module is where the two meet:
 recipients are resolved from the provisioning tables at queue time and again at send time,
-temporary passwords are made by provisioning at send time, mail events land in the audit chain.
+temporary passwords are made by provisioning at send time (``provisioning/passwords.py``), mail
+events land in the audit chain.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 from sqlmodel import Session
 
@@ -24,19 +24,17 @@ from provisioning.apply import Clock
 from provisioning.audit import AuditAction, append_entry
 from provisioning.directory import (
     Contact,
-    issue_temporary_password,
     master_user_contact,
     notification_contact,
     previous_user_contact,
-    store_temporary_password,
     user_contact,
 )
 from provisioning.models import Account
-from provisioning.passwords import DEFAULT_ARGON2, Argon2Params, generate_password, hash_password
+from provisioning.passwords import Argon2Params, TemporaryPasswordIssuer
 from provisioning.plan import MailIntent
 
-__all__ = ["ProvisioningAudit", "ProvisioningDirectory", "ProvisioningIssuer", "enqueue_mails", "mail_ports",
-           "make_outbox", "send_settings"]
+__all__ = ["ProvisioningAudit", "ProvisioningDirectory", "argon2_params", "enqueue_mails", "mail_ports", "make_outbox",
+           "send_settings"]
 
 
 class ProvisioningDirectory:
@@ -59,29 +57,6 @@ class ProvisioningDirectory:
 
 
 @dataclass(frozen=True)
-class ProvisioningIssuer:
-    clock: Clock
-    validity: timedelta
-    length: int
-    rng: random.Random | None = None
-    argon2: Argon2Params = DEFAULT_ARGON2
-
-    def issue(self, session: Session, login: str) -> str:
-        return issue_temporary_password(session, login, clock=self.clock, rng=self.rng, validity=self.validity,
-                                        length=self.length, argon2=self.argon2)
-
-    def generate(self) -> str:
-        return generate_password(length=self.length, rng=self.rng)
-
-    @property
-    def hasher(self) -> Callable[[str], str]:
-        return partial(hash_password, params=self.argon2)
-
-    def store(self, session: Session, login: str, password_hash: str) -> None:
-        store_temporary_password(session, login, password_hash, clock=self.clock, validity=self.validity)
-
-
-@dataclass(frozen=True)
 class ProvisioningAudit:
     clock: Clock
 
@@ -100,8 +75,9 @@ class ProvisioningAudit:
 def mail_ports(cfg: Config, *, clock: Clock, rng: random.Random | None = None) -> MailPorts:
     return MailPorts(
         directory=ProvisioningDirectory(),
-        issuer=ProvisioningIssuer(clock=clock, validity=timedelta(hours=cfg.credentials.validity_hours),
-                                  length=cfg.credentials.length, rng=rng, argon2=argon2_params(cfg)),
+        # every password step is provisioning's (provisioning/passwords.py); the mailer sees only its port
+        issuer=TemporaryPasswordIssuer(clock=clock, validity=timedelta(hours=cfg.credentials.validity_hours),
+                                       length=cfg.credentials.length, rng=rng, argon2=argon2_params(cfg)),
         audit=ProvisioningAudit(clock=clock),
     )
 

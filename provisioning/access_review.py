@@ -142,6 +142,11 @@ class StartedCampaign:
     #: organisations left out and why (no current Master User, already under review)
     skipped: list[dict[str, str]]
 
+    @property
+    def mails(self) -> tuple[MailIntent, ...]:
+        """The request mails, in the order of :attr:`requests`."""
+        return tuple(mail for _, mail in self.requests)
+
 
 def _mail(event: MailEvent, row: ReviewOrg, org: Organisation, accounts: list[dict[str, Any]], due: date,
           key: str, **extra: Any) -> MailIntent:
@@ -259,6 +264,11 @@ class TickReport:
     #: organisations that became overdue in this tick
     newly_overdue: list[dict[str, Any]]
     suspended: list[str]
+
+    @property
+    def mails(self) -> tuple[MailIntent, ...]:
+        """The reminder mails, in the order of :attr:`reminders`."""
+        return tuple(mail for _, mail in self.reminders)
 
 
 def tick(session: Session, *, now: datetime, reminder_days: Iterable[int] = DEFAULT_REMINDER_DAYS,

@@ -21,7 +21,6 @@ from provisioning.models import (
     AccountContract,
     AccountStatus,
     AppliedPlan,
-    Credential,
     DossierForm,
     LegacyAccount,
     MasterUser,
@@ -30,6 +29,7 @@ from provisioning.models import (
     ReviewItem,
     ReviewStatus,
 )
+from provisioning.passwords import invalidate_passwords
 from provisioning.plan import (
     AccountData,
     CreateAccount,
@@ -47,7 +47,7 @@ from provisioning.plan import (
     SetMasterUser,
 )
 
-__all__ = ["Clock", "apply_plan", "apply_plan_and_commit", "invalidate_passwords"]
+__all__ = ["Clock", "apply_plan", "apply_plan_and_commit"]
 
 Clock = Callable[[], datetime]
 
@@ -86,15 +86,6 @@ def apply_plan_and_commit(session: Session, plan: Plan, *, actor: str, clock: Cl
         session.rollback()
         raise
     return mails
-
-
-def invalidate_passwords(session: Session, login: str, now: datetime, *, unused_only: bool = False) -> None:
-    """Kill the live temporary passwords of ``login`` (or only those never used), in the caller's
-    transaction."""
-    query = update(Credential).where(col(Credential.login) == login, col(Credential.invalidated_at).is_(None))
-    if unused_only:
-        query = query.where(col(Credential.used_at).is_(None))
-    session.execute(query.values(invalidated_at=now))
 
 
 def _claim(session: Session, key: str, now: datetime) -> bool:

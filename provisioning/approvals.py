@@ -30,6 +30,7 @@ from parsers.result import FieldValue
 from provisioning.apply import Clock
 from provisioning.audit import AuditAction, append_entry
 from provisioning.models import ReviewApproval, ReviewItem
+from provisioning.plan import MailIntent
 from provisioning.review import approve, revalidate
 from provisioning.service import Decision
 from provisioning.state import aware
@@ -58,6 +59,11 @@ class ApprovalResult:
     @property
     def took_effect(self) -> bool:
         return self.decision is not None
+
+    @property
+    def mails(self) -> tuple[MailIntent, ...]:
+        """The decision's mails once it took effect; none while it waits for another person."""
+        return self.decision.mails if self.decision is not None else ()
 
     def summary(self) -> str:
         return f"{self.approvals} of {self.required} approvals"

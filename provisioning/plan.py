@@ -66,7 +66,7 @@ class MailKind(StrEnum):
 
 
 class MailEvent(StrEnum):
-    """Events a plan asks the mailer to tell (values are the mailer's event names)."""
+    """Events a decision asks the mailer to tell (values are the mailer's event names)."""
 
     ACCOUNT_OPENED = "account_opened"
     CREDENTIALS_REISSUED = "credentials_reissued"
@@ -77,6 +77,9 @@ class MailEvent(StrEnum):
     EMAIL_CHANGED = "email_changed"
     ACCESS_REVIEW = "access_review"
     ACCESS_REVIEW_REMINDER = "access_review_reminder"
+    #: the team's notices to every organisation with open access (``notify``), not a plan's
+    NEW_DOCUMENTS = "new_documents"
+    NEW_FEATURES = "new_features"
 
 
 #: the purpose each event belongs to; equal to the mailer's own table (tests/unit/test_layers.py), so a
@@ -91,6 +94,8 @@ KIND_OF: dict[MailEvent, MailKind] = {
     MailEvent.EMAIL_CHANGED: MailKind.OLD_ADDRESS_NOTICE,
     MailEvent.ACCESS_REVIEW: MailKind.MASTER_USER_NOTICE,
     MailEvent.ACCESS_REVIEW_REMINDER: MailKind.MASTER_USER_NOTICE,
+    MailEvent.NEW_DOCUMENTS: MailKind.ORG_NOTICE,
+    MailEvent.NEW_FEATURES: MailKind.ORG_NOTICE,
 }
 
 

@@ -11,7 +11,8 @@ from sqlmodel import Session
 
 from desk.pages import render
 from desk.security import Staff, desk_of, require
-from intake.ops import last_runs, outbox_rows
+from intake.monitor import UNSENT, OutboxOrder, outbox_listing
+from intake.ops import last_runs
 from intake.people import mails_for_people
 from provisioning.staff import Role, list_staff
 
@@ -26,7 +27,8 @@ def ops_page(request: Request, staff: Annotated[Staff, ADMIN]) -> Response:
     desk = desk_of(request)
     runs = last_runs(desk.cfg.run.report_dir)
     with Session(desk.engine) as session:
-        outbox = outbox_rows(session.connection())
+        # the `outbox list` command's listing: what has not left, the mail due first
+        outbox = outbox_listing(session.connection(), states=UNSENT, order=OutboxOrder.DUE, limit=200)
         # the same listing `status` shows: never answered automatically, left unread in their folder
         waiting = mails_for_people(session, imap=desk.cfg.sources.imap if desk.cfg.sources.imap.enabled else None,
                                    maildir=desk.cfg.sources.maildir)

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from desk.pages import render
 from desk.security import Staff, desk_of, require
 from errors import IntakeError, ReviewError
+from intake.decisions import approve, reject
 from intake.originals import (
     OriginalKind,
     arrivals_of,
@@ -24,14 +25,13 @@ from intake.originals import (
     xlsx_table,
 )
 from intake.store import DocumentStore
-from intake.wiring import enqueue_mails
 from parsers.forms import FORMS, FieldKind, FormId, Lang
 from parsers.result import FieldValue
-from provisioning.approvals import add_approval, approvals_of
+from provisioning.approvals import approvals_of
 from provisioning.audit import AuditAction, append_entry
 from provisioning.models import ReviewItem, ReviewStatus
 from provisioning.queue import QueueFilter, review_queue
-from provisioning.review import ReviewView, reject, revalidate, show_review
+from provisioning.review import ReviewView, revalidate, show_review
 from provisioning.staff import Role
 from reasons import reviewer_choices
 
@@ -215,14 +215,10 @@ async def approve_item(request: Request, item_id: int, staff: Annotated[Staff, R
             return _item_page(request, staff, item_id, status=422, posted=posted, errors=errors,
                               message="Some values are not valid: nothing was recorded.")
         try:
-            # signed by the signed-in person, never by a typed name
-            result = add_approval(session, item_id, by=staff.name, clock=_now, reason=reason, corrections=corrections,
-                                  required=desk.cfg.review.required_for(view.form_id))
-            if result.decision is not None:
-                enqueue_mails(session, result.decision.mails, clock=_now, actor=staff.name)
-            session.commit()
-        except ReviewError as exc:
-            session.rollback()
+            # signed by the signed-in person, never by a typed name; the command line's very operation
+            result = approve(session, item_id, by=staff.name, clock=_now, reason=reason, corrections=corrections,
+                             required=desk.cfg.review.required_for(view.form_id))
+        except ReviewError as exc:  # rolled back: nothing was recorded
             return _item_page(request, staff, item_id, status=409, posted=posted,
                               message=f"Not recorded ({exc.code}): {exc.message}")
     done = (f"Item {item_id} approved: it took effect ({result.summary()})." if result.took_effect
@@ -234,17 +230,14 @@ async def approve_item(request: Request, item_id: int, staff: Annotated[Staff, R
 async def reject_item(request: Request, item_id: int, staff: Annotated[Staff, REVIEWER],
                       reason_code: Annotated[str, Form()] = "", note_nl: Annotated[str, Form()] = "",
                       note_fr: Annotated[str, Form()] = "") -> Response:
-    # the same one function the command line calls: a catalogue code the organisation may read, and an
+    # the same one operation the command line calls: a catalogue code the organisation may read, and an
     # optional note that must be in the organisation's language (provisioning/review.py)
     desk = desk_of(request)
     with Session(desk.engine) as session:
         try:
-            decision = reject(session, item_id, by=staff.name, clock=_now, reason=reason_code,
-                              note_nl=note_nl, note_fr=note_fr, signed={"signed_via": "desk"})
-            enqueue_mails(session, decision.mails, clock=_now, actor=staff.name)
-            session.commit()
-        except ReviewError as exc:
-            session.rollback()
+            reject(session, item_id, by=staff.name, clock=_now, reason=reason_code, note_nl=note_nl, note_fr=note_fr,
+                   signed={"signed_via": "desk"})
+        except ReviewError as exc:  # rolled back: nothing was recorded
             if exc.code == "review-not-found":
                 raise HTTPException(status_code=404, detail=f"no review item {item_id}") from None
             return _item_page(request, staff, item_id, status=422 if exc.code in _INPUT_CODES else 409,

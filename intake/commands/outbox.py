@@ -32,12 +32,14 @@ def outbox_list(
 ) -> None:
     """The mails, newest first: purpose, recipient, attempts, next try, last error."""
     from intake.db import open_engine
-    from intake.monitor import list_outbox
+    from intake.monitor import OutboxOrder, outbox_listing
 
     engine = open_engine(config_from(config).database_url)
     try:
         with Session(engine) as session:
-            rows = list_outbox(session, now=utc_now(), states=state or None)
+            now = utc_now()
+            rows = [r.as_dict(now=now) for r in outbox_listing(session.connection(), states=state,
+                                                                 order=OutboxOrder.NEWEST)]
     finally:
         engine.dispose()
     if as_json:

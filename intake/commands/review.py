@@ -145,8 +145,7 @@ def review_approve(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", set_: SetO
     have approved it (`[review] approvals_required`; a correction resets earlier approvals)."""
     from sqlmodel import Session
 
-    from intake.wiring import enqueue_mails  # the mailer's machinery: only for a decision, not a listing
-    from provisioning.approvals import add_approval
+    from intake.decisions import approve  # the mailer's machinery: only for a decision, not a listing
     from provisioning.db import writer
     from provisioning.review import parse_corrections, show_review
 
@@ -156,12 +155,9 @@ def review_approve(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", set_: SetO
         with Session(writer(engine)) as session:
             by, signed = _signer(session, by)
             form_id = show_review(session, item_id).form_id
-            result = add_approval(session, item_id, by=by, reason=reason, corrections=parse_corrections(set_ or []),
-                                  clock=_now, required=cfg.review.required_for(form_id), signed=signed)
-            if result.decision is not None:
-                # the mails the decision asks for are queued in its transaction (sent by the next run / `send`)
-                enqueue_mails(session, result.decision.mails, clock=_now, actor=by)
-            session.commit()
+            # the desk's very operation: decided, its mails queued (sent by the next run / `send`), committed
+            result = approve(session, item_id, by=by, reason=reason, corrections=parse_corrections(set_ or []),
+                             clock=_now, required=cfg.review.required_for(form_id), signed=signed)
     finally:
         engine.dispose()
     if result.decision is not None:
@@ -186,9 +182,8 @@ def review_reject(item_id: IdArg, by: ByOpt, reason: CodeOpt = "", note_nl: Note
     """Reject an item: it never provisions; the Master User is told the reason in words, and the note."""
     from sqlmodel import Session
 
-    from intake.wiring import enqueue_mails
+    from intake.decisions import reject
     from provisioning.db import writer
-    from provisioning.review import reject
 
     engine = open_engine(config_from(config).database_url)
     try:
@@ -196,8 +191,6 @@ def review_reject(item_id: IdArg, by: ByOpt, reason: CodeOpt = "", note_nl: Note
             by, signed = _signer(session, by)
             decision = reject(session, item_id, by=by, reason=reason, note_nl=note_nl, note_fr=note_fr, clock=_now,
                               signed=signed)
-            enqueue_mails(session, decision.mails, clock=_now, actor=by)
-            session.commit()
     finally:
         engine.dispose()
     _decided(decision, as_json, item_id)

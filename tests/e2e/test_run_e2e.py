@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 
 from mailer.outbox import OutboxMessage
 from provisioning.db import make_engine
-from provisioning.directory import verify_temporary_password
+from provisioning.passwords import verify_temporary_password
 from tests.fixtures.deployment import IMAP_PASSWORD_ENV, SMTP_PASSWORD_ENV, write_deployment_config
 from tests.fixtures.dovecot import ImapAccount
 from tests.fixtures.samples import assert_end_state, assert_mails

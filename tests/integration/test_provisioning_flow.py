@@ -19,13 +19,7 @@ from errors import ReviewError
 from parsers.result import Channel, ParsedForm
 from provisioning.apply import apply_plan
 from provisioning.audit import AuditAction, AuditEntry, verify_chain
-from provisioning.directory import (
-    issue_temporary_password,
-    master_user_contact,
-    notification_contact,
-    user_contact,
-    verify_temporary_password,
-)
+from provisioning.directory import master_user_contact, notification_contact, user_contact
 from provisioning.logins import LOGIN_ALPHABET, LOGIN_PREFIX, allocate_login, make_login
 from provisioning.models import (
     Account,
@@ -39,7 +33,13 @@ from provisioning.models import (
     ReviewItem,
     ReviewStatus,
 )
-from provisioning.passwords import MIN_PASSWORD_LENGTH, PASSWORD_ALPHABET, verify_password
+from provisioning.passwords import (
+    MIN_PASSWORD_LENGTH,
+    PASSWORD_ALPHABET,
+    issue_temporary_password,
+    verify_password,
+    verify_temporary_password,
+)
 from provisioning.plan import MailEvent, MailKind, Outcome
 from provisioning.reference import import_contracts_file, import_legacy_file
 from provisioning.review import approve, list_reviews, reject
