@@ -13,8 +13,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from auditchain.chain import append_entry
 from errors import ProvisioningError
-from provisioning.audit import append_entry
 from provisioning.logins import allocate_login
 from provisioning.models import (
     Account,

@@ -7,8 +7,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from auditchain.chain import AuditAction
 from parsers.result import Channel, FieldValue
-from provisioning.audit import AuditAction
 from provisioning.models import AccountStatus, FormStatus, Profile, Scope, UserType
 
 __all__ = [

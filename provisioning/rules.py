@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, timedelta
 
+from auditchain.chain import AuditAction
 from parsers.forms import FOREIGN_PLATFORM_PREFIXES, FormId
 from parsers.result import ACTIVE_CONTENT_CODES, SIGNATURE_CODES, STRAY_PAGE_CODES, FieldValue, ParsedForm
-from provisioning.audit import AuditAction
 from provisioning.models import AccountStatus, FormStatus, Profile, Scope, UserType
 from provisioning.plan import (
     AccountData,

@@ -14,8 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from errors import AuditError
-from provisioning.audit import (
+from auditchain.chain import (
     AUDIT_ENTRY,
     AUDIT_HEAD,
     AuditAction,
@@ -28,12 +27,13 @@ from provisioning.audit import (
     iter_entries,
     verify_chain,
 )
-from provisioning.checkpoint import (
+from auditchain.checkpoint import (
     generate_key_pair,
     issue_checkpoint,
     load_private_key,
     verify_against,
 )
+from errors import AuditError
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 N = 12
@@ -246,7 +246,7 @@ _WRITER = textwrap.dedent("""
     import sys
     from datetime import UTC, datetime
     from sqlmodel import Session
-    from provisioning.audit import AuditAction, append_entry
+    from auditchain.chain import AuditAction, append_entry
     from provisioning.db import make_engine
     engine = make_engine(sys.argv[1])
     sys.stdout.write("ready\\n"); sys.stdout.flush()

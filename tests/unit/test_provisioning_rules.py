@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+from auditchain.chain import AuditAction
 from parsers.result import Channel, Issue, ParsedForm
-from provisioning.audit import AuditAction
 from provisioning.models import AccountStatus, FormStatus, Profile, Scope
 from provisioning.plan import (
     AccountSnapshot,
