@@ -134,7 +134,16 @@ def _statement(session: Session, name: str, variant: Any = None) -> Any:
 def _claim(session: Session, key: str, now: datetime) -> bool:
     # INSERT … ON CONFLICT DO NOTHING: a second worker applying the same key waits for the first
     # to commit and then inserts nothing, instead of failing on the primary key.
-    return session.execute(_statement(session, "claim"), {"plan_key": key, "at": now}).first() is not None
+    return _core(session).execute(_statement(session, "claim"), {"plan_key": key, "at": now}).first() is not None
+
+
+def _core(session: Session) -> Any:
+    """The session's connection for a Core write, after the ORM changes pending before it (kept in order).
+
+    Straight on the connection: ``Session.execute`` adds ORM machinery a Core statement does not need.
+    """
+    session.flush()
+    return session.connection()
 
 
 def _forget(session: Session, model: type[Any], key: Any) -> None:
@@ -208,13 +217,14 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
         case CreateAccount():
             # a login allocate_login has just found free: no row of the session, no contracts yet
             login = logins[op.ref]
-            session.execute(_INSERT_ACCOUNT, {
+            connection = _core(session)
+            connection.execute(_INSERT_ACCOUNT, {
                 "login": login, "enterprise_number": op.enterprise_number, "source_sha256": op.sha256,
                 "document_sha256": op.sha256, "created_at": now, "updated_at": now,
                 "status": AccountStatus.ACTIVE, "ended_at": None, "expiry_warned_for": None, "previous_email": "",
                 **_account_columns(op.data)})
             if op.data.contracts:
-                session.execute(_INSERT_LINK, [{"login": login, "contract_number": n} for n in op.data.contracts])
+                connection.execute(_INSERT_LINK, [{"login": login, "contract_number": n} for n in op.data.contracts])
         case ModifyAccount():
             account = _account(session, op.login)
             if op.email_changed:
@@ -264,7 +274,7 @@ def _record_form(session: Session, op: RecordForm, *, now: datetime, logins: dic
     rewrite = (*_FORM_ALWAYS, *(name for name, given in (("warnings", op.warnings), ("signatures", op.signatures),
                                                          ("approved_by", op.approved_by), ("login", login))
                                 if given))
-    session.execute(_statement(session, "form", rewrite), values)
+    _core(session).execute(_statement(session, "form", rewrite), values)
     _forget(session, DossierForm, op.sha256)
 
 

@@ -53,7 +53,7 @@ def lock_dossier(session: Session, enterprise_number: str, *, now: datetime) -> 
     dialect = session.get_bind().dialect.name
     values = {"enterprise_number": enterprise_number, "status": OrgStatus.PENDING.value, "created_at": now,
               "name": "", "street": "", "postcode": "", "city": ""}
-    return session.execute(_LOCK_ORG.get(dialect, _LOCK_ORG["sqlite"]), values).one()
+    return session.connection().execute(_LOCK_ORG.get(dialect, _LOCK_ORG["sqlite"]), values).one()
 
 
 def provenance_of(row: DossierForm) -> Provenance:
