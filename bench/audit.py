@@ -31,8 +31,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from intake.db import upgrade
-from provisioning.audit import (
+from auditchain.chain import (
     AUDIT_ENTRY,
     AUDIT_HEAD,
     AuditAction,
@@ -43,6 +42,7 @@ from provisioning.audit import (
     chain,
     verify_chain,
 )
+from intake.db import upgrade
 from provisioning.db import make_engine
 
 PG = ("127.0.0.1", 5432)

@@ -30,9 +30,9 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from auditchain.chain import AUDIT_ENTRY, AUDIT_HEAD, AuditAction, EntryFields, chain
 from intake.db import upgrade
 from intake.store import Document, DocumentStore
-from provisioning.audit import AUDIT_ENTRY, AUDIT_HEAD, AuditAction, EntryFields, chain
 from provisioning.db import make_engine
 from provisioning.models import DossierForm, Organisation, ReviewItem
 from provisioning.staff import Role, add_staff

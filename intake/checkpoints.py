@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from auditchain.checkpoint import issue_checkpoint, load_private_key, write_checkpoint
 from errors import AuditError, ConfigError
 from intake.config import Config
-from provisioning.checkpoint import issue_checkpoint, load_private_key, write_checkpoint
 
 __all__ = ["checkpoint_after_run", "configured_key", "private_key", "relative_to_config"]
 

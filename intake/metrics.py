@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 from sqlmodel import Session
 
+from auditchain.chain import AuditHead
 from intake.monitor import WAITING, outbox_states
 from intake.store import Document
 from mailer.outbox import as_utc
-from provisioning.audit import AuditHead
 from provisioning.models import ReviewItem, ReviewStatus
 
 __all__ = ["METRICS", "collect", "write_textfile"]

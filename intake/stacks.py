@@ -21,11 +21,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from auditchain.chain import AuditAction, append_entry
 from intake.mime import SniffedType
 from intake.store import Arrival, Document, DocumentKind, DocumentStore, ParseState, mark_parsed, sha256_of
 from parsers.result import STRAY_PAGE_CODES
 from parsers.stack import Part
-from provisioning.audit import AuditAction, append_entry
 
 __all__ = ["SPLIT_OUTCOME", "pages_of", "record_parts", "stray_code"]
 

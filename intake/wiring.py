@@ -15,13 +15,13 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
+from auditchain.chain import AuditAction, append_entry
 from intake.config import Config
 from mailer.outbox import Outbox, OutboxMessage
 from mailer.ports import MailAction
 from mailer.purposes import Event, Language, Purpose, Recipient
 from mailer.send import MailPorts, SendSettings
 from provisioning.apply import Clock
-from provisioning.audit import AuditAction, append_entry
 from provisioning.directory import (
     Contact,
     master_user_contact,

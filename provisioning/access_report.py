@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from provisioning.audit import AuditAction, canonical_time, iter_entries
+from auditchain.chain import AuditAction, canonical_time, iter_entries
 from provisioning.models import Contract
 
 __all__ = ["ACCESS_ACTIONS", "AccessGrant", "access_at", "access_report", "contract_owner", "window_for",

@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from auditchain.chain import AuditAction, append_entry
 from errors import ProvisioningError
-from provisioning.audit import AuditAction, append_entry
 from provisioning.models import (
     Account,
     AccountContract,

@@ -24,11 +24,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from auditchain.chain import AuditAction, append_entry
 from errors import ReviewError
 from parsers.forms import FORMS, FormId
 from parsers.result import FieldValue
 from provisioning.apply import Clock
-from provisioning.audit import AuditAction, append_entry
 from provisioning.models import ReviewApproval, ReviewItem
 from provisioning.plan import MailIntent
 from provisioning.review import approve, revalidate

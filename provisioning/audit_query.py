@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from provisioning.audit import AUDIT_ENTRY, HASHED_FIELDS, AuditAction, iter_entries
+from auditchain.chain import AUDIT_ENTRY, HASHED_FIELDS, AuditAction, iter_entries
 
 __all__ = ["AuditFilter", "AuditPage", "audit_page", "filtered_entries", "last_checkpoint"]
 

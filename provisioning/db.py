@@ -14,7 +14,7 @@ from errors import DatabaseError
 __all__ = ["as_database_error", "create_schema", "is_sqlite", "load_models", "make_engine", "writer"]
 
 #: modules whose import registers tables on ``SQLModel.metadata`` (the audit module lands separately)
-_PROVISIONING_MODELS = ("provisioning.models", "provisioning.audit")
+_PROVISIONING_MODELS = ("provisioning.models", "auditchain.chain")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: seconds a PostgreSQL connection attempt may take before the command says the database is unreachable

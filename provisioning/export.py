@@ -21,8 +21,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from auditchain.chain import canonical_time
 from errors import AuditError
-from provisioning.audit import canonical_time
 from reasons import reason_text
 
 __all__ = ["CSV_DELIMITERS", "EXPORT_COLUMNS", "ExportFormat", "export_entries", "neutralise_csv"]

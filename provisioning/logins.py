@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 import secrets
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, exists, func, or_, select
+from sqlmodel import Session
 
 from errors import ProvisioningError
 from provisioning.models import Account, LegacyAccount
@@ -26,15 +26,20 @@ def make_login(rng: random.Random) -> str:
     return LOGIN_PREFIX + "".join(rng.choice(LOGIN_ALPHABET) for _ in range(LOGIN_RANDOM_CHARS))
 
 
+_ACCOUNT = Account.__table__  # type: ignore[attr-defined]
+_LEGACY = LegacyAccount.__table__  # type: ignore[attr-defined]
+#: built once, one round trip: every new account asks it at least once
+_TAKEN = select(or_(exists().where(_ACCOUNT.c.login == bindparam("login")),
+                    exists().where(func.upper(_LEGACY.c.login) == bindparam("upper"))))
+
+
 def _taken(session: Session, login: str) -> bool:
     # Accounts and legacy accounts are never deleted, so these two tables are every login ever
     # issued; compared case-insensitively because the old Extranet's logins were typed by hand.
     # New accounts only ever get upper-case logins from make_login, and a legacy import refuses a
-    # login equal to one of them in any case, so the primary key answers for accounts.
-    if session.get(Account, login) is not None:
-        return True
-    return session.exec(select(LegacyAccount.login).where(func.upper(col(LegacyAccount.login)) == login.upper())
-                        ).first() is not None
+    # login equal to one of them in any case, so the primary key answers for accounts (and the
+    # expression index on upper(login) for legacy ones).
+    return bool(session.connection().execute(_TAKEN, {"login": login, "upper": login.upper()}).scalar())
 
 
 def allocate_login(session: Session, *, rng: random.Random | None = None, attempts: int = 20) -> str:

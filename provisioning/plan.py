@@ -7,8 +7,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from auditchain.chain import AuditAction
 from parsers.result import Channel, FieldValue
-from provisioning.audit import AuditAction
 from provisioning.models import AccountStatus, FormStatus, Profile, Scope, UserType
 
 __all__ = [
@@ -161,6 +161,12 @@ class RecordForm:
     #: the verdicts on the document's digital signatures (SignatureVerdict.as_dict)
     signatures: tuple[dict[str, Any], ...] = ()
 
+    @property
+    def action(self) -> str | None:
+        """A fiche's action (new, modify, revoke; docs/forms.md), kept on the dossier row; None for other forms."""
+        value = self.fields.get("action")
+        return str(value) if value else None
+
 
 @dataclass(frozen=True)
 class QueueReview:
@@ -173,16 +179,45 @@ class QueueReview:
 
 
 @dataclass(frozen=True)
+class AgreementData:
+    """What an EAP-AGR says about its organisation, read once from the form (provisioning.rules.agreement_data)."""
+
+    org_name: str
+    street: str
+    postcode: str
+    city: str
+    notification_email: str
+    correspondence_language: str
+
+
+@dataclass(frozen=True)
+class MasterUserData:
+    """The person an EAP-MU names, read once from the form (provisioning.rules.master_user_data)."""
+
+    org_name: str
+    last_name: str
+    first_name: str
+    function: str
+    email: str
+    phone: str
+    language: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
 class SetAgreement:
     enterprise_number: str
-    fields: dict[str, FieldValue]
+    data: AgreementData
     sha256: str
 
 
 @dataclass(frozen=True)
 class SetMasterUser:
     enterprise_number: str
-    fields: dict[str, FieldValue]
+    data: MasterUserData
     sha256: str
     approved_by: str
 

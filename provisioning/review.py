@@ -127,8 +127,8 @@ def _with_corrections(decided: Plan, item: ReviewItem, corrections: dict[str, Fi
     the ``contracts`` list. "As set" is the value as it takes effect (validated, normalised). With four
     eyes it also names every person whose approval counted.
     """
+    from auditchain.chain import AuditAction
     from parsers.forms import CONTRACT_FIELDS
-    from provisioning.audit import AuditAction
 
     read = _as_read(item)
     changed: dict[str, dict[str, Any]] = {}
@@ -158,7 +158,7 @@ def _as_read(item: ReviewItem) -> dict[str, Any]:
 def _signed(decided: Plan, signed: dict[str, str] | None) -> Plan:
     """The decision's audit entry also names how it was signed (e.g. the operating-system user of a CLI
     decision beside ``--by``), so a name typed on a shared account can be traced to a login."""
-    from provisioning.audit import AuditAction
+    from auditchain.chain import AuditAction
 
     if not signed:
         return decided

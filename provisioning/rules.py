@@ -11,13 +11,14 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, timedelta
 
+from auditchain.chain import AuditAction
 from parsers.forms import FOREIGN_PLATFORM_PREFIXES, FormId
 from parsers.result import ACTIVE_CONTENT_CODES, SIGNATURE_CODES, STRAY_PAGE_CODES, FieldValue, ParsedForm
-from provisioning.audit import AuditAction
 from provisioning.models import AccountStatus, FormStatus, Profile, Scope, UserType
 from provisioning.plan import (
     AccountData,
     AccountSnapshot,
+    AgreementData,
     AuditIntent,
     CreateAccount,
     DossierState,
@@ -27,6 +28,7 @@ from provisioning.plan import (
     MailIntent,
     MailKind,
     MarkExpiryWarned,
+    MasterUserData,
     MasterUserSnapshot,
     ModifyAccount,
     Op,
@@ -48,8 +50,10 @@ __all__ = [
     "OCR_LOW_CONFIDENCE_CODES",
     "account_details",
     "accounts_needed",
+    "agreement_data",
     "enterprise_number_of",
     "fiche_of",
+    "master_user_data",
     "plan",
     "plan_expiries",
     "plan_review_rejection",
@@ -116,6 +120,22 @@ def _account_data(fields: dict[str, FieldValue]) -> AccountData:
         # contracts only count with a "selected" scope: "all" already covers every contract
         contracts=_contracts(fields) if scope is Scope.SELECTED else (),
     )
+
+
+def agreement_data(fields: dict[str, FieldValue]) -> AgreementData:
+    """The organisation's data of an EAP-AGR (docs/forms.md), the one place its field names are read."""
+    return AgreementData(org_name=_text(fields, "org_name"), street=_text(fields, "org_street"),
+                         postcode=_text(fields, "org_postcode"), city=_text(fields, "org_city"),
+                         notification_email=_text(fields, "notification_email"),
+                         correspondence_language=_text(fields, "correspondence_language"))
+
+
+def master_user_data(fields: dict[str, FieldValue]) -> MasterUserData:
+    """The Master User an EAP-MU names (docs/forms.md), the one place its field names are read."""
+    return MasterUserData(org_name=_text(fields, "org_name"), last_name=_text(fields, "mu_last_name"),
+                          first_name=_text(fields, "mu_first_name"), function=_text(fields, "mu_function"),
+                          email=_text(fields, "mu_email"), phone=_text(fields, "mu_phone"),
+                          language=_text(fields, "mu_language") or "nl")
 
 
 def _person(data: AccountData) -> str:
@@ -433,14 +453,14 @@ def _to_review(form: ParsedForm, provenance: Provenance, key: str, en: str, reas
 def _agreement(state: DossierState, form: ParsedForm, provenance: Provenance, key: str,
                received: AuditIntent, approved_by: str, *, today: date) -> Plan:
     """A new EAP-AGR replaces the agreement data."""
-    en, f = state.enterprise_number, dict(form.fields)
+    en, data = state.enterprise_number, agreement_data(dict(form.fields))
     ops: list[Op] = [_record(form, provenance, en, FormStatus.APPLIED, [], approved_by=approved_by),
-                     SetAgreement(en, f, provenance.sha256)]
+                     SetAgreement(en, data, provenance.sha256)]
     audit = [received, AuditIntent(AuditAction.AGREEMENT_REPLACED, "agreement data replaced", en,
                                    document_sha256=provenance.sha256)]
-    after = replace(state, has_agreement=True, notification_email=_text(f, "notification_email"),
-                    correspondence_language=_text(f, "correspondence_language"),
-                    org_name=_text(f, "org_name") or state.org_name)
+    after = replace(state, has_agreement=True, notification_email=data.notification_email,
+                    correspondence_language=data.correspondence_language,
+                    org_name=data.org_name or state.org_name)
     mails = list(_mu_notice(after, MailEvent.CHANGES_APPLIED, f"changes:{key}",
                             changes=[{"change": "agreement_replaced", "login": "", "name": ""}])) \
         if state.is_open else []
@@ -450,16 +470,14 @@ def _agreement(state: DossierState, form: ParsedForm, provenance: Provenance, ke
 def _master_user(state: DossierState, form: ParsedForm, provenance: Provenance, key: str,
                  received: AuditIntent, approved_by: str, *, today: date) -> Plan:
     """A new EAP-MU replaces the Master User."""
-    en, f = state.enterprise_number, dict(form.fields)
-    mu = MasterUserSnapshot(email=_text(f, "mu_email"),
-                            name=f"{_text(f, 'mu_first_name')} {_text(f, 'mu_last_name')}".strip(),
-                            language=_text(f, "mu_language") or "nl")
+    en, data = state.enterprise_number, master_user_data(dict(form.fields))
+    mu = MasterUserSnapshot(email=data.email, name=data.name, language=data.language)
     ops: list[Op] = [_record(form, provenance, en, FormStatus.APPLIED, [], approved_by=approved_by),
-                     SetMasterUser(en, f, provenance.sha256, approved_by)]
+                     SetMasterUser(en, data, provenance.sha256, approved_by)]
     audit = [received, AuditIntent(AuditAction.MASTER_USER_REPLACED, f"Master User is now {mu.name}", en,
                                    document_sha256=provenance.sha256)]
     after = replace(state, master_user=mu, pending_mu_email=None,
-                    org_name=state.org_name or _text(f, "org_name"))
+                    org_name=state.org_name or data.org_name)
     mails = list(_mu_notice(after, MailEvent.CHANGES_APPLIED, f"changes:{key}",
                             changes=[{"change": "master_user_replaced", "login": "", "name": mu.name}])) \
         if state.is_open else []

@@ -40,9 +40,8 @@ def decide(session: Session, form: ParsedForm, provenance: Provenance, *, clock:
     """
     now = clock()
     en = enterprise_number_of(form)
-    if en:
-        lock_dossier(session, en, now=now)
-    state = load_state(session, en, sha256=provenance.sha256, fields=dict(form.fields))
+    org = lock_dossier(session, en, now=now) if en else None
+    state = load_state(session, en, sha256=provenance.sha256, fields=dict(form.fields), org=org)
     return plan(state, form, provenance, today=now.date(), approved_by=approved_by)
 
 

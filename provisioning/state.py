@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import and_, bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -29,7 +30,7 @@ from provisioning.models import (
     Scope,
 )
 from provisioning.plan import AccountSnapshot, DossierState, FormSnapshot, MasterUserSnapshot, Provenance
-from provisioning.rules import accounts_needed
+from provisioning.rules import accounts_needed, master_user_data
 
 __all__ = ["aware", "load_state", "lock_dossier", "provenance_of"]
 
@@ -39,27 +40,20 @@ def aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def lock_dossier(session: Session, enterprise_number: str, *, now: datetime) -> None:
-    """Create the organisation row if needed and hold its lock until the transaction ends.
+def lock_dossier(session: Session, enterprise_number: str, *, now: datetime) -> Any:
+    """Create the organisation row if needed, hold its lock until the transaction ends, and read it.
 
     Every plan of one organisation is made and applied under this lock, so two workers never both
-    read "no account for this person yet" (PostgreSQL: the row lock; SQLite: the write below takes
-    the database write lock, waiting on busy_timeout — call this first in the transaction so the
-    snapshot read afterwards is the newest).
+    read "no account for this person yet". One upsert that always writes the row (``ON CONFLICT DO
+    UPDATE`` of the key to itself) takes the lock on both databases: PostgreSQL's row lock, SQLite's
+    write lock (waiting on busy_timeout — call this first in the transaction so the snapshot read
+    afterwards is the newest). It returns the row's columns the rules read (for :func:`load_state`'s
+    ``org``), as they are under the lock.
     """
-    table = Organisation.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
     values = {"enterprise_number": enterprise_number, "status": OrgStatus.PENDING.value, "created_at": now,
               "name": "", "street": "", "postcode": "", "city": ""}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
-        session.execute(sa_select(table.c.enterprise_number)
-                        .where(table.c.enterprise_number == enterprise_number).with_for_update())
-    else:
-        session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
-        # INSERT OR IGNORE takes no lock when the row exists; this no-op UPDATE always does
-        session.execute(update(table).where(table.c.enterprise_number == enterprise_number)
-                        .values(enterprise_number=enterprise_number))
+    return session.connection().execute(_LOCK_ORG.get(dialect, _LOCK_ORG["sqlite"]), values).one()
 
 
 def provenance_of(row: DossierForm) -> Provenance:
@@ -110,6 +104,20 @@ _LEGACY = sa_select(_T_LEG.c.login).where(_T_LEG.c.enterprise_number == _EN,
                                           _T_LEG.c.revoked_at.is_(None)).order_by(_T_LEG.c.login)
 
 
+_ORG_COLUMNS = (_T_ORG.c.name, _T_ORG.c.status, _T_ORG.c.notification_email, _T_ORG.c.correspondence_language,
+                _T_ORG.c.agreement_sha256)
+_LOCK_ORG = {name: (lambda ins: ins.on_conflict_do_update(
+                 index_elements=[_T_ORG.c.enterprise_number],
+                 set_={"enterprise_number": ins.excluded.enterprise_number}).returning(*_ORG_COLUMNS))(insert(_T_ORG))
+             for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+# the forms the rules look at and whether the document was seen before, in one read
+_FORMS_OR_SEEN = sa_select(_T_FORM).where(or_(
+    and_(_T_FORM.c.enterprise_number == _EN,
+         _T_FORM.c.status.in_([FormStatus.WAITING.value, FormStatus.IN_REVIEW.value])),
+    _T_FORM.c.sha256 == bindparam("sha"))).order_by(_T_FORM.c.received_at)
+_OPEN_STATUSES = frozenset({FormStatus.WAITING.value, FormStatus.IN_REVIEW.value})
+
+
 def _provenance_of_row(row: Any) -> Provenance:
     return Provenance(sha256=row.sha256, channel=Channel(row.channel), sender=row.sender,
                       authenticated=bool(row.authenticated), received_at=aware(row.received_at),
@@ -130,26 +138,32 @@ def _accounts_for(run: Any, enterprise_number: str, fields: dict[str, FieldValue
 
 
 def load_state(session: Session, enterprise_number: str, *, sha256: str | None = None,
-               fields: dict[str, FieldValue] | None = None) -> DossierState:
+               fields: dict[str, FieldValue] | None = None, org: Any = None) -> DossierState:
     """Everything the rules need about one organisation (and whether ``sha256`` was seen before).
 
     With ``fields`` (the form to plan), ``accounts`` holds only the accounts the rules can look at
     for it (see :func:`provisioning.rules.accounts_needed`); without, every account (the expiry pass).
+    ``org`` is the row :func:`lock_dossier` returned, when the caller locked (it is then not read again).
     """
     session.flush()  # Core reads below do not autoflush pending ORM changes of this transaction
     run = session.connection().execute
     seen: frozenset[str] = frozenset()
-    if sha256 is not None and run(_SEEN, {"sha": sha256}).first() is not None:
-        seen = frozenset({sha256})
-    if not enterprise_number:
-        return DossierState(enterprise_number="", seen=seen)
     params = {"en": enterprise_number}
-    org = run(_ORG, params).first()
-    if org is None:
-        return DossierState(enterprise_number=enterprise_number, seen=seen)
+    forms: Sequence[Any]
+    if org is None and enterprise_number:
+        org = run(_ORG, params).first()
+    if org is not None and sha256 is not None:
+        rows = run(_FORMS_OR_SEEN, {"en": enterprise_number, "sha": sha256}).all()
+        seen = frozenset({sha256}) if any(f.sha256 == sha256 for f in rows) else seen
+        forms = [f for f in rows if f.enterprise_number == enterprise_number and f.status in _OPEN_STATUSES]
+    else:
+        if sha256 is not None and run(_SEEN, {"sha": sha256}).first() is not None:
+            seen = frozenset({sha256})
+        if org is None:
+            return DossierState(enterprise_number=enterprise_number, seen=seen)
+        forms = run(_FORMS, params).all()
 
     mu = run(_MU, params).first()
-    forms = run(_FORMS, params).all()
     pending_mu = [f for f in forms if f.form_id == FormId.MU and f.status == FormStatus.IN_REVIEW]
     waiting = tuple(FormSnapshot(sha256=f.sha256, form_id=f.form_id, status=FormStatus(f.status),
                                  fields=dict(f.fields), provenance=_provenance_of_row(f), approved_by=f.approved_by)
@@ -186,7 +200,7 @@ def load_state(session: Session, enterprise_number: str, *, sha256: str | None =
         has_agreement=org.agreement_sha256 is not None,
         master_user=MasterUserSnapshot(email=mu.email, name=f"{mu.first_name} {mu.last_name}".strip(),
                                        language=mu.language) if mu else None,
-        pending_mu_email=str(pending_mu[-1].fields.get("mu_email") or "") or None if pending_mu else None,
+        pending_mu_email=master_user_data(dict(pending_mu[-1].fields)).email or None if pending_mu else None,
         accounts=tuple(AccountSnapshot(
             login=r.login, email=r.email, status=AccountStatus(r.status), last_name=r.last_name,
             first_name=r.first_name, profile=Profile(r.profile), scope=Scope(r.scope),

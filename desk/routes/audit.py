@@ -17,13 +17,13 @@ from fastapi.responses import FileResponse, Response
 from sqlmodel import Session
 from starlette.background import BackgroundTask
 
+from auditchain.chain import AUDIT_ENTRY, AuditAction, append_entry, find_entry, verify_chain
 from desk.pages import render
 from desk.security import Staff, desk_of, require
 from errors import AuditError, IntakeError
 from intake.originals import OriginalKind, original_kind, page_count, render_page_png, xlsx_table
 from intake.store import DocumentStore
 from provisioning.access_report import access_report
-from provisioning.audit import AUDIT_ENTRY, AuditAction, append_entry, find_entry, verify_chain
 from provisioning.audit_query import AuditFilter, audit_page, filtered_entries, last_checkpoint
 from provisioning.export import ExportFormat, export_entries
 from provisioning.staff import Role

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from auditchain.chain import AuditAction, append_entry
 from desk.pages import render
 from desk.security import (
     ANON_CSRF_COOKIE,
@@ -24,7 +25,6 @@ from desk.security import (
     sign,
 )
 from errors import StaffError
-from provisioning.audit import AuditAction, append_entry
 from provisioning.staff import (
     Role,
     StaffAccount,

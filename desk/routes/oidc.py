@@ -24,12 +24,12 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlmodel import Session
 
+from auditchain.chain import AuditAction
 from desk.pages import render
 from desk.routes.auth import LOGIN_REFUSED, audit_login, finish_login
 from desk.security import client_address, cookie_secure, desk_of, safe_next, sign, unsign
 from errors import StaffError
 from intake.config import OidcConfig
-from provisioning.audit import AuditAction
 from provisioning.staff import Role, StaffAccount, find_by_oidc
 
 __all__ = ["router"]

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from auditchain.chain import AuditAction, append_entry
 from desk.pages import render
 from desk.security import Staff, desk_of, require
 from errors import IntakeError, ReviewError
@@ -28,7 +29,6 @@ from intake.store import DocumentStore
 from parsers.forms import FORMS, FieldKind, FormId, Lang
 from parsers.result import FieldValue
 from provisioning.approvals import approvals_of
-from provisioning.audit import AuditAction, append_entry
 from provisioning.models import ReviewItem, ReviewStatus
 from provisioning.queue import QueueFilter, review_queue
 from provisioning.review import ReviewView, revalidate, show_review

@@ -15,13 +15,8 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from errors import ConfigError
-from intake.checkpoints import private_key, relative_to_config
-from intake.commands.options import ConfigOpt, JsonOpt, OrgOpt, config_from
-from intake.config import Config
-from provisioning.access_report import access_report, contract_owner
-from provisioning.audit import canonical_time, iter_entries, source_document
-from provisioning.checkpoint import (
+from auditchain.chain import canonical_time, iter_entries, source_document
+from auditchain.checkpoint import (
     generate_key_pair,
     issue_checkpoint,
     load_public_key,
@@ -29,6 +24,11 @@ from provisioning.checkpoint import (
     verify_against,
     write_checkpoint,
 )
+from errors import ConfigError
+from intake.checkpoints import private_key, relative_to_config
+from intake.commands.options import ConfigOpt, JsonOpt, OrgOpt, config_from
+from intake.config import Config
+from provisioning.access_report import access_report, contract_owner
 from provisioning.db import writer
 from provisioning.export import ExportFormat, export_entries
 from reasons import reason_text

@@ -29,6 +29,7 @@ from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from auditchain.chain import AuditAction, append_entry
 from errors import StoreError
 from intake.access_review import ReplyFacts, read_reply, recognise_reply
 from intake.authres import evaluate
@@ -48,7 +49,6 @@ from intake.store import (
     sha256_of,
 )
 from parsers.result import Channel
-from provisioning.audit import AuditAction, append_entry
 
 __all__ = [
     "Clock",

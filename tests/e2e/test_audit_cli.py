@@ -17,9 +17,9 @@ from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from auditchain.chain import AUDIT_ENTRY, AUDIT_HEAD, AuditAction, append_entry
 from intake.cli import main
 from intake.store import DocumentStore
-from provisioning.audit import AUDIT_ENTRY, AUDIT_HEAD, AuditAction, append_entry
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 ORG = "0403170701"

@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from auditchain.chain import AuditAction, append_entry
 from intake.cli import main
 from parsers.result import Method, ParsedForm
 from parsers.validate import validate
-from provisioning.audit import AuditAction, append_entry
 from provisioning.models import Contract
 from provisioning.service import process_form
 from tests.fixtures.provisioning import EN, TODAY, agr, clock, mu, prov, usr

@@ -153,7 +153,7 @@ def test_review_by_must_name_an_active_staff_account(capsys: pytest.CaptureFixtu
                                                      engine: sa.Engine, tmp_path: Path) -> None:
     import getpass
 
-    from provisioning.audit import AuditAction, iter_entries
+    from auditchain.chain import AuditAction, iter_entries
 
     cfg = str(_config(tmp_path, db_url))
     _receive(engine, agr(), mu())

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from auditchain.chain import AuditAction, AuditEntry, verify_chain
 from intake.access_review import daily_review, start_review, status
 from intake.config import Config, MaildirConfig, TrustConfig
 from intake.mime import MimeLimits
@@ -21,7 +22,6 @@ from intake.sources.maildir import poll_maildir
 from intake.store import DocumentStore
 from mailer.outbox import OutboxMessage
 from provisioning.access_review import ReviewOrg, ReviewState
-from provisioning.audit import AuditAction, AuditEntry, verify_chain
 from provisioning.models import Account, AccountStatus, MasterUser, Organisation, OrgStatus
 from tests.fixtures.provisioning import EN, EN2, MU_EMAIL, NOW
 from tests.integration.test_intake_files import _deliver

@@ -14,26 +14,28 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from errors import AuditError
-from provisioning.audit import (
+from auditchain.chain import (
     AUDIT_ENTRY,
     AUDIT_HEAD,
     AuditAction,
     ChainProblem,
     EntryFields,
+    append_entries,
     append_entry,
+    canonical_details,
     canonical_time,
     chain,
     install_audit_guards,
     iter_entries,
     verify_chain,
 )
-from provisioning.checkpoint import (
+from auditchain.checkpoint import (
     generate_key_pair,
     issue_checkpoint,
     load_private_key,
     verify_against,
 )
+from errors import AuditError
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 N = 12
@@ -246,7 +248,7 @@ _WRITER = textwrap.dedent("""
     import sys
     from datetime import UTC, datetime
     from sqlmodel import Session
-    from provisioning.audit import AuditAction, append_entry
+    from auditchain.chain import AuditAction, append_entry
     from provisioning.db import make_engine
     engine = make_engine(sys.argv[1])
     sys.stdout.write("ready\\n"); sys.stdout.flush()
@@ -367,3 +369,37 @@ def test_a_deleted_tail_row_with_its_head_left_is_named(engine: Engine) -> None:
         append_entry(session, actor="system", action=AuditAction.MAIL_SENT, org=None, login=None,
                      document_sha256=None, reason="after", at=T0 + timedelta(hours=2))
     assert exc.value.code == "audit-head-mismatch"
+
+
+def _batch(n: int, start: int = 0) -> list[EntryFields]:
+    return [EntryFields(at=T0 + timedelta(minutes=start + i), actor="system", action=AuditAction.ACCOUNT_CREATED,
+                        org="0403170701", login=f"EAP{start + i:08d}", document_sha256=f"{start + i:064x}",
+                        reason=f"entry {start + i}", details=canonical_details({"n": start + i, "name": "Zoë"}))
+            for i in range(n)]
+
+
+def test_entries_appended_together_hash_as_if_appended_one_by_one(engine: Engine) -> None:
+    # a plan's entries go in one append (one head lock, one INSERT): the chain must be the one that
+    # one append after another gives, i.e. the pure chain() from genesis
+    with Session(engine) as session:
+        append_entries(session, _batch(3))
+        append_entries(session, _batch(4, start=3))
+        session.commit()
+    expected = [(r["seq"], r["hash"]) for r in chain(_batch(7))]
+    with engine.connect() as conn:
+        assert [(e["seq"], e["hash"]) for e in iter_entries(conn)] == expected
+    assert _head_of(engine) == expected[-1]
+    assert _verify(engine) == (None, None)
+
+
+def test_entries_appended_together_after_a_deleted_head_follow_the_rebuild_note(engine: Engine) -> None:
+    _fill(engine)
+    with _as_attacker(engine) as conn:
+        conn.execute(sa.delete(AUDIT_HEAD))
+    with Session(engine) as session:
+        rows = append_entries(session, _batch(2, start=100))
+        session.commit()
+    assert [(r["seq"], r["action"]) for r in rows] == [(N + 1, "audit_head_rebuilt"), (N + 2, "account_created"),
+                                                        (N + 3, "account_created")]
+    assert _head_of(engine) == (N + 3, rows[-1]["hash"])
+    assert _verify(engine) == (None, None)

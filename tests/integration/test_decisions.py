@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from auditchain.chain import AuditEntry
 from intake.decisions import approve, commit_decision, reject
 from mailer.outbox import OutboxMessage
 from provisioning.approvals import add_approval
-from provisioning.audit import AuditEntry
 from provisioning.models import ReviewItem
 from provisioning.plan import Outcome
 from tests.fixtures.provisioning import agr, clock, mu, usr

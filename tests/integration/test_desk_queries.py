@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 from sqlmodel import Session
 
+from auditchain.chain import AUDIT_ENTRY, AUDIT_HEAD, AuditAction, EntryFields, chain, verify_chain
 from provisioning.approvals import add_approval
-from provisioning.audit import AUDIT_ENTRY, AUDIT_HEAD, AuditAction, EntryFields, chain, verify_chain
 from provisioning.audit_query import AuditFilter, audit_page, filtered_entries
 from provisioning.export import ExportFormat, export_entries
 from provisioning.queue import QueueFilter, review_queue

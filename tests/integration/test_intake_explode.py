@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
+from auditchain.chain import iter_entries
 from intake.config import MaildirConfig
 from intake.mime import MimeLimits
 from intake.sources import PollStep
 from intake.sources.maildir import poll_maildir
 from intake.store import Arrival, Document, DocumentStore, ParseState, pending_documents, sha256_of
-from provisioning.audit import iter_entries
 from tests.intake_mail import explode, fake_pdf, make_message, store_and_sessions
 from tests.integration.test_intake_files import _deliver, clock
 

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from auditchain.chain import AuditAction, iter_entries
 from errors import StoreError
 from intake.config import DropConfig, MaildirConfig, TrustConfig
 from intake.mime import MimeLimits
@@ -26,7 +27,6 @@ from intake.sources.ingest import explode_messages
 from intake.sources.maildir import poll_maildir
 from intake.store import Arrival, Document, DocumentStore, ParseState, mark_parsed, pending_documents, sha256_of
 from parsers.result import Channel
-from provisioning.audit import AuditAction, iter_entries
 from tests.intake_mail import FIXED_NOW, explode, fake_pdf, make_message, store_and_sessions
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from imapclient import IMAPClient
 from sqlmodel import Session, col, select
 
+from auditchain.chain import AuditAction, iter_entries
 from errors import SourceError
 from intake.config import ImapConfig, TlsMode, TrustConfig
 from intake.sources import PollStep
@@ -27,7 +28,6 @@ from intake.sources.imap import _Poller, connect, move_uids, poll_imap
 from intake.sources.imap_fetch import FetchReply
 from intake.sources.ingest import PollReport
 from intake.store import Arrival, DocumentStore, ImapLedger, LedgerState, pending_documents, sha256_of
-from provisioning.audit import AuditAction, iter_entries
 from tests.fixtures.dovecot import ImapAccount
 from tests.intake_mail import explode, fake_pdf, make_message, store_and_sessions
 

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from provisioning.audit import AuditAction, AuditEntry, verify_chain
+from auditchain.chain import AuditAction, AuditEntry, verify_chain
 from provisioning.db import make_engine
 from provisioning.models import Account, AccountStatus
 from provisioning.service import process_form

@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
+from auditchain.chain import AuditAction, AuditEntry, verify_chain
 from errors import ReviewError
 from parsers.result import Channel, ParsedForm
 from provisioning.apply import apply_plan
-from provisioning.audit import AuditAction, AuditEntry, verify_chain
 from provisioning.directory import master_user_contact, notification_contact, user_contact
 from provisioning.logins import LOGIN_ALPHABET, LOGIN_PREFIX, allocate_login, make_login
 from provisioning.models import (

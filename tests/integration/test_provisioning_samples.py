@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from auditchain.chain import verify_chain
 from parsers.result import Channel, Issue, Method, ParsedForm
-from provisioning.audit import verify_chain
 from provisioning.directory import user_contact
 from provisioning.models import Account, AccountContract, DossierForm, FormStatus, LegacyAccount, Organisation
 from provisioning.plan import MailIntent, MailKind, Outcome, Provenance

@@ -9,10 +9,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from auditchain.chain import AuditAction, AuditEntry, verify_chain
 from intake.render import render_form
 from parsers.result import ParsedForm
 from parsers.signatures import check_signatures
-from provisioning.audit import AuditAction, AuditEntry, verify_chain
 from provisioning.models import DossierForm, ReviewItem
 from provisioning.plan import Outcome
 from provisioning.review import approve, show_review

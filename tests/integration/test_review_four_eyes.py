@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from auditchain.chain import AuditAction, AuditEntry, verify_chain
 from errors import ReviewError
 from provisioning.approvals import add_approval, approvals_of
-from provisioning.audit import AuditAction, AuditEntry, verify_chain
 from provisioning.models import Organisation, OrgStatus, ReviewApproval, ReviewItem, ReviewStatus
 from provisioning.plan import Outcome
 from tests.fixtures.provisioning import EN, agr, clock, mu

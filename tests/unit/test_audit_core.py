@@ -10,9 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from errors import AuditError
-from provisioning.access_report import AccessGrant, access_at, window_for
-from provisioning.audit import (
+from auditchain.chain import (
     GENESIS_HASH,
     AuditAction,
     EntryFields,
@@ -21,13 +19,15 @@ from provisioning.audit import (
     chain,
     entry_hash,
 )
-from provisioning.checkpoint import (
+from auditchain.checkpoint import (
     generate_key_pair,
     load_private_key,
     load_public_key,
     sign_checkpoint,
     verify_checkpoint,
 )
+from errors import AuditError
+from provisioning.access_report import AccessGrant, access_at, window_for
 from provisioning.export import neutralise_csv
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+from auditchain.chain import AuditAction
 from parsers.result import Channel, Issue, ParsedForm
-from provisioning.audit import AuditAction
 from provisioning.models import AccountStatus, FormStatus, Profile, Scope
 from provisioning.plan import (
     AccountSnapshot,
@@ -254,7 +254,8 @@ def test_master_user_warned_14_days_before_expiry() -> None:
 def test_new_master_user_replaces_master_user() -> None:
     p = run(open_state(), mu(email="new.mu@acme.be", mu_first_name="Els"), approved_by="An Reviewer")
     (op,) = ops_of(p, SetMasterUser)
-    assert op.fields["mu_email"] == "new.mu@acme.be"  # type: ignore[attr-defined]
+    assert op.data.email == "new.mu@acme.be"  # type: ignore[attr-defined]
+    assert op.data.first_name == "Els"  # type: ignore[attr-defined]
     assert [m.event for m in p.mails] == [MailEvent.CHANGES_APPLIED]  # confirmed to the new Master User
     assert AuditAction.MASTER_USER_REPLACED in {a.action for a in p.audit}
 
@@ -262,7 +263,8 @@ def test_new_master_user_replaces_master_user() -> None:
 def test_new_agreement_replaces_agreement_data() -> None:
     p = run(open_state(), agr(notification_email="new-list@acme.be", org_city="Gent"), approved_by="An Reviewer")
     (op,) = ops_of(p, SetAgreement)
-    assert op.fields["notification_email"] == "new-list@acme.be"  # type: ignore[attr-defined]
+    assert op.data.notification_email == "new-list@acme.be"  # type: ignore[attr-defined]
+    assert op.data.city == "Gent"  # type: ignore[attr-defined]
     assert AuditAction.AGREEMENT_REPLACED in {a.action for a in p.audit}
 
 

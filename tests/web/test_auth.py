@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
+from auditchain.chain import AuditAction, iter_entries
 from desk.app import SECURITY_HEADERS
-from provisioning.audit import AuditAction, iter_entries
 from provisioning.staff import Role, StaffSession, disable_staff, enrol_totp
 from tests.web.conftest import PASSWORD, LoginAs, create_staff, csrf_of, make_client, post_login, signed_in
 

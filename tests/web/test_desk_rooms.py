@@ -14,8 +14,8 @@ from openpyxl import load_workbook
 from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
+from auditchain.chain import AuditAction, AuditEntry
 from intake.config import Config
-from provisioning.audit import AuditAction, AuditEntry
 from provisioning.models import ReviewItem, ReviewStatus
 from provisioning.staff import Role
 from reasons import describe

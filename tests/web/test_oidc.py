@@ -17,9 +17,9 @@ from fastapi import FastAPI
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
+from auditchain.chain import AuditAction, iter_entries
 from desk.app import create_app
 from intake.config import Config
-from provisioning.audit import AuditAction, iter_entries
 from provisioning.staff import Role, StaffAccount, disable_staff
 from tests.web.conftest import SECRET, create_staff, free_port, make_client, signed_in
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
-from provisioning.audit import GENESIS_HASH, install_audit_guards
+from auditchain.chain import GENESIS_HASH, install_audit_guards
 
 revision: str = "0001_provisioning"
 down_revision: str | None = None

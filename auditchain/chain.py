@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -38,6 +38,7 @@ __all__ = [
     "ChainProblem",
     "EntryFields",
     "VerifyReport",
+    "append_entries",
     "append_entry",
     "canonical_details",
     "canonical_time",
@@ -284,8 +285,18 @@ _head = AUDIT_HEAD
 _entry = AUDIT_ENTRY
 
 
+#: statements built once: every plan appends, and building a statement costs more than running it.
+#: The lock writes the head row without changing it (``seq = seq``): the entries' count is only
+#: known for certain after a rebuilt head's note, so :data:`_SET_HEAD` names the last entry at the end.
+_LOCK_HEAD = sa.update(_head).where(_head.c.id == 1).values(seq=_head.c.seq).returning(_head.c.seq, _head.c.hash)
+_SET_HEAD = sa.update(_head).where(_head.c.id == 1).values(seq=sa.bindparam("new_seq"),
+                                                          hash=sa.bindparam("new_hash"))
+_INSERT_ENTRY = _entry.insert()
+_LAST_ENTRY = sa.select(_entry.c.seq, _entry.c.hash).order_by(_entry.c.seq.desc()).limit(1)
+
+
 def _lock_head(connection: Connection) -> tuple[int, str]:
-    """Claim the next seq under the head row's lock; returns (new seq, previous hash).
+    """Lock the head row and read it; returns (the next entry's seq, the last entry's hash).
 
     The head is checked against the chain's last entry rather than trusted: a head row that was
     deleted is rebuilt from a chain that verifies (and the rebuild is itself an entry), and a head
@@ -295,8 +306,7 @@ def _lock_head(connection: Connection) -> tuple[int, str]:
     # UPDATE … RETURNING both takes the lock (row lock on PostgreSQL, RESERVED on SQLite, waiting
     # on busy_timeout) and reads the head in one round trip; a SELECT first would let two SQLite
     # readers race to upgrade, and on PostgreSQL would need FOR UPDATE anyway.
-    stmt = (sa.update(_head).where(_head.c.id == 1).values(seq=_head.c.seq + 1)
-            .returning(_head.c.seq, _head.c.hash))
+    stmt = _LOCK_HEAD
     row = connection.execute(stmt).first()
     if row is None:
         if _create_head(connection):
@@ -304,7 +314,7 @@ def _lock_head(connection: Connection) -> tuple[int, str]:
         row = connection.execute(stmt).first()
         if row is None:  # pragma: no cover - the insert above guarantees the row
             raise AuditError("audit-head-missing", "audit_head row could not be created")
-    seq, prev = int(row[0]), str(row[1])
+    seq, prev = int(row[0]) + 1, str(row[1])
     last = _last_entry(connection)
     if (last or (0, GENESIS_HASH)) != (seq - 1, prev):
         raise AuditError("audit-head-mismatch",
@@ -315,7 +325,7 @@ def _lock_head(connection: Connection) -> tuple[int, str]:
 
 
 def _last_entry(connection: Connection) -> tuple[int, str] | None:
-    row = connection.execute(sa.select(_entry.c.seq, _entry.c.hash).order_by(_entry.c.seq.desc()).limit(1)).first()
+    row = connection.execute(_LAST_ENTRY).first()
     return (int(row[0]), str(row[1])) if row is not None else None
 
 
@@ -361,30 +371,41 @@ def append_entry(session: Session, *, actor: str, action: AuditAction, org: str 
     The head row stays locked until that transaction ends, so keep the transaction short. The
     returned object is a detached copy of the row written through Core: do not ``session.add`` it.
     """
-    if not actor:
-        raise AuditError("audit-actor-missing", "an audit entry needs an actor")
-    if at.tzinfo is None:
-        raise AuditError("audit-naive-time", "audit times must carry a timezone", action=str(action))
+    rows = append_entries(session, [EntryFields(at=at, actor=actor, action=action, org=org, login=login,
+                                                document_sha256=document_sha256, reason=reason,
+                                                details=canonical_details(details))])
+    return AuditEntry(**rows[-1])
+
+
+def append_entries(session: Session, entries: Sequence[EntryFields]) -> list[dict[str, Any]]:
+    """Append ``entries`` in their order inside the caller's transaction; returns the rows written.
+
+    One head lock, one multi-row INSERT and one head update, however many entries (a plan writes
+    two or more): the entries are hashed exactly as one :func:`append_entry` after another would
+    hash them, so the chain is the same. ``details`` is canonical JSON (:func:`canonical_details`).
+    """
+    if not entries:
+        return []
+    for e in entries:
+        if not e.actor:
+            raise AuditError("audit-actor-missing", "an audit entry needs an actor")
+        if e.at.tzinfo is None:
+            raise AuditError("audit-naive-time", "audit times must carry a timezone", action=str(e.action))
+        AuditAction(e.action)  # a value outside the catalogue is refused before anything is written
     connection = session.connection()
     seq, prev = _lock_head(connection)
+    fields = list(entries)
     rebuilt = connection.info.pop("audit_head_rebuilt", None)
     if rebuilt is not None:
-        (note,) = chain([EntryFields(at=at, actor="system", action=AuditAction.AUDIT_HEAD_REBUILT, org=None,
-                                     login=None, document_sha256=None,
+        fields.insert(0, EntryFields(at=entries[0].at, actor="system", action=AuditAction.AUDIT_HEAD_REBUILT,
+                                     org=None, login=None, document_sha256=None,
                                      reason=f"the audit head row was missing; rebuilt on entry {rebuilt} "
                                             "after the chain verified",
-                                     details=canonical_details({"head_seq": rebuilt}))],
-                        start_seq=seq, prev_hash=prev)
-        connection.execute(_entry.insert().values(**note))
-        connection.execute(sa.update(_head).where(_head.c.id == 1).values(seq=seq + 1, hash=note["hash"]))
-        seq, prev = seq + 1, note["hash"]
-    (row,) = chain([EntryFields(at=at, actor=actor, action=AuditAction(action), org=org, login=login,
-                                document_sha256=document_sha256, reason=reason,
-                                details=canonical_details(details))],
-                   start_seq=seq, prev_hash=prev)
-    connection.execute(_entry.insert().values(**row))
-    connection.execute(sa.update(_head).where(_head.c.id == 1).values(hash=row["hash"]))
-    return AuditEntry(**row)
+                                     details=canonical_details({"head_seq": rebuilt})))
+    rows = list(chain(fields, start_seq=seq, prev_hash=prev))
+    connection.execute(_INSERT_ENTRY, rows)
+    connection.execute(_SET_HEAD, {"new_seq": rows[-1]["seq"], "new_hash": rows[-1]["hash"]})
+    return rows
 
 
 # --- reading and verifying (streamed Core rows, no ORM object per row) -----------------------------

@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from auditchain.chain import AuditAction, VerifyReport, append_entry, canonical_time, verify_chain
 from errors import AuditError
-from provisioning.audit import AuditAction, VerifyReport, append_entry, canonical_time, verify_chain
 
 __all__ = [
     "CHECKPOINT_FORMAT",
