@@ -33,9 +33,9 @@ import trustme
 from sqlmodel import Session
 
 from intake.config import load_config
+from intake.form_pdf import render_form
 from intake.operations import init_deployment, run_once
 from intake.progress import PlainProgress
-from intake.render import render_form
 from intake.wiring import enqueue_mails
 from provisioning.db import make_engine
 from provisioning.reference import import_contracts_file

@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from intake.render import render_form
+from intake.form_pdf import render_form
 from parsers.result import ParsedForm
 from parsers.signatures import check_signatures
 from provisioning.audit import AuditAction, AuditEntry, verify_chain
