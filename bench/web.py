@@ -31,7 +31,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from intake.db import upgrade
-from intake.store import Document, DocumentStore
+from intake.store import DocumentStore
+from intake.store_tables import Document
 from provisioning.audit import AUDIT_ENTRY, AUDIT_HEAD, AuditAction, EntryFields, chain
 from provisioning.db import make_engine
 from provisioning.models import DossierForm, Organisation, ReviewItem

@@ -22,7 +22,7 @@ from typing import Any
 from sqlmodel import Session
 
 from intake.config import Config
-from intake.store import Arrival
+from intake.store_tables import Arrival
 from intake.wiring import enqueue_mails
 from mailer.outbox import OutboxStatus
 from provisioning.access_review import (

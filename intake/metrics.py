@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 from sqlmodel import Session
 
 from intake.monitor import WAITING, outbox_states
-from intake.store import Document
+from intake.store_tables import Document
 from mailer.outbox import as_utc
 from provisioning.audit import AuditHead
 from provisioning.models import ReviewItem, ReviewStatus

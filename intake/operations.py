@@ -21,6 +21,7 @@ from intake.authres import evaluate
 from intake.checkpoints import checkpoint_after_run
 from intake.config import Config
 from intake.db import migrate, open_engine
+from intake.explode import MESSAGE_UNREADABLE
 from intake.mime import MimeLimits, extract
 from intake.parsing import read_trusted_roots, sandboxed_parser
 from intake.people import mails_for_people
@@ -38,18 +39,8 @@ from intake.progress import Reporter
 from intake.sources.drop import is_ignored
 from intake.sources.files import Refused, read_listed
 from intake.sources.imap import account_of, connect
-from intake.sources.ingest import MESSAGE_UNREADABLE
-from intake.store import (
-    Arrival,
-    Document,
-    DocumentStore,
-    FileLedger,
-    ImapLedger,
-    LedgerState,
-    ParseState,
-    pending_documents,
-    sha256_of,
-)
+from intake.store import DocumentStore, sha256_of
+from intake.store_tables import Arrival, Document, FileLedger, ImapLedger, LedgerState, ParseState, pending_documents
 from intake.wiring import make_outbox
 from mailer.outbox import OutboxMessage
 from mailer.purposes import Event, Purpose

@@ -22,7 +22,8 @@ from datetime import datetime
 from sqlmodel import Session
 
 from intake.mime import SniffedType
-from intake.store import Arrival, Document, DocumentKind, DocumentStore, ParseState, mark_parsed, sha256_of
+from intake.store import DocumentStore, sha256_of
+from intake.store_tables import Arrival, Document, DocumentKind, ParseState, mark_parsed
 from parsers.result import STRAY_PAGE_CODES
 from parsers.stack import Part
 from provisioning.audit import AuditAction, append_entry

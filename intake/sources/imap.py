@@ -53,7 +53,8 @@ from intake.sources.ingest import (
     count,
     ingest_batch,
 )
-from intake.store import DocumentStore, ImapFolder, ImapLedger, LedgerState, insert_rows
+from intake.store import DocumentStore
+from intake.store_tables import ImapFolder, ImapLedger, LedgerState, insert_rows
 from parsers.result import Channel
 
 __all__ = ["account_of", "connect", "move_uids", "poll_imap"]

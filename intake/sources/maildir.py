@@ -32,7 +32,8 @@ from intake.sources.ingest import (
     mark_file_ledger,
     write_file_ledger,
 )
-from intake.store import DocumentStore, LedgerState
+from intake.store import DocumentStore
+from intake.store_tables import LedgerState
 from parsers.result import Channel
 
 __all__ = ["PROCESSED", "poll_maildir"]

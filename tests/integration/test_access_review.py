@@ -15,8 +15,8 @@ from sqlmodel import Session, col, select
 
 from intake.access_review import daily_review, start_review, status
 from intake.config import Config, MaildirConfig, TrustConfig
+from intake.explode import explode_messages
 from intake.mime import MimeLimits
-from intake.sources.ingest import explode_messages
 from intake.sources.maildir import poll_maildir
 from intake.store import DocumentStore
 from mailer.outbox import OutboxMessage

@@ -26,7 +26,8 @@ from intake.sources import PollStep
 from intake.sources.imap import _Poller, connect, move_uids, poll_imap
 from intake.sources.imap_fetch import FetchReply
 from intake.sources.ingest import PollReport
-from intake.store import Arrival, DocumentStore, ImapLedger, LedgerState, pending_documents, sha256_of
+from intake.store import DocumentStore, sha256_of
+from intake.store_tables import Arrival, ImapLedger, LedgerState, pending_documents
 from provisioning.audit import AuditAction, iter_entries
 from tests.fixtures.dovecot import ImapAccount
 from tests.intake_mail import explode, fake_pdf, make_message, store_and_sessions
