@@ -35,7 +35,6 @@ __all__ = [
     "LedgerState",
     "ParseState",
     "PendingDocument",
-    "arrivals_of",
     "create_tables",
     "existing_documents",
     "insert_rows",
@@ -254,11 +253,6 @@ def mark_parsed(session: Session, sha256: str, *, outcome: str, at: datetime) ->
     doc.parse_outcome = outcome
     doc.parsed_at = at
     session.add(doc)
-
-
-def arrivals_of(session: Session, sha256: str) -> list[Arrival]:
-    return list(session.exec(select(Arrival).where(col(Arrival.sha256) == sha256)
-                             .order_by(col(Arrival.received_at), col(Arrival.id))))
 
 
 def existing_documents(session: Session, shas: Iterable[str]) -> set[str]:

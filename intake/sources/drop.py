@@ -19,7 +19,6 @@ from sqlmodel import Session
 
 from errors import SourceError
 from intake.config import DropConfig
-from intake.mime import MimeLimits
 from intake.sources.files import Refused, read_listed
 from intake.sources.ingest import (
     Clock,
@@ -150,8 +149,7 @@ def poll_drop(cfg: DropConfig, *, store: DocumentStore, session_factory: Callabl
         done: list[str] = []
         shas: dict[str, str] = {}
         with session_factory() as session:
-            results = ingest_batch(session, store, items, channel=Channel.POST, limits=MimeLimits(),
-                                   trusted_ids=(), clock=clock)
+            results = ingest_batch(session, store, items, channel=Channel.POST, clock=clock)
             hook(PollStep.STORED, batch)
             for result in results:
                 tries = attempts.get(result.key, 0) + 1

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Table, delete, insert, update
 from sqlmodel import Session, col, select
 
-from intake.mime import MimeLimits, MimeOutcome, sniff
+from intake.mime import sniff
 from intake.store import DocumentStore, sha256_of
 from intake.store_tables import (
     ARRIVAL_DEFAULTS,
@@ -123,7 +123,7 @@ class Incoming:
 class ItemResult:
     key: str
     sha256: str | None
-    #: MimeOutcome value for messages, ``stored`` for files, ``duplicate`` for bytes already in
+    #: ``stored`` (a message kept whole, or a file), ``duplicate`` (a message already in), ``error``
     outcome: str
     error_code: str = ""
     error: str = ""
@@ -135,14 +135,12 @@ class ItemResult:
 
 
 def ingest_batch(session: Session, store: DocumentStore, items: Sequence[Incoming], *,
-                 channel: Channel, limits: MimeLimits | None = None, trusted_ids: Sequence[str] = (),
-                 clock: Clock) -> list[ItemResult]:
+                 channel: Channel, clock: Clock) -> list[ItemResult]:
     """Stage 1: store the items' bytes and add their rows to ``session`` (not committed); one result per item.
 
-    Messages are stored whole and left ``unexploded`` for ``explode_messages`` (``limits`` and
-    ``trusted_ids`` are read there now; the parameters stay for callers of the one-stage API).
+    Messages are stored whole and left ``unexploded`` for stage 2 (``intake.explode``), which applies
+    the MIME limits and the trusted gateways.
     """
-    del limits, trusted_ids
     now = clock()
     results: dict[str, ItemResult] = {}
     prepared = [(item, sha256_of(item.data)) for item in items]
@@ -217,7 +215,8 @@ class _Rows:
 
 
 def count(report: PollReport, result: ItemResult) -> None:
-    """Add one item's result to the report's counters."""
+    """Add one item's result to the report's counters (messages without a form are counted by stage 2,
+    which reads them)."""
     if not result.ok:
         return
     if result.outcome == "duplicate":
@@ -225,8 +224,6 @@ def count(report: PollReport, result: ItemResult) -> None:
         return
     report.stored += 1
     report.documents += result.new_documents
-    if result.outcome in (MimeOutcome.NO_FORM_ATTACHMENT.value, MimeOutcome.MESSAGE_TOO_LARGE.value):
-        report.no_form += 1
 
 
 def load_file_ledger(session: Session, source: str, keys: Iterable[str]) -> dict[str, FileLedger]:
