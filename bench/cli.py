@@ -8,7 +8,7 @@ time of each (wall clock, and CPU time user + system, which a busy shared machin
 its ratio to the floor. Targets (issue 14.16):
 `--help` ≤ 0.3 s, `review list` ≤ 0.6 s. A case whose command exits non-zero is reported as skipped
 (`--version` until it exists). `review list` reads the demo deployment in DIR (default: one built
-with `python -m intake.demo` in a temporary folder, which takes a few minutes).
+with `python -m samplekit.demo` in a temporary folder, which takes a few minutes).
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def _time(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=9)
-    parser.add_argument("--demo", type=Path, default=None, help="an existing demo folder (python -m intake.demo DIR)")
+    parser.add_argument("--demo", type=Path, default=None,
+                        help="an existing demo folder (python -m samplekit.demo DIR)")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
     env["PYTHONPATH"] = str(ROOT)
@@ -52,7 +53,7 @@ def main() -> int:
         tmp = tempfile.TemporaryDirectory(prefix="bench-cli-")
         demo = Path(tmp.name) / "demo"
         print(f"building the demo deployment in {demo} …", flush=True)
-        subprocess.run([PYTHON, "-m", "intake.demo", str(demo)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        subprocess.run([PYTHON, "-m", "samplekit.demo", str(demo)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                        check=True)
     config = demo / "extranet-intake.toml"
 

@@ -55,9 +55,9 @@ from sqlmodel import Session
 
 from intake.config import load_config
 from intake.decisions import commit_decision
+from intake.form_pdf import render_form
 from intake.operations import init_deployment, run_once
 from intake.progress import PlainProgress
-from intake.render import render_form
 from provisioning.db import make_engine
 from provisioning.passwords import Argon2Params, hash_password
 from provisioning.reference import import_contracts_file

@@ -218,7 +218,7 @@ def main() -> int:
     if args.dir is not None:
         folder: Path = args.dir
     else:
-        from intake.scans import REFERENCE_DATE, generate_scans
+        from samplekit.scans import REFERENCE_DATE, generate_scans
 
         tmp = tempfile.TemporaryDirectory()
         folder = Path(tmp.name)
@@ -294,7 +294,7 @@ def _bench_stacks(folder: Path | None, *, verbose: bool) -> int:
 
     tmp = None
     if folder is None:
-        from intake.scans import REFERENCE_DATE, generate_stacks
+        from samplekit.scans import REFERENCE_DATE, generate_stacks
 
         tmp = tempfile.TemporaryDirectory()
         folder = Path(tmp.name)

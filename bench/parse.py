@@ -24,11 +24,11 @@ import pdfplumber
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from intake.render import render_form
-from intake.xlsx_fiche import write_user_fiche_xlsx
+from intake.form_pdf import render_form
 from parsers import parse_document
 from parsers.forms import FormId, Lang
 from parsers.sandbox import SandboxedParser
+from samplekit.xlsx_fiche import write_user_fiche_xlsx
 from tests.fixtures.forms import TODAY, valid_values
 
 

@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from auditchain.chain import AUDIT_ENTRY, AUDIT_HEAD, AuditAction, EntryFields, chain
 from intake.db import upgrade
-from intake.store import Document, DocumentStore
+from intake.store import DocumentStore
+from intake.store_tables import Document
 from provisioning.db import make_engine
 from provisioning.models import DossierForm, Organisation, ReviewItem
 from provisioning.staff import Role, add_staff

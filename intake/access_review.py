@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from intake.config import Config
 from intake.decisions import commit_decision
-from intake.store import Arrival
+from intake.store_tables import Arrival
 from mailer.outbox import OutboxMessage, OutboxStatus
 from provisioning.access_review import (
     ReviewOrg,

@@ -47,7 +47,6 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "status": (("run",), "The last run, the review backlog and the outbox backlog."),
     "notify": (("run",), "Tell organisations (at their agreement's notification address) about new documents or "
                          "features."),
-    "samples": (("samples", "scans"), "The committed sample forms, messages and reference files."),
     "staff": (("staff",), "Staff accounts of the desk: reviewers, auditors, admins."),
     "web": (("web",), "Serve the desk (review desk, audit room, operations) over HTTP; put TLS in front of it."),
     "config": (("config_check",), "The configuration: check it and everything it points to, changing nothing."),

@@ -25,8 +25,8 @@ __all__ = ["MIGRATIONS", "TABLE_MODULES", "alembic_config", "check_schema", "hea
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 #: every module that defines tables; the ones of areas still being written may be missing
-TABLE_MODULES = ("provisioning.models", "auditchain.chain", "mailer.outbox", "intake.store", "provisioning.staff",
-                 "provisioning.access_review")
+TABLE_MODULES = ("provisioning.models", "auditchain.chain", "mailer.outbox", "intake.store_tables",
+                 "provisioning.staff", "provisioning.access_review")
 
 _REVISION = re.compile(r"^revision(?:\s*:\s*[\w\[\], |]+)?\s*=\s*['\"]([^'\"]+)['\"]", re.M)
 _DOWN = re.compile(r"^down_revision(?:\s*:\s*[\w\[\], |]+)?\s*=\s*(.+)$", re.M)

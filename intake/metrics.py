@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from auditchain.chain import AuditHead
 from intake.monitor import WAITING, outbox_states
-from intake.store import Document
+from intake.store_tables import Document
 from mailer.outbox import as_utc
 from provisioning.models import ReviewItem, ReviewStatus
 

@@ -22,6 +22,7 @@ from intake.checkpoints import checkpoint_after_run
 from intake.config import Config
 from intake.db import migrate, open_engine
 from intake.decisions import Mails, commit_decision
+from intake.explode import MESSAGE_UNREADABLE
 from intake.mime import MimeLimits, extract
 from intake.parsing import read_trusted_roots, sandboxed_parser
 from intake.people import mails_for_people
@@ -39,18 +40,8 @@ from intake.progress import Reporter
 from intake.sources.drop import is_ignored
 from intake.sources.files import Refused, read_listed
 from intake.sources.imap import account_of, connect
-from intake.sources.ingest import MESSAGE_UNREADABLE
-from intake.store import (
-    Arrival,
-    Document,
-    DocumentStore,
-    FileLedger,
-    ImapLedger,
-    LedgerState,
-    ParseState,
-    pending_documents,
-    sha256_of,
-)
+from intake.store import DocumentStore, sha256_of
+from intake.store_tables import Arrival, Document, FileLedger, ImapLedger, LedgerState, ParseState, pending_documents
 from mailer.outbox import OutboxMessage
 from mailer.transports import Transport
 from parsers.result import Channel

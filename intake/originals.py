@@ -20,7 +20,7 @@ from PIL import Image, ImageSequence
 from sqlmodel import Session, col, select
 
 from errors import ParseError
-from intake.store import Arrival
+from intake.store_tables import Arrival
 from parsers.ocr_crop import field_crop
 from provisioning.rules import OCR_LOW_CONFIDENCE_CODES
 from provisioning.state import aware

@@ -42,7 +42,8 @@ from intake.mime import MimeOutcome
 from intake.sources.imap import account_of, connect, move_uids
 from intake.sources.ingest import MESSAGE_PENDING
 from intake.sources.maildir import SOURCE as MAILDIR_SOURCE
-from intake.store import Arrival, Document, FileLedger, ImapLedger, LedgerState, ParseState, sha256_of
+from intake.store import sha256_of
+from intake.store_tables import Arrival, Document, FileLedger, ImapLedger, LedgerState, ParseState
 from provisioning.plan import Outcome
 
 __all__ = [

@@ -27,16 +27,18 @@ from errors import IntakeError
 from intake.access_review import daily_review
 from intake.config import Config
 from intake.decisions import commit_decision, expire
+from intake.explode import explode_limits, explode_messages
 from intake.logs import event, new_run_id, run_context
 from intake.parsing import read_trusted_roots, sandboxed_parser
 from intake.people import PeopleReport, hand_over_imap, hand_over_maildir
 from intake.progress import Reporter
 from intake.sources.drop import poll_drop
 from intake.sources.imap import poll_imap
-from intake.sources.ingest import PollReport, explode_limits, explode_messages
+from intake.sources.ingest import PollReport
 from intake.sources.maildir import poll_maildir
 from intake.stacks import SPLIT_OUTCOME, pages_of, record_parts, stray_code
-from intake.store import Arrival, DocumentStore, PendingDocument, mark_parsed, pending_documents
+from intake.store import DocumentStore
+from intake.store_tables import Arrival, PendingDocument, mark_parsed, pending_documents
 from intake.wiring import mail_ports, send_settings
 from mailer.send import DrainReport, Sender
 from mailer.transports import FileTransport, Security, SmtpSettings, SmtpTransport, Transport
@@ -200,13 +202,13 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
         polls: list[tuple[str, Callable[[], PollReport]]] = []
         if cfg.sources.maildir.enabled:
             polls.append(("maildir", lambda: poll_maildir(cfg.sources.maildir, store=store, session_factory=sessions,
-                                                          clock=clock, trust=cfg.trust)))
+                                                          clock=clock)))
         if cfg.sources.drop.enabled:
             polls.append(("drop", lambda: poll_drop(cfg.sources.drop, store=store, session_factory=sessions,
                                                     clock=clock)))
         if cfg.sources.imap.enabled:
             polls.append(("imap", lambda: poll_imap(cfg.sources.imap, store=store, session_factory=sessions,
-                                                    password=imap_password, clock=clock, trust=cfg.trust)))
+                                                    password=imap_password, clock=clock)))
         for name, poll in polls:
             try:
                 polled = poll()

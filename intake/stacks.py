@@ -23,7 +23,8 @@ from sqlmodel import Session
 
 from auditchain.chain import AuditAction, append_entry
 from intake.mime import SniffedType
-from intake.store import Arrival, Document, DocumentKind, DocumentStore, ParseState, mark_parsed, sha256_of
+from intake.store import DocumentStore, sha256_of
+from intake.store_tables import Arrival, Document, DocumentKind, ParseState, mark_parsed
 from parsers.result import STRAY_PAGE_CODES
 from parsers.stack import Part
 

@@ -16,8 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from intake.config import TrustConfig
+from intake.explode import explode_messages
 from intake.mime import MimeLimits
-from intake.sources.ingest import PollReport, ProgressHook, explode_messages
+from intake.sources.ingest import PollReport, ProgressHook
 from intake.store import DocumentStore
 from provisioning.db import create_schema
 

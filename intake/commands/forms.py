@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from errors import ConfigError
-from intake.render import render_form
+from intake.form_pdf import render_form
 from parsers.forms import FormId, Lang
 
 __all__ = ["app"]

@@ -8,7 +8,7 @@ from sqlmodel import SQLModel
 from intake.db import load_all_models
 from provisioning.db import make_engine
 
-# provisioning.models and auditchain.chain, then mailer.outbox (0002_mailer) and intake.store
+# provisioning.models and auditchain.chain, then mailer.outbox (0002_mailer) and intake.store_tables
 # (0003_intake) — each imported when present, so an area still being written breaks nobody.
 load_all_models()
 target_metadata = SQLModel.metadata

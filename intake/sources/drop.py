@@ -19,7 +19,6 @@ from sqlmodel import Session
 
 from errors import SourceError
 from intake.config import DropConfig
-from intake.mime import MimeLimits
 from intake.sources.files import Refused, read_listed
 from intake.sources.ingest import (
     Clock,
@@ -34,7 +33,8 @@ from intake.sources.ingest import (
     mark_file_ledger,
     write_file_ledger,
 )
-from intake.store import DocumentStore, LedgerState
+from intake.store import DocumentStore
+from intake.store_tables import LedgerState
 from parsers.result import Channel
 
 __all__ = ["is_ignored", "poll_drop"]
@@ -149,8 +149,7 @@ def poll_drop(cfg: DropConfig, *, store: DocumentStore, session_factory: Callabl
         done: list[str] = []
         shas: dict[str, str] = {}
         with session_factory() as session:
-            results = ingest_batch(session, store, items, channel=Channel.POST, limits=MimeLimits(),
-                                   trusted_ids=(), clock=clock)
+            results = ingest_batch(session, store, items, channel=Channel.POST, clock=clock)
             hook(PollStep.STORED, batch)
             for result in results:
                 tries = attempts.get(result.key, 0) + 1

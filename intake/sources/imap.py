@@ -41,7 +41,7 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from errors import ConfigError, SourceError
-from intake.config import ImapConfig, TlsMode, TrustConfig
+from intake.config import ImapConfig, TlsMode
 from intake.sources.imap_fetch import FetchReply, read_fetch, send_fetch
 from intake.sources.ingest import (
     Clock,
@@ -53,7 +53,8 @@ from intake.sources.ingest import (
     count,
     ingest_batch,
 )
-from intake.store import DocumentStore, ImapFolder, ImapLedger, LedgerState, insert_rows
+from intake.store import DocumentStore
+from intake.store_tables import ImapFolder, ImapLedger, LedgerState, insert_rows
 from parsers.result import Channel
 
 __all__ = ["account_of", "connect", "move_uids", "poll_imap"]
@@ -117,14 +118,12 @@ def _close(client: IMAPClient) -> None:
 
 
 def poll_imap(cfg: ImapConfig, *, store: DocumentStore, session_factory: Callable[[], Session],
-              password: str, clock: Clock, on_progress: ProgressHook | None = None,
-              trust: TrustConfig | None = None) -> PollReport:
+              password: str, clock: Clock, on_progress: ProgressHook | None = None) -> PollReport:
     """Drain ``cfg.folder`` into the store; returns what happened. Per-message failures are in the report;
     only an unusable configuration, a refused login or a connection that keeps dropping raise."""
     report = PollReport(source=f"imap:{cfg.user}@{cfg.host}/{cfg.folder}")
     poller = _Poller(cfg, store=store, session_factory=session_factory, clock=clock,
-                     hook=on_progress or (lambda step, uids: None), trust=trust or TrustConfig(),
-                     report=report)
+                     hook=on_progress or (lambda step, uids: None), report=report)
     for attempt in range(cfg.reconnect_attempts + 1):
         client = connect(cfg, password=password)
         try:
@@ -149,13 +148,12 @@ def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:
 
 class _Poller:
     def __init__(self, cfg: ImapConfig, *, store: DocumentStore, session_factory: Callable[[], Session],
-                 clock: Clock, hook: ProgressHook, trust: TrustConfig, report: PollReport) -> None:
+                 clock: Clock, hook: ProgressHook, report: PollReport) -> None:
         self.cfg = cfg
         self.store = store
         self.session_factory = session_factory
         self.clock = clock
         self.hook = hook
-        self.trust = trust
         self.report = report
         self.account = account_of(cfg)
         #: (uidvalidity, uids, state) moved on the server, recorded with the next commit

@@ -16,8 +16,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from errors import SourceError
-from intake.config import MaildirConfig, TrustConfig
-from intake.mime import MimeLimits
+from intake.config import MaildirConfig
 from intake.sources.files import Refused, read_listed
 from intake.sources.ingest import (
     Clock,
@@ -32,7 +31,8 @@ from intake.sources.ingest import (
     mark_file_ledger,
     write_file_ledger,
 )
-from intake.store import DocumentStore, LedgerState
+from intake.store import DocumentStore
+from intake.store_tables import LedgerState
 from parsers.result import Channel
 
 __all__ = ["PROCESSED", "poll_maildir"]
@@ -61,14 +61,11 @@ def _file_to(path: Path, folder: Path) -> None:
 
 
 def poll_maildir(cfg: MaildirConfig, *, store: DocumentStore, session_factory: Callable[[], Session],
-                 clock: Clock, on_progress: ProgressHook | None = None,
-                 trust: TrustConfig | None = None) -> PollReport:
+                 clock: Clock, on_progress: ProgressHook | None = None) -> PollReport:
     """Drain ``cfg.path`` (new/ and cur/) into the store; per-message failures are in the report."""
     root = Path(cfg.path)
     report = PollReport(source=f"maildir:{root}")
     hook = on_progress or (lambda step, keys: None)
-    trusted = (trust or TrustConfig()).trusted_authserv_ids
-    limits = MimeLimits(max_message_bytes=cfg.max_message_bytes, max_part_bytes=cfg.max_part_bytes)
     try:
         _ensure(root, sub=False)
         _ensure(root / PROCESSED, sub=True)
@@ -140,8 +137,7 @@ def poll_maildir(cfg: MaildirConfig, *, store: DocumentStore, session_factory: C
         hook(PollStep.FETCHED, batch)
         done: list[str] = []
         with session_factory() as session:
-            results = ingest_batch(session, store, items, channel=Channel.EMAIL, limits=limits,
-                                   trusted_ids=trusted, clock=clock)
+            results = ingest_batch(session, store, items, channel=Channel.EMAIL, clock=clock)
             hook(PollStep.STORED, batch)
             for result in results:
                 tries = attempts.get(result.key, 0) + 1

@@ -1,4 +1,4 @@
-"""``samples scans`` and ``parse`` on a scan, as a user runs them."""
+"""``python -m samplekit scans`` and ``extranet-intake parse`` on a scan, as a user runs them."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 EXE = Path(sys.executable).parent / "extranet-intake"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_samples_scans_writes_scans_and_a_manifest_then_parse_reads_one_by_ocr(tmp_path: Path) -> None:
     out = tmp_path / "scans"
-    run = subprocess.run([str(EXE), "samples", "scans", "--out", str(out), "--count", "2", "--json"],
-                         capture_output=True, text=True, timeout=180, check=False)
+    run = subprocess.run([sys.executable, "-m", "samplekit", "scans", "--out", str(out), "--count", "2", "--json"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["count"] == 2
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))

@@ -12,8 +12,8 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
-from intake.render import render_form
-from intake.xlsx_fiche import write_user_fiche_xlsx
+from intake.form_pdf import render_form
+from samplekit.xlsx_fiche import write_user_fiche_xlsx
 from tests.fixtures.forms import TODAY, valid_values
 
 CLI = [sys.executable, "-c", "import sys; from intake.cli import main; sys.exit(main())"]

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from intake.cli import main
-from intake.render import render_form
+from intake.form_pdf import render_form
 from parsers.signatures import check_signatures
 from provisioning.service import process_form
 from tests.fixtures.forms import TODAY, valid_values

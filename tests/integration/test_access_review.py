@@ -16,8 +16,8 @@ from sqlmodel import Session, col, select
 from auditchain.chain import AuditAction, AuditEntry, verify_chain
 from intake.access_review import daily_review, start_review, status
 from intake.config import Config, MaildirConfig, TrustConfig
+from intake.explode import explode_messages
 from intake.mime import MimeLimits
-from intake.sources.ingest import explode_messages
 from intake.sources.maildir import poll_maildir
 from intake.store import DocumentStore
 from mailer.outbox import OutboxMessage

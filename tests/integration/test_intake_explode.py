@@ -15,7 +15,8 @@ from intake.config import MaildirConfig
 from intake.mime import MimeLimits
 from intake.sources import PollStep
 from intake.sources.maildir import poll_maildir
-from intake.store import Arrival, Document, DocumentStore, ParseState, pending_documents, sha256_of
+from intake.store import DocumentStore, sha256_of
+from intake.store_tables import Arrival, Document, ParseState, pending_documents
 from tests.intake_mail import explode, fake_pdf, make_message, store_and_sessions
 from tests.integration.test_intake_files import _deliver, clock
 

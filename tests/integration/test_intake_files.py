@@ -19,13 +19,14 @@ from sqlmodel import Session, col, select
 from auditchain.chain import AuditAction, iter_entries
 from errors import StoreError
 from intake.config import DropConfig, MaildirConfig, TrustConfig
+from intake.explode import explode_messages
 from intake.mime import MimeLimits
 from intake.sources import Incoming, PollStep, ingest_batch
 from intake.sources.drop import is_ignored, poll_drop
 from intake.sources.files import Refused, read_listed
-from intake.sources.ingest import explode_messages
 from intake.sources.maildir import poll_maildir
-from intake.store import Arrival, Document, DocumentStore, ParseState, mark_parsed, pending_documents, sha256_of
+from intake.store import DocumentStore, sha256_of
+from intake.store_tables import Arrival, Document, ParseState, mark_parsed, pending_documents
 from parsers.result import Channel
 from tests.intake_mail import FIXED_NOW, explode, fake_pdf, make_message, store_and_sessions
 

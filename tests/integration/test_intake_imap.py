@@ -22,12 +22,13 @@ from sqlmodel import Session, col, select
 
 from auditchain.chain import AuditAction, iter_entries
 from errors import SourceError
-from intake.config import ImapConfig, TlsMode, TrustConfig
+from intake.config import ImapConfig, TlsMode
 from intake.sources import PollStep
 from intake.sources.imap import _Poller, connect, move_uids, poll_imap
 from intake.sources.imap_fetch import FetchReply
 from intake.sources.ingest import PollReport
-from intake.store import Arrival, DocumentStore, ImapLedger, LedgerState, pending_documents, sha256_of
+from intake.store import DocumentStore, sha256_of
+from intake.store_tables import Arrival, ImapLedger, LedgerState, pending_documents
 from tests.fixtures.dovecot import ImapAccount
 from tests.intake_mail import explode, fake_pdf, make_message, store_and_sessions
 
@@ -321,7 +322,7 @@ def test_a_refused_fetch_counts_an_attempt_for_what_it_left_out(tmp_path: Path) 
     expunged and silently skipped. (The reply is built here: no server refuses on request.)"""
     store, sessions, _ = store_and_sessions(tmp_path)
     poller = _Poller(ImapConfig(max_attempts=2), store=store, session_factory=sessions, clock=now,
-                     hook=lambda step, uids: None, trust=TrustConfig(), report=PollReport(source="test"))
+                     hook=lambda step, uids: None, report=PollReport(source="test"))
     raw = make_message()
     refused = FetchReply({1: (raw, None)},
                          problem="the server refused the FETCH: NO Some messages could not be FETCHed")

@@ -16,7 +16,8 @@ from sqlmodel import Session, col, select
 
 from intake.sources import PollStep
 from intake.sources.imap import poll_imap
-from intake.store import Arrival, DocumentStore, ImapLedger, LedgerState, create_tables, sha256_of
+from intake.store import DocumentStore, sha256_of
+from intake.store_tables import Arrival, ImapLedger, LedgerState, create_tables
 from provisioning.db import make_engine
 from tests.fixtures.dovecot import ImapAccount
 from tests.intake_mail import fake_pdf, make_message

@@ -13,12 +13,13 @@ from imapclient import SEEN, IMAPClient
 from sqlmodel import Session, col, select
 
 from intake.config import MaildirConfig, TrustConfig
+from intake.explode import explode_messages
 from intake.mime import MimeLimits
 from intake.people import hand_over_imap, hand_over_maildir, mails_for_people
 from intake.sources.imap import poll_imap
-from intake.sources.ingest import explode_messages
 from intake.sources.maildir import poll_maildir
-from intake.store import Arrival, DocumentStore, mark_parsed, sha256_of
+from intake.store import DocumentStore, sha256_of
+from intake.store_tables import Arrival, mark_parsed
 from provisioning.plan import Outcome
 from tests.fixtures.dovecot import ImapAccount
 from tests.intake_mail import fake_pdf, make_message

@@ -8,12 +8,12 @@ from datetime import date
 import pytest
 from PIL import Image
 
-from intake.scans import REFERENCE_DATE, ScanFormat, ScanSpec, Variant, make_scan
 from parsers import parse_document
 from parsers.forms import FormId, Lang
 from parsers.ocr import read_scan
 from parsers.result import Method, OcrSettings, Outcome
 from parsers.sandbox import SandboxedParser
+from samplekit.scans import REFERENCE_DATE, ScanFormat, ScanSpec, Variant, make_scan
 
 TODAY = REFERENCE_DATE
 

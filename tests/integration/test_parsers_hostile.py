@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from intake.render import render_form
-from intake.xlsx_fiche import write_user_fiche_xlsx
+from intake.form_pdf import render_form
 from parsers.result import Outcome
 from parsers.sandbox import SandboxedParser
+from samplekit.xlsx_fiche import write_user_fiche_xlsx
 from tests.fixtures.forms import TODAY, valid_values
 
 TIMEOUT = 20.0

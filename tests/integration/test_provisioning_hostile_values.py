@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from errors import ReviewError
-from intake.render import render_form
-from intake.xlsx_fiche import write_user_fiche_xlsx
+from intake.form_pdf import render_form
 from parsers import parse_document
 from parsers.result import ParsedForm
 from provisioning.models import Account
 from provisioning.plan import MailKind, Outcome
+from samplekit.xlsx_fiche import write_user_fiche_xlsx
 from tests.fixtures.forms import valid_values
 from tests.fixtures.provisioning import TODAY
 from tests.integration.test_provisioning_flow import approve_item, open_dossier, receive

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from auditchain.chain import AuditAction, AuditEntry, verify_chain
-from intake.render import render_form
+from intake.form_pdf import render_form
 from parsers.result import ParsedForm
 from parsers.signatures import check_signatures
 from provisioning.models import DossierForm, ReviewItem

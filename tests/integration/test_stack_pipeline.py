@@ -18,7 +18,8 @@ from intake.config import load_config
 from intake.pipeline import daily_run
 from intake.progress import PlainProgress
 from intake.stacks import pages_of
-from intake.store import Arrival, Document, DocumentStore, sha256_of
+from intake.store import DocumentStore, sha256_of
+from intake.store_tables import Arrival, Document
 from parsers.sandbox import SandboxedParser
 from provisioning.models import ReviewItem
 

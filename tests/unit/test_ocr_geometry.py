@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from errors import ParseError
-from intake.render import render_form
+from intake.form_pdf import render_form
 from parsers.forms import FieldKind, FormId, Lang, layout
 from parsers.ocr import _classify, _form_by_geometry, _Reading, _text_field
 from parsers.ocr_image import (

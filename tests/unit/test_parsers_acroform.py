@@ -16,7 +16,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from intake.render import render_form
+from intake.form_pdf import render_form
 from parsers import parse_document
 from parsers.result import ACTIVE_CONTENT_CODES, Method, ParsedForm
 from tests.fixtures.forms import TODAY, valid_values

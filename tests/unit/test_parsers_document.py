@@ -8,11 +8,11 @@ import zipfile
 import pytest
 from reportlab.pdfgen.canvas import Canvas
 
-from intake.render import render_form
-from intake.xlsx_fiche import write_user_fiche_xlsx
+from intake.form_pdf import render_form
 from parsers import parse_document
 from parsers.classify import DocType, classify_text, sniff
 from parsers.result import Method, Outcome
+from samplekit.xlsx_fiche import write_user_fiche_xlsx
 from tests.fixtures.forms import TODAY, valid_values
 
 

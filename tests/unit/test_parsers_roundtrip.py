@@ -8,12 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intake.render import render_form
-from intake.xlsx_fiche import write_user_fiche_xlsx
+from intake.form_pdf import render_form
 from parsers import parse_document
 from parsers.forms import FormId, Lang
 from parsers.result import Method
 from parsers.validate import validate
+from samplekit.xlsx_fiche import write_user_fiche_xlsx
 from tests.fixtures.forms import TODAY, field_sets
 
 _SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])

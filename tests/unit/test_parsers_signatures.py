@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from intake.render import render_form
+from intake.form_pdf import render_form
 from parsers.document import parse_document
 from parsers.result import ParsedForm, SignatureVerdict
 from parsers.signatures import check_signatures, same_name

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from intake.pipeline import provenance_of
-from intake.store import Arrival
+from intake.store_tables import Arrival
 from parsers.result import Channel
 
 SHA = "a" * 64

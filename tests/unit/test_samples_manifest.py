@@ -13,9 +13,9 @@ from stdnum.be import vat
 
 from intake.authres import evaluate
 from intake.mime import extract
-from intake.samples import CONTRACTS_FILE, LEGACY_FILE, MANIFEST_NAME, OWNED_DIRS, SampleSet, write_samples
+from samplekit.samples import CONTRACTS_FILE, LEGACY_FILE, MANIFEST_NAME, OWNED_DIRS, SampleSet, write_samples
 
-REGENERATE = "samples/ is stale: run `extranet-intake samples generate --out samples` and commit"
+REGENERATE = "samples/ is stale: run `python -m samplekit generate --out samples` and commit"
 
 
 def _sha(data: bytes) -> str:

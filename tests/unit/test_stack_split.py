@@ -15,9 +15,9 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from errors import ParseError
-from intake.scans import StackKind, make_stack, stack_specs
 from parsers.document import parse_document
 from parsers.stack import MAX_STACK_PAGES, PageKind, split_stack
+from samplekit.scans import StackKind, make_stack, stack_specs
 
 STACKS = Path(__file__).resolve().parents[2] / "samples" / "stacks"
 TODAY = date(2026, 11, 20)
@@ -106,7 +106,7 @@ def test_committed_text_layer_stacks_are_what_the_generator_builds() -> None:
         if spec.kind is StackKind.SCAN:
             continue
         data, entry = make_stack(spec, today=TODAY)
-        assert (STACKS / entry["file"]).read_bytes() == data, "samples/stacks is stale: extranet-intake samples stacks"
+        assert (STACKS / entry["file"]).read_bytes() == data, "samples/stacks is stale: python -m samplekit stacks"
         assert entries[entry["file"]] == entry
     kinds = {e["kind"] for e in entries.values()}
     assert kinds == {"scan", "flat", "fillable"}

@@ -8,7 +8,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from intake.store import Arrival, Document, DocumentStore
+from intake.store import DocumentStore
+from intake.store_tables import Arrival, Document
 from parsers.result import Channel, Issue, ParsedForm
 from provisioning.service import process_form
 from tests.fixtures.provisioning import MU_EMAIL, NOW, agr, clock, mu, prov, usr

@@ -186,7 +186,7 @@ def _mail_for_people(engine: sa.Engine, *, sender: str, subject: str) -> None:
     """A mail without a form, as the run leaves it: stored, and handed over to people in the Maildir."""
     from datetime import UTC, datetime
 
-    from intake.store import Arrival, Document, FileLedger, LedgerState
+    from intake.store_tables import Arrival, Document, FileLedger, LedgerState
 
     now = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
     sha = "ab" * 32

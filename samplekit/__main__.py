@@ -1,4 +1,4 @@
-"""``samples scans``: regenerate the scanned-form samples (``samples/scans``) and their manifest."""
+"""``python -m samplekit``: rebuild the committed samples (``generate``, ``scans``, ``stacks``) from a checkout."""
 
 from __future__ import annotations
 
@@ -10,11 +10,31 @@ from typing import Annotated
 import typer
 
 from intake.commands.options import JsonOpt
-from intake.scans import REFERENCE_DATE, generate_scans, generate_stacks
+from samplekit.samples import write_samples
+from samplekit.scans import REFERENCE_DATE, generate_scans, generate_stacks
 
-__all__ = ["register", "scans", "stacks"]
+__all__ = ["app"]
+
+app = typer.Typer(name="python -m samplekit", help="The committed sample forms, messages and reference files.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 
+@app.command("generate")
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (samples/scans is never touched)")] = Path(
+        "samples"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Regenerate the sample set deterministically (fixed seed and reference date) with its manifest.json."""
+    report = write_samples(out)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict()))
+        return
+    typer.echo(f"{out}: {report.written} written, {report.unchanged} unchanged, {report.removed} removed "
+               f"({report.total_bytes / 1024:.0f} KiB); manifest {out / 'manifest.json'}")
+
+
+@app.command("scans")
 def scans(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the scans and manifest.json into")] = Path(
         "samples/scans"),
@@ -39,6 +59,7 @@ def scans(
                f"manifest {out / 'manifest.json'}")
 
 
+@app.command("stacks")
 def stacks(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the stacks and manifest.json into")] = Path(
         "samples/stacks"),
@@ -54,14 +75,5 @@ def stacks(
                f"manifest {out / 'manifest.json'}")
 
 
-def register(root: typer.Typer) -> None:
-    """Add ``scans`` and ``stacks`` to the ``samples`` group (created here when no other module made it)."""
-    for group in root.registered_groups:
-        if group.name == "samples" and group.typer_instance is not None:
-            group.typer_instance.command("scans")(scans)
-            group.typer_instance.command("stacks")(stacks)
-            return
-    app = typer.Typer(help="Sample files.", no_args_is_help=True)
-    app.command("scans")(scans)
-    app.command("stacks")(stacks)
-    root.add_typer(app, name="samples")
+if __name__ == "__main__":
+    app()

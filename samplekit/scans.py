@@ -1,6 +1,6 @@
 """The scanned-form samples: filled forms from the renderer, rasterised and degraded like real scans, with a manifest.
 
-Each sample is a flattened, filled form (``intake.render``) rendered at 200–300 dpi, rotated up to
+Each sample is a flattened, filled form (``intake.form_pdf``) rendered at 200–300 dpi, rotated up to
 ±3°, shifted, blurred, with sensor noise and JPEG artefacts; a "photocopy" set is grey and low in
 contrast; a few carry one field written by hand (per-letter jittered strokes in a slanted face, in
 blue ink) — those must end in review, never with a guessed value. Files are image-only PDFs
@@ -27,7 +27,7 @@ import numpy as np
 import pypdfium2
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from intake.render import RenderValue, render_form
+from intake.form_pdf import RenderValue, render_form
 from parsers.forms import CONTRACT_FIELDS, PAGE_SIZE, FieldKind, FormId, Lang, layout
 from parsers.validate import validate
 
@@ -256,7 +256,8 @@ def _encode(img: Image.Image, spec: ScanSpec) -> bytes:
     buf = io.BytesIO()
     if spec.fmt is ScanFormat.PDF:
         # an image-only PDF, as a scanner writes it: one JPEG per page, no text layer
-        # fixed dates: the same command must write the same bytes
+        # fixed dates: the same command must write the same bytes (the producer too: the committed scans
+        # carry the command's name from before it moved to samplekit, and are byte-compared)
         stamp = datetime(2026, 11, 20, tzinfo=UTC).timetuple()
         img.save(buf, format="PDF", resolution=float(spec.dpi), quality=80, creationDate=stamp, modDate=stamp,
                  producer="extranet-intake samples scans")
@@ -440,7 +441,7 @@ def make_stack(spec: StackSpec, *, today: date) -> tuple[bytes, dict[str, Any]]:
                 img = img.rotate(180)
             images.append(img.convert("L"))
         buf = io.BytesIO()
-        stamp = datetime(2026, 11, 20, tzinfo=UTC).timetuple()
+        stamp = datetime(2026, 11, 20, tzinfo=UTC).timetuple()  # fixed date and producer: see _encode
         images[0].save(buf, format="PDF", save_all=True, append_images=images[1:], resolution=float(spec.dpi),
                        quality=75, creationDate=stamp, modDate=stamp, producer="extranet-intake samples stacks")
         data = buf.getvalue()

@@ -35,10 +35,10 @@ from reportlab import rl_config
 from reportlab.lib.colors import HexColor, white
 from reportlab.pdfgen.canvas import Canvas
 
-from intake.render import RenderValue, render_form
-from intake.xlsx_fiche import write_user_fiche_xlsx
+from intake.form_pdf import RenderValue, render_form
 from parsers.forms import CONTRACT_FIELDS, FORM_VERSION, FORMS, PAGE_SIZE, FormId, Lang
 from parsers.result import Channel, FieldValue, Method, Outcome
+from samplekit.xlsx_fiche import write_user_fiche_xlsx
 
 __all__ = [
     "CONTRACTS_FILE",
@@ -1038,7 +1038,7 @@ def build_samples() -> SampleSet:
     files.update(reference)
     manifest: dict[str, Any] = {
         "about": "Expected outcome of every sample; see samples/README.md. Regenerate with "
-                 "`extranet-intake samples generate --out samples`.",
+                 "`python -m samplekit generate --out samples`.",
         "reference_date": REFERENCE_DATE.isoformat(),
         "seed": SEED,
         "form_version": FORM_VERSION,

@@ -1,7 +1,7 @@
 """The embedded demo: the whole product over the committed samples, on SQLite, Maildir, drop folder, file outbox.
 
 It types the commands an ops engineer and a reviewer would type, in a fresh ``./demo`` folder,
-and says what each step shows. Run it with ``scripts/demo`` (or ``python -m intake.demo``).
+and says what each step shows. Run it with ``scripts/demo`` (or ``python -m samplekit.demo``).
 """
 
 from __future__ import annotations
