@@ -18,9 +18,10 @@ sandbox runs them (docs/forms.md).
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pypdfium2
 import pypdfium2.raw as pdfium_c
@@ -33,8 +34,24 @@ _X_TOLERANCE = 3.0
 _Y_TOLERANCE = 3.0
 #: how far (pt) PDFium's next character may lie from the Adobe width's pen: its single precision, not a width
 _PEN_TOLERANCE = 2e-3
+#: what PDFium reads a hyphen at the end of a line as (``FPDFText_IsHyphen``)
+_HYPHEN_MARK = 0x02
 #: pdfplumber's ``expand_ligatures=True``
 _LIGATURES = {"ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬁ": "fi", "ﬂ": "fl", "ﬆ": "st", "ﬅ": "st"}
+
+
+def _address(fn: Any) -> int:
+    address = ctypes.cast(fn, ctypes.c_void_p).value
+    assert address is not None
+    return address
+
+
+#: ``FPDFText_GetTextObject`` answering the object's address (an int): a pointer object per character,
+#: cast to compare, cost a quarter of the page's time
+_text_object = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)(
+    _address(pdfium_c.FPDFText_GetTextObject))
+_font_of = ctypes.CFUNCTYPE(pdfium_c.FPDFTextObj_GetFont.restype, ctypes.c_void_p)(
+    _address(pdfium_c.FPDFTextObj_GetFont))
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,21 @@ class PdfiumWords:
         self._fonts: dict[int | None, tuple[float, dict[str, int] | None] | None] = {}
 
     def words(self, index: int) -> list[Word] | None:
+        found = self._grouped(index)
+        if found is None:
+            return None
+        height, words = found
+        return [Word(text, x0, x1, height - bottom, height - top) for text, x0, x1, top, bottom in words]
+
+    def text(self, index: int) -> str | None:
+        """The page's text as pdfplumber's ``extract_text()`` gives it: its words, a line to a line
+        (word tops clustered within 3 pt, top to bottom), a blank between words."""
+        found = self._grouped(index)
+        if found is None:
+            return None
+        return "\n".join(" ".join(w[0] for w in line) for line in _lines(found[1], key=lambda w: w[3]))
+
+    def _grouped(self, index: int) -> tuple[float, list[_Char]] | None:
         page = self._pdf[index]
         try:
             height = _plain_height(page)
@@ -73,11 +105,12 @@ class PdfiumWords:
             page.close()
         if chars is None:
             return None
-        return [Word(text, x0, x1, height - bottom, height - top) for text, x0, x1, top, bottom in group_words(chars)]
+        return height, group_words(chars)
 
     def _chars(self, textpage: pypdfium2.PdfTextPage, height: float) -> list[_Char] | None:
         tp = textpage.raw
         chars: list[_Char] = []
+        self._fonts.clear()  # a font's handle lives as long as its page
         ox, oy = ctypes.c_double(), ctypes.c_double()
         loose = pdfium_c.FS_RECTF()
         matrix = pdfium_c.FS_MATRIX()
@@ -87,8 +120,7 @@ class PdfiumWords:
         current: int | None = None
         pen = 0.0
         for i in range(pdfium_c.FPDFText_CountChars(tp)):
-            obj = pdfium_c.FPDFText_GetTextObject(tp, i)
-            key = ctypes.cast(obj, ctypes.c_void_p).value
+            key = _text_object(tp, i)
             if not key:
                 continue  # PDFium's own word and line breaks (generated, of no text object): pdfminer has none
             if key not in objects:
@@ -96,7 +128,7 @@ class PdfiumWords:
                     return None
                 if matrix.b != 0 or matrix.c != 0 or matrix.a <= 0 or matrix.d <= 0:
                     return None  # turned, mirrored or slanted: pdfplumber reads this page
-                font = self._font(obj)
+                font = self._font(key)
                 if font is None:
                     return None
                 descent, widths = font
@@ -106,7 +138,10 @@ class PdfiumWords:
             span, below, widths, per_unit = objects[key]
             if not pdfium_c.FPDFText_GetCharOrigin(tp, i, ox, oy):
                 return None
-            text = chr(pdfium_c.FPDFText_GetUnicode(tp, i))
+            code = pdfium_c.FPDFText_GetUnicode(tp, i)
+            if code == _HYPHEN_MARK:
+                return None  # PDFium's mark for a hyphen ending a line: "-" or a soft hyphen, pdfplumber says which
+            text = chr(code)
             x0 = ox.value
             if widths is not None:
                 # PDFium lays a standard-14 font out with its own widths, pdfminer with Adobe's: where they differ
@@ -123,10 +158,10 @@ class PdfiumWords:
             chars.append((text, x0, x1, height - (y0 + span), height - y0))
         return chars
 
-    def _font(self, obj: object) -> tuple[float, dict[str, int] | None] | None:
+    def _font(self, obj: int) -> tuple[float, dict[str, int] | None] | None:
         """The font's descent per unit of size and, for a standard-14 name, its Adobe widths — as pdfminer reads
         them: a standard-14 name takes the Adobe metrics, another font its descriptor's descent (made negative)."""
-        font = pdfium_c.FPDFTextObj_GetFont(obj)
+        font = _font_of(obj)
         key = ctypes.cast(font, ctypes.c_void_p).value
         if key in self._fonts:
             return self._fonts[key]
@@ -174,19 +209,8 @@ def pdfium_reader(data: bytes) -> Iterator[PdfiumWords | None]:
 
 def group_words(chars: list[_Char]) -> list[_Char]:
     """Characters into words, as pdfplumber's ``WordExtractor`` does at its defaults (upright text)."""
-    tops = sorted({c[3] for c in chars})
-    cluster: dict[float, int] = {}
-    n, last = -1, None
-    for top in tops:
-        if last is None or top > last + _Y_TOLERANCE:
-            n += 1
-        cluster[top] = n
-        last = top
-    lines: dict[int, list[_Char]] = {}
-    for c in sorted(chars, key=lambda c: cluster[c[3]]):
-        lines.setdefault(cluster[c[3]], []).append(c)
     words: list[_Char] = []
-    for line in lines.values():
+    for line in _lines(chars, key=lambda c: c[3]):
         current: list[_Char] = []
         for c in sorted(line, key=lambda c: c[1]):
             if c[0].isspace():
@@ -200,6 +224,22 @@ def group_words(chars: list[_Char]) -> list[_Char]:
                 current.append(c)
         _flush(current, words)
     return words
+
+
+def _lines(items: list[_Char], *, key: Callable[[_Char], float]) -> list[list[_Char]]:
+    """pdfplumber's ``cluster_objects(items, key, 3)``: sorted keys chained within the tolerance, the items of
+    a cluster in their order, the clusters by key."""
+    cluster: dict[float, int] = {}
+    n, last = -1, 0.0
+    for value in sorted({key(c) for c in items}):
+        if n < 0 or value > last + _Y_TOLERANCE:
+            n += 1
+        cluster[value] = n
+        last = value
+    lines: dict[int, list[_Char]] = {}
+    for c in sorted(items, key=lambda c: cluster[key(c)]):
+        lines.setdefault(cluster[key(c)], []).append(c)
+    return list(lines.values())
 
 
 def _flush(chars: list[_Char], words: list[_Char]) -> None:
