@@ -38,6 +38,7 @@ _PEN_TOLERANCE = 2e-3
 _HYPHEN_MARK = 0x02
 #: pdfplumber's ``expand_ligatures=True``
 _LIGATURES = {"ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬁ": "fi", "ﬂ": "fl", "ﬆ": "st", "ﬅ": "st"}
+_LIGATURE_TABLE = str.maketrans(_LIGATURES)
 
 
 def _address(fn: Any) -> int:
@@ -237,12 +238,12 @@ def _lines(items: list[_Char], *, key: Callable[[_Char], float]) -> list[list[_C
         cluster[value] = n
         last = value
     lines: dict[int, list[_Char]] = {}
-    for c in sorted(items, key=lambda c: cluster[key(c)]):
+    for c in items:  # the clusters by key; a cluster's items in their order (a stable sort by cluster)
         lines.setdefault(cluster[key(c)], []).append(c)
-    return list(lines.values())
+    return [lines[n] for n in sorted(lines)]
 
 
 def _flush(chars: list[_Char], words: list[_Char]) -> None:
     if chars:
-        words.append(("".join(_LIGATURES.get(c[0], c[0]) for c in chars), min(c[1] for c in chars),
-                      max(c[2] for c in chars), min(c[3] for c in chars), max(c[4] for c in chars)))
+        texts, x0s, x1s, tops, bottoms = zip(*chars, strict=True)
+        words.append(("".join(texts).translate(_LIGATURE_TABLE), min(x0s), max(x1s), min(tops), max(bottoms)))
