@@ -5,8 +5,8 @@ word belongs to the box its start lies in (long values overflow to the right); a
 box ticks it — the geometry is ``parsers.forms.layout``, the one the renderer drew.
 
 Two readers give the same words (see docs/forms.md, "Reading a flattened PDF"): PDFium
-(``parsers.pdfium_words``, about ten times faster) reads every page whose geometry it is known to
-agree on; pdfplumber reads the rest — a first page without text (a scan), a page turned or offset,
+(``parsers.pdfium_words``, about seven times faster: ``bench/textlayer.py``) reads every page it is
+known to agree on; pdfplumber reads the rest — a first page without text (a scan), a page turned or offset,
 turned text, a file PDFium cannot open — and its errors give the coded reasons of a damaged file.
 """
 
