@@ -30,6 +30,7 @@ from pypdf import PdfReader, PdfWriter
 
 from errors import ParseError
 from parsers.forms import FOOTER_RE, FormId, page_count
+from parsers.pdfium_words import pdfium_reader
 
 if TYPE_CHECKING:
     from parsers.ocr_image import Gray
@@ -132,13 +133,28 @@ def _group(pages: list[_Page]) -> list[tuple[int, int, _Page]]:
     return groups
 
 
+def _page_texts(data: bytes, count: int) -> list[str]:
+    """Each page's text: PDFium's words in pdfplumber's lines (``parsers.pdfium_words``); a page where PDFium
+    finds no text (a scan) or is not known to read as pdfplumber does is pdfplumber's, as every page was."""
+    texts: list[str | None] = [None] * count
+    with pdfium_reader(data) as reader:
+        if reader is not None:
+            for i in range(min(count, reader.page_count)):
+                texts[i] = reader.text(i) or None
+    missing = [i for i, text in enumerate(texts) if text is None]
+    if missing:
+        try:
+            with pdfplumber.open(io.BytesIO(data)) as pdf:
+                for i in missing:
+                    texts[i] = (pdf.pages[i].extract_text() or "") if i < len(pdf.pages) else ""
+        except Exception:
+            for i in missing:
+                texts[i] = ""
+    return [text or "" for text in texts]
+
+
 def _classify_pages(data: bytes, count: int, *, page_timeout: float) -> list[_Page]:
-    texts: list[str] = []
-    try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
-            texts = [(p.extract_text() or "") for p in pdf.pages[:count]]
-    except Exception:
-        texts = [""] * count
+    texts = _page_texts(data, count)
     pages: list[_Page] = []
     scanned: list[int] = []
     for i, text in enumerate(texts):

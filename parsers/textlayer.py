@@ -1,8 +1,13 @@
-"""Reading a flattened (printed-style) PDF by position: pdfplumber words placed in the form's boxes.
+"""Reading a flattened (printed-style) PDF by position: the page's words placed in the form's boxes.
 
-One ``extract_words()`` per page; the first page's words also classify the document (footer and
-title). A word belongs to the box its start lies in (long values overflow to the right); an "X"
-inside a tick box ticks it — the geometry is ``parsers.forms.layout``, the one the renderer drew.
+One word list per page; the first page's words also classify the document (footer and title). A
+word belongs to the box its start lies in (long values overflow to the right); an "X" inside a tick
+box ticks it — the geometry is ``parsers.forms.layout``, the one the renderer drew.
+
+Two readers give the same words (see docs/forms.md, "Reading a flattened PDF"): PDFium
+(``parsers.pdfium_words``, about seven times faster: ``bench/textlayer.py``) reads every page it is
+known to agree on; pdfplumber reads the rest — a first page without text (a scan), a page turned or offset,
+turned text, a file PDFium cannot open — and its errors give the coded reasons of a damaged file.
 """
 
 from __future__ import annotations
@@ -21,22 +26,14 @@ from pdfplumber.utils.exceptions import PdfminerException
 from errors import ParseError
 from parsers.classify import Classification, classify_text
 from parsers.forms import Box, FieldKind, FormId, Lang, layout
+from parsers.pdfium_words import Word, pdfium_reader
 from parsers.validate import RawValue
 
-__all__ = ["TextLayer", "read_text_layer"]
+__all__ = ["TextLayer", "Word", "pdfplumber_words", "read_text_layer"]
 
 #: tolerance, in points, around a box (a glyph's box may poke past the drawn border)
 _SLACK = 1.5
 _MAX_PAGES = 10
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    x0: float
-    x1: float
-    y0: float  # PDF points, origin bottom-left
-    y1: float
 
 
 @dataclass(frozen=True)
@@ -54,8 +51,40 @@ def _words(page: Any) -> list[Word]:
             for w in page.extract_words()]
 
 
+def pdfplumber_words(data: bytes) -> list[list[Word]]:
+    """Every page's words as pdfplumber reads them (the reference the PDFium reader is held to)."""
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        return [_words(p) for p in pdf.pages]
+
+
 def read_text_layer(data: bytes) -> TextLayer:
     """Classify by the first page's text, then read every field box of the pages the form has."""
+    fast = _read_with_pdfium(data)
+    return fast if fast is not None else _read_with_pdfplumber(data)
+
+
+def _read_with_pdfium(data: bytes) -> TextLayer | None:
+    """The text layer read by PDFium; None when a page needs pdfplumber (its geometry, or no text on page 1)."""
+    with pdfium_reader(data) as reader:
+        if reader is None or reader.page_count == 0:
+            return None
+        first = reader.words(0)
+        if not first:
+            return None  # a scan, or a page PDFium reads nothing on: pdfplumber decides (and names the damage)
+        cls = classify_text([" ".join(w.text for w in first)])
+        if cls.form_id is None:
+            return TextLayer(cls, {}, True)
+        placed, _ = layout(cls.form_id, cls.language or Lang.NL)
+        words = [first]
+        for i in range(1, min(max(p.page for p in placed) + 1, reader.page_count)):
+            page = reader.words(i)
+            if page is None:
+                return None
+            words.append(page)
+    return TextLayer(cls, read_boxes(cls.form_id, cls.language, words), True)
+
+
+def _read_with_pdfplumber(data: bytes) -> TextLayer:
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             pages = pdf.pages
