@@ -40,7 +40,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import BigInteger, Column, DateTime, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Table, UniqueConstraint, bindparam
 from sqlalchemy.engine import Dialect, Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -626,7 +626,7 @@ def existing_documents(session: Session, shas: Iterable[str]) -> set[str]:
     wanted = sorted(set(shas))
     found: set[str] = set()
     for start in range(0, len(wanted), 500):
-        found.update(session.exec(select(Document.sha256).where(col(Document.sha256).in_(wanted[start:start + 500]))))
+        found.update(sha for sha, in _select_in(session, "documents", wanted[start:start + 500]))
     return found
 
 
@@ -635,8 +635,31 @@ def known_messages(session: Session, shas: Sequence[str], *, channel: Channel) -
     wanted = sorted(set(shas))
     found: set[str] = set()
     for start in range(0, len(wanted), 500):
-        found.update(session.exec(
-            select(Arrival.sha256).where(col(Arrival.sha256).in_(wanted[start:start + 500]),
-                                         col(Arrival.channel) == channel.value,
-                                         col(Arrival.parent_sha256).is_(None))))
+        # ``parent_sha256 IS NULL`` is checked here, not in SQL: SQLite (no ANALYZE) then searched
+        # the parent index, i.e. every message ever stored, on each batch: a cost growing with volume.
+        found.update(sha for sha, parent in _select_in(session, "messages", wanted[start:start + 500],
+                                                       channel=channel.value) if parent is None)
     return found
+
+
+def _select_in(session: Session, query: str, values: Sequence[str], **extra: str) -> list[Any]:
+    """Rows of one of the lookups by SHA-256 below, through the driver: the statement is compiled
+    once per size (SQLAlchemy's expanding IN re-rendered it per call, several ms a batch)."""
+    conn = session.connection()
+    sql, keys = _in_sql(query, len(values), conn.dialect)
+    params = {f"v{i}": v for i, v in enumerate(values)} | extra
+    if conn.dialect.positional:
+        return list(conn.exec_driver_sql(sql, tuple(params[k] for k in keys)))
+    return list(conn.exec_driver_sql(sql, params))
+
+
+@functools.lru_cache(maxsize=64)
+def _in_sql(query: str, size: int, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    values: list[Any] = [bindparam(f"v{i}") for i in range(size)]
+    if query == "documents":
+        stmt: Any = select(Document.sha256).where(col(Document.sha256).in_(values))
+    else:
+        stmt = select(Arrival.sha256, Arrival.parent_sha256).where(
+            col(Arrival.sha256).in_(values), col(Arrival.channel) == bindparam("channel"))
+    compiled = stmt.compile(dialect=dialect)
+    return str(compiled), tuple(compiled.positiontup or ())
