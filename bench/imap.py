@@ -41,6 +41,7 @@ import imaplib
 import os
 import queue
 import re
+import resource
 import shutil
 import statistics
 import sys
@@ -153,6 +154,35 @@ def poller(account: ImapAccount, batch: int, work: Path, *, explode_too: bool) -
     return report.stored, drained, exploding
 
 
+def _cpu() -> float:
+    """CPU seconds of this process so far (every thread: the poller's mover too)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _server_cpu(server: DovecotServer) -> float:
+    """CPU seconds of the Dovecot processes that have ended (``imap`` exits at LOGOUT and is reaped by
+    the master, whose children's times are then counted), once no ``imap`` process is left."""
+    assert server.proc is not None
+    master = server.proc.pid
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        alive = False
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                comm, _, rest = stat.read_text().rpartition(")")
+            except OSError:
+                continue
+            if int(rest.split()[1]) == master and comm.endswith("(imap"):
+                alive = True
+                break
+        if not alive:
+            break
+        time.sleep(0.05)
+    fields = Path(f"/proc/{master}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime + cstime
+
+
 def _mailbox(server: DovecotServer, label: str, n: int, size: int) -> ImapAccount:
     account = server.add_user()
     account.deliver_many([make_message(attachments=[(f"fiche-{i}.pdf", fake_pdf(f"{label}{i}", size=size))])
@@ -174,11 +204,14 @@ def measure(storage: str, args: argparse.Namespace) -> None:
     floors: list[float] = []
     drains: list[float] = []
     explodes: list[float] = []
+    #: CPU ms per 1,000 messages: (client, server) of each floor and poller run
+    cpu: dict[str, list[tuple[float, float]]] = {"floor": [], "poller": []}
     try:
         for pair in range(args.pairs):
             for who in ("floor", "poller"):
                 account = _mailbox(server, f"{who}{pair}-", args.messages, args.size)
                 work = Path(tempfile.mkdtemp(prefix="bench-imap-"))
+                client0, server0 = _cpu(), _server_cpu(server)
                 try:
                     if who == "floor":
                         n, seconds = fair_floor(account, args.batch, work)
@@ -189,6 +222,7 @@ def measure(storage: str, args: argparse.Namespace) -> None:
                         if exploding:
                             explodes.append(n / exploding)
                     assert n == args.messages, (who, n)
+                    cpu[who].append(((_cpu() - client0) * 1e6 / n, (_server_cpu(server) - server0) * 1e6 / n))
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
             print(f"  pair {pair + 1}: floor {floors[-1]:8.0f} msg/s   poller {drains[-1]:8.0f} msg/s   "
@@ -203,6 +237,10 @@ def measure(storage: str, args: argparse.Namespace) -> None:
     print(f"  poller drain (stage 1)                                : {statistics.median(drains):8.0f} msg/s")
     print(f"  ratio poller / fair floor (median of the pairs)       : {statistics.median(ratios):.3f}"
           f"   (pairs: {', '.join(f'{r:.2f}' for r in ratios)})")
+    for who, label in (("floor", "fair floor"), ("poller", "poller")):
+        client = statistics.median(c for c, _ in cpu[who])
+        dovecot = statistics.median(d for _, d in cpu[who])
+        print(f"  CPU per message, {label + ':':<12} client {client:6.1f} µs + Dovecot {dovecot:6.1f} µs (medians)")
     if explodes:
         print(f"  stage 2 alone (explode_messages, not in the ratio)    : {statistics.median(explodes):8.0f} msg/s")
 
