@@ -2,19 +2,20 @@
 
 The fair floor is the least any client must do to drain a folder safely: FETCH a batch, make its
 bytes durable with one ``fdatasync``, and only then ``UID MOVE`` it to Processed. It is given every
-freedom the poller takes — the next FETCH is sent before the batch is made durable, and the MOVEs
-run on a second connection, one at a time, the batches made durable meanwhile going together in the
-next — and nothing the poller must do on top (SHA-256, the store's pack, the ledger, document and
-arrival rows and their commit). Its script, on a server where the folder is selected on both
-connections (``A`` fetches, ``B`` moves)::
+freedom the poller takes — the next FETCH is sent and read while the batch is made durable in a
+thread of its own, and the MOVEs run on a second connection, one at a time, the batches made
+durable meanwhile going together in the next — and nothing the poller must do on top (SHA-256, the
+store's pack, the ledger, document and arrival rows and their commit). Its script, on a server
+where the folder is selected on both connections (``A`` fetches, ``B`` moves)::
 
     A: UID SEARCH UNDELETED
     A: UID FETCH <batch 1> (UID INTERNALDATE BODY.PEEK[])
     for each batch n:
         A: read the reply to FETCH n off the socket (the IMAP framing: line, {size}, literal, line)
         A: UID FETCH <batch n+1> (UID INTERNALDATE BODY.PEEK[])        -- sent, not waited for
-        append batch n's bytes to one file; fdatasync                     -- "the commit"
-        hand batch n to B
+        hand batch n to W (at most one batch waits for W)
+    W, meanwhile: append batch n's bytes to one file; fdatasync        -- "the commit"
+                  hand batch n to B
     B, meanwhile: UID MOVE <every batch handed over since its last MOVE> Processed, until done
 
 Poller (stage 1, the drain): ``poll_imap`` end to end — login, the ledger read, SEARCH and SEARCH
@@ -70,26 +71,39 @@ def fair_floor(account: ImapAccount, batch: int, work: Path) -> tuple[int, float
     mover = threading.Thread(target=_move_from, args=(account, handed))
     mover.start()
     fd = os.open(work / "floor.bytes", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    fetched: queue.Queue[tuple[bytes, list[bytes]] | None] = queue.Queue(maxsize=1)
+    writer = threading.Thread(target=_write_from, args=(fd, fetched, handed))
+    writer.start()
+    got = 0
     try:
         _, data = m.uid("SEARCH", "UNDELETED")
         uids = data[0].split()
         chunks = [b",".join(uids[start:start + batch]) for start in range(0, len(uids), batch)]
-        got = 0
         tag = _send_fetch(m, chunks[0]) if chunks else b""
         for i, chunk in enumerate(chunks):
             bodies = _read_fetch(m, tag)
             if i + 1 < len(chunks):
                 tag = _send_fetch(m, chunks[i + 1])
-            os.write(fd, b"".join(bodies))
-            os.fdatasync(fd)
             got += len(bodies)
-            handed.put(chunk.decode())
+            fetched.put((chunk, bodies))
     finally:
+        fetched.put(None)
+        writer.join()
         handed.put(None)
         mover.join()
         os.close(fd)
     m.logout()
     return got, time.perf_counter() - t0
+
+
+def _write_from(fd: int, fetched: queue.Queue[tuple[bytes, list[bytes]] | None],
+                handed: queue.Queue[str | None]) -> None:
+    """W of the script: each batch's bytes appended and made durable, then handed to the mover."""
+    while (item := fetched.get()) is not None:
+        chunk, bodies = item
+        os.write(fd, b"".join(bodies))
+        os.fdatasync(fd)
+        handed.put(chunk.decode())
 
 
 def _send_fetch(m: imaplib.IMAP4, chunk: bytes) -> bytes:
