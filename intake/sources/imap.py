@@ -261,11 +261,13 @@ class _Poller:
     def _flush_marks(self, session: Session) -> None:
         marks, self.marks = self.marks, []
         now = self.clock()
+        ledger = ImapLedger.__table__  # type: ignore[attr-defined]
         for uidvalidity, uids, state in marks:
             for chunk in _chunks(uids, 500):
-                session.execute(update(ImapLedger).where(
-                    col(ImapLedger.account) == self.account, col(ImapLedger.folder) == self.cfg.folder,
-                    col(ImapLedger.uidvalidity) == uidvalidity, col(ImapLedger.uid).in_(chunk),
+                # Core, not the ORM's bulk UPDATE (which also looks for the rows in the session)
+                session.connection().execute(update(ledger).where(
+                    ledger.c.account == self.account, ledger.c.folder == self.cfg.folder,
+                    ledger.c.uidvalidity == uidvalidity, ledger.c.uid.in_(chunk),
                 ).values(state=state.value, updated_at=now))
 
     def _record_uidvalidity(self, session: Session, uidvalidity: int) -> None:
