@@ -33,6 +33,15 @@ per-pair ratios is the result (``--pairs``, at least 5).
                                    [--storage maildir|mdbox|both] [--explode]
 
 Needs root and Debian ``dovecot-imapd`` (the same server the integration tests start).
+
+It also prints the CPU each side spends per message: this process (all its threads) and Dovecot
+(the ended ``imap`` processes, counted by their master). What the runs showed (2 cores shared with
+~8 busy jobs, load 9-13): floor 2,200-4,000 msg/s, poller 1,200-1,300, ratio 0.38-0.53; CPU per
+message, floor 28-32 µs client + 90-120 µs Dovecot, poller 174-195 µs client + 120-125 µs Dovecot.
+The poller's client CPU is the limit: 125-130 µs of it is the store-and-commit of a batch (SHA-256,
+the pack, the document/arrival/ledger INSERTs, the moves' UPDATE, the commit), one thread in
+order, which caps the poller near 0.6 of a floor at 13 k msg/s (77 µs a message) even on a quiet
+machine.
 """
 
 from __future__ import annotations
