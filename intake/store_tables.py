@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Table, UniqueConstraint, bindparam
 from sqlalchemy.engine import Dialect, Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -175,25 +175,35 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     conn = session.connection()
-    sql, keys = _insert_sql(table, tuple(rows[0]), conn.dialect)
-    values = [[row[k] for k in keys] for row in rows]
-    if conn.dialect.name == "sqlite":
-        for i, key in enumerate(keys):
-            if isinstance(table.c[key].type, DateTime):
-                for v in values:
-                    if v[i] is not None:
-                        v[i] = _sqlite_datetime(v[i])
+    sql, keys, datetimes = _insert_sql(table, tuple(rows[0]), conn.dialect)
+    if conn.dialect.name == "sqlite" and datetimes:
+        texts: dict[datetime, str] = {}  # a batch's rows share their ``now``: converted once
+
+        def text(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if (done := texts.get(value)) is None:
+                done = texts[value] = _sqlite_datetime(value)
+            return done
+
+        converted = [{**row, **{k: text(row[k]) for k in datetimes}} for row in rows]
+        rows = converted
     if conn.dialect.positional:  # qmark (sqlite3) or numeric: tuples
-        conn.exec_driver_sql(sql, [tuple(v) for v in values])
+        conn.exec_driver_sql(sql, [tuple([row[k] for k in keys]) for row in rows])
     else:  # pyformat (psycopg): mappings
-        conn.exec_driver_sql(sql, [dict(zip(keys, v, strict=True)) for v in values])
+        conn.exec_driver_sql(sql, [{k: row[k] for k in keys} for row in rows])
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_sql(table: Table, columns: tuple[str, ...], dialect: Dialect) -> tuple[str, tuple[str, ...]]:
-    """The driver's ``INSERT`` text and its parameters in order (compiled once: 1 ms a batch otherwise)."""
+def _insert_sql(table: Table, columns: tuple[str, ...],
+                dialect: Dialect) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The driver's ``INSERT`` text, its parameters in order and its datetime columns (compiled once:
+    1 ms a batch otherwise). A datetime column may be a ``TypeDecorator`` over ``DateTime``: its
+    values must still reach sqlite3 as SQLAlchemy's text, not through sqlite3's own adapter."""
     compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
-    return str(compiled), tuple(compiled.positiontup or columns)
+    datetimes = tuple(key for key in columns
+                      if isinstance(getattr(table.c[key].type, "impl", table.c[key].type), DateTime))
+    return str(compiled), tuple(compiled.positiontup or columns), datetimes
 
 
 def _sqlite_datetime(value: datetime) -> str:
@@ -259,7 +269,7 @@ def existing_documents(session: Session, shas: Iterable[str]) -> set[str]:
     wanted = sorted(set(shas))
     found: set[str] = set()
     for start in range(0, len(wanted), 500):
-        found.update(session.exec(select(Document.sha256).where(col(Document.sha256).in_(wanted[start:start + 500]))))
+        found.update(sha for sha, in _select_in(session, "documents", wanted[start:start + 500]))
     return found
 
 
@@ -268,8 +278,32 @@ def known_messages(session: Session, shas: Sequence[str], *, channel: Channel) -
     wanted = sorted(set(shas))
     found: set[str] = set()
     for start in range(0, len(wanted), 500):
-        found.update(session.exec(
-            select(Arrival.sha256).where(col(Arrival.sha256).in_(wanted[start:start + 500]),
-                                         col(Arrival.channel) == channel.value,
-                                         col(Arrival.parent_sha256).is_(None))))
+        # ``parent_sha256 IS NULL`` is checked here, not in SQL: SQLite (no ANALYZE) then searched
+        # the parent index, i.e. every message ever stored, on each batch: a cost growing with volume.
+        found.update(sha for sha, parent in _select_in(session, "messages", wanted[start:start + 500],
+                                                       channel=channel.value) if parent is None)
     return found
+
+
+def _select_in(session: Session, query: str, values: Sequence[str], **extra: str) -> list[Any]:
+    """Rows of one of the lookups by SHA-256 below, through the driver: the statement is compiled
+    once per size (SQLAlchemy's expanding IN re-rendered it per call, several ms a batch)."""
+    conn = session.connection()
+    sql, keys = _in_sql(query, len(values), conn.dialect)
+    params = {f"v{i}": v for i, v in enumerate(values)} | extra
+    if conn.dialect.positional:
+        return list(conn.exec_driver_sql(sql, tuple(params[k] for k in keys)))
+    return list(conn.exec_driver_sql(sql, params))
+
+
+@functools.lru_cache(maxsize=64)
+def _in_sql(query: str, size: int, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    values: list[Any] = [bindparam(f"v{i}") for i in range(size)]
+    if query == "documents":
+        stmt: Any = select(Document.sha256).where(col(Document.sha256).in_(values))
+    else:
+        stmt = select(Arrival.sha256, Arrival.parent_sha256).where(
+            col(Arrival.sha256).in_(values), col(Arrival.channel) == bindparam("channel"))
+    compiled = stmt.compile(dialect=dialect)
+    return str(compiled), tuple(compiled.positiontup or ())
+

@@ -12,10 +12,11 @@ where it moved first and recorded later):
    the ledger's ``moved`` mark rides on a later commit.
 
 The steps of neighbouring batches overlap, never the steps of one batch: the FETCH of batch n+1 is
-sent before batch n is stored (the server reads the next messages while the disk and the database
-work), and the MOVEs run on a second connection, in a thread, while later batches are read and
-stored. A batch is moved only after its commit; one MOVE runs at a time, and the batches committed
-while it runs go together in the next.
+sent, and its reply read, while batch n is stored and committed in a thread of its own (the server
+and the socket go on while the disk and the database work), and the MOVEs run on a second
+connection, in a third thread, while later batches are read and stored. A batch is moved only
+after its commit; one MOVE runs at a time, and the batches committed while it runs go together in
+the next.
 
 A crash before 3 leaves nothing recorded and the message in place: it is fetched again. A crash
 between 3 and 4 leaves the ledger saying ``stored``: the next run only moves it. A crash after 4
@@ -27,8 +28,10 @@ already stored is acknowledged as a duplicate and moved, never stored twice.
 from __future__ import annotations
 
 import contextlib
+import queue
 import socket
 import ssl
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -210,20 +213,21 @@ class _Poller:
             [u for u in todo if u not in self.suspects], cfg.batch_size))
         if not batches:
             return
-        with _Mover(self, connect_mover, uidvalidity, caps) as mover:
+        with _Mover(self, connect_mover, uidvalidity, caps) as mover, \
+                _Writer(self, mover, uidvalidity, attempts) as writer:
             tag = send_fetch(client, batches[0])
             for i, batch in enumerate(batches):
                 try:
                     fetched = read_fetch(client, tag, max_bytes=cfg.max_message_bytes)
                 except _CONNECTION_LOST as exc:
                     if len(batch) == 1:
+                        writer.drain()  # one session at a time: the batches read before it first
                         self._record_cut(uidvalidity, batch[0], attempts, exc)
                     self.suspects.update(batch)
                     raise
                 if i + 1 < len(batches):
                     tag = send_fetch(client, batches[i + 1])
-                self.hook(PollStep.FETCHED, batch)
-                mover.add(batch, *self._store(uidvalidity, batch, fetched, attempts))
+                writer.put(batch, fetched)
 
     def _record_cut(self, uidvalidity: int, uid: int, attempts: dict[int, int], exc: BaseException) -> None:
         """The connection broke while this message alone was being fetched: an attempt of its own."""
@@ -255,11 +259,13 @@ class _Poller:
     def _flush_marks(self, session: Session) -> None:
         marks, self.marks = self.marks, []
         now = self.clock()
+        ledger = ImapLedger.__table__  # type: ignore[attr-defined]
         for uidvalidity, uids, state in marks:
             for chunk in _chunks(uids, 500):
-                session.execute(update(ImapLedger).where(
-                    col(ImapLedger.account) == self.account, col(ImapLedger.folder) == self.cfg.folder,
-                    col(ImapLedger.uidvalidity) == uidvalidity, col(ImapLedger.uid).in_(chunk),
+                # Core, not the ORM's bulk UPDATE (which also looks for the rows in the session)
+                session.connection().execute(update(ledger).where(
+                    ledger.c.account == self.account, ledger.c.folder == self.cfg.folder,
+                    ledger.c.uidvalidity == uidvalidity, ledger.c.uid.in_(chunk),
                 ).values(state=state.value, updated_at=now))
 
     def _record_uidvalidity(self, session: Session, uidvalidity: int) -> None:
@@ -513,6 +519,60 @@ class _Mover:
             move_uids(self.client, done, cfg.processed_folder, caps=self.caps)
         if failing:
             move_uids(self.client, failing, cfg.failed_folder, caps=self.caps)
+
+
+class _Writer:
+    """Stores and commits the fetched batches, in order, in a thread of its own, while the next batch
+    is read off the socket: the pack's ``fdatasync`` and the commit's wait on the disk no longer stop
+    the reading (the server meanwhile fills the socket with the next batch, then waits).
+
+    Each batch goes through the same steps as before, in the same order (``fetched`` is heard when
+    its store begins, then ``stored``, ``committed``; the mover is handed the batch only after its
+    commit). At most one fetched batch waits while another is stored. The first failure stops the
+    storing (batches after it are dropped: nothing of them was committed, the next run fetches them
+    again) and is raised in the reading thread, at its next ``put`` or when the block ends.
+    """
+
+    def __init__(self, poller: _Poller, mover: _Mover, uidvalidity: int, attempts: dict[int, int]) -> None:
+        self.poller = poller
+        self.mover = mover
+        self.uidvalidity = uidvalidity
+        self.attempts = attempts
+        self.queue: queue.Queue[tuple[list[int], FetchReply] | None] = queue.Queue(maxsize=1)
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, name="imap-store", daemon=True)
+        self.thread.start()
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.drain()
+        if exc_type is None and self.failure is not None:
+            raise self.failure
+
+    def put(self, batch: list[int], reply: FetchReply) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.queue.put((batch, reply))
+
+    def drain(self) -> None:
+        """Wait until every batch handed over is stored (or dropped after a failure)."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+
+    def _work(self) -> None:
+        poller = self.poller
+        while (item := self.queue.get()) is not None:
+            if self.failure is not None:
+                continue
+            batch, reply = item
+            try:
+                poller.hook(PollStep.FETCHED, batch)
+                self.mover.add(batch, *poller._store(self.uidvalidity, batch, reply, self.attempts))
+            except BaseException as exc:  # raised again in the reading thread
+                self.failure = exc
 
 
 @dataclass
