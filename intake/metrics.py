@@ -21,7 +21,6 @@ from sqlmodel import Session
 
 from intake.monitor import WAITING, outbox_states
 from intake.store import Document
-from mailer.outbox import as_utc
 from provisioning.audit import AuditHead
 from provisioning.models import ReviewItem, ReviewStatus
 
@@ -66,7 +65,7 @@ def collect(session: Session, *, now: datetime, last_run: Mapping[str, Any] | No
                               .where(r.c.status == ReviewStatus.OPEN.value)).one()
     _gauge(registry, f"{_P}review_backlog").set(count)
     _gauge(registry, f"{_P}review_oldest_age_seconds").set(
-        max(0.0, (now - as_utc(oldest)).total_seconds()) if oldest is not None else 0.0)
+        max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0)
 
     messages = _gauge(registry, f"{_P}outbox_messages", ("state",))
     ages = _gauge(registry, f"{_P}outbox_oldest_age_seconds", ("state",))

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mailer.outbox import OutboxMessage, OutboxStatus, as_utc
+from mailer.outbox import OutboxMessage, OutboxStatus
 
 __all__ = ["WAITING", "Alert", "OutboxState", "list_outbox", "outbox_alerts", "outbox_states"]
 
@@ -63,9 +63,9 @@ def outbox_states(session: Session, *, now: datetime) -> list[OutboxState]:
                              .limit(1)).first()
         out.append(OutboxState(
             state=str(status), count=int(count),
-            oldest_age_seconds=(now - as_utc(oldest)).total_seconds() if oldest is not None else None,
+            oldest_age_seconds=(now - oldest).total_seconds() if oldest is not None else None,
             max_attempts=int(attempts or 0),
-            next_attempt_at=as_utc(next_at) if (next_at is not None and status == OutboxStatus.QUEUED) else None,
+            next_attempt_at=next_at if (next_at is not None and status == OutboxStatus.QUEUED) else None,
             last_error=error))
     return out
 
@@ -93,9 +93,9 @@ def list_outbox(session: Session, *, now: datetime, states: list[OutboxStatus] |
     return [{
         "id": r.id, "state": r.status, "purpose": r.purpose, "event": r.event, "ref": r.ref,
         "recipient": r.recipient, "attempts": r.attempts,
-        "created_at": as_utc(r.created_at).isoformat(),
-        "age_seconds": round((now - as_utc(r.created_at)).total_seconds()),
-        "next_attempt_at": as_utc(r.next_attempt_at).isoformat() if r.status == OutboxStatus.QUEUED else None,
-        "sent_at": as_utc(r.sent_at).isoformat() if r.sent_at else None,
+        "created_at": r.created_at.isoformat(),
+        "age_seconds": round((now - r.created_at).total_seconds()),
+        "next_attempt_at": r.next_attempt_at.isoformat() if r.status == OutboxStatus.QUEUED else None,
+        "sent_at": r.sent_at.isoformat() if r.sent_at else None,
         "message_id": r.message_id, "last_error": r.last_error,
     } for r in rows]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from intake.report_rows import Failure
-from mailer.outbox import OutboxMessage, OutboxStatus, as_utc
+from mailer.outbox import OutboxMessage, OutboxStatus
 
 __all__ = ["OutboxRow", "RunSummary", "last_runs", "outbox_rows"]
 
@@ -70,5 +70,5 @@ def outbox_rows(connection: Connection, *, limit: int = 200) -> list[OutboxRow]:
     stmt = (sa.select(t.c.id, t.c.purpose, t.c.event, t.c.recipient, t.c.status, t.c.attempts, t.c.next_attempt_at,
                       t.c.last_error)
             .where(t.c.status.in_([s.value for s in UNSENT])).order_by(t.c.next_attempt_at, t.c.id).limit(limit))
-    return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], as_utc(r[6]), (r[7] or "")[:500])
+    return [OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], (r[7] or "")[:500])
             for r in connection.execute(stmt)]

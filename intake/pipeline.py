@@ -159,7 +159,7 @@ def provenance_of(arrival: Arrival, *, sha256: str, require_dmarc: bool) -> Prov
     verdict = arrival.dmarc == "pass" if arrival.auth_trusted else not require_dmarc
     authenticated = email and bool(arrival.sender) and verdict
     return Provenance(sha256=sha256, channel=Channel(arrival.channel), sender=arrival.sender or None,
-                      authenticated=authenticated, received_at=_aware(arrival.received_at),
+                      authenticated=authenticated, received_at=arrival.received_at,
                       message_id=arrival.message_id or None, filename=arrival.filename or "")
 
 
@@ -381,11 +381,6 @@ def _split(doc: PendingDocument, parts: list[Part], *, store: DocumentStore, eng
 def _source_count(cfg: Config) -> int:
     s = cfg.sources
     return sum((s.maildir.enabled, s.drop.enabled, s.imap.enabled))
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands datetimes back naive; everything we store is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @contextmanager

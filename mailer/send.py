@@ -42,7 +42,6 @@ from mailer.outbox import (
     Clock,
     OutboxMessage,
     OutboxStatus,
-    as_utc,
     backoff,
     claim_due,
     details_of,
@@ -348,7 +347,7 @@ class Sender:
 def _held(row: OutboxMessage, lease_until: datetime) -> bool:
     """Whether the row is still ours: ``sending`` under the very lease we took or set."""
     return (row.status == OutboxStatus.SENDING and row.lease_until is not None
-            and as_utc(row.lease_until) == as_utc(lease_until))
+            and row.lease_until == lease_until)
 
 
 def _mismatch(row: OutboxMessage, current: Recipient | None) -> str | None:

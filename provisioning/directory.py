@@ -13,7 +13,6 @@ from provisioning.apply import Clock, invalidate_passwords
 from provisioning.models import Account, AccountStatus, Credential, MasterUser, Organisation
 from provisioning.passwords import DEFAULT_ARGON2, Argon2Params, generate_password, hash_password, verify_password
 from provisioning.policy import CREDENTIALS_VALIDITY_HOURS
-from provisioning.state import aware
 
 __all__ = [
     "DEFAULT_VALIDITY",
@@ -123,7 +122,7 @@ def verify_temporary_password(session: Session, login: str, plaintext: str, *, c
                                                  col(Credential.invalidated_at).is_(None),
                                                  col(Credential.used_at).is_(None))).all()
     for cred in live:
-        if aware(cred.expires_at) > now and verify_password(cred.password_hash, plaintext):
+        if cred.expires_at > now and verify_password(cred.password_hash, plaintext):
             cred.used_at = now
             session.add(cred)
             return True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -31,12 +31,7 @@ from provisioning.models import (
 from provisioning.plan import AccountSnapshot, DossierState, FormSnapshot, MasterUserSnapshot, Provenance
 from provisioning.rules import accounts_needed
 
-__all__ = ["aware", "load_state", "lock_dossier", "provenance_of"]
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time we store is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+__all__ = ["load_state", "lock_dossier", "provenance_of"]
 
 
 def lock_dossier(session: Session, enterprise_number: str, *, now: datetime) -> None:
@@ -64,7 +59,7 @@ def lock_dossier(session: Session, enterprise_number: str, *, now: datetime) -> 
 
 def provenance_of(row: DossierForm) -> Provenance:
     return Provenance(sha256=row.sha256, channel=Channel(row.channel), sender=row.sender,
-                      authenticated=row.authenticated, received_at=aware(row.received_at),
+                      authenticated=row.authenticated, received_at=row.received_at,
                       message_id=row.message_id, filename=row.filename or "")
 
 
@@ -112,7 +107,7 @@ _LEGACY = sa_select(_T_LEG.c.login).where(_T_LEG.c.enterprise_number == _EN,
 
 def _provenance_of_row(row: Any) -> Provenance:
     return Provenance(sha256=row.sha256, channel=Channel(row.channel), sender=row.sender,
-                      authenticated=bool(row.authenticated), received_at=aware(row.received_at),
+                      authenticated=bool(row.authenticated), received_at=row.received_at,
                       message_id=row.message_id, filename=row.filename or "")
 
 
