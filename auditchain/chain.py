@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from errors import AuditError
 
@@ -114,7 +115,7 @@ class AuditEntry(SQLModel, table=True):
 
     seq: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
     #: UTC; stored without offset on SQLite, as timestamptz on PostgreSQL
-    at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False, index=True))
+    at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
     actor: str = Field(max_length=200)
     action: str = Field(max_length=40, index=True)
     org: str | None = Field(default=None, max_length=20, index=True)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from errors import ConfigError
-from mailer.identity import SERVICE_ADDRESS
+from mailer.defaults import CONCURRENCY, MAX_ATTEMPTS, SMTP_PORT, SMTP_TIMEOUT_SECONDS
+from mailer.identity import LOGIN_URL, SERVICE_ADDRESS
 from provisioning.policy import CREDENTIALS_VALIDITY_HOURS, EXPIRY_WARNING_DAYS
 
 __all__ = [
@@ -143,12 +144,12 @@ class TrustConfig:
 @dataclass
 class SmtpConfig:
     host: str = ""
-    port: int = 587
+    port: int = SMTP_PORT
     tls: TlsMode = TlsMode.STARTTLS
     user: str = ""
     password_env: str = "EXTRANET_SMTP_PASSWORD"  # noqa: S105 - the variable's name, not a secret
-    timeout_seconds: float = 30.0
-    concurrency: int = 4
+    timeout_seconds: float = SMTP_TIMEOUT_SECONDS
+    concurrency: int = CONCURRENCY
     #: CA bundle to trust (test certificates); empty = system store
     ca_file: str = ""
 
@@ -158,9 +159,9 @@ class MailConfig:
     transport: str = "file"  # "file" | "smtp"
     from_address: str = SERVICE_ADDRESS
     #: where users sign in to the extranet: the credentials mail gives it (set it per deployment)
-    login_url: str = "https://extranet2p.ethias.be/"
+    login_url: str = LOGIN_URL
     outbox_dir: Path = Path("var/outbox")
-    max_attempts: int = 8
+    max_attempts: int = MAX_ATTEMPTS
     #: ``status`` exits 1 when a mail has waited to leave longer than this (0 = never)
     alert_after_minutes: int = 60
     smtp: SmtpConfig = field(default_factory=SmtpConfig)

@@ -22,7 +22,6 @@ from sqlmodel import Session
 from auditchain.chain import AuditHead
 from intake.monitor import WAITING, outbox_states
 from intake.store_tables import Document
-from mailer.outbox import as_utc
 from provisioning.models import ReviewItem, ReviewStatus
 
 __all__ = ["METRICS", "collect", "write_textfile"]
@@ -66,7 +65,7 @@ def collect(session: Session, *, now: datetime, last_run: Mapping[str, Any] | No
                               .where(r.c.status == ReviewStatus.OPEN.value)).one()
     _gauge(registry, f"{_P}review_backlog").set(count)
     _gauge(registry, f"{_P}review_oldest_age_seconds").set(
-        max(0.0, (now - as_utc(oldest)).total_seconds()) if oldest is not None else 0.0)
+        max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0)
 
     messages = _gauge(registry, f"{_P}outbox_messages", ("state",))
     ages = _gauge(registry, f"{_P}outbox_oldest_age_seconds", ("state",))

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from mailer.outbox import OutboxMessage, OutboxStatus, as_utc
+from mailer.outbox import OutboxMessage, OutboxStatus
 
 __all__ = ["UNSENT", "WAITING", "Alert", "OutboxOrder", "OutboxRow", "OutboxState", "outbox_alerts", "outbox_listing",
            "outbox_states"]
@@ -66,9 +66,9 @@ def outbox_states(session: Session, *, now: datetime) -> list[OutboxState]:
                              .limit(1)).first()
         out.append(OutboxState(
             state=str(status), count=int(count),
-            oldest_age_seconds=(now - as_utc(oldest)).total_seconds() if oldest is not None else None,
+            oldest_age_seconds=(now - oldest).total_seconds() if oldest is not None else None,
             max_attempts=int(attempts or 0),
-            next_attempt_at=as_utc(next_at) if (next_at is not None and status == OutboxStatus.QUEUED) else None,
+            next_attempt_at=next_at if (next_at is not None and status == OutboxStatus.QUEUED) else None,
             last_error=error))
     return out
 
@@ -142,7 +142,7 @@ def outbox_listing(connection: Connection, *, states: Iterable[OutboxStatus] | N
         stmt = stmt.where(t.c.status.in_(wanted))
     stmt = stmt.order_by(t.c.id.desc()) if order is OutboxOrder.NEWEST else stmt.order_by(t.c.next_attempt_at, t.c.id)
     return [OutboxRow(id=r.id, status=str(r.status), purpose=r.purpose, event=r.event, ref=r.ref,
-                      recipient=r.recipient, attempts=int(r.attempts), created_at=as_utc(r.created_at),
-                      next_attempt_at=as_utc(r.next_attempt_at),
-                      sent_at=as_utc(r.sent_at) if r.sent_at is not None else None, message_id=r.message_id,
+                      recipient=r.recipient, attempts=int(r.attempts), created_at=r.created_at,
+                      next_attempt_at=r.next_attempt_at,
+                      sent_at=r.sent_at if r.sent_at is not None else None, message_id=r.message_id,
                       last_error=r.last_error) for r in connection.execute(stmt.limit(limit))]

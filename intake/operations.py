@@ -37,6 +37,7 @@ from intake.pipeline import (
     utc_now,
 )
 from intake.progress import Reporter
+from intake.report_rows import Failure
 from intake.sources.drop import is_ignored
 from intake.sources.files import Refused, read_listed
 from intake.sources.imap import account_of, connect
@@ -76,8 +77,7 @@ def run_once(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, send: b
         _write_metrics(cfg, engine, report, clock=clock)
         report.checkpoint = checkpoint_after_run(cfg, engine, clock=clock)
         if report.checkpoint is not None and not report.checkpoint["ok"]:
-            report.failures.append({"stage": "checkpoint", "code": report.checkpoint["code"],
-                                    "message": report.checkpoint["message"]})
+            report.failures.append(Failure("checkpoint", report.checkpoint["code"], report.checkpoint["message"]))
         return report
     finally:
         engine.dispose()
@@ -92,8 +92,8 @@ def _write_metrics(cfg: Config, engine: Engine, report: RunReport, *, clock: Clo
             registry = collect(session, now=clock(), last_run=report.as_dict())
         write_textfile(cfg.run.metrics_file, registry)
     except OSError as exc:
-        report.failures.append({"stage": "metrics", "code": "metrics-write-failed",
-                                "message": f"cannot write {cfg.run.metrics_file}: {exc.strerror}"})
+        report.failures.append(Failure("metrics", "metrics-write-failed",
+                                       f"cannot write {cfg.run.metrics_file}: {exc.strerror}"))
 
 
 # ------------------------------------------------------------------------------------------ dry run

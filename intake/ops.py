@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from intake.report_rows import Failure
+
 __all__ = ["RunSummary", "last_runs"]
 
 
@@ -19,7 +21,7 @@ class RunSummary:
     ok: bool
     dry_run: bool
     outcomes: dict[str, int]
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     mail: dict[str, Any] = field(default_factory=dict)
 
 
@@ -34,8 +36,10 @@ def last_runs(report_dir: Path, *, limit: int = 10) -> list[RunSummary]:
             out.append(RunSummary(name=path.name, started_at=str(raw.get("started_at", "")),
                                   finished_at=raw.get("finished_at"), ok=bool(raw.get("ok")),
                                   dry_run=bool(raw.get("dry_run")), outcomes=dict(raw.get("outcomes") or {}),
-                                  failures=list(raw.get("failures") or []), mail=dict(raw.get("mail") or {})))
+                                  failures=[Failure.of(str(f.get("stage") or ""), f)
+                                            for f in raw.get("failures") or []],
+                                  mail=dict(raw.get("mail") or {})))
         except (OSError, ValueError, AttributeError):
             out.append(RunSummary(name=path.name, started_at="", finished_at=None, ok=False, dry_run=False,
-                                  outcomes={}, failures=[{"code": "report-unreadable", "message": path.name}]))
+                                  outcomes={}, failures=[Failure("", "report-unreadable", path.name)]))
     return out

@@ -23,7 +23,6 @@ from errors import ParseError
 from intake.store_tables import Arrival
 from parsers.ocr_crop import field_crop
 from provisioning.rules import OCR_LOW_CONFIDENCE_CODES
-from provisioning.state import aware
 
 __all__ = ["MAX_PAGES", "MAX_SIDE_PX", "ArrivalView", "OriginalKind", "arrivals_of", "crop_png", "doubtful_fields",
            "original_kind", "page_count", "render_page_png", "xlsx_table"]
@@ -154,5 +153,5 @@ class ArrivalView:
 def arrivals_of(session: Session, sha256: str) -> list[ArrivalView]:
     """How a document came in: each arrival with its sender, DMARC verdict and subject (first first)."""
     rows = session.exec(select(Arrival).where(col(Arrival.sha256) == sha256).order_by(col(Arrival.id)))
-    return [ArrivalView(a.channel, a.sender, a.subject, a.dmarc, a.auth_trusted, a.filename, aware(a.received_at))
+    return [ArrivalView(a.channel, a.sender, a.subject, a.dmarc, a.auth_trusted, a.filename, a.received_at)
             for a in rows]

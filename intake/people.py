@@ -25,7 +25,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -307,7 +307,7 @@ def mails_for_people(session: Session, *, imap: ImapConfig | None = None,
         for a in session.exec(select(Arrival).where(col(Arrival.sha256).in_(keys[start:start + 500]),
                                                     col(Arrival.parent_sha256).is_(None))):
             reason = a.outcome if a.outcome != MimeOutcome.FORMS.value else PeopleReason.FORMS_REFUSED.value
-            received = a.received_at if a.received_at.tzinfo else a.received_at.replace(tzinfo=UTC)
-            found.append(MailForPeople(a.sha256, a.source, a.sender, a.subject, received, reason, shas[a.sha256]))
+            found.append(MailForPeople(a.sha256, a.source, a.sender, a.subject, a.received_at, reason,
+                                       shas[a.sha256]))
     found.sort(key=lambda m: (m.received_at, m.source), reverse=True)
     return found[:limit]

@@ -32,6 +32,7 @@ from intake.logs import event, new_run_id, run_context
 from intake.parsing import read_trusted_roots, sandboxed_parser
 from intake.people import PeopleReport, hand_over_imap, hand_over_maildir
 from intake.progress import Reporter
+from intake.report_rows import ExpiryResult, Failure, RunWarning
 from intake.sources.drop import poll_drop
 from intake.sources.imap import poll_imap
 from intake.sources.ingest import PollReport
@@ -50,7 +51,8 @@ from provisioning.plan import Provenance
 from provisioning.service import Decision, process_form
 from reasons import describe
 
-__all__ = ["Clock", "DocumentResult", "RunReport", "daily_run", "make_transport", "provenance_of", "utc_now"]
+__all__ = ["Clock", "DocumentResult", "ExpiryResult", "Failure", "RunReport", "RunWarning", "daily_run",
+           "make_transport", "provenance_of", "utc_now"]
 
 Clock = Callable[[], datetime]
 
@@ -83,13 +85,14 @@ class RunReport:
     finished_at: datetime | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
     documents: list[DocumentResult] = field(default_factory=list)
-    expiries: list[dict[str, Any]] = field(default_factory=list)
-    mail: dict[str, Any] = field(default_factory=dict)
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    expiries: list[ExpiryResult] = field(default_factory=list)
+    #: the outbox drain (None: nothing was sent, e.g. ``--no-send``)
+    mail: DrainReport | None = None
+    failures: list[Failure] = field(default_factory=list)
     #: things a person should know that are not failures (a page of a stack holding no form)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[RunWarning] = field(default_factory=list)
     #: mails handed over to people (no form, or every form refused), one entry per mail source
-    people: list[dict[str, Any]] = field(default_factory=list)
+    people: list[PeopleReport] = field(default_factory=list)
     #: seconds per stage (the e2e bench reads the shares)
     timings: dict[str, float] = field(default_factory=dict)
     #: names this run in its log events (``--log-format json``) and its report
@@ -106,7 +109,7 @@ class RunReport:
     @property
     def for_people(self) -> int:
         """Mails moved to the people folder by this run."""
-        return sum(int(p["handed_over"]) for p in self.people)
+        return sum(p.handed_over for p in self.people)
 
     def outcomes(self) -> Counter[str]:
         return Counter(d.outcome for d in self.documents)
@@ -117,9 +120,10 @@ class RunReport:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "dry_run": self.dry_run, "ok": self.ok,
             "sources": self.sources, "documents": [d.as_dict() for d in self.documents],
-            "outcomes": dict(self.outcomes()), "expiries": self.expiries, "mail": self.mail,
-            "people": self.people, "for_people": self.for_people,
-            "failures": self.failures, "warnings": self.warnings,
+            "outcomes": dict(self.outcomes()), "expiries": [e.as_dict() for e in self.expiries],
+            "mail": self.mail.as_dict() if self.mail is not None else {},
+            "people": [p.as_dict() for p in self.people], "for_people": self.for_people,
+            "failures": [f.as_dict() for f in self.failures], "warnings": [w.as_dict() for w in self.warnings],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "run_id": self.run_id,
             "checkpoint": self.checkpoint,
@@ -158,7 +162,7 @@ def provenance_of(arrival: Arrival, *, sha256: str, require_dmarc: bool) -> Prov
     verdict = arrival.dmarc == "pass" if arrival.auth_trusted else not require_dmarc
     authenticated = email and bool(arrival.sender) and verdict
     return Provenance(sha256=sha256, channel=Channel(arrival.channel), sender=arrival.sender or None,
-                      authenticated=authenticated, received_at=_aware(arrival.received_at),
+                      authenticated=authenticated, received_at=arrival.received_at,
                       message_id=arrival.message_id or None, filename=arrival.filename or "")
 
 
@@ -180,11 +184,11 @@ def _log_report(report: RunReport, *, seconds: float) -> None:
         event("document.processed", stage="apply", sha256=d.sha256, form_id=d.form_id, org=d.org,
               outcome=d.outcome, code=d.reasons[0] if d.reasons and d.outcome in ("failed", "rejected") else None)
     for f in report.failures:
-        event("run.failure", level=logging.WARNING, stage=f.get("stage"), code=f.get("code"),
-              sha256=f.get("sha256"), outbox_id=f.get("outbox_id"))
+        event("run.failure", level=logging.WARNING, stage=f.stage, code=f.code, sha256=f.sha256,
+              outbox_id=f.outbox_id)
+    mail = report.mail.as_dict() if report.mail is not None else {}
     event("run.finished", ok=report.ok, duration_seconds=round(seconds, 3), documents=len(report.documents),
-          failures=len(report.failures), **{f"mail_{k}": v for k, v in report.mail.items()
-                                            if isinstance(v, int)})
+          failures=len(report.failures), **{f"mail_{k}": v for k, v in mail.items() if isinstance(v, int)})
 
 
 def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clock, engine: Engine | None,
@@ -213,16 +217,16 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
             try:
                 polled = poll()
                 report.sources.append(polled.as_dict())
-                report.failures.extend({"stage": name, **e} for e in polled.errors)
+                report.failures.extend(Failure.of(name, e) for e in polled.errors)
             except IntakeError as exc:
                 # A source that is down is a failure of the run, not a reason to skip the others.
-                report.failures.append({"stage": name, **exc.as_dict()})
+                report.failures.append(Failure.of_exception(name, exc))
             st.advance()
         with sessions() as session:  # stage 2 of the mail sources: stored messages → their form attachments
             exploded = explode_messages(session, store, trust=cfg.trust, limits=explode_limits(cfg.sources),
                                         clock=clock)
         report.sources.append(exploded.as_dict())
-        report.failures.extend({"stage": "explode", **e} for e in exploded.errors)
+        report.failures.extend(Failure.of("explode", e) for e in exploded.errors)
 
     with sessions() as session:
         pending = pending_documents(session)
@@ -253,36 +257,35 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
                                                                password=imap_password, clock=clock)))
         for name, hand_over in handovers:
             try:
-                report.people.append(hand_over().as_dict())
+                report.people.append(hand_over())
             except IntakeError as exc:
-                report.failures.append({"stage": name, **exc.as_dict()})
+                report.failures.append(Failure.of_exception(name, exc))
 
     with _timed(report, "expiry"), reporter.stage("expiry sweep") as st, sessions() as session:
         try:
             decisions = expire(session, clock=clock, warning_days=cfg.run.expiry_warning_days)
-            report.expiries = [{"org": d.plan.enterprise_number, "outcome": d.outcome.value,
-                                "reasons": list(d.plan.reasons)} for d in decisions]
+            report.expiries = [ExpiryResult(d.plan.enterprise_number, d.outcome.value, tuple(d.plan.reasons))
+                               for d in decisions]
             st.advance(len(decisions))
         except IntakeError as exc:
             session.rollback()
-            report.failures.append({"stage": "expiry", **exc.as_dict()})
+            report.failures.append(Failure.of_exception("expiry", exc))
 
     with _timed(report, "access review"), sessions() as session:
         try:
             report.access_review = daily_review(session, cfg=cfg, clock=clock)  # one unit of work, committed
             # an organisation past its due date is the team's to chase: a warning of every run until it answers
-            report.warnings.extend({"stage": "access-review", "code": "access-review-overdue", "org": o["org"],
-                                    "message": f"no answer to access review {o.get('campaign', '')}"}
+            report.warnings.extend(RunWarning("access-review", "access-review-overdue", org=o["org"],
+                                              message=f"no answer to access review {o.get('campaign', '')}")
                                    for o in report.access_review["overdue"])
         except (IntakeError, SQLAlchemyError) as exc:
             session.rollback()
-            report.failures.append({"stage": "access-review", **(exc.as_dict() if isinstance(exc, IntakeError) else {
-                "code": "database-error", "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"})})
+            report.failures.append(Failure.of_exception("access-review", exc))
 
     if mail_transport is not None:
         with _timed(report, "send"), reporter.stage("send") as st:
             drained = send_outbox(cfg, engine=engine, transport=mail_transport, clock=clock)
-            report.mail = drained.as_dict()
+            report.mail = drained
             for row_id in drained.sent:
                 event("mail.sent", stage="send", outbox_id=row_id)
             for row_id, state, code in drained.undelivered():
@@ -292,8 +295,8 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
             # Every due mail that did not leave is a failure of the run, with its cause's code: an
             # SMTP server that is down must not look like success (the rows wait for the next try).
             for row_id, state, code in drained.undelivered():
-                report.failures.append({"stage": "send", "code": code, "outbox_id": row_id, "state": state,
-                                        "message": drained.errors.get(row_id, "")})
+                report.failures.append(Failure("send", code, drained.errors.get(row_id, ""), outbox_id=row_id,
+                                               state=state))
     report.finished_at = clock()
 
 
@@ -329,7 +332,7 @@ def _one_document(cfg: Config, doc: PendingDocument, *, store: DocumentStore, pa
             else:
                 form = parser.parse(data, today=clock().date(), filename=doc.arrival.filename or None)
     except IntakeError as exc:
-        report.failures.append({"stage": "parse", "sha256": doc.sha256, **exc.as_dict()})
+        report.failures.append(Failure.of_exception("parse", exc, sha256=doc.sha256))
         return DocumentResult(doc.sha256, source, None, None, "error", "failed", (exc.code,))
     form = replace(form, sha256=doc.sha256, channel=Channel(doc.arrival.channel))
     provenance = provenance_of(doc.arrival, sha256=doc.sha256, require_dmarc=cfg.trust.require_dmarc)
@@ -343,11 +346,10 @@ def _one_document(cfg: Config, doc: PendingDocument, *, store: DocumentStore, pa
         except (IntakeError, SQLAlchemyError) as exc:
             # this document's failure, recorded; it stays pending for the next run, the others go on
             session.rollback()
-            error = exc.as_dict() if isinstance(exc, IntakeError) else {
-                "code": "database-error", "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"}
-            report.failures.append({"stage": "apply", "sha256": doc.sha256, **error})
-            code = exc.code if isinstance(exc, IntakeError) else "database-error"
-            return DocumentResult(doc.sha256, source, form.form_id, None, form.outcome.value, "failed", (code,))
+            failure = Failure.of_exception("apply", exc, sha256=doc.sha256)
+            report.failures.append(failure)
+            return DocumentResult(doc.sha256, source, form.form_id, None, form.outcome.value, "failed",
+                                  (failure.code,))
     # A rejected document is a coded outcome of the run (and an audit entry), not a failure of the run.
     return DocumentResult(doc.sha256, source, form.form_id, decision.plan.enterprise_number, form.outcome.value,
                           decision.outcome.value, decision.plan.reasons)
@@ -362,16 +364,15 @@ def _split(doc: PendingDocument, parts: list[Part], *, store: DocumentStore, eng
             session.commit()
         except (IntakeError, SQLAlchemyError) as exc:
             session.rollback()
-            error = exc.as_dict() if isinstance(exc, IntakeError) else {
-                "code": "database-error", "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"}
-            report.failures.append({"stage": "split", "sha256": doc.sha256, **error})
-            return DocumentResult(doc.sha256, doc.arrival.source, None, None, "stack", "failed", (error["code"],))
+            failure = Failure.of_exception("split", exc, sha256=doc.sha256)
+            report.failures.append(failure)
+            return DocumentResult(doc.sha256, doc.arrival.source, None, None, "stack", "failed", (failure.code,))
     # Pages of no form are a warning of the run (and each goes to review as its own document).
     for part in parts:
         if part.stray_code is not None:
-            report.warnings.append({"stage": "split", "sha256": doc.sha256, "code": part.stray_code,
-                                    "pages": part.pages, "message": f"page(s) {part.pages} of the stack hold no "
-                                                                   "form: queued for a person"})
+            report.warnings.append(RunWarning("split", part.stray_code, sha256=doc.sha256, pages=part.pages,
+                                              message=f"page(s) {part.pages} of the stack hold no form: "
+                                                      "queued for a person"))
     return DocumentResult(doc.sha256, doc.arrival.source, None, None, "stack", SPLIT_OUTCOME,
                           tuple(f"{p.stray_code or p.form_id}:p{p.pages}" + ("(turned)" if p.rotated else "")
                                 for p in parts))
@@ -380,11 +381,6 @@ def _split(doc: PendingDocument, parts: list[Part], *, store: DocumentStore, eng
 def _source_count(cfg: Config) -> int:
     s = cfg.sources
     return sum((s.maildir.enabled, s.drop.enabled, s.imap.enabled))
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands datetimes back naive; everything we store is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @contextmanager

@@ -95,7 +95,7 @@ def make_outbox(*, clock: Clock) -> Outbox:
 def send_settings(cfg: Config) -> SendSettings:
     return SendSettings(from_address=cfg.mail.from_address, login_url=cfg.mail.login_url,
                         max_attempts=cfg.mail.max_attempts,
-                        concurrency=cfg.mail.smtp.concurrency, validity_hours=cfg.credentials.validity_hours)
+                        concurrency=cfg.mail.smtp.concurrency)
 
 
 def enqueue_mails(session: Session, mails: Iterable[MailIntent], *, clock: Clock,

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from errors import MailerError
 from mailer.ports import AuditSink, MailAction, RecipientDirectory
@@ -28,7 +29,6 @@ __all__ = [
     "Outbox",
     "OutboxMessage",
     "OutboxStatus",
-    "as_utc",
     "backoff",
     "claim_due",
     "details_of",
@@ -40,11 +40,6 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time the mailer writes is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 #: the reason code of a superseded row (its words are in the reason catalogue)
@@ -64,7 +59,9 @@ class OutboxStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
-_TZ = sa.DateTime(timezone=True)
+#: the product's one datetime column type (docs/architecture.md): DateTime(timezone=True) that takes
+#: aware datetimes only, stores UTC and reads back aware UTC on SQLite and PostgreSQL alike
+_TZ = UTCDateTime()
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -8,6 +8,7 @@ transaction the mailer is running in.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -44,6 +45,11 @@ class RecipientDirectory(Protocol):
 
 
 class CredentialIssuer(Protocol):
+    @property
+    def validity(self) -> timedelta:
+        """How long a password this issuer makes stays valid; the credentials mail states this very value."""
+        ...
+
     def issue(self, session: Session, login: str) -> str:
         """Make a new temporary password for ``login``, store only its hash, kill the previous one.
 

@@ -26,7 +26,7 @@ from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound, s
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from errors import MailerError
-from mailer.identity import SERVICE_ADDRESS
+from mailer.identity import LOGIN_URL, SERVICE_ADDRESS
 from mailer.purposes import Event, Language, Purpose, Recipient, clean_text, spec_of
 from reasons import Words, for_organisation
 
@@ -169,7 +169,7 @@ def template_names(purpose: Purpose, event: Event, language: Language) -> tuple[
 
 def render(purpose: Purpose, event: Event, language: Language, *, recipient_name: str,
            params: Mapping[str, Any], secret: Mapping[str, Any] | None = None,
-           now: datetime | None = None, login_url: str = "https://extranet2p.ethias.be/") -> Rendered:
+           now: datetime | None = None, login_url: str = LOGIN_URL) -> Rendered:
     """Render subject, text and HTML of one mail in ``language``.
 
     ``secret`` carries the credentials-only values made at send time (password, validity); they

@@ -36,12 +36,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from errors import IntakeError, MailerError
-from mailer.identity import SERVICE_ADDRESS, SERVICE_NAME
+from mailer.defaults import CONCURRENCY, MAX_ATTEMPTS
+from mailer.identity import LOGIN_URL, SERVICE_ADDRESS, SERVICE_NAME
 from mailer.outbox import (
     Clock,
     OutboxMessage,
     OutboxStatus,
-    as_utc,
     backoff,
     claim_due,
     details_of,
@@ -62,16 +62,14 @@ class SendSettings:
     from_address: str = SERVICE_ADDRESS
     from_name: str = SERVICE_NAME
     #: the extranet's sign-in page, given in credentials mails
-    login_url: str = "https://extranet2p.ethias.be/"
-    max_attempts: int = 8
+    login_url: str = LOGIN_URL
+    max_attempts: int = MAX_ATTEMPTS
     #: a row ``sending`` longer than this belongs to a sender that died: it is sent again
     lease_seconds: float = 600.0
     backoff_seconds: float = 60.0
     backoff_max_seconds: float = 6 * 3600.0
     #: rows in flight at once (the SMTP transport bounds its own connections as well)
-    concurrency: int = 4
-    #: must equal the validity the credential issuer gives the password (CredentialsConfig)
-    validity_hours: int = 72
+    concurrency: int = CONCURRENCY
     #: processes hashing temporary passwords (0: one per core the process may use)
     hash_workers: int = 0
 
@@ -253,13 +251,15 @@ class Sender:
             row.message_id = self._message_id(row_id, now)
         secret: dict[str, object] | None = None
         if purpose is Purpose.CREDENTIALS:
-            hours = self.settings.validity_hours
+            # the issuer's own validity: the mail states what the stored password really has
+            validity = self.ports.issuer.validity
+            hours = int(validity.total_seconds() // 3600)
             if made is not None and isinstance(self.ports.issuer, PreparedIssuer):
                 self.ports.issuer.store(session, row.ref, made[1])
                 password = made[0]
             else:
                 password = self.ports.issuer.issue(session, row.ref)
-            secret = {"password": password, "valid_hours": hours, "valid_until": now + timedelta(hours=hours)}
+            secret = {"password": password, "valid_hours": hours, "valid_until": now + validity}
             self.ports.audit.record(session, action=MailAction.CREDENTIALS_ISSUED, purpose=purpose,
                                     ref=row.ref, actor="system",
                                     reason=f"temporary password issued for {event}, valid {hours} h",
@@ -347,7 +347,7 @@ class Sender:
 def _held(row: OutboxMessage, lease_until: datetime) -> bool:
     """Whether the row is still ours: ``sending`` under the very lease we took or set."""
     return (row.status == OutboxStatus.SENDING and row.lease_until is not None
-            and as_utc(row.lease_until) == as_utc(lease_until))
+            and row.lease_until == lease_until)
 
 
 def _mismatch(row: OutboxMessage, current: Recipient | None) -> str | None:

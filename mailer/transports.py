@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import aiosmtplib
 
 from errors import MailerError
+from mailer.defaults import CONCURRENCY, SMTP_PORT, SMTP_TIMEOUT_SECONDS
 
 __all__ = [
     "DeliveryError",
@@ -73,12 +74,12 @@ class Transport(Protocol):
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str
-    port: int = 587
+    port: int = SMTP_PORT
     security: Security = Security.STARTTLS
     user: str = ""
     password: str = field(default="", repr=False)  # a printed settings object never shows it
-    timeout_seconds: float = 30.0
-    concurrency: int = 4
+    timeout_seconds: float = SMTP_TIMEOUT_SECONDS
+    concurrency: int = CONCURRENCY
     #: CA bundle to trust instead of the system store (test certificates)
     ca_file: str = ""
     #: a pooled connection idle longer than this is closed rather than reused (servers drop idle

@@ -31,7 +31,6 @@ from provisioning.models import (
     OrgStatus,
 )
 from provisioning.plan import MailEvent, MailIntent, MailKind
-from provisioning.state import aware
 
 __all__ = [
     "ANSWERED",
@@ -291,7 +290,7 @@ def tick(session: Session, *, now: datetime, reminder_days: Iterable[int] = DEFA
             _overdue(session, row, campaign, now=now, suspend=suspend_overdue, report=report)
             continue
         # points already passed when the request left are not reminders (a 5-day campaign gets no 7-day one)
-        sent_left = (campaign.due_date - aware(row.sent_at).date()).days
+        sent_left = (campaign.due_date - row.sent_at.date()).days
         due_points = [d for d in points if left <= d < sent_left and d not in row.reminded]
         if not due_points:
             continue
@@ -359,11 +358,11 @@ def review_status(session: Session, *, campaign: int | None = None) -> dict[str,
             counts[r.state] = counts.get(r.state, 0) + 1
             rows.append({"org": r.enterprise_number, "name": name, "campaign": c.id, "state": r.state, "code": r.code,
                          "recipient": r.mu_email, "accounts": len(r.logins),
-                         "sent_at": aware(r.sent_at).isoformat(), "reminded": list(r.reminded),
-                         "answered_at": aware(r.answered_at).isoformat() if r.answered_at else None,
-                         "overdue_at": aware(r.overdue_at).isoformat() if r.overdue_at else None,
+                         "sent_at": r.sent_at.isoformat(), "reminded": list(r.reminded),
+                         "answered_at": r.answered_at.isoformat() if r.answered_at else None,
+                         "overdue_at": r.overdue_at.isoformat() if r.overdue_at else None,
                          "suspended": r.suspended})
-        out.append({"campaign": c.id, "started_at": aware(c.started_at).isoformat(), "started_by": c.started_by,
+        out.append({"campaign": c.id, "started_at": c.started_at.isoformat(), "started_by": c.started_by,
                     "due_date": c.due_date.isoformat(), "only_org": c.only_org, "counts": counts,
                     "organisations": rows})
     overdue = [o for c in out for o in c["organisations"] if o["state"] == ReviewState.OVERDUE.value]

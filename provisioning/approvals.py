@@ -33,7 +33,6 @@ from provisioning.models import ReviewApproval, ReviewItem
 from provisioning.plan import MailIntent
 from provisioning.review import approve, revalidate
 from provisioning.service import Decision
-from provisioning.state import aware
 
 __all__ = ["ApprovalResult", "ApprovalView", "add_approval", "approvals_of", "values_digest"]
 
@@ -87,7 +86,7 @@ def approvals_of(session: Session, item_id: int) -> list[ApprovalView]:
     digest = values_digest(_current(item))
     rows = session.exec(select(ReviewApproval).where(col(ReviewApproval.review_item_id) == item_id)
                         .order_by(col(ReviewApproval.id)))
-    return [ApprovalView(r.approver, aware(r.approved_at), r.values_sha256 == digest) for r in rows]
+    return [ApprovalView(r.approver, r.approved_at, r.values_sha256 == digest) for r in rows]
 
 
 def add_approval(session: Session, item_id: int, *, by: str, clock: Clock, required: int, reason: str = "",

@@ -138,14 +138,12 @@ def _active(session: Session, login: str) -> None:
 
 def verify_temporary_password(session: Session, login: str, plaintext: str, *, clock: Clock) -> bool:
     """Check a first-login password: live (not invalidated, not used, not expired), then spend it."""
-    from provisioning.state import aware  # the dossier's state reader: not needed to make a password
-
     now = clock()
     live = session.exec(select(Credential).where(col(Credential.login) == login,
                                                  col(Credential.invalidated_at).is_(None),
                                                  col(Credential.used_at).is_(None))).all()
     for cred in live:
-        if aware(cred.expires_at) > now and verify_password(cred.password_hash, plaintext):
+        if cred.expires_at > now and verify_password(cred.password_hash, plaintext):
             cred.used_at = now
             session.add(cred)
             return True

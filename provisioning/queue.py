@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from provisioning.models import DossierForm, Organisation, ReviewApproval, ReviewItem, ReviewStatus
-from provisioning.state import aware
 
 __all__ = ["QueueFilter", "QueuePage", "QueueRow", "review_queue"]
 
@@ -70,7 +69,8 @@ def review_queue(session: Session, *, now: datetime, filters: QueueFilter | None
             .where(item.c.status == str(ReviewStatus.OPEN)).order_by(item.c.id))
     rows: list[QueueRow] = []
     for r in session.connection().execute(stmt):
-        created = aware(r[5] if isinstance(r[5], datetime) else datetime.fromisoformat(r[5]))
+        # the raw value (the column type's processing is skipped): SQLite's text is UTC without an offset
+        created = r[5] if isinstance(r[5], datetime) else datetime.fromisoformat(r[5]).replace(tzinfo=UTC)
         reasons = r[4] if isinstance(r[4], list) else json.loads(r[4] or "[]")
         rows.append(QueueRow(id=r[0], form_id=r[1], enterprise_number=r[2] or "", org_name=r[3] or "",
                              reasons=tuple(reasons), created_at=created, waiting=now - created,

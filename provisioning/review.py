@@ -28,16 +28,15 @@ __all__ = ["ReviewView", "approve", "list_reviews", "parse_corrections", "reject
 
 
 def _view(item: ReviewItem, doc: DossierForm | None, *, full: bool) -> ReviewView:
-    from provisioning.state import aware
 
     return ReviewView(
         id=item.id or 0, status=str(item.status), form_id=item.form_id, enterprise_number=item.enterprise_number,
-        reasons=list(item.reasons), created_at=aware(item.created_at), document_sha256=item.document_sha256,
+        reasons=list(item.reasons), created_at=item.created_at, document_sha256=item.document_sha256,
         channel=doc.channel if doc else "", sender=doc.sender if doc else None,
         fields=dict(item.fields) if full else {}, errors=list(item.errors) if full else [],
         warnings=list(doc.warnings) if full and doc else [],
         signatures=list(doc.signatures) if full and doc else [], decided_by=item.decided_by,
-        decided_at=aware(item.decided_at) if item.decided_at else None, decision_reason=item.decision_reason,
+        decided_at=item.decided_at if item.decided_at else None, decision_reason=item.decision_reason,
         corrections=dict(item.corrections) if full else {})
 
 
@@ -180,7 +179,7 @@ def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str
     from provisioning.apply import apply_plan
     from provisioning.rules import fiche_of, plan_review_rejection
     from provisioning.service import Decision
-    from provisioning.state import aware, load_state, lock_dossier, provenance_of
+    from provisioning.state import load_state, lock_dossier, provenance_of
 
     item, doc = _open_item(session, item_id, by)
     code = reason.strip()
@@ -197,7 +196,7 @@ def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str
     state = load_state(session, item.enterprise_number)
     note = _note(state, item_id, nl=note_nl, fr=note_fr)
     decided = _signed(plan_review_rejection(state, sha256=item.document_sha256, form_id=item.form_id, reviewer=by,
-                                            reason=code, received=aware(doc.received_at).date(), note=note,
+                                            reason=code, received=doc.received_at.date(), note=note,
                                             fiche=fiche_of(item.form_id, dict(item.fields), provenance_of(doc))),
                       signed)
     mails = apply_plan(session, decided, actor=by, clock=clock)

@@ -70,7 +70,9 @@ class ReviewView:
 
 
 def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time we store is UTC (as provisioning.state.aware)."""
+    """SQLite hands back naive datetimes; every time we store is UTC. The models' ``UTCDateTime`` column
+    type does this for every other read, but this listing runs without SQLModel (docs/operations.md,
+    "Start-up time"), so its light columns carry no such type."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 

@@ -67,11 +67,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 class StaffAccount(SQLModel, table=True):
     __tablename__ = "staff_account"
 
@@ -274,7 +269,7 @@ def load_session(session: Session, token: str, *, idle: timedelta, absolute: tim
     if row is None:
         return None
     now = clock()
-    if now - _aware(row.last_seen_at) > idle or now - _aware(row.created_at) > absolute:
+    if now - row.last_seen_at > idle or now - row.created_at > absolute:
         session.delete(row)
         return None
     account = session.get(StaffAccount, row.staff_id)
@@ -282,7 +277,7 @@ def load_session(session: Session, token: str, *, idle: timedelta, absolute: tim
         session.delete(row)
         return None
     # one write a minute at most: a page with many requests need not write each time
-    if now - _aware(row.last_seen_at) > timedelta(minutes=1):
+    if now - row.last_seen_at > timedelta(minutes=1):
         row.last_seen_at = now
         session.add(row)
     return account

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, or_
@@ -32,12 +32,7 @@ from provisioning.models import (
 from provisioning.plan import AccountSnapshot, DossierState, FormSnapshot, MasterUserSnapshot, Provenance
 from provisioning.rules import accounts_needed, master_user_data
 
-__all__ = ["aware", "load_state", "lock_dossier", "provenance_of"]
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time we store is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+__all__ = ["load_state", "lock_dossier", "provenance_of"]
 
 
 def lock_dossier(session: Session, enterprise_number: str, *, now: datetime) -> Any:
@@ -58,7 +53,7 @@ def lock_dossier(session: Session, enterprise_number: str, *, now: datetime) -> 
 
 def provenance_of(row: DossierForm) -> Provenance:
     return Provenance(sha256=row.sha256, channel=Channel(row.channel), sender=row.sender,
-                      authenticated=row.authenticated, received_at=aware(row.received_at),
+                      authenticated=row.authenticated, received_at=row.received_at,
                       message_id=row.message_id, filename=row.filename or "")
 
 
@@ -120,7 +115,7 @@ _OPEN_STATUSES = frozenset({FormStatus.WAITING.value, FormStatus.IN_REVIEW.value
 
 def _provenance_of_row(row: Any) -> Provenance:
     return Provenance(sha256=row.sha256, channel=Channel(row.channel), sender=row.sender,
-                      authenticated=bool(row.authenticated), received_at=aware(row.received_at),
+                      authenticated=bool(row.authenticated), received_at=row.received_at,
                       message_id=row.message_id, filename=row.filename or "")
 
 

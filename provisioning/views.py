@@ -23,7 +23,6 @@ from provisioning.models import (
     Organisation,
     OrgStatus,
 )
-from provisioning.state import aware
 from reasons import reason_text
 
 __all__ = ["OrgDossier", "OrgSummary", "UserView", "list_orgs", "list_users", "missing_of", "show_org", "show_user"]
@@ -150,17 +149,17 @@ def show_org(session: Session, enterprise_number: str) -> OrgDossier:
     return OrgDossier(
         summary=summary, street=org.street, postcode=org.postcode, city=org.city,
         notification_email=org.notification_email, correspondence_language=org.correspondence_language,
-        opened_at=aware(org.opened_at) if org.opened_at else None,
+        opened_at=org.opened_at if org.opened_at else None,
         master_user={"name": f"{mu.first_name} {mu.last_name}", "email": mu.email, "language": mu.language,
-                     "phone": mu.phone, "approved_by": mu.approved_by, "approved_at": aware(mu.approved_at),
+                     "phone": mu.phone, "approved_by": mu.approved_by, "approved_at": mu.approved_at,
                      "document_sha256": mu.document_sha256} if mu else None,
         forms=[{"sha256": f.sha256, "form_id": f.form_id, "action": f.action, "status": str(f.status),
                 "reason": f.reason, "reason_text": reason_text(f.reason), "channel": f.channel, "sender": f.sender,
-                "received_at": aware(f.received_at), "approved_by": f.approved_by, "login": f.login}
+                "received_at": f.received_at, "approved_by": f.approved_by, "login": f.login}
                for f in forms],
         accounts=list_users(session, org=enterprise_number),
         legacy_accounts=[{"login": la.login, "name": f"{la.first_name} {la.last_name}".strip(),
-                          "revoked_at": aware(la.revoked_at) if la.revoked_at else None} for la in legacy])
+                          "revoked_at": la.revoked_at if la.revoked_at else None} for la in legacy])
 
 
 def _user_view(session: Session, a: Account, contracts: list[str], *, with_credentials: bool) -> UserView:
@@ -169,14 +168,14 @@ def _user_view(session: Session, a: Account, contracts: list[str], *, with_crede
         cred = session.exec(select(Credential).where(col(Credential.login) == a.login)
                             .order_by(col(Credential.id).desc())).first()
         if cred is not None:
-            credentials = {"issued_at": aware(cred.issued_at), "expires_at": aware(cred.expires_at),
+            credentials = {"issued_at": cred.issued_at, "expires_at": cred.expires_at,
                            "used": cred.used_at is not None, "invalidated": cred.invalidated_at is not None,
                            "must_change": cred.must_change}
     return UserView(
         login=a.login, enterprise_number=a.enterprise_number, name=f"{a.first_name} {a.last_name}".strip(),
         email=a.email, status=str(a.status), profile=str(a.profile), scope=str(a.scope), contracts=contracts,
-        user_type=str(a.user_type), access_end_date=a.access_end_date, created_at=aware(a.created_at),
-        updated_at=aware(a.updated_at), ended_at=aware(a.ended_at) if a.ended_at else None, language=a.language,
+        user_type=str(a.user_type), access_end_date=a.access_end_date, created_at=a.created_at,
+        updated_at=a.updated_at, ended_at=a.ended_at if a.ended_at else None, language=a.language,
         external_company=a.external_company, document_sha256=a.document_sha256, credentials=credentials)
 
 

@@ -90,8 +90,7 @@ def run(
             console.print(plan_table(report))
         console.print(summary_table(report))
         for failure in report.failures:
-            console.print(f"[red]failure[/red] {failure.get('stage')}: "
-                          + escape(f"[{failure.get('code')}] {failure.get('message', '')}"))
+            console.print(f"[red]failure[/red] {failure.stage}: " + escape(f"[{failure.code}] {failure.message}"))
         if path is not None:
             console.print(f"report: {path}")
     raise typer.Exit(0 if report.ok else 1)
@@ -120,16 +119,16 @@ def summary_table(report: RunReport) -> Table:
         table.add_row(str(src["source"]), f"{src['seen']} seen, {src['stored']} stored, "
                       f"{src['duplicates']} duplicates, {src['failed']} failed")
     for people in report.people:
-        table.add_row("for people", f"{people['handed_over']} mail(s) without a form or with only refused forms "
-                      f"moved (unread) to {people['folder']}")
+        table.add_row("for people", f"{people.handed_over} mail(s) without a form or with only refused forms "
+                      f"moved (unread) to {people.folder}")
     outcomes = report.outcomes()
     table.add_row("documents", ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "none")
     if report.expiries:
         table.add_row("expiry sweep", f"{len(report.expiries)} organisation(s) with expiries or warnings")
-    if report.mail:
+    if report.mail is not None:
         m = report.mail
-        table.add_row("mail", f"{m['sent']} sent, {m['retrying']} retrying, {m['failed']} failed, "
-                      f"{m['refused']} refused")
+        table.add_row("mail", f"{len(m.sent)} sent, {len(m.retrying)} retrying, {len(m.failed)} failed, "
+                      f"{len(m.refused)} refused")
     table.add_row("failures", str(len(report.failures)))
     return table
 

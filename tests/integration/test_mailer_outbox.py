@@ -4,6 +4,7 @@ checks at queue and send time, leased claims, the file transport and re-issued c
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -280,3 +281,22 @@ async def test_reissuing_twice_before_the_first_mail_went_out_sends_one_mail(mai
         superseded = [r for r in mail_db.world.audit_rows(s) if r.action == "mail_superseded"]
         assert len(superseded) == 2
         assert {r.actor for r in superseded} == {"Sofie Wouters"}
+
+
+async def test_the_credentials_mail_states_the_issuers_own_validity(mail_db: MailDb, tmp_path: Path) -> None:
+    """One value, the issuer's: the mailer has no validity setting of its own that could drift from it."""
+    _seed(mail_db)
+    clock = FakeClock()
+    mail_db.world.validity = timedelta(hours=5)  # not the default, so a copy of 72 would show
+    with mail_db.session() as s:
+        mail_db.world.outbox(clock).enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1",
+                                            event=Event.ACCOUNT_OPENED, params={"login": "EAP1"}, key="c")
+        s.commit()
+    out = tmp_path / "outbox"
+    report = await Sender(mail_db.engine, ports=mail_db.world.ports(), transport=FileTransport(out),
+                          clock=clock).drain()
+    assert len(report.sent) == 1
+    [row] = _rows(mail_db)
+    mail = BytesParser(policy=policy.default).parsebytes(FileTransport(out).path_for(row.message_id or "").read_bytes())
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "5 uur geldig" in text

@@ -7,6 +7,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -52,6 +53,10 @@ def _probing_hash(url: str, marker: str, plaintext: str) -> str:
 class ProbingIssuer:
     world: World
     probe: Callable[[str], str]
+
+    @property
+    def validity(self) -> timedelta:
+        return self.world.validity
 
     def issue(self, session: Session, login: str) -> str:
         raise AssertionError("the sender hashed inside its transaction")

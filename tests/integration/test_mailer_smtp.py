@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from mailer.outbox import OutboxMessage, as_utc
+from mailer.outbox import OutboxMessage
 from mailer.purposes import Event, Purpose
 from mailer.send import Sender, SendSettings
 from mailer.transports import Envelope, Security, SmtpSettings, SmtpTransport
@@ -100,7 +100,7 @@ async def test_a_4xx_is_retried_after_backoff_then_delivered(db: MailDb, smtp_se
     assert "451" in first.errors[first.retrying[0]]
     row = _row(db)
     assert row.status == "queued"
-    assert as_utc(row.next_attempt_at) == clock.now + timedelta(seconds=300)
+    assert row.next_attempt_at == clock.now + timedelta(seconds=300)
     clock.advance(seconds=301)
     second = await sender.drain()
     assert len(second.sent) == 1

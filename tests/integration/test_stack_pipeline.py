@@ -102,7 +102,7 @@ def test_the_daily_run_cuts_a_stack_into_one_document_per_form(tmp_path: Path, d
     assert by_sha[blank.sha256].outcome == "review"
     assert "stack-blank-page" in by_sha[blank.sha256].reasons
     assert "stack-blank-page" in reviews[blank.sha256].reasons
-    assert [(w["code"], w["pages"]) for w in report.warnings] == [("stack-blank-page", "3")]
+    assert [(w.code, w.pages) for w in report.warnings] == [("stack-blank-page", "3")]
 
     # the same stack received again (another name): a known document, not split or processed twice
     (drop / "same-stack-again.pdf").write_bytes(stack)
