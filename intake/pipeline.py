@@ -199,7 +199,7 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
         polls: list[tuple[str, Callable[[], PollReport]]] = []
         if cfg.sources.maildir.enabled:
             polls.append(("maildir", lambda: poll_maildir(cfg.sources.maildir, store=store, session_factory=sessions,
-                                                          clock=clock, trust=cfg.trust)))
+                                                          clock=clock)))
         if cfg.sources.drop.enabled:
             polls.append(("drop", lambda: poll_drop(cfg.sources.drop, store=store, session_factory=sessions,
                                                     clock=clock)))
