@@ -210,7 +210,7 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
             try:
                 polled = poll()
                 report.sources.append(polled.as_dict())
-                report.failures.extend({"stage": name, **e} for e in polled.errors)
+                report.failures.extend({"stage": name, **e.as_dict()} for e in polled.errors)
             except IntakeError as exc:
                 # A source that is down is a failure of the run, not a reason to skip the others.
                 report.failures.append({"stage": name, **exc.as_dict()})
@@ -219,7 +219,7 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
             exploded = explode_messages(session, store, trust=cfg.trust, limits=explode_limits(cfg.sources),
                                         clock=clock)
         report.sources.append(exploded.as_dict())
-        report.failures.extend({"stage": "explode", **e} for e in exploded.errors)
+        report.failures.extend({"stage": "explode", **e.as_dict()} for e in exploded.errors)
 
     with sessions() as session:
         pending = pending_documents(session)

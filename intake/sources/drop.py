@@ -95,9 +95,6 @@ class _Drop(Folder):
                         received_at=datetime.fromtimestamp(listed.stat.st_mtime, UTC), is_message=False,
                         filename=listed.path.name)
 
-    def where(self, key: str, listed: Listed) -> dict[str, str]:
-        return {"file": listed.path.name}
-
     def refused_error(self, exc: Refused) -> str:
         return f"{exc.message}, {self.refused_to}"
 
@@ -115,7 +112,7 @@ def poll_drop(cfg: DropConfig, *, store: DocumentStore, session_factory: Callabl
     root = Path(cfg.path)
     folder = _Drop(name=SOURCE, label=f"drop:{root}", channel=Channel.POST, batch_size=_BATCH,
                    max_bytes=cfg.max_bytes, too_large="file-too-large", max_attempts=None, what="file",
-                   refused_to="moved to archive/failed", root=root, archive=Path(cfg.archive),
+                   refused_to="moved to archive/failed", by_file_name=True, root=root, archive=Path(cfg.archive),
                    stable_seconds=cfg.stable_seconds, clock=clock)
     return drain_folder(folder, store=store, session_factory=session_factory, clock=clock,
                         on_progress=on_progress, peek=peek)

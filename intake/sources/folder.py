@@ -68,6 +68,8 @@ class Folder(ABC):
     what: str
     #: said of a refused file in the report: where it went
     refused_to: str
+    #: the report names a file by its name (True) or by its ledger key
+    by_file_name: bool = False
     #: set while draining: the files listed, by ledger key
     files: dict[str, Listed] = field(default_factory=dict)
 
@@ -81,15 +83,11 @@ class Folder(ABC):
 
     @abstractmethod
     def source_of(self, key: str, listed: Listed) -> str:
-        """The file's name in its arrival and the audit (the same as ``incoming``'s)."""
+        """The file's name as its arrival would give it (the same as ``incoming``'s)."""
 
     @abstractmethod
     def file_away(self, key: str, listed: Listed, *, failed: bool, sha256: str) -> None:
         """Move a committed file out of the folder (to Failed / archive/failed when ``failed``)."""
-
-    def where(self, key: str, listed: Listed) -> dict[str, str]:
-        """How the report names a file (beside its code and message)."""
-        return {"key": key}
 
     def refused_error(self, exc: Refused) -> str:
         """The ledger's ``last_error`` of a refused file (after its code)."""
@@ -150,6 +148,12 @@ class _Drain:
         if state is LedgerState.MOVED:
             self.report.moved += len(moved)
 
+    def error(self, code: str, message: str, key: str, listed: Listed, *, attempt: int | None = None) -> None:
+        if self.folder.by_file_name:
+            self.report.error(code, message, file=listed.path.name, attempt=attempt)
+        else:
+            self.report.error(code, message, key=key, attempt=attempt)
+
     def _state(self, tries: int) -> LedgerState:
         limit = self.folder.max_attempts
         return LedgerState.FAILING if limit is not None and tries >= limit else LedgerState.RETRY
@@ -170,7 +174,7 @@ class _Drain:
                     continue
                 rows.append(ledger_row(k, state=LedgerState.FAILING, attempts=attempts.get(k, 0) + 1, now=now,
                                        last_error=f"{exc.code}: {folder.refused_error(exc)}"))
-                report.error(exc.code, f"{exc.message}, {folder.refused_to}", **folder.where(k, listed))
+                self.error(exc.code, f"{exc.message}, {folder.refused_to}", k, listed)
                 failing.append(k)
                 continue
             except FileNotFoundError:
@@ -183,8 +187,7 @@ class _Drain:
                 state = self._state(tries)
                 why = exc.strerror or type(exc).__name__
                 rows.append(ledger_row(k, state=state, attempts=tries, now=now, last_error=f"file-unreadable: {why}"))
-                report.error("file-unreadable", f"cannot read the {folder.what}: {why}", **folder.where(k, listed),
-                             attempt=tries)
+                self.error("file-unreadable", f"cannot read the {folder.what}: {why}", k, listed, attempt=tries)
                 if state is LedgerState.FAILING:
                     failing.append(k)
                 else:

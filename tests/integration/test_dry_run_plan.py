@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from imapclient import IMAPClient
 
 from intake.config import Config, load_config
@@ -130,6 +131,22 @@ def test_the_dry_run_plans_what_the_run_then_does(source: str, tmp_path: Path, d
         _deliver_drop(cfg.sources.drop.path, manifest, samples_dir)
 
     dry = dry_run(cfg, reporter=SilentProgress())
+    # read only: nothing stored, recorded, moved or created
+    store = cfg.store.path
+    assert not store.exists() or not any(store.rglob("*"))
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM file_ledger")).scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM imap_ledger")).scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM imap_folder")).scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM document")).scalar() == 0
+    engine.dispose()
+    if imap is not None:
+        assert len(imap.files("INBOX")) == len(manifest["messages"])
+        assert not imap.folder_path("Processed").exists()
+    assert not (cfg.sources.maildir.path / ".Processed").exists()
+    assert not cfg.sources.drop.archive.exists()
+
     real = run_once(cfg, reporter=SilentProgress(), send=False)
 
     assert real.ok, real.failures
