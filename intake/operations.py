@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-import stat
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -16,14 +16,14 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 
-from errors import ConfigError
+from errors import ConfigError, StoreError
 from intake.authres import evaluate
 from intake.checkpoints import checkpoint_after_run
 from intake.config import Config
 from intake.db import migrate, open_engine
 from intake.decisions import Mails, commit_decision
-from intake.explode import MESSAGE_UNREADABLE
-from intake.mime import MimeLimits, extract
+from intake.explode import MESSAGE_UNREADABLE, explode_limits
+from intake.mime import extract
 from intake.parsing import read_trusted_roots, sandboxed_parser
 from intake.people import mails_for_people
 from intake.pipeline import (
@@ -38,11 +38,19 @@ from intake.pipeline import (
 )
 from intake.progress import Reporter
 from intake.report_rows import Failure
-from intake.sources.drop import is_ignored
-from intake.sources.files import Refused, read_listed
-from intake.sources.imap import account_of, connect
+from intake.sources.drop import poll_drop
+from intake.sources.imap import poll_imap
+from intake.sources.ingest import MESSAGE_PENDING, Incoming
+from intake.sources.maildir import poll_maildir
 from intake.store import DocumentStore, sha256_of
-from intake.store_tables import Arrival, Document, FileLedger, ImapLedger, LedgerState, ParseState, pending_documents
+from intake.store_tables import (
+    Arrival,
+    Document,
+    DocumentKind,
+    ParseState,
+    known_messages,
+    pending_documents,
+)
 from mailer.outbox import OutboxMessage
 from mailer.transports import Transport
 from parsers.result import Channel
@@ -110,17 +118,18 @@ class _Candidate:
 
 
 def dry_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now) -> RunReport:
-    """What a run would do now, changing nothing: sources are only read (IMAP read-only, BODY.PEEK),
-    nothing is stored or moved, and every plan is applied in one transaction that is rolled back."""
+    """What a run would do now, changing nothing: the sources are read by the pollers' own code in
+    their read-only mode (IMAP folder selected read-only, BODY.PEEK; nothing stored, recorded or moved),
+    and every plan is applied in one transaction that is rolled back."""
     _require_database(cfg)
     report = RunReport(started_at=clock(), dry_run=True)
     engine = open_engine(cfg.database_url)
     store = DocumentStore(cfg.store.path)
     try:
+        with reporter.stage("sources (read only)") as st:
+            candidates = _peek_sources(cfg, engine, store, clock=clock)
+            st.advance(len(candidates))
         with Session(engine) as session:
-            with reporter.stage("sources (read only)") as st:
-                candidates = list(_peek_sources(cfg, session, store, clock=clock))
-                st.advance(len(candidates))
             with reporter.stage("documents", total=len(candidates)) as st, \
                     sandboxed_parser(cfg.parsing, read_trusted_roots(cfg.signatures)) as parser:
                 for cand in candidates:
@@ -152,98 +161,146 @@ def _require_database(cfg: Config) -> None:
                           file=cfg.source, key="database.url")
 
 
-def _peek_sources(cfg: Config, session: Session, store: DocumentStore, *, clock: Clock) -> Iterator[_Candidate]:
-    now = clock()
-    # Documents already stored but not parsed come first, as in a real run.
-    for doc in pending_documents(session):
-        yield _Candidate(doc.arrival.source, store.open(doc.sha256),
-                         provenance_of(doc.arrival, sha256=doc.sha256, require_dmarc=cfg.trust.require_dmarc),
-                         doc.arrival.filename or None)
-    known = set(session.exec(select(Document.sha256)))
-    if cfg.sources.maildir.enabled:
-        done = set(session.exec(select(FileLedger.key).where(col(FileLedger.source) == "maildir",
-                                                             col(FileLedger.state) != LedgerState.RETRY)))
-        for sub in ("new", "cur"):
-            folder = cfg.sources.maildir.path / sub
-            for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-                if path.name.split(":", 1)[0] not in done and not path.name.startswith("."):
-                    yield from _file_candidates(cfg, f"maildir:{path.name}", path, known, now, message=True)
-    if cfg.sources.drop.enabled and cfg.sources.drop.path.is_dir():
-        for path in sorted(cfg.sources.drop.path.iterdir()):
-            if not is_ignored(path.name):
-                yield from _file_candidates(cfg, f"drop:{path.name}", path, known, now, message=False)
-    if cfg.sources.imap.enabled:
-        imap = cfg.sources.imap
-        client = connect(imap, password=cfg.secret(imap.password_env, key="sources.imap.password_env"))
+class _Peeked:
+    """What the pollers, read only, would take in and refuse, in the order they read it (a ``Peek``)."""
+
+    def __init__(self) -> None:
+        self.items: list[Incoming] = []
+        self.refused: list[tuple[str, str]] = []
+
+    def take(self, item: Incoming) -> None:
+        self.items.append(item)
+
+    def refuse(self, source: str, code: str) -> None:
+        self.refused.append((source, code))
+
+
+def _peek_sources(cfg: Config, engine: Engine, store: DocumentStore, *, clock: Clock) -> list[_Candidate]:
+    """Every source read by its poller in read-only mode, in the run's order (Maildir, drop, IMAP)."""
+    peeked = _Peeked()
+    src = cfg.sources
+
+    def sessions() -> Session:
+        return Session(engine)
+
+    if src.maildir.enabled:
+        poll_maildir(src.maildir, store=store, session_factory=sessions, clock=clock, peek=peeked)
+    if src.drop.enabled:
+        poll_drop(src.drop, store=store, session_factory=sessions, clock=clock, peek=peeked)
+    if src.imap.enabled:
+        poll_imap(src.imap, store=store, session_factory=sessions, clock=clock, peek=peeked,
+                  password=cfg.secret(src.imap.password_env, key="sources.imap.password_env"))
+    with sessions() as session:
+        return _Planned(cfg, session, store).plan(peeked)
+
+
+#: where an arrival stands in the run's order: (received at, which step added it, its place in that step);
+#: pending documents are read in the order of their first arrival (received_at, id), and a run adds the
+#: rows of stored-before (their ids), stage 1 (the pollers) and stage 2 (attachments) in that order
+_Order = tuple[datetime, int, int]
+_STORED, _STAGE1, _STAGE2 = 0, 1, 2
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class _Planned:
+    """The documents a run would parse next, in its order: what is stored and pending, then what stage 1
+    would store and stage 2 (``ingest.explode_messages``) would take out of the messages."""
+
+    def __init__(self, cfg: Config, session: Session, store: DocumentStore) -> None:
+        self.cfg = cfg
+        self.session = session
+        self.store = store
+        self.seq = itertools.count()
+        #: per content, its earliest arrival (the one a run names it by) and its bytes
+        self.first: dict[str, tuple[_Order, Arrival]] = {}
+        self.data: dict[str, bytes] = {}
+        self.refused: list[_Candidate] = []
+
+    def offer(self, order: _Order, arrival: Arrival, data: bytes) -> None:
+        best = self.first.get(arrival.sha256)
+        if best is None or order < best[0]:
+            self.first[arrival.sha256] = (order, arrival)
+        self.data.setdefault(arrival.sha256, data)
+
+    def refuse(self, source: str, code: str, sha: str = "") -> None:
+        self.refused.append(_Candidate(source, b"", Provenance(sha256=sha, channel=Channel.POST, sender=None,
+                                                               authenticated=False, received_at=utc_now()),
+                                       None, problem=code))
+
+    def plan(self, peeked: _Peeked) -> list[_Candidate]:
+        session = self.session
+        pending = pending_documents(session)
+        for doc in pending:
+            self.offer((_utc(doc.arrival.received_at), _STORED, doc.arrival.id or 0), doc.arrival,
+                       self.store.open(doc.sha256))
+        messages = self._stored_messages()
+        new = [(item, sha256_of(item.data)) for item in peeked.items]
+        known = known_messages(session, [sha for item, sha in new if item.is_message], channel=Channel.EMAIL)
+        for item, sha in new:
+            order = (_utc(item.received_at), _STAGE1, next(self.seq))
+            if not item.is_message:
+                self.offer(order, Arrival(sha256=sha, channel=Channel.POST.value, source=item.source,
+                                          filename=item.filename, received_at=item.received_at,
+                                          outcome="stored"), item.data)
+            elif sha not in known:  # identical bytes already stored: a duplicate, acknowledged only
+                known.add(sha)
+                messages.append((order, sha, item.data, [Arrival(
+                    sha256=sha, channel=Channel.EMAIL.value, source=item.source, received_at=item.received_at,
+                    outcome=MESSAGE_PENDING)]))
+        for _order, sha, raw, arrivals in sorted(messages, key=lambda m: m[0]):
+            self._explode(sha, raw, arrivals)
+        for source, code in peeked.refused:
+            self.refuse(source, code)
+        parsed = set(session.exec(select(Document.sha256))) - {doc.sha256 for doc in pending}
+        planned = sorted((order, arrival) for sha, (order, arrival) in self.first.items() if sha not in parsed)
+        return [_Candidate(a.source, self.data[a.sha256],
+                           provenance_of(a, sha256=a.sha256, require_dmarc=self.cfg.trust.require_dmarc),
+                           a.filename or None) for _, a in planned] + self.refused
+
+    def _stored_messages(self) -> list[tuple[_Order, str, bytes, list[Arrival]]]:
+        """Messages stored by a run that stopped before stage 2: the next run opens them first."""
+        by_sha: dict[str, list[Arrival]] = {}
+        for arrival in self.session.exec(
+                select(Arrival).join(Document, col(Document.sha256) == col(Arrival.sha256))
+                .where(col(Document.kind) == DocumentKind.MESSAGE.value,
+                       col(Document.parse_state) == ParseState.UNEXPLODED.value, col(Arrival.parent_sha256).is_(None))
+                .order_by(col(Arrival.received_at), col(Arrival.id))):
+            by_sha.setdefault(arrival.sha256, []).append(arrival)
+        found = []
+        for sha, arrivals in by_sha.items():
+            try:
+                raw = self.store.open(sha)
+            except StoreError as exc:
+                self.refuse(arrivals[0].source, exc.code, sha)
+                continue
+            found.append(((_utc(arrivals[0].received_at), _STORED, arrivals[0].id or 0), sha, raw, arrivals))
+        return found
+
+    def _explode(self, sha: str, raw: bytes, messages: list[Arrival]) -> None:
+        """Stage 2 of one message, as ``ingest.explode_messages`` reads it (its limits, the trusted gateway)."""
         try:
-            info = client.select_folder(imap.folder, readonly=True)
-            validity = int(info[b"UIDVALIDITY"])
-            done_uids = set(session.exec(select(ImapLedger.uid).where(
-                col(ImapLedger.account) == account_of(imap), col(ImapLedger.folder) == imap.folder,
-                col(ImapLedger.uidvalidity) == validity, col(ImapLedger.state) != LedgerState.RETRY)))
-            uids = [u for u in client.search("ALL") if u not in done_uids]
-            for start in range(0, len(uids), imap.batch_size):
-                fetched = client.fetch(uids[start:start + imap.batch_size], ["BODY.PEEK[]"])
-                for uid, item in sorted(fetched.items()):
-                    yield from _message_candidates(cfg, f"imap:{imap.folder};uid={uid}", item[b"BODY[]"], known, now)
-        finally:
-            client.logout()
-
-
-def _file_candidates(cfg: Config, source: str, path: Path, known: set[str], now: Any, *,
-                     message: bool) -> Iterator[_Candidate]:
-    """A folder source's file as the real run reads it (never through a link or a pipe)."""
-    try:
-        st = path.lstat()
-        if stat.S_ISDIR(st.st_mode):
+            ex = extract(raw, limits=explode_limits(self.cfg.sources))
+        except Exception:  # a hostile message must not stop the dry run either (stage 2 codes it so)
+            self.refuse(messages[0].source, MESSAGE_UNREADABLE, sha)
             return
-        data = (read_listed(path, st, max_bytes=cfg.sources.maildir.max_message_bytes, too_large="message-too-large")
-                if message else read_listed(path, st, max_bytes=cfg.sources.drop.max_bytes))
-    except Refused as exc:
-        yield _unreadable(source, exc.code, None, now)
-        return
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        yield _unreadable(source, "file-unreadable", exc, now)
-        return
-    if data is None:  # still being written: the real run leaves it for later too
-        return
-    if message:
-        yield from _message_candidates(cfg, source, data, known, now)
-        return
-    sha = sha256_of(data)
-    if sha not in known:
-        known.add(sha)
-        yield _Candidate(source, data, Provenance(sha256=sha, channel=Channel.POST, sender=None, authenticated=False,
-                                                  received_at=now), path.name)
-
-
-def _unreadable(source: str, code: str, exc: BaseException | None, now: Any, sha: str = "") -> _Candidate:
-    why = f"{code}: {type(exc).__name__}" if exc is not None else code
-    return _Candidate(source, b"", Provenance(sha256=sha, channel=Channel.POST, sender=None, authenticated=False,
-                                              received_at=now), None, problem=why)
-
-
-def _message_candidates(cfg: Config, source: str, raw: bytes, known: set[str], now: Any) -> Iterator[_Candidate]:
-    try:
-        ex = extract(raw, limits=MimeLimits(max_message_bytes=cfg.sources.imap.max_message_bytes,
-                                            max_part_bytes=cfg.sources.imap.max_part_bytes))
-    except Exception as exc:  # a hostile message must not stop the dry run either (stage 2 codes it so)
-        yield _unreadable(source, MESSAGE_UNREADABLE, exc, now, sha256_of(raw))
-        return
-    verdict = evaluate(ex.envelope.authentication_results, trusted_ids=cfg.trust.trusted_authserv_ids,
-                       sender=ex.envelope.sender)
-    arrival = Arrival(sha256="", channel=Channel.EMAIL, source=source, sender=ex.envelope.sender,
-                      message_id=ex.envelope.message_id, auth_trusted=verdict.trusted, dmarc=verdict.dmarc.value,
-                      received_at=now, outcome="forms")
-    for att in ex.attachments:
-        sha = sha256_of(att.data)
-        if sha in known:
-            continue
-        known.add(sha)
-        yield _Candidate(source, att.data, provenance_of(arrival, sha256=sha, require_dmarc=cfg.trust.require_dmarc),
-                         att.filename)
+        env = ex.envelope
+        verdict = evaluate(env.authentication_results, trusted_ids=self.cfg.trust.trusted_authserv_ids,
+                           sender=env.sender)
+        for message in messages:
+            seen: set[str] = set()
+            for att in ex.attachments:
+                att_sha = sha256_of(att.data)
+                if att_sha in seen:  # the same file attached twice to one mail is one arrival
+                    continue
+                seen.add(att_sha)
+                self.offer((_utc(message.received_at), _STAGE2, next(self.seq)), Arrival(
+                    sha256=att_sha, channel=message.channel, source=message.source, filename=att.filename,
+                    sender=env.sender[:320], message_id=env.message_id, auth_trusted=verdict.trusted,
+                    dmarc=verdict.dmarc.value, received_at=message.received_at, parent_sha256=sha,
+                    outcome="stored"), att.data)
 
 
 # ------------------------------------------------------------------------------------------ status

@@ -217,7 +217,7 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
             try:
                 polled = poll()
                 report.sources.append(polled.as_dict())
-                report.failures.extend(Failure.of(name, e) for e in polled.errors)
+                report.failures.extend(Failure.of(name, e.as_dict()) for e in polled.errors)
             except IntakeError as exc:
                 # A source that is down is a failure of the run, not a reason to skip the others.
                 report.failures.append(Failure.of_exception(name, exc))
@@ -226,7 +226,7 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
             exploded = explode_messages(session, store, trust=cfg.trust, limits=explode_limits(cfg.sources),
                                         clock=clock)
         report.sources.append(exploded.as_dict())
-        report.failures.extend(Failure.of("explode", e) for e in exploded.errors)
+        report.failures.extend(Failure.of("explode", e.as_dict()) for e in exploded.errors)
 
     with sessions() as session:
         pending = pending_documents(session)

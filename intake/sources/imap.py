@@ -56,6 +56,7 @@ from intake.sources.ingest import (
     count,
     ingest_batch,
 )
+from intake.sources.peek import Peek
 from intake.store import DocumentStore
 from intake.store_tables import ImapFolder, ImapLedger, LedgerState, insert_rows
 from parsers.result import Channel
@@ -121,12 +122,15 @@ def _close(client: IMAPClient) -> None:
 
 
 def poll_imap(cfg: ImapConfig, *, store: DocumentStore, session_factory: Callable[[], Session],
-              password: str, clock: Clock, on_progress: ProgressHook | None = None) -> PollReport:
+              password: str, clock: Clock, on_progress: ProgressHook | None = None,
+              peek: Peek | None = None) -> PollReport:
     """Drain ``cfg.folder`` into the store; returns what happened. Per-message failures are in the report;
-    only an unusable configuration, a refused login or a connection that keeps dropping raise."""
+    only an unusable configuration, a refused login or a connection that keeps dropping raise.
+    With ``peek``: read only (``run --dry-run``), see ``intake.sources.peek``: the folder is selected
+    read-only, and nothing is recorded, stored or moved."""
     report = PollReport(source=f"imap:{cfg.user}@{cfg.host}/{cfg.folder}")
     poller = _Poller(cfg, store=store, session_factory=session_factory, clock=clock,
-                     hook=on_progress or (lambda step, uids: None), report=report)
+                     hook=on_progress or (lambda step, uids: None), report=report, peek=peek)
     for attempt in range(cfg.reconnect_attempts + 1):
         client = connect(cfg, password=password)
         try:
@@ -151,7 +155,7 @@ def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:
 
 class _Poller:
     def __init__(self, cfg: ImapConfig, *, store: DocumentStore, session_factory: Callable[[], Session],
-                 clock: Clock, hook: ProgressHook, report: PollReport) -> None:
+                 clock: Clock, hook: ProgressHook, report: PollReport, peek: Peek | None = None) -> None:
         self.cfg = cfg
         self.store = store
         self.session_factory = session_factory
@@ -163,6 +167,8 @@ class _Poller:
         self.marks: list[tuple[int, list[int], LedgerState]] = []
         #: UIDs of a batch whose FETCH broke the connection: fetched one by one after reconnecting
         self.suspects: set[int] = set()
+        #: read-only mode: told what a run would take in or refuse, instead of doing it
+        self.peek = peek
 
     def run(self, client: IMAPClient, connect_mover: Callable[[], IMAPClient]) -> None:
         try:
@@ -183,16 +189,19 @@ class _Poller:
 
     def _run(self, client: IMAPClient, connect_mover: Callable[[], IMAPClient]) -> None:
         cfg = self.cfg
-        for folder in (cfg.processed_folder, cfg.failed_folder):
+        read_only = self.peek is not None
+        for folder in () if read_only else (cfg.processed_folder, cfg.failed_folder):
             if not client.folder_exists(folder):
                 client.create_folder(folder)
-        selected = client.select_folder(cfg.folder)
+        selected = client.select_folder(cfg.folder, readonly=read_only)
         uidvalidity = int(selected[b"UIDVALIDITY"])
         caps = {c.upper() for c in client.capabilities()}
         with self.session_factory() as session:
-            self._record_uidvalidity(session, uidvalidity)
+            if not read_only:
+                self._record_uidvalidity(session, uidvalidity)
             uids = sorted(int(u) for u in client.search(["UNDELETED"]))
-            self._record_gone(session, uidvalidity, set(uids))
+            if not read_only:
+                self._record_gone(session, uidvalidity, set(uids))
             ledger = self._ledger(session, uidvalidity, uids)
         fresh = {u for u in uids if u not in ledger}
         self.report.seen = len(fresh) + sum(1 for row in ledger.values() if row.state == LedgerState.RETRY)
@@ -234,6 +243,9 @@ class _Poller:
         tries = attempts.get(uid, 0) + 1
         state = LedgerState.FAILING if tries >= self.cfg.max_attempts else LedgerState.RETRY
         message = f"the connection broke while this message alone was being fetched: {type(exc).__name__}"
+        if self.peek is not None:
+            self.report.error("imap-fetch-cut", message, uid=uid, attempt=tries)
+            return
         with self.session_factory() as session:
             self._write_ledger(session, uidvalidity, [self._row(
                 uidvalidity, uid, state=state, attempts=tries, last_error=f"imap-fetch-cut: {message}",
@@ -310,6 +322,11 @@ class _Poller:
         too_big = sorted(u for u in (int(u) for u in larger) if u in wanted)
         if not too_big:
             return todo
+        big = set(too_big)
+        if self.peek is not None:
+            for uid in too_big:
+                self.peek.refuse(self._source(uidvalidity, uid), "message-too-large")
+            return [u for u in todo if u not in big]
         now = self.clock()
         with self.session_factory() as session:
             rows = []
@@ -321,7 +338,6 @@ class _Poller:
             session.commit()
         self._move(client, uidvalidity, too_big, self.cfg.failed_folder, LedgerState.FAILED, caps)
         self.report.failed += len(too_big)
-        big = set(too_big)
         return [u for u in todo if u not in big]
 
     def _store(self, uidvalidity: int, batch: list[int], reply: FetchReply,
@@ -342,6 +358,9 @@ class _Poller:
             elif uid not in reply.messages and reply.problem:
                 failed.append((uid, None, "imap-fetch-refused", reply.problem, False))
             # neither: expunged by someone else between SEARCH and FETCH, nothing to do
+        if self.peek is not None:
+            self._peek(uidvalidity, items, failed)
+            return [], []
         now = self.clock()
         done: list[int] = []
         failing: list[int] = []
@@ -375,9 +394,17 @@ class _Poller:
         self.hook(PollStep.COMMITTED, batch)
         return done, failing
 
+    def _peek(self, uidvalidity: int, items: list[Incoming],
+              failed: list[tuple[int, str | None, str, str, bool]]) -> None:
+        assert self.peek is not None
+        for item in items:
+            self.peek.take(item)
+        for uid, _sha, code, _message, _final in failed:
+            self.peek.refuse(self._source(uidvalidity, uid), code)
+
     def _move(self, client: IMAPClient, uidvalidity: int, uids: list[int], folder: str,
               state: LedgerState, caps: set[bytes]) -> None:
-        if not uids:
+        if not uids or self.peek is not None:
             return
         move_uids(client, uids, folder, caps=caps)
         self._moved(uidvalidity, uids, state)

@@ -43,6 +43,7 @@ __all__ = [
     "Clock",
     "Incoming",
     "ItemResult",
+    "PollError",
     "PollReport",
     "PollStep",
     "ProgressHook",
@@ -78,6 +79,26 @@ class PollStep(StrEnum):
 ProgressHook = Callable[["PollStep", Sequence[object]], None]
 
 
+@dataclass(frozen=True)
+class PollError:
+    """One item a poll (or stage 2) could not take in: the reason catalogue's code, what happened, and
+    which item it was (an IMAP UID, a ledger key, a dropped file, a stored message) and which attempt."""
+
+    code: str
+    message: str
+    uid: int | None = None
+    key: str | None = None
+    file: str | None = None
+    sha256: str | None = None
+    attempt: int | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        """As the run report and its failures write it: code, message and the item's names, as text."""
+        where = {"uid": self.uid, "key": self.key, "file": self.file, "sha256": self.sha256,
+                 "attempt": self.attempt}
+        return {"code": self.code, "message": self.message} | {k: str(v) for k, v in where.items() if v is not None}
+
+
 @dataclass
 class PollReport:
     source: str
@@ -92,17 +113,19 @@ class PollReport:
     skipped: int = 0
     reconnects: int = 0
     uidvalidity_changed: bool = False
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[PollError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
-    def error(self, code: str, message: str, **data: Any) -> None:
-        self.errors.append({"code": code, "message": message, **{k: str(v) for k, v in data.items()}})
+    def error(self, code: str, message: str, *, uid: int | None = None, key: str | None = None,
+              file: str | None = None, sha256: str | None = None, attempt: int | None = None) -> None:
+        self.errors.append(PollError(code, message, uid=uid, key=key, file=file, sha256=sha256, attempt=attempt))
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__} | {"ok": self.ok}
+        return ({k: getattr(self, k) for k in self.__dataclass_fields__ if k != "errors"}
+                | {"errors": [e.as_dict() for e in self.errors], "ok": self.ok})
 
 
 @dataclass(frozen=True)

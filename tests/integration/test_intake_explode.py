@@ -105,7 +105,7 @@ def test_bad_messages_are_recorded_with_their_code(tmp_path: Path) -> None:
     store.path(sha256_of(corrupt)).write_bytes(b"changed on disk")
     poisoned = PoisonedStore(tmp_path / "store")
     report = explode(poisoned, sessions)
-    assert sorted(e["code"] for e in report.errors) == ["document-corrupt", "store-write-failed"]
+    assert sorted(e.code for e in report.errors) == ["document-corrupt", "store-write-failed"]
     assert (report.stored, report.failed, report.retrying, report.documents) == (2, 1, 1, 1)
     by_sha = {a.sha256: a for a in _arrivals(sessions) if a.parent_sha256 is None}
     assert by_sha[sha256_of(corrupt)].outcome == "document-corrupt"  # final, with its code
@@ -132,7 +132,7 @@ def test_a_store_error_that_may_pass_leaves_the_message_pending(tmp_path: Path) 
     poll_maildir(MaildirConfig(path=maildir), store=store, session_factory=sessions, clock=clock)
     store._close_pack()  # the poller's run is over
     full = explode(FullDisk(tmp_path / "store"), sessions)  # the packed message cannot be filed
-    assert [e["code"] for e in full.errors] == ["unpack-failed", "unpack-failed"]  # the sweep, then the read
+    assert [e.code for e in full.errors] == ["unpack-failed", "unpack-failed"]  # the sweep, then the read
     assert (full.stored, full.failed, full.retrying) == (0, 0, 1)
     assert [a.outcome for a in _arrivals(sessions)] == ["pending"]
     assert explode(store, sessions).stored == 1  # space again: exploded as if nothing happened
@@ -146,7 +146,7 @@ def test_a_store_error_that_may_pass_leaves_the_message_pending(tmp_path: Path) 
     path.unlink()
     path.mkdir()  # reading it fails with an I/O error (EISDIR), as a bad sector would
     failing = explode(store, sessions)
-    assert [e["code"] for e in failing.errors] == ["document-unreadable"]
+    assert [e.code for e in failing.errors] == ["document-unreadable"]
     assert failing.retrying == 1
     path.rmdir()
     path.write_bytes(kept)

@@ -134,7 +134,7 @@ def test_drop_refuses_links_and_oversized_files_with_an_audit_entry(tmp_path: Pa
     store, sessions, _ = store_and_sessions(tmp_path)
     cfg = DropConfig(path=drop, archive=archive, stable_seconds=30, max_bytes=1000)
     report = poll_drop(cfg, store=store, session_factory=sessions, clock=clock)
-    assert sorted(e["code"] for e in report.errors) == ["file-symlink", "file-too-large"]
+    assert sorted(e.code for e in report.errors) == ["file-symlink", "file-too-large"]
     assert (report.stored, report.failed) == (1, 2)
     assert not store.exists(sha256_of(secret.read_bytes()))  # the link was never followed
     failed = archive / "failed" / datetime.now(UTC).date().isoformat()
@@ -186,14 +186,14 @@ def test_a_pipe_in_the_drop_folder_or_a_link_in_the_maildir_is_refused_not_read(
     store, sessions, _ = store_and_sessions(tmp_path)
     report = poll_drop(DropConfig(path=drop, archive=archive, stable_seconds=30), store=store,
                        session_factory=sessions, clock=clock)
-    assert [e["code"] for e in report.errors] == ["file-not-regular"]
+    assert [e.code for e in report.errors] == ["file-not-regular"]
     assert (report.stored, report.failed) == (1, 1)
     assert [p.name for p in (archive / "failed").rglob("*")] == [datetime.now(UTC).date().isoformat(), "pipe.pdf"]
     raw = make_message(attachments=[("f.pdf", fake_pdf("in the maildir"))])
     _deliver(maildir, [raw])
     (maildir / "new" / "1700000001.Mlink.host").symlink_to(tmp_path / "intake.db")
     mail = poll_maildir(MaildirConfig(path=maildir), store=store, session_factory=sessions, clock=clock)
-    assert [e["code"] for e in mail.errors] == ["file-symlink"]
+    assert [e.code for e in mail.errors] == ["file-symlink"]
     assert (mail.stored, mail.failed) == (1, 1)
     assert [p.name for p in (maildir / ".Failed" / "cur").iterdir()] == ["1700000001.Mlink.host:2,S"]
     with sessions() as s:

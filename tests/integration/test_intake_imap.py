@@ -268,7 +268,7 @@ def test_message_failing_n_times_goes_to_failed(imap_account: ImapAccount, tmp_p
     cfg = imap_account.config(max_attempts=2)
     first = poll_imap(cfg, store=store, session_factory=sessions, password=imap_account.password, clock=now)
     assert (first.stored, first.retrying, first.failed) == (1, 1, 0)
-    assert [e["code"] for e in first.errors] == ["store-write-failed"]
+    assert [e.code for e in first.errors] == ["store-write-failed"]
     assert imap_account.files("INBOX") == [bad]
     second = poll_imap(cfg, store=store, session_factory=sessions, password=imap_account.password, clock=now)
     assert (second.stored, second.failed) == (0, 1)
@@ -293,7 +293,7 @@ def test_a_message_the_server_cannot_serve_goes_to_failed_and_the_rest_drains(im
     cfg = imap_account.config(max_attempts=2, reconnect_attempts=3)
     report = poll_imap(cfg, store=store, session_factory=sessions, password=imap_account.password, clock=now)
     # the batch is cut; fetched again one by one, the unreadable message is cut twice and failed
-    assert [e["code"] for e in report.errors] == ["imap-fetch-cut", "imap-fetch-cut"]
+    assert [e.code for e in report.errors] == ["imap-fetch-cut", "imap-fetch-cut"]
     assert report.reconnects == 3
     assert imap_account.files("Failed") == [raws[2]]
     assert sorted(imap_account.files("Processed")) == sorted(raws[:2] + raws[3:])
@@ -338,7 +338,7 @@ def test_a_refused_fetch_counts_an_attempt_for_what_it_left_out(tmp_path: Path) 
     assert rows[2].last_error.startswith("imap-fetch-refused: the server refused the FETCH: NO")
     assert rows[3].last_error.startswith("message-too-large")
     assert 4 not in rows
-    assert [e["code"] for e in poller.report.errors] == ["imap-fetch-refused", "imap-fetch-refused",
+    assert [e.code for e in poller.report.errors] == ["imap-fetch-refused", "imap-fetch-refused",
                                                          "message-too-large"]
 
 
@@ -349,7 +349,7 @@ def test_a_copy_in_the_same_batch_is_acknowledged_only_once_its_twin_is_stored(i
     store, sessions, _ = store_and_sessions(tmp_path)
     first = poll_imap(imap_account.config(), store=PoisonedStore(tmp_path / "store"), session_factory=sessions,
                       password=imap_account.password, clock=now)
-    assert [e["code"] for e in first.errors] == ["store-write-failed", "store-write-failed"]
+    assert [e.code for e in first.errors] == ["store-write-failed", "store-write-failed"]
     assert (first.duplicates, first.moved) == (0, 0)
     assert imap_account.files("INBOX") == [bad, bad]  # not a copy moved away while no copy is stored
     second = poll_imap(imap_account.config(), store=store, session_factory=sessions,
@@ -364,7 +364,7 @@ def test_oversized_message_goes_to_failed_unread(imap_account: ImapAccount, tmp_
     store, sessions, _ = store_and_sessions(tmp_path)
     report = poll_imap(imap_account.config(max_message_bytes=30_000), store=store, session_factory=sessions,
                        password=imap_account.password, clock=now)
-    assert [e["code"] for e in report.errors] == ["message-too-large"]
+    assert [e.code for e in report.errors] == ["message-too-large"]
     assert imap_account.files("Failed") == [big]
     assert not store.exists(sha256_of(big))
     inbox = f"imap:{imap_account.user}@127.0.0.1/INBOX"
