@@ -13,12 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from email import policy
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader
 from email.message import EmailMessage
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import format_datetime, getaddresses
 from importlib.resources import files
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
@@ -221,13 +222,60 @@ def check_address(address: str) -> str:
     return address
 
 
+class _RecurringHeaders(EmailPolicy):
+    """``policy.SMTP`` that parses and folds a header value every mail repeats only once.
+
+    Most of composing a mail is the standard library parsing each header into its registry's
+    object and folding it back out (MIME-Version, the parts' Content-Type and
+    Content-Transfer-Encoding, From, Auto-Submitted, Content-Language and the purposes' subjects
+    are the same in every mail). Header objects are immutable; the one made for a given name and
+    value is reused, and its folded form too — the same functions on the same input, so not a
+    byte of any message changes. Values that differ per mail (To, Date, Message-ID, a multipart
+    boundary) are made afresh; the caches are bounded.
+    """
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        if type(value) is not str or name.lower() not in _RECURRING or "boundary=" in value:
+            return super().header_store_parse(name, value)
+        key = (name, value)
+        made = _HEADERS.get(key)
+        if made is None:
+            made = super().header_store_parse(name, value)[1]
+            if len(_HEADERS) < _CACHE_LIMIT:
+                _HEADERS[key] = _KEPT[id(made)] = made
+        return name, made
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if not isinstance(value, BaseHeader) or _KEPT.get(id(value)) is not value:
+            return super().fold_binary(name, value)
+        key = (id(value), name, self.max_line_length, self.linesep, self.utf8, self.cte_type)
+        cached = _FOLDED.get(key)
+        if cached is not None:
+            return cached
+        folded = super().fold_binary(name, cast(str, value))  # a header object (a str)
+        if len(_FOLDED) < _CACHE_LIMIT:
+            _FOLDED[key] = folded
+        return folded
+
+
+_RECURRING = frozenset({"mime-version", "content-type", "content-transfer-encoding", "auto-submitted",
+                        "content-language", "subject", "from"})
+_CACHE_LIMIT = 512
+_HEADERS: dict[tuple[str, str], Any] = {}
+#: the header objects in ``_HEADERS`` by identity (kept alive there, so an id is never reused)
+_KEPT: dict[int, Any] = {}
+_FOLDED: dict[tuple[object, ...], bytes] = {}
+_SMTP = _RecurringHeaders(linesep="\r\n")
+
+
 def compose(rendered: Rendered, *, sender: str, sender_name: str, recipient: Recipient,
             message_id: str, when: datetime) -> EmailMessage:
     """The message for exactly one recipient: From, To, Subject, Date, Message-ID, text + HTML."""
     check_address(sender)
     check_address(recipient.address)
-    msg = EmailMessage(policy=policy.SMTP)
-    msg["From"] = Address(display_name=_header_text(sender_name, 120), addr_spec=sender)
+    msg = EmailMessage(policy=_SMTP)
+    # as a string: parsed to the very tree an Address gives (its str), so it can be reused
+    msg["From"] = str(Address(display_name=_header_text(sender_name, 120), addr_spec=sender))
     msg["To"] = Address(display_name=_header_text(recipient.name, 120), addr_spec=recipient.address)
     msg["Subject"] = _header_text(rendered.subject, 200)
     msg["Date"] = format_datetime(when)

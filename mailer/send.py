@@ -1,22 +1,25 @@
-"""Draining the outbox: claim a row, re-check its recipient, issue credentials, commit, send, record.
+"""Draining the outbox: claim rows, re-check their recipients, issue credentials, commit, send, record.
 
 The order is the crash-safety argument:
 
-1. the claim (``sending`` + a lease) is committed;
-2. the recipient is resolved again and must equal the queued one, else the row is ``refused``;
+1. the claim (``sending`` + a lease) is committed, for a batch of rows at once;
+2. each recipient is resolved again and must equal the queued one, else the row is ``refused``;
 3. for credentials the new temporary password is issued — its hash replaces the previous one —
    and committed together with the Message-ID *before* the message leaves (the password is made
    and hashed before that transaction opens, in a process pool, so neither the database's write
    lock nor the event loop waits for argon2id; a password made for a row that turns out to be
-   refused or taken over is simply dropped — only a stored hash can ever log anyone in);
-4. the transport hands the message over;
-5. ``sent`` is committed.
+   refused or taken over is simply dropped — only a stored hash can ever log anyone in). The rows
+   of a batch are stored in one transaction, each behind its own savepoint (a row that fails is
+   rolled back alone), and none of them leaves before that transaction is committed;
+4. the transport hands the messages over;
+5. ``sent`` is committed, for the batch in one transaction once each of its messages was tried.
 
-A crash between 4 and 5 leaves the row ``sending``; after its lease it is claimed again and sent
-again (never lost). For credentials that resend issues a new password, which kills the one in the
-first message: a user may get two mails, but only the newest password works. The same holds for a
-sender that outlives its lease (a stalled host): it records what it sent, but the row is the new
-sender's, which it never re-queues or closes.
+A crash between 4 and 5 leaves the rows ``sending``; after their lease they are claimed again and
+sent again (never lost). For credentials that resend issues a new password, which kills the one in
+the first message: a user may get two mails, but only the newest password works. The same holds for
+a sender that outlives its lease (a stalled host): it records what it sent, but the row is the new
+sender's, which it never re-queues or closes. Batching changes how many rows share a commit, never
+the order of 3, 4 and 5 for any row.
 """
 
 from __future__ import annotations
@@ -52,9 +55,13 @@ from mailer.purposes import Event, Language, Purpose, Recipient
 from mailer.render import check_message, compose, render
 from mailer.transports import DeliveryError, Envelope, Transport
 
-__all__ = ["DrainReport", "MailPorts", "SendSettings", "Sender"]
+__all__ = ["DrainReport", "MailPorts", "Outcome", "SendSettings", "Sender"]
 
 log = logging.getLogger("mailer")
+
+
+#: a row's new status after an attempt, and the error and its code, if any
+Outcome = tuple[OutboxStatus, str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,8 @@ class SendSettings:
     concurrency: int = CONCURRENCY
     #: processes hashing temporary passwords (0: one per core the process may use)
     hash_workers: int = 0
+    #: rows each of the ``concurrency`` workers claims, stores and records in one transaction each
+    batch_size: int = 8
 
 
 @dataclass(frozen=True)
@@ -149,26 +158,28 @@ class Sender:
         # drain's failures, and a claim costs the same at the 3,000th mail as at the first.
         again: set[int] = set()
         budget = [limit if limit is not None else -1]
+        size = max(1, self.settings.batch_size)
 
         async def worker() -> None:
             while budget[0] != 0:
+                take = size if budget[0] < 0 else min(size, budget[0])
                 with Session(self.engine) as session:
-                    claimed = claim_due(session, now=self.clock(), lease=self._lease(), limit=1,
+                    claimed = claim_due(session, now=self.clock(), lease=self._lease(), limit=take,
                                         exclude=again)
                 if not claimed:
                     return
-                row_id, lease_until = claimed[0]
-                budget[0] -= 1
-                status, error, code = await self.deliver(row_id, lease_until)
-                if status in (OutboxStatus.QUEUED, OutboxStatus.SENDING):
-                    again.add(row_id)
-                {OutboxStatus.SENT: report.sent, OutboxStatus.QUEUED: report.retrying,
-                 OutboxStatus.FAILED: report.failed, OutboxStatus.REFUSED: report.refused,
-                 }.get(status, report.retrying).append(row_id)
-                if error:
-                    report.errors[row_id] = error
-                if code:
-                    report.codes[row_id] = code
+                budget[0] -= len(claimed) if budget[0] > 0 else 0
+                outcomes = await self.deliver_batch(claimed)
+                for (row_id, _), (status, error, code) in zip(claimed, outcomes, strict=True):
+                    if status in (OutboxStatus.QUEUED, OutboxStatus.SENDING):
+                        again.add(row_id)
+                    {OutboxStatus.SENT: report.sent, OutboxStatus.QUEUED: report.retrying,
+                     OutboxStatus.FAILED: report.failed, OutboxStatus.REFUSED: report.refused,
+                     }.get(status, report.retrying).append(row_id)
+                    if error:
+                        report.errors[row_id] = error
+                    if code:
+                        report.codes[row_id] = code
 
         try:
             await asyncio.gather(*(worker() for _ in range(max(1, self.settings.concurrency))))
@@ -181,53 +192,117 @@ class Sender:
 
     async def deliver(self, row_id: int, lease_until: datetime) -> tuple[OutboxStatus, str | None, str | None]:
         """One claimed row, start to end. Returns its new status, and the error and its code, if any."""
-        try:
-            made = await self._made_password(row_id)
-            with Session(self.engine) as session:
-                prepared = self._prepare(session, row_id, lease_until, made)
-            del made
-        except IntakeError as exc:
-            # Rolled back: no password was stored. Project errors carry no secrets by rule.
-            return (*self._after_failure(row_id, lease_until, str(exc), permanent=True), exc.code)
-        except Exception as exc:
-            # Unknown failure after a password may exist in memory: keep only the error's kind.
-            log.error("outbox %s: preparing the mail failed: %s", row_id, type(exc).__name__)
-            return (*self._after_failure(row_id, lease_until, f"internal error: {type(exc).__name__}",
-                                         permanent=False), "mail-internal-error")
-        if isinstance(prepared, OutboxStatus):
-            return prepared, None, ("mail-refused" if prepared is OutboxStatus.REFUSED else None)
-        envelope, lease_until = prepared
-        del prepared
-        message_id = str(envelope.message["Message-ID"])
-        try:
-            await self.transport.send(envelope)
-        except DeliveryError as exc:
-            return (*self._after_failure(row_id, lease_until, str(exc), permanent=exc.permanent), exc.code)
-        except Exception as exc:
-            return (*self._after_failure(row_id, lease_until, f"transport error: {type(exc).__name__}",
-                                         permanent=False), "mail-transport-error")
-        finally:
-            del envelope  # the only reference to the plaintext password
-        return self._after_success(row_id, lease_until, message_id), None, None
+        return (await self.deliver_batch([(row_id, lease_until)]))[0]
 
-    async def _made_password(self, row_id: int) -> tuple[str, str] | None:
-        """(plaintext, hash) of a new temporary password when the row is credentials, made outside
-        any transaction: the hash runs in the process pool while the other workers claim and send."""
+    async def deliver_batch(self, claimed: list[tuple[int, datetime]]) -> list[Outcome]:
+        """Claimed rows, start to end, in three transactions whatever their number (module docstring).
+
+        Their passwords are made and hashed first, outside any transaction; one transaction then
+        stores every hash with its row's Message-ID (a row that fails here is rolled back to its
+        savepoint, alone); the messages leave; one transaction records what became of each.
+        Returns each row's new status, and the error and its code, if any, in the order given.
+        """
+        made = await self._made_passwords([row_id for row_id, _ in claimed])
+        outcomes: dict[int, Outcome] = {}
+        envelopes: dict[int, tuple[Envelope, datetime]] = {}
+        #: row id → (lease, error, permanent, code) of an attempt that did not get through
+        failures: dict[int, tuple[datetime, str, bool, str]] = {}
+        try:
+            with Session(self.engine) as session:
+                for row_id, lease_until in claimed:
+                    try:
+                        with session.begin_nested():
+                            password = made.pop(row_id, None)
+                            if isinstance(password, BaseException):
+                                raise password
+                            prepared = self._prepare(session, row_id, lease_until, password)
+                            del password
+                    except IntakeError as exc:
+                        # Rolled back: no password was stored. Project errors carry no secrets by rule.
+                        failures[row_id] = (lease_until, str(exc), True, exc.code)
+                        continue
+                    except Exception as exc:
+                        # Unknown failure after a password may exist in memory: keep only the error's kind.
+                        log.error("outbox %s: preparing the mail failed: %s", row_id, type(exc).__name__)
+                        failures[row_id] = (lease_until, f"internal error: {type(exc).__name__}", False,
+                                            "mail-internal-error")
+                        continue
+                    if isinstance(prepared, OutboxStatus):
+                        outcomes[row_id] = (prepared, None,
+                                            "mail-refused" if prepared is OutboxStatus.REFUSED else None)
+                    else:
+                        envelopes[row_id] = prepared
+                    del prepared
+                # Commit before the side effect: the new hashes (each killed its account's previous
+                # password) and the Message-IDs are durable before anything can reach a recipient.
+                session.commit()
+        except Exception as exc:
+            # The commit failed: nothing of this batch was stored, nothing leaves.
+            log.error("outbox: storing a batch of %d mails failed: %s", len(claimed), type(exc).__name__)
+            envelopes.clear()
+            outcomes.clear()
+            failures = {row_id: (lease_until, f"internal error: {type(exc).__name__}", False, "mail-internal-error")
+                        for row_id, lease_until in claimed}
+        made.clear()
+
+        sent: dict[int, tuple[datetime, str]] = {}
+
+        async def send(row_id: int) -> None:
+            envelope, lease_until = envelopes.pop(row_id)
+            message_id = str(envelope.message["Message-ID"])
+            try:
+                await self.transport.send(envelope)
+            except DeliveryError as exc:
+                failures[row_id] = (lease_until, str(exc), exc.permanent, exc.code)
+            except Exception as exc:
+                failures[row_id] = (lease_until, f"transport error: {type(exc).__name__}", False,
+                                    "mail-transport-error")
+            else:
+                sent[row_id] = (lease_until, message_id)
+            finally:
+                del envelope  # with the dict entry popped, the only reference to the plaintext password
+
+        await asyncio.gather(*(send(row_id) for row_id in list(envelopes)))
+
+        if sent or failures:
+            logs: list[tuple[str, tuple[object, ...]]] = []
+            with Session(self.engine) as session:
+                for row_id, (lease_until, message_id) in sent.items():
+                    outcomes[row_id] = (self._after_success(session, row_id, lease_until, message_id), None, None)
+                    logs.append(("info", ("outbox %s sent (%s)", row_id, message_id)))
+                for row_id, (lease_until, error, permanent, code) in failures.items():
+                    status, error = self._after_failure(session, row_id, lease_until, error, permanent=permanent)
+                    outcomes[row_id] = (status, error, code)
+                    if status is not OutboxStatus.SENDING:
+                        logs.append(("warning", ("outbox %s %s: %s", row_id, "failed" if status is
+                                                 OutboxStatus.FAILED else "deferred", error)))
+                session.commit()
+            for level, args in logs:
+                getattr(log, level)(*args)
+        return [outcomes[row_id] for row_id, _ in claimed]
+
+    async def _made_passwords(self, row_ids: list[int]) -> dict[int, tuple[str, str] | BaseException]:
+        """(plaintext, hash) of a new temporary password for each credentials row, made outside any
+        transaction: the hashes run in the process pool while the other workers claim and send."""
         issuer = self.ports.issuer
-        if not isinstance(issuer, PreparedIssuer):
-            return None
+        if not isinstance(issuer, PreparedIssuer) or not row_ids:
+            return {}
         table = OutboxMessage.__table__  # type: ignore[attr-defined]
         with self.engine.connect() as conn:
-            purpose = conn.execute(sa.select(table.c.purpose).where(table.c.id == row_id)).scalar()
-        if purpose != Purpose.CREDENTIALS.value:
-            return None
-        plaintext = issuer.generate()
-        password_hash = await asyncio.get_running_loop().run_in_executor(self._executor(), issuer.hasher,
-                                                                         plaintext)
-        return plaintext, password_hash
+            ids = [r for (r,) in conn.execute(sa.select(table.c.id).where(
+                table.c.id.in_(row_ids), table.c.purpose == Purpose.CREDENTIALS.value))]
+        if not ids:
+            return {}
+        plaintexts = [issuer.generate() for _ in ids]
+        loop, pool, hasher = asyncio.get_running_loop(), self._executor(), issuer.hasher
+        hashes = await asyncio.gather(*(loop.run_in_executor(pool, hasher, p) for p in plaintexts),
+                                      return_exceptions=True)
+        return {row_id: h if isinstance(h, BaseException) else (p, h)
+                for row_id, p, h in zip(ids, plaintexts, hashes, strict=True)}
 
     def _prepare(self, session: Session, row_id: int, lease_until: datetime,
                  made: tuple[str, str] | None = None) -> tuple[Envelope, datetime] | OutboxStatus:
+        """The row's message, its password stored and its Message-ID set, in the caller's transaction."""
         row = session.get(OutboxMessage, row_id)
         if row is None or not _held(row, lease_until):
             # Another sender took it over after our lease ran out: theirs now.
@@ -240,10 +315,8 @@ class Sender:
             self._close(session, row, OutboxStatus.REFUSED, problem or "no recipient", now)
             self.ports.audit.record(session, action=MailAction.MAIL_REFUSED, purpose=purpose, ref=row.ref,
                                     actor="system", reason=problem or "no recipient", details=details_of(row))
-            session.commit()
             log.warning("outbox %s refused: %s", row_id, problem)
             return OutboxStatus.REFUSED
-
         if purpose is Purpose.CREDENTIALS or not row.message_id:
             # A credentials resend carries a new password, hence a new Message-ID (receivers that
             # drop duplicate IDs would otherwise drop the only working password). Notices keep
@@ -274,9 +347,6 @@ class Sender:
         lease_until = row.lease_until = now + self._lease()
         row.updated_at = now
         session.add(row)
-        # Commit before the side effect: the new hash (which killed the previous password) and the
-        # Message-ID are durable before anything can reach the recipient.
-        session.commit()
         return Envelope(sender=self.settings.from_address, recipient=current.address, message=message,
                         data=data), lease_until
 
@@ -294,54 +364,48 @@ class Sender:
             row.sent_at = now
         session.add(row)
 
-    def _after_success(self, row_id: int, lease_until: datetime, message_id: str) -> OutboxStatus:
-        with Session(self.engine) as session:
-            row = session.get(OutboxMessage, row_id)
-            if row is None:
-                raise MailerError("outbox-row-vanished", "outbox row disappeared while sending", outbox_id=row_id)
-            reason, details = f"{row.event} sent", details_of(row)
-            if _held(row, lease_until):
-                self._close(session, row, OutboxStatus.SENT, None, self.clock())
-            else:
-                # Handed over after our lease ran out: another sender owns the row (and, for
-                # credentials, has issued the password that works). The mail left all the same.
-                reason += " after its lease ran out; the row was taken over"
-                details = {**details, "message_id": message_id}
-                details.pop("attempt")  # the row's count is the new sender's now
-            self.ports.audit.record(session, action=MailAction.MAIL_SENT, purpose=Purpose(row.purpose),
-                                    ref=row.ref, actor="system", reason=reason, details=details)
-            session.commit()
-        log.info("outbox %s sent (%s)", row_id, message_id)
+    def _after_success(self, session: Session, row_id: int, lease_until: datetime,
+                       message_id: str) -> OutboxStatus:
+        """Record a row handed over, in the caller's transaction."""
+        row = session.get(OutboxMessage, row_id)
+        if row is None:
+            raise MailerError("outbox-row-vanished", "outbox row disappeared while sending", outbox_id=row_id)
+        reason, details = f"{row.event} sent", details_of(row)
+        if _held(row, lease_until):
+            self._close(session, row, OutboxStatus.SENT, None, self.clock())
+        else:
+            # Handed over after our lease ran out: another sender owns the row (and, for
+            # credentials, has issued the password that works). The mail left all the same.
+            reason += " after its lease ran out; the row was taken over"
+            details = {**details, "message_id": message_id}
+            details.pop("attempt")  # the row's count is the new sender's now
+        self.ports.audit.record(session, action=MailAction.MAIL_SENT, purpose=Purpose(row.purpose),
+                                ref=row.ref, actor="system", reason=reason, details=details)
         return OutboxStatus.SENT
 
-    def _after_failure(self, row_id: int, lease_until: datetime, error: str, *,
+    def _after_failure(self, session: Session, row_id: int, lease_until: datetime, error: str, *,
                        permanent: bool) -> tuple[OutboxStatus, str]:
-        with Session(self.engine) as session:
-            row = session.get(OutboxMessage, row_id)
-            if row is None:
-                return OutboxStatus.FAILED, error
-            if not _held(row, lease_until):
-                # Our lease ran out while we tried: the row is another sender's (it may be sent by
-                # now); queuing it again would mail a third password.
-                log.warning("outbox %s: attempt failed after its lease ran out, row left to its new sender: %s",
-                            row_id, error)
-                return OutboxStatus.SENDING, error
-            now = self.clock()
-            if permanent or row.attempts >= self.settings.max_attempts:
-                reason = error if permanent else f"gave up after {row.attempts} attempts: {error}"
-                self._close(session, row, OutboxStatus.FAILED, reason, now)
-                self.ports.audit.record(session, action=MailAction.MAIL_FAILED, purpose=Purpose(row.purpose),
-                                        ref=row.ref, actor="system", reason=reason, details=details_of(row))
-                status = OutboxStatus.FAILED
-            else:
-                self._close(session, row, OutboxStatus.QUEUED, error, now)
-                row.next_attempt_at = now + backoff(row.attempts, base_seconds=self.settings.backoff_seconds,
-                                                    max_seconds=self.settings.backoff_max_seconds)
-                status = OutboxStatus.QUEUED
-            session.commit()
-        log.warning("outbox %s %s: %s", row_id, "failed" if status is OutboxStatus.FAILED else "deferred",
-                    error)
-        return status, error
+        """Record an attempt that did not get through, in the caller's transaction."""
+        row = session.get(OutboxMessage, row_id)
+        if row is None:
+            return OutboxStatus.FAILED, error
+        if not _held(row, lease_until):
+            # Our lease ran out while we tried: the row is another sender's (it may be sent by
+            # now); queuing it again would mail a third password.
+            log.warning("outbox %s: attempt failed after its lease ran out, row left to its new sender: %s",
+                        row_id, error)
+            return OutboxStatus.SENDING, error
+        now = self.clock()
+        if permanent or row.attempts >= self.settings.max_attempts:
+            reason = error if permanent else f"gave up after {row.attempts} attempts: {error}"
+            self._close(session, row, OutboxStatus.FAILED, reason, now)
+            self.ports.audit.record(session, action=MailAction.MAIL_FAILED, purpose=Purpose(row.purpose),
+                                    ref=row.ref, actor="system", reason=reason, details=details_of(row))
+            return OutboxStatus.FAILED, error
+        self._close(session, row, OutboxStatus.QUEUED, error, now)
+        row.next_attempt_at = now + backoff(row.attempts, base_seconds=self.settings.backoff_seconds,
+                                            max_seconds=self.settings.backoff_max_seconds)
+        return OutboxStatus.QUEUED, error
 
 
 def _held(row: OutboxMessage, lease_until: datetime) -> bool:
