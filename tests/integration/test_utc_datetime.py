@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import provisioning.audit
 import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-import intake.store  # noqa: F401 - the models register their tables
+import intake.store_tables  # noqa: F401 - the models register their tables
 import mailer.outbox  # noqa: F401
 import provisioning.models
 import provisioning.staff  # noqa: F401
-from intake.store import Document
+from intake.store_tables import Document
 from mailer.outbox import OutboxMessage
 
 BRUSSELS_SUMMER = timezone(timedelta(hours=2))
