@@ -17,13 +17,11 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 
 from errors import ConfigError, StoreError
-from intake.authres import evaluate
 from intake.checkpoints import checkpoint_after_run
 from intake.config import Config
 from intake.db import migrate, open_engine
 from intake.decisions import Mails, commit_decision
-from intake.explode import MESSAGE_UNREADABLE, explode_limits
-from intake.mime import extract
+from intake.explode import attachment_rows, explode_limits, message_facts, read_message
 from intake.parsing import read_trusted_roots, sandboxed_parser
 from intake.people import mails_for_people
 from intake.pipeline import (
@@ -280,27 +278,15 @@ class _Planned:
         return found
 
     def _explode(self, sha: str, raw: bytes, messages: list[Arrival]) -> None:
-        """Stage 2 of one message, as ``ingest.explode_messages`` reads it (its limits, the trusted gateway)."""
-        try:
-            ex = extract(raw, limits=explode_limits(self.cfg.sources))
-        except Exception:  # a hostile message must not stop the dry run either (stage 2 codes it so)
-            self.refuse(messages[0].source, MESSAGE_UNREADABLE, sha)
+        """Stage 2 of one message, by stage 2's own reading (``explode.read_message``), nothing written."""
+        one = read_message(sha, raw, messages, limits=explode_limits(self.cfg.sources))
+        if one.error_code:  # a hostile message must not stop the dry run either (stage 2 codes it so)
+            self.refuse(messages[0].source, one.error_code, sha)
             return
-        env = ex.envelope
-        verdict = evaluate(env.authentication_results, trusted_ids=self.cfg.trust.trusted_authserv_ids,
-                           sender=env.sender)
+        common = message_facts(one, trust=self.cfg.trust)
         for message in messages:
-            seen: set[str] = set()
-            for att in ex.attachments:
-                att_sha = sha256_of(att.data)
-                if att_sha in seen:  # the same file attached twice to one mail is one arrival
-                    continue
-                seen.add(att_sha)
-                self.offer((_utc(message.received_at), _STAGE2, next(self.seq)), Arrival(
-                    sha256=att_sha, channel=message.channel, source=message.source, filename=att.filename,
-                    sender=env.sender[:320], message_id=env.message_id, auth_trusted=verdict.trusted,
-                    dmarc=verdict.dmarc.value, received_at=message.received_at, parent_sha256=sha,
-                    outcome="stored"), att.data)
+            for att, row in attachment_rows(one, message, common):
+                self.offer((_utc(message.received_at), _STAGE2, next(self.seq)), Arrival(**row), att.data)
 
 
 # ------------------------------------------------------------------------------------------ status
