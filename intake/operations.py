@@ -31,7 +31,9 @@ from intake.pipeline import (
     daily_run,
     make_transport,
     provenance_of,
+    read_document,
     send_outbox,
+    split_result,
     utc_now,
 )
 from intake.progress import Reporter
@@ -40,6 +42,7 @@ from intake.sources.drop import poll_drop
 from intake.sources.imap import poll_imap
 from intake.sources.ingest import MESSAGE_PENDING, Incoming
 from intake.sources.maildir import poll_maildir
+from intake.stacks import part_arrival
 from intake.store import DocumentStore, sha256_of
 from intake.store_tables import (
     Arrival,
@@ -52,6 +55,7 @@ from intake.store_tables import (
 from mailer.outbox import OutboxMessage
 from mailer.transports import Transport
 from parsers.result import Channel
+from parsers.sandbox import SandboxedParser
 from provisioning.db import writer
 from provisioning.models import Organisation, OrgStatus, ReviewItem, ReviewStatus
 from provisioning.plan import MailEvent, MailIntent, MailKind, Provenance
@@ -113,6 +117,8 @@ class _Candidate:
     filename: str | None
     #: why this original cannot be read at all (a real run gives it this coded outcome)
     problem: str = ""
+    #: the arrival a run reads it by (None for a refused original)
+    arrival: Arrival | None = None
 
 
 def dry_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now) -> RunReport:
@@ -130,26 +136,52 @@ def dry_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now) -> RunRe
         with Session(engine) as session:
             with reporter.stage("documents", total=len(candidates)) as st, \
                     sandboxed_parser(cfg.parsing, read_trusted_roots(cfg.signatures)) as parser:
-                for cand in candidates:
-                    if cand.problem:
-                        report.documents.append(DocumentResult(cand.provenance.sha256, cand.source, None, None,
-                                                               "rejected", "rejected", (cand.problem,)))
+                # as the run: a stack is cut into parts (intake.stacks), read in a second round
+                queue, done = candidates, set(session.exec(select(Document.sha256)))
+                for _round in range(2):
+                    parts: list[_Candidate] = []
+                    for cand in queue:
+                        done.add(cand.provenance.sha256)
+                        parts.extend(_dry_document(cfg, session, cand, parser=parser, report=report, clock=clock))
                         st.advance()
-                        continue
-                    form = parser.parse(cand.data, today=clock().date(), filename=cand.filename)
-                    form = replace(form, sha256=cand.provenance.sha256, channel=cand.provenance.channel)
-                    decision = process_form(session, form, cand.provenance, clock=clock)
-                    report.documents.append(DocumentResult(
-                        cand.provenance.sha256, cand.source, form.form_id, decision.plan.enterprise_number,
-                        form.outcome.value, decision.outcome.value,
-                        decision.plan.reasons + tuple(f"mail {m.kind.value} ({m.event.value})"
-                                                      for m in decision.mails)))
-                    st.advance()
+                    # the parts not known yet, once each, in the run's order (first arrival, then the cut's order)
+                    fresh: dict[str, _Candidate] = {}
+                    for part in parts:
+                        if part.provenance.sha256 not in done:
+                            fresh.setdefault(part.provenance.sha256, part)
+                    queue = sorted(fresh.values(), key=lambda c: _utc(c.provenance.received_at))
+                    if not queue:
+                        break
             session.rollback()
     finally:
         engine.dispose()
     report.finished_at = clock()
     return report
+
+
+def _dry_document(cfg: Config, session: Session, cand: _Candidate, *, parser: SandboxedParser, report: RunReport,
+                  clock: Clock) -> list[_Candidate]:
+    """One document read and decided as the run would (``pipeline.read_document``), in the rolled-back
+    session; returns the parts of a stack, to be read next as the run reads them."""
+    if cand.problem or cand.arrival is None:
+        report.documents.append(DocumentResult(cand.provenance.sha256, cand.source, None, None,
+                                               "rejected", "rejected", (cand.problem,)))
+        return []
+    sha = cand.provenance.sha256
+    read = read_document(parser, cand.data, cand.arrival, today=clock().date())
+    if isinstance(read, list):
+        result, warnings = split_result(sha, cand.source, read)
+        report.documents.append(result)
+        report.warnings.extend(warnings)
+        arrivals = [(part_arrival(sha, cand.arrival, part), part.data) for part in read]
+        return [_Candidate(a.source, data, provenance_of(a, sha256=a.sha256, require_dmarc=cfg.trust.require_dmarc),
+                           a.filename or None, arrival=a) for a, data in arrivals]
+    form = replace(read, sha256=sha, channel=cand.provenance.channel)
+    decision = process_form(session, form, cand.provenance, clock=clock)
+    report.documents.append(DocumentResult(
+        sha, cand.source, form.form_id, decision.plan.enterprise_number, form.outcome.value, decision.outcome.value,
+        decision.plan.reasons + tuple(f"mail {m.kind.value} ({m.event.value})" for m in decision.mails)))
+    return []
 
 
 def _require_database(cfg: Config) -> None:
@@ -256,7 +288,7 @@ class _Planned:
         planned = sorted((order, arrival) for sha, (order, arrival) in self.first.items() if sha not in parsed)
         return [_Candidate(a.source, self.data[a.sha256],
                            provenance_of(a, sha256=a.sha256, require_dmarc=self.cfg.trust.require_dmarc),
-                           a.filename or None) for _, a in planned] + self.refused
+                           a.filename or None, arrival=a) for _, a in planned] + self.refused
 
     def _stored_messages(self) -> list[tuple[_Order, str, bytes, list[Arrival]]]:
         """Messages stored by a run that stopped before stage 2: the next run opens them first."""
