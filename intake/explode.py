@@ -26,12 +26,13 @@ from errors import StoreError
 from intake.access_review import ReplyFacts, read_reply, recognise_reply
 from intake.authres import evaluate
 from intake.config import SourcesConfig, TrustConfig
-from intake.mime import Extraction, MimeLimits, MimeOutcome, SkipReason, extract
+from intake.mime import Attachment, Extraction, MimeLimits, MimeOutcome, SkipReason, extract
 from intake.sources.ingest import Clock, PollReport, PollStep, ProgressHook
 from intake.store import DocumentStore, sha256_of
 from intake.store_tables import ARRIVAL_DEFAULTS, Arrival, Document, DocumentKind, ParseState, existing_documents
 
-__all__ = ["MESSAGE_UNREADABLE", "explode_limits", "explode_messages"]
+__all__ = ["MESSAGE_UNREADABLE", "Exploded", "attachment_rows", "explode_limits", "explode_messages", "message_facts",
+           "read_message"]
 
 #: stage 2 outcome of a message whose bytes cannot be read as a message at all
 MESSAGE_UNREADABLE = "message-unreadable"
@@ -54,7 +55,7 @@ def explode_limits(sources: SourcesConfig) -> MimeLimits:
 
 
 @dataclass
-class _Exploded:
+class Exploded:
     """One message read in stage 2, its rows not written yet."""
 
     sha256: str
@@ -126,7 +127,7 @@ def explode_messages(session: Session, store: DocumentStore, *, trust: TrustConf
 _FINAL_STORE_ERRORS = frozenset({"document-corrupt"})
 
 
-def _access_review_reply(session: Session, one: _Exploded, common: dict[str, Any], *, trust: TrustConfig,
+def _access_review_reply(session: Session, one: Exploded, common: dict[str, Any], *, trust: TrustConfig,
                          now: datetime) -> None:
     """A reply to an access review mail is recorded as the organisation's answer (or refused) here,
     before the message's fate is decided; either way it then goes its usual way (to a person when it
@@ -141,19 +142,58 @@ def _access_review_reply(session: Session, one: _Exploded, common: dict[str, Any
                     has_forms=one.outcome == MimeOutcome.FORMS.value, now=now)
 
 
-def _read_one(store: DocumentStore, sha: str, arrivals: list[Arrival], limits: MimeLimits) -> _Exploded:
+def _read_one(store: DocumentStore, sha: str, arrivals: list[Arrival], limits: MimeLimits) -> Exploded:
     try:
         data = store.open(sha)
     except StoreError as exc:
         if exc.code not in _FINAL_STORE_ERRORS:
             raise  # explode_messages leaves it for the next run, with the error in its report
-        return _Exploded(sha, arrivals, exc.code, error_code=exc.code, error=exc.message)
+        return Exploded(sha, arrivals, exc.code, error_code=exc.code, error=exc.message)
+    return read_message(sha, data, arrivals, limits=limits)
+
+
+def read_message(sha: str, data: bytes, arrivals: list[Arrival], *, limits: MimeLimits) -> Exploded:
+    """One stored message read as stage 2 reads it (its MIME limits), writing nothing: its attachments,
+    or the code it is refused with (``message-unreadable``). Also what ``run --dry-run`` opens messages with."""
     try:
         ex = extract(data, limits=limits)
     except Exception as exc:  # a hostile message must not stop the run
-        return _Exploded(sha, arrivals, MESSAGE_UNREADABLE, error_code=MESSAGE_UNREADABLE,
-                         error=f"{type(exc).__name__}: {exc}"[:2000])
-    return _Exploded(sha, arrivals, ex.outcome.value, extraction=ex, reply=read_reply(data))
+        return Exploded(sha, arrivals, MESSAGE_UNREADABLE, error_code=MESSAGE_UNREADABLE,
+                        error=f"{type(exc).__name__}: {exc}"[:2000])
+    return Exploded(sha, arrivals, ex.outcome.value, extraction=ex, reply=read_reply(data))
+
+
+def message_facts(one: Exploded, *, trust: TrustConfig) -> dict[str, Any]:
+    """The envelope and the trusted gateway's verdict (Authentication-Results, DMARC) that stage 2 writes
+    on the message's arrival and on each of its attachments' arrivals."""
+    ex = one.extraction
+    env = ex.envelope if ex else None
+    verdict = evaluate(env.authentication_results if env else (), trusted_ids=trust.trusted_authserv_ids,
+                       sender=env.sender if env else "")
+    return {
+        "sender": env.sender[:320] if env else "", "message_id": env.message_id if env else "",
+        "subject": env.subject if env else "",
+        "authentication_results": "\n".join(env.authentication_results) if env else "",
+        "auth_trusted": verdict.trusted, "auth_authserv_id": verdict.authserv_id,
+        "dmarc": verdict.dmarc.value, "dkim": verdict.dkim.value, "spf": verdict.spf.value,
+    }
+
+
+def attachment_rows(one: Exploded, message: Arrival, common: dict[str, Any]) -> list[tuple[Attachment, dict[str, Any]]]:
+    """The attachments stage 2 records for one arrival of the message, each with its arrival row (the
+    same file attached twice to one mail is one arrival)."""
+    rows: list[tuple[Attachment, dict[str, Any]]] = []
+    seen: set[str] = set()
+    for att in one.extraction.attachments if one.extraction else ():
+        att_sha = sha256_of(att.data)
+        if att_sha in seen:
+            continue
+        seen.add(att_sha)
+        rows.append((att, {**ARRIVAL_DEFAULTS, **common, "sha256": att_sha, "channel": message.channel,
+                           "source": message.source, "filename": att.filename,
+                           "received_at": message.received_at, "parent_sha256": one.sha256,
+                           "outcome": "stored"}))
+    return rows
 
 
 def _explode_chunk(session: Session, store: DocumentStore, shas: list[str], *, trust: TrustConfig,
@@ -176,7 +216,7 @@ def _explode_chunk(session: Session, store: DocumentStore, shas: list[str], *, t
     documents: list[dict[str, Any]] = []
     arrivals: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    done: list[_Exploded] = []
+    done: list[Exploded] = []
     for one in read:
         ex = one.extraction
         atts = ex.attachments if ex else ()
@@ -187,27 +227,14 @@ def _explode_chunk(session: Session, store: DocumentStore, shas: list[str], *, t
             report.error(failed.code, failed.message, sha256=one.sha256)
             continue
         done.append(one)
-        env = ex.envelope if ex else None
-        verdict = evaluate(env.authentication_results if env else (), trusted_ids=trust.trusted_authserv_ids,
-                           sender=env.sender if env else "")
-        common: dict[str, Any] = {
-            "sender": env.sender[:320] if env else "", "message_id": env.message_id if env else "",
-            "subject": env.subject if env else "",
-            "authentication_results": "\n".join(env.authentication_results) if env else "",
-            "auth_trusted": verdict.trusted, "auth_authserv_id": verdict.authserv_id,
-            "dmarc": verdict.dmarc.value, "dkim": verdict.dkim.value, "spf": verdict.spf.value,
-        }
+        common = message_facts(one, trust=trust)
         _access_review_reply(session, one, common, trust=trust, now=now)
         detail = _detail(ex) if ex else f"{one.error_code}: {one.error}"
         new = 0
         for message in one.arrivals:
             updates.append({"b_id": message.id, "outcome": one.outcome, "detail": detail, **common})
-            seen: set[str] = set()
-            for att in atts:
-                att_sha = sha256_of(att.data)
-                if att_sha in seen:  # the same file attached twice to one mail is one arrival
-                    continue
-                seen.add(att_sha)
+            for att, row in attachment_rows(one, message, common):
+                att_sha = row["sha256"]
                 if att_sha not in known:
                     known.add(att_sha)
                     new += 1
@@ -215,10 +242,7 @@ def _explode_chunk(session: Session, store: DocumentStore, shas: list[str], *, t
                         "sha256": att_sha, "size": len(att.data), "kind": DocumentKind.FORM.value,
                         "media_type": att.sniffed.value, "first_seen_at": now,
                         "parse_state": ParseState.PENDING.value, "parsed_at": None, "parse_outcome": None})
-                arrivals.append({**ARRIVAL_DEFAULTS, **common, "sha256": att_sha, "channel": message.channel,
-                                 "source": message.source, "filename": att.filename,
-                                 "received_at": message.received_at, "parent_sha256": one.sha256,
-                                 "outcome": "stored"})
+                arrivals.append(row)
         report.stored += 1
         report.documents += new
         if one.error_code:

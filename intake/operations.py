@@ -17,13 +17,11 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 
 from errors import ConfigError, StoreError
-from intake.authres import evaluate
 from intake.checkpoints import checkpoint_after_run
 from intake.config import Config
 from intake.db import migrate, open_engine
 from intake.decisions import Mails, commit_decision
-from intake.explode import MESSAGE_UNREADABLE, explode_limits
-from intake.mime import extract
+from intake.explode import attachment_rows, explode_limits, message_facts, read_message
 from intake.parsing import read_trusted_roots, sandboxed_parser
 from intake.people import mails_for_people
 from intake.pipeline import (
@@ -33,7 +31,9 @@ from intake.pipeline import (
     daily_run,
     make_transport,
     provenance_of,
+    read_document,
     send_outbox,
+    split_result,
     utc_now,
 )
 from intake.progress import Reporter
@@ -42,6 +42,7 @@ from intake.sources.drop import poll_drop
 from intake.sources.imap import poll_imap
 from intake.sources.ingest import MESSAGE_PENDING, Incoming
 from intake.sources.maildir import poll_maildir
+from intake.stacks import part_arrival
 from intake.store import DocumentStore, sha256_of
 from intake.store_tables import (
     Arrival,
@@ -54,6 +55,7 @@ from intake.store_tables import (
 from mailer.outbox import OutboxMessage
 from mailer.transports import Transport
 from parsers.result import Channel
+from parsers.sandbox import SandboxedParser
 from provisioning.db import writer
 from provisioning.models import Organisation, OrgStatus, ReviewItem, ReviewStatus
 from provisioning.plan import MailEvent, MailIntent, MailKind, Provenance
@@ -115,6 +117,8 @@ class _Candidate:
     filename: str | None
     #: why this original cannot be read at all (a real run gives it this coded outcome)
     problem: str = ""
+    #: the arrival a run reads it by (None for a refused original)
+    arrival: Arrival | None = None
 
 
 def dry_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now) -> RunReport:
@@ -132,26 +136,52 @@ def dry_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now) -> RunRe
         with Session(engine) as session:
             with reporter.stage("documents", total=len(candidates)) as st, \
                     sandboxed_parser(cfg.parsing, read_trusted_roots(cfg.signatures)) as parser:
-                for cand in candidates:
-                    if cand.problem:
-                        report.documents.append(DocumentResult(cand.provenance.sha256, cand.source, None, None,
-                                                               "rejected", "rejected", (cand.problem,)))
+                # as the run: a stack is cut into parts (intake.stacks), read in a second round
+                queue, done = candidates, set(session.exec(select(Document.sha256)))
+                for _round in range(2):
+                    parts: list[_Candidate] = []
+                    for cand in queue:
+                        done.add(cand.provenance.sha256)
+                        parts.extend(_dry_document(cfg, session, cand, parser=parser, report=report, clock=clock))
                         st.advance()
-                        continue
-                    form = parser.parse(cand.data, today=clock().date(), filename=cand.filename)
-                    form = replace(form, sha256=cand.provenance.sha256, channel=cand.provenance.channel)
-                    decision = process_form(session, form, cand.provenance, clock=clock)
-                    report.documents.append(DocumentResult(
-                        cand.provenance.sha256, cand.source, form.form_id, decision.plan.enterprise_number,
-                        form.outcome.value, decision.outcome.value,
-                        decision.plan.reasons + tuple(f"mail {m.kind.value} ({m.event.value})"
-                                                      for m in decision.mails)))
-                    st.advance()
+                    # the parts not known yet, once each, in the run's order (first arrival, then the cut's order)
+                    fresh: dict[str, _Candidate] = {}
+                    for part in parts:
+                        if part.provenance.sha256 not in done:
+                            fresh.setdefault(part.provenance.sha256, part)
+                    queue = sorted(fresh.values(), key=lambda c: _utc(c.provenance.received_at))
+                    if not queue:
+                        break
             session.rollback()
     finally:
         engine.dispose()
     report.finished_at = clock()
     return report
+
+
+def _dry_document(cfg: Config, session: Session, cand: _Candidate, *, parser: SandboxedParser, report: RunReport,
+                  clock: Clock) -> list[_Candidate]:
+    """One document read and decided as the run would (``pipeline.read_document``), in the rolled-back
+    session; returns the parts of a stack, to be read next as the run reads them."""
+    if cand.problem or cand.arrival is None:
+        report.documents.append(DocumentResult(cand.provenance.sha256, cand.source, None, None,
+                                               "rejected", "rejected", (cand.problem,)))
+        return []
+    sha = cand.provenance.sha256
+    read = read_document(parser, cand.data, cand.arrival, today=clock().date())
+    if isinstance(read, list):
+        result, warnings = split_result(sha, cand.source, read)
+        report.documents.append(result)
+        report.warnings.extend(warnings)
+        arrivals = [(part_arrival(sha, cand.arrival, part), part.data) for part in read]
+        return [_Candidate(a.source, data, provenance_of(a, sha256=a.sha256, require_dmarc=cfg.trust.require_dmarc),
+                           a.filename or None, arrival=a) for a, data in arrivals]
+    form = replace(read, sha256=sha, channel=cand.provenance.channel)
+    decision = process_form(session, form, cand.provenance, clock=clock)
+    report.documents.append(DocumentResult(
+        sha, cand.source, form.form_id, decision.plan.enterprise_number, form.outcome.value, decision.outcome.value,
+        decision.plan.reasons + tuple(f"mail {m.kind.value} ({m.event.value})" for m in decision.mails)))
+    return []
 
 
 def _require_database(cfg: Config) -> None:
@@ -258,7 +288,7 @@ class _Planned:
         planned = sorted((order, arrival) for sha, (order, arrival) in self.first.items() if sha not in parsed)
         return [_Candidate(a.source, self.data[a.sha256],
                            provenance_of(a, sha256=a.sha256, require_dmarc=self.cfg.trust.require_dmarc),
-                           a.filename or None) for _, a in planned] + self.refused
+                           a.filename or None, arrival=a) for _, a in planned] + self.refused
 
     def _stored_messages(self) -> list[tuple[_Order, str, bytes, list[Arrival]]]:
         """Messages stored by a run that stopped before stage 2: the next run opens them first."""
@@ -280,27 +310,15 @@ class _Planned:
         return found
 
     def _explode(self, sha: str, raw: bytes, messages: list[Arrival]) -> None:
-        """Stage 2 of one message, as ``ingest.explode_messages`` reads it (its limits, the trusted gateway)."""
-        try:
-            ex = extract(raw, limits=explode_limits(self.cfg.sources))
-        except Exception:  # a hostile message must not stop the dry run either (stage 2 codes it so)
-            self.refuse(messages[0].source, MESSAGE_UNREADABLE, sha)
+        """Stage 2 of one message, by stage 2's own reading (``explode.read_message``), nothing written."""
+        one = read_message(sha, raw, messages, limits=explode_limits(self.cfg.sources))
+        if one.error_code:  # a hostile message must not stop the dry run either (stage 2 codes it so)
+            self.refuse(messages[0].source, one.error_code, sha)
             return
-        env = ex.envelope
-        verdict = evaluate(env.authentication_results, trusted_ids=self.cfg.trust.trusted_authserv_ids,
-                           sender=env.sender)
+        common = message_facts(one, trust=self.cfg.trust)
         for message in messages:
-            seen: set[str] = set()
-            for att in ex.attachments:
-                att_sha = sha256_of(att.data)
-                if att_sha in seen:  # the same file attached twice to one mail is one arrival
-                    continue
-                seen.add(att_sha)
-                self.offer((_utc(message.received_at), _STAGE2, next(self.seq)), Arrival(
-                    sha256=att_sha, channel=message.channel, source=message.source, filename=att.filename,
-                    sender=env.sender[:320], message_id=env.message_id, auth_trusted=verdict.trusted,
-                    dmarc=verdict.dmarc.value, received_at=message.received_at, parent_sha256=sha,
-                    outcome="stored"), att.data)
+            for att, row in attachment_rows(one, message, common):
+                self.offer((_utc(message.received_at), _STAGE2, next(self.seq)), Arrival(**row), att.data)
 
 
 # ------------------------------------------------------------------------------------------ status

@@ -12,10 +12,10 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -314,23 +314,39 @@ def send_outbox(cfg: Config, *, engine: Engine, transport: Transport, clock: Clo
     return asyncio.run(drain())
 
 
+def read_document(parser: SandboxedParser, data: bytes, arrival: Arrival, *, today: date) -> ParsedForm | list[Part]:
+    """A stored document read as the run reads it, writing nothing: the form it holds, or the parts of a
+    stack (intake.stacks) to be recorded and read next. Also what ``run --dry-run`` reads documents with."""
+    stray = stray_code(arrival)
+    if stray is not None:
+        # a page of a stack that holds no form: to a person, never dropped (parsers.result.STRAY_PAGE_CODES)
+        return ParsedForm.reject(stray, f"page(s) of a stack holding no form: {arrival.detail}")
+    split = parser.split(data) if pages_of(arrival) is None else []
+    if isinstance(split, Issue):
+        return ParsedForm.reject(split.code, split.message)
+    if split:
+        return split
+    return parser.parse(data, today=today, filename=arrival.filename or None)
+
+
+def split_result(sha256: str, source: str, parts: Sequence[Part]) -> tuple[DocumentResult, list[RunWarning]]:
+    """What the run reports for a stack cut into ``parts``: its row, and a warning per page holding no form."""
+    warnings = [RunWarning("split", p.stray_code, sha256=sha256, pages=p.pages,
+                           message=f"page(s) {p.pages} of the stack hold no form: queued for a person")
+                for p in parts if p.stray_code is not None]
+    return DocumentResult(sha256, source, None, None, "stack", SPLIT_OUTCOME,
+                          tuple(f"{p.stray_code or p.form_id}:p{p.pages}" + ("(turned)" if p.rotated else "")
+                                for p in parts)), warnings
+
+
 def _one_document(cfg: Config, doc: PendingDocument, *, store: DocumentStore, parser: SandboxedParser,
                   engine: Engine, clock: Clock, report: RunReport) -> DocumentResult:
     source = doc.arrival.source
     try:
-        data = store.open(doc.sha256)
-        stray = stray_code(doc.arrival)
-        if stray is not None:
-            # a page of a stack that holds no form: to a person, never dropped (parsers.result.STRAY_PAGE_CODES)
-            form: ParsedForm = ParsedForm.reject(stray, f"page(s) of a stack holding no form: {doc.arrival.detail}")
-        else:
-            split = parser.split(data) if pages_of(doc.arrival) is None else []
-            if isinstance(split, Issue):
-                form = ParsedForm.reject(split.code, split.message)
-            elif split:
-                return _split(doc, split, store=store, engine=engine, clock=clock, report=report)
-            else:
-                form = parser.parse(data, today=clock().date(), filename=doc.arrival.filename or None)
+        read = read_document(parser, store.open(doc.sha256), doc.arrival, today=clock().date())
+        if isinstance(read, list):
+            return _split(doc, read, store=store, engine=engine, clock=clock, report=report)
+        form = read
     except IntakeError as exc:
         report.failures.append(Failure.of_exception("parse", exc, sha256=doc.sha256))
         return DocumentResult(doc.sha256, source, None, None, "error", "failed", (exc.code,))
@@ -368,14 +384,9 @@ def _split(doc: PendingDocument, parts: list[Part], *, store: DocumentStore, eng
             report.failures.append(failure)
             return DocumentResult(doc.sha256, doc.arrival.source, None, None, "stack", "failed", (failure.code,))
     # Pages of no form are a warning of the run (and each goes to review as its own document).
-    for part in parts:
-        if part.stray_code is not None:
-            report.warnings.append(RunWarning("split", part.stray_code, sha256=doc.sha256, pages=part.pages,
-                                              message=f"page(s) {part.pages} of the stack hold no form: "
-                                                      "queued for a person"))
-    return DocumentResult(doc.sha256, doc.arrival.source, None, None, "stack", SPLIT_OUTCOME,
-                          tuple(f"{p.stray_code or p.form_id}:p{p.pages}" + ("(turned)" if p.rotated else "")
-                                for p in parts))
+    result, warnings = split_result(doc.sha256, doc.arrival.source, parts)
+    report.warnings.extend(warnings)
+    return result
 
 
 def _source_count(cfg: Config) -> int:

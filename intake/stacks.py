@@ -28,7 +28,7 @@ from intake.store_tables import Arrival, Document, DocumentKind, ParseState, mar
 from parsers.result import STRAY_PAGE_CODES
 from parsers.stack import Part
 
-__all__ = ["SPLIT_OUTCOME", "pages_of", "record_parts", "stray_code"]
+__all__ = ["SPLIT_OUTCOME", "pages_of", "part_arrival", "record_parts", "stray_code"]
 
 #: the parse outcome of a document cut into parts (the parts carry the decisions)
 SPLIT_OUTCOME = "split"
@@ -53,6 +53,22 @@ def stray_code(arrival: Arrival) -> str | None:
     return code if code in STRAY_PAGE_CODES else None
 
 
+def part_arrival(sha256: str, arrival: Arrival, part: Part) -> Arrival:
+    """The arrival row of one part of the stack ``sha256`` (not added to any session): the original's,
+    pointing back to it by ``parent_sha256`` and ``#pages=`` (also what ``run --dry-run`` reads parts by)."""
+    turned = ", turned right side up (it was upside down)" if part.rotated else ""
+    what = part.stray_code or part.form_id or "form"
+    return Arrival(
+        sha256=sha256_of(part.data), channel=arrival.channel,
+        source=f"{arrival.source}#pages={part.first}-{part.last}"[:500],
+        filename=f"{arrival.filename or 'stack'} (p. {part.pages})"[:255], sender=arrival.sender,
+        message_id=arrival.message_id, subject=arrival.subject,
+        authentication_results=arrival.authentication_results, auth_trusted=arrival.auth_trusted,
+        auth_authserv_id=arrival.auth_authserv_id, dmarc=arrival.dmarc, dkim=arrival.dkim, spf=arrival.spf,
+        received_at=arrival.received_at, parent_sha256=sha256, outcome="stored",
+        detail=f"{what}: page(s) {part.pages} of the stack {sha256}{turned}")
+
+
 def record_parts(session: Session, store: DocumentStore, *, sha256: str, arrival: Arrival, parts: Sequence[Part],
                  now: datetime) -> list[str]:
     """Store the parts of the stack ``sha256`` and add their rows to ``session``; mark the stack split.
@@ -74,16 +90,7 @@ def record_parts(session: Session, store: DocumentStore, *, sha256: str, arrival
             session.flush()
     details: list[dict[str, object]] = []
     for part_sha, part in zip(shas, parts, strict=True):
-        turned = ", turned right side up (it was upside down)" if part.rotated else ""
-        what = part.stray_code or part.form_id or "form"
-        session.add(Arrival(
-            sha256=part_sha, channel=arrival.channel, source=f"{arrival.source}#pages={part.first}-{part.last}"[:500],
-            filename=f"{arrival.filename or 'stack'} (p. {part.pages})"[:255], sender=arrival.sender,
-            message_id=arrival.message_id, subject=arrival.subject,
-            authentication_results=arrival.authentication_results, auth_trusted=arrival.auth_trusted,
-            auth_authserv_id=arrival.auth_authserv_id, dmarc=arrival.dmarc, dkim=arrival.dkim, spf=arrival.spf,
-            received_at=arrival.received_at, parent_sha256=sha256, outcome="stored",
-            detail=f"{what}: page(s) {part.pages} of the stack {sha256}{turned}"))
+        session.add(part_arrival(sha256, arrival, part))
         details.append({"pages": part.pages, "form_id": part.form_id, "kind": part.kind.value,
                         "rotated": part.rotated, "sha256": part_sha})
     session.flush()

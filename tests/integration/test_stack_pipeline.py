@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 from sqlmodel import Session, col, select
 
 from intake.config import load_config
-from intake.pipeline import daily_run
-from intake.progress import PlainProgress
+from intake.operations import dry_run, run_once
+from intake.pipeline import RunReport, daily_run
+from intake.progress import PlainProgress, SilentProgress
 from intake.stacks import pages_of
 from intake.store import DocumentStore, sha256_of
 from intake.store_tables import Arrival, Document
@@ -153,3 +156,37 @@ def test_a_stack_too_long_is_a_coded_refusal_and_the_worker_goes_on() -> None:
         assert refused.code == "stack-too-many-pages"
         assert parser.split((STACKS / "stack-03-flat-mixed.pdf").read_bytes()) != []
         assert parser.split(b"%PDF-1.7 not really") == []
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_dry_run_shows_each_form_of_a_stack_as_the_run_then_does(tmp_path: Path, db_url: str,
+                                                                     engine: sa.Engine) -> None:
+    """`run --dry-run` cuts stacks with the run's own reading (read only): the stack's row, then one row
+    per form (and per blank page), with the same sources, forms, decisions and warnings as the real run."""
+    cfg = load_config(_config(tmp_path, db_url))
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    names = ["stack-03-flat-mixed.pdf", "stack-02-scan-blank-upside-down.pdf"]
+    for i, name in enumerate(names):
+        target = drop / f"post-{i}.pdf"
+        shutil.copyfile(STACKS / name, target)
+        stamp = datetime.now(UTC).timestamp() - 3600 + 60 * i
+        os.utime(target, (stamp, stamp))
+
+    def plan(report: RunReport) -> list[tuple[Any, ...]]:
+        return [(d.sha256, d.source, d.form_id, d.org, d.parse, d.outcome,
+                 tuple(r for r in d.reasons if not r.startswith("mail "))) for d in report.documents]
+
+    dry = dry_run(cfg, reporter=SilentProgress())
+    with Session(engine) as s:  # read only: nothing stored, nothing split
+        assert list(s.exec(select(Document))) == []
+    assert not cfg.store.path.exists() or not any(cfg.store.path.rglob("*"))
+    real = run_once(cfg, reporter=SilentProgress(), send=False)
+
+    assert real.ok, real.failures
+    stacks = {sha256_of((STACKS / name).read_bytes()) for name in names}
+    assert sum(d.outcome == "split" for d in real.documents) == len(names)
+    assert any(d.sha256 not in stacks and d.form_id for d in real.documents), "the parts are read in the same run"
+    assert plan(dry) == plan(real)
+    assert [(w.code, w.pages, w.sha256) for w in dry.warnings] == [(w.code, w.pages, w.sha256) for w in real.warnings]
+    assert real.warnings, "the blank page is a warning of both"
