@@ -15,8 +15,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from errors import IntakeError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 __all__ = ["RUN_LOCK_KEY", "RunLocked", "run_lock"]
 
@@ -93,12 +97,12 @@ def _advisory_lock(database_url: str, *, wait: bool) -> Iterator[None]:
         engine.dispose()
 
 
-def _holder(conn: object) -> str:
+def _holder(conn: Connection) -> str:
     """Who holds the lock, as its session names itself (host and pid), for the message."""
     import sqlalchemy as sa
 
     key = RUN_LOCK_KEY & 0xFFFF_FFFF_FFFF_FFFF
-    row = conn.execute(sa.text(  # type: ignore[attr-defined]
+    row = conn.execute(sa.text(
         "SELECT a.application_name, a.client_addr FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = :hi AND l.objid::bigint = :lo "
         # advisory locks live per database: another deployment on the same server is not this one's holder

@@ -160,8 +160,9 @@ ARRIVAL_DEFAULTS: dict[str, Any] = {
     "parent_sha256": None, "detail": "",
 }
 
-TABLES = [Document.__table__, Arrival.__table__, ImapFolder.__table__, ImapLedger.__table__,  # type: ignore[attr-defined]
-          FileLedger.__table__]  # type: ignore[attr-defined]
+TABLES: list[Table] = [
+    getattr(model, "__table__") for model in (Document, Arrival, ImapFolder, ImapLedger, FileLedger)  # noqa: B009
+]
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:

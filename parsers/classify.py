@@ -65,7 +65,8 @@ def _check_id(form_id: str, version: str | None) -> Classification | None:
     if form_id.startswith(FOREIGN_PLATFORM_PREFIXES):
         return Classification(rejection=Issue(
             "other-platform",
-            f"{shown(form_id)} is a form of another Ethias platform (Ethias Connect / Extranet Wettelijk Pensioen); "
+            f"{shown(form_id)} is a form of another Ethias platform "
+            "(Ethias Connect / Extranet Wettelijk Pensioen); "
             "access to Extranet Aanvullend Pensioen is requested separately"))
     if form_id not in {str(f) for f in FormId}:
         return Classification(rejection=Issue("not-a-form", f"{shown(form_id)} is not a form of Extranet Aanvullend "

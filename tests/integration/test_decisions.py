@@ -1,4 +1,4 @@
-"""One unit of work per decision (intake/decisions.py): decided, its mails queued, committed — or nothing."""
+"""One unit of work per decision (intake/decisions.py): decided, its mails queued, committed, or nothing."""
 
 from __future__ import annotations
 
