@@ -56,8 +56,7 @@ __all__ = [
 GENESIS_HASH = hashlib.sha256(b"extranet-intake audit genesis v1").hexdigest()
 
 #: the immutable fields the hash covers, in the order of the canonical encoding
-HASHED_FIELDS = ("seq", "at", "actor", "action", "org", "login", "document_sha256", "reason",
-                 "details", "prev_hash")
+HASHED_FIELDS = ("seq", "at", "actor", "action", "org", "login", "document_sha256", "reason", "details", "prev_hash")
 
 
 class AuditAction(StrEnum):
@@ -110,8 +109,10 @@ class AuditEntry(SQLModel, table=True):
 
     __tablename__ = "audit_entry"
     # (column, seq): a filtered log page, newest first, reads just its rows (keyset paging)
-    __table_args__ = (*(sa.Index(f"ix_audit_entry_{c}_seq", c, "seq") for c in ("org", "login", "action", "actor")),
-                      sa.Index("ix_audit_entry_org_action_seq", "org", "action", "seq"))
+    __table_args__ = (
+        *(sa.Index(f"ix_audit_entry_{c}_seq", c, "seq") for c in ("org", "login", "action", "actor")),
+        sa.Index("ix_audit_entry_org_action_seq", "org", "action", "seq"),
+    )
 
     seq: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
     #: UTC; stored without offset on SQLite, as timestamptz on PostgreSQL
@@ -189,18 +190,21 @@ event.listen(AUDIT_HEAD, "after_create", _after_head_create)
 
 # --- canonical encoding (pure) ------------------------------------------------------------------
 
+
 def canonical_time(at: datetime) -> str:
     """UTC ISO-8601 with microseconds and ``Z``; a naive value is UTC (that is how SQLite returns it)."""
     if at.tzinfo is not None:
         at = at.astimezone(UTC)
-    return f"{at.year:04d}-{at.month:02d}-{at.day:02d}T{at.hour:02d}:{at.minute:02d}:" \
-           f"{at.second:02d}.{at.microsecond:06d}Z"
+    return (
+        f"{at.year:04d}-{at.month:02d}-{at.day:02d}T{at.hour:02d}:{at.minute:02d}:{at.second:02d}.{at.microsecond:06d}Z"
+    )
 
 
 def canonical_details(details: Mapping[str, Any] | None) -> str:
     """Sorted keys, no whitespace, UTF-8 kept: the exact text stored and hashed."""
-    return json.dumps(dict(details or {}), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=_json_default)
+    return json.dumps(
+        dict(details or {}), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    )
 
 
 def _json_default(value: Any) -> Any:
@@ -238,15 +242,25 @@ def _make_array_encoder() -> Callable[[list[Any] | tuple[Any, ...]], str]:
 _encode_array = _make_array_encoder()
 
 
-def entry_hash(*, seq: int, at: str, actor: str, action: str, org: str | None, login: str | None,
-               document_sha256: str | None, reason: str, details: str, prev_hash: str) -> str:
+def entry_hash(
+    *,
+    seq: int,
+    at: str,
+    actor: str,
+    action: str,
+    org: str | None,
+    login: str | None,
+    document_sha256: str | None,
+    reason: str,
+    details: str,
+    prev_hash: str,
+) -> str:
     """SHA-256 (hex) of the canonical encoding of one entry's immutable fields.
 
     The encoding is a JSON array in :data:`HASHED_FIELDS` order; JSON quoting makes field
     boundaries unambiguous, so no two different entries share an encoding.
     """
-    encoded = _encode_array([seq, at, actor, action, org, login, document_sha256, reason, details,
-                             prev_hash])
+    encoded = _encode_array([seq, at, actor, action, org, login, document_sha256, reason, details, prev_hash])
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
@@ -264,18 +278,38 @@ class EntryFields:
     details: str = "{}"
 
 
-def chain(fields: Iterable[EntryFields], *, start_seq: int = 1,
-          prev_hash: str = GENESIS_HASH) -> Iterator[dict[str, Any]]:
+def chain(
+    fields: Iterable[EntryFields], *, start_seq: int = 1, prev_hash: str = GENESIS_HASH
+) -> Iterator[dict[str, Any]]:
     """Give each entry its seq, prev_hash and hash: the pure core of :func:`append_entry`."""
     seq = start_seq
     for f in fields:
         at = f.at.astimezone(UTC) if f.at.tzinfo else f.at.replace(tzinfo=UTC)
-        digest = entry_hash(seq=seq, at=canonical_time(at), actor=f.actor, action=str(f.action),
-                            org=f.org, login=f.login, document_sha256=f.document_sha256,
-                            reason=f.reason, details=f.details, prev_hash=prev_hash)
-        yield {"seq": seq, "at": at, "actor": f.actor, "action": str(f.action), "org": f.org,
-               "login": f.login, "document_sha256": f.document_sha256, "reason": f.reason,
-               "details": f.details, "prev_hash": prev_hash, "hash": digest}
+        digest = entry_hash(
+            seq=seq,
+            at=canonical_time(at),
+            actor=f.actor,
+            action=str(f.action),
+            org=f.org,
+            login=f.login,
+            document_sha256=f.document_sha256,
+            reason=f.reason,
+            details=f.details,
+            prev_hash=prev_hash,
+        )
+        yield {
+            "seq": seq,
+            "at": at,
+            "actor": f.actor,
+            "action": str(f.action),
+            "org": f.org,
+            "login": f.login,
+            "document_sha256": f.document_sha256,
+            "reason": f.reason,
+            "details": f.details,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        }
         prev_hash = digest
         seq += 1
 
@@ -290,8 +324,7 @@ _entry = AUDIT_ENTRY
 #: The lock writes the head row without changing it (``seq = seq``): the entries' count is only
 #: known for certain after a rebuilt head's note, so :data:`_SET_HEAD` names the last entry at the end.
 _LOCK_HEAD = sa.update(_head).where(_head.c.id == 1).values(seq=_head.c.seq).returning(_head.c.seq, _head.c.hash)
-_SET_HEAD = sa.update(_head).where(_head.c.id == 1).values(seq=sa.bindparam("new_seq"),
-                                                          hash=sa.bindparam("new_hash"))
+_SET_HEAD = sa.update(_head).where(_head.c.id == 1).values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
 _INSERT_ENTRY = _entry.insert()
 _LAST_ENTRY = sa.select(_entry.c.seq, _entry.c.hash).order_by(_entry.c.seq.desc()).limit(1)
 
@@ -318,10 +351,13 @@ def _lock_head(connection: Connection) -> tuple[int, str]:
     seq, prev = int(row[0]) + 1, str(row[1])
     last = _last_entry(connection)
     if (last or (0, GENESIS_HASH)) != (seq - 1, prev):
-        raise AuditError("audit-head-mismatch",
-                         f"the audit head names entry {seq - 1} but the log ends at entry "
-                         f"{last[0] if last else 0}: run `audit verify`; nothing is appended to a tampered chain",
-                         head_seq=seq - 1, last_seq=last[0] if last else 0)
+        raise AuditError(
+            "audit-head-mismatch",
+            f"the audit head names entry {seq - 1} but the log ends at entry "
+            f"{last[0] if last else 0}: run `audit verify`; nothing is appended to a tampered chain",
+            head_seq=seq - 1,
+            last_seq=last[0] if last else 0,
+        )
     return seq, prev
 
 
@@ -341,8 +377,12 @@ def _rebuilt_head(connection: Connection) -> None:
         return  # a first append on a schema made without the head row: genesis is right
     report = verify_chain(connection, check_head=False)
     if not report.ok:
-        raise AuditError("audit-chain-broken", f"the audit head row is missing and the chain is broken at entry "
-                         f"{report.first_bad_seq} ({report.problem}): nothing is appended", seq=report.first_bad_seq)
+        raise AuditError(
+            "audit-chain-broken",
+            f"the audit head row is missing and the chain is broken at entry "
+            f"{report.first_bad_seq} ({report.problem}): nothing is appended",
+            seq=report.first_bad_seq,
+        )
     connection.execute(sa.update(_head).where(_head.c.id == 1).values(seq=last[0], hash=last[1]))
     connection.info["audit_head_rebuilt"] = last[0]
 
@@ -355,26 +395,49 @@ def _create_head(connection: Connection) -> bool:
     values = {"id": 1, "seq": 0, "hash": GENESIS_HASH}
     if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
+
         result = connection.execute(pg_insert(_head).values(**values).on_conflict_do_nothing())
     elif name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
         result = connection.execute(sqlite_insert(_head).values(**values).on_conflict_do_nothing())
     else:  # pragma: no cover - only the two supported databases
         result = connection.execute(_head.insert().values(**values))
     return bool(result.rowcount)
 
 
-def append_entry(session: Session, *, actor: str, action: AuditAction, org: str | None,
-                 login: str | None, document_sha256: str | None, reason: str,
-                 details: dict[str, Any] | None = None, at: datetime) -> AuditEntry:
+def append_entry(
+    session: Session,
+    *,
+    actor: str,
+    action: AuditAction,
+    org: str | None,
+    login: str | None,
+    document_sha256: str | None,
+    reason: str,
+    details: dict[str, Any] | None = None,
+    at: datetime,
+) -> AuditEntry:
     """Append one entry inside the caller's transaction (the caller commits or rolls back).
 
     The head row stays locked until that transaction ends, so keep the transaction short. The
     returned object is a detached copy of the row written through Core: do not ``session.add`` it.
     """
-    rows = append_entries(session, [EntryFields(at=at, actor=actor, action=action, org=org, login=login,
-                                                document_sha256=document_sha256, reason=reason,
-                                                details=canonical_details(details))])
+    rows = append_entries(
+        session,
+        [
+            EntryFields(
+                at=at,
+                actor=actor,
+                action=action,
+                org=org,
+                login=login,
+                document_sha256=document_sha256,
+                reason=reason,
+                details=canonical_details(details),
+            )
+        ],
+    )
     return AuditEntry(**rows[-1])
 
 
@@ -398,11 +461,19 @@ def append_entries(session: Session, entries: Sequence[EntryFields]) -> list[dic
     fields = list(entries)
     rebuilt = connection.info.pop("audit_head_rebuilt", None)
     if rebuilt is not None:
-        fields.insert(0, EntryFields(at=entries[0].at, actor="system", action=AuditAction.AUDIT_HEAD_REBUILT,
-                                     org=None, login=None, document_sha256=None,
-                                     reason=f"the audit head row was missing; rebuilt on entry {rebuilt} "
-                                            "after the chain verified",
-                                     details=canonical_details({"head_seq": rebuilt})))
+        fields.insert(
+            0,
+            EntryFields(
+                at=entries[0].at,
+                actor="system",
+                action=AuditAction.AUDIT_HEAD_REBUILT,
+                org=None,
+                login=None,
+                document_sha256=None,
+                reason=f"the audit head row was missing; rebuilt on entry {rebuilt} after the chain verified",
+                details=canonical_details({"head_seq": rebuilt}),
+            ),
+        )
     rows = list(chain(fields, start_seq=seq, prev_hash=prev))
     connection.execute(_INSERT_ENTRY, rows)
     connection.execute(_SET_HEAD, {"new_seq": rows[-1]["seq"], "new_hash": rows[-1]["hash"]})
@@ -414,9 +485,16 @@ def append_entries(session: Session, entries: Sequence[EntryFields]) -> list[dic
 _COLUMNS = tuple(AUDIT_ENTRY.c[name] for name in (*HASHED_FIELDS, "hash"))
 
 
-def iter_entries(connection: Connection, *, org: str | None = None, since: datetime | None = None,
-                 until: datetime | None = None, actions: Iterable[AuditAction] | None = None,
-                 limit: int | None = None, batch_size: int = 5000) -> Iterator[dict[str, Any]]:
+def iter_entries(
+    connection: Connection,
+    *,
+    org: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    actions: Iterable[AuditAction] | None = None,
+    limit: int | None = None,
+    batch_size: int = 5000,
+) -> Iterator[dict[str, Any]]:
     """Entries in ``seq`` order as plain dicts (``at`` as an aware UTC datetime), streamed in batches."""
     stmt = sa.select(*_COLUMNS).order_by(AUDIT_ENTRY.c.seq)
     if org is not None:
@@ -443,14 +521,14 @@ def _utc(at: datetime) -> datetime:
 
 
 class ChainProblem(StrEnum):
-    MISSING = "missing"                  # a seq number is absent: a row was deleted
-    ALTERED = "altered"                  # fields no longer give the stored hash: edited or moved
-    RELINKED = "relinked"                # prev_hash is not the previous entry's hash: reordered/spliced
-    TRUNCATED = "truncated"              # the head row or the checkpoint names entries that are gone
-    HEAD_MISMATCH = "head_mismatch"      # the head row's hash is not that of the entry it names
+    MISSING = "missing"  # a seq number is absent: a row was deleted
+    ALTERED = "altered"  # fields no longer give the stored hash: edited or moved
+    RELINKED = "relinked"  # prev_hash is not the previous entry's hash: reordered/spliced
+    TRUNCATED = "truncated"  # the head row or the checkpoint names entries that are gone
+    HEAD_MISMATCH = "head_mismatch"  # the head row's hash is not that of the entry it names
     CHECKPOINT_MISMATCH = "checkpoint_mismatch"  # chain up to the checkpoint was rewritten
-    HEAD_MISSING = "head_missing"        # the head row was deleted: a cut tail could no longer be seen
-    UNREADABLE = "unreadable"            # a row or column the chain cannot be read from (type changed …)
+    HEAD_MISSING = "head_missing"  # the head row was deleted: a cut tail could no longer be seen
+    UNREADABLE = "unreadable"  # a row or column the chain cannot be read from (type changed …)
 
 
 @dataclass(frozen=True)
@@ -469,10 +547,17 @@ class VerifyReport:
         return self.problem is None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "count": self.count, "last_seq": self.last_seq, "last_hash": self.last_hash,
-                "first_bad_seq": self.first_bad_seq,
-                "problem": str(self.problem) if self.problem else None, "message": self.message,
-                "checkpoint_seq": self.checkpoint_seq, "seconds": round(self.seconds, 3)}
+        return {
+            "ok": self.ok,
+            "count": self.count,
+            "last_seq": self.last_seq,
+            "last_hash": self.last_hash,
+            "first_bad_seq": self.first_bad_seq,
+            "problem": str(self.problem) if self.problem else None,
+            "message": self.message,
+            "checkpoint_seq": self.checkpoint_seq,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def _time_text(dialect: str) -> str | None:
@@ -501,9 +586,14 @@ def _stream_raw(connection: Connection, sql: str, batch_size: int) -> Generator[
         cursor.close()
 
 
-def verify_chain(connection: Connection, *, pinned: tuple[int, str] | None = None,
-                 batch_size: int = 20_000, check_head: bool = True,
-                 clock: Callable[[], float] = time.perf_counter) -> VerifyReport:
+def verify_chain(
+    connection: Connection,
+    *,
+    pinned: tuple[int, str] | None = None,
+    batch_size: int = 20_000,
+    check_head: bool = True,
+    clock: Callable[[], float] = time.perf_counter,
+) -> VerifyReport:
     """Walk the whole chain once and report the first bad sequence number, if any.
 
     ``pinned`` is ``(seq, head_hash)`` from a checkpoint whose signature the caller has checked: it
@@ -524,13 +614,19 @@ def verify_chain(connection: Connection, *, pinned: tuple[int, str] | None = Non
     sha256 = hashlib.sha256
 
     def report(bad: int | None, problem: ChainProblem | None, message: str) -> VerifyReport:
-        return VerifyReport(count=expected - 1, last_seq=expected - 1, last_hash=prev, first_bad_seq=bad,
-                            problem=problem, message=message,
-                            checkpoint_seq=pinned[0] if pinned else None, seconds=clock() - started)
+        return VerifyReport(
+            count=expected - 1,
+            last_seq=expected - 1,
+            last_hash=prev,
+            first_bad_seq=bad,
+            problem=problem,
+            message=message,
+            checkpoint_seq=pinned[0] if pinned else None,
+            seconds=clock() - started,
+        )
 
     try:
-        head = connection.execute(sa.select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash)
-                                  .where(AUDIT_HEAD.c.id == 1)).first()
+        head = connection.execute(sa.select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash).where(AUDIT_HEAD.c.id == 1)).first()
         rows = _stream_raw(connection, sql, batch_size)
     except (sa.exc.DBAPIError, ValueError, TypeError) as exc:
         return report(1, ChainProblem.UNREADABLE, f"the audit tables cannot be read: {_why(exc)}")
@@ -540,82 +636,113 @@ def verify_chain(connection: Connection, *, pinned: tuple[int, str] | None = Non
                 row = next(rows, None)
             except (sa.exc.DBAPIError, ValueError, TypeError, UnicodeError) as exc:
                 # the driver failed on a row (an undecodable value, a type it cannot convert)
-                return report(expected, ChainProblem.UNREADABLE,
-                              f"entry {expected} cannot be read: {_why(exc)}")
+                return report(expected, ChainProblem.UNREADABLE, f"entry {expected} cannot be read: {_why(exc)}")
             except Exception as exc:  # DB-API drivers raise their own classes for a bad row
                 if not _is_driver_error(exc):
                     raise
-                return report(expected, ChainProblem.UNREADABLE,
-                              f"entry {expected} cannot be read: {_why(exc)}")
+                return report(expected, ChainProblem.UNREADABLE, f"entry {expected} cannot be read: {_why(exc)}")
             if row is None:
                 break
             seq = row[0]
             stored = row[10]
             if type(seq) is not int:
-                return report(expected, ChainProblem.UNREADABLE,
-                              f"the entry after {expected - 1} has a sequence number of type "
-                              f"{type(seq).__name__} ({shown_value(seq)}): the table was tampered with")
+                return report(
+                    expected,
+                    ChainProblem.UNREADABLE,
+                    f"the entry after {expected - 1} has a sequence number of type "
+                    f"{type(seq).__name__} ({shown_value(seq)}): the table was tampered with",
+                )
             if seq != expected:
-                return report(expected, ChainProblem.MISSING,
-                              f"entry {expected} is missing (next present is {seq}): a row was deleted")
-            wrong = [HASHED_FIELDS[i] for i in range(1 if time_sql else 2, 10)
-                     if row[i] is not None and type(row[i]) is not str]
+                return report(
+                    expected,
+                    ChainProblem.MISSING,
+                    f"entry {expected} is missing (next present is {seq}): a row was deleted",
+                )
+            wrong = [
+                HASHED_FIELDS[i]
+                for i in range(1 if time_sql else 2, 10)
+                if row[i] is not None and type(row[i]) is not str
+            ]
             if wrong or type(stored) is not str:
                 names_ = ", ".join(wrong or ["hash"])
-                return report(seq, ChainProblem.ALTERED,
-                              f"entry {seq} holds a value of the wrong type in {names_} "
-                              f"({type(row[HASHED_FIELDS.index(wrong[0])] if wrong else stored).__name__}): "
-                              "it was edited outside the application")
+                return report(
+                    seq,
+                    ChainProblem.ALTERED,
+                    f"entry {seq} holds a value of the wrong type in {names_} "
+                    f"({type(row[HASHED_FIELDS.index(wrong[0])] if wrong else stored).__name__}): "
+                    "it was edited outside the application",
+                )
             fields = row[:10]  # the C encoder writes a tuple as a JSON array, as it does a list
             if time_sql is None:
                 fields = (seq, canonical_time(row[1]), *row[2:10])
             try:
                 digest = sha256(encode(fields).encode("utf-8")).hexdigest()
             except (TypeError, ValueError, UnicodeError) as exc:
-                return report(seq, ChainProblem.ALTERED, f"entry {seq} cannot be hashed ({_why(exc)}): it was "
-                              "edited outside the application")
+                return report(
+                    seq,
+                    ChainProblem.ALTERED,
+                    f"entry {seq} cannot be hashed ({_why(exc)}): it was edited outside the application",
+                )
             if digest != stored:
-                return report(seq, ChainProblem.ALTERED,
-                              f"entry {seq} does not match its own hash: it was edited or moved")
+                return report(
+                    seq, ChainProblem.ALTERED, f"entry {seq} does not match its own hash: it was edited or moved"
+                )
             if row[9] != prev:
                 # entry seq-1 hashes correctly but is not the one seq was chained to: seq-1 was
                 # replaced by a self-consistent forgery (or the genesis link was changed)
                 bad = max(seq - 1, 1)
-                return report(bad, ChainProblem.RELINKED,
-                              f"entry {seq} was not chained to the present entry {seq - 1}: entry {bad} "
-                              "was replaced (its hash recomputed) or entries were reordered")
+                return report(
+                    bad,
+                    ChainProblem.RELINKED,
+                    f"entry {seq} was not chained to the present entry {seq - 1}: entry {bad} "
+                    "was replaced (its hash recomputed) or entries were reordered",
+                )
             if pinned is not None and seq == pinned[0]:
                 pinned_seen = True
                 if stored != pinned[1]:
-                    return report(seq, ChainProblem.CHECKPOINT_MISMATCH,
-                                  f"the chain up to entry {seq} is not the one the checkpoint signed: "
-                                  f"entries at or before {seq} were rewritten")
+                    return report(
+                        seq,
+                        ChainProblem.CHECKPOINT_MISMATCH,
+                        f"the chain up to entry {seq} is not the one the checkpoint signed: "
+                        f"entries at or before {seq} were rewritten",
+                    )
             prev = stored
             expected += 1
     finally:
         rows.close()
     last = expected - 1
     if pinned is not None and not pinned_seen:
-        return report(last + 1, ChainProblem.TRUNCATED,
-                      f"the checkpoint names entry {pinned[0]} but the log ends at {last}: "
-                      "the tail was removed")
+        return report(
+            last + 1,
+            ChainProblem.TRUNCATED,
+            f"the checkpoint names entry {pinned[0]} but the log ends at {last}: the tail was removed",
+        )
     if not check_head:
         return report(None, None, f"{last} entries, chain intact")
     if head is None:
-        return report(last + 1, ChainProblem.HEAD_MISSING,
-                      f"the audit head row is missing (the log ends at entry {last}): it was deleted, and entries "
-                      "after it may have been removed with it — compare with a signed checkpoint")
+        return report(
+            last + 1,
+            ChainProblem.HEAD_MISSING,
+            f"the audit head row is missing (the log ends at entry {last}): it was deleted, and entries "
+            "after it may have been removed with it — compare with a signed checkpoint",
+        )
     try:
         head_seq, head_hash = int(head[0]), str(head[1])
     except (TypeError, ValueError):
         return report(last + 1, ChainProblem.HEAD_MISMATCH, "the audit head row holds values of the wrong type")
     if head_seq > last:
-        return report(last + 1, ChainProblem.TRUNCATED,
-                      f"the head names entry {head_seq} but the log ends at {last}: the tail was removed")
+        return report(
+            last + 1,
+            ChainProblem.TRUNCATED,
+            f"the head names entry {head_seq} but the log ends at {last}: the tail was removed",
+        )
     if head_seq < last:
-        return report(head_seq + 1, ChainProblem.HEAD_MISMATCH,
-                      f"the head names entry {head_seq} but the log goes on to {last}: entries were added "
-                      "outside the application, or the head was set back")
+        return report(
+            head_seq + 1,
+            ChainProblem.HEAD_MISMATCH,
+            f"the head names entry {head_seq} but the log goes on to {last}: entries were added "
+            "outside the application, or the head was set back",
+        )
     if head_hash != prev:
         return report(last, ChainProblem.HEAD_MISMATCH, f"the head's hash is not that of entry {last}")
     return report(None, None, f"{last} entries, chain intact")
@@ -633,8 +760,10 @@ def _why(exc: BaseException) -> str:
 
 def _is_driver_error(exc: BaseException) -> bool:
     """A PEP 249 error of the driver (sqlite3.Error, psycopg.Error …): all have ``Error`` in their MRO names."""
-    return any(cls.__name__ in ("Error", "DatabaseError", "DataError") and cls.__module__ != "builtins"
-               for cls in type(exc).__mro__)
+    return any(
+        cls.__name__ in ("Error", "DatabaseError", "DataError") and cls.__module__ != "builtins"
+        for cls in type(exc).__mro__
+    )
 
 
 def find_entry(connection: Connection, seq: int) -> dict[str, Any]:
@@ -647,8 +776,9 @@ def find_entry(connection: Connection, seq: int) -> dict[str, Any]:
     return item
 
 
-def source_document(connection: Connection, seq: int, *,
-                    open_document: Callable[[str], bytes]) -> tuple[dict[str, Any], bytes]:
+def source_document(
+    connection: Connection, seq: int, *, open_document: Callable[[str], bytes]
+) -> tuple[dict[str, Any], bytes]:
     """The entry ``seq`` and the original bytes it was decided on, by SHA-256 from the store.
 
     ``open_document`` (e.g. ``DocumentStore.open``) must refuse bytes that no longer hash to the
@@ -660,6 +790,7 @@ def source_document(connection: Connection, seq: int, *,
         raise AuditError("audit-no-document", f"audit entry {seq} concerns no document", seq=seq)
     data = open_document(sha)
     if hashlib.sha256(data).hexdigest() != sha:
-        raise AuditError("audit-document-mismatch", "the stored document does not match the entry's SHA-256",
-                         seq=seq, sha256=sha)
+        raise AuditError(
+            "audit-document-mismatch", "the stored document does not match the entry's SHA-256", seq=seq, sha256=sha
+        )
     return entry, data

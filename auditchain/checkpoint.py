@@ -56,8 +56,9 @@ class Checkpoint:
     signature: str
 
     def signed_bytes(self) -> bytes:
-        return _payload(seq=self.seq, head_hash=self.head_hash, created_at=self.created_at,
-                        key_id=self.key_id, fmt=self.format)
+        return _payload(
+            seq=self.seq, head_hash=self.head_hash, created_at=self.created_at, key_id=self.key_id, fmt=self.format
+        )
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,12 @@ def _payload(*, seq: int, head_hash: str, created_at: str, key_id: str, fmt: str
 def generate_key_pair() -> KeyPair:
     key = Ed25519PrivateKey.generate()
     return KeyPair(
-        private_pem=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()),
-        public_pem=key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo),
+        private_pem=key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+        public_pem=key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
     )
 
 
@@ -120,14 +123,14 @@ def key_id(public_key: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def sign_checkpoint(private_key: Ed25519PrivateKey, *, seq: int, head_hash: str,
-                    created_at: datetime) -> Checkpoint:
+def sign_checkpoint(private_key: Ed25519PrivateKey, *, seq: int, head_hash: str, created_at: datetime) -> Checkpoint:
     kid = key_id(private_key.public_key())
     stamp = canonical_time(created_at)
     payload = _payload(seq=seq, head_hash=head_hash, created_at=stamp, key_id=kid, fmt=CHECKPOINT_FORMAT)
     signature = base64.b64encode(private_key.sign(payload)).decode("ascii")
-    return Checkpoint(format=CHECKPOINT_FORMAT, seq=seq, head_hash=head_hash, created_at=stamp,
-                      key_id=kid, signature=signature)
+    return Checkpoint(
+        format=CHECKPOINT_FORMAT, seq=seq, head_hash=head_hash, created_at=stamp, key_id=kid, signature=signature
+    )
 
 
 def verify_checkpoint(checkpoint: Checkpoint, public_key: Ed25519PublicKey) -> None:
@@ -137,9 +140,12 @@ def verify_checkpoint(checkpoint: Checkpoint, public_key: Ed25519PublicKey) -> N
     try:
         public_key.verify(base64.b64decode(checkpoint.signature, validate=True), checkpoint.signed_bytes())
     except (InvalidSignature, ValueError, binascii.Error) as exc:
-        raise AuditError("audit-checkpoint-signature",
-                         "the checkpoint signature does not verify with the configured public key",
-                         seq=checkpoint.seq, key_id=checkpoint.key_id) from exc
+        raise AuditError(
+            "audit-checkpoint-signature",
+            "the checkpoint signature does not verify with the configured public key",
+            seq=checkpoint.seq,
+            key_id=checkpoint.key_id,
+        ) from exc
 
 
 def write_checkpoint(checkpoint: Checkpoint, path: Path) -> None:
@@ -157,16 +163,20 @@ def read_checkpoint(path: Path) -> Checkpoint:
     except (ValueError, UnicodeDecodeError) as exc:
         raise AuditError("audit-checkpoint-format", f"checkpoint file is not JSON: {path}", file=path) from exc
     try:
-        cp = Checkpoint(format=str(raw["format"]), seq=int(raw["seq"]), head_hash=str(raw["head_hash"]),
-                        created_at=str(raw["created_at"]), key_id=str(raw["key_id"]),
-                        signature=str(raw["signature"]))
+        cp = Checkpoint(
+            format=str(raw["format"]),
+            seq=int(raw["seq"]),
+            head_hash=str(raw["head_hash"]),
+            created_at=str(raw["created_at"]),
+            key_id=str(raw["key_id"]),
+            signature=str(raw["signature"]),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise AuditError("audit-checkpoint-format", f"checkpoint file lacks a field: {exc}", file=path) from exc
     return cp
 
 
-def issue_checkpoint(session: Session, private_key: Ed25519PrivateKey, *, actor: str,
-                     at: datetime) -> Checkpoint:
+def issue_checkpoint(session: Session, private_key: Ed25519PrivateKey, *, actor: str, at: datetime) -> Checkpoint:
     """Verify the chain, sign its last entry, and log that a checkpoint was issued (caller commits).
 
     Signing an unverified head would bless a forgery, so a broken chain gets no checkpoint. The
@@ -178,16 +188,23 @@ def issue_checkpoint(session: Session, private_key: Ed25519PrivateKey, *, actor:
     if report.count == 0:
         raise AuditError("audit-log-empty", "the audit log is empty: nothing to checkpoint")
     checkpoint = sign_checkpoint(private_key, seq=report.last_seq, head_hash=report.last_hash, created_at=at)
-    append_entry(session, actor=actor, action=AuditAction.CHECKPOINT, org=None, login=None,
-                 document_sha256=None, reason=f"signed checkpoint of entry {checkpoint.seq}",
-                 details={"seq": checkpoint.seq, "head_hash": checkpoint.head_hash,
-                          "key_id": checkpoint.key_id},
-                 at=at)
+    append_entry(
+        session,
+        actor=actor,
+        action=AuditAction.CHECKPOINT,
+        org=None,
+        login=None,
+        document_sha256=None,
+        reason=f"signed checkpoint of entry {checkpoint.seq}",
+        details={"seq": checkpoint.seq, "head_hash": checkpoint.head_hash, "key_id": checkpoint.key_id},
+        at=at,
+    )
     return checkpoint
 
 
-def verify_against(connection: Connection, checkpoint: Checkpoint | None,
-                   public_key: Ed25519PublicKey | None) -> VerifyReport:
+def verify_against(
+    connection: Connection, checkpoint: Checkpoint | None, public_key: Ed25519PublicKey | None
+) -> VerifyReport:
     """Check the checkpoint's signature (if one is given), then the chain pinned to it."""
     if checkpoint is None:
         return verify_chain(connection)

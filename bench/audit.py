@@ -46,8 +46,13 @@ from intake.db import upgrade
 from provisioning.db import make_engine
 
 PG = ("127.0.0.1", 5432)
-ACTIONS = [AuditAction.DOCUMENT_RECEIVED, AuditAction.FORM_PARSED, AuditAction.ACCOUNT_CREATED,
-           AuditAction.MAIL_QUEUED, AuditAction.MAIL_SENT]
+ACTIONS = [
+    AuditAction.DOCUMENT_RECEIVED,
+    AuditAction.FORM_PARSED,
+    AuditAction.ACCOUNT_CREATED,
+    AuditAction.MAIL_QUEUED,
+    AuditAction.MAIL_SENT,
+]
 
 
 def _fields(n: int) -> list[EntryFields]:
@@ -55,13 +60,23 @@ def _fields(n: int) -> list[EntryFields]:
     out = []
     for i in range(n):
         action = ACTIONS[i % len(ACTIONS)]
-        details = canonical_details({"profile": "consult", "scope": "selected", "contracts": [f"GI-{i % 97:05d}"]}
-                                    if action is AuditAction.ACCOUNT_CREATED else {"attempt": 1})
-        out.append(EntryFields(at=t0 + timedelta(seconds=i, microseconds=i % 1000), actor="system",
-                               action=action, org=f"04{i % 1000:08d}", login=f"u{i:07x}",
-                               document_sha256=hashlib.sha256(str(i).encode()).hexdigest(),
-                               reason="dossier complete: agreement, master user and user fiche present",
-                               details=details))
+        details = canonical_details(
+            {"profile": "consult", "scope": "selected", "contracts": [f"GI-{i % 97:05d}"]}
+            if action is AuditAction.ACCOUNT_CREATED
+            else {"attempt": 1}
+        )
+        out.append(
+            EntryFields(
+                at=t0 + timedelta(seconds=i, microseconds=i % 1000),
+                actor="system",
+                action=action,
+                org=f"04{i % 1000:08d}",
+                login=f"u{i:07x}",
+                document_sha256=hashlib.sha256(str(i).encode()).hexdigest(),
+                reason="dossier complete: agreement, master user and user fiche present",
+                details=details,
+            )
+        )
     return out
 
 
@@ -71,7 +86,7 @@ def _load(engine: sa.Engine, n: int) -> None:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
         for i in range(0, n, 10_000):
-            conn.execute(AUDIT_ENTRY.insert(), rows[i:i + 10_000])
+            conn.execute(AUDIT_ENTRY.insert(), rows[i : i + 10_000])
         conn.execute(sa.update(AUDIT_HEAD).values(seq=rows[-1]["seq"], hash=rows[-1]["hash"]))
 
 
@@ -80,8 +95,10 @@ def _fetch_floor(engine: sa.Engine) -> float:
         dbapi: Any = conn.connection.driver_connection
         cur = dbapi.cursor(name="floor") if conn.dialect.name == "postgresql" else dbapi.cursor()
         started = time.perf_counter()
-        cur.execute("SELECT seq, at, actor, action, org, login, document_sha256, reason, details, prev_hash, hash "
-                    "FROM audit_entry ORDER BY seq")
+        cur.execute(
+            "SELECT seq, at, actor, action, org, login, document_sha256, reason, details, prev_hash, hash "
+            "FROM audit_entry ORDER BY seq"
+        )
         count = 0
         while rows := cur.fetchmany(20_000):
             count += len(rows)
@@ -92,9 +109,25 @@ def _fetch_floor(engine: sa.Engine) -> float:
 
 def _hash_floor(n: int) -> float:
     rows = list(chain(_fields(n)))
-    blobs = [json.dumps([r["seq"], canonical_time(r["at"]), r["actor"], r["action"], r["org"], r["login"],
-                         r["document_sha256"], r["reason"], r["details"], r["prev_hash"]],
-                        ensure_ascii=False, separators=(",", ":")).encode() for r in rows]
+    blobs = [
+        json.dumps(
+            [
+                r["seq"],
+                canonical_time(r["at"]),
+                r["actor"],
+                r["action"],
+                r["org"],
+                r["login"],
+                r["document_sha256"],
+                r["reason"],
+                r["details"],
+                r["prev_hash"],
+            ],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        for r in rows
+    ]
     started = time.perf_counter()
     for b in blobs:
         hashlib.sha256(b).hexdigest()
@@ -105,8 +138,16 @@ def _appends(engine: sa.Engine, n: int) -> float:
     started = time.perf_counter()
     for i in range(n):
         with Session(engine) as session:
-            append_entry(session, actor="bench", action=AuditAction.MAIL_SENT, org=None, login=None,
-                         document_sha256=None, reason=f"append {i}", at=datetime.now(UTC))
+            append_entry(
+                session,
+                actor="bench",
+                action=AuditAction.MAIL_SENT,
+                org=None,
+                login=None,
+                document_sha256=None,
+                reason=f"append {i}",
+                at=datetime.now(UTC),
+            )
             session.commit()
     return n / (time.perf_counter() - started)
 
@@ -129,10 +170,12 @@ def run(name: str, url: str, entries: int, appends: int, hash_floor: float) -> N
             assert verify_chain(conn).ok
     finally:
         engine.dispose()
-    print(f"{name:<10} verify {entries:,} entries: {report.seconds:.2f} s = {rate:,.0f} entries/s | "
-          f"fetch floor {fetch:,.0f} rows/s (ratio {rate / fetch:.2f}) | "
-          f"hash floor {hash_floor:,.0f}/s (ratio {rate / hash_floor:.2f}) | "
-          f"append_entry {append_rate:,.0f}/s (one per transaction)")
+    print(
+        f"{name:<10} verify {entries:,} entries: {report.seconds:.2f} s = {rate:,.0f} entries/s | "
+        f"fetch floor {fetch:,.0f} rows/s (ratio {rate / fetch:.2f}) | "
+        f"hash floor {hash_floor:,.0f}/s (ratio {rate / hash_floor:.2f}) | "
+        f"append_entry {append_rate:,.0f}/s (one per transaction)"
+    )
 
 
 def main() -> None:
@@ -156,8 +199,13 @@ def main() -> None:
         with psycopg.connect(host=PG[0], port=PG[1], user=user, dbname="test", autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{dbname}"')
         try:
-            run("postgresql", f"postgresql+psycopg://{user}@{PG[0]}:{PG[1]}/{dbname}", args.entries,
-                args.appends, hash_floor)
+            run(
+                "postgresql",
+                f"postgresql+psycopg://{user}@{PG[0]}:{PG[1]}/{dbname}",
+                args.entries,
+                args.appends,
+                hash_floor,
+            )
         finally:
             with psycopg.connect(host=PG[0], port=PG[1], user=user, dbname="test", autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')

@@ -40,8 +40,9 @@ def _time(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=9)
-    parser.add_argument("--demo", type=Path, default=None,
-                        help="an existing demo folder (python -m samplekit.demo DIR)")
+    parser.add_argument(
+        "--demo", type=Path, default=None, help="an existing demo folder (python -m samplekit.demo DIR)"
+    )
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
     env["PYTHONPATH"] = str(ROOT)
@@ -53,14 +54,18 @@ def main() -> int:
         tmp = tempfile.TemporaryDirectory(prefix="bench-cli-")
         demo = Path(tmp.name) / "demo"
         print(f"building the demo deployment in {demo} …", flush=True)
-        subprocess.run([PYTHON, "-m", "samplekit.demo", str(demo)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                       check=True)
+        subprocess.run(
+            [PYTHON, "-m", "samplekit.demo", str(demo)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, check=True
+        )
     config = demo / "extranet-intake.toml"
 
     cli = [PYTHON, "-m", "intake.cli"]
-    cases = {"--help": [*cli, "--help"], "--version": [*cli, "--version"],
-             "review list": [*cli, "--config", str(config), "review", "list"],
-             "review list --all --json": [*cli, "--config", str(config), "review", "list", "--all", "--json"]}
+    cases = {
+        "--help": [*cli, "--help"],
+        "--version": [*cli, "--version"],
+        "review list": [*cli, "--config", str(config), "review", "list"],
+        "review list --all --json": [*cli, "--config", str(config), "review", "list", "--all", "--json"],
+    }
     floor_argv = [PYTHON, "-c", "pass"]
     print(f"{'case':<26} {'wall':>7} {'floor':>7} {'ratio':>6} {'cpu':>7} {'floor':>7} {'ratio':>6}  target (wall)")
     failed = False
@@ -78,8 +83,11 @@ def main() -> int:
         target = TARGETS.get(name)
         verdict = "" if target is None else (f"≤ {target:.1f} s " + ("ok" if wall <= target else "MISSED"))
         failed |= target is not None and wall > target
-        print(f"{name:<26} {wall:7.3f} {wall0:7.3f} {wall / wall0:6.1f} {cpu:7.3f} {cpu0:7.3f} {cpu / cpu0:6.1f}  "
-              f"{verdict}", flush=True)
+        print(
+            f"{name:<26} {wall:7.3f} {wall0:7.3f} {wall / wall0:6.1f} {cpu:7.3f} {cpu0:7.3f} {cpu / cpu0:6.1f}  "
+            f"{verdict}",
+            flush=True,
+        )
     if tmp is not None:
         tmp.cleanup()
     return 1 if failed else 0

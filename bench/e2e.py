@@ -77,32 +77,71 @@ def enterprise_number(i: int) -> str:
 
 
 def org_values(i: int) -> dict[str, Any]:
-    return {"org_name": f"Bench Organisation {i} NV", "org_enterprise_number": enterprise_number(i),
-            "signed_date": SIGNED}
+    return {
+        "org_name": f"Bench Organisation {i} NV",
+        "org_enterprise_number": enterprise_number(i),
+        "signed_date": SIGNED,
+    }
 
 
 def opening_forms(i: int) -> list[tuple[str, bytes]]:
     org = org_values(i)
-    agr = render_form("EAP-AGR", "nl", {**org, "org_street": "Kerkstraat 1", "org_postcode": "1000",
-                                        "org_city": "Brussel", "notification_email": f"extranet@org{i}.example",
-                                        "correspondence_language": "nl", "signatory_name": "Els Peeters",
-                                        "signatory_function": "Zaakvoerder", "signed_place": "Brussel",
-                                        "accept_terms": True})
-    mu = render_form("EAP-MU", "nl", {**org, "mu_last_name": "Maes", "mu_first_name": "Lien",
-                                      "mu_function": "HR", "mu_email": f"mu@org{i}.example",
-                                      "mu_phone": "+32 2 511 22 33", "mu_language": "nl", "rep_name": "Els Peeters",
-                                      "rep_function": "Zaakvoerder"})
+    agr = render_form(
+        "EAP-AGR",
+        "nl",
+        {
+            **org,
+            "org_street": "Kerkstraat 1",
+            "org_postcode": "1000",
+            "org_city": "Brussel",
+            "notification_email": f"extranet@org{i}.example",
+            "correspondence_language": "nl",
+            "signatory_name": "Els Peeters",
+            "signatory_function": "Zaakvoerder",
+            "signed_place": "Brussel",
+            "accept_terms": True,
+        },
+    )
+    mu = render_form(
+        "EAP-MU",
+        "nl",
+        {
+            **org,
+            "mu_last_name": "Maes",
+            "mu_first_name": "Lien",
+            "mu_function": "HR",
+            "mu_email": f"mu@org{i}.example",
+            "mu_phone": "+32 2 511 22 33",
+            "mu_language": "nl",
+            "rep_name": "Els Peeters",
+            "rep_function": "Zaakvoerder",
+        },
+    )
     return [("agr.pdf", agr), ("mu.pdf", mu), ("usr.pdf", user_fiche((i, 0, False)))]
 
 
 def user_fiche(args: tuple[int, int, bool]) -> bytes:
     org_i, n, flat = args
     lang = "fr" if n % 2 else "nl"
-    return render_form("EAP-USR", lang, {
-        **org_values(org_i), "action": "new", "user_last_name": f"Gebruiker{n}", "user_first_name": "Bench",
-        "user_email": f"user{n}@org{org_i}.example", "user_language": lang, "user_type": "internal",
-        "profile": "consult_input" if n % 3 else "consult", "scope": "selected" if n % 2 else "all",
-        "contracts": [f"BENCH-{org_i}-1"] if n % 2 else [], "mu_name": "Lien Maes"}, flatten=flat, signed=flat)
+    return render_form(
+        "EAP-USR",
+        lang,
+        {
+            **org_values(org_i),
+            "action": "new",
+            "user_last_name": f"Gebruiker{n}",
+            "user_first_name": "Bench",
+            "user_email": f"user{n}@org{org_i}.example",
+            "user_language": lang,
+            "user_type": "internal",
+            "profile": "consult_input" if n % 3 else "consult",
+            "scope": "selected" if n % 2 else "all",
+            "contracts": [f"BENCH-{org_i}-1"] if n % 2 else [],
+            "mu_name": "Lien Maes",
+        },
+        flatten=flat,
+        signed=flat,
+    )
 
 
 def message(org_i: int, attachments: list[tuple[str, bytes]], n: int) -> bytes:
@@ -149,17 +188,30 @@ def parse_floor(data: bytes) -> None:
 def smtp_messages(n: int) -> list[tuple[str, str, bytes]]:
     """Pre-serialised mails of a credentials mail's size for the bare SMTP floor."""
     body = ("Beste gebruiker,\n\nUw login voor Extranet Aanvullend Pensioen is klaar.\n" * 12).encode()
-    return [("extranet2P@ethias.be", f"user{i}@floor.example",
-             b"From: extranet2P@ethias.be\r\nTo: user%d@floor.example\r\nSubject: floor\r\n"
-             b"Message-ID: <floor.%d@ethias.be>\r\n\r\n" % (i, i) + body) for i in range(n)]
+    return [
+        (
+            "extranet2P@ethias.be",
+            f"user{i}@floor.example",
+            b"From: extranet2P@ethias.be\r\nTo: user%d@floor.example\r\nSubject: floor\r\n"
+            b"Message-ID: <floor.%d@ethias.be>\r\n\r\n" % (i, i) + body,
+        )
+        for i in range(n)
+    ]
 
 
 async def smtp_floor(smtp: SmtpServer, mails: list[tuple[str, str, bytes]], concurrency: int) -> None:
     queue = list(mails)
 
     async def worker() -> None:
-        client = aiosmtplib.SMTP(hostname=smtp.host, port=smtp.port, start_tls=True, tls_context=smtp.client_context,
-                                 username=smtp.user, password=smtp.password, timeout=30)
+        client = aiosmtplib.SMTP(
+            hostname=smtp.host,
+            port=smtp.port,
+            start_tls=True,
+            tls_context=smtp.client_context,
+            username=smtp.user,
+            password=smtp.password,
+            timeout=30,
+        )
         await client.connect()
         while queue:
             sender, rcpt, data = queue.pop()
@@ -169,8 +221,9 @@ async def smtp_floor(smtp: SmtpServer, mails: list[tuple[str, str, bytes]], conc
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-def floor_seconds(fiches: list[bytes], *, hashes: int, mails: int, params: Argon2Params, smtp: SmtpServer,
-                  concurrency: int) -> dict[str, float]:
+def floor_seconds(
+    fiches: list[bytes], *, hashes: int, mails: int, params: Argon2Params, smtp: SmtpServer, concurrency: int
+) -> dict[str, float]:
     t0 = time.perf_counter()
     for data in fiches:
         parse_floor(data)
@@ -189,8 +242,9 @@ def sent_by_purpose(engine: Engine) -> dict[str, int]:
         return {str(p): int(n) for p, n in rows}
 
 
-def bench(backend: str, *, pairs: int, batch: int, orgs: int, dovecot: DovecotServer, smtp: SmtpServer,
-          fiches: list[bytes]) -> float:
+def bench(
+    backend: str, *, pairs: int, batch: int, orgs: int, dovecot: DovecotServer, smtp: SmtpServer, fiches: list[bytes]
+) -> float:
     root = Path(tempfile.mkdtemp(prefix=f"bench-e2e-{backend}-"))
     imap = dovecot.add_user()
     with database(backend, root) as db_url:
@@ -198,12 +252,16 @@ def bench(backend: str, *, pairs: int, batch: int, orgs: int, dovecot: DovecotSe
         cfg = load_config(write_deployment_config(root, db_url=db_url, imap=imap, smtp=smtp, drop=False))
         init_deployment(cfg)
         register = root / "contracts.csv"
-        register.write_text("enterprise_number,contract_number,contract_name\n" + "".join(
-            f"{enterprise_number(i)},BENCH-{i}-1,Groepsverzekering {i}\n" for i in range(orgs)), encoding="utf-8")
+        register.write_text(
+            "enterprise_number,contract_number,contract_name\n"
+            + "".join(f"{enterprise_number(i)},BENCH-{i}-1,Groepsverzekering {i}\n" for i in range(orgs)),
+            encoding="utf-8",
+        )
         engine = make_engine(db_url)
         quiet = PlainProgress(open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the bench
-        params = Argon2Params(cfg.credentials.argon2_memory_kib, cfg.credentials.argon2_time_cost,
-                              cfg.credentials.argon2_parallelism)
+        params = Argon2Params(
+            cfg.credentials.argon2_memory_kib, cfg.credentials.argon2_time_cost, cfg.credentials.argon2_parallelism
+        )
 
         def clock() -> datetime:
             return datetime.now(UTC)
@@ -216,17 +274,25 @@ def bench(backend: str, *, pairs: int, batch: int, orgs: int, dovecot: DovecotSe
         run_once(cfg, reporter=quiet)
         with Session(engine) as session:
             for item in list_reviews(session):
-                commit_decision(session, partial(approve, session, item.id, by="Bench Reviewer", clock=clock),
-                                clock=clock, actor="Bench Reviewer")
+                commit_decision(
+                    session,
+                    partial(approve, session, item.id, by="Bench Reviewer", clock=clock),
+                    clock=clock,
+                    actor="Bench Reviewer",
+                )
         opened = run_once(cfg, reporter=quiet)
         assert opened.ok, opened.failures
 
         ratios, rates = [], []
         for pair in range(pairs):
-            chunk = fiches[pair * batch:(pair + 1) * batch]
+            chunk = fiches[pair * batch : (pair + 1) * batch]
             first = pair * batch
-            imap.deliver_many([message((first + n) % orgs, [(f"fiche-{first + n}.pdf", data)], first + n + 1)
-                               for n, data in enumerate(chunk)])
+            imap.deliver_many(
+                [
+                    message((first + n) % orgs, [(f"fiche-{first + n}.pdf", data)], first + n + 1)
+                    for n, data in enumerate(chunk)
+                ]
+            )
             before = sent_by_purpose(engine)
             started = time.perf_counter()
             report = run_once(cfg, reporter=quiet)  # A: the product
@@ -236,19 +302,30 @@ def bench(backend: str, *, pairs: int, batch: int, orgs: int, dovecot: DovecotSe
             applied = report.outcomes().get("applied", 0)
             assert report.ok, report.failures[:5]
             assert applied == len(chunk), report.outcomes()
-            floors = floor_seconds(chunk, hashes=sent.get("credentials", 0), mails=sum(sent.values()),  # B: floors
-                                   params=params, smtp=smtp, concurrency=cfg.mail.smtp.concurrency)
+            floors = floor_seconds(
+                chunk,
+                hashes=sent.get("credentials", 0),
+                mails=sum(sent.values()),  # B: floors
+                params=params,
+                smtp=smtp,
+                concurrency=cfg.mail.smtp.concurrency,
+            )
             floor = sum(floors.values())
             ratios.append(floor / elapsed)
             rates.append(applied / elapsed)
-            print(f"  {backend} pair {pair + 1}: run {elapsed:6.2f} s ({applied / elapsed:5.1f} forms/s, "
-                  f"{sum(sent.values())} mails, {sent.get('credentials', 0)} credentials) | floor {floor:6.2f} s "
-                  f"(parse {floors['parse']:.2f}, hash {floors['hash']:.2f}, smtp {floors['smtp']:.2f}) "
-                  f"→ ratio {floor / elapsed:.2f}", flush=True)
+            print(
+                f"  {backend} pair {pair + 1}: run {elapsed:6.2f} s ({applied / elapsed:5.1f} forms/s, "
+                f"{sum(sent.values())} mails, {sent.get('credentials', 0)} credentials) | floor {floor:6.2f} s "
+                f"(parse {floors['parse']:.2f}, hash {floors['hash']:.2f}, smtp {floors['smtp']:.2f}) "
+                f"→ ratio {floor / elapsed:.2f}",
+                flush=True,
+            )
         engine.dispose()
     ratio = statistics.median(ratios)
-    print(f"\n{backend}: {pairs} pairs of {batch} fiches → median {statistics.median(rates):.1f} forms/s end to "
-          f"end, median ratio to the sum of floors {ratio:.2f} (goal ≥ 0.8: {'met' if ratio >= 0.8 else 'NOT met'})")
+    print(
+        f"\n{backend}: {pairs} pairs of {batch} fiches → median {statistics.median(rates):.1f} forms/s end to "
+        f"end, median ratio to the sum of floors {ratio:.2f} (goal ≥ 0.8: {'met' if ratio >= 0.8 else 'NOT met'})"
+    )
     total = sum(report.timings.values())
     print("  stages of the last run:")
     for stage, seconds in report.timings.items():
@@ -282,8 +359,15 @@ def main() -> None:
     smtp.start()
     try:
         for backend in backends:
-            bench(backend, pairs=args.pairs, batch=args.messages, orgs=args.orgs, dovecot=dovecot, smtp=smtp,
-                  fiches=fiches)
+            bench(
+                backend,
+                pairs=args.pairs,
+                batch=args.messages,
+                orgs=args.orgs,
+                dovecot=dovecot,
+                smtp=smtp,
+                fiches=fiches,
+            )
     finally:
         smtp.stop()
         dovecot.stop()

@@ -87,7 +87,7 @@ def fair_floor(account: ImapAccount, batch: int, work: Path) -> tuple[int, float
     try:
         _, data = m.uid("SEARCH", "UNDELETED")
         uids = data[0].split()
-        chunks = [b",".join(uids[start:start + batch]) for start in range(0, len(uids), batch)]
+        chunks = [b",".join(uids[start : start + batch]) for start in range(0, len(uids), batch)]
         tag = _send_fetch(m, chunks[0]) if chunks else b""
         for i, chunk in enumerate(chunks):
             bodies = _read_fetch(m, tag)
@@ -105,8 +105,9 @@ def fair_floor(account: ImapAccount, batch: int, work: Path) -> tuple[int, float
     return got, time.perf_counter() - t0
 
 
-def _write_from(fd: int, fetched: queue.Queue[tuple[bytes, list[bytes]] | None],
-                handed: queue.Queue[str | None]) -> None:
+def _write_from(
+    fd: int, fetched: queue.Queue[tuple[bytes, list[bytes]] | None], handed: queue.Queue[str | None]
+) -> None:
     """W of the script: each batch's bytes appended and made durable, then handed to the mover."""
     while (item := fetched.get()) is not None:
         chunk, bodies = item
@@ -160,8 +161,13 @@ def poller(account: ImapAccount, batch: int, work: Path, *, explode_too: bool) -
     store, sessions, engine = store_and_sessions(work)
     try:
         t0 = time.perf_counter()
-        report = poll_imap(account.config(batch_size=batch), store=store, session_factory=sessions,
-                           password=account.password, clock=lambda: datetime.now(UTC))
+        report = poll_imap(
+            account.config(batch_size=batch),
+            store=store,
+            session_factory=sessions,
+            password=account.password,
+            clock=lambda: datetime.now(UTC),
+        )
         drained = time.perf_counter() - t0
         assert report.ok, report
         assert report.moved == report.stored, report
@@ -208,8 +214,9 @@ def _server_cpu(server: DovecotServer) -> float:
 
 def _mailbox(server: DovecotServer, label: str, n: int, size: int) -> ImapAccount:
     account = server.add_user()
-    account.deliver_many([make_message(attachments=[(f"fiche-{i}.pdf", fake_pdf(f"{label}{i}", size=size))])
-                          for i in range(n)])
+    account.deliver_many(
+        [make_message(attachments=[(f"fiche-{i}.pdf", fake_pdf(f"{label}{i}", size=size))]) for i in range(n)]
+    )
     # The first read of a fresh maildir makes Dovecot list and index it: done before the clock runs,
     # for the floor and the poller alike. PEEK leaves the mailbox as it was.
     m = _login(account)
@@ -248,18 +255,25 @@ def measure(storage: str, args: argparse.Namespace) -> None:
                     cpu[who].append(((_cpu() - client0) * 1e6 / n, (_server_cpu(server) - server0) * 1e6 / n))
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
-            print(f"  pair {pair + 1}: floor {floors[-1]:8.0f} msg/s   poller {drains[-1]:8.0f} msg/s   "
-                  f"ratio {drains[-1] / floors[-1]:.3f}", flush=True)
+            print(
+                f"  pair {pair + 1}: floor {floors[-1]:8.0f} msg/s   poller {drains[-1]:8.0f} msg/s   "
+                f"ratio {drains[-1] / floors[-1]:.3f}",
+                flush=True,
+            )
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
     ratios = [d / f for f, d in zip(floors, drains, strict=True)]
-    print(f"Dovecot {storage}: {args.messages} messages of ~{args.size + 700} bytes, batch {args.batch}, "
-          f"{args.pairs} interleaved pairs (medians)")
+    print(
+        f"Dovecot {storage}: {args.messages} messages of ~{args.size + 700} bytes, batch {args.batch}, "
+        f"{args.pairs} interleaved pairs (medians)"
+    )
     print(f"  fair floor (FETCH + one fdatasync + UID MOVE after it): {statistics.median(floors):8.0f} msg/s")
     print(f"  poller drain (stage 1)                                : {statistics.median(drains):8.0f} msg/s")
-    print(f"  ratio poller / fair floor (median of the pairs)       : {statistics.median(ratios):.3f}"
-          f"   (pairs: {', '.join(f'{r:.2f}' for r in ratios)})")
+    print(
+        f"  ratio poller / fair floor (median of the pairs)       : {statistics.median(ratios):.3f}"
+        f"   (pairs: {', '.join(f'{r:.2f}' for r in ratios)})"
+    )
     for who, label in (("floor", "fair floor"), ("poller", "poller")):
         client = statistics.median(c for c, _ in cpu[who])
         dovecot = statistics.median(d for _, d in cpu[who])
@@ -274,8 +288,12 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=200)
     ap.add_argument("--size", type=int, default=4096, help="approximate bytes of each form attachment")
     ap.add_argument("--pairs", type=int, default=5, help="interleaved floor/poller pairs (at least 5)")
-    ap.add_argument("--storage", choices=["maildir", "mdbox", "both"], default="maildir",
-                    help="Dovecot's mail storage (a MOVE renames files in maildir, rewrites indexes in mdbox)")
+    ap.add_argument(
+        "--storage",
+        choices=["maildir", "mdbox", "both"],
+        default="maildir",
+        help="Dovecot's mail storage (a MOVE renames files in maildir, rewrites indexes in mdbox)",
+    )
     ap.add_argument("--explode", action="store_true", help="also time stage 2 after each drain (not in the ratio)")
     args = ap.parse_args()
     if args.pairs < 5:

@@ -99,8 +99,9 @@ def _one(args: tuple[str, str, str, str]) -> tuple[float, dict[str, Any]]:
 
 
 #: person-name boxes: their own row in the confusion matrix (other text fields are "text")
-_NAMES = frozenset({"user_last_name", "user_first_name", "mu_last_name", "mu_first_name", "mu_name", "rep_name",
-                    "signatory_name"})
+_NAMES = frozenset(
+    {"user_last_name", "user_first_name", "mu_last_name", "mu_first_name", "mu_name", "rep_name", "signatory_name"}
+)
 
 
 def _group(name: str, kind: FieldKind) -> str:
@@ -193,8 +194,12 @@ def _floors(sample: Path) -> tuple[float, float]:
         times = []
         for img, psm in ((blank, "7"), (page, "3")):
             t0 = time.perf_counter()
-            subprocess.run(["tesseract", str(img), "stdout", "-l", "nld+fra", "--psm", psm],
-                           capture_output=True, env=env, check=False)
+            subprocess.run(
+                ["tesseract", str(img), "stdout", "-l", "nld+fra", "--psm", psm],
+                capture_output=True,
+                env=env,
+                check=False,
+            )
             times.append(time.perf_counter() - t0)
     return times[0], times[1]
 
@@ -206,11 +211,18 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=1, help="parallel readers (seconds per page are per reader)")
     ap.add_argument("--verbose", action="store_true")
-    ap.add_argument("--cache", default="", help="pickle file keeping tesseract's zone readings between runs "
-                    "(calibration work: OCR once, re-score in seconds); seconds per page are then not OCR's")
+    ap.add_argument(
+        "--cache",
+        default="",
+        help="pickle file keeping tesseract's zone readings between runs "
+        "(calibration work: OCR once, re-score in seconds); seconds per page are then not OCR's",
+    )
     ap.add_argument("--langs", default="", help="comma-separated tesseract models instead of parsers.ocr.MODELS")
-    ap.add_argument("--stacks", action="store_true", help="measure stack splitting instead (issue 13.1): the "
-                    "stacks of `samples stacks --bench`, or those in --dir")
+    ap.add_argument(
+        "--stacks",
+        action="store_true",
+        help="measure stack splitting instead (issue 13.1): the stacks of `samples stacks --bench`, or those in --dir",
+    )
     args = ap.parse_args()
     if args.stacks:
         return _bench_stacks(args.dir, verbose=args.verbose)
@@ -227,10 +239,23 @@ def main() -> int:
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     entries = manifest["scans"][: args.limit or None]
     jobs = [(str(folder / e["file"]), manifest["today"], args.langs, args.cache) for e in entries]
-    tally: dict[str, Any] = {"typed_total": 0, "typed_ok": 0, "tick_total": 0, "tick_ok": 0, "hand_total": 0,
-                             "hand_flagged": 0, "false_flags": 0, "review": 0, "wrong_applied": 0,
-                             "conf": [], "matrix": {}, "wrong": [], "wrong_unflagged": [], "misclassified": [],
-                             "wrong_lang": []}
+    tally: dict[str, Any] = {
+        "typed_total": 0,
+        "typed_ok": 0,
+        "tick_total": 0,
+        "tick_ok": 0,
+        "hand_total": 0,
+        "hand_flagged": 0,
+        "false_flags": 0,
+        "review": 0,
+        "wrong_applied": 0,
+        "conf": [],
+        "matrix": {},
+        "wrong": [],
+        "wrong_unflagged": [],
+        "misclassified": [],
+        "wrong_lang": [],
+    }
     seconds: list[float] = []
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -238,29 +263,47 @@ def main() -> int:
             seconds.append(secs)
             _score(entry, res, tally)
             if args.verbose:
-                print(f"{entry['file']:48} {secs:5.2f}s {res['outcome']:8} "
-                      f"{[w['field'] for w in res['warnings'] if w['code'].startswith('ocr-')]}")
+                print(
+                    f"{entry['file']:48} {secs:5.2f}s {res['outcome']:8} "
+                    f"{[w['field'] for w in res['warnings'] if w['code'].startswith('ocr-')]}"
+                )
     wall = time.perf_counter() - t0
     start_floor, page_floor = _floors(folder / entries[0]["file"])
     forms = {(e["form_id"], e["lang"]) for e in entries}
     spp = statistics.mean(seconds)
-    print(f"scans: {len(entries)} ({len(forms)} form×language combinations, "
-          f"variants {sorted({e['variant'] for e in entries})})")
-    print(f"classified right: {len(entries) - len(tally['misclassified'])}/{len(entries)}; "
-          f"language wrong: {len(tally['wrong_lang'])}")
-    print(f"typed fields exact: {tally['typed_ok']}/{tally['typed_total']} "
-          f"= {100 * tally['typed_ok'] / max(1, tally['typed_total']):.2f} %")
-    print(f"tick-box/radio/signature states right: {tally['tick_ok']}/{tally['tick_total']} "
-          f"= {100 * tally['tick_ok'] / max(1, tally['tick_total']):.2f} %")
-    print(f"wrong values NOT flagged: {len(tally['wrong_unflagged'])}; forms that would apply a wrong value: "
-          f"{tally['wrong_applied']}")
+    print(
+        f"scans: {len(entries)} ({len(forms)} form×language combinations, "
+        f"variants {sorted({e['variant'] for e in entries})})"
+    )
+    print(
+        f"classified right: {len(entries) - len(tally['misclassified'])}/{len(entries)}; "
+        f"language wrong: {len(tally['wrong_lang'])}"
+    )
+    print(
+        f"typed fields exact: {tally['typed_ok']}/{tally['typed_total']} "
+        f"= {100 * tally['typed_ok'] / max(1, tally['typed_total']):.2f} %"
+    )
+    print(
+        f"tick-box/radio/signature states right: {tally['tick_ok']}/{tally['tick_total']} "
+        f"= {100 * tally['tick_ok'] / max(1, tally['tick_total']):.2f} %"
+    )
+    print(
+        f"wrong values NOT flagged: {len(tally['wrong_unflagged'])}; forms that would apply a wrong value: "
+        f"{tally['wrong_applied']}"
+    )
     print(f"hand-written fields flagged: {tally['hand_flagged']}/{tally['hand_total']}")
-    print(f"forms flagged for review by OCR: {tally['review']}/{len(entries)}; "
-          f"correct fields flagged (false alarms): {tally['false_flags']}")
-    print(f"seconds per page: mean {spp:.2f}, median {statistics.median(seconds):.2f}, max {max(seconds):.2f} "
-          f"({args.jobs} reader(s), wall {wall:.1f} s)")
-    print(f"floors: tesseract start-up nld+fra {start_floor:.2f} s (ratio {spp / start_floor:.1f}×), "
-          f"whole-page tesseract {page_floor:.2f} s (ratio {spp / page_floor:.2f}×)")
+    print(
+        f"forms flagged for review by OCR: {tally['review']}/{len(entries)}; "
+        f"correct fields flagged (false alarms): {tally['false_flags']}"
+    )
+    print(
+        f"seconds per page: mean {spp:.2f}, median {statistics.median(seconds):.2f}, max {max(seconds):.2f} "
+        f"({args.jobs} reader(s), wall {wall:.1f} s)"
+    )
+    print(
+        f"floors: tesseract start-up nld+fra {start_floor:.2f} s (ratio {spp / start_floor:.1f}×), "
+        f"whole-page tesseract {page_floor:.2f} s (ratio {spp / page_floor:.2f}×)"
+    )
     print("confusion matrix per field kind (right/wrong × flagged/not; hand-written fields apart):")
     print(f"  {'kind':18} {'right+flag':>10} {'right+ok':>9} {'wrong+flag':>10} {'WRONG+ok':>9} {'right flagged':>14}")
     totals = [0, 0, 0, 0]
@@ -322,15 +365,23 @@ def _bench_stacks(folder: Path | None, *, verbose: bool) -> int:
         turned_total += sum(1 for v in want.values() if v[2])
         turned_ok += sum(1 for k, v in want.items() if v[2] and got.get(k) == v)
         if verbose or got != want:
-            print(f"{entry['file']:44} {entry['kind']:8} {entry['pages']:2} pages {secs:5.1f}s "
-                  f"{'ok' if got == want else f'WRONG: got {got}, want {want}'}")
+            print(
+                f"{entry['file']:44} {entry['kind']:8} {entry['pages']:2} pages {secs:5.1f}s "
+                f"{'ok' if got == want else f'WRONG: got {got}, want {want}'}"
+            )
     n = len(manifest["stacks"])
-    print(f"stacks: {n} ({sum(e['pages'] for e in manifest['stacks'])} pages, kinds "
-          f"{sorted({e['kind'] for e in manifest['stacks']})})")
-    print(f"stacks cut exactly right: {stacks_ok}/{n}; pages classified right: {pages_ok}/{pages_total} "
-          f"= {100 * pages_ok / max(1, pages_total):.1f} %")
-    print(f"forms found: {forms_found}/{forms_total}; blank pages found: {blank_ok}/{blank_total}; "
-          f"upside-down pages found and turned: {turned_ok}/{turned_total}")
+    print(
+        f"stacks: {n} ({sum(e['pages'] for e in manifest['stacks'])} pages, kinds "
+        f"{sorted({e['kind'] for e in manifest['stacks']})})"
+    )
+    print(
+        f"stacks cut exactly right: {stacks_ok}/{n}; pages classified right: {pages_ok}/{pages_total} "
+        f"= {100 * pages_ok / max(1, pages_total):.1f} %"
+    )
+    print(
+        f"forms found: {forms_found}/{forms_total}; blank pages found: {blank_ok}/{blank_total}; "
+        f"upside-down pages found and turned: {turned_ok}/{turned_total}"
+    )
     print(f"classification seconds per page: mean {statistics.mean(seconds):.2f}, max {max(seconds):.2f}")
     if tmp is not None:
         tmp.cleanup()

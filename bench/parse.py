@@ -128,18 +128,27 @@ def main() -> None:
         for name, (fn, files) in cases.items():
             rates[name].append(_rate(fn, files))
     sandbox.close()
-    against = {"acroform": "pypdf get_fields (floor)", "text": "pdfium chars+boxes (floor)",
-               "xlsx": "openpyxl rows (floor)", "acroform via sandbox": "acroform",
-               "text via pdfplumber (before)": "text"}
-    ratios = {name: statistics.median(a / b for a, b in zip(rates[name], rates[floor], strict=True))
-              for name, floor in against.items()}
-    print(f"{len(fillable)} fillable, {len(flat)} flattened, {len(sheets)} XLSX files; median of {args.rounds} "
-          f"interleaved rounds")
+    against = {
+        "acroform": "pypdf get_fields (floor)",
+        "text": "pdfium chars+boxes (floor)",
+        "xlsx": "openpyxl rows (floor)",
+        "acroform via sandbox": "acroform",
+        "text via pdfplumber (before)": "text",
+    }
+    ratios = {
+        name: statistics.median(a / b for a, b in zip(rates[name], rates[floor], strict=True))
+        for name, floor in against.items()
+    }
+    print(
+        f"{len(fillable)} fillable, {len(flat)} flattened, {len(sheets)} XLSX files; median of {args.rounds} "
+        f"interleaved rounds"
+    )
     for name, per_round in rates.items():
         extra = ""
         if name in ratios:
             floor = {"acroform via sandbox": "in-process acroform", "text via pdfplumber (before)": "text"}.get(
-                name, "floor")
+                name, "floor"
+            )
             extra = f"   ratio to {floor}: {ratios[name]:.2f}"
         print(f"  {name:34s} {statistics.median(per_round):8.1f} forms/s{extra}")
     goals = ratios["acroform"] >= 0.8 and ratios["text"] >= 0.8

@@ -61,13 +61,20 @@ def enterprise_number(i: int) -> str:
 
 def form(form_id: str, fields: dict[str, object]) -> ParsedForm:
     sha = hashlib.sha256(json.dumps([form_id, fields], sort_keys=True).encode()).hexdigest()
-    return ParsedForm(form_id=form_id, version="2026.1", language="nl", method=Method.ACROFORM,
-                      fields=fields, sha256=sha)  # type: ignore[arg-type]
+    return ParsedForm(
+        form_id=form_id, version="2026.1", language="nl", method=Method.ACROFORM, fields=fields, sha256=sha
+    )  # type: ignore[arg-type]
 
 
 def provenance(f: ParsedForm, sender: str) -> Provenance:
-    return Provenance(sha256=f.sha256 or "", channel=Channel.EMAIL, sender=sender, authenticated=True,
-                      received_at=NOW, message_id=None)
+    return Provenance(
+        sha256=f.sha256 or "",
+        channel=Channel.EMAIL,
+        sender=sender,
+        authenticated=True,
+        received_at=NOW,
+        message_id=None,
+    )
 
 
 def open_orgs(engine: sa.Engine, count: int) -> list[tuple[str, str]]:
@@ -79,15 +86,39 @@ def open_orgs(engine: sa.Engine, count: int) -> list[tuple[str, str]]:
             session.add(Contract(contract_number=f"C{i}-1", enterprise_number=en, imported_at=NOW))
             session.commit()
             signed = {"signed_date": "2026-11-20", "signature": True}
-            agr = form("EAP-AGR", {"org_name": f"Org {i}", "org_enterprise_number": en, "notification_email":
-                                   f"list@org{i}.example", "correspondence_language": "nl", "accept_terms": True,
-                                   "org_street": "Kerkstraat 1", "org_postcode": "2000", "org_city": "Antwerpen",
-                                   "signatory_name": "Piet", "signatory_function": "CEO", "signed_place": "Gent",
-                                   **signed})
-            mu = form("EAP-MU", {"org_name": f"Org {i}", "org_enterprise_number": en, "mu_last_name": "Peeters",
-                                 "mu_first_name": "Marie", "mu_email": mu_email, "mu_language": "nl",
-                                 "mu_function": "HR", "mu_phone": "+3232000000", "rep_name": "Piet",
-                                 "rep_function": "CEO", **signed})
+            agr = form(
+                "EAP-AGR",
+                {
+                    "org_name": f"Org {i}",
+                    "org_enterprise_number": en,
+                    "notification_email": f"list@org{i}.example",
+                    "correspondence_language": "nl",
+                    "accept_terms": True,
+                    "org_street": "Kerkstraat 1",
+                    "org_postcode": "2000",
+                    "org_city": "Antwerpen",
+                    "signatory_name": "Piet",
+                    "signatory_function": "CEO",
+                    "signed_place": "Gent",
+                    **signed,
+                },
+            )
+            mu = form(
+                "EAP-MU",
+                {
+                    "org_name": f"Org {i}",
+                    "org_enterprise_number": en,
+                    "mu_last_name": "Peeters",
+                    "mu_first_name": "Marie",
+                    "mu_email": mu_email,
+                    "mu_language": "nl",
+                    "mu_function": "HR",
+                    "mu_phone": "+3232000000",
+                    "rep_name": "Piet",
+                    "rep_function": "CEO",
+                    **signed,
+                },
+            )
             for f in (agr, mu):
                 process_form(session, f, provenance(f, mu_email), clock=clock)
                 session.commit()
@@ -102,11 +133,23 @@ def open_orgs(engine: sa.Engine, count: int) -> list[tuple[str, str]]:
 
 
 def user_fiche(en: str, org: int, n: int) -> ParsedForm:
-    return form("EAP-USR", {"org_name": f"Org {org}", "org_enterprise_number": en, "action": "new",
-                            "user_last_name": f"User{n}", "user_first_name": "Bench",
-                            "user_email": f"user{n}@org{org}.example", "user_language": "nl",
-                            "user_type": "internal", "profile": "consult", "scope": "selected",
-                            "contracts": [f"C{org}-1"], "mu_name": "Marie Peeters"})
+    return form(
+        "EAP-USR",
+        {
+            "org_name": f"Org {org}",
+            "org_enterprise_number": en,
+            "action": "new",
+            "user_last_name": f"User{n}",
+            "user_first_name": "Bench",
+            "user_email": f"user{n}@org{org}.example",
+            "user_language": "nl",
+            "user_type": "internal",
+            "profile": "consult",
+            "scope": "selected",
+            "contracts": [f"C{org}-1"],
+            "mu_name": "Marie Peeters",
+        },
+    )
 
 
 class Recorder:
@@ -117,8 +160,9 @@ class Recorder:
         self.current: list[tuple[str, Any, bool]] = []
         sa.event.listen(engine, "before_cursor_execute", self._on_execute)
 
-    def _on_execute(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-                    executemany: bool) -> None:
+    def _on_execute(
+        self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool
+    ) -> None:
         self.current.append((statement, parameters, executemany))
 
     def end_plan(self) -> None:
@@ -170,8 +214,9 @@ def sqlite_driver(path: str) -> Any:
     return conn
 
 
-def run(name: str, url: str, twin: Callable[[str], tuple[str, Any]], *, plans: int, orgs: int,
-        pairs: int) -> dict[str, float]:
+def run(
+    name: str, url: str, twin: Callable[[str], tuple[str, Any]], *, plans: int, orgs: int, pairs: int
+) -> dict[str, float]:
     """Product and replay floor in interleaved batches (A B A B …): the median of the pairs' ratios."""
     import statistics
 
@@ -183,13 +228,15 @@ def run(name: str, url: str, twin: Callable[[str], tuple[str, Any]], *, plans: i
     engine = make_engine(url)
     recorder = Recorder(engine)
     batch = max(1, plans // pairs)
-    fiches = [(user_fiche(opened[n % len(opened)][0], n % len(opened), n + 1), opened[n % len(opened)][1])
-              for n in range(batch * (pairs + 1))]
+    fiches = [
+        (user_fiche(opened[n % len(opened)][0], n % len(opened), n + 1), opened[n % len(opened)][1])
+        for n in range(batch * (pairs + 1))
+    ]
     rates: list[tuple[float, float]] = []
     statements = 0
     try:
         for p in range(pairs + 1):  # the first pair warms caches and statement compilation up
-            product = product_batch(engine, recorder, fiches[p * batch:(p + 1) * batch])
+            product = product_batch(engine, recorder, fiches[p * batch : (p + 1) * batch])
             recorded = recorder.take()
             replay = replay_batch(dbapi, recorded)
             statements = round(sum(len(s) for s in recorded) / len(recorded))
@@ -201,9 +248,12 @@ def run(name: str, url: str, twin: Callable[[str], tuple[str, Any]], *, plans: i
     rate = statistics.median(r[0] for r in rates)
     floor = statistics.median(r[1] for r in rates)
     ratio = statistics.median(r[0] / r[1] for r in rates)
-    print(f"{name:10s} {rate:8.1f} plans applied/s   replay floor {floor:8.1f} plans/s (the product's "
-          f"{statements} statements per plan through the bare driver)   ratio {ratio:5.2f}   "
-          f"(median of {pairs} interleaved pairs of {batch} plans)", flush=True)
+    print(
+        f"{name:10s} {rate:8.1f} plans applied/s   replay floor {floor:8.1f} plans/s (the product's "
+        f"{statements} statements per plan through the bare driver)   ratio {ratio:5.2f}   "
+        f"(median of {pairs} interleaved pairs of {batch} plans)",
+        flush=True,
+    )
     return {"plans_per_s": rate, "floor_per_s": floor, "ratio": ratio, "statements": statements}
 
 
@@ -254,37 +304,90 @@ VOLUMES = ((10, 0), (1000, 0), (10, 50_000), (1000, 50_000))
 
 def seed_volume(engine: sa.Engine, orgs: list[tuple[str, str]], accounts: int, legacy: int) -> None:
     """Bulk rows straight into the tables: what the plans read and look up, not how it got there."""
-    acc = sa.table("account", *(sa.column(c) for c in (
-        "login", "enterprise_number", "last_name", "first_name", "email", "email_key", "phone", "language",
-        "user_type", "external_company", "access_end_date", "profile", "scope", "status", "source_sha256",
-        "document_sha256", "created_at", "updated_at", "previous_email")))
+    acc = sa.table(
+        "account",
+        *(
+            sa.column(c)
+            for c in (
+                "login",
+                "enterprise_number",
+                "last_name",
+                "first_name",
+                "email",
+                "email_key",
+                "phone",
+                "language",
+                "user_type",
+                "external_company",
+                "access_end_date",
+                "profile",
+                "scope",
+                "status",
+                "source_sha256",
+                "document_sha256",
+                "created_at",
+                "updated_at",
+                "previous_email",
+            )
+        ),
+    )
     link = sa.table("account_contract", sa.column("login"), sa.column("contract_number"))
-    old = sa.table("legacy_account", *(sa.column(c) for c in (
-        "login", "enterprise_number", "last_name", "first_name", "email", "imported_at")))
+    old = sa.table(
+        "legacy_account",
+        *(sa.column(c) for c in ("login", "enterprise_number", "last_name", "first_name", "email", "imported_at")),
+    )
     with engine.begin() as conn:
         for o, (en, _) in enumerate(orgs):
-            rows = [{"login": f"EAPV{o:02d}{n:05d}", "enterprise_number": en, "last_name": f"Seed{n}",
-                     "first_name": "Bench", "email": f"seed{n}@org{o}.example",
-                     "email_key": f"seed{n}@org{o}.example",
-                     "phone": "", "language": "nl", "user_type": "internal", "external_company": "",
-                     "access_end_date": None, "profile": "consult", "scope": "selected", "status": "active",
-                     "source_sha256": hashlib.sha256(f"seed{o}:{n}".encode()).hexdigest(),
-                     "document_sha256": "0" * 64, "created_at": NOW, "updated_at": NOW, "previous_email": ""}
-                    for n in range(accounts)]
+            rows = [
+                {
+                    "login": f"EAPV{o:02d}{n:05d}",
+                    "enterprise_number": en,
+                    "last_name": f"Seed{n}",
+                    "first_name": "Bench",
+                    "email": f"seed{n}@org{o}.example",
+                    "email_key": f"seed{n}@org{o}.example",
+                    "phone": "",
+                    "language": "nl",
+                    "user_type": "internal",
+                    "external_company": "",
+                    "access_end_date": None,
+                    "profile": "consult",
+                    "scope": "selected",
+                    "status": "active",
+                    "source_sha256": hashlib.sha256(f"seed{o}:{n}".encode()).hexdigest(),
+                    "document_sha256": "0" * 64,
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                    "previous_email": "",
+                }
+                for n in range(accounts)
+            ]
             if rows:
                 conn.execute(acc.insert(), rows)
                 conn.execute(link.insert(), [{"login": r["login"], "contract_number": f"C{o}-1"} for r in rows])
         for start in range(0, legacy, 5000):
-            conn.execute(old.insert(), [
-                {"login": f"old{n:06d}", "enterprise_number": enterprise_number(10_000 + n % 997),
-                 "last_name": "Oud", "first_name": "Jan", "email": f"old{n}@elsewhere.example", "imported_at": NOW}
-                for n in range(start, min(legacy, start + 5000))])
+            conn.execute(
+                old.insert(),
+                [
+                    {
+                        "login": f"old{n:06d}",
+                        "enterprise_number": enterprise_number(10_000 + n % 997),
+                        "last_name": "Oud",
+                        "first_name": "Jan",
+                        "email": f"old{n}@elsewhere.example",
+                        "imported_at": NOW,
+                    }
+                    for n in range(start, min(legacy, start + 5000))
+                ],
+            )
 
 
 def plan_batch(engine: sa.Engine, orgs: list[tuple[str, str]], start: int, count: int) -> float:
     """Seconds per plan over ``count`` new-user fiches numbered from ``start``."""
-    fiches = [(user_fiche(orgs[n % len(orgs)][0], n % len(orgs), 100_000 + n), orgs[n % len(orgs)][1])
-              for n in range(start, start + count)]
+    fiches = [
+        (user_fiche(orgs[n % len(orgs)][0], n % len(orgs), 100_000 + n), orgs[n % len(orgs)][1])
+        for n in range(start, start + count)
+    ]
     started = time.perf_counter()
     with Session(engine) as session:
         for f, sender in fiches:
@@ -317,9 +420,11 @@ def run_volume(name: str, urls: list[str], *, orgs: int, rounds: int, batch: int
     base = statistics.median(costs[0])
     for (accounts, legacy), cost in zip(VOLUMES, costs, strict=True):
         median = statistics.median(cost)
-        print(f"{name:10s} {accounts:5d} accounts/org {legacy:6d} legacy rows: {median * 1000:7.2f} ms/plan   "
-              f"ratio to 10/0 {median / base:5.2f}   (median of {rounds} interleaved batches of {batch})",
-              flush=True)
+        print(
+            f"{name:10s} {accounts:5d} accounts/org {legacy:6d} legacy rows: {median * 1000:7.2f} ms/plan   "
+            f"ratio to 10/0 {median / base:5.2f}   (median of {rounds} interleaved batches of {batch})",
+            flush=True,
+        )
 
 
 def with_pg_databases(admin_url: str, count: int, work: Callable[[list[str]], None]) -> None:
@@ -358,11 +463,11 @@ def main() -> None:
         return
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
-            run("sqlite", f"sqlite:///{tmp}/bench.db", sqlite_twin, plans=args.plans, orgs=args.orgs,
-                pairs=args.pairs)
+            run("sqlite", f"sqlite:///{tmp}/bench.db", sqlite_twin, plans=args.plans, orgs=args.orgs, pairs=args.pairs)
     if args.backend in ("postgresql", "both"):
-        with_pg_database(args.pg_url, lambda url: run("postgresql", url, pg_twin, plans=args.plans,
-                                                      orgs=args.orgs, pairs=args.pairs))
+        with_pg_database(
+            args.pg_url, lambda url: run("postgresql", url, pg_twin, plans=args.plans, orgs=args.orgs, pairs=args.pairs)
+        )
 
 
 if __name__ == "__main__":

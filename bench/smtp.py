@@ -41,10 +41,22 @@ def _messages(n: int) -> list[Envelope]:
     out = []
     for i in range(n):
         rcpt = Recipient(f"user{i}@acme.be", f"User {i}", Language.NL)
-        rendered = render(Purpose.ORG_NOTICE, Event.ACCESS_OPENED, Language.NL, recipient_name=rcpt.name,
-                          params={"org_name": "Acme", "accounts": 3}, now=now)
-        msg = compose(rendered, sender="extranet2P@ethias.be", sender_name="Ethias Extranet", recipient=rcpt,
-                      message_id=f"<bench.{i}@ethias.be>", when=now)
+        rendered = render(
+            Purpose.ORG_NOTICE,
+            Event.ACCESS_OPENED,
+            Language.NL,
+            recipient_name=rcpt.name,
+            params={"org_name": "Acme", "accounts": 3},
+            now=now,
+        )
+        msg = compose(
+            rendered,
+            sender="extranet2P@ethias.be",
+            sender_name="Ethias Extranet",
+            recipient=rcpt,
+            message_id=f"<bench.{i}@ethias.be>",
+            when=now,
+        )
         data = check_message(msg, envelope_recipient=rcpt.address)
         out.append(Envelope("extranet2P@ethias.be", rcpt.address, msg, data))
     return out
@@ -56,9 +68,15 @@ async def _floor(server: SmtpServer, envelopes: list[Envelope], concurrency: int
         queue.put_nowait(e)
 
     async def worker() -> None:
-        client = aiosmtplib.SMTP(hostname=server.host, port=server.port, start_tls=True,
-                                 tls_context=server.client_context, username=server.user,
-                                 password=server.password, timeout=30)
+        client = aiosmtplib.SMTP(
+            hostname=server.host,
+            port=server.port,
+            start_tls=True,
+            tls_context=server.client_context,
+            username=server.user,
+            password=server.password,
+            timeout=30,
+        )
         await client.connect()
         while not queue.empty():
             e = queue.get_nowait()
@@ -71,8 +89,15 @@ async def _floor(server: SmtpServer, envelopes: list[Envelope], concurrency: int
 
 
 def _settings(server: SmtpServer, concurrency: int) -> SmtpSettings:
-    return SmtpSettings(host=server.host, port=server.port, security=Security.STARTTLS, user=server.user,
-                        password=server.password, ca_file=str(server.ca_file), concurrency=concurrency)
+    return SmtpSettings(
+        host=server.host,
+        port=server.port,
+        security=Security.STARTTLS,
+        user=server.user,
+        password=server.password,
+        ca_file=str(server.ca_file),
+        concurrency=concurrency,
+    )
 
 
 async def _transport(server: SmtpServer, envelopes: list[Envelope], concurrency: int) -> float:
@@ -91,12 +116,19 @@ async def _drain(server: SmtpServer, n: int, concurrency: int, tmp: Path) -> flo
         outbox = db.world.outbox()
         for i in range(n):
             db.world.add_account(s, f"EAP{i}", f"user{i}@acme.be", f"User {i}", "nl")
-            outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref=f"EAP{i}", event=Event.ACCOUNT_OPENED,
-                           params={"login": f"EAP{i}"}, key=f"c{i}")
+            outbox.enqueue(
+                s,
+                purpose=Purpose.CREDENTIALS,
+                ref=f"EAP{i}",
+                event=Event.ACCOUNT_OPENED,
+                params={"login": f"EAP{i}"},
+                key=f"c{i}",
+            )
         s.commit()
     transport = SmtpTransport(_settings(server, concurrency))
-    sender = Sender(db.engine, ports=db.world.ports(), transport=transport,
-                    settings=SendSettings(concurrency=concurrency))
+    sender = Sender(
+        db.engine, ports=db.world.ports(), transport=transport, settings=SendSettings(concurrency=concurrency)
+    )
     t0 = time.perf_counter()
     report = await sender.drain()
     rate = len(report.sent) / (time.perf_counter() - t0)
@@ -116,12 +148,19 @@ async def _notice_drain(server: SmtpServer, kind: str, n: int, concurrency: int,
             db.world.add_org(s, "0644695949", notification="extranet@acme.be", mu_email="an.claes@acme.be")
             outbox = db.world.outbox()
             for i in range(n):
-                outbox.enqueue(s, purpose=Purpose.ORG_NOTICE, ref="0644695949", event=Event.ACCESS_OPENED,
-                               params={"org_name": "Acme NV", "accounts": 1}, key=f"n{i}")
+                outbox.enqueue(
+                    s,
+                    purpose=Purpose.ORG_NOTICE,
+                    ref="0644695949",
+                    event=Event.ACCESS_OPENED,
+                    params={"org_name": "Acme NV", "accounts": 1},
+                    key=f"n{i}",
+                )
             s.commit()
         transport = SmtpTransport(_settings(server, concurrency))
-        sender = Sender(db.engine, ports=db.world.ports(), transport=transport,
-                        settings=SendSettings(concurrency=concurrency))
+        sender = Sender(
+            db.engine, ports=db.world.ports(), transport=transport, settings=SendSettings(concurrency=concurrency)
+        )
         t0 = time.perf_counter()
         report = await sender.drain()
         elapsed = time.perf_counter() - t0
@@ -152,9 +191,12 @@ def scale(pairs: int, concurrency: int = 4) -> None:
                         costs[n].append(asyncio.run(_notice_drain(server, kind, n, concurrency, run_dir)))
                         server.messages.clear()
                 small, large = statistics.median(costs[300]), statistics.median(costs[3000])
-                print(f"{kind:10s} drain of   300 notices: {small * 1000:6.2f} ms/mail   "
-                      f"3,000: {large * 1000:6.2f} ms/mail   ratio {large / small:4.2f}   "
-                      f"(median of {pairs} interleaved pairs)", flush=True)
+                print(
+                    f"{kind:10s} drain of   300 notices: {small * 1000:6.2f} ms/mail   "
+                    f"3,000: {large * 1000:6.2f} ms/mail   ratio {large / small:4.2f}   "
+                    f"(median of {pairs} interleaved pairs)",
+                    flush=True,
+                )
         finally:
             server.stop()
 
@@ -187,8 +229,10 @@ def main() -> None:
     print(f"aiosmtpd on loopback, STARTTLS + AUTH, {n} mails, concurrency {concurrency}")
     print(f"floor  bare aiosmtplib loop      : {floor:8.1f} mails/s")
     print(f"mailer SmtpTransport.send        : {ours:8.1f} mails/s   ratio {ours / floor:.2f} of the floor")
-    print(f"mailer Sender.drain (SQLite, {drain_n} credentials mails with argon2 in the test issuer): "
-          f"{drain:8.1f} mails/s   ratio {drain / floor:.2f}")
+    print(
+        f"mailer Sender.drain (SQLite, {drain_n} credentials mails with argon2 in the test issuer): "
+        f"{drain:8.1f} mails/s   ratio {drain / floor:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ def _files() -> dict[str, bytes]:
     for form_id in FormId:
         for lang in Lang:
             found[f"rendered {form_id}-{lang} flat signed"] = render_form(
-                form_id, lang, valid_values(form_id, lang), flatten=True, signed=True)
+                form_id, lang, valid_values(form_id, lang), flatten=True, signed=True
+            )
     return found
 
 
@@ -91,9 +92,11 @@ def main() -> None:
         plumber_all.append(ma)
         pdfium_all.append(mb)
         print(f"{name:58s} {words:5d} {ma:8.1f}ms {mb:6.1f}ms {mb / ma:6.3f}")
-    print(f"{len(ratios)} files with text, median of {args.pairs} interleaved pairs each: pdfplumber "
-          f"{statistics.median(plumber_all):.1f} ms/file, PDFium {statistics.median(pdfium_all):.1f} ms/file, "
-          f"ratio PDFium/pdfplumber median {statistics.median(ratios):.3f} (max {max(ratios):.3f})")
+    print(
+        f"{len(ratios)} files with text, median of {args.pairs} interleaved pairs each: pdfplumber "
+        f"{statistics.median(plumber_all):.1f} ms/file, PDFium {statistics.median(pdfium_all):.1f} ms/file, "
+        f"ratio PDFium/pdfplumber median {statistics.median(ratios):.3f} (max {max(ratios):.3f})"
+    )
 
 
 if __name__ == "__main__":

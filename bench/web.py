@@ -43,8 +43,13 @@ PASSWORD = "bench password 1234 long enough"
 NOW = datetime.now(UTC)
 ROOT = Path(__file__).resolve().parents[1]
 FORMS = ("EAP-AGR", "EAP-MU", "EAP-USR")
-ACTIONS = (AuditAction.ACCOUNT_CREATED, AuditAction.MAIL_SENT, AuditAction.REVIEW_APPROVED,
-           AuditAction.CREDENTIALS_ISSUED, AuditAction.DOCUMENT_RECEIVED)
+ACTIONS = (
+    AuditAction.ACCOUNT_CREATED,
+    AuditAction.MAIL_SENT,
+    AuditAction.REVIEW_APPROVED,
+    AuditAction.CREDENTIALS_ISSUED,
+    AuditAction.DOCUMENT_RECEIVED,
+)
 
 
 def _en(i: int) -> str:
@@ -60,37 +65,99 @@ def build(folder: Path, items: int, entries: int) -> tuple[str, int, str]:
     real_sha = store.put(pdf)
     orgs = 50
     with engine.begin() as conn:
-        conn.execute(Organisation.__table__.insert(), [  # type: ignore[attr-defined]
-            {"enterprise_number": _en(i), "name": f"Organisation {i} NV", "street": "", "postcode": "", "city": "",
-             "status": "open", "created_at": NOW} for i in range(orgs)])
-        conn.execute(Document.__table__.insert(), [{  # type: ignore[attr-defined]
-            "sha256": real_sha, "size": len(pdf), "kind": "attachment", "media_type": "application/pdf",
-            "first_seen_at": NOW, "parse_state": "parsed"}])
+        conn.execute(
+            Organisation.__table__.insert(),
+            [  # type: ignore[attr-defined]
+                {
+                    "enterprise_number": _en(i),
+                    "name": f"Organisation {i} NV",
+                    "street": "",
+                    "postcode": "",
+                    "city": "",
+                    "status": "open",
+                    "created_at": NOW,
+                }
+                for i in range(orgs)
+            ],
+        )
+        conn.execute(
+            Document.__table__.insert(),
+            [
+                {  # type: ignore[attr-defined]
+                    "sha256": real_sha,
+                    "size": len(pdf),
+                    "kind": "attachment",
+                    "media_type": "application/pdf",
+                    "first_seen_at": NOW,
+                    "parse_state": "parsed",
+                }
+            ],
+        )
         docs, queue = [], []
         for i in range(items):
             sha = real_sha if i == items // 2 else f"{i:064x}"
             form = FORMS[i % 3]
-            fields = {"org_name": f"Organisation {i % orgs} NV", "org_enterprise_number": _en(i % orgs),
-                      "org_city": "Gent", "notification_email": f"n{i}@example.be", "signed_date": "2026-11-20"}
+            fields = {
+                "org_name": f"Organisation {i % orgs} NV",
+                "org_enterprise_number": _en(i % orgs),
+                "org_city": "Gent",
+                "notification_email": f"n{i}@example.be",
+                "signed_date": "2026-11-20",
+            }
             at = NOW - timedelta(hours=i)
-            docs.append({"sha256": sha, "enterprise_number": _en(i % orgs), "form_id": form, "channel": "email",
-                         "sender": f"mu{i % orgs}@example.be", "authenticated": True, "received_at": at,
-                         "status": "in_review", "reason": "human-approval-required", "fields": fields,
-                         "warnings": []})
-            queue.append({"document_sha256": sha, "enterprise_number": _en(i % orgs), "form_id": form,
-                          "reasons": ["human-approval-required"] if i % 4 else ["ocr-low-confidence"],
-                          "fields": fields, "errors": [], "status": "open", "created_at": at, "corrections": {}})
+            docs.append(
+                {
+                    "sha256": sha,
+                    "enterprise_number": _en(i % orgs),
+                    "form_id": form,
+                    "channel": "email",
+                    "sender": f"mu{i % orgs}@example.be",
+                    "authenticated": True,
+                    "received_at": at,
+                    "status": "in_review",
+                    "reason": "human-approval-required",
+                    "fields": fields,
+                    "warnings": [],
+                }
+            )
+            queue.append(
+                {
+                    "document_sha256": sha,
+                    "enterprise_number": _en(i % orgs),
+                    "form_id": form,
+                    "reasons": ["human-approval-required"] if i % 4 else ["ocr-low-confidence"],
+                    "fields": fields,
+                    "errors": [],
+                    "status": "open",
+                    "created_at": at,
+                    "corrections": {},
+                }
+            )
         conn.execute(DossierForm.__table__.insert(), docs)  # type: ignore[attr-defined]
         conn.execute(ReviewItem.__table__.insert(), queue)  # type: ignore[attr-defined]
         start = NOW - timedelta(minutes=entries)
-        rows = list(chain(EntryFields(at=start + timedelta(minutes=k), actor=f"actor{k % 7}",
-                                      action=ACTIONS[k % len(ACTIONS)], org=_en(k % orgs), login=f"L{k % 997}",
-                                      document_sha256=None, reason=f"entry {k}") for k in range(entries)))
+        rows = list(
+            chain(
+                EntryFields(
+                    at=start + timedelta(minutes=k),
+                    actor=f"actor{k % 7}",
+                    action=ACTIONS[k % len(ACTIONS)],
+                    org=_en(k % orgs),
+                    login=f"L{k % 997}",
+                    document_sha256=None,
+                    reason=f"entry {k}",
+                )
+                for k in range(entries)
+            )
+        )
         for part in range(0, len(rows), 10_000):
-            conn.execute(AUDIT_ENTRY.insert(), rows[part:part + 10_000])
+            conn.execute(AUDIT_ENTRY.insert(), rows[part : part + 10_000])
         conn.execute(sa.update(AUDIT_HEAD).values(seq=rows[-1]["seq"], hash=rows[-1]["hash"]))
-        item_id = conn.execute(sa.select(ReviewItem.__table__.c.id).where(  # type: ignore[attr-defined]
-            ReviewItem.__table__.c.document_sha256 == real_sha)).scalar_one()  # type: ignore[attr-defined]
+        item_id = conn.execute(
+            sa.select(ReviewItem.__table__.c.id).where(  # type: ignore[attr-defined]
+                ReviewItem.__table__.c.document_sha256 == real_sha
+            )
+        ).scalar_one()  # type: ignore[attr-defined]
     from sqlmodel import Session
 
     with Session(engine) as session:
@@ -152,9 +219,10 @@ def bare_app(cfg: object) -> object:
         return PlainTextResponse(json.dumps(view.as_dict()) + str(len(approvals)))
 
     def audit(request: Request) -> PlainTextResponse:
-        f = AuditFilter(org=request.query_params.get("org"),
-                        action=AuditAction(request.query_params["action"]) if "action" in request.query_params
-                        else None)
+        f = AuditFilter(
+            org=request.query_params.get("org"),
+            action=AuditAction(request.query_params["action"]) if "action" in request.query_params else None,
+        )
         with engine.connect() as conn:
             page = audit_page(conn, f, size=50)
         return PlainTextResponse("\n".join(f"{r['seq']} {r['reason']}" for r in page.rows))
@@ -164,8 +232,9 @@ def bare_app(cfg: object) -> object:
 
 def _start(kind: str, url: str, store: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--url", url, "--store", str(store),
-                             "--port", str(port)], cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", kind, "--url", url, "--store", str(store), "--port", str(port)], cwd=ROOT
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -182,8 +251,9 @@ def _login(client: httpx.Client, name: str) -> None:
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token, "no CSRF token on /login"
-    response = client.post("/login", data={"csrf_token": token.group(1), "name": name, "password": PASSWORD,
-                                           "totp": "", "next": "/"})
+    response = client.post(
+        "/login", data={"csrf_token": token.group(1), "name": name, "password": PASSWORD, "totp": "", "next": "/"}
+    )
     assert response.status_code == 303, response.text
 
 
@@ -209,15 +279,23 @@ def main() -> None:
         folder = Path(tmp)
         started = time.perf_counter()
         url, item_id, org = build(folder, args.items, args.entries)
-        print(f"built {args.items} open review items and {args.entries} audit entries "
-              f"in {time.perf_counter() - started:.1f} s")
+        print(
+            f"built {args.items} open review items and {args.entries} audit entries "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
         desk, desk_base = _start("desk", url, folder / "store")
         bare, bare_base = _start("bare", url, folder / "store")
         try:
-            pages = {"queue": "/review", "item": f"/review/{item_id}",
-                     "audit (org + action filter)": f"/audit?org={org}&action=credentials_issued"}
-            with httpx.Client(base_url=desk_base) as rev, httpx.Client(base_url=desk_base) as aud, \
-                    httpx.Client(base_url=bare_base) as floor:
+            pages = {
+                "queue": "/review",
+                "item": f"/review/{item_id}",
+                "audit (org + action filter)": f"/audit?org={org}&action=credentials_issued",
+            }
+            with (
+                httpx.Client(base_url=desk_base) as rev,
+                httpx.Client(base_url=desk_base) as aud,
+                httpx.Client(base_url=bare_base) as floor,
+            ):
                 _login(rev, "rev")
                 _login(aud, "aud")
                 clients = {"queue": rev, "item": rev, "audit (org + action filter)": aud}
@@ -226,7 +304,7 @@ def main() -> None:
                     a: list[float] = []
                     b: list[float] = []
                     for i in range(args.requests + 10):
-                        for side in ((0, 1) if i % 2 else (1, 0)):
+                        for side in (0, 1) if i % 2 else (1, 0):
                             client = clients[name] if side == 0 else floor
                             t0 = time.perf_counter()
                             response = client.get(path)
@@ -234,8 +312,10 @@ def main() -> None:
                             assert response.status_code == 200, (name, side, response.status_code)
                             if i >= 10:  # warm-up
                                 (a if side == 0 else b).append(elapsed)
-                    print(f"{name:28} {statistics.median(a):8.1f}  {_pct(a, 95):8.1f}  {statistics.median(b):8.1f}  "
-                          f"{_pct(b, 95):8.1f}  {statistics.median(a) / statistics.median(b):8.2f}x")
+                    print(
+                        f"{name:28} {statistics.median(a):8.1f}  {_pct(a, 95):8.1f}  {statistics.median(b):8.1f}  "
+                        f"{_pct(b, 95):8.1f}  {statistics.median(a) / statistics.median(b):8.2f}x"
+                    )
         finally:
             for proc in (desk, bare):
                 proc.terminate()

@@ -29,8 +29,11 @@ MIN_SECRET_LENGTH = 32
 #: sent with every response. No inline script or style anywhere, so the policy can forbid both: an
 #: injected <script> in a name from a form would not run even if escaping ever failed.
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
-    (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-     b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
@@ -118,8 +121,12 @@ def route_table(routes: Sequence[BaseRoute], prefix: str = "") -> set[tuple[str,
 def _secret(cfg: Config, secret: str | None) -> bytes:
     value = secret if secret is not None else cfg.secret(cfg.web.session_secret_env, key="web.session_secret_env")
     if len(value) < MIN_SECRET_LENGTH:
-        raise ConfigError("config-bad-value", f"the web session secret must be at least {MIN_SECRET_LENGTH} "
-                          "characters", file=cfg.source, key="web.session_secret_env")
+        raise ConfigError(
+            "config-bad-value",
+            f"the web session secret must be at least {MIN_SECRET_LENGTH} characters",
+            file=cfg.source,
+            key="web.session_secret_env",
+        )
     return value.encode()
 
 
@@ -130,8 +137,13 @@ def create_app(cfg: Config, *, secret: str | None = None, engine: Engine | None 
     from desk.security import LoginRequired, check_csrf, login_url
 
     desk = Desk(cfg=cfg, engine=engine or make_engine(cfg.database_url), secret=_secret(cfg, secret))
-    app = FastAPI(title="extranet-intake desk", docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(check_csrf)])
+    app = FastAPI(
+        title="extranet-intake desk",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(check_csrf)],
+    )
     app.state.desk = desk
     for router in ROUTERS:
         app.include_router(router)
@@ -146,14 +158,25 @@ def create_app(cfg: Config, *, secret: str | None = None, engine: Engine | None 
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        titles = {401: "Sign in first", 403: "Not allowed", 404: "Not found", 405: "Not allowed",
-                  429: "Too many attempts"}
+        titles = {
+            401: "Sign in first",
+            403: "Not allowed",
+            404: "Not found",
+            405: "Not allowed",
+            429: "Too many attempts",
+        }
         if request.url.path.startswith(("/static/", "/healthz", "/readyz", "/metrics")):
             return Response(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
         try:
             # render() may read the session from the database: not on the event loop
-            return await run_in_threadpool(render, request, "error.html", status=exc.status_code,
-                                           title=titles.get(exc.status_code, "Error"), message=str(exc.detail))
+            return await run_in_threadpool(
+                render,
+                request,
+                "error.html",
+                status=exc.status_code,
+                title=titles.get(exc.status_code, "Error"),
+                message=str(exc.detail),
+            )
         except Exception:  # an error page must never fail: a bare one then
             return HTMLResponse(f"<h1>{exc.status_code}</h1>", status_code=exc.status_code)
 

@@ -29,10 +29,17 @@ def collect(engine: Engine, *, session_idle: timedelta) -> str:
     with Session(engine) as session:
         product = generate_latest(collect_product(session, now=now)).decode("utf-8")
         conn = session.connection()  # one connection and one snapshot for the whole scrape
-        sessions = conn.execute(sa.select(sa.func.count()).select_from(StaffSession)
-                                .where(sa.column("last_seen_at") >= since)).scalar_one()
-        staff: list[Any] = list(conn.execute(sa.select(sa.column("role"), sa.func.count()).select_from(StaffAccount)
-                             .where(sa.column("active").is_(True)).group_by(sa.column("role"))))
+        sessions = conn.execute(
+            sa.select(sa.func.count()).select_from(StaffSession).where(sa.column("last_seen_at") >= since)
+        ).scalar_one()
+        staff: list[Any] = list(
+            conn.execute(
+                sa.select(sa.column("role"), sa.func.count())
+                .select_from(StaffAccount)
+                .where(sa.column("active").is_(True))
+                .group_by(sa.column("role"))
+            )
+        )
     lines = [product.rstrip("\n"), "# HELP desk_up The desk answers.", "# TYPE desk_up gauge", "desk_up 1"]
     lines += _line("desk_sessions_active", sessions, "Staff sessions seen within the idle timeout.")
     lines += ["# HELP desk_staff_active Active staff accounts by role.", "# TYPE desk_staff_active gauge"]

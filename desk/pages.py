@@ -13,8 +13,12 @@ from reasons import describe, reason_text
 
 __all__ = ["ENV", "render", "t"]
 
-ENV = Environment(loader=PackageLoader("desk", "templates"), autoescape=select_autoescape(default=True,
-                  default_for_string=True), trim_blocks=True, lstrip_blocks=True)
+ENV = Environment(
+    loader=PackageLoader("desk", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 def t(key: str, lang: str = "en") -> str:
@@ -33,13 +37,24 @@ def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HT
     token = csrf_token(request)
     lang = staff.language if staff is not None else "en"
     html = ENV.get_template(template).render(
-        request=request, staff=staff, csrf_token=lambda *_: token,
+        request=request,
+        staff=staff,
+        csrf_token=lambda *_: token,
         # words in the signed-in person's language (NL/FR)
-        t=lambda key, lang=lang: t(str(key), lang), explain=lambda key: describe(str(key), lang).text,
-        rooms=[room for room in desk.rooms if staff is not None and staff.role in room.roles], **ctx)
+        t=lambda key, lang=lang: t(str(key), lang),
+        explain=lambda key: describe(str(key), lang).text,
+        rooms=[room for room in desk.rooms if staff is not None and staff.role in room.roles],
+        **ctx,
+    )
     response = HTMLResponse(html, status_code=status)
     new_anon = getattr(request.state, "new_anon_csrf", None)
     if new_anon:
-        response.set_cookie(ANON_CSRF_COOKIE, sign(desk.secret, new_anon), httponly=True, samesite="lax",
-                            secure=cookie_secure(request), path="/")
+        response.set_cookie(
+            ANON_CSRF_COOKIE,
+            sign(desk.secret, new_anon),
+            httponly=True,
+            samesite="lax",
+            secure=cookie_secure(request),
+            path="/",
+        )
     return response

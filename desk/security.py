@@ -60,8 +60,13 @@ class Staff:
 
     @classmethod
     def of(cls, account: StaffAccount) -> Staff:
-        return cls(id=account.id or 0, name=account.name, display_name=account.display_name,
-                   role=Role(account.role), language=account.language)
+        return cls(
+            id=account.id or 0,
+            name=account.name,
+            display_name=account.display_name,
+            role=Role(account.role),
+            language=account.language,
+        )
 
 
 class LoginRequired(Exception):
@@ -114,8 +119,12 @@ def current_staff(request: Request) -> Staff | None:
     if token:
         desk = desk_of(request)
         with Session(desk.engine) as session:
-            account = load_session(session, token, idle=timedelta(minutes=desk.cfg.web.session_idle_minutes),
-                                   absolute=timedelta(hours=desk.cfg.web.session_max_hours))
+            account = load_session(
+                session,
+                token,
+                idle=timedelta(minutes=desk.cfg.web.session_idle_minutes),
+                absolute=timedelta(hours=desk.cfg.web.session_max_hours),
+            )
             staff = Staff.of(account) if account else None
             session.commit()
     request.state.staff = staff

@@ -81,8 +81,9 @@ def read_reply(raw: bytes) -> ReplyFacts | None:
     return ReplyFacts(tuple(dict.fromkeys(refs)), codes) if refs or codes else None
 
 
-def recognise_reply(session: Session, facts: ReplyFacts, *, arrival: Arrival, require_dmarc: bool,
-                    has_forms: bool, now: datetime) -> str | None:
+def recognise_reply(
+    session: Session, facts: ReplyFacts, *, arrival: Arrival, require_dmarc: bool, has_forms: bool, now: datetime
+) -> str | None:
     """Record a reply to a campaign mail: ``confirmed``/``changes_announced``, or a refusal code; None if unrelated.
 
     Refusal codes: ``review-reply-incomplete`` (it answers a campaign mail but lacks its code, or the
@@ -100,60 +101,109 @@ def recognise_reply(session: Session, facts: ReplyFacts, *, arrival: Arrival, re
     message_id = arrival.message_id or ""
     row: ReviewOrg | None = by_ref or by_code
     if by_ref is None or by_code is None:
-        record_refusal(session, now=now, code="review-reply-incomplete", sender=sender, message_id=message_id,
-                       row=row, detail="a confirmation must answer the campaign's mail and carry its code")
+        record_refusal(
+            session,
+            now=now,
+            code="review-reply-incomplete",
+            sender=sender,
+            message_id=message_id,
+            row=row,
+            detail="a confirmation must answer the campaign's mail and carry its code",
+        )
         return "review-reply-incomplete"
     if by_ref.id != by_code.id:
-        record_refusal(session, now=now, code="review-reply-code-mismatch", sender=sender, message_id=message_id,
-                       row=by_ref, detail=f"the code {by_code.code} belongs to another organisation or campaign")
+        record_refusal(
+            session,
+            now=now,
+            code="review-reply-code-mismatch",
+            sender=sender,
+            message_id=message_id,
+            row=by_ref,
+            detail=f"the code {by_code.code} belongs to another organisation or campaign",
+        )
         return "review-reply-code-mismatch"
     provenance = provenance_of(arrival, sha256=arrival.sha256, require_dmarc=require_dmarc)
     reason = rule_master_user_authority(load_state(session, by_ref.enterprise_number), provenance)
     if reason is not None:
-        record_refusal(session, now=now, code=reason, sender=sender, message_id=message_id, row=by_ref,
-                       detail="the reply does not come, authenticated, from the current Master User's address")
+        record_refusal(
+            session,
+            now=now,
+            code=reason,
+            sender=sender,
+            message_id=message_id,
+            row=by_ref,
+            detail="the reply does not come, authenticated, from the current Master User's address",
+        )
         return reason
     record_answer(session, by_ref, now=now, sender=sender, message_id=message_id, changes=has_forms)
     return by_ref.state
 
 
-def _name_messages(session: Session, requests: Sequence[tuple[ReviewOrg, MailIntent]],
-                   queued: Sequence[OutboxMessage], *, cfg: Config) -> None:
+def _name_messages(
+    session: Session, requests: Sequence[tuple[ReviewOrg, MailIntent]], queued: Sequence[OutboxMessage], *, cfg: Config
+) -> None:
     """Fix each queued campaign mail's Message-ID now, with its decision: a reply is recognised by naming it."""
     domain = cfg.mail.from_address.rpartition("@")[2] or "localhost"
     for (row, _), out in zip(requests, queued, strict=True):
         if out.status != OutboxStatus.QUEUED.value:
             continue  # refused (no usable Master User address): audited by the outbox, nothing to answer
         if not out.message_id:
-            out.message_id = (f"<access-review.{row.campaign_id}.{row.enterprise_number}."
-                              f"{secrets.token_hex(6)}@{domain}>")
+            out.message_id = (
+                f"<access-review.{row.campaign_id}.{row.enterprise_number}.{secrets.token_hex(6)}@{domain}>"
+            )
             session.add(out)
         if out.message_id not in row.message_ids:
             row.message_ids = [*row.message_ids, out.message_id]
             session.add(row)
 
 
-def start_review(session: Session, *, cfg: Config, clock: Clock, actor: str, due: date | None = None,
-                 org: str | None = None, new_code: Callable[[], str] = new_review_code) -> dict[str, Any]:
+def start_review(
+    session: Session,
+    *,
+    cfg: Config,
+    clock: Clock,
+    actor: str,
+    due: date | None = None,
+    org: str | None = None,
+    new_code: Callable[[], str] = new_review_code,
+) -> dict[str, Any]:
     """``review-access start``: a campaign, its rows, audit entries and mails — one unit of work, committed."""
     now = clock()
     due = due or now.date() + timedelta(days=cfg.access_review.due_days)
     started = commit_decision(
-        session, lambda: start_campaign(session, now=now, actor=actor, due=due, org=org, new_code=new_code),
-        clock=clock, then=lambda s, queued: _name_messages(session, s.requests, queued, cfg=cfg))
-    return {"campaign": started.campaign.id, "due_date": due.isoformat(),
-            "sent": [r.enterprise_number for r, _ in started.requests], "skipped": started.skipped}
+        session,
+        lambda: start_campaign(session, now=now, actor=actor, due=due, org=org, new_code=new_code),
+        clock=clock,
+        then=lambda s, queued: _name_messages(session, s.requests, queued, cfg=cfg),
+    )
+    return {
+        "campaign": started.campaign.id,
+        "due_date": due.isoformat(),
+        "sent": [r.enterprise_number for r, _ in started.requests],
+        "skipped": started.skipped,
+    }
 
 
 def daily_review(session: Session, *, cfg: Config, clock: Clock) -> dict[str, Any]:
     """The daily run's step: reminders queued and organisations past their due date suspended (configured)
     — one unit of work, committed — then those past their due date reported."""
     done = commit_decision(
-        session, lambda: tick(session, now=clock(), reminder_days=cfg.access_review.reminder_days,
-                              suspend_overdue=cfg.access_review.suspend_overdue),
-        clock=clock, then=lambda t, queued: _name_messages(session, t.reminders, queued, cfg=cfg))
-    return {"reminders": [r.enterprise_number for r, _ in done.reminders], "newly_overdue": done.newly_overdue,
-            "suspended": done.suspended, "overdue": review_status(session)["overdue"]}
+        session,
+        lambda: tick(
+            session,
+            now=clock(),
+            reminder_days=cfg.access_review.reminder_days,
+            suspend_overdue=cfg.access_review.suspend_overdue,
+        ),
+        clock=clock,
+        then=lambda t, queued: _name_messages(session, t.reminders, queued, cfg=cfg),
+    )
+    return {
+        "reminders": [r.enterprise_number for r, _ in done.reminders],
+        "newly_overdue": done.newly_overdue,
+        "suspended": done.suspended,
+        "overdue": review_status(session)["overdue"],
+    }
 
 
 def status(session: Session, *, campaign: int | None = None) -> dict[str, Any]:

@@ -95,8 +95,9 @@ def _dmarc(results: Sequence[tuple[AuthResult, str]], sender: str | None) -> tup
             first = results[0]
             return (AuthResult.FAIL if first[0] is AuthResult.PASS else first[0]), first[1]
         results = own
-    worst = next((r for r in results if r[0] is AuthResult.FAIL), None) \
-        or next((r for r in results if r[0] is not AuthResult.PASS), None)
+    worst = next((r for r in results if r[0] is AuthResult.FAIL), None) or next(
+        (r for r in results if r[0] is not AuthResult.PASS), None
+    )
     return worst or results[0]
 
 
@@ -123,8 +124,14 @@ def evaluate(headers: Iterable[str], *, trusted_ids: Iterable[str], sender: str 
             outcome = AuthResult.of(str(result.result))
             by_method.setdefault(method, []).append(outcome)
             if method == "dmarc":
-                header_from = next((str(p.value).lower() for p in result.properties
-                                    if str(p.type).lower() == "header" and str(p.name).lower() == "from"), "")
+                header_from = next(
+                    (
+                        str(p.value).lower()
+                        for p in result.properties
+                        if str(p.type).lower() == "header" and str(p.name).lower() == "from"
+                    ),
+                    "",
+                )
                 dmarc_results.append((outcome, header_from))
         dmarc, header_from = _dmarc(dmarc_results, sender)
         return AuthVerdict(

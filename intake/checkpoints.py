@@ -35,8 +35,9 @@ def configured_key(cfg: Config) -> Ed25519PrivateKey | None:
         try:
             return load_private_key(path.read_bytes())
         except OSError as exc:
-            raise ConfigError("audit-key-unreadable", f"cannot read the checkpoint key file {path}",
-                              key="audit.checkpoint_key_file") from exc
+            raise ConfigError(
+                "audit-key-unreadable", f"cannot read the checkpoint key file {path}", key="audit.checkpoint_key_file"
+            ) from exc
     material = os.environ.get(cfg.audit.checkpoint_key_env, "")
     return load_private_key(material) if material else None
 
@@ -44,9 +45,12 @@ def configured_key(cfg: Config) -> Ed25519PrivateKey | None:
 def private_key(cfg: Config) -> Ed25519PrivateKey:
     key = configured_key(cfg)
     if key is None:
-        raise ConfigError("audit-key-missing",
-                          f"no checkpoint key: set {cfg.audit.checkpoint_key_env} or audit.checkpoint_key_file "
-                          "(make one with `audit keygen`)", key="audit.checkpoint_key_env")
+        raise ConfigError(
+            "audit-key-missing",
+            f"no checkpoint key: set {cfg.audit.checkpoint_key_env} or audit.checkpoint_key_file "
+            "(make one with `audit keygen`)",
+            key="audit.checkpoint_key_env",
+        )
     return key
 
 

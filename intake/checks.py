@@ -61,13 +61,17 @@ def check_signature_roots(cfg: Config) -> Check:
         blobs = read_trusted_roots(cfg.signatures)
     except IntakeError as exc:
         return _fail("signatures", exc)
-    certs = [c for b in blobs for c in (x509.load_pem_x509_certificates(b) if b"-----BEGIN" in b
-                                         else [x509.load_der_x509_certificate(b)])]
+    certs = [
+        c
+        for b in blobs
+        for c in (x509.load_pem_x509_certificates(b) if b"-----BEGIN" in b else [x509.load_der_x509_certificate(b)])
+    ]
     now = datetime.now(UTC)
     expired = [c.subject.rfc4514_string() for c in certs if c.not_valid_after_utc < now]
     if expired:
-        return Check(CheckStatus.WARN, "signatures", f"[signatures-root-expired] expired trusted root(s): "
-                                                     f"{'; '.join(expired)}")
+        return Check(
+            CheckStatus.WARN, "signatures", f"[signatures-root-expired] expired trusted root(s): {'; '.join(expired)}"
+        )
     return Check(CheckStatus.OK, "signatures", f"{len(certs)} trusted root certificate(s) readable")
 
 
@@ -84,8 +88,11 @@ def check_database(cfg: Config) -> Check:
     url = make_url(cfg.database_url)
     shown = url.render_as_string(hide_password=True)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        return Check(CheckStatus.FAIL, "database", f"[database-missing] no database at {url.database}: "
-                     "run `extranet-intake init`")
+        return Check(
+            CheckStatus.FAIL,
+            "database",
+            f"[database-missing] no database at {url.database}: run `extranet-intake init`",
+        )
     engine = make_engine(cfg.database_url)
     try:
         found = schema_revision(engine)
@@ -96,8 +103,12 @@ def check_database(cfg: Config) -> Check:
         engine.dispose()
     head = head_revision()
     if found != head:
-        return Check(CheckStatus.FAIL, "database", f"[database-schema-outdated] {shown} is at {found or 'nothing'}, "
-                     f"this program needs {head}: run `extranet-intake migrate`")
+        return Check(
+            CheckStatus.FAIL,
+            "database",
+            f"[database-schema-outdated] {shown} is at {found or 'nothing'}, "
+            f"this program needs {head}: run `extranet-intake migrate`",
+        )
     return Check(CheckStatus.OK, "database", f"{shown} reachable, schema at {head}")
 
 
@@ -115,14 +126,24 @@ def check_imap(cfg: Config) -> list[Check]:
         if client.folder_exists(imap.folder):
             checks.append(Check(CheckStatus.OK, "imap", f"folder {imap.folder!r} exists"))
         else:
-            checks.append(Check(CheckStatus.FAIL, "imap", f"[imap-folder-missing] folder {imap.folder!r} does not "
-                                "exist: nothing would ever be read"))
+            checks.append(
+                Check(
+                    CheckStatus.FAIL,
+                    "imap",
+                    f"[imap-folder-missing] folder {imap.folder!r} does not exist: nothing would ever be read",
+                )
+            )
         for folder in (imap.processed_folder, imap.failed_folder):
             if client.folder_exists(folder):
                 checks.append(Check(CheckStatus.OK, "imap", f"folder {folder!r} exists"))
             else:
-                checks.append(Check(CheckStatus.WARN, "imap", f"[imap-folder-missing] folder {folder!r} does not "
-                                    "exist yet (the first run creates it)"))
+                checks.append(
+                    Check(
+                        CheckStatus.WARN,
+                        "imap",
+                        f"[imap-folder-missing] folder {folder!r} does not exist yet (the first run creates it)",
+                    )
+                )
     finally:
         client.logout()
     return checks
@@ -141,13 +162,22 @@ def check_smtp(cfg: Config) -> Check:
     context = ssl.create_default_context(cafile=smtp.ca_file or None) if smtp.tls is not TlsMode.NONE else None
 
     async def probe() -> str:
-        client = aiosmtplib.SMTP(hostname=smtp.host, port=smtp.port, timeout=smtp.timeout_seconds,
-                                 use_tls=smtp.tls is TlsMode.IMPLICIT, start_tls=smtp.tls is TlsMode.STARTTLS,
-                                 tls_context=context, username=smtp.user or None, password=password or None)
+        client = aiosmtplib.SMTP(
+            hostname=smtp.host,
+            port=smtp.port,
+            timeout=smtp.timeout_seconds,
+            use_tls=smtp.tls is TlsMode.IMPLICIT,
+            start_tls=smtp.tls is TlsMode.STARTTLS,
+            tls_context=context,
+            username=smtp.user or None,
+            password=password or None,
+        )
         await client.connect()  # EHLO, STARTTLS when asked (refused if the server lacks it), AUTH when a user
         try:
-            steps = ["connected", {TlsMode.IMPLICIT: "TLS", TlsMode.STARTTLS: "STARTTLS",
-                                   TlsMode.NONE: "no TLS"}[smtp.tls]]
+            steps = [
+                "connected",
+                {TlsMode.IMPLICIT: "TLS", TlsMode.STARTTLS: "STARTTLS", TlsMode.NONE: "no TLS"}[smtp.tls],
+            ]
             steps.append(f"AUTH as {smtp.user}" if smtp.user else "no AUTH configured")
             return ", ".join(steps)
         finally:
@@ -166,8 +196,12 @@ def _state_paths(cfg: Config) -> list[tuple[str, Path, bool]]:
     """(what, path, is a folder) of everything that holds state."""
     from sqlalchemy.engine import make_url
 
-    paths = [("data folder", cfg.run.data_dir, True), ("store", cfg.store.path, True),
-             ("outbox", cfg.mail.outbox_dir, True), ("reports", cfg.run.report_dir, True)]
+    paths = [
+        ("data folder", cfg.run.data_dir, True),
+        ("store", cfg.store.path, True),
+        ("outbox", cfg.mail.outbox_dir, True),
+        ("reports", cfg.run.report_dir, True),
+    ]
     if cfg.sources.maildir.enabled:
         paths.append(("maildir", cfg.sources.maildir.path, True))
     if cfg.sources.drop.enabled:
@@ -189,8 +223,13 @@ def check_paths(cfg: Config) -> list[Check]:
             st = path.stat()
         except FileNotFoundError:
             if folder:
-                checks.append(Check(CheckStatus.WARN, "folders", f"[path-missing] {what} {path} does not exist "
-                                    "(run `extranet-intake init`)"))
+                checks.append(
+                    Check(
+                        CheckStatus.WARN,
+                        "folders",
+                        f"[path-missing] {what} {path} does not exist (run `extranet-intake init`)",
+                    )
+                )
             continue
         mode = stat.S_IMODE(st.st_mode)
         if mode & stat.S_IRWXO:
@@ -202,13 +241,21 @@ def check_paths(cfg: Config) -> list[Check]:
                     loose.append(f"{what} file {child} ({child_mode:04o})")
     for key_file in (cfg.audit.checkpoint_key_file,):
         if key_file:
-            path = Path(key_file) if Path(key_file).is_absolute() else (
-                (cfg.source.parent if cfg.source else Path.cwd()) / key_file)
+            path = (
+                Path(key_file)
+                if Path(key_file).is_absolute()
+                else ((cfg.source.parent if cfg.source else Path.cwd()) / key_file)
+            )
             if path.exists() and stat.S_IMODE(path.stat().st_mode) & 0o077:
                 loose.append(f"checkpoint key {path} ({stat.S_IMODE(path.stat().st_mode):04o}, should be 0600)")
     for item in loose:
-        checks.append(Check(CheckStatus.WARN, "folders", f"[path-permissions-loose] {item} is readable by others: "
-                            "chmod o-rwx (the data are personal)"))
+        checks.append(
+            Check(
+                CheckStatus.WARN,
+                "folders",
+                f"[path-permissions-loose] {item} is readable by others: chmod o-rwx (the data are personal)",
+            )
+        )
     if not loose:
         checks.append(Check(CheckStatus.OK, "folders", "no state readable by others than owner and group"))
     return checks

@@ -28,25 +28,33 @@ __all__ = ["COMMANDS", "app", "full_app", "main"]
 #: its help line for ``--help`` (a test checks that these match the modules' own)
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "forms": (("forms",), "The forms themselves: render blank, filled or flattened PDFs."),
-    "parse": (("parse",), "Read each document as a form: id, version, language, method, normalised fields, "
-                          "errors, warnings."),
+    "parse": (
+        ("parse",),
+        "Read each document as a form: id, version, language, method, normalised fields, errors, warnings.",
+    ),
     "contracts": (("reference",), "The contract register (which contract belongs to which organisation)."),
     "legacy": (("reference",), "Accounts of the old Extranet (revoked when the new access opens)."),
     "review": (("review",), "Forms waiting for a person: approve (with corrections) or reject."),
-    "review-access": (("access_review",), "The yearly access review by each Master User: start a campaign, see "
-                                          "where each organisation stands."),
+    "review-access": (
+        ("access_review",),
+        "The yearly access review by each Master User: start a campaign, see where each organisation stands.",
+    ),
     "orgs": (("views",), "Organisation dossiers: received, approved, rejected, missing, accounts."),
     "users": (("views", "mail"), "Accounts of the new Extranet."),
     "audit": (("audit",), "The hash-chained provisioning log: list, verify, checkpoint, export, access."),
     "send": (("mail",), "Send every due mail of the outbox (SMTP, or .eml files in the embedded default)."),
     "outbox": (("outbox",), "The outgoing mails: queued, sending, sent, failed, refused."),
     "init": (("run",), "Create the database (migrated to the latest schema) and the folders of the configuration."),
-    "migrate": (("run",), "Migrate the database schema to this version's (after an upgrade); no other command "
-                          "migrates."),
+    "migrate": (
+        ("run",),
+        "Migrate the database schema to this version's (after an upgrade); no other command migrates.",
+    ),
     "run": (("run",), "The daily job: sources → store → parse → rules → apply → outbox → send → expiry sweep."),
     "status": (("run",), "The last run, the review backlog and the outbox backlog."),
-    "notify": (("run",), "Tell organisations (at their agreement's notification address) about new documents or "
-                         "features."),
+    "notify": (
+        ("run",),
+        "Tell organisations (at their agreement's notification address) about new documents or features.",
+    ),
     "staff": (("staff",), "Staff accounts of the desk: reviewers, auditors, admins."),
     "web": (("web",), "Serve the desk (review desk, audit room, operations) over HTTP; put TLS in front of it."),
     "config": (("config_check",), "The configuration: check it and everything it points to, changing nothing."),
@@ -79,12 +87,17 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     config: RootConfigOpt = None,
-    log_format: Annotated[LogFormat, typer.Option(
-        "--log-format", envvar="EXTRANET_INTAKE_LOG_FORMAT",
-        help="text (default) or json: one JSON event per line on stderr (run id, stage, document, code).")
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            envvar="EXTRANET_INTAKE_LOG_FORMAT",
+            help="text (default) or json: one JSON event per line on stderr (run id, stage, document, code).",
+        ),
     ] = LogFormat.TEXT,
-    _show_version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="Print the version and exit.")] = False,
+    _show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     # every command's config_from() falls back on this one
     root_config.set(config)

@@ -49,9 +49,9 @@ ENV_VAR = "EXTRANET_INTAKE_CONFIG"
 
 
 class TlsMode(StrEnum):
-    IMPLICIT = "implicit"   # TLS from the first byte (IMAPS 993, SMTPS 465)
+    IMPLICIT = "implicit"  # TLS from the first byte (IMAPS 993, SMTPS 465)
     STARTTLS = "starttls"
-    NONE = "none"           # loopback tests only
+    NONE = "none"  # loopback tests only
 
 
 @dataclass
@@ -214,7 +214,7 @@ class RunConfig:
 
 
 class CookieSecure(StrEnum):
-    AUTO = "auto"    # Secure when the request came over TLS (directly or per X-Forwarded-Proto of a trusted proxy)
+    AUTO = "auto"  # Secure when the request came over TLS (directly or per X-Forwarded-Proto of a trusted proxy)
     TRUE = "true"
     FALSE = "false"  # plain-HTTP development only
 
@@ -295,8 +295,9 @@ class Config:
     def secret(self, env_name: str, *, key: str) -> str:
         value = os.environ.get(env_name, "")
         if not value:
-            raise ConfigError("secret-missing", f"environment variable {env_name} is not set",
-                              file=self.source, key=key)
+            raise ConfigError(
+                "secret-missing", f"environment variable {env_name} is not set", file=self.source, key=key
+            )
         return value
 
 
@@ -337,8 +338,13 @@ def _build(cls: type[Any], raw: dict[str, Any], file: Path, prefix: str) -> Any:
         value = _coerce(hints[name], raw[name], file, f"{prefix}{name}")
         if name.endswith("_env") and not _ENV_NAME.fullmatch(value):
             # Never echoed: what sits here by mistake is most often the secret itself.
-            raise ConfigError("config-bad-value", f"{prefix}{name} must be the name of an environment variable "
-                              "(letters, digits and _), not the secret itself", file=file, key=f"{prefix}{name}")
+            raise ConfigError(
+                "config-bad-value",
+                f"{prefix}{name} must be the name of an environment variable "
+                "(letters, digits and _), not the secret itself",
+                file=file,
+                key=f"{prefix}{name}",
+            )
         setattr(obj, name, value)
     return obj
 
@@ -346,9 +352,13 @@ def _build(cls: type[Any], raw: dict[str, Any], file: Path, prefix: str) -> Any:
 def _check_argon2(c: CredentialsConfig, file: Path) -> None:
     # argon2 itself refuses these, but only when the first password is hashed, in the middle of a run
     if c.argon2_time_cost < 1 or c.argon2_parallelism < 1 or c.argon2_memory_kib < 8 * c.argon2_parallelism:
-        raise ConfigError("config-bad-value", "credentials.argon2_time_cost and argon2_parallelism must be at least "
-                          "1 and argon2_memory_kib at least 8 × argon2_parallelism", file=file,
-                          key="credentials.argon2_memory_kib")
+        raise ConfigError(
+            "config-bad-value",
+            "credentials.argon2_time_cost and argon2_parallelism must be at least "
+            "1 and argon2_memory_kib at least 8 × argon2_parallelism",
+            file=file,
+            key="credentials.argon2_memory_kib",
+        )
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -391,13 +401,15 @@ def _coerce(hint: Any, value: Any, file: Path, key: str) -> Any:
             raise bad("one of " + ", ".join(m.value for m in hint)) from None
     if getattr(hint, "__origin__", None) is dict:
         if not isinstance(value, dict) or not all(
-                isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 9
-                for k, v in value.items()):
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 9
+            for k, v in value.items()
+        ):
             raise bad("a table of names to whole numbers from 1 to 9")
         return dict(value)
     if getattr(hint, "__origin__", None) is list and getattr(hint, "__args__", (str,)) == (int,):
-        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
-                                                  for v in value):
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+        ):
             raise bad("a list of non-negative integers")
         return list(value)
     if getattr(hint, "__origin__", None) is list:
@@ -451,22 +463,41 @@ def _resolve_paths(cfg: Config, base: Path) -> None:
 
     walk(cfg)
     web = cfg.web
-    if web.session_idle_minutes < 1 or web.session_max_hours < 1 or web.throttle_window_minutes < 1 \
-            or web.throttle_max_failures < 1 or web.throttle_max_failures_per_address < 1:
-        raise ConfigError("config-bad-value", "web session and throttle settings must be at least 1",
-                          file=cfg.source, key="web")
+    if (
+        web.session_idle_minutes < 1
+        or web.session_max_hours < 1
+        or web.throttle_window_minutes < 1
+        or web.throttle_max_failures < 1
+        or web.throttle_max_failures_per_address < 1
+    ):
+        raise ConfigError(
+            "config-bad-value", "web session and throttle settings must be at least 1", file=cfg.source, key="web"
+        )
     if web.oidc.enabled and not (web.oidc.issuer.startswith(("https://", "http://")) and web.oidc.client_id):
-        raise ConfigError("config-bad-value", "web.oidc needs an issuer URL and a client_id when enabled",
-                          file=cfg.source, key="web.oidc")
+        raise ConfigError(
+            "config-bad-value",
+            "web.oidc needs an issuer URL and a client_id when enabled",
+            file=cfg.source,
+            key="web.oidc",
+        )
     if cfg.mail.transport not in ("file", "smtp"):
-        raise ConfigError("config-bad-value", "mail.transport must be 'file' or 'smtp'",
-                          file=cfg.source, key="mail.transport")
+        raise ConfigError(
+            "config-bad-value", "mail.transport must be 'file' or 'smtp'", file=cfg.source, key="mail.transport"
+        )
     # a transport or source switched on without where to reach it would only fail at the first run
     if cfg.mail.transport == "smtp" and not cfg.mail.smtp.host:
-        raise ConfigError("config-missing-value", "mail.smtp.host is required when mail.transport = 'smtp'",
-                          file=cfg.source, key="mail.smtp.host")
+        raise ConfigError(
+            "config-missing-value",
+            "mail.smtp.host is required when mail.transport = 'smtp'",
+            file=cfg.source,
+            key="mail.smtp.host",
+        )
     if cfg.sources.imap.enabled:
         for key in ("host", "user"):
             if not getattr(cfg.sources.imap, key):
-                raise ConfigError("config-missing-value", f"sources.imap.{key} is required when sources.imap.enabled",
-                                  file=cfg.source, key=f"sources.imap.{key}")
+                raise ConfigError(
+                    "config-missing-value",
+                    f"sources.imap.{key} is required when sources.imap.enabled",
+                    file=cfg.source,
+                    key=f"sources.imap.{key}",
+                )

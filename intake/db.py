@@ -19,14 +19,30 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
     from sqlalchemy import Engine
 
-__all__ = ["MIGRATIONS", "TABLE_MODULES", "alembic_config", "check_schema", "head_revision", "load_all_models",
-           "migrate", "open_engine", "schema_revision", "upgrade"]
+__all__ = [
+    "MIGRATIONS",
+    "TABLE_MODULES",
+    "alembic_config",
+    "check_schema",
+    "head_revision",
+    "load_all_models",
+    "migrate",
+    "open_engine",
+    "schema_revision",
+    "upgrade",
+]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 #: every module that defines tables; the ones of areas still being written may be missing
-TABLE_MODULES = ("provisioning.models", "auditchain.chain", "mailer.outbox", "intake.store_tables",
-                 "provisioning.staff", "provisioning.access_review")
+TABLE_MODULES = (
+    "provisioning.models",
+    "auditchain.chain",
+    "mailer.outbox",
+    "intake.store_tables",
+    "provisioning.staff",
+    "provisioning.access_review",
+)
 
 _REVISION = re.compile(r"^revision(?:\s*:\s*[\w\[\], |]+)?\s*=\s*['\"]([^'\"]+)['\"]", re.M)
 _DOWN = re.compile(r"^down_revision(?:\s*:\s*[\w\[\], |]+)?\s*=\s*(.+)$", re.M)
@@ -95,8 +111,7 @@ def upgrade(url: str, revision: str = "head") -> None:
         down = as_database_error(exc, url=url)
         if down is not None:  # unreachable or locked: the coded line a person acts on, not "migration failed"
             raise down from exc
-        raise StoreError("database-migration-failed", f"database migration failed: {exc}",
-                         url=_safe(url)) from exc
+        raise StoreError("database-migration-failed", f"database migration failed: {exc}", url=_safe(url)) from exc
 
 
 def migrate(url: str) -> None:
@@ -116,8 +131,9 @@ def open_engine(url: str) -> Engine:
 
     path = _sqlite_file(url)
     if path is not None and not path.exists():
-        raise ConfigError("database-missing", f"no database at {path}: run `extranet-intake init` first",
-                          key="database.url")
+        raise ConfigError(
+            "database-missing", f"no database at {path}: run `extranet-intake init` first", key="database.url"
+        )
     engine = make_engine(url)
     try:
         check_schema(engine)
@@ -149,12 +165,18 @@ def check_schema(engine: Engine) -> None:
         return
     url = engine.url.render_as_string(hide_password=True)
     if found is None or found in chain:
-        raise ConfigError("database-schema-outdated",
-                          f"the database schema is at {found or 'nothing'}, this program needs {chain[-1]}: "
-                          "run `extranet-intake migrate`", url=url)
-    raise ConfigError("database-schema-newer",
-                      f"the database schema is at {found}, which this program does not know (its head is "
-                      f"{chain[-1]}): run the newer program, or restore a matching backup", url=url)
+        raise ConfigError(
+            "database-schema-outdated",
+            f"the database schema is at {found or 'nothing'}, this program needs {chain[-1]}: "
+            "run `extranet-intake migrate`",
+            url=url,
+        )
+    raise ConfigError(
+        "database-schema-newer",
+        f"the database schema is at {found}, which this program does not know (its head is "
+        f"{chain[-1]}): run the newer program, or restore a matching backup",
+        url=url,
+    )
 
 
 def _sqlite_file(url: str) -> Path | None:

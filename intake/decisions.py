@@ -53,8 +53,14 @@ class Mails:
     mails: tuple[MailIntent, ...]
 
 
-def commit_decision(session: Session, decide: Callable[[], D], *, clock: Clock, actor: str = SYSTEM_ACTOR,
-                    then: Callable[[D, list[OutboxMessage]], object] | None = None) -> D:
+def commit_decision(
+    session: Session,
+    decide: Callable[[], D],
+    *,
+    clock: Clock,
+    actor: str = SYSTEM_ACTOR,
+    then: Callable[[D, list[OutboxMessage]], object] | None = None,
+) -> D:
     """Run ``decide`` in ``session``'s transaction, queue the mails it asks for, run ``then``, commit.
 
     ``then`` receives the decision and its outbox rows (in the order of its mails) and writes what
@@ -73,22 +79,56 @@ def commit_decision(session: Session, decide: Callable[[], D], *, clock: Clock, 
     return decided
 
 
-def approve(session: Session, item_id: int, *, by: str, clock: Clock, required: int, reason: str = "",
-            corrections: dict[str, FieldValue] | None = None,
-            signed: dict[str, str] | None = None) -> ApprovalResult:
+def approve(
+    session: Session,
+    item_id: int,
+    *,
+    by: str,
+    clock: Clock,
+    required: int,
+    reason: str = "",
+    corrections: dict[str, FieldValue] | None = None,
+    signed: dict[str, str] | None = None,
+) -> ApprovalResult:
     """Record ``by``'s approval of a review item; once it takes effect, its mails are queued; committed."""
-    return commit_decision(session, lambda: add_approval(session, item_id, by=by, clock=clock, required=required,
-                                                         reason=reason, corrections=corrections, signed=signed),
-                           clock=clock, actor=by)
+    return commit_decision(
+        session,
+        lambda: add_approval(
+            session,
+            item_id,
+            by=by,
+            clock=clock,
+            required=required,
+            reason=reason,
+            corrections=corrections,
+            signed=signed,
+        ),
+        clock=clock,
+        actor=by,
+    )
 
 
-def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str, note_nl: str = "",
-           note_fr: str = "", signed: dict[str, str] | None = None) -> Decision:
+def reject(
+    session: Session,
+    item_id: int,
+    *,
+    by: str,
+    clock: Clock,
+    reason: str,
+    note_nl: str = "",
+    note_fr: str = "",
+    signed: dict[str, str] | None = None,
+) -> Decision:
     """Reject a review item (a reason the organisation may read, an optional note); the Master User's mail
     is queued; committed."""
-    return commit_decision(session, lambda: reject_item(session, item_id, by=by, clock=clock, reason=reason,
-                                                        note_nl=note_nl, note_fr=note_fr, signed=signed),
-                           clock=clock, actor=by)
+    return commit_decision(
+        session,
+        lambda: reject_item(
+            session, item_id, by=by, clock=clock, reason=reason, note_nl=note_nl, note_fr=note_fr, signed=signed
+        ),
+        clock=clock,
+        actor=by,
+    )
 
 
 def expire(session: Session, *, clock: Clock, warning_days: int = EXPIRY_WARNING_DAYS) -> list[Decision]:

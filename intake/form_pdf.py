@@ -35,7 +35,7 @@ __all__ = ["RenderValue", "render_form"]
 
 RenderValue = str | bool | list[str] | None
 
-BRAND = HexColor("#C8102E")   # Ethias red
+BRAND = HexColor("#C8102E")  # Ethias red
 INK = HexColor("#1D1D1B")
 MUTED = HexColor("#5B5B5B")
 SECTION_BG = HexColor("#F1F1F1")
@@ -68,8 +68,9 @@ def render_form(
     vals = _expand_contracts(values or {})
     unknown = set(vals) - FORMS[fid].field_names
     if unknown:
-        raise ConfigError("render-unknown-field", f"{fid} has no field(s) {', '.join(sorted(unknown))}",
-                          form_id=str(fid))
+        raise ConfigError(
+            "render-unknown-field", f"{fid} has no field(s) {', '.join(sorted(unknown))}", form_id=str(fid)
+        )
     placed, texts = layout(fid, lg)
     pages = max(p.page for p in placed) + 1
     buf = io.BytesIO()
@@ -168,9 +169,21 @@ def _draw_field(c: Canvas, pf: PlacedField, lg: Lang, value: RenderValue, *, fla
             if value is True:
                 _cross(c, tick)
         else:
-            form.checkbox(name=f.name, tooltip=f.label(lg), checked=value is True, x=tick.x0, y=tick.y0,
-                          size=tick.width, buttonStyle="cross", shape="square", borderWidth=0,
-                          fillColor=white, borderColor=BOX_LINE, textColor=black, forceBorder=False)
+            form.checkbox(
+                name=f.name,
+                tooltip=f.label(lg),
+                checked=value is True,
+                x=tick.x0,
+                y=tick.y0,
+                size=tick.width,
+                buttonStyle="cross",
+                shape="square",
+                borderWidth=0,
+                fillColor=white,
+                borderColor=BOX_LINE,
+                textColor=black,
+                forceBorder=False,
+            )
         return
     if f.kind is FieldKind.CHOICE:
         for opt in f.options:
@@ -183,10 +196,22 @@ def _draw_field(c: Canvas, pf: PlacedField, lg: Lang, value: RenderValue, *, fla
                 if value == opt.value:
                     _cross(c, tick)
             else:
-                form.radio(name=f.name, tooltip=f.label(lg), value=opt.value, selected=value == opt.value,
-                           x=tick.x0, y=tick.y0, size=tick.width, buttonStyle="cross", shape="square",
-                           borderWidth=0, fillColor=white, borderColor=BOX_LINE, textColor=black,
-                           forceBorder=False)
+                form.radio(
+                    name=f.name,
+                    tooltip=f.label(lg),
+                    value=opt.value,
+                    selected=value == opt.value,
+                    x=tick.x0,
+                    y=tick.y0,
+                    size=tick.width,
+                    buttonStyle="cross",
+                    shape="square",
+                    borderWidth=0,
+                    fillColor=white,
+                    borderColor=BOX_LINE,
+                    textColor=black,
+                    forceBorder=False,
+                )
         return
     c.rect(box.x0, box.y0, box.width, box.height, stroke=1, fill=0)
     text = "" if value is None or isinstance(value, bool | list) else str(value)
@@ -197,10 +222,22 @@ def _draw_field(c: Canvas, pf: PlacedField, lg: Lang, value: RenderValue, *, fla
             c.setFont(FONT, size)
             c.drawString(box.x0 + 3, box.y0 + (box.height - size) / 2 + 1.5, text)
     else:
-        form.textfield(name=f.name, tooltip=f.label(lg), value=text, x=box.x0 + 0.5, y=box.y0 + 0.5,
-                       width=box.width - 1, height=box.height - 1, borderWidth=0, fontName=FONT,
-                       fontSize=_fit(text, box.width - 6, 9.0) if text else 9, textColor=INK,
-                       fillColor=Color(1, 1, 1, alpha=0), maxlen=f.max_len, forceBorder=False)
+        form.textfield(
+            name=f.name,
+            tooltip=f.label(lg),
+            value=text,
+            x=box.x0 + 0.5,
+            y=box.y0 + 0.5,
+            width=box.width - 1,
+            height=box.height - 1,
+            borderWidth=0,
+            fontName=FONT,
+            fontSize=_fit(text, box.width - 6, 9.0) if text else 9,
+            textColor=INK,
+            fillColor=Color(1, 1, 1, alpha=0),
+            maxlen=f.max_len,
+            forceBorder=False,
+        )
 
 
 def _cross(c: Canvas, tick: Any) -> None:
@@ -221,20 +258,37 @@ def _scribble(c: Canvas, x: float, y: float, width: float) -> None:
 
 
 def _hidden_ids(c: Canvas, fid: FormId, lg: Lang) -> None:
-    for i, (name, value) in enumerate((("form_id", str(fid)), ("form_version", FORMS[fid].version),
-                                       ("form_lang", str(lg)))):
-        c.acroForm.textfield(name=name, value=value, x=1 + i * 3, y=1, width=2, height=2, borderWidth=0,
-                             fieldFlags="readOnly", annotationFlags="hidden", forceBorder=False)
+    for i, (name, value) in enumerate(
+        (("form_id", str(fid)), ("form_version", FORMS[fid].version), ("form_lang", str(lg)))
+    ):
+        c.acroForm.textfield(
+            name=name,
+            value=value,
+            x=1 + i * 3,
+            y=1,
+            width=2,
+            height=2,
+            borderWidth=0,
+            fieldFlags="readOnly",
+            annotationFlags="hidden",
+            forceBorder=False,
+        )
 
 
 def _signature_field(c: Canvas, box: Box) -> None:
     # reportlab has no signature fields; add an empty /Sig widget over the drawn box the way its own
     # acroform module adds widgets, so signing tools (and our readers) find it where the form says.
     doc = c._doc
-    widget = PDFDictionary({
-        "Type": PDFName("Annot"), "Subtype": PDFName("Widget"), "FT": PDFName("Sig"),
-        "T": PDFString("signature"), "F": 4, "P": doc.thisPageRef(),
-        "Rect": PDFArray((box.x0, box.y0, box.x1, box.y1)),
-    })
+    widget = PDFDictionary(
+        {
+            "Type": PDFName("Annot"),
+            "Subtype": PDFName("Widget"),
+            "FT": PDFName("Sig"),
+            "T": PDFString("signature"),
+            "F": 4,
+            "P": doc.thisPageRef(),
+            "Rect": PDFArray((box.x0, box.y0, box.x1, box.y1)),
+        }
+    )
     c._addAnnotation(widget)
     c.acroForm.fields.append(c.acroForm.getRef(widget))

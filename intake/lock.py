@@ -59,8 +59,9 @@ def _file_lock(path: Path, *, wait: bool) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
-            raise RunLocked("run-locked", f"another run is in progress (pid {holder}); use --wait to queue",
-                            lock=path) from None
+            raise RunLocked(
+                "run-locked", f"another run is in progress (pid {holder}); use --wait to queue", lock=path
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
@@ -79,14 +80,18 @@ def _advisory_lock(database_url: str, *, wait: bool) -> Iterator[None]:
     from provisioning.db import make_engine
 
     me = f"extranet-intake run {socket.gethostname()} pid {os.getpid()}"[:63]
-    engine = make_engine(database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
-                         connect_args={"application_name": me})
+    engine = make_engine(
+        database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"application_name": me}
+    )
     try:
         with engine.connect() as conn:
             while not conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": RUN_LOCK_KEY}).scalar():
                 if not wait:
-                    raise RunLocked("run-locked", f"another run is in progress ({_holder(conn)}); "
-                                    "use --wait to queue", lock="postgresql advisory lock")
+                    raise RunLocked(
+                        "run-locked",
+                        f"another run is in progress ({_holder(conn)}); use --wait to queue",
+                        lock="postgresql advisory lock",
+                    )
                 # polled, not pg_advisory_lock(): a blocked backend would hold no timeout of ours
                 time.sleep(_POLL_SECONDS)
             try:
@@ -102,12 +107,15 @@ def _holder(conn: Connection) -> str:
     import sqlalchemy as sa
 
     key = RUN_LOCK_KEY & 0xFFFF_FFFF_FFFF_FFFF
-    row = conn.execute(sa.text(
-        "SELECT a.application_name, a.client_addr FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = :hi AND l.objid::bigint = :lo "
-        # advisory locks live per database: another deployment on the same server is not this one's holder
-        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"),
-        {"hi": key >> 32, "lo": key & 0xFFFF_FFFF}).first()
+    row = conn.execute(
+        sa.text(
+            "SELECT a.application_name, a.client_addr FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = :hi AND l.objid::bigint = :lo "
+            # advisory locks live per database: another deployment on the same server is not this one's holder
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"
+        ),
+        {"hi": key >> 32, "lo": key & 0xFFFF_FFFF},
+    ).first()
     if row is None:
         return "holder unknown"
     return f"{row[0] or 'a session'} from {row[1] or 'local socket'}"

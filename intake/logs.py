@@ -27,8 +27,16 @@ log = logging.getLogger("intake.events")
 
 #: every event name this module is asked to emit (the report lists them; a test keeps them in step)
 EVENTS = (
-    "run.started", "run.stage", "run.finished", "run.failure", "document.processed",
-    "mail.sent", "mail.deferred", "mail.failed", "mail.refused", "log",
+    "run.started",
+    "run.stage",
+    "run.finished",
+    "run.failure",
+    "document.processed",
+    "mail.sent",
+    "mail.deferred",
+    "mail.failed",
+    "mail.refused",
+    "log",
 )
 
 _run_id: ContextVar[str | None] = ContextVar("intake_run_id", default=None)

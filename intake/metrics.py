@@ -61,11 +61,13 @@ def collect(session: Session, *, now: datetime, last_run: Mapping[str, Any] | No
         docs.labels(outcome=str(value)).set(count)
 
     r = ReviewItem.__table__  # type: ignore[attr-defined]
-    count, oldest = c.execute(sa.select(sa.func.count(), sa.func.min(r.c.created_at))
-                              .where(r.c.status == ReviewStatus.OPEN.value)).one()
+    count, oldest = c.execute(
+        sa.select(sa.func.count(), sa.func.min(r.c.created_at)).where(r.c.status == ReviewStatus.OPEN.value)
+    ).one()
     _gauge(registry, f"{_P}review_backlog").set(count)
     _gauge(registry, f"{_P}review_oldest_age_seconds").set(
-        max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0)
+        max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    )
 
     messages = _gauge(registry, f"{_P}outbox_messages", ("state",))
     ages = _gauge(registry, f"{_P}outbox_oldest_age_seconds", ("state",))

@@ -60,9 +60,9 @@ class SniffedType(StrEnum):
 class MimeOutcome(StrEnum):
     """Coded outcome of reading one message (recorded with its arrival)."""
 
-    FORMS = "forms"                               # at least one form candidate
-    NO_FORM_ATTACHMENT = "no-form-attachment"     # nothing that could be a form
-    MESSAGE_TOO_LARGE = "message-too-large"       # refused whole, nothing read
+    FORMS = "forms"  # at least one form candidate
+    NO_FORM_ATTACHMENT = "no-form-attachment"  # nothing that could be a form
+    MESSAGE_TOO_LARGE = "message-too-large"  # refused whole, nothing read
 
 
 class SkipReason(StrEnum):
@@ -124,8 +124,13 @@ class Extraction:
     skipped: tuple[Skipped, ...] = field(default_factory=tuple)
 
 
-_MEDIA = {DocType.PDF: SniffedType.PDF, DocType.XLSX: SniffedType.XLSX, DocType.PNG: SniffedType.PNG,
-          DocType.JPEG: SniffedType.JPEG, DocType.TIFF: SniffedType.TIFF}
+_MEDIA = {
+    DocType.PDF: SniffedType.PDF,
+    DocType.XLSX: SniffedType.XLSX,
+    DocType.PNG: SniffedType.PNG,
+    DocType.JPEG: SniffedType.JPEG,
+    DocType.TIFF: SniffedType.TIFF,
+}
 
 
 def sniff(data: bytes) -> SniffedType | None:
@@ -142,8 +147,9 @@ _EXTENSION = {
 }
 # Characters no file system of ours (or a reviewer's Windows share) accepts in a name.
 _FORBIDDEN = frozenset('<>:"/\\|?*')
-_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
-                       *(f"LPT{i}" for i in range(1, 10))})
+_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+)
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 
 
@@ -287,8 +293,9 @@ class _Walker:
             return
         # Base64 inflates by 4/3: refuse before decoding so a huge part never lands in memory twice.
         if len(encoded) * 3 // 4 > self.limits.max_part_bytes + 4:
-            self.skipped.append(Skipped(safe_filename(filename_raw), ctype, SkipReason.PART_TOO_LARGE,
-                                        len(encoded) * 3 // 4))
+            self.skipped.append(
+                Skipped(safe_filename(filename_raw), ctype, SkipReason.PART_TOO_LARGE, len(encoded) * 3 // 4)
+            )
             return
         try:
             data = part.get_payload(decode=True)
@@ -308,8 +315,7 @@ class _Walker:
             return
         disposition = (part.get_content_disposition() or "").lower()
         inline = disposition == "inline" or (disposition != "attachment" and part.get("Content-ID") is not None)
-        if (inline and kind in (SniffedType.PNG, SniffedType.JPEG)
-                and len(data) < self.limits.min_inline_image_bytes):
+        if inline and kind in (SniffedType.PNG, SniffedType.JPEG) and len(data) < self.limits.min_inline_image_bytes:
             self.skipped.append(Skipped(name, ctype, SkipReason.INLINE_IMAGE, len(data)))
             return
         self.attachments.append(Attachment(name, kind, data, ctype, depth, inline))

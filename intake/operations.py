@@ -67,8 +67,14 @@ __all__ = ["NoticeEvent", "dry_run", "init_deployment", "notify_orgs", "run_once
 def init_deployment(cfg: Config) -> list[str]:
     """Create the folders (owner+group only) and the database schema (Alembic to head). Safe to run again."""
     done = []
-    for folder in (cfg.run.data_dir, cfg.store.path, cfg.sources.drop.path, cfg.sources.drop.archive,
-                   cfg.mail.outbox_dir, cfg.run.report_dir):
+    for folder in (
+        cfg.run.data_dir,
+        cfg.store.path,
+        cfg.sources.drop.path,
+        cfg.sources.drop.archive,
+        cfg.mail.outbox_dir,
+        cfg.run.report_dir,
+    ):
         folder.mkdir(mode=0o750, parents=True, exist_ok=True)
         done.append(f"folder {folder}")
     for sub in ("new", "cur", "tmp"):
@@ -79,8 +85,9 @@ def init_deployment(cfg: Config) -> list[str]:
     return done
 
 
-def run_once(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, send: bool = True,
-             transport: Transport | None = None) -> RunReport:
+def run_once(
+    cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, send: bool = True, transport: Transport | None = None
+) -> RunReport:
     engine = open_engine(cfg.database_url)
     try:
         report = daily_run(cfg, reporter=reporter, clock=clock, engine=engine, send=send, transport=transport)
@@ -102,8 +109,9 @@ def _write_metrics(cfg: Config, engine: Engine, report: RunReport, *, clock: Clo
             registry = collect(session, now=clock(), last_run=report.as_dict())
         write_textfile(cfg.run.metrics_file, registry)
     except OSError as exc:
-        report.failures.append(Failure("metrics", "metrics-write-failed",
-                                       f"cannot write {cfg.run.metrics_file}: {exc.strerror}"))
+        report.failures.append(
+            Failure("metrics", "metrics-write-failed", f"cannot write {cfg.run.metrics_file}: {exc.strerror}")
+        )
 
 
 # ------------------------------------------------------------------------------------------ dry run
@@ -134,8 +142,10 @@ def dry_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now) -> RunRe
             candidates = _peek_sources(cfg, engine, store, clock=clock)
             st.advance(len(candidates))
         with Session(engine) as session:
-            with reporter.stage("documents", total=len(candidates)) as st, \
-                    sandboxed_parser(cfg.parsing, read_trusted_roots(cfg.signatures)) as parser:
+            with (
+                reporter.stage("documents", total=len(candidates)) as st,
+                sandboxed_parser(cfg.parsing, read_trusted_roots(cfg.signatures)) as parser,
+            ):
                 # as the run: a stack is cut into parts (intake.stacks), read in a second round
                 queue, done = candidates, set(session.exec(select(Document.sha256)))
                 for _round in range(2):
@@ -159,13 +169,15 @@ def dry_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now) -> RunRe
     return report
 
 
-def _dry_document(cfg: Config, session: Session, cand: _Candidate, *, parser: SandboxedParser, report: RunReport,
-                  clock: Clock) -> list[_Candidate]:
+def _dry_document(
+    cfg: Config, session: Session, cand: _Candidate, *, parser: SandboxedParser, report: RunReport, clock: Clock
+) -> list[_Candidate]:
     """One document read and decided as the run would (``pipeline.read_document``), in the rolled-back
     session; returns the parts of a stack, to be read next as the run reads them."""
     if cand.problem or cand.arrival is None:
-        report.documents.append(DocumentResult(cand.provenance.sha256, cand.source, None, None,
-                                               "rejected", "rejected", (cand.problem,)))
+        report.documents.append(
+            DocumentResult(cand.provenance.sha256, cand.source, None, None, "rejected", "rejected", (cand.problem,))
+        )
         return []
     sha = cand.provenance.sha256
     read = read_document(parser, cand.data, cand.arrival, today=clock().date())
@@ -174,21 +186,41 @@ def _dry_document(cfg: Config, session: Session, cand: _Candidate, *, parser: Sa
         report.documents.append(result)
         report.warnings.extend(warnings)
         arrivals = [(part_arrival(sha, cand.arrival, part), part.data) for part in read]
-        return [_Candidate(a.source, data, provenance_of(a, sha256=a.sha256, require_dmarc=cfg.trust.require_dmarc),
-                           a.filename or None, arrival=a) for a, data in arrivals]
+        return [
+            _Candidate(
+                a.source,
+                data,
+                provenance_of(a, sha256=a.sha256, require_dmarc=cfg.trust.require_dmarc),
+                a.filename or None,
+                arrival=a,
+            )
+            for a, data in arrivals
+        ]
     form = replace(read, sha256=sha, channel=cand.provenance.channel)
     decision = process_form(session, form, cand.provenance, clock=clock)
-    report.documents.append(DocumentResult(
-        sha, cand.source, form.form_id, decision.plan.enterprise_number, form.outcome.value, decision.outcome.value,
-        decision.plan.reasons + tuple(f"mail {m.kind.value} ({m.event.value})" for m in decision.mails)))
+    report.documents.append(
+        DocumentResult(
+            sha,
+            cand.source,
+            form.form_id,
+            decision.plan.enterprise_number,
+            form.outcome.value,
+            decision.outcome.value,
+            decision.plan.reasons + tuple(f"mail {m.kind.value} ({m.event.value})" for m in decision.mails),
+        )
+    )
     return []
 
 
 def _require_database(cfg: Config) -> None:
     url = make_url(cfg.database_url)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        raise ConfigError("database-missing", f"no database at {url.database}: run `extranet-intake init` first",
-                          file=cfg.source, key="database.url")
+        raise ConfigError(
+            "database-missing",
+            f"no database at {url.database}: run `extranet-intake init` first",
+            file=cfg.source,
+            key="database.url",
+        )
 
 
 class _Peeked:
@@ -218,8 +250,14 @@ def _peek_sources(cfg: Config, engine: Engine, store: DocumentStore, *, clock: C
     if src.drop.enabled:
         poll_drop(src.drop, store=store, session_factory=sessions, clock=clock, peek=peeked)
     if src.imap.enabled:
-        poll_imap(src.imap, store=store, session_factory=sessions, clock=clock, peek=peeked,
-                  password=cfg.secret(src.imap.password_env, key="sources.imap.password_env"))
+        poll_imap(
+            src.imap,
+            store=store,
+            session_factory=sessions,
+            clock=clock,
+            peek=peeked,
+            password=cfg.secret(src.imap.password_env, key="sources.imap.password_env"),
+        )
     with sessions() as session:
         return _Planned(cfg, session, store).plan(peeked)
 
@@ -256,48 +294,89 @@ class _Planned:
         self.data.setdefault(arrival.sha256, data)
 
     def refuse(self, source: str, code: str, sha: str = "") -> None:
-        self.refused.append(_Candidate(source, b"", Provenance(sha256=sha, channel=Channel.POST, sender=None,
-                                                               authenticated=False, received_at=utc_now()),
-                                       None, problem=code))
+        self.refused.append(
+            _Candidate(
+                source,
+                b"",
+                Provenance(sha256=sha, channel=Channel.POST, sender=None, authenticated=False, received_at=utc_now()),
+                None,
+                problem=code,
+            )
+        )
 
     def plan(self, peeked: _Peeked) -> list[_Candidate]:
         session = self.session
         pending = pending_documents(session)
         for doc in pending:
-            self.offer((_utc(doc.arrival.received_at), _STORED, doc.arrival.id or 0), doc.arrival,
-                       self.store.open(doc.sha256))
+            self.offer(
+                (_utc(doc.arrival.received_at), _STORED, doc.arrival.id or 0), doc.arrival, self.store.open(doc.sha256)
+            )
         messages = self._stored_messages()
         new = [(item, sha256_of(item.data)) for item in peeked.items]
         known = known_messages(session, [sha for item, sha in new if item.is_message], channel=Channel.EMAIL)
         for item, sha in new:
             order = (_utc(item.received_at), _STAGE1, next(self.seq))
             if not item.is_message:
-                self.offer(order, Arrival(sha256=sha, channel=Channel.POST.value, source=item.source,
-                                          filename=item.filename, received_at=item.received_at,
-                                          outcome="stored"), item.data)
+                self.offer(
+                    order,
+                    Arrival(
+                        sha256=sha,
+                        channel=Channel.POST.value,
+                        source=item.source,
+                        filename=item.filename,
+                        received_at=item.received_at,
+                        outcome="stored",
+                    ),
+                    item.data,
+                )
             elif sha not in known:  # identical bytes already stored: a duplicate, acknowledged only
                 known.add(sha)
-                messages.append((order, sha, item.data, [Arrival(
-                    sha256=sha, channel=Channel.EMAIL.value, source=item.source, received_at=item.received_at,
-                    outcome=MESSAGE_PENDING)]))
+                messages.append(
+                    (
+                        order,
+                        sha,
+                        item.data,
+                        [
+                            Arrival(
+                                sha256=sha,
+                                channel=Channel.EMAIL.value,
+                                source=item.source,
+                                received_at=item.received_at,
+                                outcome=MESSAGE_PENDING,
+                            )
+                        ],
+                    )
+                )
         for _order, sha, raw, arrivals in sorted(messages, key=lambda m: m[0]):
             self._explode(sha, raw, arrivals)
         for source, code in peeked.refused:
             self.refuse(source, code)
         parsed = set(session.exec(select(Document.sha256))) - {doc.sha256 for doc in pending}
         planned = sorted((order, arrival) for sha, (order, arrival) in self.first.items() if sha not in parsed)
-        return [_Candidate(a.source, self.data[a.sha256],
-                           provenance_of(a, sha256=a.sha256, require_dmarc=self.cfg.trust.require_dmarc),
-                           a.filename or None, arrival=a) for _, a in planned] + self.refused
+        return [
+            _Candidate(
+                a.source,
+                self.data[a.sha256],
+                provenance_of(a, sha256=a.sha256, require_dmarc=self.cfg.trust.require_dmarc),
+                a.filename or None,
+                arrival=a,
+            )
+            for _, a in planned
+        ] + self.refused
 
     def _stored_messages(self) -> list[tuple[_Order, str, bytes, list[Arrival]]]:
         """Messages stored by a run that stopped before stage 2: the next run opens them first."""
         by_sha: dict[str, list[Arrival]] = {}
         for arrival in self.session.exec(
-                select(Arrival).join(Document, col(Document.sha256) == col(Arrival.sha256))
-                .where(col(Document.kind) == DocumentKind.MESSAGE.value,
-                       col(Document.parse_state) == ParseState.UNEXPLODED.value, col(Arrival.parent_sha256).is_(None))
-                .order_by(col(Arrival.received_at), col(Arrival.id))):
+            select(Arrival)
+            .join(Document, col(Document.sha256) == col(Arrival.sha256))
+            .where(
+                col(Document.kind) == DocumentKind.MESSAGE.value,
+                col(Document.parse_state) == ParseState.UNEXPLODED.value,
+                col(Arrival.parent_sha256).is_(None),
+            )
+            .order_by(col(Arrival.received_at), col(Arrival.id))
+        ):
             by_sha.setdefault(arrival.sha256, []).append(arrival)
         found = []
         for sha, arrivals in by_sha.items():
@@ -334,31 +413,56 @@ def status_of(cfg: Config, *, clock: Clock = utc_now) -> dict[str, Any]:
     last = None
     if reports:
         data = json.loads(reports[-1].read_text(encoding="utf-8"))
-        last = {"started_at": data["started_at"], "finished_at": data["finished_at"], "ok": data["ok"],
-                "outcomes": data["outcomes"], "failures": len(data["failures"]), "report": str(reports[-1]),
-                "for_people": data.get("for_people", 0)}
+        last = {
+            "started_at": data["started_at"],
+            "finished_at": data["finished_at"],
+            "ok": data["ok"],
+            "outcomes": data["outcomes"],
+            "failures": len(data["failures"]),
+            "report": str(reports[-1]),
+            "for_people": data.get("for_people", 0),
+        }
     engine = open_engine(cfg.database_url)
     try:
         with Session(engine) as session:
-            review_open = session.exec(select(func.count()).select_from(ReviewItem)
-                                       .where(col(ReviewItem.status) == ReviewStatus.OPEN)).one()
-            outbox = Counter({str(s): int(n) for s, n in session.exec(
-                select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status)))})
-            pending = session.exec(select(func.count()).select_from(Document)
-                                   .where(col(Document.parse_state) == ParseState.PENDING)).one()
+            review_open = session.exec(
+                select(func.count()).select_from(ReviewItem).where(col(ReviewItem.status) == ReviewStatus.OPEN)
+            ).one()
+            outbox = Counter(
+                {
+                    str(s): int(n)
+                    for s, n in session.exec(
+                        select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
+                    )
+                }
+            )
+            pending = session.exec(
+                select(func.count()).select_from(Document).where(col(Document.parse_state) == ParseState.PENDING)
+            ).one()
             states = outbox_states(session, now=clock())
             people = mails_for_people(session, imap=cfg.sources.imap, maildir=cfg.sources.maildir)
     finally:
         engine.dispose()
     alerts = []
     if last is not None and not last["ok"]:
-        alerts.append({"code": Alert.LAST_RUN_FAILED.value,
-                       "message": f"the last run ({last['started_at']}) ended with {last['failures']} failure(s): "
-                                  f"{last['report']}"})
+        alerts.append(
+            {
+                "code": Alert.LAST_RUN_FAILED.value,
+                "message": f"the last run ({last['started_at']}) ended with {last['failures']} failure(s): "
+                f"{last['report']}",
+            }
+        )
     alerts.extend(outbox_alerts(states, alert_after_minutes=cfg.mail.alert_after_minutes))
-    return {"last_run": last, "review_open": int(review_open), "outbox": dict(outbox),
-            "outbox_states": [s.as_dict() for s in states], "documents_pending": int(pending),
-            "for_people": [m.as_dict() for m in people], "alerts": alerts, "ok": not alerts}
+    return {
+        "last_run": last,
+        "review_open": int(review_open),
+        "outbox": dict(outbox),
+        "outbox_states": [s.as_dict() for s in states],
+        "documents_pending": int(pending),
+        "for_people": [m.as_dict() for m in people],
+        "alerts": alerts,
+        "ok": not alerts,
+    }
 
 
 # ------------------------------------------------------------------------------------------ notices
@@ -369,9 +473,17 @@ class NoticeEvent(StrEnum):
     NEW_FEATURE = "new-feature"
 
 
-def notify_orgs(cfg: Config, *, event: NoticeEvent, what_nl: str, what_fr: str, org: str | None = None,
-                clock: Clock = utc_now, transport: Transport | None = None,
-                engine: Engine | None = None) -> dict[str, Any]:
+def notify_orgs(
+    cfg: Config,
+    *,
+    event: NoticeEvent,
+    what_nl: str,
+    what_fr: str,
+    org: str | None = None,
+    clock: Clock = utc_now,
+    transport: Transport | None = None,
+    engine: Engine | None = None,
+) -> dict[str, Any]:
     """Queue one org notice per organisation with open access (or just ``org``), then send the outbox.
 
     The text is given in Dutch and in French (each organisation reads its own language; one text in
@@ -384,8 +496,12 @@ def notify_orgs(cfg: Config, *, event: NoticeEvent, what_nl: str, what_fr: str, 
         raise ConfigError("notice-empty", "say what is new (--what-nl and --what-fr)")
     missing = [lang for lang, text in what.items() if not text]
     if missing:
-        raise ConfigError("notice-language-missing", "the notice must be given in Dutch and in French: "
-                          + " and ".join(f"--what-{lang}" for lang in missing) + " missing")
+        raise ConfigError(
+            "notice-language-missing",
+            "the notice must be given in Dutch and in French: "
+            + " and ".join(f"--what-{lang}" for lang in missing)
+            + " missing",
+        )
     own_engine = engine is None
     engine = engine or open_engine(cfg.database_url)
     digest = hashlib.sha256(f"{event.value}\n{what['nl']}\n{what['fr']}".encode()).hexdigest()[:16]
@@ -403,14 +519,20 @@ def notify_orgs(cfg: Config, *, event: NoticeEvent, what_nl: str, what_fr: str, 
                 mails = []
                 for o in orgs:
                     key = f"notice:{event.value}:{digest}:{o.enterprise_number}"
-                    if session.exec(select(OutboxMessage.id).where(col(OutboxMessage.idempotency_key) == key)
-                                    ).first():
+                    if session.exec(select(OutboxMessage.id).where(col(OutboxMessage.idempotency_key) == key)).first():
                         continue
                     params: dict[str, Any] = {"org_name": o.name, "enterprise_number": o.enterprise_number}
                     params["documents" if event is NoticeEvent.NEW_DOCUMENTS else "features"] = [dict(what)]
-                    mails.append(MailIntent(kind=MailKind.ORG_NOTICE, event=mail_event,
-                                            enterprise_number=o.enterprise_number, login=None, params=params,
-                                            idempotency_key=key))
+                    mails.append(
+                        MailIntent(
+                            kind=MailKind.ORG_NOTICE,
+                            event=mail_event,
+                            enterprise_number=o.enterprise_number,
+                            login=None,
+                            params=params,
+                            idempotency_key=key,
+                        )
+                    )
                 return Mails(tuple(mails))
 
             notice = commit_decision(session, decide, clock=clock)
@@ -419,6 +541,11 @@ def notify_orgs(cfg: Config, *, event: NoticeEvent, what_nl: str, what_fr: str, 
     finally:
         if own_engine:
             engine.dispose()
-    return {"event": event.value, "organisations": len(orgs), "queued": queued, "already": already,
-            "mail": drained.as_dict(), "ok": drained.ok}
-
+    return {
+        "event": event.value,
+        "organisations": len(orgs),
+        "queued": queued,
+        "already": already,
+        "mail": drained.as_dict(),
+        "ok": drained.ok,
+    }

@@ -33,13 +33,28 @@ def last_runs(report_dir: Path, *, limit: int = 10) -> list[RunSummary]:
     for path in sorted(report_dir.glob("run-*.json"), reverse=True)[:limit]:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            out.append(RunSummary(name=path.name, started_at=str(raw.get("started_at", "")),
-                                  finished_at=raw.get("finished_at"), ok=bool(raw.get("ok")),
-                                  dry_run=bool(raw.get("dry_run")), outcomes=dict(raw.get("outcomes") or {}),
-                                  failures=[Failure.of(str(f.get("stage") or ""), f)
-                                            for f in raw.get("failures") or []],
-                                  mail=dict(raw.get("mail") or {})))
+            out.append(
+                RunSummary(
+                    name=path.name,
+                    started_at=str(raw.get("started_at", "")),
+                    finished_at=raw.get("finished_at"),
+                    ok=bool(raw.get("ok")),
+                    dry_run=bool(raw.get("dry_run")),
+                    outcomes=dict(raw.get("outcomes") or {}),
+                    failures=[Failure.of(str(f.get("stage") or ""), f) for f in raw.get("failures") or []],
+                    mail=dict(raw.get("mail") or {}),
+                )
+            )
         except (OSError, ValueError, AttributeError):
-            out.append(RunSummary(name=path.name, started_at="", finished_at=None, ok=False, dry_run=False,
-                                  outcomes={}, failures=[Failure("", "report-unreadable", path.name)]))
+            out.append(
+                RunSummary(
+                    name=path.name,
+                    started_at="",
+                    finished_at=None,
+                    ok=False,
+                    dry_run=False,
+                    outcomes={},
+                    failures=[Failure("", "report-unreadable", path.name)],
+                )
+            )
     return out

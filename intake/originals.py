@@ -24,8 +24,19 @@ from intake.store_tables import Arrival
 from parsers.ocr_crop import field_crop
 from provisioning.rules import OCR_LOW_CONFIDENCE_CODES
 
-__all__ = ["MAX_PAGES", "MAX_SIDE_PX", "ArrivalView", "OriginalKind", "arrivals_of", "crop_png", "doubtful_fields",
-           "original_kind", "page_count", "render_page_png", "xlsx_table"]
+__all__ = [
+    "MAX_PAGES",
+    "MAX_SIDE_PX",
+    "ArrivalView",
+    "OriginalKind",
+    "arrivals_of",
+    "crop_png",
+    "doubtful_fields",
+    "original_kind",
+    "page_count",
+    "render_page_png",
+    "xlsx_table",
+]
 
 #: the longest side of a rendered page, in pixels: readable on a screen, small on the wire
 MAX_SIDE_PX = 1400
@@ -117,8 +128,10 @@ def xlsx_table(data: bytes, *, max_rows: int = 200, max_cols: int = 30) -> list[
     try:
         sheets: list[tuple[str, list[list[str]]]] = []
         for ws in book.worksheets[:10]:
-            rows = [["" if v is None else str(v) for v in row[:max_cols]]
-                    for row in ws.iter_rows(max_row=max_rows, values_only=True)]
+            rows = [
+                ["" if v is None else str(v) for v in row[:max_cols]]
+                for row in ws.iter_rows(max_row=max_rows, values_only=True)
+            ]
             sheets.append((ws.title, [r for r in rows if any(r)]))
         return sheets
     finally:
@@ -153,5 +166,6 @@ class ArrivalView:
 def arrivals_of(session: Session, sha256: str) -> list[ArrivalView]:
     """How a document came in: each arrival with its sender, DMARC verdict and subject (first first)."""
     rows = session.exec(select(Arrival).where(col(Arrival.sha256) == sha256).order_by(col(Arrival.id)))
-    return [ArrivalView(a.channel, a.sender, a.subject, a.dmarc, a.auth_trusted, a.filename, a.received_at)
-            for a in rows]
+    return [
+        ArrivalView(a.channel, a.sender, a.subject, a.dmarc, a.auth_trusted, a.filename, a.received_at) for a in rows
+    ]

@@ -41,23 +41,29 @@ def read_trusted_roots(cfg: SignaturesConfig) -> tuple[bytes, ...]:
             else:
                 x509.load_der_x509_certificate(blob)
         except (OSError, ValueError) as exc:
-            raise ConfigError("signatures-root-unreadable", f"signatures.trusted_roots: {path} is not a readable "
-                              f"PEM or DER certificate ({type(exc).__name__})", key="signatures.trusted_roots"
-                              ) from exc
+            raise ConfigError(
+                "signatures-root-unreadable",
+                f"signatures.trusted_roots: {path} is not a readable PEM or DER certificate ({type(exc).__name__})",
+                key="signatures.trusted_roots",
+            ) from exc
         out.append(blob)
     return tuple(out)
 
 
 def sandboxed_parser(cfg: ParsingConfig, trusted_roots: Sequence[bytes] = ()) -> SandboxedParser:
     """The worker every untrusted document is read in, with the configured limits and trusted roots."""
-    return SandboxedParser(timeout=cfg.timeout_seconds, memory_mb=cfg.memory_mb, max_bytes=cfg.max_bytes,
-                           ocr=OcrSettings(page_timeout=cfg.ocr_page_timeout_seconds,
-                                           min_confidence=cfg.ocr_min_confidence),
-                           trusted_roots=trusted_roots)
+    return SandboxedParser(
+        timeout=cfg.timeout_seconds,
+        memory_mb=cfg.memory_mb,
+        max_bytes=cfg.max_bytes,
+        ocr=OcrSettings(page_timeout=cfg.ocr_page_timeout_seconds, min_confidence=cfg.ocr_min_confidence),
+        trusted_roots=trusted_roots,
+    )
 
 
-def parse_files(paths: Sequence[Path], *, cfg: ParsingConfig, today: date,
-                trusted_roots: Sequence[bytes] = ()) -> list[ParsedFile]:
+def parse_files(
+    paths: Sequence[Path], *, cfg: ParsingConfig, today: date, trusted_roots: Sequence[bytes] = ()
+) -> list[ParsedFile]:
     """Parse every file as an untrusted document (worker process, memory and time limits)."""
     out: list[ParsedFile] = []
     with sandboxed_parser(cfg, trusted_roots) as parser:

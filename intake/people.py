@@ -80,8 +80,15 @@ class MailForPeople:
     folder: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sha256": self.sha256, "source": self.source, "sender": self.sender, "subject": self.subject,
-                "received_at": self.received_at.isoformat(), "reason": self.reason, "folder": self.folder}
+        return {
+            "sha256": self.sha256,
+            "source": self.source,
+            "sender": self.sender,
+            "subject": self.subject,
+            "received_at": self.received_at.isoformat(),
+            "reason": self.reason,
+            "folder": self.folder,
+        }
 
 
 @dataclass
@@ -98,8 +105,12 @@ class PeopleReport:
         self.warnings.append({"code": code, "message": message, **{k: str(v) for k, v in data.items()}})
 
     def as_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "folder": self.folder, "handed_over": self.handed_over,
-                "warnings": self.warnings}
+        return {
+            "source": self.source,
+            "folder": self.folder,
+            "handed_over": self.handed_over,
+            "warnings": self.warnings,
+        }
 
 
 def maildir_people_folder(cfg: MaildirConfig) -> Path:
@@ -124,42 +135,61 @@ def _for_people_clause(sha: Any) -> Any:
     child = aliased(Arrival)
     doc = aliased(Document)
     not_a_form_mail = exists().where(
-        col(message.sha256) == sha, col(message.parent_sha256).is_(None),
-        col(message.outcome).not_in([MimeOutcome.FORMS.value, MESSAGE_PENDING]))
+        col(message.sha256) == sha,
+        col(message.parent_sha256).is_(None),
+        col(message.outcome).not_in([MimeOutcome.FORMS.value, MESSAGE_PENDING]),
+    )
     has_forms = exists().where(col(child.parent_sha256) == sha)
     # A form not decided yet, or decided otherwise than refused: the message is not (yet) for people.
     undecided_or_kept = exists().where(
-        col(child.parent_sha256) == sha, col(doc.sha256) == col(child.sha256),
-        or_(col(doc.parse_state) != ParseState.PARSED.value,
-            func.coalesce(col(doc.parse_outcome), "") != Outcome.REJECTED.value))
+        col(child.parent_sha256) == sha,
+        col(doc.sha256) == col(child.sha256),
+        or_(
+            col(doc.parse_state) != ParseState.PARSED.value,
+            func.coalesce(col(doc.parse_outcome), "") != Outcome.REJECTED.value,
+        ),
+    )
     return or_(not_a_form_mail, and_(has_forms, ~undecided_or_kept))
 
 
 def _imap_candidates(session: Session, cfg: ImapConfig) -> list[_Candidate]:
-    query = (select(ImapLedger.uidvalidity, ImapLedger.uid, ImapLedger.sha256, Document.size)
-             .join(Document, col(Document.sha256) == col(ImapLedger.sha256))
-             .where(col(ImapLedger.account) == account_of(cfg), col(ImapLedger.folder) == cfg.folder,
-                    col(ImapLedger.state) == LedgerState.MOVED.value,
-                    _for_people_clause(col(ImapLedger.sha256)))
-             .order_by(col(ImapLedger.uidvalidity), col(ImapLedger.uid)))
+    query = (
+        select(ImapLedger.uidvalidity, ImapLedger.uid, ImapLedger.sha256, Document.size)
+        .join(Document, col(Document.sha256) == col(ImapLedger.sha256))
+        .where(
+            col(ImapLedger.account) == account_of(cfg),
+            col(ImapLedger.folder) == cfg.folder,
+            col(ImapLedger.state) == LedgerState.MOVED.value,
+            _for_people_clause(col(ImapLedger.sha256)),
+        )
+        .order_by(col(ImapLedger.uidvalidity), col(ImapLedger.uid))
+    )
     rows = list(session.exec(query))
     ids = _message_ids(session, [str(r[2]) for r in rows])
     return [_Candidate((int(v), int(u)), str(sha), ids.get(str(sha), ""), int(size)) for v, u, sha, size in rows]
 
 
 def _maildir_candidates(session: Session) -> list[_Candidate]:
-    query = (select(FileLedger.key, FileLedger.sha256)
-             .where(col(FileLedger.source) == MAILDIR_SOURCE, col(FileLedger.state) == LedgerState.MOVED.value,
-                    _for_people_clause(col(FileLedger.sha256)))
-             .order_by(col(FileLedger.key)))
+    query = (
+        select(FileLedger.key, FileLedger.sha256)
+        .where(
+            col(FileLedger.source) == MAILDIR_SOURCE,
+            col(FileLedger.state) == LedgerState.MOVED.value,
+            _for_people_clause(col(FileLedger.sha256)),
+        )
+        .order_by(col(FileLedger.key))
+    )
     return [_Candidate((str(key),), str(sha), "", 0) for key, sha in session.exec(query)]
 
 
 def _message_ids(session: Session, shas: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for start in range(0, len(shas), 500):
-        for sha, mid in session.exec(select(Arrival.sha256, Arrival.message_id).where(
-                col(Arrival.sha256).in_(shas[start:start + 500]), col(Arrival.parent_sha256).is_(None))):
+        for sha, mid in session.exec(
+            select(Arrival.sha256, Arrival.message_id).where(
+                col(Arrival.sha256).in_(shas[start : start + 500]), col(Arrival.parent_sha256).is_(None)
+            )
+        ):
             if mid:
                 found.setdefault(sha, mid)
     return found
@@ -168,13 +198,15 @@ def _message_ids(session: Session, shas: list[str]) -> dict[str, str]:
 # ------------------------------------------------------------------------------------------ IMAP
 
 
-def hand_over_imap(cfg: ImapConfig, *, session_factory: Callable[[], Session], password: str,
-                   clock: Clock) -> PeopleReport:
+def hand_over_imap(
+    cfg: ImapConfig, *, session_factory: Callable[[], Session], password: str, clock: Clock
+) -> PeopleReport:
     """Move the mails for people from Processed to ``cfg.people_folder``, unread. Connection and
     command errors raise ``SourceError`` (the run records it and goes on); the ledger keeps what is
     left for the next run."""
-    report = PeopleReport(source=f"imap:{account_of(cfg)}/{cfg.folder}",
-                          folder=f"imap:{account_of(cfg)}/{cfg.people_folder}")
+    report = PeopleReport(
+        source=f"imap:{account_of(cfg)}/{cfg.folder}", folder=f"imap:{account_of(cfg)}/{cfg.people_folder}"
+    )
     with session_factory() as session:
         todo = _imap_candidates(session, cfg)
     if not todo:
@@ -185,17 +217,27 @@ def hand_over_imap(cfg: ImapConfig, *, session_factory: Callable[[], Session], p
     except (IMAPClientError, OSError) as exc:
         # A refused command (a folder it will not create, quota) or a dropped connection: this
         # hand-over stops with a coded error, the run goes on, the ledger keeps the rest for next time.
-        raise SourceError("imap-command-refused", f"the IMAP server refused the hand-over to people: "
-                          f"{type(exc).__name__}: {str(exc)[:500]}", host=cfg.host,
-                          folder=cfg.people_folder) from exc
+        raise SourceError(
+            "imap-command-refused",
+            f"the IMAP server refused the hand-over to people: {type(exc).__name__}: {str(exc)[:500]}",
+            host=cfg.host,
+            folder=cfg.people_folder,
+        ) from exc
     finally:
         with contextlib.suppress(Exception):
             client.logout()
     return report
 
 
-def _hand_over(client: IMAPClient, cfg: ImapConfig, todo: list[_Candidate], *,
-               session_factory: Callable[[], Session], clock: Clock, report: PeopleReport) -> None:
+def _hand_over(
+    client: IMAPClient,
+    cfg: ImapConfig,
+    todo: list[_Candidate],
+    *,
+    session_factory: Callable[[], Session],
+    clock: Clock,
+    report: PeopleReport,
+) -> None:
     if not client.folder_exists(cfg.people_folder):
         client.create_folder(cfg.people_folder)
     caps = {c.upper() for c in client.capabilities()}
@@ -209,14 +251,23 @@ def _hand_over(client: IMAPClient, cfg: ImapConfig, todo: list[_Candidate], *,
         else:
             client.select_folder(cfg.people_folder)
             if not _locate(client, item):  # moved away by a person: nothing to move, recorded anyway
-                report.warn("people-mail-not-found", "the mail is no longer in Processed; recorded as "
-                             "for people all the same", sha256=item.sha256)
+                report.warn(
+                    "people-mail-not-found",
+                    "the mail is no longer in Processed; recorded as for people all the same",
+                    sha256=item.sha256,
+                )
         with session_factory() as session:
             validity, uid = item.key
-            session.execute(update(ImapLedger).where(
-                col(ImapLedger.account) == account_of(cfg), col(ImapLedger.folder) == cfg.folder,
-                col(ImapLedger.uidvalidity) == validity, col(ImapLedger.uid) == uid,
-            ).values(state=LedgerState.FOR_PEOPLE.value, updated_at=clock()))
+            session.execute(
+                update(ImapLedger)
+                .where(
+                    col(ImapLedger.account) == account_of(cfg),
+                    col(ImapLedger.folder) == cfg.folder,
+                    col(ImapLedger.uidvalidity) == validity,
+                    col(ImapLedger.uid) == uid,
+                )
+                .values(state=LedgerState.FOR_PEOPLE.value, updated_at=clock())
+            )
             session.commit()
         report.handed_over += 1
 
@@ -238,8 +289,9 @@ def _locate(client: IMAPClient, item: _Candidate) -> list[int]:
 # ------------------------------------------------------------------------------------------ Maildir
 
 
-def hand_over_maildir(cfg: MaildirConfig, *, session_factory: Callable[[], Session], clock: Clock,
-                      processed: str = ".Processed") -> PeopleReport:
+def hand_over_maildir(
+    cfg: MaildirConfig, *, session_factory: Callable[[], Session], clock: Clock, processed: str = ".Processed"
+) -> PeopleReport:
     """Move the mails for people from ``.Processed`` to ``.<people_folder>/new`` (new/ and no flags:
     unread, as a mail client shows it)."""
     root = Path(cfg.path)
@@ -265,14 +317,22 @@ def hand_over_maildir(cfg: MaildirConfig, *, session_factory: Callable[[], Sessi
             except FileNotFoundError:
                 path = None
         if path is None and key not in there:
-            report.warn("people-mail-not-found", "the mail is no longer in .Processed; recorded as for people "
-                         "all the same", key=key)
+            report.warn(
+                "people-mail-not-found",
+                "the mail is no longer in .Processed; recorded as for people all the same",
+                key=key,
+            )
         done.append(key)
     with session_factory() as session:
         for start in range(0, len(done), 500):
-            session.execute(update(FileLedger).where(
-                col(FileLedger.source) == MAILDIR_SOURCE, col(FileLedger.key).in_(done[start:start + 500]),
-            ).values(state=LedgerState.FOR_PEOPLE.value, updated_at=clock()))
+            session.execute(
+                update(FileLedger)
+                .where(
+                    col(FileLedger.source) == MAILDIR_SOURCE,
+                    col(FileLedger.key).in_(done[start : start + 500]),
+                )
+                .values(state=LedgerState.FOR_PEOPLE.value, updated_at=clock())
+            )
         session.commit()
     report.handed_over += len(done)
     return report
@@ -288,8 +348,9 @@ def _listing(folder: Path) -> Iterable[Path]:
 # ------------------------------------------------------------------------------------------ listing
 
 
-def mails_for_people(session: Session, *, imap: ImapConfig | None = None,
-                     maildir: MaildirConfig | None = None, limit: int = 500) -> list[MailForPeople]:
+def mails_for_people(
+    session: Session, *, imap: ImapConfig | None = None, maildir: MaildirConfig | None = None, limit: int = 500
+) -> list[MailForPeople]:
     """The mails handed over to people, newest first: sender, subject, date, reason, where they are."""
     imap_where = f"imap:{account_of(imap)}/{imap.people_folder}" if imap else "imap"
     maildir_where = f"maildir:{maildir_people_folder(maildir)}" if maildir else "maildir"
@@ -297,17 +358,22 @@ def mails_for_people(session: Session, *, imap: ImapConfig | None = None,
     for sha in session.exec(select(ImapLedger.sha256).where(col(ImapLedger.state) == LedgerState.FOR_PEOPLE.value)):
         if sha:
             shas.setdefault(str(sha), imap_where)
-    for sha in session.exec(select(FileLedger.sha256).where(
-            col(FileLedger.source) == MAILDIR_SOURCE, col(FileLedger.state) == LedgerState.FOR_PEOPLE.value)):
+    for sha in session.exec(
+        select(FileLedger.sha256).where(
+            col(FileLedger.source) == MAILDIR_SOURCE, col(FileLedger.state) == LedgerState.FOR_PEOPLE.value
+        )
+    ):
         if sha:
             shas.setdefault(str(sha), maildir_where)
     found: list[MailForPeople] = []
     keys = sorted(shas)
     for start in range(0, len(keys), 500):
-        for a in session.exec(select(Arrival).where(col(Arrival.sha256).in_(keys[start:start + 500]),
-                                                    col(Arrival.parent_sha256).is_(None))):
+        for a in session.exec(
+            select(Arrival).where(
+                col(Arrival.sha256).in_(keys[start : start + 500]), col(Arrival.parent_sha256).is_(None)
+            )
+        ):
             reason = a.outcome if a.outcome != MimeOutcome.FORMS.value else PeopleReason.FORMS_REFUSED.value
-            found.append(MailForPeople(a.sha256, a.source, a.sender, a.subject, a.received_at, reason,
-                                       shas[a.sha256]))
+            found.append(MailForPeople(a.sha256, a.source, a.sender, a.subject, a.received_at, reason, shas[a.sha256]))
     found.sort(key=lambda m: (m.received_at, m.source), reverse=True)
     return found[:limit]

@@ -51,8 +51,18 @@ from provisioning.plan import Provenance
 from provisioning.service import Decision, process_form
 from reasons import describe
 
-__all__ = ["Clock", "DocumentResult", "ExpiryResult", "Failure", "RunReport", "RunWarning", "daily_run",
-           "make_transport", "provenance_of", "utc_now"]
+__all__ = [
+    "Clock",
+    "DocumentResult",
+    "ExpiryResult",
+    "Failure",
+    "RunReport",
+    "RunWarning",
+    "daily_run",
+    "make_transport",
+    "provenance_of",
+    "utc_now",
+]
 
 Clock = Callable[[], datetime]
 
@@ -72,10 +82,17 @@ class DocumentResult:
     reasons: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sha256": self.sha256, "source": self.source, "form_id": self.form_id, "org": self.org,
-                "parse": self.parse, "outcome": self.outcome, "reasons": list(self.reasons),
-                # the words of the codes, from the reason catalogue (the codes stay the keys)
-                "reason_texts": [describe(c).title for c in self.reasons]}
+        return {
+            "sha256": self.sha256,
+            "source": self.source,
+            "form_id": self.form_id,
+            "org": self.org,
+            "parse": self.parse,
+            "outcome": self.outcome,
+            "reasons": list(self.reasons),
+            # the words of the codes, from the reason catalogue (the codes stay the keys)
+            "reason_texts": [describe(c).title for c in self.reasons],
+        }
 
 
 @dataclass
@@ -118,12 +135,17 @@ class RunReport:
         return {
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "dry_run": self.dry_run, "ok": self.ok,
-            "sources": self.sources, "documents": [d.as_dict() for d in self.documents],
-            "outcomes": dict(self.outcomes()), "expiries": [e.as_dict() for e in self.expiries],
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "sources": self.sources,
+            "documents": [d.as_dict() for d in self.documents],
+            "outcomes": dict(self.outcomes()),
+            "expiries": [e.as_dict() for e in self.expiries],
             "mail": self.mail.as_dict() if self.mail is not None else {},
-            "people": [p.as_dict() for p in self.people], "for_people": self.for_people,
-            "failures": [f.as_dict() for f in self.failures], "warnings": [w.as_dict() for w in self.warnings],
+            "people": [p.as_dict() for p in self.people],
+            "for_people": self.for_people,
+            "failures": [f.as_dict() for f in self.failures],
+            "warnings": [w.as_dict() for w in self.warnings],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "run_id": self.run_id,
             "checkpoint": self.checkpoint,
@@ -147,9 +169,18 @@ def make_transport(cfg: Config) -> Transport:
         return FileTransport(cfg.mail.outbox_dir)
     smtp = cfg.mail.smtp
     password = cfg.secret(smtp.password_env, key="mail.smtp.password_env") if smtp.user else ""
-    return SmtpTransport(SmtpSettings(host=smtp.host, port=smtp.port, security=Security(smtp.tls.value),
-                                      user=smtp.user, password=password, timeout_seconds=smtp.timeout_seconds,
-                                      concurrency=smtp.concurrency, ca_file=smtp.ca_file))
+    return SmtpTransport(
+        SmtpSettings(
+            host=smtp.host,
+            port=smtp.port,
+            security=Security(smtp.tls.value),
+            user=smtp.user,
+            password=password,
+            timeout_seconds=smtp.timeout_seconds,
+            concurrency=smtp.concurrency,
+            ca_file=smtp.ca_file,
+        )
+    )
 
 
 def provenance_of(arrival: Arrival, *, sha256: str, require_dmarc: bool) -> Provenance:
@@ -161,13 +192,26 @@ def provenance_of(arrival: Arrival, *, sha256: str, require_dmarc: bool) -> Prov
     email = arrival.channel == Channel.EMAIL
     verdict = arrival.dmarc == "pass" if arrival.auth_trusted else not require_dmarc
     authenticated = email and bool(arrival.sender) and verdict
-    return Provenance(sha256=sha256, channel=Channel(arrival.channel), sender=arrival.sender or None,
-                      authenticated=authenticated, received_at=arrival.received_at,
-                      message_id=arrival.message_id or None, filename=arrival.filename or "")
+    return Provenance(
+        sha256=sha256,
+        channel=Channel(arrival.channel),
+        sender=arrival.sender or None,
+        authenticated=authenticated,
+        received_at=arrival.received_at,
+        message_id=arrival.message_id or None,
+        filename=arrival.filename or "",
+    )
 
 
-def daily_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, engine: Engine | None = None,
-              transport: Transport | None = None, send: bool = True) -> RunReport:
+def daily_run(
+    cfg: Config,
+    *,
+    reporter: Reporter,
+    clock: Clock = utc_now,
+    engine: Engine | None = None,
+    transport: Transport | None = None,
+    send: bool = True,
+) -> RunReport:
     """One whole run. Per-unit failures land in the report; configuration errors raise ``ConfigError``."""
     report = RunReport(started_at=clock())
     with run_context(report.run_id):
@@ -181,22 +225,43 @@ def daily_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now, engine
 def _log_report(report: RunReport, *, seconds: float) -> None:
     """The run's outcome as events: one per document, per mail that did not leave, per failure."""
     for d in report.documents:
-        event("document.processed", stage="apply", sha256=d.sha256, form_id=d.form_id, org=d.org,
-              outcome=d.outcome, code=d.reasons[0] if d.reasons and d.outcome in ("failed", "rejected") else None)
+        event(
+            "document.processed",
+            stage="apply",
+            sha256=d.sha256,
+            form_id=d.form_id,
+            org=d.org,
+            outcome=d.outcome,
+            code=d.reasons[0] if d.reasons and d.outcome in ("failed", "rejected") else None,
+        )
     for f in report.failures:
-        event("run.failure", level=logging.WARNING, stage=f.stage, code=f.code, sha256=f.sha256,
-              outbox_id=f.outbox_id)
+        event("run.failure", level=logging.WARNING, stage=f.stage, code=f.code, sha256=f.sha256, outbox_id=f.outbox_id)
     mail = report.mail.as_dict() if report.mail is not None else {}
-    event("run.finished", ok=report.ok, duration_seconds=round(seconds, 3), documents=len(report.documents),
-          failures=len(report.failures), **{f"mail_{k}": v for k, v in mail.items() if isinstance(v, int)})
+    event(
+        "run.finished",
+        ok=report.ok,
+        duration_seconds=round(seconds, 3),
+        documents=len(report.documents),
+        failures=len(report.failures),
+        **{f"mail_{k}": v for k, v in mail.items() if isinstance(v, int)},
+    )
 
 
-def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clock, engine: Engine | None,
-               transport: Transport | None, send: bool) -> None:
+def _daily_run(
+    cfg: Config,
+    report: RunReport,
+    *,
+    reporter: Reporter,
+    clock: Clock,
+    engine: Engine | None,
+    transport: Transport | None,
+    send: bool,
+) -> None:
     engine = engine or make_engine(cfg.database_url)
     store = DocumentStore(cfg.store.path)
-    imap_password = (cfg.secret(cfg.sources.imap.password_env, key="sources.imap.password_env")
-                     if cfg.sources.imap.enabled else "")
+    imap_password = (
+        cfg.secret(cfg.sources.imap.password_env, key="sources.imap.password_env") if cfg.sources.imap.enabled else ""
+    )
     mail_transport = (transport or make_transport(cfg)) if send else None
 
     def sessions() -> Session:
@@ -205,14 +270,25 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
     with _timed(report, "sources"), reporter.stage("sources", total=_source_count(cfg)) as st:
         polls: list[tuple[str, Callable[[], PollReport]]] = []
         if cfg.sources.maildir.enabled:
-            polls.append(("maildir", lambda: poll_maildir(cfg.sources.maildir, store=store, session_factory=sessions,
-                                                          clock=clock)))
+            polls.append(
+                (
+                    "maildir",
+                    lambda: poll_maildir(cfg.sources.maildir, store=store, session_factory=sessions, clock=clock),
+                )
+            )
         if cfg.sources.drop.enabled:
-            polls.append(("drop", lambda: poll_drop(cfg.sources.drop, store=store, session_factory=sessions,
-                                                    clock=clock)))
+            polls.append(
+                ("drop", lambda: poll_drop(cfg.sources.drop, store=store, session_factory=sessions, clock=clock))
+            )
         if cfg.sources.imap.enabled:
-            polls.append(("imap", lambda: poll_imap(cfg.sources.imap, store=store, session_factory=sessions,
-                                                    password=imap_password, clock=clock)))
+            polls.append(
+                (
+                    "imap",
+                    lambda: poll_imap(
+                        cfg.sources.imap, store=store, session_factory=sessions, password=imap_password, clock=clock
+                    ),
+                )
+            )
         for name, poll in polls:
             try:
                 polled = poll()
@@ -223,23 +299,28 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
                 report.failures.append(Failure.of_exception(name, exc))
             st.advance()
         with sessions() as session:  # stage 2 of the mail sources: stored messages → their form attachments
-            exploded = explode_messages(session, store, trust=cfg.trust, limits=explode_limits(cfg.sources),
-                                        clock=clock)
+            exploded = explode_messages(
+                session, store, trust=cfg.trust, limits=explode_limits(cfg.sources), clock=clock
+            )
         report.sources.append(exploded.as_dict())
         report.failures.extend(Failure.of("explode", e.as_dict()) for e in exploded.errors)
 
     with sessions() as session:
         pending = pending_documents(session)
-    with _timed(report, "parse+apply"), reporter.stage("documents", total=len(pending)) as st, \
-            sandboxed_parser(cfg.parsing, read_trusted_roots(cfg.signatures)) as parser:
+    with (
+        _timed(report, "parse+apply"),
+        reporter.stage("documents", total=len(pending)) as st,
+        sandboxed_parser(cfg.parsing, read_trusted_roots(cfg.signatures)) as parser,
+    ):
         done: set[str] = set()
         # A stack cut into parts adds pending documents: they are read in the same run (a part is
         # never cut again, so the second round is the last with anything new).
         for _round in range(2):
             for doc in pending:
                 done.add(doc.sha256)
-                report.documents.append(_one_document(cfg, doc, store=store, parser=parser, engine=engine,
-                                                      clock=clock, report=report))
+                report.documents.append(
+                    _one_document(cfg, doc, store=store, parser=parser, engine=engine, clock=clock, report=report)
+                )
                 st.advance()
             with sessions() as session:
                 pending = [d for d in pending_documents(session) if d.sha256 not in done]
@@ -250,11 +331,18 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
         # After parse+apply: only now is it known which mails hold no form or only refused ones.
         handovers: list[tuple[str, Callable[[], PeopleReport]]] = []
         if cfg.sources.maildir.enabled:
-            handovers.append(("people", lambda: hand_over_maildir(cfg.sources.maildir, session_factory=sessions,
-                                                                  clock=clock)))
+            handovers.append(
+                ("people", lambda: hand_over_maildir(cfg.sources.maildir, session_factory=sessions, clock=clock))
+            )
         if cfg.sources.imap.enabled:
-            handovers.append(("people", lambda: hand_over_imap(cfg.sources.imap, session_factory=sessions,
-                                                               password=imap_password, clock=clock)))
+            handovers.append(
+                (
+                    "people",
+                    lambda: hand_over_imap(
+                        cfg.sources.imap, session_factory=sessions, password=imap_password, clock=clock
+                    ),
+                )
+            )
         for name, hand_over in handovers:
             try:
                 report.people.append(hand_over())
@@ -264,8 +352,9 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
     with _timed(report, "expiry"), reporter.stage("expiry sweep") as st, sessions() as session:
         try:
             decisions = expire(session, clock=clock, warning_days=cfg.run.expiry_warning_days)
-            report.expiries = [ExpiryResult(d.plan.enterprise_number, d.outcome.value, tuple(d.plan.reasons))
-                               for d in decisions]
+            report.expiries = [
+                ExpiryResult(d.plan.enterprise_number, d.outcome.value, tuple(d.plan.reasons)) for d in decisions
+            ]
             st.advance(len(decisions))
         except IntakeError as exc:
             session.rollback()
@@ -275,9 +364,15 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
         try:
             report.access_review = daily_review(session, cfg=cfg, clock=clock)  # one unit of work, committed
             # an organisation past its due date is the team's to chase: a warning of every run until it answers
-            report.warnings.extend(RunWarning("access-review", "access-review-overdue", org=o["org"],
-                                              message=f"no answer to access review {o.get('campaign', '')}")
-                                   for o in report.access_review["overdue"])
+            report.warnings.extend(
+                RunWarning(
+                    "access-review",
+                    "access-review-overdue",
+                    org=o["org"],
+                    message=f"no answer to access review {o.get('campaign', '')}",
+                )
+                for o in report.access_review["overdue"]
+            )
         except (IntakeError, SQLAlchemyError) as exc:
             session.rollback()
             report.failures.append(Failure.of_exception("access-review", exc))
@@ -289,21 +384,32 @@ def _daily_run(cfg: Config, report: RunReport, *, reporter: Reporter, clock: Clo
             for row_id in drained.sent:
                 event("mail.sent", stage="send", outbox_id=row_id)
             for row_id, state, code in drained.undelivered():
-                event({"retrying": "mail.deferred", "failed": "mail.failed"}.get(state, "mail.refused"),
-                      level=logging.WARNING, stage="send", outbox_id=row_id, code=code)
+                event(
+                    {"retrying": "mail.deferred", "failed": "mail.failed"}.get(state, "mail.refused"),
+                    level=logging.WARNING,
+                    stage="send",
+                    outbox_id=row_id,
+                    code=code,
+                )
             st.advance(len(drained.sent))
             # Every due mail that did not leave is a failure of the run, with its cause's code: an
             # SMTP server that is down must not look like success (the rows wait for the next try).
             for row_id, state, code in drained.undelivered():
-                report.failures.append(Failure("send", code, drained.errors.get(row_id, ""), outbox_id=row_id,
-                                               state=state))
+                report.failures.append(
+                    Failure("send", code, drained.errors.get(row_id, ""), outbox_id=row_id, state=state)
+                )
     report.finished_at = clock()
 
 
 def send_outbox(cfg: Config, *, engine: Engine, transport: Transport, clock: Clock = utc_now) -> DrainReport:
     # BEGIN IMMEDIATE: the sender reads a row and then writes it; see provisioning.db.writer
-    sender = Sender(writer(engine), ports=mail_ports(cfg, clock=clock), transport=transport,
-                    settings=send_settings(cfg), clock=clock)
+    sender = Sender(
+        writer(engine),
+        ports=mail_ports(cfg, clock=clock),
+        transport=transport,
+        settings=send_settings(cfg),
+        clock=clock,
+    )
 
     async def drain() -> DrainReport:
         try:
@@ -331,16 +437,38 @@ def read_document(parser: SandboxedParser, data: bytes, arrival: Arrival, *, tod
 
 def split_result(sha256: str, source: str, parts: Sequence[Part]) -> tuple[DocumentResult, list[RunWarning]]:
     """What the run reports for a stack cut into ``parts``: its row, and a warning per page holding no form."""
-    warnings = [RunWarning("split", p.stray_code, sha256=sha256, pages=p.pages,
-                           message=f"page(s) {p.pages} of the stack hold no form: queued for a person")
-                for p in parts if p.stray_code is not None]
-    return DocumentResult(sha256, source, None, None, "stack", SPLIT_OUTCOME,
-                          tuple(f"{p.stray_code or p.form_id}:p{p.pages}" + ("(turned)" if p.rotated else "")
-                                for p in parts)), warnings
+    warnings = [
+        RunWarning(
+            "split",
+            p.stray_code,
+            sha256=sha256,
+            pages=p.pages,
+            message=f"page(s) {p.pages} of the stack hold no form: queued for a person",
+        )
+        for p in parts
+        if p.stray_code is not None
+    ]
+    return DocumentResult(
+        sha256,
+        source,
+        None,
+        None,
+        "stack",
+        SPLIT_OUTCOME,
+        tuple(f"{p.stray_code or p.form_id}:p{p.pages}" + ("(turned)" if p.rotated else "") for p in parts),
+    ), warnings
 
 
-def _one_document(cfg: Config, doc: PendingDocument, *, store: DocumentStore, parser: SandboxedParser,
-                  engine: Engine, clock: Clock, report: RunReport) -> DocumentResult:
+def _one_document(
+    cfg: Config,
+    doc: PendingDocument,
+    *,
+    store: DocumentStore,
+    parser: SandboxedParser,
+    engine: Engine,
+    clock: Clock,
+    report: RunReport,
+) -> DocumentResult:
     source = doc.arrival.source
     try:
         read = read_document(parser, store.open(doc.sha256), doc.arrival, today=clock().date())
@@ -357,22 +485,32 @@ def _one_document(cfg: Config, doc: PendingDocument, *, store: DocumentStore, pa
             # the document is marked parsed in its decision's unit of work: a crash before the commit leaves
             # it pending (decided again next run, the plan key makes that a no-op), after it nothing is redone
             decision: Decision = commit_decision(
-                session, lambda: process_form(session, form, provenance, clock=clock), clock=clock,
-                then=lambda d, _: mark_parsed(session, doc.sha256, outcome=d.outcome.value, at=clock()))
+                session,
+                lambda: process_form(session, form, provenance, clock=clock),
+                clock=clock,
+                then=lambda d, _: mark_parsed(session, doc.sha256, outcome=d.outcome.value, at=clock()),
+            )
         except (IntakeError, SQLAlchemyError) as exc:
             # this document's failure, recorded; it stays pending for the next run, the others go on
             session.rollback()
             failure = Failure.of_exception("apply", exc, sha256=doc.sha256)
             report.failures.append(failure)
-            return DocumentResult(doc.sha256, source, form.form_id, None, form.outcome.value, "failed",
-                                  (failure.code,))
+            return DocumentResult(doc.sha256, source, form.form_id, None, form.outcome.value, "failed", (failure.code,))
     # A rejected document is a coded outcome of the run (and an audit entry), not a failure of the run.
-    return DocumentResult(doc.sha256, source, form.form_id, decision.plan.enterprise_number, form.outcome.value,
-                          decision.outcome.value, decision.plan.reasons)
+    return DocumentResult(
+        doc.sha256,
+        source,
+        form.form_id,
+        decision.plan.enterprise_number,
+        form.outcome.value,
+        decision.outcome.value,
+        decision.plan.reasons,
+    )
 
 
-def _split(doc: PendingDocument, parts: list[Part], *, store: DocumentStore, engine: Engine, clock: Clock,
-           report: RunReport) -> DocumentResult:
+def _split(
+    doc: PendingDocument, parts: list[Part], *, store: DocumentStore, engine: Engine, clock: Clock, report: RunReport
+) -> DocumentResult:
     """A stack: its parts stored as pending documents (read next), the stack itself marked split."""
     with Session(engine) as session:
         try:

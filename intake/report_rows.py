@@ -43,19 +43,27 @@ class Failure:
         outbox_id = error.get("outbox_id")
         typed = isinstance(outbox_id, int)  # a send failure read back; an error's own data stays as given
         known = {"stage", "code", "message", "sha256"} | ({"outbox_id", "state"} if typed else set())
-        return cls(stage=stage, code=str(error.get("code", "")), message=str(error.get("message", "")),
-                   sha256=str(error["sha256"]) if "sha256" in error else sha256,
-                   outbox_id=outbox_id if typed else None,
-                   state=str(error["state"]) if typed and "state" in error else None,
-                   details={k: str(v) for k, v in error.items() if k not in known})
+        return cls(
+            stage=stage,
+            code=str(error.get("code", "")),
+            message=str(error.get("message", "")),
+            sha256=str(error["sha256"]) if "sha256" in error else sha256,
+            outbox_id=outbox_id if typed else None,
+            state=str(error["state"]) if typed and "state" in error else None,
+            details={k: str(v) for k, v in error.items() if k not in known},
+        )
 
     @classmethod
     def of_exception(cls, stage: str, exc: IntakeError | SQLAlchemyError, *, sha256: str | None = None) -> Failure:
         """A coded error as it is; a database error as ``database-error`` with the driver's first line."""
         if isinstance(exc, IntakeError):
             return cls.of(stage, exc.as_dict(), sha256=sha256)
-        return cls(stage=stage, code="database-error", sha256=sha256,
-                   message=f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+        return cls(
+            stage=stage,
+            code="database-error",
+            sha256=sha256,
+            message=f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}",
+        )
 
     @property
     def title(self) -> str:

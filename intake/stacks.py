@@ -59,18 +59,29 @@ def part_arrival(sha256: str, arrival: Arrival, part: Part) -> Arrival:
     turned = ", turned right side up (it was upside down)" if part.rotated else ""
     what = part.stray_code or part.form_id or "form"
     return Arrival(
-        sha256=sha256_of(part.data), channel=arrival.channel,
+        sha256=sha256_of(part.data),
+        channel=arrival.channel,
         source=f"{arrival.source}#pages={part.first}-{part.last}"[:500],
-        filename=f"{arrival.filename or 'stack'} (p. {part.pages})"[:255], sender=arrival.sender,
-        message_id=arrival.message_id, subject=arrival.subject,
-        authentication_results=arrival.authentication_results, auth_trusted=arrival.auth_trusted,
-        auth_authserv_id=arrival.auth_authserv_id, dmarc=arrival.dmarc, dkim=arrival.dkim, spf=arrival.spf,
-        received_at=arrival.received_at, parent_sha256=sha256, outcome="stored",
-        detail=f"{what}: page(s) {part.pages} of the stack {sha256}{turned}")
+        filename=f"{arrival.filename or 'stack'} (p. {part.pages})"[:255],
+        sender=arrival.sender,
+        message_id=arrival.message_id,
+        subject=arrival.subject,
+        authentication_results=arrival.authentication_results,
+        auth_trusted=arrival.auth_trusted,
+        auth_authserv_id=arrival.auth_authserv_id,
+        dmarc=arrival.dmarc,
+        dkim=arrival.dkim,
+        spf=arrival.spf,
+        received_at=arrival.received_at,
+        parent_sha256=sha256,
+        outcome="stored",
+        detail=f"{what}: page(s) {part.pages} of the stack {sha256}{turned}",
+    )
 
 
-def record_parts(session: Session, store: DocumentStore, *, sha256: str, arrival: Arrival, parts: Sequence[Part],
-                 now: datetime) -> list[str]:
+def record_parts(
+    session: Session, store: DocumentStore, *, sha256: str, arrival: Arrival, parts: Sequence[Part], now: datetime
+) -> list[str]:
     """Store the parts of the stack ``sha256`` and add their rows to ``session``; mark the stack split.
 
     Returns the parts' SHA-256s in page order. The caller commits; the bytes are durable before.
@@ -83,21 +94,43 @@ def record_parts(session: Session, store: DocumentStore, *, sha256: str, arrival
     shas = [sha256_of(p.data) for p in parts]
     for part_sha, part in zip(shas, parts, strict=True):
         if session.get(Document, part_sha) is None:
-            session.add(Document(sha256=part_sha, size=len(part.data), kind=DocumentKind.FORM.value,
-                                 media_type=SniffedType.PDF.value, first_seen_at=now,
-                                 parse_state=ParseState.PENDING.value))
+            session.add(
+                Document(
+                    sha256=part_sha,
+                    size=len(part.data),
+                    kind=DocumentKind.FORM.value,
+                    media_type=SniffedType.PDF.value,
+                    first_seen_at=now,
+                    parse_state=ParseState.PENDING.value,
+                )
+            )
             # the tables have no ORM relationship to order the inserts by: the document row goes first
             session.flush()
     details: list[dict[str, object]] = []
     for part_sha, part in zip(shas, parts, strict=True):
         session.add(part_arrival(sha256, arrival, part))
-        details.append({"pages": part.pages, "form_id": part.form_id, "kind": part.kind.value,
-                        "rotated": part.rotated, "sha256": part_sha})
+        details.append(
+            {
+                "pages": part.pages,
+                "form_id": part.form_id,
+                "kind": part.kind.value,
+                "rotated": part.rotated,
+                "sha256": part_sha,
+            }
+        )
     session.flush()
     stray = [d for d in details if d["kind"] != "form"]
     # One entry for the cut itself: which pages became which document, and which hold no form.
-    append_entry(session, actor="system", action=AuditAction.DOCUMENT_RECEIVED, org=None, login=None,
-                 document_sha256=sha256, reason="stack-split", details={"parts": details, "stray_pages": stray},
-                 at=now)
+    append_entry(
+        session,
+        actor="system",
+        action=AuditAction.DOCUMENT_RECEIVED,
+        org=None,
+        login=None,
+        document_sha256=sha256,
+        reason="stack-split",
+        details={"parts": details, "stray_pages": stray},
+        at=now,
+    )
     mark_parsed(session, sha256, outcome=SPLIT_OUTCOME, at=now)
     return shas

@@ -249,8 +249,11 @@ class DocumentStore:
                         failures = self.put_many(blobs)
                         if failures:
                             first = next(iter(failures.values()))
-                            raise StoreError("unpack-failed", f"{len(failures)} packed documents could not be "
-                                             f"filed: {first.message}", pack=pack.name)
+                            raise StoreError(
+                                "unpack-failed",
+                                f"{len(failures)} packed documents could not be filed: {first.message}",
+                                pack=pack.name,
+                            )
                         filed += len(blobs)
                 os.unlink(pack)  # still ours: the lock is held and the name checked under it
             finally:
@@ -307,7 +310,7 @@ class DocumentStore:
     def _append(fd: int, sha256: str, data: bytes) -> None:
         view = memoryview(b"%s %s %d\n" % (_PACK_MAGIC, sha256.encode(), len(data)) + data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
 
     def _write_tmp(self, folder: Path, sha256: str, data: bytes, *, fsync: bool) -> Path:
         tmp = folder / f".{sha256}.{secrets.token_hex(4)}.tmp"

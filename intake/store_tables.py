@@ -45,8 +45,8 @@ __all__ = [
 
 
 class DocumentKind(StrEnum):
-    MESSAGE = "message"   # a whole e-mail as received (kept as evidence, never parsed as a form)
-    FORM = "form"         # a candidate form: PDF, XLSX or scan, to be parsed
+    MESSAGE = "message"  # a whole e-mail as received (kept as evidence, never parsed as a form)
+    FORM = "form"  # a candidate form: PDF, XLSX or scan, to be parsed
 
 
 class ParseState(StrEnum):
@@ -58,12 +58,12 @@ class ParseState(StrEnum):
 
 
 class LedgerState(StrEnum):
-    STORED = "stored"        # committed; the source copy may still need moving
+    STORED = "stored"  # committed; the source copy may still need moving
     DUPLICATE = "duplicate"  # same bytes already stored from this channel (e.g. after a UIDVALIDITY change)
-    MOVED = "moved"          # moved to Processed (IMAP), .Processed (Maildir), the archive (drop)
-    RETRY = "retry"          # an attempt failed; tried again next run
-    FAILING = "failing"      # out of attempts; to be moved to Failed
-    FAILED = "failed"        # moved to Failed, reason in last_error
+    MOVED = "moved"  # moved to Processed (IMAP), .Processed (Maildir), the archive (drop)
+    RETRY = "retry"  # an attempt failed; tried again next run
+    FAILING = "failing"  # out of attempts; to be moved to Failed
+    FAILED = "failed"  # moved to Failed, reason in last_error
     #: moved on from Processed to the people folder (no form, or every form refused), left unread
     FOR_PEOPLE = "for-people"
 
@@ -155,13 +155,26 @@ class FileLedger(SQLModel, table=True):
 
 #: the arrival columns a bulk insert must spell out (what the model's defaults give an ORM insert)
 ARRIVAL_DEFAULTS: dict[str, Any] = {
-    "filename": "", "sender": "", "message_id": "", "subject": "", "authentication_results": "",
-    "auth_trusted": False, "auth_authserv_id": "", "dmarc": "absent", "dkim": "absent", "spf": "absent",
-    "parent_sha256": None, "detail": "",
+    "filename": "",
+    "sender": "",
+    "message_id": "",
+    "subject": "",
+    "authentication_results": "",
+    "auth_trusted": False,
+    "auth_authserv_id": "",
+    "dmarc": "absent",
+    "dkim": "absent",
+    "spf": "absent",
+    "parent_sha256": None,
+    "detail": "",
 }
 
 TABLES: list[Table] = [
-    getattr(model, "__table__") for model in (Document, Arrival, ImapFolder, ImapLedger, FileLedger)  # noqa: B009
+    Document.__table__,  # type: ignore[attr-defined]
+    Arrival.__table__,  # type: ignore[attr-defined]
+    ImapFolder.__table__,  # type: ignore[attr-defined]
+    ImapLedger.__table__,  # type: ignore[attr-defined]
+    FileLedger.__table__,  # type: ignore[attr-defined]
 ]
 
 
@@ -196,14 +209,16 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_sql(table: Table, columns: tuple[str, ...],
-                dialect: Dialect) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+def _insert_sql(
+    table: Table, columns: tuple[str, ...], dialect: Dialect
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """The driver's ``INSERT`` text, its parameters in order and its datetime columns (compiled once:
     1 ms a batch otherwise). A datetime column may be a ``TypeDecorator`` over ``DateTime``: its
     values must still reach sqlite3 as SQLAlchemy's text, not through sqlite3's own adapter."""
     compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
-    datetimes = tuple(key for key in columns
-                      if isinstance(getattr(table.c[key].type, "impl", table.c[key].type), DateTime))
+    datetimes = tuple(
+        key for key in columns if isinstance(getattr(table.c[key].type, "impl", table.c[key].type), DateTime)
+    )
     return str(compiled), tuple(compiled.positiontup or columns), datetimes
 
 
@@ -233,8 +248,11 @@ class PendingDocument:
 
 def pending_documents(session: Session, *, limit: int | None = None) -> list[PendingDocument]:
     """Form candidates stored but not yet parsed, oldest first — one per content, however often it came."""
-    query = (select(Document).where(col(Document.parse_state) == ParseState.PENDING.value)
-             .order_by(col(Document.first_seen_at), col(Document.sha256)))
+    query = (
+        select(Document)
+        .where(col(Document.parse_state) == ParseState.PENDING.value)
+        .order_by(col(Document.first_seen_at), col(Document.sha256))
+    )
     if limit is not None:
         query = query.limit(limit)
     docs = list(session.exec(query))
@@ -243,12 +261,18 @@ def pending_documents(session: Session, *, limit: int | None = None) -> list[Pen
     by_sha: dict[str, list[Arrival]] = {}
     shas = [d.sha256 for d in docs]
     for start in range(0, len(shas), 500):
-        arrivals = session.exec(select(Arrival).where(col(Arrival.sha256).in_(shas[start:start + 500]))
-                                .order_by(col(Arrival.received_at), col(Arrival.id)))
+        arrivals = session.exec(
+            select(Arrival)
+            .where(col(Arrival.sha256).in_(shas[start : start + 500]))
+            .order_by(col(Arrival.received_at), col(Arrival.id))
+        )
         for a in arrivals:
             by_sha.setdefault(a.sha256, []).append(a)
-    pending = [PendingDocument(d.sha256, d.media_type, d.size, by_sha[d.sha256][0], len(by_sha[d.sha256]))
-               for d in docs if d.sha256 in by_sha]
+    pending = [
+        PendingDocument(d.sha256, d.media_type, d.size, by_sha[d.sha256][0], len(by_sha[d.sha256]))
+        for d in docs
+        if d.sha256 in by_sha
+    ]
     # In the order they arrived (attachments of one message in the order they stand in it), as the
     # dossier rules and a dry run see them — not in the order of their hashes.
     pending.sort(key=lambda p: (p.arrival.received_at, p.arrival.id or 0))
@@ -270,7 +294,7 @@ def existing_documents(session: Session, shas: Iterable[str]) -> set[str]:
     wanted = sorted(set(shas))
     found: set[str] = set()
     for start in range(0, len(wanted), 500):
-        found.update(sha for sha, in _select_in(session, "documents", wanted[start:start + 500]))
+        found.update(sha for (sha,) in _select_in(session, "documents", wanted[start : start + 500]))
     return found
 
 
@@ -281,8 +305,11 @@ def known_messages(session: Session, shas: Sequence[str], *, channel: Channel) -
     for start in range(0, len(wanted), 500):
         # ``parent_sha256 IS NULL`` is checked here, not in SQL: SQLite (no ANALYZE) then searched
         # the parent index, i.e. every message ever stored, on each batch: a cost growing with volume.
-        found.update(sha for sha, parent in _select_in(session, "messages", wanted[start:start + 500],
-                                                       channel=channel.value) if parent is None)
+        found.update(
+            sha
+            for sha, parent in _select_in(session, "messages", wanted[start : start + 500], channel=channel.value)
+            if parent is None
+        )
     return found
 
 
@@ -304,7 +331,7 @@ def _in_sql(query: str, size: int, dialect: Dialect) -> tuple[str, tuple[str, ..
         stmt: Any = select(Document.sha256).where(col(Document.sha256).in_(values))
     else:
         stmt = select(Arrival.sha256, Arrival.parent_sha256).where(
-            col(Arrival.sha256).in_(values), col(Arrival.channel) == bindparam("channel"))
+            col(Arrival.sha256).in_(values), col(Arrival.channel) == bindparam("channel")
+        )
     compiled = stmt.compile(dialect=dialect)
     return str(compiled), tuple(compiled.positiontup or ())
-

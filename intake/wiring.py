@@ -33,8 +33,15 @@ from provisioning.models import Account
 from provisioning.passwords import Argon2Params, TemporaryPasswordIssuer
 from provisioning.plan import MailIntent
 
-__all__ = ["ProvisioningAudit", "ProvisioningDirectory", "argon2_params", "enqueue_mails", "mail_ports", "make_outbox",
-           "send_settings"]
+__all__ = [
+    "ProvisioningAudit",
+    "ProvisioningDirectory",
+    "argon2_params",
+    "enqueue_mails",
+    "mail_ports",
+    "make_outbox",
+    "send_settings",
+]
 
 
 class ProvisioningDirectory:
@@ -60,32 +67,53 @@ class ProvisioningDirectory:
 class ProvisioningAudit:
     clock: Clock
 
-    def record(self, session: Session, *, action: MailAction, purpose: Purpose, ref: str, actor: str,
-               reason: str, details: dict[str, str]) -> None:
+    def record(
+        self,
+        session: Session,
+        *,
+        action: MailAction,
+        purpose: Purpose,
+        ref: str,
+        actor: str,
+        reason: str,
+        details: dict[str, str],
+    ) -> None:
         login = ref if purpose in (Purpose.CREDENTIALS, Purpose.OLD_ADDRESS_NOTICE) else None
         org = ref
         if login is not None:
             account = session.get(Account, login)
             org = account.enterprise_number if account is not None else ""
-        append_entry(session, actor=actor, action=AuditAction(action.value), org=org or None, login=login,
-                     document_sha256=None, reason=reason, details={"purpose": purpose.value, **details},
-                     at=self.clock())
+        append_entry(
+            session,
+            actor=actor,
+            action=AuditAction(action.value),
+            org=org or None,
+            login=login,
+            document_sha256=None,
+            reason=reason,
+            details={"purpose": purpose.value, **details},
+            at=self.clock(),
+        )
 
 
 def mail_ports(cfg: Config, *, clock: Clock, rng: random.Random | None = None) -> MailPorts:
     return MailPorts(
         directory=ProvisioningDirectory(),
         # every password step is provisioning's (provisioning/passwords.py); the mailer sees only its port
-        issuer=TemporaryPasswordIssuer(clock=clock, validity=timedelta(hours=cfg.credentials.validity_hours),
-                                       length=cfg.credentials.length, rng=rng, argon2=argon2_params(cfg)),
+        issuer=TemporaryPasswordIssuer(
+            clock=clock,
+            validity=timedelta(hours=cfg.credentials.validity_hours),
+            length=cfg.credentials.length,
+            rng=rng,
+            argon2=argon2_params(cfg),
+        ),
         audit=ProvisioningAudit(clock=clock),
     )
 
 
 def argon2_params(cfg: Config) -> Argon2Params:
     c = cfg.credentials
-    return Argon2Params(memory_kib=c.argon2_memory_kib, time_cost=c.argon2_time_cost,
-                        parallelism=c.argon2_parallelism)
+    return Argon2Params(memory_kib=c.argon2_memory_kib, time_cost=c.argon2_time_cost, parallelism=c.argon2_parallelism)
 
 
 def make_outbox(*, clock: Clock) -> Outbox:
@@ -93,14 +121,28 @@ def make_outbox(*, clock: Clock) -> Outbox:
 
 
 def send_settings(cfg: Config) -> SendSettings:
-    return SendSettings(from_address=cfg.mail.from_address, login_url=cfg.mail.login_url,
-                        max_attempts=cfg.mail.max_attempts,
-                        concurrency=cfg.mail.smtp.concurrency)
+    return SendSettings(
+        from_address=cfg.mail.from_address,
+        login_url=cfg.mail.login_url,
+        max_attempts=cfg.mail.max_attempts,
+        concurrency=cfg.mail.smtp.concurrency,
+    )
 
 
-def enqueue_mails(session: Session, mails: Iterable[MailIntent], *, clock: Clock,
-                  actor: str = "system") -> list[OutboxMessage]:
+def enqueue_mails(
+    session: Session, mails: Iterable[MailIntent], *, clock: Clock, actor: str = "system"
+) -> list[OutboxMessage]:
     """Queue what a plan asked for, in the caller's (the plan's) transaction: a rolled-back plan mails nothing."""
     outbox = make_outbox(clock=clock)
-    return [outbox.enqueue(session, purpose=Purpose(m.kind.value), ref=m.ref, event=Event(m.event.value),
-                           params=m.params, key=m.idempotency_key, actor=actor) for m in mails]
+    return [
+        outbox.enqueue(
+            session,
+            purpose=Purpose(m.kind.value),
+            ref=m.ref,
+            event=Event(m.event.value),
+            params=m.params,
+            key=m.idempotency_key,
+            actor=actor,
+        )
+        for m in mails
+    ]

@@ -101,8 +101,17 @@ class Outbox:
     audit: AuditSink
     clock: Clock = utc_now
 
-    def enqueue(self, session: Session, *, purpose: Purpose, ref: str, event: Event,
-                params: Mapping[str, Any], key: str, actor: str = "system") -> OutboxMessage:
+    def enqueue(
+        self,
+        session: Session,
+        *,
+        purpose: Purpose,
+        ref: str,
+        event: Event,
+        params: Mapping[str, Any],
+        key: str,
+        actor: str = "system",
+    ) -> OutboxMessage:
         """Queue one mail, or return the row already queued under ``key``.
 
         Runs in the caller's transaction (the daily run queues inside its provisioning
@@ -123,11 +132,18 @@ class Outbox:
         recipient = self.directory.recipient(session, purpose, ref)
         problem = _recipient_problem(recipient)
         row = OutboxMessage(
-            idempotency_key=key, purpose=purpose.value, ref=ref, event=event.value,
+            idempotency_key=key,
+            purpose=purpose.value,
+            ref=ref,
+            event=event.value,
             language=recipient.language.value if recipient and not problem else "nl",
             recipient=recipient.address if recipient and not problem else "",
-            params=clean, status=(OutboxStatus.REFUSED if problem else OutboxStatus.QUEUED).value,
-            next_attempt_at=now, last_error=problem, created_at=now, updated_at=now,
+            params=clean,
+            status=(OutboxStatus.REFUSED if problem else OutboxStatus.QUEUED).value,
+            next_attempt_at=now,
+            last_error=problem,
+            created_at=now,
+            updated_at=now,
         )
         try:
             # A savepoint, so that a concurrent enqueue of the same key does not poison the
@@ -141,8 +157,15 @@ class Outbox:
                 raise
             return _same(existing, purpose=purpose, ref=ref, event=event)
         action = MailAction.MAIL_REFUSED if problem else MailAction.MAIL_QUEUED
-        self.audit.record(session, action=action, purpose=purpose, ref=ref, actor=actor,
-                          reason=problem or f"{event} queued", details=details_of(row))
+        self.audit.record(
+            session,
+            action=action,
+            purpose=purpose,
+            ref=ref,
+            actor=actor,
+            reason=problem or f"{event} queued",
+            details=details_of(row),
+        )
         if purpose is Purpose.CREDENTIALS and not problem:
             self._supersede(session, row, actor=actor, now=now)
         return row
@@ -158,20 +181,38 @@ class Outbox:
         ``newer`` in turn).
         """
         t = OutboxMessage.__table__  # type: ignore[attr-defined]
-        older = session.exec(select(OutboxMessage).where(
-            OutboxMessage.purpose == Purpose.CREDENTIALS.value, OutboxMessage.ref == newer.ref,
-            OutboxMessage.status == OutboxStatus.QUEUED.value, OutboxMessage.id != newer.id)).all()
+        older = session.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.purpose == Purpose.CREDENTIALS.value,
+                OutboxMessage.ref == newer.ref,
+                OutboxMessage.status == OutboxStatus.QUEUED.value,
+                OutboxMessage.id != newer.id,
+            )
+        ).all()
         for row in older:
-            done = session.execute(sa.update(t).where(t.c.id == row.id, t.c.status == OutboxStatus.QUEUED.value)
-                                   .values(status=OutboxStatus.SUPERSEDED.value, last_error=SUPERSEDED_CODE,
-                                           lease_until=None, updated_at=now))
+            done = session.execute(
+                sa.update(t)
+                .where(t.c.id == row.id, t.c.status == OutboxStatus.QUEUED.value)
+                .values(
+                    status=OutboxStatus.SUPERSEDED.value, last_error=SUPERSEDED_CODE, lease_until=None, updated_at=now
+                )
+            )
             if done.rowcount != 1:  # type: ignore[attr-defined]
                 continue
             session.refresh(row)
-            self.audit.record(session, action=MailAction.MAIL_SUPERSEDED, purpose=Purpose.CREDENTIALS,
-                              ref=row.ref, actor=actor, reason=SUPERSEDED_CODE,
-                              details={**details_of(row), "superseded_by": str(newer.id),
-                                       "password_made": "yes" if row.attempts else "no"})
+            self.audit.record(
+                session,
+                action=MailAction.MAIL_SUPERSEDED,
+                purpose=Purpose.CREDENTIALS,
+                ref=row.ref,
+                actor=actor,
+                reason=SUPERSEDED_CODE,
+                details={
+                    **details_of(row),
+                    "superseded_by": str(newer.id),
+                    "password_made": "yes" if row.attempts else "no",
+                },
+            )
 
     def reissue(self, session: Session, *, login: str, by: str) -> OutboxMessage:
         """Queue new credentials for ``login`` at the request of team member ``by``.
@@ -182,18 +223,24 @@ class Outbox:
         if not by.strip():
             raise MailerError("reissue-actor-missing", "say who asks for the re-issue (--by NAME)")
         if _recipient_problem(self.directory.recipient(session, Purpose.CREDENTIALS, login)):
-            raise MailerError("mail-no-recipient", "no active account with a usable fiche address for this login",
-                              login=login)
+            raise MailerError(
+                "mail-no-recipient", "no active account with a usable fiche address for this login", login=login
+            )
         now = self.clock()
-        return self.enqueue(session, purpose=Purpose.CREDENTIALS, ref=login, event=Event.CREDENTIALS_REISSUED,
-                            params={"login": login}, key=f"reissue:{login}:{now:%Y%m%dT%H%M%S.%f}",
-                            actor=by.strip())
+        return self.enqueue(
+            session,
+            purpose=Purpose.CREDENTIALS,
+            ref=login,
+            event=Event.CREDENTIALS_REISSUED,
+            params={"login": login},
+            key=f"reissue:{login}:{now:%Y%m%dT%H%M%S.%f}",
+            actor=by.strip(),
+        )
 
 
 def details_of(row: OutboxMessage) -> dict[str, str]:
     """What an audit entry about this row records (no params: they are the template's business)."""
-    out = {"outbox_id": str(row.id), "event": row.event, "key": row.idempotency_key,
-           "attempt": str(row.attempts)}
+    out = {"outbox_id": str(row.id), "event": row.event, "key": row.idempotency_key, "attempt": str(row.attempts)}
     if row.recipient:
         out["recipient"] = row.recipient
     if row.message_id:
@@ -217,13 +264,18 @@ def _by_key(session: Session, key: str) -> OutboxMessage | None:
 
 def _same(row: OutboxMessage, *, purpose: Purpose, ref: str, event: Event) -> OutboxMessage:
     if (row.purpose, row.ref, row.event) != (purpose.value, ref, event.value):
-        raise MailerError("mail-key-conflict", "idempotency key already used for another mail",
-                          key=row.idempotency_key, outbox_id=row.id)
+        raise MailerError(
+            "mail-key-conflict",
+            "idempotency key already used for another mail",
+            key=row.idempotency_key,
+            outbox_id=row.id,
+        )
     return row
 
 
-def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int,
-              exclude: Collection[int] = ()) -> list[tuple[int, datetime]]:
+def claim_due(
+    session: Session, *, now: datetime, lease: timedelta, limit: int, exclude: Collection[int] = ()
+) -> list[tuple[int, datetime]]:
     """Claim up to ``limit`` due rows for this sender and commit the claim.
 
     Due: queued and ``next_attempt_at`` reached, or still ``sending`` after its lease (a sender
@@ -243,13 +295,23 @@ def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int,
     claimed: list[tuple[int, datetime]] = []
     for row_id in ids:
         expired = sa.case(
-            (t.c.status == OutboxStatus.SENDING.value,
-             sa.literal("lease expired: the previous attempt's outcome is unknown")),
-            else_=t.c.last_error)
+            (
+                t.c.status == OutboxStatus.SENDING.value,
+                sa.literal("lease expired: the previous attempt's outcome is unknown"),
+            ),
+            else_=t.c.last_error,
+        )
         result = session.execute(
-            sa.update(t).where(t.c.id == row_id, due).values(
-                status=OutboxStatus.SENDING.value, lease_until=now + lease,
-                attempts=t.c.attempts + 1, last_error=expired, updated_at=now))
+            sa.update(t)
+            .where(t.c.id == row_id, due)
+            .values(
+                status=OutboxStatus.SENDING.value,
+                lease_until=now + lease,
+                attempts=t.c.attempts + 1,
+                last_error=expired,
+                updated_at=now,
+            )
+        )
         if result.rowcount == 1:  # type: ignore[attr-defined]
             claimed.append((row_id, now + lease))
     session.commit()

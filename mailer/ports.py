@@ -83,8 +83,17 @@ class PreparedIssuer(CredentialIssuer, Protocol):
 
 
 class AuditSink(Protocol):
-    def record(self, session: Session, *, action: MailAction, purpose: Purpose, ref: str, actor: str,
-               reason: str, details: dict[str, str]) -> None:
+    def record(
+        self,
+        session: Session,
+        *,
+        action: MailAction,
+        purpose: Purpose,
+        ref: str,
+        actor: str,
+        reason: str,
+        details: dict[str, str],
+    ) -> None:
         """Append one audit entry in the caller's transaction; nothing passed here is a secret.
 
         ``actor`` is ``system`` or the team member who asked (re-issue); ``details`` carries the

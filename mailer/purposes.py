@@ -94,8 +94,7 @@ EVENTS: Mapping[Event, EventSpec] = {
     # credentials: the login travels in params; the password never does — it is made at send time
     # ``master_user``: the name of whom the person may call if the mail was not expected
     Event.ACCOUNT_OPENED: _spec(Purpose.CREDENTIALS, {"login"}, {"org_name", "enterprise_number", "master_user"}),
-    Event.CREDENTIALS_REISSUED: _spec(Purpose.CREDENTIALS, {"login"},
-                                      {"org_name", "enterprise_number", "master_user"}),
+    Event.CREDENTIALS_REISSUED: _spec(Purpose.CREDENTIALS, {"login"}, {"org_name", "enterprise_number", "master_user"}),
     Event.ACCESS_OPENED: _spec(Purpose.ORG_NOTICE, {"org_name"}, {"accounts", "enterprise_number"}),
     Event.NEW_DOCUMENTS: _spec(Purpose.ORG_NOTICE, {"org_name", "documents"}, {"enterprise_number"}),
     Event.NEW_FEATURES: _spec(Purpose.ORG_NOTICE, {"org_name", "features"}, {"enterprise_number"}),
@@ -103,16 +102,18 @@ EVENTS: Mapping[Event, EventSpec] = {
     # ``fiches``: each refused fiche as the Master User knows it (person, e-mail, form, action, file,
     # day received, reason codes, the reviewer's note in both languages); the words of the codes
     # come from the reason catalogue when rendered. ``document``/``reasons`` alone: rows queued before.
-    Event.FORM_REJECTED: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "document", "reasons"},
-                               {"received", "fiches", "enterprise_number"}),
+    Event.FORM_REJECTED: _spec(
+        Purpose.MASTER_USER_NOTICE, {"org_name", "document", "reasons"}, {"received", "fiches", "enterprise_number"}
+    ),
     Event.EXPIRY_COMING: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "accounts"}, {"enterprise_number"}),
     # the login only: never a password, nor the new address (the old box may no longer be the user's)
     Event.EMAIL_CHANGED: _spec(Purpose.OLD_ADDRESS_NOTICE, {"login"}, {"org_name", "enterprise_number"}),
     # ``review_code`` is a correlation reference printed in the mail, not a secret: a reply is
     # believed for its DMARC-authenticated sender, the code only says which organisation it answers
     Event.ACCESS_REVIEW: _spec(Purpose.MASTER_USER_NOTICE, {"org_name", "accounts", "due_date", "review_code"}),
-    Event.ACCESS_REVIEW_REMINDER: _spec(Purpose.MASTER_USER_NOTICE,
-                                        {"org_name", "accounts", "due_date", "review_code"}, {"days_left"}),
+    Event.ACCESS_REVIEW_REMINDER: _spec(
+        Purpose.MASTER_USER_NOTICE, {"org_name", "accounts", "due_date", "review_code"}, {"days_left"}
+    ),
 }
 
 # Param names that would mean a secret is being queued: the outbox must never hold one (docs/mail.md).
@@ -131,8 +132,9 @@ class Recipient:
 def spec_of(purpose: Purpose, event: Event) -> EventSpec:
     spec = EVENTS[event]
     if spec.purpose is not purpose:
-        raise MailerError("mail-event-purpose", f"event {event} does not belong to purpose {purpose}",
-                          purpose=purpose, event=event)
+        raise MailerError(
+            "mail-event-purpose", f"event {event} does not belong to purpose {purpose}", purpose=purpose, event=event
+        )
     return spec
 
 
@@ -147,9 +149,12 @@ def check_params(purpose: Purpose, event: Event, params: Mapping[str, Any]) -> d
     missing = spec.required - keys
     unknown = keys - spec.required - spec.optional
     if missing or unknown:
-        raise MailerError("mail-params-invalid", f"parameters for {event} do not match its template",
-                          missing=",".join(sorted(missing)) or None,
-                          unknown=",".join(sorted(unknown)) or None)
+        raise MailerError(
+            "mail-params-invalid",
+            f"parameters for {event} do not match its template",
+            missing=",".join(sorted(missing)) or None,
+            unknown=",".join(sorted(unknown)) or None,
+        )
     return {k: _json_safe(v, k) for k, v in params.items()}
 
 
@@ -167,8 +172,7 @@ def _json_safe(value: Any, path: str) -> Any:
                 raise MailerError("mail-params-secret", "a mail parameter looks like a secret", key=f"{path}.{k}")
             out[k] = _json_safe(v, f"{path}.{k}")
         return out
-    raise MailerError("mail-params-invalid", "mail parameters must be JSON data", key=path,
-                      type=type(value).__name__)
+    raise MailerError("mail-params-invalid", "mail parameters must be JSON data", key=path, type=type(value).__name__)
 
 
 def clean_text(value: str, *, multiline: bool = False, limit: int = 2000) -> str:

@@ -83,10 +83,20 @@ EMAIL_OPTIONS: _EmailOptions = {
 }
 
 #: the only headers a message may carry when it reaches the transport
-_ALLOWED_HEADERS = frozenset({
-    "from", "to", "subject", "date", "message-id", "content-language", "auto-submitted",
-    "mime-version", "content-type", "content-transfer-encoding",
-})
+_ALLOWED_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "content-language",
+        "auto-submitted",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+    }
+)
 
 
 class _ResourceLoader(BaseLoader):
@@ -146,7 +156,10 @@ def environment() -> ImmutableSandboxedEnvironment:
         env = ImmutableSandboxedEnvironment(
             loader=_ResourceLoader(),
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
         )
         env.filters["date"] = _fmt_date
         env.filters["pick"] = _pick
@@ -168,9 +181,17 @@ def template_names(purpose: Purpose, event: Event, language: Language) -> tuple[
     return f"{base}.txt.j2", f"{base}.html.j2"
 
 
-def render(purpose: Purpose, event: Event, language: Language, *, recipient_name: str,
-           params: Mapping[str, Any], secret: Mapping[str, Any] | None = None,
-           now: datetime | None = None, login_url: str = LOGIN_URL) -> Rendered:
+def render(
+    purpose: Purpose,
+    event: Event,
+    language: Language,
+    *,
+    recipient_name: str,
+    params: Mapping[str, Any],
+    secret: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+    login_url: str = LOGIN_URL,
+) -> Rendered:
     """Render subject, text and HTML of one mail in ``language``.
 
     ``secret`` carries the credentials-only values made at send time (password, validity); they
@@ -200,25 +221,30 @@ def render(purpose: Purpose, event: Event, language: Language, *, recipient_name
         text = text_t.render(context)
         html = html_t.render({**context, "subject": subject})
     except TemplateNotFound as exc:
-        raise MailerError("mail-template-missing", "no template for this mail",
-                          template=str(exc)) from None
+        raise MailerError("mail-template-missing", "no template for this mail", template=str(exc)) from None
     except Exception as exc:
         # The context may hold a password: report the template and error kind, never the values.
-        raise MailerError("mail-template-error", "the mail template could not be rendered",
-                          template=txt_name, error=type(exc).__name__) from None
+        raise MailerError(
+            "mail-template-error",
+            "the mail template could not be rendered",
+            template=txt_name,
+            error=type(exc).__name__,
+        ) from None
     return Rendered(subject=clean_text(subject, limit=200), text=text, html=html)
 
 
 def check_address(address: str) -> str:
     """Return ``address`` if it is one plain address, else raise ``mail-address-invalid``."""
     if not isinstance(address, str) or len(address) > 254 or not _ADDRESS.fullmatch(address):
-        raise MailerError("mail-address-invalid", "recipient address is not one plain e-mail address",
-                          address=repr(address)[:80])
+        raise MailerError(
+            "mail-address-invalid", "recipient address is not one plain e-mail address", address=repr(address)[:80]
+        )
     try:
         validate_email(address, **EMAIL_OPTIONS)
     except EmailNotValidError:
-        raise MailerError("mail-address-invalid", "recipient address is not one plain e-mail address",
-                          address=repr(address)[:80]) from None
+        raise MailerError(
+            "mail-address-invalid", "recipient address is not one plain e-mail address", address=repr(address)[:80]
+        ) from None
     return address
 
 
@@ -258,8 +284,17 @@ class _RecurringHeaders(EmailPolicy):
         return folded
 
 
-_RECURRING = frozenset({"mime-version", "content-type", "content-transfer-encoding", "auto-submitted",
-                        "content-language", "subject", "from"})
+_RECURRING = frozenset(
+    {
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+        "auto-submitted",
+        "content-language",
+        "subject",
+        "from",
+    }
+)
 _CACHE_LIMIT = 512
 _HEADERS: dict[tuple[str, str], Any] = {}
 #: the header objects in ``_HEADERS`` by identity (kept alive there, so an id is never reused)
@@ -268,8 +303,9 @@ _FOLDED: dict[tuple[object, ...], bytes] = {}
 _SMTP = _RecurringHeaders(linesep="\r\n")
 
 
-def compose(rendered: Rendered, *, sender: str, sender_name: str, recipient: Recipient,
-            message_id: str, when: datetime) -> EmailMessage:
+def compose(
+    rendered: Rendered, *, sender: str, sender_name: str, recipient: Recipient, message_id: str, when: datetime
+) -> EmailMessage:
     """The message for exactly one recipient: From, To, Subject, Date, Message-ID, text + HTML."""
     check_address(sender)
     check_address(recipient.address)
@@ -305,10 +341,10 @@ def check_message(msg: EmailMessage, *, envelope_recipient: str) -> bytes:
     names = [k.lower() for k in parsed]
     extra = sorted(set(names) - _ALLOWED_HEADERS)
     if extra or len(names) != len(set(names)):
-        raise MailerError("mail-header-injected", "the message carries headers it must not",
-                          headers=",".join(extra) or "duplicate")
+        raise MailerError(
+            "mail-header-injected", "the message carries headers it must not", headers=",".join(extra) or "duplicate"
+        )
     to = getaddresses(parsed.get_all("To", []))
     if len(to) != 1 or to[0][1] != envelope_recipient:
-        raise MailerError("mail-recipient-mismatch", "To must be exactly the purpose's recipient",
-                          to=len(to))
+        raise MailerError("mail-recipient-mismatch", "To must be exactly the purpose's recipient", to=len(to))
     return data

@@ -106,16 +106,23 @@ class DrainReport:
         return not (self.failed or self.refused or self.retrying)
 
     def as_dict(self) -> dict[str, object]:
-        return {"sent": len(self.sent), "retrying": len(self.retrying), "failed": len(self.failed),
-                "refused": len(self.refused), "errors": {str(k): v for k, v in self.errors.items()},
-                "codes": {str(k): v for k, v in self.codes.items()}}
+        return {
+            "sent": len(self.sent),
+            "retrying": len(self.retrying),
+            "failed": len(self.failed),
+            "refused": len(self.refused),
+            "errors": {str(k): v for k, v in self.errors.items()},
+            "codes": {str(k): v for k, v in self.codes.items()},
+        }
 
     def undelivered(self) -> list[tuple[int, str, str]]:
         """(outbox id, state, code) of every due mail that did not leave in this drain."""
         out: list[tuple[int, str, str]] = []
         for state, ids in (("retrying", self.retrying), ("failed", self.failed), ("refused", self.refused)):
-            out.extend((i, state, self.codes.get(i) or ("mail-refused" if state == "refused"
-                                                         else "mail-not-delivered")) for i in ids)
+            out.extend(
+                (i, state, self.codes.get(i) or ("mail-refused" if state == "refused" else "mail-not-delivered"))
+                for i in ids
+            )
         return sorted(out)
 
 
@@ -124,9 +131,16 @@ def _token() -> str:
 
 
 class Sender:
-    def __init__(self, engine: Engine, *, ports: MailPorts, transport: Transport,
-                 settings: SendSettings | None = None, clock: Clock = utc_now,
-                 token: Callable[[], str] = _token) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        ports: MailPorts,
+        transport: Transport,
+        settings: SendSettings | None = None,
+        clock: Clock = utc_now,
+        token: Callable[[], str] = _token,
+    ) -> None:
         self.engine = engine
         self.ports = ports
         self.transport = transport
@@ -139,8 +153,7 @@ class Sender:
         if self._pool is None:
             workers = self.settings.hash_workers or len(os.sched_getaffinity(0)) or 1
             # forkserver: a fork of this (threaded, event-looped) process could inherit a held lock
-            self._pool = ProcessPoolExecutor(max_workers=workers,
-                                             mp_context=multiprocessing.get_context("forkserver"))
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
         return self._pool
 
     def close(self) -> None:
@@ -164,8 +177,7 @@ class Sender:
             while budget[0] != 0:
                 take = size if budget[0] < 0 else min(size, budget[0])
                 with Session(self.engine) as session:
-                    claimed = claim_due(session, now=self.clock(), lease=self._lease(), limit=take,
-                                        exclude=again)
+                    claimed = claim_due(session, now=self.clock(), lease=self._lease(), limit=take, exclude=again)
                 if not claimed:
                     return
                 budget[0] -= len(claimed) if budget[0] > 0 else 0
@@ -173,9 +185,12 @@ class Sender:
                 for (row_id, _), (status, error, code) in zip(claimed, outcomes, strict=True):
                     if status in (OutboxStatus.QUEUED, OutboxStatus.SENDING):
                         again.add(row_id)
-                    {OutboxStatus.SENT: report.sent, OutboxStatus.QUEUED: report.retrying,
-                     OutboxStatus.FAILED: report.failed, OutboxStatus.REFUSED: report.refused,
-                     }.get(status, report.retrying).append(row_id)
+                    {
+                        OutboxStatus.SENT: report.sent,
+                        OutboxStatus.QUEUED: report.retrying,
+                        OutboxStatus.FAILED: report.failed,
+                        OutboxStatus.REFUSED: report.refused,
+                    }.get(status, report.retrying).append(row_id)
                     if error:
                         report.errors[row_id] = error
                     if code:
@@ -224,12 +239,19 @@ class Sender:
                     except Exception as exc:
                         # Unknown failure after a password may exist in memory: keep only the error's kind.
                         log.error("outbox %s: preparing the mail failed: %s", row_id, type(exc).__name__)
-                        failures[row_id] = (lease_until, f"internal error: {type(exc).__name__}", False,
-                                            "mail-internal-error")
+                        failures[row_id] = (
+                            lease_until,
+                            f"internal error: {type(exc).__name__}",
+                            False,
+                            "mail-internal-error",
+                        )
                         continue
                     if isinstance(prepared, OutboxStatus):
-                        outcomes[row_id] = (prepared, None,
-                                            "mail-refused" if prepared is OutboxStatus.REFUSED else None)
+                        outcomes[row_id] = (
+                            prepared,
+                            None,
+                            "mail-refused" if prepared is OutboxStatus.REFUSED else None,
+                        )
                     else:
                         envelopes[row_id] = prepared
                     del prepared
@@ -241,8 +263,10 @@ class Sender:
             log.error("outbox: storing a batch of %d mails failed: %s", len(claimed), type(exc).__name__)
             envelopes.clear()
             outcomes.clear()
-            failures = {row_id: (lease_until, f"internal error: {type(exc).__name__}", False, "mail-internal-error")
-                        for row_id, lease_until in claimed}
+            failures = {
+                row_id: (lease_until, f"internal error: {type(exc).__name__}", False, "mail-internal-error")
+                for row_id, lease_until in claimed
+            }
         made.clear()
 
         sent: dict[int, tuple[datetime, str]] = {}
@@ -255,8 +279,12 @@ class Sender:
             except DeliveryError as exc:
                 failures[row_id] = (lease_until, str(exc), exc.permanent, exc.code)
             except Exception as exc:
-                failures[row_id] = (lease_until, f"transport error: {type(exc).__name__}", False,
-                                    "mail-transport-error")
+                failures[row_id] = (
+                    lease_until,
+                    f"transport error: {type(exc).__name__}",
+                    False,
+                    "mail-transport-error",
+                )
             else:
                 sent[row_id] = (lease_until, message_id)
             finally:
@@ -274,8 +302,17 @@ class Sender:
                     status, error = self._after_failure(session, row_id, lease_until, error, permanent=permanent)
                     outcomes[row_id] = (status, error, code)
                     if status is not OutboxStatus.SENDING:
-                        logs.append(("warning", ("outbox %s %s: %s", row_id, "failed" if status is
-                                                 OutboxStatus.FAILED else "deferred", error)))
+                        logs.append(
+                            (
+                                "warning",
+                                (
+                                    "outbox %s %s: %s",
+                                    row_id,
+                                    "failed" if status is OutboxStatus.FAILED else "deferred",
+                                    error,
+                                ),
+                            )
+                        )
                 session.commit()
             for level, args in logs:
                 getattr(log, level)(*args)
@@ -289,19 +326,27 @@ class Sender:
             return {}
         table = OutboxMessage.__table__  # type: ignore[attr-defined]
         with self.engine.connect() as conn:
-            ids = [r for (r,) in conn.execute(sa.select(table.c.id).where(
-                table.c.id.in_(row_ids), table.c.purpose == Purpose.CREDENTIALS.value))]
+            ids = [
+                r
+                for (r,) in conn.execute(
+                    sa.select(table.c.id).where(table.c.id.in_(row_ids), table.c.purpose == Purpose.CREDENTIALS.value)
+                )
+            ]
         if not ids:
             return {}
         plaintexts = [issuer.generate() for _ in ids]
         loop, pool, hasher = asyncio.get_running_loop(), self._executor(), issuer.hasher
-        hashes = await asyncio.gather(*(loop.run_in_executor(pool, hasher, p) for p in plaintexts),
-                                      return_exceptions=True)
-        return {row_id: h if isinstance(h, BaseException) else (p, h)
-                for row_id, p, h in zip(ids, plaintexts, hashes, strict=True)}
+        hashes = await asyncio.gather(
+            *(loop.run_in_executor(pool, hasher, p) for p in plaintexts), return_exceptions=True
+        )
+        return {
+            row_id: h if isinstance(h, BaseException) else (p, h)
+            for row_id, p, h in zip(ids, plaintexts, hashes, strict=True)
+        }
 
-    def _prepare(self, session: Session, row_id: int, lease_until: datetime,
-                 made: tuple[str, str] | None = None) -> tuple[Envelope, datetime] | OutboxStatus:
+    def _prepare(
+        self, session: Session, row_id: int, lease_until: datetime, made: tuple[str, str] | None = None
+    ) -> tuple[Envelope, datetime] | OutboxStatus:
         """The row's message, its password stored and its Message-ID set, in the caller's transaction."""
         row = session.get(OutboxMessage, row_id)
         if row is None or not _held(row, lease_until):
@@ -313,8 +358,15 @@ class Sender:
         problem = _mismatch(row, current)
         if problem or current is None:
             self._close(session, row, OutboxStatus.REFUSED, problem or "no recipient", now)
-            self.ports.audit.record(session, action=MailAction.MAIL_REFUSED, purpose=purpose, ref=row.ref,
-                                    actor="system", reason=problem or "no recipient", details=details_of(row))
+            self.ports.audit.record(
+                session,
+                action=MailAction.MAIL_REFUSED,
+                purpose=purpose,
+                ref=row.ref,
+                actor="system",
+                reason=problem or "no recipient",
+                details=details_of(row),
+            )
             log.warning("outbox %s refused: %s", row_id, problem)
             return OutboxStatus.REFUSED
         if purpose is Purpose.CREDENTIALS or not row.message_id:
@@ -333,29 +385,50 @@ class Sender:
             else:
                 password = self.ports.issuer.issue(session, row.ref)
             secret = {"password": password, "valid_hours": hours, "valid_until": now + validity}
-            self.ports.audit.record(session, action=MailAction.CREDENTIALS_ISSUED, purpose=purpose,
-                                    ref=row.ref, actor="system",
-                                    reason=f"temporary password issued for {event}, valid {hours} h",
-                                    details=details_of(row))
-        rendered = render(purpose, event, Language(current.language), recipient_name=current.name,
-                          params=row.params, secret=secret, now=now, login_url=self.settings.login_url)
-        message = compose(rendered, sender=self.settings.from_address, sender_name=self.settings.from_name,
-                          recipient=current, message_id=row.message_id, when=now)
+            self.ports.audit.record(
+                session,
+                action=MailAction.CREDENTIALS_ISSUED,
+                purpose=purpose,
+                ref=row.ref,
+                actor="system",
+                reason=f"temporary password issued for {event}, valid {hours} h",
+                details=details_of(row),
+            )
+        rendered = render(
+            purpose,
+            event,
+            Language(current.language),
+            recipient_name=current.name,
+            params=row.params,
+            secret=secret,
+            now=now,
+            login_url=self.settings.login_url,
+        )
+        message = compose(
+            rendered,
+            sender=self.settings.from_address,
+            sender_name=self.settings.from_name,
+            recipient=current,
+            message_id=row.message_id,
+            when=now,
+        )
         # checked when queued, and here again on the exact bytes about to leave
         data = check_message(message, envelope_recipient=current.address)
         row.language = Language(current.language).value
         lease_until = row.lease_until = now + self._lease()
         row.updated_at = now
         session.add(row)
-        return Envelope(sender=self.settings.from_address, recipient=current.address, message=message,
-                        data=data), lease_until
+        return Envelope(
+            sender=self.settings.from_address, recipient=current.address, message=message, data=data
+        ), lease_until
 
     def _message_id(self, row_id: int, now: datetime) -> str:
         domain = self.settings.from_address.rpartition("@")[2] or "localhost"
         return f"<{now:%Y%m%d%H%M%S}.{row_id}.{self.token()}@{domain}>"
 
-    def _close(self, session: Session, row: OutboxMessage, status: OutboxStatus, error: str | None,
-               now: datetime) -> None:
+    def _close(
+        self, session: Session, row: OutboxMessage, status: OutboxStatus, error: str | None, now: datetime
+    ) -> None:
         row.status = status.value
         row.last_error = error
         row.lease_until = None
@@ -364,8 +437,7 @@ class Sender:
             row.sent_at = now
         session.add(row)
 
-    def _after_success(self, session: Session, row_id: int, lease_until: datetime,
-                       message_id: str) -> OutboxStatus:
+    def _after_success(self, session: Session, row_id: int, lease_until: datetime, message_id: str) -> OutboxStatus:
         """Record a row handed over, in the caller's transaction."""
         row = session.get(OutboxMessage, row_id)
         if row is None:
@@ -379,12 +451,20 @@ class Sender:
             reason += " after its lease ran out; the row was taken over"
             details = {**details, "message_id": message_id}
             details.pop("attempt")  # the row's count is the new sender's now
-        self.ports.audit.record(session, action=MailAction.MAIL_SENT, purpose=Purpose(row.purpose),
-                                ref=row.ref, actor="system", reason=reason, details=details)
+        self.ports.audit.record(
+            session,
+            action=MailAction.MAIL_SENT,
+            purpose=Purpose(row.purpose),
+            ref=row.ref,
+            actor="system",
+            reason=reason,
+            details=details,
+        )
         return OutboxStatus.SENT
 
-    def _after_failure(self, session: Session, row_id: int, lease_until: datetime, error: str, *,
-                       permanent: bool) -> tuple[OutboxStatus, str]:
+    def _after_failure(
+        self, session: Session, row_id: int, lease_until: datetime, error: str, *, permanent: bool
+    ) -> tuple[OutboxStatus, str]:
         """Record an attempt that did not get through, in the caller's transaction."""
         row = session.get(OutboxMessage, row_id)
         if row is None:
@@ -392,26 +472,34 @@ class Sender:
         if not _held(row, lease_until):
             # Our lease ran out while we tried: the row is another sender's (it may be sent by
             # now); queuing it again would mail a third password.
-            log.warning("outbox %s: attempt failed after its lease ran out, row left to its new sender: %s",
-                        row_id, error)
+            log.warning(
+                "outbox %s: attempt failed after its lease ran out, row left to its new sender: %s", row_id, error
+            )
             return OutboxStatus.SENDING, error
         now = self.clock()
         if permanent or row.attempts >= self.settings.max_attempts:
             reason = error if permanent else f"gave up after {row.attempts} attempts: {error}"
             self._close(session, row, OutboxStatus.FAILED, reason, now)
-            self.ports.audit.record(session, action=MailAction.MAIL_FAILED, purpose=Purpose(row.purpose),
-                                    ref=row.ref, actor="system", reason=reason, details=details_of(row))
+            self.ports.audit.record(
+                session,
+                action=MailAction.MAIL_FAILED,
+                purpose=Purpose(row.purpose),
+                ref=row.ref,
+                actor="system",
+                reason=reason,
+                details=details_of(row),
+            )
             return OutboxStatus.FAILED, error
         self._close(session, row, OutboxStatus.QUEUED, error, now)
-        row.next_attempt_at = now + backoff(row.attempts, base_seconds=self.settings.backoff_seconds,
-                                            max_seconds=self.settings.backoff_max_seconds)
+        row.next_attempt_at = now + backoff(
+            row.attempts, base_seconds=self.settings.backoff_seconds, max_seconds=self.settings.backoff_max_seconds
+        )
         return OutboxStatus.QUEUED, error
 
 
 def _held(row: OutboxMessage, lease_until: datetime) -> bool:
     """Whether the row is still ours: ``sending`` under the very lease we took or set."""
-    return (row.status == OutboxStatus.SENDING and row.lease_until is not None
-            and row.lease_until == lease_until)
+    return row.status == OutboxStatus.SENDING and row.lease_until is not None and row.lease_until == lease_until
 
 
 def _mismatch(row: OutboxMessage, current: Recipient | None) -> str | None:

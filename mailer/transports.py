@@ -58,8 +58,7 @@ class Envelope:
 class DeliveryError(MailerError):
     """The transport could not hand the message over; ``permanent`` says whether to stop trying."""
 
-    def __init__(self, code: str, message: str, *, permanent: bool, smtp_code: int | None = None,
-                 **data: Any) -> None:
+    def __init__(self, code: str, message: str, *, permanent: bool, smtp_code: int | None = None, **data: Any) -> None:
         super().__init__(code, message, permanent=permanent, smtp_code=smtp_code, **data)
         self.permanent = permanent
         self.smtp_code = smtp_code
@@ -111,19 +110,34 @@ class SmtpTransport:
         s = self.settings
         tls = s.security is not Security.NONE
         client = aiosmtplib.SMTP(
-            hostname=s.host, port=s.port, timeout=s.timeout_seconds,
-            use_tls=s.security is Security.IMPLICIT, start_tls=s.security is Security.STARTTLS,
-            tls_context=self._context() if tls else None, local_hostname=s.local_hostname,
-            username=s.user or None, password=s.password or None,
+            hostname=s.host,
+            port=s.port,
+            timeout=s.timeout_seconds,
+            use_tls=s.security is Security.IMPLICIT,
+            start_tls=s.security is Security.STARTTLS,
+            tls_context=self._context() if tls else None,
+            local_hostname=s.local_hostname,
+            username=s.user or None,
+            password=s.password or None,
         )
         try:
             await client.connect()
         except aiosmtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError("smtp-auth-failed", "the SMTP server refused our login", permanent=False,
-                                smtp_code=exc.code, host=s.host) from exc
+            raise DeliveryError(
+                "smtp-auth-failed",
+                "the SMTP server refused our login",
+                permanent=False,
+                smtp_code=exc.code,
+                host=s.host,
+            ) from exc
         except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
-            raise DeliveryError(_connect_code(exc), f"cannot connect to the SMTP server: {exc}",
-                                permanent=False, host=s.host, port=s.port) from exc
+            raise DeliveryError(
+                _connect_code(exc),
+                f"cannot connect to the SMTP server: {exc}",
+                permanent=False,
+                host=s.host,
+                port=s.port,
+            ) from exc
         self.connections_opened += 1
         return client
 
@@ -170,7 +184,8 @@ def _connect_code(exc: BaseException) -> str:
     if any(isinstance(e, ssl.SSLError) for e in chain) or "tls" in text or "certificate" in text:
         return "smtp-tls-failed"
     if isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPConnectTimeoutError | OSError) or any(
-            isinstance(e, OSError) for e in chain):
+        isinstance(e, OSError) for e in chain
+    ):
         return "smtp-unreachable"
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return "smtp-refused-session"
@@ -187,29 +202,41 @@ def _delivery_error(exc: Exception, recipient: str) -> DeliveryError:
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
         code = max(codes) if codes else 550
-        return DeliveryError("smtp-recipient-refused", "the SMTP server refused the recipient",
-                             permanent=code >= 500, smtp_code=code, recipient=recipient,
-                             reply=_reply(exc.recipients[0].message if exc.recipients else ""))
+        return DeliveryError(
+            "smtp-recipient-refused",
+            "the SMTP server refused the recipient",
+            permanent=code >= 500,
+            smtp_code=code,
+            recipient=recipient,
+            reply=_reply(exc.recipients[0].message if exc.recipients else ""),
+        )
     if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
-        return DeliveryError("smtp-disconnected", "the SMTP server dropped the connection",
-                             permanent=False, recipient=recipient)
+        return DeliveryError(
+            "smtp-disconnected", "the SMTP server dropped the connection", permanent=False, recipient=recipient
+        )
     if isinstance(exc, aiosmtplib.SMTPTimeoutError):
-        return DeliveryError("smtp-timeout", "the SMTP server did not answer in time",
-                             permanent=False, recipient=recipient)
+        return DeliveryError(
+            "smtp-timeout", "the SMTP server did not answer in time", permanent=False, recipient=recipient
+        )
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         permanent = exc.code >= 500
-        return DeliveryError("smtp-rejected" if permanent else "smtp-deferred",
-                             "the SMTP server rejected the message" if permanent
-                             else "the SMTP server deferred the message",
-                             permanent=permanent, smtp_code=exc.code, recipient=recipient,
-                             reply=_reply(exc.message))
+        return DeliveryError(
+            "smtp-rejected" if permanent else "smtp-deferred",
+            "the SMTP server rejected the message" if permanent else "the SMTP server deferred the message",
+            permanent=permanent,
+            smtp_code=exc.code,
+            recipient=recipient,
+            reply=_reply(exc.message),
+        )
     if isinstance(exc, DeliveryError):
         return exc
     if isinstance(exc, aiosmtplib.SMTPException | OSError | ssl.SSLError):
-        return DeliveryError("smtp-error", f"SMTP delivery failed: {type(exc).__name__}",
-                             permanent=False, recipient=recipient)
-    return DeliveryError("smtp-error", f"SMTP delivery failed: {type(exc).__name__}",
-                         permanent=False, recipient=recipient)
+        return DeliveryError(
+            "smtp-error", f"SMTP delivery failed: {type(exc).__name__}", permanent=False, recipient=recipient
+        )
+    return DeliveryError(
+        "smtp-error", f"SMTP delivery failed: {type(exc).__name__}", permanent=False, recipient=recipient
+    )
 
 
 def _reply(text: str) -> str:
@@ -260,8 +287,9 @@ class FileTransport:
             finally:
                 os.close(dir_fd)
         except OSError as exc:
-            raise DeliveryError("mail-file-write", f"cannot write the mail file: {exc.strerror}",
-                                permanent=False, path=str(target)) from exc
+            raise DeliveryError(
+                "mail-file-write", f"cannot write the mail file: {exc.strerror}", permanent=False, path=str(target)
+            ) from exc
 
     async def aclose(self) -> None:
         return None

@@ -34,7 +34,7 @@ from parsers.validate import RawValue
 __all__ = ["AcroField", "PdfDocument", "open_pdf", "resolve_fields"]
 
 _OFF = "Off"
-_MAX_DEPTH = 16          # real forms nest 3–4 levels; deeper is a hostile file
+_MAX_DEPTH = 16  # real forms nest 3–4 levels; deeper is a hostile file
 _MAX_FIELDS = 2000
 _MAX_PAGES_SCANNED = 50
 _INDEX_SUFFIX = re.compile(r"\[\d+\]$")
@@ -45,8 +45,8 @@ _PUSHBUTTON = 1 << 16
 @dataclass
 class Widget:
     rect: tuple[float, float, float, float] | None
-    appearance: str | None          # /AS: the state the widget shows
-    on_states: tuple[str, ...]      # /AP /N keys other than /Off
+    appearance: str | None  # /AS: the state the widget shows
+    on_states: tuple[str, ...]  # /AP /N keys other than /Off
 
 
 @dataclass
@@ -103,8 +103,19 @@ def open_pdf(data: bytes) -> PdfDocument:
         raise
     except RecursionError as exc:
         raise ParseError("hostile-structure", "the PDF nests its objects too deeply to be read safely") from exc
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError,
-            AssertionError, NotImplementedError, UnicodeError, ArithmeticError) as exc:
+    except (
+        PdfReadError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        OSError,
+        AssertionError,
+        NotImplementedError,
+        UnicodeError,
+        ArithmeticError,
+    ) as exc:
         raise ParseError("pdf-corrupt", f"the PDF is damaged and cannot be read: {exc}") from exc
     return PdfDocument(reader, fields, warnings.issues())
 
@@ -130,17 +141,29 @@ class _Actions:
         # codes of parsers.result.ACTIVE_CONTENT_CODES: each sends the form to a person, with these words
         out = []
         if self.javascript:
-            out.append(Issue("pdf-javascript-ignored", "the PDF carries JavaScript or automatic actions; "
-                                                       "they were not run"))
+            out.append(
+                Issue("pdf-javascript-ignored", "the PDF carries JavaScript or automatic actions; they were not run")
+            )
         if self.launch:
-            out.append(Issue("pdf-launch-action-ignored", "the PDF carries a launch action (it asks the viewer "
-                                                          "to start a program or open a file); it was not run"))
+            out.append(
+                Issue(
+                    "pdf-launch-action-ignored",
+                    "the PDF carries a launch action (it asks the viewer "
+                    "to start a program or open a file); it was not run",
+                )
+            )
         if self.embedded:
-            out.append(Issue("pdf-embedded-files-ignored", "the PDF carries embedded files; they were not "
-                                                           "extracted or opened"))
+            out.append(
+                Issue("pdf-embedded-files-ignored", "the PDF carries embedded files; they were not extracted or opened")
+            )
         if self.xfa:
-            out.append(Issue("pdf-xfa-ignored", "the PDF carries an XFA form (a second form that some viewers "
-                                                "show instead); only its AcroForm fields were read"))
+            out.append(
+                Issue(
+                    "pdf-xfa-ignored",
+                    "the PDF carries an XFA form (a second form that some viewers "
+                    "show instead); only its AcroForm fields were read",
+                )
+            )
         return out
 
 
@@ -204,8 +227,9 @@ def _check_xobjects(page: DictionaryObject) -> None:
                 raise ParseError("hostile-structure", "the PDF's drawings nest too deeply to be read safely")
             key = ref.idnum if isinstance(ref, IndirectObject) else id(ref)
             if key in chain:
-                raise ParseError("hostile-structure", "a drawing of the PDF contains itself (self-referencing "
-                                                      "form XObject)")
+                raise ParseError(
+                    "hostile-structure", "a drawing of the PDF contains itself (self-referencing form XObject)"
+                )
             xobj = _obj(ref)
             if isinstance(xobj, DictionaryObject) and xobj.get("/Subtype") == "/Form":
                 inner = _obj(xobj.get("/Resources"))
@@ -237,19 +261,21 @@ def _read_fields(root: DictionaryObject, acts: _Actions) -> dict[str, AcroField]
         seen.add(id(node))
         acts.action(node)
         partial = node.get("/T")
-        name = f"{prefix}.{partial}" if prefix and partial is not None else str(partial) if partial is not None \
-            else prefix
+        name = (
+            f"{prefix}.{partial}" if prefix and partial is not None else str(partial) if partial is not None else prefix
+        )
         ft = node.get("/FT", ft)
         ff = int(node.get("/Ff", ff))
         v = node.get("/V", v)
         opt = node.get("/Opt", opt)
         kids = _obj(node.get("/Kids"))
-        if isinstance(kids, ArrayObject) and any(isinstance(_obj(k), DictionaryObject) and "/T" in _obj(k)
-                                                 for k in kids):
+        if isinstance(kids, ArrayObject) and any(
+            isinstance(_obj(k), DictionaryObject) and "/T" in _obj(k) for k in kids
+        ):
             stack.extend((k, name, ft, ff, v, opt, depth + 1) for k in reversed(kids))
             continue
         f = AcroField(name, str(ft) if ft is not None else None, ff, _obj(v), _opt_list(opt))
-        for w in (kids if isinstance(kids, ArrayObject) else ()):
+        for w in kids if isinstance(kids, ArrayObject) else ():
             widget = _obj(w)
             if isinstance(widget, DictionaryObject):
                 acts.action(widget)
@@ -333,8 +359,7 @@ def _ticked(f: AcroField) -> bool:
     if value and value != _OFF and (not states or value in states):
         return True
     # no /V, or a /V naming no state the box has (a viewer would show it blank): trust /AS
-    return any(w.appearance and w.appearance != _OFF and (not states or w.appearance in states)
-               for w in f.widgets)
+    return any(w.appearance and w.appearance != _OFF and (not states or w.appearance in states) for w in f.widgets)
 
 
 def _choice(f: AcroField, name: str, form_id: FormId, lang: Lang | None) -> str | None:
@@ -356,8 +381,10 @@ def _choice(f: AcroField, name: str, form_id: FormId, lang: Lang | None) -> str 
     if widget is not None and widget.rect is not None:
         placed = next(p for p in layout(form_id, lang or Lang.NL)[0] if p.field.name == name)
         cx, cy = (widget.rect[0] + widget.rect[2]) / 2, (widget.rect[1] + widget.rect[3]) / 2
-        best = min(placed.ticks.items(),
-                   key=lambda kv: ((kv[1].x0 + kv[1].x1) / 2 - cx) ** 2 + ((kv[1].y0 + kv[1].y1) / 2 - cy) ** 2)
+        best = min(
+            placed.ticks.items(),
+            key=lambda kv: ((kv[1].x0 + kv[1].x1) / 2 - cx) ** 2 + ((kv[1].y0 + kv[1].y1) / 2 - cy) ** 2,
+        )
         return best[0]
     if widget is not None and len(f.widgets) == len(definition.options):
         return definition.options[f.widgets.index(widget)].value
@@ -388,6 +415,7 @@ def resolve_fields(fields: dict[str, AcroField], form_id: FormId, lang: Lang | N
 
 def hidden_ids(fields: dict[str, AcroField]) -> tuple[str | None, str | None, str | None]:
     """The hidden ``form_id``, ``form_version``, ``form_lang`` of a fillable form, if it has them."""
+
     def get(name: str) -> str | None:
         f = fields.get(name)
         return _text(f.value) if f is not None and f.value is not None else None

@@ -63,17 +63,24 @@ def _fold(text: str) -> str:
 def _check_id(form_id: str, version: str | None) -> Classification | None:
     """The rejection for a foreign, unknown or other-version form; None when it is one of ours."""
     if form_id.startswith(FOREIGN_PLATFORM_PREFIXES):
-        return Classification(rejection=Issue(
-            "other-platform",
-            f"{shown(form_id)} is a form of another Ethias platform "
-            "(Ethias Connect / Extranet Wettelijk Pensioen); "
-            "access to Extranet Aanvullend Pensioen is requested separately"))
+        return Classification(
+            rejection=Issue(
+                "other-platform",
+                f"{shown(form_id)} is a form of another Ethias platform "
+                "(Ethias Connect / Extranet Wettelijk Pensioen); "
+                "access to Extranet Aanvullend Pensioen is requested separately",
+            )
+        )
     if form_id not in {str(f) for f in FormId}:
-        return Classification(rejection=Issue("not-a-form", f"{shown(form_id)} is not a form of Extranet Aanvullend "
-                                                            "Pensioen"))
+        return Classification(
+            rejection=Issue("not-a-form", f"{shown(form_id)} is not a form of Extranet Aanvullend Pensioen")
+        )
     if version is not None and version != FORMS[FormId(form_id)].version:
-        return Classification(rejection=Issue(
-            "unsupported-version", f"{form_id} version {shown(version)} is not supported (expected {FORM_VERSION})"))
+        return Classification(
+            rejection=Issue(
+                "unsupported-version", f"{form_id} version {shown(version)} is not supported (expected {FORM_VERSION})"
+            )
+        )
     return None
 
 
@@ -84,8 +91,11 @@ def classify_ids(form_id: str, version: str | None, lang: str | None) -> Classif
     if bad is not None:
         return bad
     language = lang.strip().lower() if lang else ""
-    return Classification(FormId(form_id), version.strip() if version else FORMS[FormId(form_id)].version,
-                          Lang(language) if language in {str(x) for x in Lang} else None)
+    return Classification(
+        FormId(form_id),
+        version.strip() if version else FORMS[FormId(form_id)].version,
+        Lang(language) if language in {str(x) for x in Lang} else None,
+    )
 
 
 def classify_text(lines: Iterable[str]) -> Classification:
@@ -96,9 +106,12 @@ def classify_text(lines: Iterable[str]) -> Classification:
     footers = list(FOOTER_RE.finditer(text))
     m = footers[-1] if footers else None
     if m is None:
-        return Classification(rejection=Issue(
-            "not-a-form", "no form footer (e.g. 'EAP-USR v2026.1') found: not a form of Extranet Aanvullend "
-                          "Pensioen"))
+        return Classification(
+            rejection=Issue(
+                "not-a-form",
+                "no form footer (e.g. 'EAP-USR v2026.1') found: not a form of Extranet Aanvullend Pensioen",
+            )
+        )
     form_id, version = m.group(1), m.group(2)
     bad = _check_id(form_id, version)
     if bad is not None:
@@ -107,6 +120,7 @@ def classify_text(lines: Iterable[str]) -> Classification:
     folded = _fold(text)
     # the first title found is the printed one; at the same place the longer (one title must never
     # be taken for another that contains it)
-    found = sorted((at, -len(title), lang) for lang in Lang
-                   if (at := folded.find(title := _fold(form.title(lang)))) >= 0)
+    found = sorted(
+        (at, -len(title), lang) for lang in Lang if (at := folded.find(title := _fold(form.title(lang)))) >= 0
+    )
     return Classification(form.form_id, version, found[0][2] if found else None)

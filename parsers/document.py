@@ -25,7 +25,6 @@ from parsers.xlsx import read_xlsx
 __all__ = ["parse_document"]
 
 
-
 def parse_document(
     data: bytes,
     *,
@@ -46,8 +45,9 @@ def parse_document(
     except ParseError as exc:
         return ParsedForm.reject(exc.code, exc.message, sha256=sha)
     except RecursionError:
-        return ParsedForm.reject("hostile-structure", "the document nests its objects too deeply to be read safely",
-                                 sha256=sha)
+        return ParsedForm.reject(
+            "hostile-structure", "the document nests its objects too deeply to be read safely", sha256=sha
+        )
     except MemoryError:
         return ParsedForm.reject("parse-memory", "the document needs more memory than a form can need", sha256=sha)
     return dataclasses.replace(parsed, sha256=sha)
@@ -96,13 +96,20 @@ def _ocr(data: bytes, *, today: date, ocr: OcrSettings) -> ParsedForm:
     return read_scan(data, today=today, page_timeout=ocr.page_timeout, min_confidence=ocr.min_confidence)
 
 
-def _finish(cls: Classification, method: Method, raw: dict[str, RawValue], *, today: date,
-            warnings: list[Issue]) -> ParsedForm:
+def _finish(
+    cls: Classification, method: Method, raw: dict[str, RawValue], *, today: date, warnings: list[Issue]
+) -> ParsedForm:
     assert cls.form_id is not None
     fields, errors, more = validate(cls.form_id, raw, today=today)
-    return ParsedForm(form_id=str(cls.form_id), version=cls.version,
-                      language=str(cls.language) if cls.language else None, method=method, fields=fields,
-                      errors=tuple(errors), warnings=(*warnings, *more))
+    return ParsedForm(
+        form_id=str(cls.form_id),
+        version=cls.version,
+        language=str(cls.language) if cls.language else None,
+        method=method,
+        fields=fields,
+        errors=tuple(errors),
+        warnings=(*warnings, *more),
+    )
 
 
 def _parse_pdf(data: bytes, *, today: date, ocr: OcrSettings) -> ParsedForm:
@@ -116,8 +123,13 @@ def _parse_pdf(data: bytes, *, today: date, ocr: OcrSettings) -> ParsedForm:
             # hidden language lost by some tool: the printed title still says it
             cls = dataclasses.replace(cls, language=read_text_layer(data).classification.language)
         assert cls.form_id is not None
-        return _finish(cls, Method.ACROFORM, resolve_fields(doc.fields, cls.form_id, cls.language), today=today,
-                       warnings=doc.warnings)
+        return _finish(
+            cls,
+            Method.ACROFORM,
+            resolve_fields(doc.fields, cls.form_id, cls.language),
+            today=today,
+            warnings=doc.warnings,
+        )
     layer = read_text_layer(data)
     cls = layer.classification
     if cls.rejection is not None or cls.form_id is None:
@@ -137,8 +149,9 @@ def _parse_xlsx(data: bytes, *, today: date) -> ParsedForm:
     fiche = read_xlsx(data)
     form_id = fiche.ids.get("form_id", "")
     if not form_id:
-        raise ParseError("not-a-form", "the spreadsheet has no form_id row: not a user fiche of Extranet "
-                                       "Aanvullend Pensioen")
+        raise ParseError(
+            "not-a-form", "the spreadsheet has no form_id row: not a user fiche of Extranet Aanvullend Pensioen"
+        )
     cls = classify_ids(form_id, fiche.ids.get("form_version") or None, fiche.ids.get("form_lang") or None)
     if cls.rejection is not None:
         return ParsedForm.reject(cls.rejection.code, cls.rejection.message)

@@ -158,10 +158,23 @@ def _org_section() -> Section:
         "Organisatie",
         "Organisation",
         (
-            FieldDef("org_name", FieldKind.TEXT, "Naam van de organisatie", "Dénomination de l'organisation",
-                     required=True, width=2 / 3),
-            FieldDef("org_enterprise_number", FieldKind.ENTERPRISE, "Ondernemingsnummer", "Numéro d'entreprise",
-                     required=True, width=1 / 3, max_len=20),
+            FieldDef(
+                "org_name",
+                FieldKind.TEXT,
+                "Naam van de organisatie",
+                "Dénomination de l'organisation",
+                required=True,
+                width=2 / 3,
+            ),
+            FieldDef(
+                "org_enterprise_number",
+                FieldKind.ENTERPRISE,
+                "Ondernemingsnummer",
+                "Numéro d'entreprise",
+                required=True,
+                width=1 / 3,
+                max_len=20,
+            ),
         ),
     )
 
@@ -170,8 +183,11 @@ def _signature_fields(*, place: bool) -> tuple[FieldDef, ...]:
     fields = []
     if place:
         fields.append(FieldDef("signed_place", FieldKind.TEXT, "Opgemaakt te", "Fait à", required=True, width=1 / 2))
-    fields.append(FieldDef("signed_date", FieldKind.DATE, "Datum", "Date", required=True,
-                           width=1 / 2 if place else 1 / 3, max_len=10))
+    fields.append(
+        FieldDef(
+            "signed_date", FieldKind.DATE, "Datum", "Date", required=True, width=1 / 2 if place else 1 / 3, max_len=10
+        )
+    )
     fields.append(FieldDef("signature", FieldKind.SIGNATURE, "Handtekening", "Signature", width=1.0))
     return tuple(fields)
 
@@ -182,24 +198,38 @@ AGREEMENT = FormDef(
     "Convention Extranet Pension complémentaire",
     (
         Section(
-            _org_section().nl, _org_section().fr,
+            _org_section().nl,
+            _org_section().fr,
             (
                 *_org_section().fields,
                 FieldDef("org_street", FieldKind.TEXT, "Straat en nummer", "Rue et numéro", required=True),
-                FieldDef("org_postcode", FieldKind.TEXT, "Postcode", "Code postal", required=True, width=1 / 3,
-                         max_len=10),
-                FieldDef("org_city", FieldKind.TEXT, "Gemeente", "Localité", required=True, width=2 / 3,
-                         max_len=80),
+                FieldDef(
+                    "org_postcode", FieldKind.TEXT, "Postcode", "Code postal", required=True, width=1 / 3, max_len=10
+                ),
+                FieldDef("org_city", FieldKind.TEXT, "Gemeente", "Localité", required=True, width=2 / 3, max_len=80),
             ),
         ),
         Section(
             "Kennisgevingen",
             "Notifications",
             (
-                FieldDef("notification_email", FieldKind.EMAIL, "E-mailadres voor kennisgevingen",
-                         "Adresse e-mail pour les notifications", required=True, width=2 / 3),
-                FieldDef("correspondence_language", FieldKind.CHOICE, "Taal", "Langue", required=True,
-                         width=1 / 3, options=_LANGS),
+                FieldDef(
+                    "notification_email",
+                    FieldKind.EMAIL,
+                    "E-mailadres voor kennisgevingen",
+                    "Adresse e-mail pour les notifications",
+                    required=True,
+                    width=2 / 3,
+                ),
+                FieldDef(
+                    "correspondence_language",
+                    FieldKind.CHOICE,
+                    "Taal",
+                    "Langue",
+                    required=True,
+                    width=1 / 3,
+                    options=_LANGS,
+                ),
             ),
             note_nl="Wij raden een verdeellijst aan. Op dit adres worden nooit toegangscodes verstuurd.",
             note_fr="Nous recommandons une liste de distribution. Aucun code d'accès n'est envoyé à cette adresse.",
@@ -208,18 +238,39 @@ AGREEMENT = FormDef(
             "Ondertekening",
             "Signature",
             (
-                FieldDef("signatory_name", FieldKind.TEXT, "Naam van de ondertekenaar", "Nom du signataire",
-                         required=True, width=1 / 2),
-                FieldDef("signatory_function", FieldKind.TEXT, "Functie van de ondertekenaar",
-                         "Fonction du signataire", required=True, width=1 / 2),
-                FieldDef("accept_terms", FieldKind.CHECKBOX, "Ik heb de voorwaarden gelezen en aanvaard",
-                         "J'ai lu et j'accepte les conditions", required=True),
+                FieldDef(
+                    "signatory_name",
+                    FieldKind.TEXT,
+                    "Naam van de ondertekenaar",
+                    "Nom du signataire",
+                    required=True,
+                    width=1 / 2,
+                ),
+                FieldDef(
+                    "signatory_function",
+                    FieldKind.TEXT,
+                    "Functie van de ondertekenaar",
+                    "Fonction du signataire",
+                    required=True,
+                    width=1 / 2,
+                ),
+                FieldDef(
+                    "accept_terms",
+                    FieldKind.CHECKBOX,
+                    "Ik heb de voorwaarden gelezen en aanvaard",
+                    "J'ai lu et j'accepte les conditions",
+                    required=True,
+                ),
                 *_signature_fields(place=True),
             ),
-            note_nl=("De organisatie gebruikt het Extranet Aanvullend Pensioen om persoonsgegevens van haar "
-                     "aangeslotenen uit te wisselen met Ethias en waakt over de vertrouwelijkheid ervan."),
-            note_fr=("L'organisation utilise l'Extranet Pension complémentaire pour échanger avec Ethias des "
-                     "données personnelles de ses affiliés et veille à leur confidentialité."),
+            note_nl=(
+                "De organisatie gebruikt het Extranet Aanvullend Pensioen om persoonsgegevens van haar "
+                "aangeslotenen uit te wisselen met Ethias en waakt over de vertrouwelijkheid ervan."
+            ),
+            note_fr=(
+                "L'organisation utilise l'Extranet Pension complémentaire pour échanger avec Ethias des "
+                "données personnelles de ses affiliés et veille à leur confidentialité."
+            ),
         ),
     ),
 )
@@ -237,24 +288,38 @@ MASTER_USER = FormDef(
                 FieldDef("mu_last_name", FieldKind.TEXT, "Naam", "Nom", required=True, width=1 / 2),
                 FieldDef("mu_first_name", FieldKind.TEXT, "Voornaam", "Prénom", required=True, width=1 / 2),
                 FieldDef("mu_function", FieldKind.TEXT, "Functie", "Fonction", required=True, width=1 / 2),
-                FieldDef("mu_phone", FieldKind.PHONE, "Telefoon", "Téléphone", required=True, width=1 / 2,
-                         max_len=30),
-                FieldDef("mu_email", FieldKind.EMAIL, "Persoonlijk e-mailadres", "Adresse e-mail personnelle",
-                         required=True, width=2 / 3),
-                FieldDef("mu_language", FieldKind.CHOICE, "Taal", "Langue", required=True, width=1 / 3,
-                         options=_LANGS),
+                FieldDef("mu_phone", FieldKind.PHONE, "Telefoon", "Téléphone", required=True, width=1 / 2, max_len=30),
+                FieldDef(
+                    "mu_email",
+                    FieldKind.EMAIL,
+                    "Persoonlijk e-mailadres",
+                    "Adresse e-mail personnelle",
+                    required=True,
+                    width=2 / 3,
+                ),
+                FieldDef("mu_language", FieldKind.CHOICE, "Taal", "Langue", required=True, width=1 / 3, options=_LANGS),
             ),
-            note_nl=("De Master User meldt Ethias elke toekenning, wijziging en intrekking van "
-                     "gebruikerstoegangen binnen de organisatie."),
-            note_fr=("Le Master User informe Ethias de toute attribution, modification et retrait "
-                     "d'accès utilisateur au sein de l'organisation."),
+            note_nl=(
+                "De Master User meldt Ethias elke toekenning, wijziging en intrekking van "
+                "gebruikerstoegangen binnen de organisatie."
+            ),
+            note_fr=(
+                "Le Master User informe Ethias de toute attribution, modification et retrait "
+                "d'accès utilisateur au sein de l'organisation."
+            ),
         ),
         Section(
             "Wettelijke vertegenwoordiger",
             "Représentant légal",
             (
-                FieldDef("rep_name", FieldKind.TEXT, "Naam van de wettelijke vertegenwoordiger",
-                         "Nom du représentant légal", required=True, width=1 / 2),
+                FieldDef(
+                    "rep_name",
+                    FieldKind.TEXT,
+                    "Naam van de wettelijke vertegenwoordiger",
+                    "Nom du représentant légal",
+                    required=True,
+                    width=1 / 2,
+                ),
                 FieldDef("rep_function", FieldKind.TEXT, "Functie", "Fonction", required=True, width=1 / 2),
                 *_signature_fields(place=False),
             ),
@@ -274,12 +339,19 @@ USER = FormDef(
             "Aanvraag",
             "Demande",
             (
-                FieldDef("action", FieldKind.CHOICE, "Type aanvraag", "Type de demande", required=True,
-                         width=2 / 3, options=(
-                             ChoiceOption("new", "Nieuwe toegang", "Nouvel accès"),
-                             ChoiceOption("modify", "Wijziging", "Modification"),
-                             ChoiceOption("revoke", "Intrekking", "Retrait"),
-                         )),
+                FieldDef(
+                    "action",
+                    FieldKind.CHOICE,
+                    "Type aanvraag",
+                    "Type de demande",
+                    required=True,
+                    width=2 / 3,
+                    options=(
+                        ChoiceOption("new", "Nieuwe toegang", "Nouvel accès"),
+                        ChoiceOption("modify", "Wijziging", "Modification"),
+                        ChoiceOption("revoke", "Intrekking", "Retrait"),
+                    ),
+                ),
                 FieldDef("login", FieldKind.TEXT, "Bestaande login", "Login existant", width=1 / 3, max_len=40),
             ),
         ),
@@ -289,19 +361,34 @@ USER = FormDef(
             (
                 FieldDef("user_last_name", FieldKind.TEXT, "Naam", "Nom", required=True, width=1 / 2),
                 FieldDef("user_first_name", FieldKind.TEXT, "Voornaam", "Prénom", required=True, width=1 / 2),
-                FieldDef("user_email", FieldKind.EMAIL, "Persoonlijk e-mailadres", "Adresse e-mail personnelle",
-                         width=2 / 3),
+                FieldDef(
+                    "user_email", FieldKind.EMAIL, "Persoonlijk e-mailadres", "Adresse e-mail personnelle", width=2 / 3
+                ),
                 FieldDef("user_phone", FieldKind.PHONE, "Telefoon", "Téléphone", width=1 / 3, max_len=30),
-                FieldDef("user_language", FieldKind.CHOICE, "Taal", "Langue", required=True, width=1 / 3,
-                         options=_LANGS),
-                FieldDef("user_type", FieldKind.CHOICE, "Type gebruiker", "Type d'utilisateur", required=True,
-                         width=2 / 3, options=(
-                             ChoiceOption("internal", "Medewerker", "Collaborateur"),
-                             ChoiceOption("external", "Externe persoon", "Personne externe"),
-                         )),
+                FieldDef(
+                    "user_language", FieldKind.CHOICE, "Taal", "Langue", required=True, width=1 / 3, options=_LANGS
+                ),
+                FieldDef(
+                    "user_type",
+                    FieldKind.CHOICE,
+                    "Type gebruiker",
+                    "Type d'utilisateur",
+                    required=True,
+                    width=2 / 3,
+                    options=(
+                        ChoiceOption("internal", "Medewerker", "Collaborateur"),
+                        ChoiceOption("external", "Externe persoon", "Personne externe"),
+                    ),
+                ),
                 FieldDef("external_company", FieldKind.TEXT, "Firma", "Société", width=2 / 3),
-                FieldDef("access_end_date", FieldKind.DATE, "Einddatum toegang", "Date de fin d'accès",
-                         width=1 / 3, max_len=10),
+                FieldDef(
+                    "access_end_date",
+                    FieldKind.DATE,
+                    "Einddatum toegang",
+                    "Date de fin d'accès",
+                    width=1 / 3,
+                    max_len=10,
+                ),
             ),
             note_nl="Eén fiche per persoon. De toegangscodes worden enkel naar dit persoonlijke adres gestuurd.",
             note_fr="Une fiche par personne. Les codes d'accès sont envoyés uniquement à cette adresse personnelle.",
@@ -310,24 +397,53 @@ USER = FormDef(
             "Toegang",
             "Accès",
             (
-                FieldDef("profile", FieldKind.CHOICE, "Profiel", "Profil", required=True, options=(
-                    ChoiceOption("consult", "Raadplegen", "Consultation"),
-                    ChoiceOption("consult_input", "Raadplegen en invoeren", "Consultation et encodage"),
-                )),
-                FieldDef("scope", FieldKind.CHOICE, "Contracten", "Contrats", required=True, options=(
-                    ChoiceOption("all", "Alle contracten", "Tous les contrats"),
-                    ChoiceOption("selected", "Enkel de volgende contracten", "Uniquement les contrats suivants"),
-                )),
-                *(FieldDef(name, FieldKind.CONTRACT, f"Contractnummer {i}", f"Numéro de contrat {i}",
-                           width=1 / 5, max_len=20) for i, name in enumerate(CONTRACT_FIELDS, 1)),
+                FieldDef(
+                    "profile",
+                    FieldKind.CHOICE,
+                    "Profiel",
+                    "Profil",
+                    required=True,
+                    options=(
+                        ChoiceOption("consult", "Raadplegen", "Consultation"),
+                        ChoiceOption("consult_input", "Raadplegen en invoeren", "Consultation et encodage"),
+                    ),
+                ),
+                FieldDef(
+                    "scope",
+                    FieldKind.CHOICE,
+                    "Contracten",
+                    "Contrats",
+                    required=True,
+                    options=(
+                        ChoiceOption("all", "Alle contracten", "Tous les contrats"),
+                        ChoiceOption("selected", "Enkel de volgende contracten", "Uniquement les contrats suivants"),
+                    ),
+                ),
+                *(
+                    FieldDef(
+                        name,
+                        FieldKind.CONTRACT,
+                        f"Contractnummer {i}",
+                        f"Numéro de contrat {i}",
+                        width=1 / 5,
+                        max_len=20,
+                    )
+                    for i, name in enumerate(CONTRACT_FIELDS, 1)
+                ),
             ),
         ),
         Section(
             "Master User",
             "Master User",
             (
-                FieldDef("mu_name", FieldKind.TEXT, "Naam van de Master User", "Nom du Master User",
-                         required=True, width=2 / 3),
+                FieldDef(
+                    "mu_name",
+                    FieldKind.TEXT,
+                    "Naam van de Master User",
+                    "Nom du Master User",
+                    required=True,
+                    width=2 / 3,
+                ),
                 *_signature_fields(place=False),
             ),
         ),
@@ -386,13 +502,13 @@ class PageText:
     text: str
 
 
-ROW_H = 34.0       # label line + writing box
+ROW_H = 34.0  # label line + writing box
 BOX_H = 18.0
 TICK = 10.0
 SIG_H = 60.0
 GAP = 8.0
-TOP = PAGE_SIZE[1] - MARGIN - 58.0   # under the header band
-BOTTOM = MARGIN + 24.0               # above the footer
+TOP = PAGE_SIZE[1] - MARGIN - 58.0  # under the header band
+BOTTOM = MARGIN + 24.0  # above the footer
 
 
 @cache

@@ -94,12 +94,14 @@ def read_scan(
         return ParsedForm.reject(exc.code, exc.message, method=Method.OCR)
     except (ValueError, IndexError, ArithmeticError) as exc:
         # an image no scanner makes (degenerate sizes, odd modes) must not stop the run: one form fails
-        return ParsedForm.reject("ocr-failed", f"the scan cannot be read: {type(exc).__name__}: {exc}",
-                                 method=Method.OCR)
+        return ParsedForm.reject(
+            "ocr-failed", f"the scan cannot be read: {type(exc).__name__}: {exc}", method=Method.OCR
+        )
 
 
-def _read(data: bytes, *, today: date, page_timeout: float, min_confidence: float,
-          clock: Callable[[], float]) -> ParsedForm:
+def _read(
+    data: bytes, *, today: date, page_timeout: float, min_confidence: float, clock: Callable[[], float]
+) -> ParsedForm:
     started = clock()
     pages = load_pages(data, max_pages=MAX_PAGES)
     if not pages:
@@ -141,8 +143,8 @@ def _border_strength(page: Gray, box: Box) -> float:
         return 0.0
     band = 3
     dark = page < 180
-    tops = dark[max(0, top - band):top + band + 1, left + 4:right - 4].mean(axis=1).max()
-    bots = dark[max(0, bottom - band):bottom + band + 1, left + 4:right - 4].mean(axis=1).max()
+    tops = dark[max(0, top - band) : top + band + 1, left + 4 : right - 4].mean(axis=1).max()
+    bots = dark[max(0, bottom - band) : bottom + band + 1, left + 4 : right - 4].mean(axis=1).max()
     return float(min(tops, bots))
 
 
@@ -185,8 +187,9 @@ def _classify(title: ZoneText, footer: ZoneText, fallback: FormId) -> tuple[Form
     if ratio >= 0.75:
         return title_form, title_lang
     if FOOTER_RE.search(footer.text) is None:
-        raise ParseError("not-a-form", "neither the footer (e.g. 'EAP-USR v2026.1') nor a form title can be read "
-                                       "on the scan")
+        raise ParseError(
+            "not-a-form", "neither the footer (e.g. 'EAP-USR v2026.1') nor a form title can be read on the scan"
+        )
     return fallback, title_lang
 
 
@@ -198,7 +201,7 @@ def _inner(rect: tuple[int, int, int, int], pad_pt: float) -> tuple[int, int, in
 
 def _crop(page: Gray, rect: tuple[int, int, int, int]) -> Gray:
     left, top, right, bottom = rect
-    return page[max(0, top):bottom, max(0, left):right]
+    return page[max(0, top) : bottom, max(0, left) : right]
 
 
 def _denoise(crop: Gray) -> Gray:
@@ -220,8 +223,9 @@ def _text_fields(form_id: FormId) -> list[PlacedField]:
     return [p for p in placed if p.field.kind not in (FieldKind.CHOICE, FieldKind.CHECKBOX, FieldKind.SIGNATURE)]
 
 
-def _ocr_page(page: Gray, form_id: FormId, *, deadline: float,
-              clock: Callable[[], float]) -> tuple[FormId, Lang, dict[str, tuple[float, list[ZoneText], Gray | None]]]:
+def _ocr_page(
+    page: Gray, form_id: FormId, *, deadline: float, clock: Callable[[], float]
+) -> tuple[FormId, Lang, dict[str, tuple[float, list[ZoneText], Gray | None]]]:
     """OCR title, footer and the written text boxes of ``form_id``: one strip, each model once."""
     crops: list[Gray] = [_crop(page, _inner(_rect(_TITLE_BOX), 0)), _upscale(_crop(page, _rect(_FOOTER_BOX)))]
     names: list[str] = []
@@ -248,8 +252,12 @@ def _ocr_page(page: Gray, form_id: FormId, *, deadline: float,
 
 
 def _rect(box: Box) -> tuple[int, int, int, int]:
-    return (round(box.x0 * SCALE), round((PAGE_SIZE[1] - box.y1) * SCALE),
-            round(box.x1 * SCALE), round((PAGE_SIZE[1] - box.y0) * SCALE))
+    return (
+        round(box.x0 * SCALE),
+        round((PAGE_SIZE[1] - box.y1) * SCALE),
+        round(box.x1 * SCALE),
+        round((PAGE_SIZE[1] - box.y0) * SCALE),
+    )
 
 
 def _upscale(crop: Gray) -> Gray:
@@ -395,8 +403,11 @@ def _typeset(crop: Gray, text: str) -> bool:
     # letters (runs of inked columns) without a descender end on the baseline
     inked = ink.any(axis=0)
     edges = np.flatnonzero(np.diff(np.concatenate(([0], inked.astype(np.int8), [0]))))
-    bottoms = [int(np.flatnonzero(ink[:, a:b].any(axis=1))[-1]) for a, b in zip(edges[::2], edges[1::2], strict=True)
-               if b - a >= 2]
+    bottoms = [
+        int(np.flatnonzero(ink[:, a:b].any(axis=1))[-1])
+        for a, b in zip(edges[::2], edges[1::2], strict=True)
+        if b - a >= 2
+    ]
     if len(bottoms) >= 4 and not any(c in _DESCENDERS for c in text):
         med = float(np.median(bottoms))
         on_line = float(np.mean([abs(b - med) <= 0.6 * SCALE for b in bottoms]))
@@ -428,8 +439,9 @@ def _result(form_id: FormId, lang: Lang, reading: _Reading, *, today: date, min_
         ocr_warnings.append(Issue("ocr-low-confidence", f"{name}: looks hand-written; check the value", name))
     for name, value in sorted(conf.items()):
         if value < min_confidence and name not in reading.unreadable and name not in reading.handwritten:
-            ocr_warnings.append(Issue("ocr-low-confidence",
-                                      f"{name}: OCR confidence {value:.2f} is under {min_confidence:.2f}", name))
+            ocr_warnings.append(
+                Issue("ocr-low-confidence", f"{name}: OCR confidence {value:.2f} is under {min_confidence:.2f}", name)
+            )
     return ParsedForm(
         form_id=str(form_id),
         version=FORMS[form_id].version,

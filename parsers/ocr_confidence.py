@@ -56,12 +56,37 @@ PLAUSIBLE: dict[FieldKind, re.Pattern[str]] = {
 }
 
 #: local parts of an organisation's functional mailboxes (the notification address of an agreement)
-ROLE_MAILBOXES = frozenset({
-    "rh", "hr", "hrm", "personeel", "personnel", "extranet", "info", "admin", "administratie",
-    "administration", "pension", "pensions", "pensioen", "pensioenen", "secretariaat", "secretariat",
-    "payroll", "salaris", "salaires", "loonadministratie", "boekhouding", "comptabilite", "direction",
-    "directie", "contact", "sociaal", "social",
-})
+ROLE_MAILBOXES = frozenset(
+    {
+        "rh",
+        "hr",
+        "hrm",
+        "personeel",
+        "personnel",
+        "extranet",
+        "info",
+        "admin",
+        "administratie",
+        "administration",
+        "pension",
+        "pensions",
+        "pensioen",
+        "pensioenen",
+        "secretariaat",
+        "secretariat",
+        "payroll",
+        "salaris",
+        "salaires",
+        "loonadministratie",
+        "boekhouding",
+        "comptabilite",
+        "direction",
+        "directie",
+        "contact",
+        "sociaal",
+        "social",
+    }
+)
 
 #: the e-mail address of the person whose name boxes are (first name, last name)
 _PERSON_EMAIL: dict[str, tuple[str, str]] = {
@@ -157,8 +182,12 @@ def calibrate(form_id: FormId, reading: _Reading) -> None:
                 lost.add(name)
     confirmed: set[str] = set()
     for email, (first, last) in _PERSON_EMAIL.items():
-        if email in agreed and first in agreed and last in agreed \
-                and email_matches_name(agreed[email], agreed[first], agreed[last]):
+        if (
+            email in agreed
+            and first in agreed
+            and last in agreed
+            and email_matches_name(agreed[email], agreed[first], agreed[last])
+        ):
             confirmed |= {email, first, last}
     for email in _ROLE_EMAIL:
         if email in agreed and agreed[email].partition("@")[0] in ROLE_MAILBOXES:

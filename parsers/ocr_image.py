@@ -94,8 +94,9 @@ def _image_pages(data: bytes, *, max_pages: int) -> list[Gray]:
             # a scan at more than DPI is brought down: more pixels cost OCR time and add nothing
             ppp = gray.width / PAGE_W
             if ppp > SCALE * 1.15:
-                gray = gray.resize((round(gray.width * SCALE / ppp), round(gray.height * SCALE / ppp)),
-                                   Image.Resampling.BOX)
+                gray = gray.resize(
+                    (round(gray.width * SCALE / ppp), round(gray.height * SCALE / ppp)), Image.Resampling.BOX
+                )
             pages.append(np.asarray(gray, dtype=np.uint8).copy())
         return pages
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
@@ -119,10 +120,10 @@ def normalise(gray: Gray) -> Gray:
 class Frame:
     """Where the printed frame of a page lies in the (normalised) scan."""
 
-    angle: float       # radians; the page content is rotated by this angle in the scan
-    band_y: float      # after de-rotation about the centre: row of the band's lower edge
-    rule_y: float      # row of the footer rule
-    rule_x0: float     # columns of the rule's ends
+    angle: float  # radians; the page content is rotated by this angle in the scan
+    band_y: float  # after de-rotation about the centre: row of the band's lower edge
+    rule_y: float  # row of the footer rule
+    rule_x0: float  # columns of the rule's ends
     rule_x1: float
     centre: tuple[float, float]
 
@@ -182,7 +183,7 @@ def find_frame(norm: Gray) -> Frame | None:
     step = 2
     # min-pooling, not subsampling: a 0.8 pt rule at 200 dpi is one pixel thin and must survive
     hh, ww = norm.shape[0] // step, norm.shape[1] // step
-    small = norm[:hh * step, :ww * step].reshape(hh, step, ww, step).min(axis=(1, 3))
+    small = norm[: hh * step, : ww * step].reshape(hh, step, ww, step).min(axis=(1, 3))
     h, w = small.shape
     ppp = w / PAGE_W  # pixels per point, assuming the page roughly fills the image width
     dark = small < INK
@@ -212,7 +213,7 @@ def find_frame(norm: Gray) -> Frame | None:
 def _band_bottom(dark: npt.NDArray[np.bool_], ppp: float) -> float | None:
     h, w = dark.shape
     top = min(h, int(110 * ppp))
-    frac = dark[:top, int(w * 0.05):int(w * 0.95)].mean(axis=1)
+    frac = dark[:top, int(w * 0.05) : int(w * 0.95)].mean(axis=1)
     rows = np.flatnonzero(frac > 0.6)
     if len(rows) < 4 * ppp:
         return None
@@ -276,12 +277,17 @@ def align_page(gray: Gray, frame: Frame) -> Gray:
     ax, bx = sx / SCALE, frame.rule_x0 - MARGIN * sx - cx
     ay, by = sy / SCALE, frame.band_y - (PAGE_H - BAND_EDGE_PT) * sy - cy
     coeffs = (
-        ax * cos, -ay * sin, cx + bx * cos - by * sin,
-        ax * sin, ay * cos, cy + bx * sin + by * cos,
+        ax * cos,
+        -ay * sin,
+        cx + bx * cos - by * sin,
+        ax * sin,
+        ay * cos,
+        cy + bx * sin + by * cos,
     )
     size = (round(PAGE_W * SCALE), round(PAGE_H * SCALE))
-    img = Image.fromarray(gray).transform(size, Image.Transform.AFFINE, coeffs, resample=Image.Resampling.BILINEAR,
-                                          fillcolor=255)
+    img = Image.fromarray(gray).transform(
+        size, Image.Transform.AFFINE, coeffs, resample=Image.Resampling.BILINEAR, fillcolor=255
+    )
     return np.asarray(img, dtype=np.uint8)
 
 
@@ -302,8 +308,8 @@ def correct_horizontal(page: Gray, frame: Frame, boxes: list[Box]) -> Frame:
                 # through them, the values (whose first letters line up 3 pt right of the
                 # border) never reach them
                 _, top, _, bottom = box_px(b)
-                rows[int(top + SCALE):int(top + 3 * SCALE)] = True
-                rows[int(bottom - 3 * SCALE):int(bottom - SCALE)] = True
+                rows[int(top + SCALE) : int(top + 3 * SCALE)] = True
+                rows[int(bottom - 3 * SCALE) : int(bottom - SCALE)] = True
         if rows.sum() < 20:
             return frame
         lo, hi = int((x_pt - 8) * SCALE), min(w, int((x_pt + 8) * SCALE))
@@ -353,7 +359,7 @@ def refine_box(page: Gray, box: Box, *, search_pt: float = 4.0) -> tuple[int, in
     # the sides are looked for only in the bands next to the top and bottom borders, where no
     # letter reaches: a value's first letter sits 3 pt from the border and has a stem of its own
     band = max(2, round(0.2 * (bottom - top)))
-    side_rows = np.r_[int(top) + 2:int(top) + band, int(bottom) - band:int(bottom) - 1]
+    side_rows = np.r_[int(top) + 2 : int(top) + band, int(bottom) - band : int(bottom) - 1]
     side_rows = side_rows[(side_rows >= 0) & (side_rows < h)]
     cols = dark[side_rows, x0:x1].mean(axis=0).astype(np.float64)
     t = _edge(rows, 0, int(2 * s), top - y0)

@@ -68,7 +68,7 @@ def _compose(crops: Sequence[Gray]) -> tuple[Gray, list[tuple[int, int]]]:
     y = _PAD
     for c in crops:
         h, w = c.shape
-        strip[y:y + h, _PAD:_PAD + w] = c
+        strip[y : y + h, _PAD : _PAD + w] = c
         spans.append((y - _GAP // 2, y + h + _GAP // 2))
         y += h + _GAP
     return strip, spans
@@ -91,14 +91,28 @@ def read_zones(crops: Sequence[Gray], *, timeout: float, models: Sequence[str] =
     try:
         for model in models:
             cmd = [
-                TESSERACT, "stdin", "stdout", "-l", model, "--psm", "6", "--dpi", str(int(DPI)),
+                TESSERACT,
+                "stdin",
+                "stdout",
+                "-l",
+                model,
+                "--psm",
+                "6",
+                "--dpi",
+                str(int(DPI)),
                 # names, e-mail addresses and numbers are not dictionary words: word lists only mislead
-                "-c", "load_system_dawg=0", "-c", "load_freq_dawg=0",
+                "-c",
+                "load_system_dawg=0",
+                "-c",
+                "load_freq_dawg=0",
                 # hOCR with each letter's alternatives: a close runner-up marks a doubtful letter
-                "-c", "lstm_choice_mode=2", "hocr",
+                "-c",
+                "lstm_choice_mode=2",
+                "hocr",
             ]
-            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL, env=env)
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+            )
             procs.append(proc)
             # tesseract reads all of stdin before it starts: writing cannot dead-lock on its output
             assert proc.stdin is not None
@@ -161,7 +175,7 @@ def _split(hocr: str, spans: list[tuple[int, int]]) -> list[ZoneText]:
         if not text:
             continue
         left, top, _, bottom = (int(m.group(k)) for k in range(1, 5))
-        segment = hocr[m.end():matches[i + 1].start() if i + 1 < len(matches) else len(hocr)]
+        segment = hocr[m.end() : matches[i + 1].start() if i + 1 < len(matches) else len(hocr)]
         mid = (top + bottom) / 2
         for z, (y0, y1) in enumerate(spans):
             if y0 <= mid < y1:

@@ -50,9 +50,11 @@ def _address(fn: Any) -> int:
 #: ``FPDFText_GetTextObject`` answering the object's address (an int): a pointer object per character,
 #: cast to compare, cost a quarter of the page's time
 _text_object = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)(
-    _address(pdfium_c.FPDFText_GetTextObject))
+    _address(pdfium_c.FPDFText_GetTextObject)
+)
 _font_of = ctypes.CFUNCTYPE(pdfium_c.FPDFTextObj_GetFont.restype, ctypes.c_void_p)(
-    _address(pdfium_c.FPDFTextObj_GetFont))
+    _address(pdfium_c.FPDFTextObj_GetFont)
+)
 
 
 @dataclass(frozen=True)
@@ -217,8 +219,11 @@ def group_words(chars: list[_Char]) -> list[_Char]:
             if c[0].isspace():
                 _flush(current, words)
                 current = []
-            elif current and (c[1] < current[-1][1] or c[1] > current[-1][2] + _X_TOLERANCE
-                              or abs(c[3] - current[-1][3]) > _Y_TOLERANCE):
+            elif current and (
+                c[1] < current[-1][1]
+                or c[1] > current[-1][2] + _X_TOLERANCE
+                or abs(c[3] - current[-1][3]) > _Y_TOLERANCE
+            ):
                 _flush(current, words)
                 current = [c]
             else:

@@ -7,8 +7,21 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["ACTIVE_CONTENT_CODES", "SIGNATURE_CODES", "STRAY_PAGE_CODES", "Channel", "FieldChange", "FieldValue",
-           "Issue", "Method", "OcrSettings", "Outcome", "ParsedForm", "Severity", "SignatureVerdict"]
+__all__ = [
+    "ACTIVE_CONTENT_CODES",
+    "SIGNATURE_CODES",
+    "STRAY_PAGE_CODES",
+    "Channel",
+    "FieldChange",
+    "FieldValue",
+    "Issue",
+    "Method",
+    "OcrSettings",
+    "Outcome",
+    "ParsedForm",
+    "Severity",
+    "SignatureVerdict",
+]
 
 #: a normalised field value: text (dates ISO 8601, enterprise number 10 digits), a tick box, or
 #: the list of contract numbers (key ``contracts``)
@@ -38,8 +51,8 @@ class Severity(StrEnum):
 
 
 class Outcome(StrEnum):
-    VALID = "valid"        # one of the three forms, no blocking error
-    INVALID = "invalid"    # one of the three forms, with blocking errors (a person must act)
+    VALID = "valid"  # one of the three forms, no blocking error
+    INVALID = "invalid"  # one of the three forms, with blocking errors (a person must act)
     REJECTED = "rejected"  # not readable as one of the three forms: corrupt, hostile, other platform …
 
 
@@ -111,13 +124,16 @@ class SignatureVerdict:
 
     def summary(self) -> str:
         """One line for a person: by whom, which certificate, intact, trusted, name matching."""
+
         def yn(v: bool | None) -> str:
             return "-" if v is None else "yes" if v else "no"
 
         intact = yn(self.intact and self.covers_whole_file)
-        return (f"signature {self.field}: by {self.signer or '?'} (serial {self.serial or '?'}, issuer "
-                f"{self.issuer or '?'}), signed {self.signed_at or '?'}; intact={intact} trusted={yn(self.trusted)} "
-                f"name matches={yn(self.name_matches)}")
+        return (
+            f"signature {self.field}: by {self.signer or '?'} (serial {self.serial or '?'}, issuer "
+            f"{self.issuer or '?'}), signed {self.signed_at or '?'}; intact={intact} trusted={yn(self.trusted)} "
+            f"name matches={yn(self.name_matches)}"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -128,23 +144,35 @@ class SignatureVerdict:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SignatureVerdict:
         return cls(
-            field=str(d["field"]), signer=d.get("signer"), serial=d.get("serial"), issuer=d.get("issuer"),
-            signed_at=d.get("signed_at"), intact=bool(d.get("intact")),
+            field=str(d["field"]),
+            signer=d.get("signer"),
+            serial=d.get("serial"),
+            issuer=d.get("issuer"),
+            signed_at=d.get("signed_at"),
+            intact=bool(d.get("intact")),
             covers_whole_file=bool(d.get("covers_whole_file")),
             later_revisions=tuple(int(r) for r in d.get("later_revisions") or ()),
-            changed_fields=tuple(FieldChange(str(c["field"]), c.get("signed"), c.get("read"))
-                                 for c in d.get("changed_fields") or ()),
-            trusted=bool(d.get("trusted")), expired=bool(d.get("expired")), name_matches=d.get("name_matches"),
+            changed_fields=tuple(
+                FieldChange(str(c["field"]), c.get("signed"), c.get("read")) for c in d.get("changed_fields") or ()
+            ),
+            trusted=bool(d.get("trusted")),
+            expired=bool(d.get("expired")),
+            name_matches=d.get("name_matches"),
             problems=tuple(Issue(str(i["code"]), str(i["message"]), i.get("field")) for i in d.get("problems") or ()),
         )
 
 
 #: the codes of a digital signature's problems: each is a warning of the form and a reason of its
 #: review item (an agreement or Master User fiche always goes to a person; these say what to look at)
-SIGNATURE_CODES = frozenset({
-    "signature-modified-after-signing", "signature-untrusted", "signature-expired", "signature-name-mismatch",
-    "signature-invalid",
-})
+SIGNATURE_CODES = frozenset(
+    {
+        "signature-modified-after-signing",
+        "signature-untrusted",
+        "signature-expired",
+        "signature-name-mismatch",
+        "signature-invalid",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -183,18 +211,37 @@ class ParsedForm:
         return d
 
     @classmethod
-    def reject(cls, code: str, message: str, *, method: Method | None = None, form_id: str | None = None,
-               sha256: str | None = None) -> ParsedForm:
-        return cls(form_id=form_id, version=None, language=None, method=method,
-                   errors=(Issue(code, message),), rejected=True, sha256=sha256)
+    def reject(
+        cls,
+        code: str,
+        message: str,
+        *,
+        method: Method | None = None,
+        form_id: str | None = None,
+        sha256: str | None = None,
+    ) -> ParsedForm:
+        return cls(
+            form_id=form_id,
+            version=None,
+            language=None,
+            method=method,
+            errors=(Issue(code, message),),
+            rejected=True,
+            sha256=sha256,
+        )
 
 
 #: warning codes of a PDF that carries active content (never run, opened or extracted): a form
 #: that arrives this way is read, but goes to a person before it takes effect (issue 13.6) — the
 #: same file may do something else in the viewer of whoever signed or forwarded it
-ACTIVE_CONTENT_CODES = frozenset({
-    "pdf-javascript-ignored", "pdf-launch-action-ignored", "pdf-embedded-files-ignored", "pdf-xfa-ignored",
-})
+ACTIVE_CONTENT_CODES = frozenset(
+    {
+        "pdf-javascript-ignored",
+        "pdf-launch-action-ignored",
+        "pdf-embedded-files-ignored",
+        "pdf-xfa-ignored",
+    }
+)
 
 
 #: longest part of a read value an issue message quotes (a hostile value can be megabytes)

@@ -49,8 +49,15 @@ class SandboxedParser:
     Not thread-safe: one instance per thread or worker of the daily run.
     """
 
-    def __init__(self, *, timeout: float, memory_mb: int, max_bytes: int, ocr: OcrSettings | None = None,
-                 trusted_roots: Sequence[bytes] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        memory_mb: int,
+        max_bytes: int,
+        ocr: OcrSettings | None = None,
+        trusted_roots: Sequence[bytes] = (),
+    ) -> None:
         self.timeout = timeout
         #: the certificates digital signatures must chain up to, handed to the worker with each document
         self.trusted_roots = tuple(trusted_roots)
@@ -65,8 +72,9 @@ class SandboxedParser:
     def __enter__(self) -> SandboxedParser:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -94,12 +102,17 @@ class SandboxedParser:
             **os.environ,
             "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p),
             # native thread pools reserve address space per thread: one thread keeps RLIMIT_AS meaningful
-            "OMP_THREAD_LIMIT": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+            "OMP_THREAD_LIMIT": "1",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "parsers.sandbox", str(self.memory_mb)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            close_fds=True,
         )
         self.started += 1
         return self._proc
@@ -118,11 +131,21 @@ class SandboxedParser:
         sha = hashlib.sha256(data).hexdigest()
         if len(data) > self.max_bytes:
             # refused before a single byte reaches a parser
-            return ParsedForm.reject("file-too-large", f"the file is {len(data)} bytes; the limit is "
-                                                       f"{self.max_bytes}", sha256=sha)
-        answer = self._ask({"today": today.isoformat(), "filename": filename, "ocr": dataclasses.asdict(self.ocr),
-                            "trusted_roots": [base64.b64encode(r).decode("ascii") for r in self.trusted_roots]},
-                           data, sha=sha, max_answer=_MAX_ANSWER, timeout=self.timeout)
+            return ParsedForm.reject(
+                "file-too-large", f"the file is {len(data)} bytes; the limit is {self.max_bytes}", sha256=sha
+            )
+        answer = self._ask(
+            {
+                "today": today.isoformat(),
+                "filename": filename,
+                "ocr": dataclasses.asdict(self.ocr),
+                "trusted_roots": [base64.b64encode(r).decode("ascii") for r in self.trusted_roots],
+            },
+            data,
+            sha=sha,
+            max_answer=_MAX_ANSWER,
+            timeout=self.timeout,
+        )
         if isinstance(answer, ParsedForm):
             return answer
         try:
@@ -142,23 +165,36 @@ class SandboxedParser:
             return []  # parse() gives the refusal; only a PDF can be a stack
         # the parts are the stack's pages again (base64): their answer may be larger than a form's
         # a stack is many pages, each maybe OCR'd (its footer): more time than one form, still bounded
-        answer = self._ask({"op": "split", "ocr": dataclasses.asdict(self.ocr)}, data, sha=sha,
-                           max_answer=max(_MAX_ANSWER, 2 * len(data) + (1 << 20)),
-                           timeout=self.timeout * SPLIT_TIMEOUT_FACTOR)
+        answer = self._ask(
+            {"op": "split", "ocr": dataclasses.asdict(self.ocr)},
+            data,
+            sha=sha,
+            max_answer=max(_MAX_ANSWER, 2 * len(data) + (1 << 20)),
+            timeout=self.timeout * SPLIT_TIMEOUT_FACTOR,
+        )
         if isinstance(answer, ParsedForm):
             return answer.errors[0]
         try:
             if "error" in answer:
                 return _issue(answer["error"])
-            return [Part(int(p["first"]), int(p["last"]), PageKind(p["kind"]),
-                         None if p["form_id"] is None else str(p["form_id"]), bool(p["rotated"]),
-                         base64.b64decode(p["data"], validate=True)) for p in answer["parts"]]
+            return [
+                Part(
+                    int(p["first"]),
+                    int(p["last"]),
+                    PageKind(p["kind"]),
+                    None if p["form_id"] is None else str(p["form_id"]),
+                    bool(p["rotated"]),
+                    base64.b64decode(p["data"], validate=True),
+                )
+                for p in answer["parts"]
+            ]
         except (ValueError, KeyError, TypeError, binascii.Error):
             self._kill()
             return Issue("hostile-structure", "the stack splitter's answer cannot be read")
 
-    def _ask(self, header: dict[str, Any], data: bytes, *, sha: str, max_answer: int,
-             timeout: float) -> dict[str, Any] | ParsedForm:
+    def _ask(
+        self, header: dict[str, Any], data: bytes, *, sha: str, max_answer: int, timeout: float
+    ) -> dict[str, Any] | ParsedForm:
         """One request to the worker; its JSON answer, or the coded rejection of a worker that failed."""
         proc = self._worker()
         head = json.dumps(header).encode()
@@ -176,13 +212,17 @@ class SandboxedParser:
             if size > max_answer:
                 # no form needs this much; the worker is stuck writing it: end it, never wait on it
                 self._kill()
-                return ParsedForm.reject("hostile-structure", f"the parser's answer for this document is "
-                                         f"{size} bytes; the limit is {max_answer}", sha256=sha)
+                return ParsedForm.reject(
+                    "hostile-structure",
+                    f"the parser's answer for this document is {size} bytes; the limit is {max_answer}",
+                    sha256=sha,
+                )
             answer = json.loads(_read_exact(proc.stdout, size, deadline))
         except TimeoutError:
             self._kill()
-            return ParsedForm.reject("parse-timeout", f"reading the document took longer than {timeout:g} s",
-                                     sha256=sha)
+            return ParsedForm.reject(
+                "parse-timeout", f"reading the document took longer than {timeout:g} s", sha256=sha
+            )
         except (EOFError, OSError, ValueError):
             return self._died(sha)
         if not isinstance(answer, dict):
@@ -200,10 +240,10 @@ class SandboxedParser:
         if code in (-signal.SIGKILL, -signal.SIGABRT, 3):
             # killed by the kernel for memory, a native library aborting on a failed allocation, or our own
             # MemoryError exit
-            return ParsedForm.reject("parse-memory", "reading the document exhausted the parser's memory limit",
-                                     sha256=sha)
-        return ParsedForm.reject("hostile-structure", f"the parser stopped on this document (exit {code})",
-                                 sha256=sha)
+            return ParsedForm.reject(
+                "parse-memory", "reading the document exhausted the parser's memory limit", sha256=sha
+            )
+        return ParsedForm.reject("hostile-structure", f"the parser stopped on this document (exit {code})", sha256=sha)
 
 
 def _read_exact(stream: IO[bytes], size: int, deadline: float) -> bytes:
@@ -232,22 +272,28 @@ def _issue(d: dict[str, Any]) -> Issue:
 def _from_dict(d: dict[str, Any]) -> ParsedForm:
     values = d.get("error_values") or []
     errors = [_issue(i) for i in d.get("errors") or ()]
-    errors = [dataclasses.replace(e, value=str(v)) if v is not None else e
-              for e, v in zip(errors, [*values, *([None] * len(errors))], strict=False)]
+    errors = [
+        dataclasses.replace(e, value=str(v)) if v is not None else e
+        for e, v in zip(errors, [*values, *([None] * len(errors))], strict=False)
+    ]
     return ParsedForm(
-        form_id=d.get("form_id"), version=d.get("version"), language=d.get("language"),
+        form_id=d.get("form_id"),
+        version=d.get("version"),
+        language=d.get("language"),
         method=Method(d["method"]) if d.get("method") else None,
         fields=dict(d.get("fields") or {}),
         confidence={str(k): float(v) for k, v in (d.get("confidence") or {}).items()},
         errors=tuple(errors),
         warnings=tuple(_issue(i) for i in d.get("warnings") or ()),
-        rejected=bool(d.get("rejected")), sha256=d.get("sha256"),
+        rejected=bool(d.get("rejected")),
+        sha256=d.get("sha256"),
         channel=Channel(d["channel"]) if d.get("channel") else None,
         signatures=tuple(SignatureVerdict.from_dict(v) for v in d.get("signatures") or ()),
     )
 
 
 # --------------------------------------------------------------------------------- the worker
+
 
 def _serve(memory_mb: int) -> None:
     import contextlib
@@ -283,18 +329,25 @@ def _serve(memory_mb: int) -> None:
             out.flush()
             continue
         try:
-            parsed = parse_document(data, today=date.fromisoformat(header["today"]), filename=header["filename"],
-                                    ocr=OcrSettings(**header["ocr"]),
-                                    trusted_roots=[base64.b64decode(r) for r in header.get("trusted_roots") or ()])
+            parsed = parse_document(
+                data,
+                today=date.fromisoformat(header["today"]),
+                filename=header["filename"],
+                ocr=OcrSettings(**header["ocr"]),
+                trusted_roots=[base64.b64decode(r) for r in header.get("trusted_roots") or ()],
+            )
             # the values as read of refused fields travel beside the issues (not part of their output)
-            answer = json.dumps({**parsed.as_dict(),
-                                 "error_values": [e.value for e in parsed.errors]}).encode()
+            answer = json.dumps({**parsed.as_dict(), "error_values": [e.value for e in parsed.errors]}).encode()
         except MemoryError:
-            answer = json.dumps(ParsedForm.reject("parse-memory", "reading the document exhausted the parser's "
-                                                                  "memory limit").as_dict()).encode()
+            answer = json.dumps(
+                ParsedForm.reject("parse-memory", "reading the document exhausted the parser's memory limit").as_dict()
+            ).encode()
         except Exception as exc:  # a parser bug is this document's failure, not the run's
-            answer = json.dumps(ParsedForm.reject("hostile-structure", f"the parser failed on this document: "
-                                                                       f"{type(exc).__name__}").as_dict()).encode()
+            answer = json.dumps(
+                ParsedForm.reject(
+                    "hostile-structure", f"the parser failed on this document: {type(exc).__name__}"
+                ).as_dict()
+            ).encode()
         del data
         out.write(_LEN.pack(len(answer)) + answer)
         out.flush()
@@ -307,18 +360,36 @@ def _split(data: bytes, ocr: OcrSettings) -> bytes:
 
     try:
         parts = split_stack(data, page_timeout=ocr.page_timeout)
-        return json.dumps({"parts": [{"first": p.first, "last": p.last, "kind": p.kind.value, "form_id": p.form_id,
-                                      "rotated": p.rotated, "data": base64.b64encode(p.data).decode("ascii")}
-                                     for p in parts]}).encode()
+        return json.dumps(
+            {
+                "parts": [
+                    {
+                        "first": p.first,
+                        "last": p.last,
+                        "kind": p.kind.value,
+                        "form_id": p.form_id,
+                        "rotated": p.rotated,
+                        "data": base64.b64encode(p.data).decode("ascii"),
+                    }
+                    for p in parts
+                ]
+            }
+        ).encode()
     except ParseError as exc:
         return json.dumps({"error": {"code": exc.code, "message": exc.message}}).encode()
     except MemoryError:
-        return json.dumps({"error": {"code": "parse-memory", "message": "splitting the stack exhausted the "
-                                                                        "parser's memory limit"}}).encode()
+        return json.dumps(
+            {"error": {"code": "parse-memory", "message": "splitting the stack exhausted the parser's memory limit"}}
+        ).encode()
     except Exception as exc:  # a splitter bug is this document's failure, not the run's
-        return json.dumps({"error": {"code": "hostile-structure",
-                                     "message": f"the stack splitter failed on this document: "
-                                                f"{type(exc).__name__}"}}).encode()
+        return json.dumps(
+            {
+                "error": {
+                    "code": "hostile-structure",
+                    "message": f"the stack splitter failed on this document: {type(exc).__name__}",
+                }
+            }
+        ).encode()
 
 
 if __name__ == "__main__":

@@ -49,8 +49,12 @@ def _words(name: str) -> list[str]:
     return sorted(cleaned.split())
 
 
-def check_signatures(data: bytes, trusted_roots: Sequence[bytes], *, expected_name: str | None = None,
-                     ) -> tuple[SignatureVerdict, ...]:
+def check_signatures(
+    data: bytes,
+    trusted_roots: Sequence[bytes],
+    *,
+    expected_name: str | None = None,
+) -> tuple[SignatureVerdict, ...]:
     """One verdict per signature of the PDF (empty when it has none, e.g. an empty /Sig field).
 
     ``expected_name`` is the representative the form names (EAP-AGR ``signatory_name``, EAP-MU
@@ -62,8 +66,14 @@ def check_signatures(data: bytes, trusted_roots: Sequence[bytes], *, expected_na
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         sigs = list(reader.embedded_signatures)
     except Exception as exc:  # pyhanko raises many types on a damaged file: each is this file's failure
-        return (SignatureVerdict(field="?", problems=(Issue(
-            "signature-invalid", f"the document's signatures cannot be read: {type(exc).__name__}"),)),)
+        return (
+            SignatureVerdict(
+                field="?",
+                problems=(
+                    Issue("signature-invalid", f"the document's signatures cannot be read: {type(exc).__name__}"),
+                ),
+            ),
+        )
     roots = _load_roots(trusted_roots)
     total = reader.xrefs.total_revisions
     return tuple(_check(reader, sig, data, roots, total, expected_name) for sig in sigs)
@@ -78,19 +88,28 @@ def _load_roots(trusted_roots: Sequence[bytes]) -> list[Any]:
     return out
 
 
-def _check(reader: Any, sig: Any, data: bytes, roots: list[Any], total: int,
-           expected_name: str | None) -> SignatureVerdict:
+def _check(
+    reader: Any, sig: Any, data: bytes, roots: list[Any], total: int, expected_name: str | None
+) -> SignatureVerdict:
     name = str(sig.field_name)
     try:
         return _validate(reader, sig, data, roots, total, expected_name)
     except Exception as exc:  # a malformed signature is this signature's failure, not the run's
-        return SignatureVerdict(field=name, problems=(Issue(
-            "signature-invalid", f"signature {name!r} cannot be validated: {type(exc).__name__}: "
-                                 f"{shown(str(exc))}", field=name),))
+        return SignatureVerdict(
+            field=name,
+            problems=(
+                Issue(
+                    "signature-invalid",
+                    f"signature {name!r} cannot be validated: {type(exc).__name__}: {shown(str(exc))}",
+                    field=name,
+                ),
+            ),
+        )
 
 
-def _validate(reader: Any, sig: Any, data: bytes, roots: list[Any], total: int,
-              expected_name: str | None) -> SignatureVerdict:
+def _validate(
+    reader: Any, sig: Any, data: bytes, roots: list[Any], total: int, expected_name: str | None
+) -> SignatureVerdict:
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.dss import DocumentSecurityStore
     from pyhanko.sign.validation.errors import NoDSSFoundError
@@ -117,8 +136,10 @@ def _validate(reader: Any, sig: Any, data: bytes, roots: list[Any], total: int,
         vc = ValidationContext(**kwargs)
     status = validate_pdf_signature(sig, vc)
 
-    not_before, not_after = cert["tbs_certificate"]["validity"]["not_before"].native, \
-        cert["tbs_certificate"]["validity"]["not_after"].native
+    not_before, not_after = (
+        cert["tbs_certificate"]["validity"]["not_before"].native,
+        cert["tbs_certificate"]["validity"]["not_after"].native,
+    )
     moment = when or datetime.now(UTC)
     expired = not (not_before <= moment <= not_after)
     signer = cert.subject.native.get("common_name")
@@ -131,39 +152,80 @@ def _validate(reader: Any, sig: Any, data: bytes, roots: list[Any], total: int,
 
     problems: list[Issue] = []
     if not (status.intact and status.valid):
-        problems.append(Issue("signature-invalid", f"signature {name!r}: the signed bytes do not match the "
-                                                   "signature (damaged or forged)", field=name))
+        problems.append(
+            Issue(
+                "signature-invalid",
+                f"signature {name!r}: the signed bytes do not match the signature (damaged or forged)",
+                field=name,
+            )
+        )
     if changed:
         what = "; ".join(f"{c.field}: signed {shown(c.signed or '')}, now {shown(c.read or '')}" for c in changed)
-        problems.append(Issue("signature-modified-after-signing",
-                              f"signature {name!r}: field values were changed after signing, the values read are "
-                              f"not the values signed ({what})", field=name))
+        problems.append(
+            Issue(
+                "signature-modified-after-signing",
+                f"signature {name!r}: field values were changed after signing, the values read are "
+                f"not the values signed ({what})",
+                field=name,
+            )
+        )
     elif later and not _tolerated(status):
-        problems.append(Issue("signature-modified-after-signing",
-                              f"signature {name!r} covers only revision {signed_rev + 1} of {total}: the "
-                              f"{len(later)} revision(s) added after signing change more than signatures and "
-                              f"form fields ({_level(status)})", field=name))
+        problems.append(
+            Issue(
+                "signature-modified-after-signing",
+                f"signature {name!r} covers only revision {signed_rev + 1} of {total}: the "
+                f"{len(later)} revision(s) added after signing change more than signatures and "
+                f"form fields ({_level(status)})",
+                field=name,
+            )
+        )
     if expired:
-        problems.append(Issue("signature-expired", f"signature {name!r}: the certificate of {signer} was not valid "
-                                                   f"at signing time {moment:%Y-%m-%d %H:%M} UTC (valid "
-                                                   f"{not_before:%Y-%m-%d} to {not_after:%Y-%m-%d})", field=name))
+        problems.append(
+            Issue(
+                "signature-expired",
+                f"signature {name!r}: the certificate of {signer} was not valid "
+                f"at signing time {moment:%Y-%m-%d %H:%M} UTC (valid "
+                f"{not_before:%Y-%m-%d} to {not_after:%Y-%m-%d})",
+                field=name,
+            )
+        )
     elif not status.trusted:
-        problems.append(Issue("signature-untrusted", f"signature {name!r}: the certificate of {signer} (issuer "
-                                                     f"{cert.issuer.human_friendly}) does not chain up to a "
-                                                     "configured trusted root", field=name))
+        problems.append(
+            Issue(
+                "signature-untrusted",
+                f"signature {name!r}: the certificate of {signer} (issuer "
+                f"{cert.issuer.human_friendly}) does not chain up to a "
+                "configured trusted root",
+                field=name,
+            )
+        )
     matches: bool | None = None
     if expected_name:
         matches = bool(signer) and same_name(signer or "", expected_name)
         if not matches:
-            problems.append(Issue("signature-name-mismatch",
-                                  f"signature {name!r} is by {shown(signer or '')}, but the form names "
-                                  f"{shown(expected_name)} as the representative", field=name))
+            problems.append(
+                Issue(
+                    "signature-name-mismatch",
+                    f"signature {name!r} is by {shown(signer or '')}, but the form names "
+                    f"{shown(expected_name)} as the representative",
+                    field=name,
+                )
+            )
     return SignatureVerdict(
-        field=name, signer=signer, serial=format(cert.serial_number, "X"), issuer=cert.issuer.human_friendly,
-        signed_at=moment.isoformat() if when is not None else None, intact=bool(status.intact and status.valid),
-        covers_whole_file=covers, later_revisions=later, changed_fields=changed,
-        trusted=bool(status.trusted) and not expired, expired=expired, name_matches=matches,
-        problems=tuple(problems))
+        field=name,
+        signer=signer,
+        serial=format(cert.serial_number, "X"),
+        issuer=cert.issuer.human_friendly,
+        signed_at=moment.isoformat() if when is not None else None,
+        intact=bool(status.intact and status.valid),
+        covers_whole_file=covers,
+        later_revisions=later,
+        changed_fields=changed,
+        trusted=bool(status.trusted) and not expired,
+        expired=expired,
+        name_matches=matches,
+        problems=tuple(problems),
+    )
 
 
 def _tolerated(status: Any) -> bool:
@@ -182,8 +244,11 @@ def _level(status: Any) -> str:
 def _changed_fields(signed: bytes, now: bytes) -> tuple[FieldChange, ...]:
     """The text/choice/tick-box values that differ between the signed revision and the whole file."""
     before, after = _field_values(signed), _field_values(now)
-    return tuple(FieldChange(k, before.get(k), after.get(k)) for k in sorted(set(before) | set(after))
-                 if before.get(k) != after.get(k))
+    return tuple(
+        FieldChange(k, before.get(k), after.get(k))
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
+    )
 
 
 def _field_values(data: bytes) -> dict[str, str | None]:

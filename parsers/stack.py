@@ -56,8 +56,8 @@ _OCR_FOOTER_RE = re.compile(r"\b((?:EAP|ECON|EWP)-[A-Z]{2,4})\b[^\n]{0,8}?[vV]\s
 
 
 class PageKind(StrEnum):
-    FORM = "form"        # pages of one form (its footer names it)
-    BLANK = "blank"      # no ink: a separator sheet, the back of a page
+    FORM = "form"  # pages of one form (its footer names it)
+    BLANK = "blank"  # no ink: a separator sheet, the back of a page
     UNKNOWN = "unknown"  # ink, but no form footer: a letter, a page of something else
 
 
@@ -104,14 +104,24 @@ def split_stack(data: bytes, *, page_timeout: float = 20.0) -> list[Part]:
     if count < 2:
         return []
     if count > MAX_STACK_PAGES:
-        raise ParseError("stack-too-many-pages", f"the PDF has {count} pages; a stack may have at most "
-                                                 f"{MAX_STACK_PAGES}")
+        raise ParseError(
+            "stack-too-many-pages", f"the PDF has {count} pages; a stack may have at most {MAX_STACK_PAGES}"
+        )
     pages = _classify_pages(data, count, page_timeout=page_timeout)
     groups = _group(pages)
     if len(groups) == 1 and groups[0][2].kind is PageKind.FORM and not groups[0][2].rotated:
         return []  # one form over all the pages: parsed as it is
-    return [Part(first + 1, last + 1, page.kind, page.form_id, page.rotated,
-                 _extract(reader, first, last, rotate=page.rotated)) for first, last, page in groups]
+    return [
+        Part(
+            first + 1,
+            last + 1,
+            page.kind,
+            page.form_id,
+            page.rotated,
+            _extract(reader, first, last, rotate=page.rotated),
+        )
+        for first, last, page in groups
+    ]
 
 
 def _group(pages: list[_Page]) -> list[tuple[int, int, _Page]]:
@@ -124,8 +134,12 @@ def _group(pages: list[_Page]) -> list[tuple[int, int, _Page]]:
         last = i
         if page.kind is PageKind.FORM and page.form_id in {str(f) for f in FormId}:
             want = page_count(FormId(page.form_id)) - 1
-            while want > 0 and last + 1 < len(pages) and pages[last + 1].kind is not PageKind.FORM \
-                    and pages[last + 1].kind is not PageKind.BLANK:
+            while (
+                want > 0
+                and last + 1 < len(pages)
+                and pages[last + 1].kind is not PageKind.FORM
+                and pages[last + 1].kind is not PageKind.BLANK
+            ):
                 last += 1
                 want -= 1
         groups.append((i, last, page))
@@ -204,12 +218,12 @@ def _ocr_pages(data: bytes, indexes: list[int], *, page_timeout: float) -> list[
                 continue
             norm = normalise(gray)
             band, width = max(1, round(rows * _FOOTER_SHARE)), max(1, round(cols * _FOOTER_WIDTH))
-            found = _read_footer(read_zones, norm[rows - band:, :width], started, page_timeout)
+            found = _read_footer(read_zones, norm[rows - band :, :width], started, page_timeout)
             if found is not None:
                 out.append(_Page(PageKind.FORM, found))
                 continue
             # upside down, the footer is at the top right, turned: turn that corner and read again
-            corner = np.ascontiguousarray(np.rot90(norm[:band, cols - width:], 2))
+            corner = np.ascontiguousarray(np.rot90(norm[:band, cols - width :], 2))
             found = _read_footer(read_zones, corner, started, page_timeout)
             if found is not None:
                 out.append(_Page(PageKind.FORM, found, rotated=True))
@@ -234,10 +248,11 @@ def _by_frame(norm: Gray) -> _Page:
     return _Page(PageKind.UNKNOWN)
 
 
-def _read_footer(read_zones: Callable[..., list[list[ZoneText]]], crop: Gray, started: float,
-                 page_timeout: float) -> str | None:
+def _read_footer(
+    read_zones: Callable[..., list[list[ZoneText]]], crop: Gray, started: float, page_timeout: float
+) -> str | None:
     left = max(0.5, page_timeout - (time.monotonic() - started))
-    (zone,), = read_zones([crop], timeout=left, models=("eng",))
+    ((zone,),) = read_zones([crop], timeout=left, models=("eng",))
     return _footer(zone.text, ocr=True)
 
 

@@ -47,8 +47,10 @@ class TextLayer:
 
 def _words(page: Any) -> list[Word]:
     height = float(page.height)
-    return [Word(w["text"], float(w["x0"]), float(w["x1"]), height - float(w["bottom"]), height - float(w["top"]))
-            for w in page.extract_words()]
+    return [
+        Word(w["text"], float(w["x0"]), float(w["x1"]), height - float(w["bottom"]), height - float(w["top"]))
+        for w in page.extract_words()
+    ]
 
 
 def pdfplumber_words(data: bytes) -> list[list[Word]]:
@@ -115,8 +117,19 @@ def _read_with_pdfplumber(data: bytes) -> TextLayer:
         raise ParseError("pdf-encrypted", "the PDF is protected by a password; send it without one") from exc
     except RecursionError as exc:
         raise ParseError("hostile-structure", "the PDF nests its objects too deeply to be read safely") from exc
-    except (PSException, PDFSyntaxError, ValueError, KeyError, TypeError, AttributeError, IndexError,
-            AssertionError, OSError, UnicodeError, ArithmeticError) as exc:
+    except (
+        PSException,
+        PDFSyntaxError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        AssertionError,
+        OSError,
+        UnicodeError,
+        ArithmeticError,
+    ) as exc:
         raise ParseError("pdf-corrupt", f"the PDF's text cannot be read: {exc}") from exc
     return TextLayer(cls, read_boxes(cls.form_id, cls.language, words), True)
 
@@ -145,8 +158,9 @@ def read_boxes(form_id: FormId, lang: Lang | None, pages: Sequence[Sequence[Word
         if kind is FieldKind.CHECKBOX:
             raw[pf.field.name] = any(w.text.upper() == "X" and _centred_in(w, pf.ticks["on"]) for w in words)
         elif kind is FieldKind.CHOICE:
-            ticked = [v for v, tick in pf.ticks.items()
-                      if any(w.text.upper() == "X" and _centred_in(w, tick) for w in words)]
+            ticked = [
+                v for v, tick in pf.ticks.items() if any(w.text.upper() == "X" and _centred_in(w, tick) for w in words)
+            ]
             # several boxes ticked: hand them all over, the validator refuses the ambiguity
             raw[pf.field.name] = " + ".join(ticked) if ticked else None
         else:

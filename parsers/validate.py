@@ -91,9 +91,11 @@ def enterprise_number(value: str) -> str:
     try:
         return str(vat.validate(value))
     except ValidationError as exc:
-        raise ConfigError("enterprise-number-invalid",
-                          f"{shown(value)} is not a valid enterprise number (10 digits, mod-97 check): "
-                          f"{exc}", value=value[:40]) from exc
+        raise ConfigError(
+            "enterprise-number-invalid",
+            f"{shown(value)} is not a valid enterprise number (10 digits, mod-97 check): {exc}",
+            value=value[:40],
+        ) from exc
 
 
 def parse_date(value: str) -> date | None:
@@ -162,8 +164,9 @@ def _enterprise(ck: _Checker, f: FieldDef, text: str) -> None:
     except InvalidChecksum:
         ck.error("enterprise-number-checksum", f.name, f"enterprise number {shown(text)} fails the mod-97 check")
     except ValidationError:
-        ck.error("enterprise-number-format", f.name,
-                 f"enterprise number {shown(text)} is not 10 digits starting with 0 or 1")
+        ck.error(
+            "enterprise-number-format", f.name, f"enterprise number {shown(text)} is not 10 digits starting with 0 or 1"
+        )
 
 
 def email_address(text: str) -> str:
@@ -173,9 +176,11 @@ def email_address(text: str) -> str:
     IDNA ``xn--`` domain back in Unicode in ``normalized``, so the ASCII form is the one kept).
     """
     if not text.isascii():
-        raise ParseError("email-not-ascii",
-                         f"e-mail address {shown(text)} has characters outside ASCII, to which credentials "
-                         "cannot be mailed: give the address in plain ASCII letters")
+        raise ParseError(
+            "email-not-ascii",
+            f"e-mail address {shown(text)} has characters outside ASCII, to which credentials "
+            "cannot be mailed: give the address in plain ASCII letters",
+        )
     try:
         return validate_email(text, **EMAIL_OPTIONS).ascii_email or ""
     except EmailNotValidError as exc:
@@ -200,8 +205,11 @@ def _phone(ck: _Checker, f: FieldDef, text: str) -> None:
     if not phonenumbers.is_valid_number(number):
         # A possible number in a range phonenumbers' metadata does not know (yet) is still kept:
         # a phone is contact data, not an access decision, so it must not block an opening.
-        ck.warn("phone-unknown-range", f.name,
-                f"phone number {shown(text)} has a plausible length but is in a range not known to be in use")
+        ck.warn(
+            "phone-unknown-range",
+            f.name,
+            f"phone number {shown(text)} has a plausible length but is in a range not known to be in use",
+        )
     ck.fields[f.name] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -227,8 +235,7 @@ def _choice(ck: _Checker, f: FieldDef, text: str) -> None:
         if key in (opt.value.casefold(), opt.nl.casefold(), opt.fr.casefold()):
             ck.fields[f.name] = opt.value
             return
-    ck.error("choice-invalid", f.name,
-             f"{shown(text)} is not one of {', '.join(f.values)} for {f.name}")
+    ck.error("choice-invalid", f.name, f"{shown(text)} is not one of {', '.join(f.values)} for {f.name}")
 
 
 _CHECKERS: dict[FieldKind, Callable[[_Checker, FieldDef, str], None]] = {
@@ -296,8 +303,11 @@ def _cross_rules(ck: _Checker) -> None:
         if "external_company" not in ck.fields and not _has_error(ck, "external_company"):
             ck.error("external-company-required", "external_company", "an external user needs the firm's name")
         if "access_end_date" not in ck.fields and not _has_error(ck, "access_end_date"):
-            ck.error("external-end-date-required", "access_end_date",
-                     "an external user needs an end date of access (end of the assignment)")
+            ck.error(
+                "external-end-date-required",
+                "access_end_date",
+                "an external user needs an end date of access (end of the assignment)",
+            )
 
 
 def _has_error(ck: _Checker, field: str) -> bool:
@@ -306,8 +316,11 @@ def _has_error(ck: _Checker, field: str) -> bool:
 
 def _optional_for(form: FormDef, raw: Mapping[str, RawValue]) -> frozenset[str]:
     # A revocation names the person; profile and scope of an access being withdrawn mean nothing.
-    if form.form_id is FormId.USR and _as_text(raw.get("action")).lstrip("/").casefold() in ("revoke", "intrekking",
-                                                                                              "retrait"):
+    if form.form_id is FormId.USR and _as_text(raw.get("action")).lstrip("/").casefold() in (
+        "revoke",
+        "intrekking",
+        "retrait",
+    ):
         return frozenset({"profile", "scope"})
     return frozenset()
 
@@ -346,9 +359,12 @@ def validate(
             # refused here, at the boundary every extractor (AcroForm, text layer, XLSX, OCR) and the
             # review queue's corrections pass through; the value is not kept, so nothing downstream
             # (database, audit, mail) ever holds it, and the message quotes it escaped
-            ck.error("field-control-character", f.name,
-                     f"{f.name} holds the control character U+{ord(bad):04X}: {shown(text)}; "
-                     "type the value again without it")
+            ck.error(
+                "field-control-character",
+                f.name,
+                f"{f.name} holds the control character U+{ord(bad):04X}: {shown(text)}; "
+                "type the value again without it",
+            )
             continue
         if not text:
             if f.required and f.name not in optional:
@@ -380,6 +396,6 @@ def _with_value(issue: Issue, fields: Mapping[str, FieldValue], raw: Mapping[str
         return issue
     value = raw.get(name)
     # cut before cleaning: a hostile value can be megabytes and only its start is kept
-    value = value[:_READ_CHARS * 4] if isinstance(value, str) else value
-    text = "".join(ch for ch in _as_text(value)[:_READ_CHARS * 4] if ch.isprintable())[:_READ_CHARS]
+    value = value[: _READ_CHARS * 4] if isinstance(value, str) else value
+    text = "".join(ch for ch in _as_text(value)[: _READ_CHARS * 4] if ch.isprintable())[:_READ_CHARS]
     return replace(issue, value=text) if text else issue

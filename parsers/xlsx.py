@@ -27,8 +27,8 @@ MAX_ROWS = 500
 
 @dataclass(frozen=True)
 class XlsxFiche:
-    ids: dict[str, str]          # form_id, form_version, form_lang as written
-    raw: dict[str, RawValue]     # every other row, by machine name
+    ids: dict[str, str]  # form_id, form_version, form_lang as written
+    raw: dict[str, RawValue]  # every other row, by machine name
 
 
 def check_zip(data: bytes) -> zipfile.ZipFile:
@@ -76,6 +76,7 @@ def read_xlsx(data: bytes) -> XlsxFiche:
     """The id rows and the field rows of the first sheet."""
     check_zip(data)
     from openpyxl import load_workbook  # heavy import, only when a spreadsheet arrives
+
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:

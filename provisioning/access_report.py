@@ -20,13 +20,26 @@ from sqlalchemy.engine import Connection
 from auditchain.chain import AuditAction, canonical_time, iter_entries
 from provisioning.models import Contract
 
-__all__ = ["ACCESS_ACTIONS", "AccessGrant", "access_at", "access_report", "contract_owner", "window_for",
-           "with_confirmations"]
+__all__ = [
+    "ACCESS_ACTIONS",
+    "AccessGrant",
+    "access_at",
+    "access_report",
+    "contract_owner",
+    "window_for",
+    "with_confirmations",
+]
 
 _STARTS = frozenset({AuditAction.ACCOUNT_CREATED, AuditAction.ACCOUNT_MODIFIED})
 # a suspension (access review not answered in time) ends the grant as well: a suspended login cannot sign in
-_ENDS = frozenset({AuditAction.ACCOUNT_REVOKED, AuditAction.ACCOUNT_EXPIRED, AuditAction.LEGACY_REVOKED,
-                   AuditAction.ACCOUNT_SUSPENDED})
+_ENDS = frozenset(
+    {
+        AuditAction.ACCOUNT_REVOKED,
+        AuditAction.ACCOUNT_EXPIRED,
+        AuditAction.LEGACY_REVOKED,
+        AuditAction.ACCOUNT_SUSPENDED,
+    }
+)
 ACCESS_ACTIONS = _STARTS | _ENDS
 
 
@@ -47,12 +60,19 @@ class AccessGrant:
     confirmed_by_campaign: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"login": self.login, "org": self.org, "profile": self.profile, "scope": self.scope,
-                "contracts": list(self.contracts),
-                "since": canonical_time(self.since) if self.since else None,
-                "until": canonical_time(self.until) if self.until else None,
-                "since_seq": self.since_seq, "until_seq": self.until_seq, "legacy": self.legacy,
-                "confirmed_by_campaign": self.confirmed_by_campaign}
+        return {
+            "login": self.login,
+            "org": self.org,
+            "profile": self.profile,
+            "scope": self.scope,
+            "contracts": list(self.contracts),
+            "since": canonical_time(self.since) if self.since else None,
+            "until": canonical_time(self.until) if self.until else None,
+            "since_seq": self.since_seq,
+            "until_seq": self.until_seq,
+            "legacy": self.legacy,
+            "confirmed_by_campaign": self.confirmed_by_campaign,
+        }
 
 
 def window_for(value: date | datetime) -> tuple[datetime, datetime]:
@@ -74,21 +94,39 @@ def _details(raw: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _state(entry: Mapping[str, Any], details: dict[str, Any], *, since: datetime | None,
-           since_seq: int | None, until: datetime | None, until_seq: int | None) -> AccessGrant:
+def _state(
+    entry: Mapping[str, Any],
+    details: dict[str, Any],
+    *,
+    since: datetime | None,
+    since_seq: int | None,
+    until: datetime | None,
+    until_seq: int | None,
+) -> AccessGrant:
     contracts = details.get("contracts") or []
     return AccessGrant(
-        login=str(entry["login"]), org=entry.get("org"),
-        profile=details.get("profile"), scope=details.get("scope"),
+        login=str(entry["login"]),
+        org=entry.get("org"),
+        profile=details.get("profile"),
+        scope=details.get("scope"),
         contracts=tuple(str(c) for c in contracts) if isinstance(contracts, list) else (),
-        since=since, until=until, since_seq=since_seq, until_seq=until_seq,
+        since=since,
+        until=until,
+        since_seq=since_seq,
+        until_seq=until_seq,
         legacy=entry["action"] == AuditAction.LEGACY_REVOKED,
     )
 
 
-def access_at(entries: Iterable[Mapping[str, Any]], *, start: datetime, end: datetime,
-              org: str | None = None, contract: str | None = None,
-              contract_owner: str | None = None) -> list[AccessGrant]:
+def access_at(
+    entries: Iterable[Mapping[str, Any]],
+    *,
+    start: datetime,
+    end: datetime,
+    org: str | None = None,
+    contract: str | None = None,
+    contract_owner: str | None = None,
+) -> list[AccessGrant]:
     """Grants overlapping ``[start, end)``, from the access entries of the whole log in ``seq`` order (pure).
 
     With ``contract``, a grant counts when it names the contract, or covers "all contracts" *of the
@@ -125,8 +163,7 @@ def access_at(entries: Iterable[Mapping[str, Any]], *, start: datetime, end: dat
             seen.add(login)
             close(login, at, seq)
             if at < end:
-                open_grants[login] = _state(entry, details, since=at, since_seq=seq, until=None,
-                                            until_seq=None)
+                open_grants[login] = _state(entry, details, since=at, since_seq=seq, until=None, until_seq=None)
         elif close(login, at, seq) is None and login not in seen:
             # an end with no start in the log: the account predates it (old Extranet)
             seen.add(login)
@@ -148,13 +185,15 @@ def access_at(entries: Iterable[Mapping[str, Any]], *, start: datetime, end: dat
 def contract_owner(connection: Connection, contract: str) -> str | None:
     """The enterprise number the contract register gives for ``contract`` (None: not in the register)."""
     table = Contract.__table__  # type: ignore[attr-defined]
-    owner = connection.execute(sa.select(table.c.enterprise_number)
-                               .where(table.c.contract_number == contract.strip().upper())).scalar()
+    owner = connection.execute(
+        sa.select(table.c.enterprise_number).where(table.c.contract_number == contract.strip().upper())
+    ).scalar()
     return str(owner) if owner is not None else None
 
 
-def access_report(connection: Connection, *, at: date | datetime, org: str | None = None,
-                  contract: str | None = None) -> list[AccessGrant]:
+def access_report(
+    connection: Connection, *, at: date | datetime, org: str | None = None, contract: str | None = None
+) -> list[AccessGrant]:
     """Read the relevant entries (streamed) and replay them: see :func:`access_at`."""
     start, end = window_for(at)
     owner = contract_owner(connection, contract) if contract is not None else None
@@ -164,8 +203,9 @@ def access_report(connection: Connection, *, at: date | datetime, org: str | Non
     return with_confirmations(grants, confirmations, end=end)
 
 
-def with_confirmations(grants: list[AccessGrant], confirmations: Iterable[Mapping[str, Any]], *,
-                       end: datetime) -> list[AccessGrant]:
+def with_confirmations(
+    grants: list[AccessGrant], confirmations: Iterable[Mapping[str, Any]], *, end: datetime
+) -> list[AccessGrant]:
     """Each grant with the access review campaign that last confirmed it (pure).
 
     A confirmation counts for a grant when it names the login and came while that grant held (after
@@ -183,7 +223,10 @@ def with_confirmations(grants: list[AccessGrant], confirmations: Iterable[Mappin
             last.setdefault(str(login), []).append((entry["at"], campaign))
     out = []
     for g in grants:
-        held = [c for at, c in last.get(g.login, []) if (g.since is None or at >= g.since)
-                and (g.until is None or at < g.until)]
+        held = [
+            c
+            for at, c in last.get(g.login, [])
+            if (g.since is None or at >= g.since) and (g.until is None or at < g.until)
+        ]
         out.append(replace(g, confirmed_by_campaign=held[-1]) if held else g)
     return out

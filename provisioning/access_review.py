@@ -119,17 +119,29 @@ def new_review_code() -> str:
 
 def active_accounts(session: Session, enterprise_number: str) -> list[dict[str, Any]]:
     """The list a Master User is asked to confirm: name, e-mail, profile, contracts, external end date."""
-    accounts = session.exec(select(Account).where(col(Account.enterprise_number) == enterprise_number,
-                                                  col(Account.status) == AccountStatus.ACTIVE.value)
-                            .order_by(col(Account.last_name), col(Account.first_name), col(Account.login))).all()
+    accounts = session.exec(
+        select(Account)
+        .where(col(Account.enterprise_number) == enterprise_number, col(Account.status) == AccountStatus.ACTIVE.value)
+        .order_by(col(Account.last_name), col(Account.first_name), col(Account.login))
+    ).all()
     out = []
     for a in accounts:
-        contracts = session.exec(select(AccountContract.contract_number)
-                                 .where(col(AccountContract.login) == a.login)
-                                 .order_by(col(AccountContract.contract_number))).all()
-        out.append({"login": a.login, "name": f"{a.first_name} {a.last_name}".strip(), "email": a.email,
-                    "profile": str(a.profile), "scope": str(a.scope), "contracts": list(contracts),
-                    "access_end_date": a.access_end_date.isoformat() if a.access_end_date else None})
+        contracts = session.exec(
+            select(AccountContract.contract_number)
+            .where(col(AccountContract.login) == a.login)
+            .order_by(col(AccountContract.contract_number))
+        ).all()
+        out.append(
+            {
+                "login": a.login,
+                "name": f"{a.first_name} {a.last_name}".strip(),
+                "email": a.email,
+                "profile": str(a.profile),
+                "scope": str(a.scope),
+                "contracts": list(contracts),
+                "access_end_date": a.access_end_date.isoformat() if a.access_end_date else None,
+            }
+        )
     return out
 
 
@@ -147,16 +159,41 @@ class StartedCampaign:
         return tuple(mail for _, mail in self.requests)
 
 
-def _mail(event: MailEvent, row: ReviewOrg, org: Organisation, accounts: list[dict[str, Any]], due: date,
-          key: str, **extra: Any) -> MailIntent:
-    params = {"org_name": org.name or org.enterprise_number, "accounts": accounts, "due_date": due.isoformat(),
-              "review_code": row.code, **extra}
-    return MailIntent(kind=MailKind.MASTER_USER_NOTICE, event=event, enterprise_number=org.enterprise_number,
-                      login=None, params=params, idempotency_key=key)
+def _mail(
+    event: MailEvent,
+    row: ReviewOrg,
+    org: Organisation,
+    accounts: list[dict[str, Any]],
+    due: date,
+    key: str,
+    **extra: Any,
+) -> MailIntent:
+    params = {
+        "org_name": org.name or org.enterprise_number,
+        "accounts": accounts,
+        "due_date": due.isoformat(),
+        "review_code": row.code,
+        **extra,
+    }
+    return MailIntent(
+        kind=MailKind.MASTER_USER_NOTICE,
+        event=event,
+        enterprise_number=org.enterprise_number,
+        login=None,
+        params=params,
+        idempotency_key=key,
+    )
 
 
-def start_campaign(session: Session, *, now: datetime, actor: str, due: date | None = None,
-                   org: str | None = None, new_code: Callable[[], str] = new_review_code) -> StartedCampaign:
+def start_campaign(
+    session: Session,
+    *,
+    now: datetime,
+    actor: str,
+    due: date | None = None,
+    org: str | None = None,
+    new_code: Callable[[], str] = new_review_code,
+) -> StartedCampaign:
     """Open a campaign over every open organisation (or ``org``) and record one request per organisation.
 
     An organisation still waiting for its answer in an earlier campaign is left out (one open question
@@ -165,52 +202,81 @@ def start_campaign(session: Session, *, now: datetime, actor: str, due: date | N
     """
     due = due or (now.date() + timedelta(days=DEFAULT_DUE_DAYS))
     if due <= now.date():
-        raise ProvisioningError("review-due-date-past", "the due date of an access review must be in the future",
-                                due=due.isoformat())
+        raise ProvisioningError(
+            "review-due-date-past", "the due date of an access review must be in the future", due=due.isoformat()
+        )
     query = select(Organisation).where(col(Organisation.status) == OrgStatus.OPEN.value)
     if org is not None:
         found = session.get(Organisation, org)
         if found is None or found.status != OrgStatus.OPEN:
-            raise ProvisioningError("review-org-not-open", "only an open organisation can review its access",
-                                    org=org)
+            raise ProvisioningError("review-org-not-open", "only an open organisation can review its access", org=org)
         query = query.where(col(Organisation.enterprise_number) == org)
     orgs = session.exec(query.order_by(col(Organisation.enterprise_number))).all()
     campaign = ReviewCampaign(started_at=now, started_by=actor, due_date=due, only_org=org)
     session.add(campaign)
     session.flush()
     assert campaign.id is not None
-    append_entry(session, actor=actor, action=AuditAction.ACCESS_REVIEW_STARTED, org=org, login=None,
-                 document_sha256=None, reason=f"access review campaign {campaign.id} started, due {due}",
-                 details={"campaign": campaign.id, "due_date": due.isoformat(), "organisations": len(orgs)},
-                 at=now)
+    append_entry(
+        session,
+        actor=actor,
+        action=AuditAction.ACCESS_REVIEW_STARTED,
+        org=org,
+        login=None,
+        document_sha256=None,
+        reason=f"access review campaign {campaign.id} started, due {due}",
+        details={"campaign": campaign.id, "due_date": due.isoformat(), "organisations": len(orgs)},
+        at=now,
+    )
     requests: list[tuple[ReviewOrg, MailIntent]] = []
     skipped: list[dict[str, str]] = []
     for o in orgs:
         en = o.enterprise_number
-        mu = session.exec(select(MasterUser).where(col(MasterUser.enterprise_number) == en,
-                                                   col(MasterUser.is_current))).first()
-        waiting = session.exec(select(ReviewOrg).where(col(ReviewOrg.enterprise_number) == en,
-                                                       col(ReviewOrg.state).in_(_WAITING))).first()
+        mu = session.exec(
+            select(MasterUser).where(col(MasterUser.enterprise_number) == en, col(MasterUser.is_current))
+        ).first()
+        waiting = session.exec(
+            select(ReviewOrg).where(col(ReviewOrg.enterprise_number) == en, col(ReviewOrg.state).in_(_WAITING))
+        ).first()
         if mu is None or waiting is not None:
             skipped.append({"org": en, "reason": "no-master-user" if mu is None else "review-already-waiting"})
             continue
         accounts = active_accounts(session, en)
-        row = ReviewOrg(campaign_id=campaign.id, enterprise_number=en, code=new_code(), mu_email=mu.email,
-                        logins=[a["login"] for a in accounts], sent_at=now)
+        row = ReviewOrg(
+            campaign_id=campaign.id,
+            enterprise_number=en,
+            code=new_code(),
+            mu_email=mu.email,
+            logins=[a["login"] for a in accounts],
+            sent_at=now,
+        )
         session.add(row)
         session.flush()
-        append_entry(session, actor=actor, action=AuditAction.ACCESS_REVIEW_REQUESTED, org=en, login=None,
-                     document_sha256=None,
-                     reason=f"access review {campaign.id}: {len(accounts)} active account(s) sent to the Master User",
-                     details={"campaign": campaign.id, "code": row.code, "recipient": mu.email,
-                              "logins": row.logins, "due_date": due.isoformat()}, at=now)
-        requests.append((row, _mail(MailEvent.ACCESS_REVIEW, row, o, accounts, due,
-                                    f"access-review:{campaign.id}:{en}")))
+        append_entry(
+            session,
+            actor=actor,
+            action=AuditAction.ACCESS_REVIEW_REQUESTED,
+            org=en,
+            login=None,
+            document_sha256=None,
+            reason=f"access review {campaign.id}: {len(accounts)} active account(s) sent to the Master User",
+            details={
+                "campaign": campaign.id,
+                "code": row.code,
+                "recipient": mu.email,
+                "logins": row.logins,
+                "due_date": due.isoformat(),
+            },
+            at=now,
+        )
+        requests.append(
+            (row, _mail(MailEvent.ACCESS_REVIEW, row, o, accounts, due, f"access-review:{campaign.id}:{en}"))
+        )
     return StartedCampaign(campaign, requests, skipped)
 
 
-def campaign_of_reply(session: Session, *, references: Iterable[str], codes: Iterable[str]) -> tuple[
-        ReviewOrg | None, ReviewOrg | None]:
+def campaign_of_reply(
+    session: Session, *, references: Iterable[str], codes: Iterable[str]
+) -> tuple[ReviewOrg | None, ReviewOrg | None]:
     """(row whose campaign mail the reply answers, row whose code the reply carries); either may be None."""
     refs = {r.strip() for r in references if r.strip()}
     by_ref = None
@@ -228,8 +294,9 @@ def campaign_of_reply(session: Session, *, references: Iterable[str], codes: Ite
     return by_ref, by_code
 
 
-def record_answer(session: Session, row: ReviewOrg, *, now: datetime, sender: str, message_id: str,
-                  changes: bool) -> None:
+def record_answer(
+    session: Session, row: ReviewOrg, *, now: datetime, sender: str, message_id: str, changes: bool
+) -> None:
     """An accepted answer: ``confirmed`` (the listed accounts keep their access) or ``changes_announced``."""
     if ReviewState(row.state) in ANSWERED:
         return  # a second reply changes nothing: the first answer is the one on record
@@ -240,21 +307,45 @@ def record_answer(session: Session, row: ReviewOrg, *, now: datetime, sender: st
     session.add(row)
     action = AuditAction.ACCESS_REVIEW_CHANGES_ANNOUNCED if changes else AuditAction.ACCESS_REVIEW_CONFIRMED
     what = "answered with user fiches" if changes else "confirmed its active accounts"
-    append_entry(session, actor=sender, action=action, org=row.enterprise_number, login=None, document_sha256=None,
-                 reason=f"access review {row.campaign_id}: the Master User {what}",
-                 details={"campaign": row.campaign_id, "code": row.code, "message_id": message_id,
-                          "logins": [] if changes else row.logins, "was": "overdue" if row.overdue_at else "in time"},
-                 at=now)
+    append_entry(
+        session,
+        actor=sender,
+        action=action,
+        org=row.enterprise_number,
+        login=None,
+        document_sha256=None,
+        reason=f"access review {row.campaign_id}: the Master User {what}",
+        details={
+            "campaign": row.campaign_id,
+            "code": row.code,
+            "message_id": message_id,
+            "logins": [] if changes else row.logins,
+            "was": "overdue" if row.overdue_at else "in time",
+        },
+        at=now,
+    )
 
 
-def record_refusal(session: Session, *, now: datetime, code: str, sender: str, message_id: str,
-                   row: ReviewOrg | None, detail: str) -> None:
+def record_refusal(
+    session: Session, *, now: datetime, code: str, sender: str, message_id: str, row: ReviewOrg | None, detail: str
+) -> None:
     """A reply that names a campaign but cannot be believed: audited, the organisation's state unchanged."""
-    append_entry(session, actor="system", action=AuditAction.ACCESS_REVIEW_REPLY_REFUSED,
-                 org=row.enterprise_number if row else None, login=None, document_sha256=None,
-                 reason=f"{code}: {detail}",
-                 details={"code": code, "campaign": row.campaign_id if row else None, "sender": sender,
-                          "message_id": message_id}, at=now)
+    append_entry(
+        session,
+        actor="system",
+        action=AuditAction.ACCESS_REVIEW_REPLY_REFUSED,
+        org=row.enterprise_number if row else None,
+        login=None,
+        document_sha256=None,
+        reason=f"{code}: {detail}",
+        details={
+            "code": code,
+            "campaign": row.campaign_id if row else None,
+            "sender": sender,
+            "message_id": message_id,
+        },
+        at=now,
+    )
 
 
 @dataclass
@@ -270,8 +361,13 @@ class TickReport:
         return tuple(mail for _, mail in self.reminders)
 
 
-def tick(session: Session, *, now: datetime, reminder_days: Iterable[int] = DEFAULT_REMINDER_DAYS,
-         suspend_overdue: bool = False) -> TickReport:
+def tick(
+    session: Session,
+    *,
+    now: datetime,
+    reminder_days: Iterable[int] = DEFAULT_REMINDER_DAYS,
+    suspend_overdue: bool = False,
+) -> TickReport:
     """The daily run's step: reminders before the due date (once each), ``overdue`` after it.
 
     With ``suspend_overdue`` the overdue organisation's active accounts are suspended — never
@@ -280,10 +376,12 @@ def tick(session: Session, *, now: datetime, reminder_days: Iterable[int] = DEFA
     today = now.date()
     points = sorted({int(d) for d in reminder_days if int(d) > 0})
     report = TickReport([], [], [])
-    rows = session.exec(select(ReviewOrg, ReviewCampaign)
-                        .join(ReviewCampaign, col(ReviewCampaign.id) == col(ReviewOrg.campaign_id))
-                        .where(col(ReviewOrg.state).in_(_WAITING))
-                        .order_by(col(ReviewOrg.id))).all()
+    rows = session.exec(
+        select(ReviewOrg, ReviewCampaign)
+        .join(ReviewCampaign, col(ReviewCampaign.id) == col(ReviewOrg.campaign_id))
+        .where(col(ReviewOrg.state).in_(_WAITING))
+        .order_by(col(ReviewOrg.id))
+    ).all()
     for row, campaign in rows:
         left = (campaign.due_date - today).days
         if left < 0:
@@ -302,42 +400,83 @@ def tick(session: Session, *, now: datetime, reminder_days: Iterable[int] = DEFA
         row.reminded = sorted({*row.reminded, *due_points})
         row.state = ReviewState.REMINDED.value
         session.add(row)
-        append_entry(session, actor="system", action=AuditAction.ACCESS_REVIEW_REMINDED, org=row.enterprise_number,
-                     login=None, document_sha256=None,
-                     reason=f"access review {campaign.id}: reminder {point} day(s) before the due date",
-                     details={"campaign": campaign.id, "days_before": point, "due_date": campaign.due_date.isoformat()},
-                     at=now)
-        report.reminders.append((row, _mail(MailEvent.ACCESS_REVIEW_REMINDER, row, org, accounts, campaign.due_date,
-                                            f"access-review:{campaign.id}:{row.enterprise_number}:reminder:{point}",
-                                            days_left=left)))
+        append_entry(
+            session,
+            actor="system",
+            action=AuditAction.ACCESS_REVIEW_REMINDED,
+            org=row.enterprise_number,
+            login=None,
+            document_sha256=None,
+            reason=f"access review {campaign.id}: reminder {point} day(s) before the due date",
+            details={"campaign": campaign.id, "days_before": point, "due_date": campaign.due_date.isoformat()},
+            at=now,
+        )
+        report.reminders.append(
+            (
+                row,
+                _mail(
+                    MailEvent.ACCESS_REVIEW_REMINDER,
+                    row,
+                    org,
+                    accounts,
+                    campaign.due_date,
+                    f"access-review:{campaign.id}:{row.enterprise_number}:reminder:{point}",
+                    days_left=left,
+                ),
+            )
+        )
     return report
 
 
-def _overdue(session: Session, row: ReviewOrg, campaign: ReviewCampaign, *, now: datetime, suspend: bool,
-             report: TickReport) -> None:
+def _overdue(
+    session: Session, row: ReviewOrg, campaign: ReviewCampaign, *, now: datetime, suspend: bool, report: TickReport
+) -> None:
     row.state = ReviewState.OVERDUE.value
     row.overdue_at = now
     suspended: list[str] = []
     if suspend:
-        for account in session.exec(select(Account).where(col(Account.enterprise_number) == row.enterprise_number,
-                                                          col(Account.status) == AccountStatus.ACTIVE.value)):
+        for account in session.exec(
+            select(Account).where(
+                col(Account.enterprise_number) == row.enterprise_number,
+                col(Account.status) == AccountStatus.ACTIVE.value,
+            )
+        ):
             account.status = AccountStatus.SUSPENDED
             account.updated_at = now
             session.add(account)
             suspended.append(account.login)
-            append_entry(session, actor="system", action=AuditAction.ACCOUNT_SUSPENDED, org=row.enterprise_number,
-                         login=account.login, document_sha256=None,
-                         reason=f"access review {campaign.id} not answered by {campaign.due_date}: suspended",
-                         details={"campaign": campaign.id, "due_date": campaign.due_date.isoformat()}, at=now)
+            append_entry(
+                session,
+                actor="system",
+                action=AuditAction.ACCOUNT_SUSPENDED,
+                org=row.enterprise_number,
+                login=account.login,
+                document_sha256=None,
+                reason=f"access review {campaign.id} not answered by {campaign.due_date}: suspended",
+                details={"campaign": campaign.id, "due_date": campaign.due_date.isoformat()},
+                at=now,
+            )
     row.suspended = len(suspended)
     session.add(row)
-    append_entry(session, actor="system", action=AuditAction.ACCESS_REVIEW_OVERDUE, org=row.enterprise_number,
-                 login=None, document_sha256=None,
-                 reason=f"access review {campaign.id}: no answer by {campaign.due_date}",
-                 details={"campaign": campaign.id, "due_date": campaign.due_date.isoformat(),
-                          "suspended": suspended}, at=now)
-    report.newly_overdue.append({"org": row.enterprise_number, "campaign": campaign.id,
-                                 "due_date": campaign.due_date.isoformat(), "suspended": len(suspended)})
+    append_entry(
+        session,
+        actor="system",
+        action=AuditAction.ACCESS_REVIEW_OVERDUE,
+        org=row.enterprise_number,
+        login=None,
+        document_sha256=None,
+        reason=f"access review {campaign.id}: no answer by {campaign.due_date}",
+        details={"campaign": campaign.id, "due_date": campaign.due_date.isoformat(), "suspended": suspended},
+        at=now,
+    )
+    report.newly_overdue.append(
+        {
+            "org": row.enterprise_number,
+            "campaign": campaign.id,
+            "due_date": campaign.due_date.isoformat(),
+            "suspended": len(suspended),
+        }
+    )
     report.suspended.extend(suspended)
 
 
@@ -348,22 +487,42 @@ def review_status(session: Session, *, campaign: int | None = None) -> dict[str,
         query = query.where(col(ReviewCampaign.id) == campaign)
     out: list[dict[str, Any]] = []
     for c in session.exec(query).all():
-        orgs = session.exec(select(ReviewOrg, Organisation.name)
-                            .join(Organisation, col(Organisation.enterprise_number) == col(ReviewOrg.enterprise_number))
-                            .where(col(ReviewOrg.campaign_id) == c.id)
-                            .order_by(col(ReviewOrg.enterprise_number))).all()
+        orgs = session.exec(
+            select(ReviewOrg, Organisation.name)
+            .join(Organisation, col(Organisation.enterprise_number) == col(ReviewOrg.enterprise_number))
+            .where(col(ReviewOrg.campaign_id) == c.id)
+            .order_by(col(ReviewOrg.enterprise_number))
+        ).all()
         counts = {s.value: 0 for s in ReviewState}
         rows = []
         for r, name in orgs:
             counts[r.state] = counts.get(r.state, 0) + 1
-            rows.append({"org": r.enterprise_number, "name": name, "campaign": c.id, "state": r.state, "code": r.code,
-                         "recipient": r.mu_email, "accounts": len(r.logins),
-                         "sent_at": r.sent_at.isoformat(), "reminded": list(r.reminded),
-                         "answered_at": r.answered_at.isoformat() if r.answered_at else None,
-                         "overdue_at": r.overdue_at.isoformat() if r.overdue_at else None,
-                         "suspended": r.suspended})
-        out.append({"campaign": c.id, "started_at": c.started_at.isoformat(), "started_by": c.started_by,
-                    "due_date": c.due_date.isoformat(), "only_org": c.only_org, "counts": counts,
-                    "organisations": rows})
+            rows.append(
+                {
+                    "org": r.enterprise_number,
+                    "name": name,
+                    "campaign": c.id,
+                    "state": r.state,
+                    "code": r.code,
+                    "recipient": r.mu_email,
+                    "accounts": len(r.logins),
+                    "sent_at": r.sent_at.isoformat(),
+                    "reminded": list(r.reminded),
+                    "answered_at": r.answered_at.isoformat() if r.answered_at else None,
+                    "overdue_at": r.overdue_at.isoformat() if r.overdue_at else None,
+                    "suspended": r.suspended,
+                }
+            )
+        out.append(
+            {
+                "campaign": c.id,
+                "started_at": c.started_at.isoformat(),
+                "started_by": c.started_by,
+                "due_date": c.due_date.isoformat(),
+                "only_org": c.only_org,
+                "counts": counts,
+                "organisations": rows,
+            }
+        )
     overdue = [o for c in out for o in c["organisations"] if o["state"] == ReviewState.OVERDUE.value]
     return {"campaigns": out, "overdue": overdue}

@@ -53,8 +53,9 @@ __all__ = ["Clock", "apply_plan", "apply_plan_and_commit"]
 Clock = Callable[[], datetime]
 
 
-def apply_plan(session: Session, plan: Plan, *, actor: str, clock: Clock,
-               rng: random.Random | None = None) -> list[MailIntent]:
+def apply_plan(
+    session: Session, plan: Plan, *, actor: str, clock: Clock, rng: random.Random | None = None
+) -> list[MailIntent]:
     """Write the plan in the caller's transaction (the caller commits) and return the mails to queue.
 
     A plan whose key was applied before changes nothing and returns no mail: the same document,
@@ -71,16 +72,28 @@ def apply_plan(session: Session, plan: Plan, *, actor: str, clock: Clock,
         _apply_op(session, op, now=now, logins=logins, rng=rng)
     session.flush()
     # the plan's entries in one append: one head lock, one INSERT (docs/audit.md)
-    append_entries(session, [EntryFields(at=now, actor=actor, action=entry.action,
-                                         org=entry.enterprise_number or None, login=_resolve(entry.login, logins),
-                                         document_sha256=entry.document_sha256, reason=entry.reason,
-                                         details=canonical_details(entry.details))
-                             for entry in plan.audit])
+    append_entries(
+        session,
+        [
+            EntryFields(
+                at=now,
+                actor=actor,
+                action=entry.action,
+                org=entry.enterprise_number or None,
+                login=_resolve(entry.login, logins),
+                document_sha256=entry.document_sha256,
+                reason=entry.reason,
+                details=canonical_details(entry.details),
+            )
+            for entry in plan.audit
+        ],
+    )
     return [_resolve_mail(m, logins) for m in plan.mails]
 
 
-def apply_plan_and_commit(session: Session, plan: Plan, *, actor: str, clock: Clock,
-                          rng: random.Random | None = None) -> list[MailIntent]:
+def apply_plan_and_commit(
+    session: Session, plan: Plan, *, actor: str, clock: Clock, rng: random.Random | None = None
+) -> list[MailIntent]:
     """:func:`apply_plan`, then commit (rolled back on any error)."""
     try:
         mails = apply_plan(session, plan, actor=actor, clock=clock, rng=rng)
@@ -112,12 +125,17 @@ def _statement(session: Session, name: str, variant: Any = None) -> Any:
     if stmt is None:
         insert = _INSERTS.get(dialect, sqlite_insert)
         if name == "claim":
-            stmt = (insert(_T_PLAN).values(key=bindparam("plan_key"), applied_at=bindparam("at"))
-                    .on_conflict_do_nothing().returning(_T_PLAN.c.key))
+            stmt = (
+                insert(_T_PLAN)
+                .values(key=bindparam("plan_key"), applied_at=bindparam("at"))
+                .on_conflict_do_nothing()
+                .returning(_T_PLAN.c.key)
+            )
         else:  # "form": insert the dossier row, or rewrite the columns ``variant`` names
             ins = insert(_T_FORM)
-            stmt = ins.on_conflict_do_update(index_elements=[_T_FORM.c.sha256],
-                                             set_={c: ins.excluded[c] for c in variant})
+            stmt = ins.on_conflict_do_update(
+                index_elements=[_T_FORM.c.sha256], set_={c: ins.excluded[c] for c in variant}
+            )
         _STATEMENTS[key] = stmt
     return stmt
 
@@ -164,16 +182,19 @@ def _resolve_mail(mail: MailIntent, logins: dict[str, str]) -> MailIntent:
     return replace(mail, login=_resolve(mail.login, logins), params=_resolve_any(mail.params, logins))
 
 
-def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str],
-              rng: random.Random | None) -> None:
+def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str], rng: random.Random | None) -> None:
     match op:
         case RecordForm():
             _record_form(session, op, now=now, logins=logins)
         case QueueReview():
             item = session.exec(select(ReviewItem).where(col(ReviewItem.document_sha256) == op.sha256)).first()
             if item is None:
-                item = ReviewItem(document_sha256=op.sha256, enterprise_number=op.enterprise_number,
-                                  form_id=op.form_id, created_at=now)
+                item = ReviewItem(
+                    document_sha256=op.sha256,
+                    enterprise_number=op.enterprise_number,
+                    form_id=op.form_id,
+                    created_at=now,
+                )
             item.reasons, item.fields, item.errors = list(op.reasons), dict(op.fields), list(op.errors)
             item.status, item.decided_at, item.decided_by, item.decision_reason = ReviewStatus.OPEN, None, None, None
             session.add(item)
@@ -192,15 +213,27 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
             if not org.name:
                 org.name = mu.org_name
                 session.add(org)
-            session.execute(update(MasterUser).where(col(MasterUser.enterprise_number) == op.enterprise_number,
-                                                     col(MasterUser.is_current)).values(is_current=False,
-                                                                                        replaced_at=now))
+            session.execute(
+                update(MasterUser)
+                .where(col(MasterUser.enterprise_number) == op.enterprise_number, col(MasterUser.is_current))
+                .values(is_current=False, replaced_at=now)
+            )
             session.flush()
-            session.add(MasterUser(
-                enterprise_number=op.enterprise_number, last_name=mu.last_name, first_name=mu.first_name,
-                function=mu.function, email=mu.email, phone=mu.phone, language=mu.language,
-                document_sha256=op.sha256, approved_by=op.approved_by or "system", approved_at=now,
-                is_current=True))
+            session.add(
+                MasterUser(
+                    enterprise_number=op.enterprise_number,
+                    last_name=mu.last_name,
+                    first_name=mu.first_name,
+                    function=mu.function,
+                    email=mu.email,
+                    phone=mu.phone,
+                    language=mu.language,
+                    document_sha256=op.sha256,
+                    approved_by=op.approved_by or "system",
+                    approved_at=now,
+                    is_current=True,
+                )
+            )
         case OpenOrganisation():
             org = _org(session, op.enterprise_number)
             org.status, org.opened_at = OrgStatus.OPEN, now
@@ -209,11 +242,22 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
             # a login allocate_login has just found free: no row of the session, no contracts yet
             login = logins[op.ref]
             connection = _core(session)
-            connection.execute(_INSERT_ACCOUNT, {
-                "login": login, "enterprise_number": op.enterprise_number, "source_sha256": op.sha256,
-                "document_sha256": op.sha256, "created_at": now, "updated_at": now,
-                "status": AccountStatus.ACTIVE, "ended_at": None, "expiry_warned_for": None, "previous_email": "",
-                **_account_columns(op.data)})
+            connection.execute(
+                _INSERT_ACCOUNT,
+                {
+                    "login": login,
+                    "enterprise_number": op.enterprise_number,
+                    "source_sha256": op.sha256,
+                    "document_sha256": op.sha256,
+                    "created_at": now,
+                    "updated_at": now,
+                    "status": AccountStatus.ACTIVE,
+                    "ended_at": None,
+                    "expiry_warned_for": None,
+                    "previous_email": "",
+                    **_account_columns(op.data),
+                },
+            )
             if op.data.contracts:
                 connection.execute(_INSERT_LINK, [{"login": login, "contract_number": n} for n in op.data.contracts])
         case ModifyAccount():
@@ -256,15 +300,39 @@ def _record_form(session: Session, op: RecordForm, *, now: datetime, logins: dic
     """
     p = op.provenance
     login = _resolve(op.login, logins) if op.login else None
-    values = {"sha256": op.sha256, "enterprise_number": op.enterprise_number, "form_id": op.form_id,
-              "action": op.action, "channel": str(p.channel), "sender": p.sender, "authenticated": p.authenticated,
-              "message_id": p.message_id, "received_at": p.received_at, "filename": p.filename[:255],
-              "status": op.status, "reason": op.reason, "fields": dict(op.fields), "warnings": list(op.warnings),
-              "signatures": list(op.signatures), "approved_by": op.approved_by or None, "decided_at": now,
-              "login": login}
-    rewrite = (*_FORM_ALWAYS, *(name for name, given in (("warnings", op.warnings), ("signatures", op.signatures),
-                                                         ("approved_by", op.approved_by), ("login", login))
-                                if given))
+    values = {
+        "sha256": op.sha256,
+        "enterprise_number": op.enterprise_number,
+        "form_id": op.form_id,
+        "action": op.action,
+        "channel": str(p.channel),
+        "sender": p.sender,
+        "authenticated": p.authenticated,
+        "message_id": p.message_id,
+        "received_at": p.received_at,
+        "filename": p.filename[:255],
+        "status": op.status,
+        "reason": op.reason,
+        "fields": dict(op.fields),
+        "warnings": list(op.warnings),
+        "signatures": list(op.signatures),
+        "approved_by": op.approved_by or None,
+        "decided_at": now,
+        "login": login,
+    }
+    rewrite = (
+        *_FORM_ALWAYS,
+        *(
+            name
+            for name, given in (
+                ("warnings", op.warnings),
+                ("signatures", op.signatures),
+                ("approved_by", op.approved_by),
+                ("login", login),
+            )
+            if given
+        ),
+    )
     _core(session).execute(_statement(session, "form", rewrite), values)
     _forget(session, DossierForm, op.sha256)
 
@@ -272,8 +340,9 @@ def _record_form(session: Session, op: RecordForm, *, now: datetime, logins: dic
 def _org(session: Session, enterprise_number: str) -> Organisation:
     org = session.get(Organisation, enterprise_number)
     if org is None:
-        raise ProvisioningError("org-not-locked", "the organisation row must exist (lock_dossier first)",
-                                org=enterprise_number)
+        raise ProvisioningError(
+            "org-not-locked", "the organisation row must exist (lock_dossier first)", org=enterprise_number
+        )
     return org
 
 
@@ -285,10 +354,19 @@ def _account(session: Session, login: str) -> Account:
 
 
 def _account_columns(data: AccountData) -> dict[str, Any]:
-    return {"last_name": data.last_name, "first_name": data.first_name, "email": data.email,
-            "email_key": data.email.strip().lower(), "phone": data.phone, "language": data.language,
-            "user_type": data.user_type, "external_company": data.external_company,
-            "access_end_date": data.access_end_date, "profile": data.profile, "scope": data.scope}
+    return {
+        "last_name": data.last_name,
+        "first_name": data.first_name,
+        "email": data.email,
+        "email_key": data.email.strip().lower(),
+        "phone": data.phone,
+        "language": data.language,
+        "user_type": data.user_type,
+        "external_company": data.external_company,
+        "access_end_date": data.access_end_date,
+        "profile": data.profile,
+        "scope": data.scope,
+    }
 
 
 def _set_contracts(session: Session, login: str, contracts: tuple[str, ...]) -> None:

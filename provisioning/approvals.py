@@ -84,14 +84,24 @@ def approvals_of(session: Session, item_id: int) -> list[ApprovalView]:
     if item is None:
         raise ReviewError("review-not-found", f"no review item {item_id}", item=item_id)
     digest = values_digest(_current(item))
-    rows = session.exec(select(ReviewApproval).where(col(ReviewApproval.review_item_id) == item_id)
-                        .order_by(col(ReviewApproval.id)))
+    rows = session.exec(
+        select(ReviewApproval).where(col(ReviewApproval.review_item_id) == item_id).order_by(col(ReviewApproval.id))
+    )
     return [ApprovalView(r.approver, r.approved_at, r.values_sha256 == digest) for r in rows]
 
 
-def add_approval(session: Session, item_id: int, *, by: str, clock: Clock, required: int, reason: str = "",
-                 corrections: dict[str, FieldValue] | None = None,
-                 rng: random.Random | None = None, signed: dict[str, str] | None = None) -> ApprovalResult:
+def add_approval(
+    session: Session,
+    item_id: int,
+    *,
+    by: str,
+    clock: Clock,
+    required: int,
+    reason: str = "",
+    corrections: dict[str, FieldValue] | None = None,
+    rng: random.Random | None = None,
+    signed: dict[str, str] | None = None,
+) -> ApprovalResult:
     """Record ``by``'s approval (with optional corrections, validated again); take effect at ``required``.
 
     Raises :class:`ReviewError` and records nothing when the item is not open, a correction is
@@ -105,49 +115,88 @@ def add_approval(session: Session, item_id: int, *, by: str, clock: Clock, requi
     if item is None:
         raise ReviewError("review-not-found", f"no review item {item_id}", item=item_id)
     if item.status != "open":
-        raise ReviewError("review-already-decided", f"review item {item_id} was already {item.status}",
-                          item=item_id, by=item.decided_by)
+        raise ReviewError(
+            "review-already-decided",
+            f"review item {item_id} was already {item.status}",
+            item=item_id,
+            by=item.decided_by,
+        )
     new = dict(corrections or {})
     allowed = FORMS[FormId(item.form_id)].field_names | {"contracts"} if item.form_id in set(FormId) else set()
     unknown = sorted(set(new) - allowed)
     if unknown:
-        raise ReviewError("review-unknown-field", f"not a field of {item.form_id}: {', '.join(unknown)}",
-                          item=item_id)
+        raise ReviewError("review-unknown-field", f"not a field of {item.form_id}: {', '.join(unknown)}", item=item_id)
     merged = {**item.corrections, **new}
     now = clock()
     _, errors, _ = revalidate(item.form_id, {**item.fields, **merged}, today=now.date())
     if errors:
-        raise ReviewError("review-correction-invalid",
-                          "; ".join(f"{e.field}: {e.code}" for e in errors), item=item_id)
+        raise ReviewError("review-correction-invalid", "; ".join(f"{e.field}: {e.code}" for e in errors), item=item_id)
     before = values_digest(_current(item))
     digest = values_digest({**item.fields, **merged})
-    earlier = list(session.exec(select(ReviewApproval).where(col(ReviewApproval.review_item_id) == item_id)
-                                .order_by(col(ReviewApproval.id))))
+    earlier = list(
+        session.exec(
+            select(ReviewApproval).where(col(ReviewApproval.review_item_id) == item_id).order_by(col(ReviewApproval.id))
+        )
+    )
     counting = [a.approver for a in earlier if a.values_sha256 == digest]
     if by in counting:
-        raise ReviewError("review-same-approver",
-                          f"{by} already approved review item {item_id}: another person must approve it",
-                          item=item_id, by=by)
+        raise ReviewError(
+            "review-same-approver",
+            f"{by} already approved review item {item_id}: another person must approve it",
+            item=item_id,
+            by=by,
+        )
     reset = sum(1 for a in earlier if a.values_sha256 == before) if digest != before else 0
-    session.add(ReviewApproval(review_item_id=item_id, approver=by, approved_at=now, values_sha256=digest,
-                               corrections=new, reason=reason or None))
+    session.add(
+        ReviewApproval(
+            review_item_id=item_id,
+            approver=by,
+            approved_at=now,
+            values_sha256=digest,
+            corrections=new,
+            reason=reason or None,
+        )
+    )
     approvers = (*counting, by)
     if len(approvers) >= required:
-        decision = approve(session, item_id, by=by, clock=clock, reason=reason, corrections=merged, rng=rng,
-                           approvers=approvers, signed=signed)
+        decision = approve(
+            session,
+            item_id,
+            by=by,
+            clock=clock,
+            reason=reason,
+            corrections=merged,
+            rng=rng,
+            approvers=approvers,
+            signed=signed,
+        )
         return ApprovalResult(item_id, len(approvers), required, approvers, reset, decision)
     item.corrections = merged
     session.add(item)
     changed = sorted(k for k, v in new.items() if item.fields.get(k) != v)
     note = f"; corrected {', '.join(changed)}" if changed else ""
     note += f"; {reset} earlier approval(s) reset by the correction" if reset else ""
-    append_entry(session, actor=by, action=AuditAction.REVIEW_APPROVAL_RECORDED, org=item.enterprise_number or None,
-                 login=None, document_sha256=item.document_sha256,
-                 reason=f"approval {len(approvers)} of {required} for {item.form_id}{note}",
-                 details={"item": item_id, "approvals": len(approvers), "required": required,
-                          "approvers": list(approvers), "values_sha256": digest, "reset": reset,
-                          "corrections": {k: {"read": item.fields.get(k), "set": v} for k, v in sorted(new.items())
-                                          if item.fields.get(k) != v}, **(signed or {})},
-                 at=now)
+    append_entry(
+        session,
+        actor=by,
+        action=AuditAction.REVIEW_APPROVAL_RECORDED,
+        org=item.enterprise_number or None,
+        login=None,
+        document_sha256=item.document_sha256,
+        reason=f"approval {len(approvers)} of {required} for {item.form_id}{note}",
+        details={
+            "item": item_id,
+            "approvals": len(approvers),
+            "required": required,
+            "approvers": list(approvers),
+            "values_sha256": digest,
+            "reset": reset,
+            "corrections": {
+                k: {"read": item.fields.get(k), "set": v} for k, v in sorted(new.items()) if item.fields.get(k) != v
+            },
+            **(signed or {}),
+        },
+        at=now,
+    )
     session.flush()
     return ApprovalResult(item_id, len(approvers), required, approvers, reset, None)

@@ -29,8 +29,8 @@ class AuditFilter:
     login: str | None = None
     action: AuditAction | None = None
     actor: str | None = None
-    since: date | None = None   # from this day (UTC), inclusive
-    until: date | None = None   # to this day (UTC), inclusive
+    since: date | None = None  # from this day (UTC), inclusive
+    until: date | None = None  # to this day (UTC), inclusive
 
     def where(self) -> list[sa.ColumnElement[bool]]:
         out: list[sa.ColumnElement[bool]] = []
@@ -70,8 +70,9 @@ def _row(names: list[str], row: Any) -> dict[str, Any]:
     return item
 
 
-def audit_page(connection: Connection, filters: AuditFilter | None = None, *, before: int | None = None,
-               size: int = 50) -> AuditPage:
+def audit_page(
+    connection: Connection, filters: AuditFilter | None = None, *, before: int | None = None, size: int = 50
+) -> AuditPage:
     """One page of entries with ``seq < before`` (newest first) matching ``filters``."""
     f = filters or AuditFilter()
     names = [c.name for c in _COLUMNS]
@@ -88,8 +89,9 @@ def audit_page(connection: Connection, filters: AuditFilter | None = None, *, be
         above = [int(r[0]) for r in connection.execute(newer)]
         has_prev = bool(above)
         prev_before = above[size - 1] + 1 if len(above) > size else None
-    return AuditPage(rows=rows, next_before=rows[-1]["seq"] if more and rows else None, has_prev=has_prev,
-                     prev_before=prev_before)
+    return AuditPage(
+        rows=rows, next_before=rows[-1]["seq"] if more and rows else None, has_prev=has_prev, prev_before=prev_before
+    )
 
 
 def filtered_entries(connection: Connection, filters: AuditFilter | None = None) -> Iterator[dict[str, Any]]:
@@ -101,7 +103,8 @@ def filtered_entries(connection: Connection, filters: AuditFilter | None = None)
         return
     names = [c.name for c in _COLUMNS]
     result = connection.execution_options(yield_per=5000).execute(
-        sa.select(*_COLUMNS).where(*f.where()).order_by(_E.c.seq))
+        sa.select(*_COLUMNS).where(*f.where()).order_by(_E.c.seq)
+    )
     for part in result.partitions():
         for row in part:
             yield _row(names, row)
@@ -110,6 +113,7 @@ def filtered_entries(connection: Connection, filters: AuditFilter | None = None)
 def last_checkpoint(connection: Connection) -> dict[str, Any] | None:
     """The newest ``checkpoint`` entry (who signed which entry, when), or None."""
     names = [c.name for c in _COLUMNS]
-    row = connection.execute(sa.select(*_COLUMNS).where(_E.c.action == str(AuditAction.CHECKPOINT))
-                             .order_by(_E.c.seq.desc()).limit(1)).first()
+    row = connection.execute(
+        sa.select(*_COLUMNS).where(_E.c.action == str(AuditAction.CHECKPOINT)).order_by(_E.c.seq.desc()).limit(1)
+    ).first()
     return _row(names, row) if row is not None else None

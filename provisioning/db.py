@@ -89,8 +89,13 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
 
 
-_LOCKED_MARKERS = ("database is locked", "database table is locked", "lock timeout", "could not obtain lock",
-                   "canceling statement due to lock timeout")
+_LOCKED_MARKERS = (
+    "database is locked",
+    "database table is locked",
+    "lock timeout",
+    "could not obtain lock",
+    "canceling statement due to lock timeout",
+)
 
 
 def as_database_error(exc: BaseException, *, url: str = "") -> DatabaseError | None:

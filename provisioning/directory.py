@@ -56,8 +56,9 @@ def notification_contact(session: Session, enterprise_number: str) -> Contact | 
 
 def master_user_contact(session: Session, enterprise_number: str) -> Contact | None:
     """The current Master User's ``mu_email``."""
-    mu = session.exec(select(MasterUser).where(col(MasterUser.enterprise_number) == enterprise_number,
-                                               col(MasterUser.is_current))).first()
+    mu = session.exec(
+        select(MasterUser).where(col(MasterUser.enterprise_number) == enterprise_number, col(MasterUser.is_current))
+    ).first()
     if mu is None:
         return None
     return Contact(mu.email, f"{mu.first_name} {mu.last_name}".strip(), mu.language)

@@ -27,8 +27,20 @@ from reasons import reason_text
 
 __all__ = ["CSV_DELIMITERS", "EXPORT_COLUMNS", "ExportFormat", "export_entries", "neutralise_csv"]
 
-EXPORT_COLUMNS = ("seq", "at", "actor", "action", "org", "login", "document_sha256", "reason", "reason_text",
-                  "details", "prev_hash", "hash")
+EXPORT_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "org",
+    "login",
+    "document_sha256",
+    "reason",
+    "reason_text",
+    "details",
+    "prev_hash",
+    "hash",
+)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # XML 1.0 forbids these; openpyxl raises on them, and one hostile reason must not stop an export

@@ -29,8 +29,12 @@ def make_login(rng: random.Random) -> str:
 _ACCOUNT = Account.__table__  # type: ignore[attr-defined]
 _LEGACY = LegacyAccount.__table__  # type: ignore[attr-defined]
 #: built once, one round trip: every new account asks it at least once
-_TAKEN = select(or_(exists().where(_ACCOUNT.c.login == bindparam("login")),
-                    exists().where(func.upper(_LEGACY.c.login) == bindparam("upper"))))
+_TAKEN = select(
+    or_(
+        exists().where(_ACCOUNT.c.login == bindparam("login")),
+        exists().where(func.upper(_LEGACY.c.login) == bindparam("upper")),
+    )
+)
 
 
 def _taken(session: Session, login: str) -> bool:

@@ -65,9 +65,9 @@ class UserType(StrEnum):
 
 class FormStatus(StrEnum):
     IN_REVIEW = "in_review"  # waits for a person in the review queue
-    WAITING = "waiting"      # accepted, waits until the dossier is complete
-    APPLIED = "applied"      # took effect
-    REJECTED = "rejected"    # by a rule or by a reviewer; never provisions
+    WAITING = "waiting"  # accepted, waits until the dossier is complete
+    APPLIED = "applied"  # took effect
+    REJECTED = "rejected"  # by a rule or by a reviewer; never provisions
 
 
 def _json() -> Any:
@@ -101,8 +101,13 @@ class MasterUser(SQLModel, table=True):
 
     __tablename__ = "master_user"
     __table_args__ = (
-        Index("ix_master_user_current", "enterprise_number", unique=True,
-              sqlite_where=text("is_current"), postgresql_where=text("is_current")),
+        Index(
+            "ix_master_user_current",
+            "enterprise_number",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -155,8 +160,14 @@ class Account(SQLModel, table=True):
     __table_args__ = (
         # One person, one account: the database refuses a second active account with the same
         # address in an organisation even when two workers race past the rule check.
-        Index("ix_account_active_email", "enterprise_number", "email_key", unique=True,
-              sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+        Index(
+            "ix_account_active_email",
+            "enterprise_number",
+            "email_key",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
     )
 
     login: str = Field(primary_key=True, max_length=40)
@@ -266,8 +277,9 @@ class ReviewApproval(SQLModel, table=True):
     """
 
     __tablename__ = "review_approval"
-    __table_args__ = (UniqueConstraint("review_item_id", "approver", "values_sha256",
-                                       name="uq_review_approval_person"),)
+    __table_args__ = (
+        UniqueConstraint("review_item_id", "approver", "values_sha256", name="uq_review_approval_person"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     review_item_id: int = Field(foreign_key="review_item.id", index=True)

@@ -33,9 +33,21 @@ from errors import ProvisioningError
 from provisioning.models import Account, AccountStatus, Credential
 from provisioning.policy import CREDENTIALS_VALIDITY_HOURS
 
-__all__ = ["DEFAULT_ARGON2", "DEFAULT_VALIDITY", "MIN_PASSWORD_LENGTH", "PASSWORD_ALPHABET", "Argon2Params",
-           "TemporaryPasswordIssuer", "generate_password", "hash_password", "invalidate_passwords",
-           "issue_temporary_password", "store_temporary_password", "verify_password", "verify_temporary_password"]
+__all__ = [
+    "DEFAULT_ARGON2",
+    "DEFAULT_VALIDITY",
+    "MIN_PASSWORD_LENGTH",
+    "PASSWORD_ALPHABET",
+    "Argon2Params",
+    "TemporaryPasswordIssuer",
+    "generate_password",
+    "hash_password",
+    "invalidate_passwords",
+    "issue_temporary_password",
+    "store_temporary_password",
+    "verify_password",
+    "verify_temporary_password",
+]
 
 Clock = Callable[[], datetime]
 
@@ -45,7 +57,6 @@ MIN_PASSWORD_LENGTH = 16
 #: letters and digits without look-alikes (0/O/o, 1/l/I/i, 5/S, 2/Z, 8/B, u/v …): read from a
 #: mail and typed by hand, a password must not be ambiguous
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstwxyzACDEFGHJKLMNPQRTWXY3479"  # noqa: S105 - an alphabet, not a password
-
 
 
 @dataclass(frozen=True)
@@ -68,8 +79,14 @@ _SYSTEM_RANDOM = secrets.SystemRandom()
 
 @lru_cache(maxsize=8)
 def _hasher(params: Argon2Params) -> PasswordHasher:
-    return PasswordHasher(time_cost=params.time_cost, memory_cost=params.memory_kib,
-                          parallelism=params.parallelism, hash_len=32, salt_len=16, type=Type.ID)
+    return PasswordHasher(
+        time_cost=params.time_cost,
+        memory_cost=params.memory_kib,
+        parallelism=params.parallelism,
+        hash_len=32,
+        salt_len=16,
+        type=Type.ID,
+    )
 
 
 def generate_password(*, length: int = 20, rng: random.Random | None = None) -> str:
@@ -103,9 +120,16 @@ def invalidate_passwords(session: Session, login: str, now: datetime, *, unused_
     session.execute(query.values(invalidated_at=now))
 
 
-def issue_temporary_password(session: Session, login: str, *, clock: Clock, rng: random.Random | None = None,
-                             validity: timedelta = DEFAULT_VALIDITY, length: int = 20,
-                             argon2: Argon2Params = DEFAULT_ARGON2) -> str:
+def issue_temporary_password(
+    session: Session,
+    login: str,
+    *,
+    clock: Clock,
+    rng: random.Random | None = None,
+    validity: timedelta = DEFAULT_VALIDITY,
+    length: int = 20,
+    argon2: Argon2Params = DEFAULT_ARGON2,
+) -> str:
     """Make a temporary password for ``login``; store only its argon2id hash; kill the previous one.
 
     Returns the plaintext for the caller to put in the credentials mail — and nowhere else. The
@@ -118,30 +142,33 @@ def issue_temporary_password(session: Session, login: str, *, clock: Clock, rng:
     return plaintext
 
 
-def store_temporary_password(session: Session, login: str, password_hash: str, *, clock: Clock,
-                             validity: timedelta = DEFAULT_VALIDITY) -> None:
+def store_temporary_password(
+    session: Session, login: str, password_hash: str, *, clock: Clock, validity: timedelta = DEFAULT_VALIDITY
+) -> None:
     """Store the hash of a new temporary password for ``login`` and kill the previous one."""
     _active(session, login)
     now = clock()
     invalidate_passwords(session, login, now)
-    session.add(Credential(login=login, password_hash=password_hash, issued_at=now,
-                           expires_at=now + validity, must_change=True))
+    session.add(
+        Credential(login=login, password_hash=password_hash, issued_at=now, expires_at=now + validity, must_change=True)
+    )
     session.flush()
 
 
 def _active(session: Session, login: str) -> None:
     account = session.get(Account, login)
     if account is None or account.status != AccountStatus.ACTIVE:
-        raise ProvisioningError("account-not-active", "credentials are issued only for an active account",
-                                login=login)
+        raise ProvisioningError("account-not-active", "credentials are issued only for an active account", login=login)
 
 
 def verify_temporary_password(session: Session, login: str, plaintext: str, *, clock: Clock) -> bool:
     """Check a first-login password: live (not invalidated, not used, not expired), then spend it."""
     now = clock()
-    live = session.exec(select(Credential).where(col(Credential.login) == login,
-                                                 col(Credential.invalidated_at).is_(None),
-                                                 col(Credential.used_at).is_(None))).all()
+    live = session.exec(
+        select(Credential).where(
+            col(Credential.login) == login, col(Credential.invalidated_at).is_(None), col(Credential.used_at).is_(None)
+        )
+    ).all()
     for cred in live:
         if cred.expires_at > now and verify_password(cred.password_hash, plaintext):
             cred.used_at = now
@@ -162,8 +189,15 @@ class TemporaryPasswordIssuer:
     argon2: Argon2Params = DEFAULT_ARGON2
 
     def issue(self, session: Session, login: str) -> str:
-        return issue_temporary_password(session, login, clock=self.clock, rng=self.rng, validity=self.validity,
-                                        length=self.length, argon2=self.argon2)
+        return issue_temporary_password(
+            session,
+            login,
+            clock=self.clock,
+            rng=self.rng,
+            validity=self.validity,
+            length=self.length,
+            argon2=self.argon2,
+        )
 
     def generate(self) -> str:
         return generate_password(length=self.length, rng=self.rng)

@@ -278,17 +278,27 @@ class MarkExpiryWarned:
     end_date: date
 
 
-Op = (RecordForm | QueueReview | SetAgreement | SetMasterUser | OpenOrganisation | CreateAccount
-      | ModifyAccount | EndAccount | RevokeLegacy | MarkExpiryWarned)
+Op = (
+    RecordForm
+    | QueueReview
+    | SetAgreement
+    | SetMasterUser
+    | OpenOrganisation
+    | CreateAccount
+    | ModifyAccount
+    | EndAccount
+    | RevokeLegacy
+    | MarkExpiryWarned
+)
 
 
 class Outcome(StrEnum):
-    APPLIED = "applied"          # changed accesses (or agreement / Master User)
-    WAITING = "waiting"          # accepted; waits for the dossier to be complete
-    REVIEW = "review"            # queued for a person
-    REJECTED = "rejected"        # refused with reasons; never provisions
-    DUPLICATE = "duplicate"      # same SHA-256 seen before: nothing happens
-    NOTHING = "nothing"          # a daily check found nothing to do
+    APPLIED = "applied"  # changed accesses (or agreement / Master User)
+    WAITING = "waiting"  # accepted; waits for the dossier to be complete
+    REVIEW = "review"  # queued for a person
+    REJECTED = "rejected"  # refused with reasons; never provisions
+    DUPLICATE = "duplicate"  # same SHA-256 seen before: nothing happens
+    NOTHING = "nothing"  # a daily check found nothing to do
 
 
 @dataclass(frozen=True)

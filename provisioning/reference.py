@@ -62,8 +62,13 @@ class ImportReport:
         return not self.errors
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "errors": [e.as_dict() for e in self.errors]}
+        return {
+            "kind": self.kind,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": [e.as_dict() for e in self.errors],
+        }
 
 
 def read_table(path: Path, columns: tuple[str, ...]) -> Iterator[Row]:
@@ -77,8 +82,7 @@ def read_table(path: Path, columns: tuple[str, ...]) -> Iterator[Row]:
             header = [str(v or "").strip().lower() for v in values]
             missing = [c for c in columns if c not in header]
             if missing:
-                raise ProvisioningError("import-columns-missing", f"missing column(s): {', '.join(missing)}",
-                                        file=path)
+                raise ProvisioningError("import-columns-missing", f"missing column(s): {', '.join(missing)}", file=path)
             continue
         cells = [_cell(v) for v in values]
         if not any(cells):
@@ -154,8 +158,9 @@ def import_contracts(session: Session, rows: Iterator[Row], *, clock: Clock) -> 
         contract = row.get("contract_number", "").strip().upper()
         name = row.get("contract_name", "").strip()
         if en is None:
-            raise _RowProblem("enterprise-number-invalid", f"not a valid enterprise number: "
-                              f"{row.get('enterprise_number', '')!r}")
+            raise _RowProblem(
+                "enterprise-number-invalid", f"not a valid enterprise number: {row.get('enterprise_number', '')!r}"
+            )
         if not contract or len(contract) > 20:
             raise _RowProblem("contract-number-invalid", f"contract number missing or too long: {contract!r}")
         if contract in seen:
@@ -163,8 +168,9 @@ def import_contracts(session: Session, rows: Iterator[Row], *, clock: Clock) -> 
         seen[contract] = number
         existing = session.get(Contract, contract)
         if existing is None:
-            session.add(Contract(contract_number=contract, enterprise_number=en, contract_name=name[:200],
-                                 imported_at=now))
+            session.add(
+                Contract(contract_number=contract, enterprise_number=en, contract_name=name[:200], imported_at=now)
+            )
             return "added"
         if (existing.enterprise_number, existing.contract_name) == (en, name[:200]):
             return "unchanged"
@@ -187,8 +193,9 @@ def import_legacy(session: Session, rows: Iterator[Row], *, clock: Clock) -> Imp
         if not login or len(login) > 40:
             raise _RowProblem("login-invalid", f"login missing or too long: {login!r}")
         if en is None:
-            raise _RowProblem("enterprise-number-invalid", f"not a valid enterprise number: "
-                              f"{row.get('enterprise_number', '')!r}")
+            raise _RowProblem(
+                "enterprise-number-invalid", f"not a valid enterprise number: {row.get('enterprise_number', '')!r}"
+            )
         if email:
             try:
                 validate_email(email, check_deliverability=False)
@@ -200,12 +207,24 @@ def import_legacy(session: Session, rows: Iterator[Row], *, clock: Clock) -> Imp
         seen[key] = number
         if session.exec(select(Account.login).where(func.upper(col(Account.login)) == key)).first():
             raise _RowProblem("login-taken", f"login {login} belongs to an account of the new Extranet")
-        values = {"enterprise_number": en, "last_name": row.get("last_name", "").strip()[:120],
-                  "first_name": row.get("first_name", "").strip()[:120], "email": email[:254]}
+        values = {
+            "enterprise_number": en,
+            "last_name": row.get("last_name", "").strip()[:120],
+            "first_name": row.get("first_name", "").strip()[:120],
+            "email": email[:254],
+        }
         existing = session.get(LegacyAccount, login)
         if existing is None:
-            session.add(LegacyAccount(login=login, imported_at=now, enterprise_number=en, last_name=values["last_name"],
-                                      first_name=values["first_name"], email=values["email"]))
+            session.add(
+                LegacyAccount(
+                    login=login,
+                    imported_at=now,
+                    enterprise_number=en,
+                    last_name=values["last_name"],
+                    first_name=values["first_name"],
+                    email=values["email"],
+                )
+            )
             return "added"
         if all(getattr(existing, k) == v for k, v in values.items()):
             return "unchanged"

@@ -30,14 +30,24 @@ __all__ = ["ReviewView", "approve", "list_reviews", "parse_corrections", "reject
 def _view(item: ReviewItem, doc: DossierForm | None, *, full: bool) -> ReviewView:
 
     return ReviewView(
-        id=item.id or 0, status=str(item.status), form_id=item.form_id, enterprise_number=item.enterprise_number,
-        reasons=list(item.reasons), created_at=item.created_at, document_sha256=item.document_sha256,
-        channel=doc.channel if doc else "", sender=doc.sender if doc else None,
-        fields=dict(item.fields) if full else {}, errors=list(item.errors) if full else [],
+        id=item.id or 0,
+        status=str(item.status),
+        form_id=item.form_id,
+        enterprise_number=item.enterprise_number,
+        reasons=list(item.reasons),
+        created_at=item.created_at,
+        document_sha256=item.document_sha256,
+        channel=doc.channel if doc else "",
+        sender=doc.sender if doc else None,
+        fields=dict(item.fields) if full else {},
+        errors=list(item.errors) if full else [],
         warnings=list(doc.warnings) if full and doc else [],
-        signatures=list(doc.signatures) if full and doc else [], decided_by=item.decided_by,
-        decided_at=item.decided_at if item.decided_at else None, decision_reason=item.decision_reason,
-        corrections=dict(item.corrections) if full else {})
+        signatures=list(doc.signatures) if full and doc else [],
+        decided_by=item.decided_by,
+        decided_at=item.decided_at if item.decided_at else None,
+        decision_reason=item.decision_reason,
+        corrections=dict(item.corrections) if full else {},
+    )
 
 
 def show_review(session: Session, item_id: int) -> ReviewView:
@@ -57,17 +67,27 @@ def parse_corrections(pairs: list[str]) -> dict[str, FieldValue]:
     return out
 
 
-def revalidate(form_id: str, fields: dict[str, FieldValue], *, today: date
-               ) -> tuple[dict[str, FieldValue], list[Issue], list[Issue]]:
+def revalidate(
+    form_id: str, fields: dict[str, FieldValue], *, today: date
+) -> tuple[dict[str, FieldValue], list[Issue], list[Issue]]:
     """The parsers' own validator on corrected values: the one place the review queue calls it."""
     from parsers.validate import validate
 
     return validate(form_id, fields, today=today)
 
 
-def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: str = "",
-            corrections: dict[str, FieldValue] | None = None, rng: random.Random | None = None,
-            approvers: tuple[str, ...] = (), signed: dict[str, str] | None = None) -> Decision:
+def approve(
+    session: Session,
+    item_id: int,
+    *,
+    by: str,
+    clock: Clock,
+    reason: str = "",
+    corrections: dict[str, FieldValue] | None = None,
+    rng: random.Random | None = None,
+    approvers: tuple[str, ...] = (),
+    signed: dict[str, str] | None = None,
+) -> Decision:
     """Approve a queued form (after corrections, validated again) and let it take effect.
 
     This is the approval that takes effect; four eyes (several distinct approvers) is
@@ -89,24 +109,34 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
     allowed = FORMS[FormId(item.form_id)].field_names | {"contracts"} if item.form_id in set(FormId) else set()
     unknown = sorted(set(corrections) - allowed)
     if unknown:
-        raise ReviewError("review-unknown-field", f"not a field of {item.form_id}: {', '.join(unknown)}",
-                          item=item_id)
+        raise ReviewError("review-unknown-field", f"not a field of {item.form_id}: {', '.join(unknown)}", item=item_id)
     now = clock()
     fields, errors, warnings = revalidate(item.form_id, {**item.fields, **corrections}, today=now.date())
     if errors:
-        raise ReviewError("review-correction-invalid",
-                          "; ".join(f"{e.field}: {e.code}" for e in errors), item=item_id)
+        raise ReviewError("review-correction-invalid", "; ".join(f"{e.field}: {e.code}" for e in errors), item=item_id)
     # the reviewer has confirmed the values read from the scan
     kept = tuple(w for w in warnings if w.code not in OCR_LOW_CONFIDENCE_CODES)
-    form = ParsedForm(form_id=item.form_id, version=None, language=None, method=None, fields=fields,
-                      warnings=kept, sha256=item.document_sha256,
-                      # the approval's audit entry keeps what the signatures were found to be
-                      signatures=tuple(SignatureVerdict.from_dict(d) for d in doc.signatures))
-    decided = _signed(_with_corrections(decide(session, form, provenance_of(doc), clock=clock, approved_by=by),
-                                        item, corrections, fields, approvers), signed)
+    form = ParsedForm(
+        form_id=item.form_id,
+        version=None,
+        language=None,
+        method=None,
+        fields=fields,
+        warnings=kept,
+        sha256=item.document_sha256,
+        # the approval's audit entry keeps what the signatures were found to be
+        signatures=tuple(SignatureVerdict.from_dict(d) for d in doc.signatures),
+    )
+    decided = _signed(
+        _with_corrections(
+            decide(session, form, provenance_of(doc), clock=clock, approved_by=by), item, corrections, fields, approvers
+        ),
+        signed,
+    )
     if decided.outcome in (Outcome.REJECTED, Outcome.REVIEW):
-        raise ReviewError("review-rules-refused", "the dossier rules refuse this form: "
-                          + ", ".join(decided.reasons), item=item_id)
+        raise ReviewError(
+            "review-rules-refused", "the dossier rules refuse this form: " + ", ".join(decided.reasons), item=item_id
+        )
     mails = apply_plan(session, decided, actor=by, clock=clock, rng=rng)
     item.status, item.decided_by, item.decided_at = ReviewStatus.APPROVED, by, now
     item.enterprise_number = decided.enterprise_number or item.enterprise_number  # may have been corrected
@@ -116,8 +146,13 @@ def approve(session: Session, item_id: int, *, by: str, clock: Clock, reason: st
     return Decision(decided, tuple(mails))
 
 
-def _with_corrections(decided: Plan, item: ReviewItem, corrections: dict[str, FieldValue],
-                      fields: dict[str, FieldValue], approvers: tuple[str, ...] = ()) -> Plan:
+def _with_corrections(
+    decided: Plan,
+    item: ReviewItem,
+    corrections: dict[str, FieldValue],
+    fields: dict[str, FieldValue],
+    approvers: tuple[str, ...] = (),
+) -> Plan:
     """The approval's audit entry names every value the reviewer changed, as read and as set: the
     chain shows where an account's data (its credentials address above all) is not the document's.
 
@@ -143,14 +178,21 @@ def _with_corrections(decided: Plan, item: ReviewItem, corrections: dict[str, Fi
     if len(approvers) >= 2:
         note += f" (approved by {', '.join(approvers)})"
         extra["approvers"] = list(approvers)
-    audit = tuple(replace(entry, reason=entry.reason + note, details={**entry.details, **extra})
-                  if entry.action is AuditAction.REVIEW_APPROVED else entry for entry in decided.audit)
+    audit = tuple(
+        replace(entry, reason=entry.reason + note, details={**entry.details, **extra})
+        if entry.action is AuditAction.REVIEW_APPROVED
+        else entry
+        for entry in decided.audit
+    )
     return replace(decided, audit=audit)
 
 
 def _as_read(item: ReviewItem) -> dict[str, Any]:
-    read: dict[str, Any] = {e["field"]: e["read"] for e in item.errors
-                            if isinstance(e, dict) and e.get("field") and e.get("read") is not None}
+    read: dict[str, Any] = {
+        e["field"]: e["read"]
+        for e in item.errors
+        if isinstance(e, dict) and e.get("field") and e.get("read") is not None
+    }
     return {**read, **item.fields}
 
 
@@ -161,14 +203,26 @@ def _signed(decided: Plan, signed: dict[str, str] | None) -> Plan:
 
     if not signed:
         return decided
-    audit = tuple(replace(entry, details={**entry.details, **signed})
-                  if entry.action in (AuditAction.REVIEW_APPROVED, AuditAction.REVIEW_REJECTED) else entry
-                  for entry in decided.audit)
+    audit = tuple(
+        replace(entry, details={**entry.details, **signed})
+        if entry.action in (AuditAction.REVIEW_APPROVED, AuditAction.REVIEW_REJECTED)
+        else entry
+        for entry in decided.audit
+    )
     return replace(decided, audit=audit)
 
 
-def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str, note_nl: str = "",
-           note_fr: str = "", signed: dict[str, str] | None = None) -> Decision:
+def reject(
+    session: Session,
+    item_id: int,
+    *,
+    by: str,
+    clock: Clock,
+    reason: str,
+    note_nl: str = "",
+    note_fr: str = "",
+    signed: dict[str, str] | None = None,
+) -> Decision:
     """Reject a queued form: it never provisions; the decision is audited and the Master User told why.
 
     ``reason`` is a code of the reason catalogue an organisation may read (:func:`reasons.organisation_codes`);
@@ -184,21 +238,34 @@ def reject(session: Session, item_id: int, *, by: str, clock: Clock, reason: str
     item, doc = _open_item(session, item_id, by)
     code = reason.strip()
     if not code:
-        raise ReviewError("review-reason-missing", "a rejection needs --reason CODE from the reason catalogue",
-                          item=item_id)
+        raise ReviewError(
+            "review-reason-missing", "a rejection needs --reason CODE from the reason catalogue", item=item_id
+        )
     entry = lookup(code)
     if entry is None or not entry.for_organisation:
-        raise ReviewError("review-reason-unknown", f"{code!r} is not a reason the organisation may be given; "
-                          "see `review reasons`", item=item_id)
+        raise ReviewError(
+            "review-reason-unknown",
+            f"{code!r} is not a reason the organisation may be given; see `review reasons`",
+            item=item_id,
+        )
     now = clock()
     if item.enterprise_number:
         lock_dossier(session, item.enterprise_number, now=now)
     state = load_state(session, item.enterprise_number)
     note = _note(state, item_id, nl=note_nl, fr=note_fr)
-    decided = _signed(plan_review_rejection(state, sha256=item.document_sha256, form_id=item.form_id, reviewer=by,
-                                            reason=code, received=doc.received_at.date(), note=note,
-                                            fiche=fiche_of(item.form_id, dict(item.fields), provenance_of(doc))),
-                      signed)
+    decided = _signed(
+        plan_review_rejection(
+            state,
+            sha256=item.document_sha256,
+            form_id=item.form_id,
+            reviewer=by,
+            reason=code,
+            received=doc.received_at.date(),
+            note=note,
+            fiche=fiche_of(item.form_id, dict(item.fields), provenance_of(doc)),
+        ),
+        signed,
+    )
     mails = apply_plan(session, decided, actor=by, clock=clock)
     doc.status, doc.reason, doc.decided_at = FormStatus.REJECTED, f"rejected-by-reviewer: {code}", now
     item.status, item.decided_by, item.decided_at, item.decision_reason = ReviewStatus.REJECTED, by, now, code
@@ -217,8 +284,11 @@ def _note(state: DossierState, item_id: int, *, nl: str, fr: str) -> dict[str, s
     needed = [reader] if reader in ("nl", "fr") else ["nl", "fr"]
     missing = [lang for lang in needed if lang not in note]
     if missing:
-        raise ReviewError("review-note-language-missing", "the note to the organisation must be given in "
-                          + " and ".join(f"--note-{lang}" for lang in missing), item=item_id)
+        raise ReviewError(
+            "review-note-language-missing",
+            "the note to the organisation must be given in " + " and ".join(f"--note-{lang}" for lang in missing),
+            item=item_id,
+        )
     return note
 
 
@@ -234,8 +304,12 @@ def _open_item(session: Session, item_id: int, by: str) -> tuple[ReviewItem, Dos
         raise ReviewError("review-reviewer-missing", "--by NAME is required", item=item_id)
     item = _item(session, item_id)
     if item.status != ReviewStatus.OPEN:
-        raise ReviewError("review-already-decided", f"review item {item_id} was already {item.status}",
-                          item=item_id, by=item.decided_by)
+        raise ReviewError(
+            "review-already-decided",
+            f"review item {item_id} was already {item.status}",
+            item=item_id,
+            by=item.decided_by,
+        )
     doc = session.get(DossierForm, item.document_sha256)
     if doc is None:  # pragma: no cover - the foreign key guarantees it
         raise ReviewError("review-document-missing", "the queued document is gone", item=item_id)

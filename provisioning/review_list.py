@@ -34,14 +34,19 @@ class ReviewStatus(StrEnum):
 #: the columns of ``review_item`` a listing reads (the table: provisioning.models.ReviewItem)
 REVIEW_ITEM = table(
     "review_item",
-    column("id", Integer), column("status", String), column("form_id", String),
-    column("enterprise_number", String), column("reasons", JSON), column("created_at", DateTime),
-    column("document_sha256", String), column("decided_by", String), column("decided_at", DateTime),
+    column("id", Integer),
+    column("status", String),
+    column("form_id", String),
+    column("enterprise_number", String),
+    column("reasons", JSON),
+    column("created_at", DateTime),
+    column("document_sha256", String),
+    column("decided_by", String),
+    column("decided_at", DateTime),
     column("decision_reason", String),
 )
 #: the columns of ``dossier_form`` a listing reads (the table: provisioning.models.DossierForm)
-DOSSIER_FORM = table("dossier_form", column("sha256", String), column("channel", String),
-                     column("sender", String))
+DOSSIER_FORM = table("dossier_form", column("sha256", String), column("channel", String), column("sender", String))
 
 
 @dataclass(frozen=True)
@@ -76,14 +81,29 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def list_reviews(conn: Connection | Session, *, status: ReviewStatus | None = ReviewStatus.OPEN,
-                 org: str | None = None) -> list[ReviewView]:
+def list_reviews(
+    conn: Connection | Session, *, status: ReviewStatus | None = ReviewStatus.OPEN, org: str | None = None
+) -> list[ReviewView]:
     """The queue, oldest first (``status=None``: every item ever queued), without the items' values."""
     r, d = REVIEW_ITEM, DOSSIER_FORM
-    query = (select(r.c.id, r.c.status, r.c.form_id, r.c.enterprise_number, r.c.reasons, r.c.created_at,
-                    r.c.document_sha256, r.c.decided_by, r.c.decided_at, r.c.decision_reason, d.c.channel,
-                    d.c.sender)
-             .select_from(r.outerjoin(d, d.c.sha256 == r.c.document_sha256)).order_by(r.c.id))
+    query = (
+        select(
+            r.c.id,
+            r.c.status,
+            r.c.form_id,
+            r.c.enterprise_number,
+            r.c.reasons,
+            r.c.created_at,
+            r.c.document_sha256,
+            r.c.decided_by,
+            r.c.decided_at,
+            r.c.decision_reason,
+            d.c.channel,
+            d.c.sender,
+        )
+        .select_from(r.outerjoin(d, d.c.sha256 == r.c.document_sha256))
+        .order_by(r.c.id)
+    )
     if status is not None:
         query = query.where(r.c.status == str(status))
     if org:
@@ -91,10 +111,20 @@ def list_reviews(conn: Connection | Session, *, status: ReviewStatus | None = Re
     flush = getattr(conn, "flush", None)
     if flush is not None:  # an ORM session: its pending changes count, as its own queries autoflush them
         flush()
-    return [ReviewView(id=row.id or 0, status=str(row.status), form_id=row.form_id,
-                       enterprise_number=row.enterprise_number, reasons=list(row.reasons or []),
-                       created_at=_aware(row.created_at), document_sha256=row.document_sha256,
-                       channel=row.channel or "", sender=row.sender, decided_by=row.decided_by,
-                       decided_at=_aware(row.decided_at) if row.decided_at else None,
-                       decision_reason=row.decision_reason)
-            for row in conn.execute(query)]
+    return [
+        ReviewView(
+            id=row.id or 0,
+            status=str(row.status),
+            form_id=row.form_id,
+            enterprise_number=row.enterprise_number,
+            reasons=list(row.reasons or []),
+            created_at=_aware(row.created_at),
+            document_sha256=row.document_sha256,
+            channel=row.channel or "",
+            sender=row.sender,
+            decided_by=row.decided_by,
+            decided_at=_aware(row.decided_at) if row.decided_at else None,
+            decision_reason=row.decision_reason,
+        )
+        for row in conn.execute(query)
+    ]

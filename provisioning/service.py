@@ -31,8 +31,9 @@ class Decision:
         return self.plan.outcome
 
 
-def decide(session: Session, form: ParsedForm, provenance: Provenance, *, clock: Clock,
-           approved_by: str | None = None) -> Plan:
+def decide(
+    session: Session, form: ParsedForm, provenance: Provenance, *, clock: Clock, approved_by: str | None = None
+) -> Plan:
     """Lock the form's organisation and plan the form against its current state (nothing written but the lock).
 
     The organisation's row lock is held to the end of the caller's transaction, so the state the
@@ -45,9 +46,16 @@ def decide(session: Session, form: ParsedForm, provenance: Provenance, *, clock:
     return plan(state, form, provenance, today=now.date(), approved_by=approved_by)
 
 
-def process_form(session: Session, form: ParsedForm, provenance: Provenance, *, clock: Clock,
-                 actor: str = SYSTEM_ACTOR, approved_by: str | None = None,
-                 rng: random.Random | None = None) -> Decision:
+def process_form(
+    session: Session,
+    form: ParsedForm,
+    provenance: Provenance,
+    *,
+    clock: Clock,
+    actor: str = SYSTEM_ACTOR,
+    approved_by: str | None = None,
+    rng: random.Random | None = None,
+) -> Decision:
     """Plan and apply one document in the caller's transaction (the caller commits, then queues the mails
     it returns — in the same transaction, before committing, for the outbox)."""
     decided = decide(session, form, provenance, clock=clock, approved_by=approved_by)
@@ -55,16 +63,20 @@ def process_form(session: Session, form: ParsedForm, provenance: Provenance, *, 
     return Decision(decided, tuple(mails))
 
 
-def run_expiries(session: Session, *, clock: Clock, warning_days: int = EXPIRY_WARNING_DAYS,
-                 actor: str = SYSTEM_ACTOR) -> list[Decision]:
+def run_expiries(
+    session: Session, *, clock: Clock, warning_days: int = EXPIRY_WARNING_DAYS, actor: str = SYSTEM_ACTOR
+) -> list[Decision]:
     """The daily check: revoke accounts past their end date, warn Master Users ``warning_days`` before.
 
     Each organisation is its own unit of work inside the caller's transaction: call it with a
     session and commit after (the plan keys make a second run the same day a no-op).
     """
     now = clock()
-    orgs = session.exec(select(Account.enterprise_number).where(
-        col(Account.status) == AccountStatus.ACTIVE, col(Account.access_end_date).is_not(None)).distinct()).all()
+    orgs = session.exec(
+        select(Account.enterprise_number)
+        .where(col(Account.status) == AccountStatus.ACTIVE, col(Account.access_end_date).is_not(None))
+        .distinct()
+    ).all()
     decisions = []
     # All organisation locks first, in one order, before the first audit append takes the chain
     # head: a worker holding one organisation and waiting for the head can then never wait on us.

@@ -114,34 +114,55 @@ class LoginFailure(SQLModel, table=True):
 
 def _check(name: str, role: str, language: str) -> Role:
     if not _NAME.fullmatch(name):
-        raise StaffError("staff-name-invalid", "a staff name is 2-64 characters: lower-case letters, digits, . _ -, "
-                         "starting with a letter", name=name[:80])
+        raise StaffError(
+            "staff-name-invalid",
+            "a staff name is 2-64 characters: lower-case letters, digits, . _ -, starting with a letter",
+            name=name[:80],
+        )
     try:
         parsed = Role(role)
     except ValueError:
-        raise StaffError("staff-role-invalid", f"role must be one of {', '.join(r.value for r in Role)}",
-                         role=role) from None
+        raise StaffError(
+            "staff-role-invalid", f"role must be one of {', '.join(r.value for r in Role)}", role=role
+        ) from None
     if language not in LANGUAGES:
         raise StaffError("staff-language-invalid", "language must be nl or fr", language=language)
     return parsed
 
 
-def add_staff(session: Session, name: str, *, role: Role | str, display_name: str = "", language: str = "nl",
-              email: str | None = None, oidc_subject: str | None = None, password: str | None = None,
-              clock: Clock = _now) -> tuple[StaffAccount, str]:
+def add_staff(
+    session: Session,
+    name: str,
+    *,
+    role: Role | str,
+    display_name: str = "",
+    language: str = "nl",
+    email: str | None = None,
+    oidc_subject: str | None = None,
+    password: str | None = None,
+    clock: Clock = _now,
+) -> tuple[StaffAccount, str]:
     """Create an account; returns it and its initial password (generated unless given), to be shown once."""
     parsed = _check(name, str(role), language)
     plain = password if password is not None else generate_password(length=20)
-    account = StaffAccount(name=name, display_name=display_name or name, role=parsed, language=language,
-                           password_hash=hash_password(plain), email=email or None,
-                           oidc_subject=oidc_subject or None, created_at=clock())
+    account = StaffAccount(
+        name=name,
+        display_name=display_name or name,
+        role=parsed,
+        language=language,
+        password_hash=hash_password(plain),
+        email=email or None,
+        oidc_subject=oidc_subject or None,
+        created_at=clock(),
+    )
     session.add(account)
     try:
         session.flush()
     except IntegrityError as exc:
         session.rollback()
-        raise StaffError("staff-name-taken", "a staff account with this name or OpenID subject exists",
-                         name=name) from exc
+        raise StaffError(
+            "staff-name-taken", "a staff account with this name or OpenID subject exists", name=name
+        ) from exc
     return account, plain
 
 
@@ -168,8 +189,13 @@ def find_by_oidc(session: Session, *, subject: str, email: str | None) -> StaffA
     """The active account bound to an OpenID subject, else the one with that e-mail (then bound to the subject)."""
     account = session.exec(select(StaffAccount).where(col(StaffAccount.oidc_subject) == subject)).first()
     if account is None and email:
-        candidates = list(session.exec(select(StaffAccount).where(
-            sa.func.lower(col(StaffAccount.email)) == email.lower(), col(StaffAccount.oidc_subject).is_(None))))
+        candidates = list(
+            session.exec(
+                select(StaffAccount).where(
+                    sa.func.lower(col(StaffAccount.email)) == email.lower(), col(StaffAccount.oidc_subject).is_(None)
+                )
+            )
+        )
         # two accounts with one address would let the provider pick which: refuse instead
         if len(candidates) == 1:
             account = candidates[0]
@@ -252,18 +278,21 @@ class SessionInfo:
     created_at: datetime
 
 
-def start_session(session: Session, account: StaffAccount, *, method: str = "password",
-                  clock: Clock = _now) -> str:
+def start_session(session: Session, account: StaffAccount, *, method: str = "password", clock: Clock = _now) -> str:
     """A new session for ``account``; returns the random token for the cookie (only its hash is stored)."""
     token = secrets.token_urlsafe(32)
     now = clock()
-    session.add(StaffSession(token_hash=token_hash(token), staff_id=account.id or 0, created_at=now,
-                             last_seen_at=now, method=method))
+    session.add(
+        StaffSession(
+            token_hash=token_hash(token), staff_id=account.id or 0, created_at=now, last_seen_at=now, method=method
+        )
+    )
     return token
 
 
-def load_session(session: Session, token: str, *, idle: timedelta, absolute: timedelta,
-                 clock: Clock = _now) -> StaffAccount | None:
+def load_session(
+    session: Session, token: str, *, idle: timedelta, absolute: timedelta, clock: Clock = _now
+) -> StaffAccount | None:
     """The active account of a live session, refreshing its idle clock; expired sessions are deleted."""
     row = session.get(StaffSession, token_hash(token))
     if row is None:
@@ -303,8 +332,13 @@ def record_failure(session: Session, keys: list[str], *, clock: Clock = _now) ->
 
 def count_failures(session: Session, key: str, *, window: timedelta, clock: Clock = _now) -> int:
     since = clock() - window
-    return int(session.exec(select(sa.func.count()).select_from(LoginFailure).where(
-        col(LoginFailure.key) == key[:400], col(LoginFailure.at) >= since)).one())
+    return int(
+        session.exec(
+            select(sa.func.count())
+            .select_from(LoginFailure)
+            .where(col(LoginFailure.key) == key[:400], col(LoginFailure.at) >= since)
+        ).one()
+    )
 
 
 def clear_failures(session: Session, key: str) -> None:

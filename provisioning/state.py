@@ -46,15 +46,28 @@ def lock_dossier(session: Session, enterprise_number: str, *, now: datetime) -> 
     ``org``), as they are under the lock.
     """
     dialect = session.get_bind().dialect.name
-    values = {"enterprise_number": enterprise_number, "status": OrgStatus.PENDING.value, "created_at": now,
-              "name": "", "street": "", "postcode": "", "city": ""}
+    values = {
+        "enterprise_number": enterprise_number,
+        "status": OrgStatus.PENDING.value,
+        "created_at": now,
+        "name": "",
+        "street": "",
+        "postcode": "",
+        "city": "",
+    }
     return session.connection().execute(_LOCK_ORG.get(dialect, _LOCK_ORG["sqlite"]), values).one()
 
 
 def provenance_of(row: DossierForm) -> Provenance:
-    return Provenance(sha256=row.sha256, channel=Channel(row.channel), sender=row.sender,
-                      authenticated=row.authenticated, received_at=row.received_at,
-                      message_id=row.message_id, filename=row.filename or "")
+    return Provenance(
+        sha256=row.sha256,
+        channel=Channel(row.channel),
+        sender=row.sender,
+        authenticated=row.authenticated,
+        received_at=row.received_at,
+        message_id=row.message_id,
+        filename=row.filename or "",
+    )
 
 
 # Statements built once: a document's state is read for every plan, and building SQLAlchemy
@@ -69,58 +82,117 @@ _T_LEG = LegacyAccount.__table__  # type: ignore[attr-defined]
 _T_CRED = Credential.__table__  # type: ignore[attr-defined]
 _EN: Any = bindparam("en")
 _SEEN = sa_select(_T_FORM.c.sha256).where(_T_FORM.c.sha256 == bindparam("sha"))
-_ORG = sa_select(_T_ORG.c.name, _T_ORG.c.status, _T_ORG.c.notification_email, _T_ORG.c.correspondence_language,
-                 _T_ORG.c.agreement_sha256).where(_T_ORG.c.enterprise_number == _EN)
+_ORG = sa_select(
+    _T_ORG.c.name,
+    _T_ORG.c.status,
+    _T_ORG.c.notification_email,
+    _T_ORG.c.correspondence_language,
+    _T_ORG.c.agreement_sha256,
+).where(_T_ORG.c.enterprise_number == _EN)
 _MU = sa_select(_T_MU.c.email, _T_MU.c.first_name, _T_MU.c.last_name, _T_MU.c.language).where(
-    _T_MU.c.enterprise_number == _EN, _T_MU.c.is_current)
-_FORMS = sa_select(_T_FORM).where(
-    _T_FORM.c.enterprise_number == _EN,
-    _T_FORM.c.status.in_([FormStatus.WAITING.value, FormStatus.IN_REVIEW.value])).order_by(_T_FORM.c.received_at)
-_REJECTED = sa_select(_T_FORM).where(_T_FORM.c.enterprise_number == _EN,
-                                    _T_FORM.c.status == FormStatus.REJECTED.value).order_by(_T_FORM.c.received_at)
-_ACCOUNTS = sa_select(_T_ACC.c.login, _T_ACC.c.email, _T_ACC.c.status, _T_ACC.c.last_name, _T_ACC.c.first_name,
-                      _T_ACC.c.profile, _T_ACC.c.scope, _T_ACC.c.access_end_date, _T_ACC.c.expiry_warned_for,
-                      _T_ACC.c.source_sha256).where(_T_ACC.c.enterprise_number == _EN)
-_ACTIVATED = sa_select(_T_CRED.c.login).distinct().join(_T_ACC, _T_ACC.c.login == _T_CRED.c.login).where(
-    _T_ACC.c.enterprise_number == _EN, _T_CRED.c.used_at.is_not(None))
-_LINKS = sa_select(_T_LINK.c.login, _T_LINK.c.contract_number).join(
-    _T_ACC, _T_ACC.c.login == _T_LINK.c.login).where(_T_ACC.c.enterprise_number == _EN)
+    _T_MU.c.enterprise_number == _EN, _T_MU.c.is_current
+)
+_FORMS = (
+    sa_select(_T_FORM)
+    .where(
+        _T_FORM.c.enterprise_number == _EN, _T_FORM.c.status.in_([FormStatus.WAITING.value, FormStatus.IN_REVIEW.value])
+    )
+    .order_by(_T_FORM.c.received_at)
+)
+_REJECTED = (
+    sa_select(_T_FORM)
+    .where(_T_FORM.c.enterprise_number == _EN, _T_FORM.c.status == FormStatus.REJECTED.value)
+    .order_by(_T_FORM.c.received_at)
+)
+_ACCOUNTS = sa_select(
+    _T_ACC.c.login,
+    _T_ACC.c.email,
+    _T_ACC.c.status,
+    _T_ACC.c.last_name,
+    _T_ACC.c.first_name,
+    _T_ACC.c.profile,
+    _T_ACC.c.scope,
+    _T_ACC.c.access_end_date,
+    _T_ACC.c.expiry_warned_for,
+    _T_ACC.c.source_sha256,
+).where(_T_ACC.c.enterprise_number == _EN)
+_ACTIVATED = (
+    sa_select(_T_CRED.c.login)
+    .distinct()
+    .join(_T_ACC, _T_ACC.c.login == _T_CRED.c.login)
+    .where(_T_ACC.c.enterprise_number == _EN, _T_CRED.c.used_at.is_not(None))
+)
+_LINKS = (
+    sa_select(_T_LINK.c.login, _T_LINK.c.contract_number)
+    .join(_T_ACC, _T_ACC.c.login == _T_LINK.c.login)
+    .where(_T_ACC.c.enterprise_number == _EN)
+)
 # A form's plan looks at a handful of accounts, found through indexes (the primary key; the
 # partial index of active addresses): its cost does not grow with the organisation's size.
 _LOGINS: Any = bindparam("logins", expanding=True)
 _ACCOUNT_BY_LOGIN = _ACCOUNTS.where(_T_ACC.c.login == bindparam("login"))
-_ACCOUNTS_BY_EMAIL = _ACCOUNTS.where(_T_ACC.c.status == AccountStatus.ACTIVE.value,
-                                     _T_ACC.c.email_key.in_(bindparam("keys", expanding=True)))
-_ACTIVATED_OF = sa_select(_T_CRED.c.login).distinct().where(_T_CRED.c.login.in_(_LOGINS),
-                                                            _T_CRED.c.used_at.is_not(None))
+_ACCOUNTS_BY_EMAIL = _ACCOUNTS.where(
+    _T_ACC.c.status == AccountStatus.ACTIVE.value, _T_ACC.c.email_key.in_(bindparam("keys", expanding=True))
+)
+_ACTIVATED_OF = (
+    sa_select(_T_CRED.c.login).distinct().where(_T_CRED.c.login.in_(_LOGINS), _T_CRED.c.used_at.is_not(None))
+)
 _LINKS_OF = sa_select(_T_LINK.c.login, _T_LINK.c.contract_number).where(_T_LINK.c.login.in_(_LOGINS))
 _CONTRACTS = sa_select(_T_CON.c.contract_number).where(_T_CON.c.enterprise_number == _EN)
-_LEGACY = sa_select(_T_LEG.c.login).where(_T_LEG.c.enterprise_number == _EN,
-                                          _T_LEG.c.revoked_at.is_(None)).order_by(_T_LEG.c.login)
+_LEGACY = (
+    sa_select(_T_LEG.c.login)
+    .where(_T_LEG.c.enterprise_number == _EN, _T_LEG.c.revoked_at.is_(None))
+    .order_by(_T_LEG.c.login)
+)
 
 
-_ORG_COLUMNS = (_T_ORG.c.name, _T_ORG.c.status, _T_ORG.c.notification_email, _T_ORG.c.correspondence_language,
-                _T_ORG.c.agreement_sha256)
-_LOCK_ORG = {name: (lambda ins: ins.on_conflict_do_update(
-                 index_elements=[_T_ORG.c.enterprise_number],
-                 set_={"enterprise_number": ins.excluded.enterprise_number}).returning(*_ORG_COLUMNS))(insert(_T_ORG))
-             for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_ORG_COLUMNS = (
+    _T_ORG.c.name,
+    _T_ORG.c.status,
+    _T_ORG.c.notification_email,
+    _T_ORG.c.correspondence_language,
+    _T_ORG.c.agreement_sha256,
+)
+_LOCK_ORG = {
+    name: (
+        lambda ins: ins.on_conflict_do_update(
+            index_elements=[_T_ORG.c.enterprise_number], set_={"enterprise_number": ins.excluded.enterprise_number}
+        ).returning(*_ORG_COLUMNS)
+    )(insert(_T_ORG))
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 # the forms the rules look at and whether the document was seen before, in one read
-_FORMS_OR_SEEN = sa_select(_T_FORM).where(or_(
-    and_(_T_FORM.c.enterprise_number == _EN,
-         _T_FORM.c.status.in_([FormStatus.WAITING.value, FormStatus.IN_REVIEW.value])),
-    _T_FORM.c.sha256 == bindparam("sha"))).order_by(_T_FORM.c.received_at)
+_FORMS_OR_SEEN = (
+    sa_select(_T_FORM)
+    .where(
+        or_(
+            and_(
+                _T_FORM.c.enterprise_number == _EN,
+                _T_FORM.c.status.in_([FormStatus.WAITING.value, FormStatus.IN_REVIEW.value]),
+            ),
+            _T_FORM.c.sha256 == bindparam("sha"),
+        )
+    )
+    .order_by(_T_FORM.c.received_at)
+)
 _OPEN_STATUSES = frozenset({FormStatus.WAITING.value, FormStatus.IN_REVIEW.value})
 
 
 def _provenance_of_row(row: Any) -> Provenance:
-    return Provenance(sha256=row.sha256, channel=Channel(row.channel), sender=row.sender,
-                      authenticated=bool(row.authenticated), received_at=row.received_at,
-                      message_id=row.message_id, filename=row.filename or "")
+    return Provenance(
+        sha256=row.sha256,
+        channel=Channel(row.channel),
+        sender=row.sender,
+        authenticated=bool(row.authenticated),
+        received_at=row.received_at,
+        message_id=row.message_id,
+        filename=row.filename or "",
+    )
 
 
-def _accounts_for(run: Any, enterprise_number: str, fields: dict[str, FieldValue],
-                  waiting: tuple[FormSnapshot, ...]) -> list[Any]:
+def _accounts_for(
+    run: Any, enterprise_number: str, fields: dict[str, FieldValue], waiting: tuple[FormSnapshot, ...]
+) -> list[Any]:
     login, keys = accounts_needed(fields, waiting)
     found: dict[str, Any] = {}
     if login:
@@ -132,8 +204,14 @@ def _accounts_for(run: Any, enterprise_number: str, fields: dict[str, FieldValue
     return list(found.values())
 
 
-def load_state(session: Session, enterprise_number: str, *, sha256: str | None = None,
-               fields: dict[str, FieldValue] | None = None, org: Any = None) -> DossierState:
+def load_state(
+    session: Session,
+    enterprise_number: str,
+    *,
+    sha256: str | None = None,
+    fields: dict[str, FieldValue] | None = None,
+    org: Any = None,
+) -> DossierState:
     """Everything the rules need about one organisation (and whether ``sha256`` was seen before).
 
     With ``fields`` (the form to plan), ``accounts`` holds only the accounts the rules can look at
@@ -160,13 +238,34 @@ def load_state(session: Session, enterprise_number: str, *, sha256: str | None =
 
     mu = run(_MU, params).first()
     pending_mu = [f for f in forms if f.form_id == FormId.MU and f.status == FormStatus.IN_REVIEW]
-    waiting = tuple(FormSnapshot(sha256=f.sha256, form_id=f.form_id, status=FormStatus(f.status),
-                                 fields=dict(f.fields), provenance=_provenance_of_row(f), approved_by=f.approved_by)
-                    for f in forms if f.status == FormStatus.WAITING)
+    waiting = tuple(
+        FormSnapshot(
+            sha256=f.sha256,
+            form_id=f.form_id,
+            status=FormStatus(f.status),
+            fields=dict(f.fields),
+            provenance=_provenance_of_row(f),
+            approved_by=f.approved_by,
+        )
+        for f in forms
+        if f.status == FormStatus.WAITING
+    )
     # Without a Master User nobody could be told of a refused fiche: they wait for the first one.
-    unreported = tuple(FormSnapshot(sha256=f.sha256, form_id=f.form_id, status=FormStatus(f.status),
-                                    fields=dict(f.fields), provenance=_provenance_of_row(f), reason=f.reason)
-                       for f in run(_REJECTED, params)) if mu is None else ()
+    unreported = (
+        tuple(
+            FormSnapshot(
+                sha256=f.sha256,
+                form_id=f.form_id,
+                status=FormStatus(f.status),
+                fields=dict(f.fields),
+                provenance=_provenance_of_row(f),
+                reason=f.reason,
+            )
+            for f in run(_REJECTED, params)
+        )
+        if mu is None
+        else ()
+    )
     links: dict[str, list[str]] = {}
     activated: frozenset[str] = frozenset()
     if fields is None:
@@ -193,15 +292,29 @@ def load_state(session: Session, enterprise_number: str, *, sha256: str | None =
         notification_email=org.notification_email,
         correspondence_language=org.correspondence_language,
         has_agreement=org.agreement_sha256 is not None,
-        master_user=MasterUserSnapshot(email=mu.email, name=f"{mu.first_name} {mu.last_name}".strip(),
-                                       language=mu.language) if mu else None,
+        master_user=MasterUserSnapshot(
+            email=mu.email, name=f"{mu.first_name} {mu.last_name}".strip(), language=mu.language
+        )
+        if mu
+        else None,
         pending_mu_email=master_user_data(dict(pending_mu[-1].fields)).email or None if pending_mu else None,
-        accounts=tuple(AccountSnapshot(
-            login=r.login, email=r.email, status=AccountStatus(r.status), last_name=r.last_name,
-            first_name=r.first_name, profile=Profile(r.profile), scope=Scope(r.scope),
-            contracts=tuple(sorted(links.get(r.login, []))), access_end_date=r.access_end_date,
-            expiry_warned_for=r.expiry_warned_for, source_sha256=r.source_sha256,
-            activated=r.login in activated) for r in accounts),
+        accounts=tuple(
+            AccountSnapshot(
+                login=r.login,
+                email=r.email,
+                status=AccountStatus(r.status),
+                last_name=r.last_name,
+                first_name=r.first_name,
+                profile=Profile(r.profile),
+                scope=Scope(r.scope),
+                contracts=tuple(sorted(links.get(r.login, []))),
+                access_end_date=r.access_end_date,
+                expiry_warned_for=r.expiry_warned_for,
+                source_sha256=r.source_sha256,
+                activated=r.login in activated,
+            )
+            for r in accounts
+        ),
         contracts=contracts,
         legacy_logins=legacy,
         waiting=waiting,

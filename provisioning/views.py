@@ -116,67 +116,139 @@ def missing_of(org: Organisation, forms: list[DossierForm], has_mu: bool) -> lis
 
 
 def _mu(session: Session, en: str) -> MasterUser | None:
-    return session.exec(select(MasterUser).where(col(MasterUser.enterprise_number) == en,
-                                                 col(MasterUser.is_current))).first()
+    return session.exec(
+        select(MasterUser).where(col(MasterUser.enterprise_number) == en, col(MasterUser.is_current))
+    ).first()
 
 
 def _summary(session: Session, org: Organisation) -> tuple[OrgSummary, list[DossierForm], MasterUser | None]:
-    forms = list(session.exec(select(DossierForm).where(col(DossierForm.enterprise_number) == org.enterprise_number)
-                              .order_by(col(DossierForm.received_at))))
+    forms = list(
+        session.exec(
+            select(DossierForm)
+            .where(col(DossierForm.enterprise_number) == org.enterprise_number)
+            .order_by(col(DossierForm.received_at))
+        )
+    )
     mu = _mu(session, org.enterprise_number)
-    active = session.exec(select(func.count()).select_from(Account).where(
-        col(Account.enterprise_number) == org.enterprise_number, col(Account.status) == AccountStatus.ACTIVE)).one()
-    return OrgSummary(
-        enterprise_number=org.enterprise_number, name=org.name, status=str(org.status),
-        master_user=f"{mu.first_name} {mu.last_name} <{mu.email}>" if mu else "",
-        active_accounts=int(active), in_review=sum(1 for f in forms if f.status == FormStatus.IN_REVIEW),
-        missing=missing_of(org, forms, mu is not None)), forms, mu
+    active = session.exec(
+        select(func.count())
+        .select_from(Account)
+        .where(col(Account.enterprise_number) == org.enterprise_number, col(Account.status) == AccountStatus.ACTIVE)
+    ).one()
+    return (
+        OrgSummary(
+            enterprise_number=org.enterprise_number,
+            name=org.name,
+            status=str(org.status),
+            master_user=f"{mu.first_name} {mu.last_name} <{mu.email}>" if mu else "",
+            active_accounts=int(active),
+            in_review=sum(1 for f in forms if f.status == FormStatus.IN_REVIEW),
+            missing=missing_of(org, forms, mu is not None),
+        ),
+        forms,
+        mu,
+    )
 
 
 def list_orgs(session: Session) -> list[OrgSummary]:
-    return [_summary(session, org)[0] for org in
-            session.exec(select(Organisation).order_by(col(Organisation.enterprise_number)))]
+    return [
+        _summary(session, org)[0]
+        for org in session.exec(select(Organisation).order_by(col(Organisation.enterprise_number)))
+    ]
 
 
 def show_org(session: Session, enterprise_number: str) -> OrgDossier:
     org = session.get(Organisation, enterprise_number)
     if org is None:
-        raise ProvisioningError("org-not-found", f"no dossier for enterprise number {enterprise_number}",
-                                org=enterprise_number)
+        raise ProvisioningError(
+            "org-not-found", f"no dossier for enterprise number {enterprise_number}", org=enterprise_number
+        )
     summary, forms, mu = _summary(session, org)
-    legacy = session.exec(select(LegacyAccount).where(col(LegacyAccount.enterprise_number) == enterprise_number)
-                          .order_by(col(LegacyAccount.login))).all()
+    legacy = session.exec(
+        select(LegacyAccount)
+        .where(col(LegacyAccount.enterprise_number) == enterprise_number)
+        .order_by(col(LegacyAccount.login))
+    ).all()
     return OrgDossier(
-        summary=summary, street=org.street, postcode=org.postcode, city=org.city,
-        notification_email=org.notification_email, correspondence_language=org.correspondence_language,
+        summary=summary,
+        street=org.street,
+        postcode=org.postcode,
+        city=org.city,
+        notification_email=org.notification_email,
+        correspondence_language=org.correspondence_language,
         opened_at=org.opened_at if org.opened_at else None,
-        master_user={"name": f"{mu.first_name} {mu.last_name}", "email": mu.email, "language": mu.language,
-                     "phone": mu.phone, "approved_by": mu.approved_by, "approved_at": mu.approved_at,
-                     "document_sha256": mu.document_sha256} if mu else None,
-        forms=[{"sha256": f.sha256, "form_id": f.form_id, "action": f.action, "status": str(f.status),
-                "reason": f.reason, "reason_text": reason_text(f.reason), "channel": f.channel, "sender": f.sender,
-                "received_at": f.received_at, "approved_by": f.approved_by, "login": f.login}
-               for f in forms],
+        master_user={
+            "name": f"{mu.first_name} {mu.last_name}",
+            "email": mu.email,
+            "language": mu.language,
+            "phone": mu.phone,
+            "approved_by": mu.approved_by,
+            "approved_at": mu.approved_at,
+            "document_sha256": mu.document_sha256,
+        }
+        if mu
+        else None,
+        forms=[
+            {
+                "sha256": f.sha256,
+                "form_id": f.form_id,
+                "action": f.action,
+                "status": str(f.status),
+                "reason": f.reason,
+                "reason_text": reason_text(f.reason),
+                "channel": f.channel,
+                "sender": f.sender,
+                "received_at": f.received_at,
+                "approved_by": f.approved_by,
+                "login": f.login,
+            }
+            for f in forms
+        ],
         accounts=list_users(session, org=enterprise_number),
-        legacy_accounts=[{"login": la.login, "name": f"{la.first_name} {la.last_name}".strip(),
-                          "revoked_at": la.revoked_at if la.revoked_at else None} for la in legacy])
+        legacy_accounts=[
+            {
+                "login": la.login,
+                "name": f"{la.first_name} {la.last_name}".strip(),
+                "revoked_at": la.revoked_at if la.revoked_at else None,
+            }
+            for la in legacy
+        ],
+    )
 
 
 def _user_view(session: Session, a: Account, contracts: list[str], *, with_credentials: bool) -> UserView:
     credentials: dict[str, Any] = {}
     if with_credentials:
-        cred = session.exec(select(Credential).where(col(Credential.login) == a.login)
-                            .order_by(col(Credential.id).desc())).first()
+        cred = session.exec(
+            select(Credential).where(col(Credential.login) == a.login).order_by(col(Credential.id).desc())
+        ).first()
         if cred is not None:
-            credentials = {"issued_at": cred.issued_at, "expires_at": cred.expires_at,
-                           "used": cred.used_at is not None, "invalidated": cred.invalidated_at is not None,
-                           "must_change": cred.must_change}
+            credentials = {
+                "issued_at": cred.issued_at,
+                "expires_at": cred.expires_at,
+                "used": cred.used_at is not None,
+                "invalidated": cred.invalidated_at is not None,
+                "must_change": cred.must_change,
+            }
     return UserView(
-        login=a.login, enterprise_number=a.enterprise_number, name=f"{a.first_name} {a.last_name}".strip(),
-        email=a.email, status=str(a.status), profile=str(a.profile), scope=str(a.scope), contracts=contracts,
-        user_type=str(a.user_type), access_end_date=a.access_end_date, created_at=a.created_at,
-        updated_at=a.updated_at, ended_at=a.ended_at if a.ended_at else None, language=a.language,
-        external_company=a.external_company, document_sha256=a.document_sha256, credentials=credentials)
+        login=a.login,
+        enterprise_number=a.enterprise_number,
+        name=f"{a.first_name} {a.last_name}".strip(),
+        email=a.email,
+        status=str(a.status),
+        profile=str(a.profile),
+        scope=str(a.scope),
+        contracts=contracts,
+        user_type=str(a.user_type),
+        access_end_date=a.access_end_date,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+        ended_at=a.ended_at if a.ended_at else None,
+        language=a.language,
+        external_company=a.external_company,
+        document_sha256=a.document_sha256,
+        credentials=credentials,
+    )
 
 
 def list_users(session: Session, *, org: str | None = None) -> list[UserView]:
@@ -185,18 +257,19 @@ def list_users(session: Session, *, org: str | None = None) -> list[UserView]:
     if org:
         query = query.where(col(Account.enterprise_number) == org)
         links = links.join(Account, col(Account.login) == col(AccountContract.login)).where(
-            col(Account.enterprise_number) == org)
+            col(Account.enterprise_number) == org
+        )
     contracts: dict[str, list[str]] = {}
     for login, number in session.exec(links):
         contracts.setdefault(login, []).append(number)
-    return [_user_view(session, a, sorted(contracts.get(a.login, [])), with_credentials=False)
-            for a in session.exec(query)]
+    return [
+        _user_view(session, a, sorted(contracts.get(a.login, [])), with_credentials=False) for a in session.exec(query)
+    ]
 
 
 def show_user(session: Session, login: str) -> UserView:
     account = session.get(Account, login)
     if account is None:
         raise ProvisioningError("user-not-found", f"no account with login {login}", login=login)
-    contracts = sorted(session.exec(select(AccountContract.contract_number)
-                                    .where(col(AccountContract.login) == login)))
+    contracts = sorted(session.exec(select(AccountContract.contract_number).where(col(AccountContract.login) == login)))
     return _user_view(session, account, contracts, with_credentials=True)

@@ -15,14 +15,20 @@ from samplekit.scans import REFERENCE_DATE, generate_scans, generate_stacks
 
 __all__ = ["app"]
 
-app = typer.Typer(name="python -m samplekit", help="The committed sample forms, messages and reference files.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    name="python -m samplekit",
+    help="The committed sample forms, messages and reference files.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 
 
 @app.command("generate")
 def generate(
     out: Annotated[Path, typer.Option("--out", help="Folder to write (samples/scans is never touched)")] = Path(
-        "samples"),
+        "samples"
+    ),
     as_json: JsonOpt = False,
 ) -> None:
     """Regenerate the sample set deterministically (fixed seed and reference date) with its manifest.json."""
@@ -30,17 +36,21 @@ def generate(
     if as_json:
         typer.echo(json.dumps(report.as_dict()))
         return
-    typer.echo(f"{out}: {report.written} written, {report.unchanged} unchanged, {report.removed} removed "
-               f"({report.total_bytes / 1024:.0f} KiB); manifest {out / 'manifest.json'}")
+    typer.echo(
+        f"{out}: {report.written} written, {report.unchanged} unchanged, {report.removed} removed "
+        f"({report.total_bytes / 1024:.0f} KiB); manifest {out / 'manifest.json'}"
+    )
 
 
 @app.command("scans")
 def scans(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the scans and manifest.json into")] = Path(
-        "samples/scans"),
+        "samples/scans"
+    ),
     count: Annotated[int, typer.Option("--count", min=1, max=500, help="How many scans")] = 72,
     today: Annotated[str, typer.Option("--today", help="Reference day of the values (yyyy-mm-dd)")] = (
-        REFERENCE_DATE.isoformat()),
+        REFERENCE_DATE.isoformat()
+    ),
     as_json: JsonOpt = False,
 ) -> None:
     """Filled forms rasterised and degraded like scans (PDF/PNG/JPEG/TIFF), with the true values."""
@@ -55,14 +65,17 @@ def scans(
     variants: dict[str, int] = {}
     for entry in manifest["scans"]:
         variants[entry["variant"]] = variants.get(entry["variant"], 0) + 1
-    typer.echo(f"{out}: {manifest['count']} scans ({', '.join(f'{n} {v}' for v, n in sorted(variants.items()))}); "
-               f"manifest {out / 'manifest.json'}")
+    typer.echo(
+        f"{out}: {manifest['count']} scans ({', '.join(f'{n} {v}' for v, n in sorted(variants.items()))}); "
+        f"manifest {out / 'manifest.json'}"
+    )
 
 
 @app.command("stacks")
 def stacks(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the stacks and manifest.json into")] = Path(
-        "samples/stacks"),
+        "samples/stacks"
+    ),
     bench: Annotated[bool, typer.Option("--bench", help="Also the longer stacks (6-10 forms) of bench/ocr.py")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -71,8 +84,10 @@ def stacks(
     if as_json:
         typer.echo(json.dumps({"out": str(out), "count": manifest["count"]}))
         return
-    typer.echo(f"{out}: {manifest['count']} stacks, {sum(e['pages'] for e in manifest['stacks'])} pages; "
-               f"manifest {out / 'manifest.json'}")
+    typer.echo(
+        f"{out}: {manifest['count']} stacks, {sum(e['pages'] for e in manifest['stacks'])} pages; "
+        f"manifest {out / 'manifest.json'}"
+    )
 
 
 if __name__ == "__main__":

@@ -76,8 +76,11 @@ def run_demo(folder: Path, *, console: Console) -> int:
             failures += 1
             console.print(f"[red]exit code {code}, expected {expect}")
 
-    step("1. Set up", "A fresh deployment on embedded defaults: database, folders, the contract register and "
-         "the old Extranet's accounts (whose logins are revoked when an organisation's new access opens).")
+    step(
+        "1. Set up",
+        "A fresh deployment on embedded defaults: database, folders, the contract register and "
+        "the old Extranet's accounts (whose logins are revoked when an organisation's new access opens).",
+    )
     run("init")
     run("staff", "add", REVIEWER, "--role", "reviewer", "--display-name", REVIEWER_DISPLAY)
     run("staff", "add", SECOND_REVIEWER, "--role", "reviewer", "--display-name", SECOND_REVIEWER_DISPLAY)
@@ -96,28 +99,43 @@ def run_demo(folder: Path, *, console: Console) -> int:
                 shutil.copy(SAMPLES / drop["path"], cfg.sources.drop.path / Path(drop["path"]).name)
                 console.print(f"  post  [green]{Path(drop['path']).name:<42}[/] scanned by the team")
 
-    step("2. Forms arrive", "Wave 1: three organisations send their agreement, Master User fiche and user fiches "
-         "by e-mail (one forwards them, one sender is not the Master User, one fails DMARC, one header is forged), "
-         "one organisation posts paper forms that the team drops in the scan folder; a form of another "
-         "platform and a mail without any form come in too.")
+    step(
+        "2. Forms arrive",
+        "Wave 1: three organisations send their agreement, Master User fiche and user fiches "
+        "by e-mail (one forwards them, one sender is not the Master User, one fails DMARC, one header is forged), "
+        "one organisation posts paper forms that the team drops in the scan folder; a form of another "
+        "platform and a mail without any form come in too.",
+    )
     (cfg.sources.maildir.path / "new").mkdir(parents=True, exist_ok=True)
     deliver(1)
     step("3. What would happen?", "A dry run reads the sources without touching them and shows every plan.")
     run("run", "--dry-run")
-    step("4. The daily run", "Everything is stored byte for byte, read, checked against the dossier rules. "
-         "Agreements and Master User fiches always wait for a person; nothing is provisioned yet.")
+    step(
+        "4. The daily run",
+        "Everything is stored byte for byte, read, checked against the dossier rules. "
+        "Agreements and Master User fiches always wait for a person; nothing is provisioned yet.",
+    )
     run("run")
     run("orgs", "list")
-    step("5. The review queue", "The Life Second Pillar team checks signatures and authority. "
-         f"{REVIEWER_DISPLAY} decides each item as the samples' manifest says (approve, or reject with a "
-         "reason the Master User is told).")
+    step(
+        "5. The review queue",
+        "The Life Second Pillar team checks signatures and authority. "
+        f"{REVIEWER_DISPLAY} decides each item as the samples' manifest says (approve, or reject with a "
+        "reason the Master User is told).",
+    )
     run("review", "list")
     _decide_reviews(cfg.database_url, manifest, run)
-    step("6. The next run", "Approvals took effect: each dossier is complete, so accounts open, legacy logins are "
-         "revoked, credentials go to each user's own fiche address, notices to the agreement and Master User.")
+    step(
+        "6. The next run",
+        "Approvals took effect: each dossier is complete, so accounts open, legacy logins are "
+        "revoked, credentials go to each user's own fiche address, notices to the agreement and Master User.",
+    )
     run("run")
-    step("7. Changes", "Wave 2: a Master User modifies and revokes accounts; the run applies them at once when the "
-         "mail is authenticated and comes from the current Master User's address.")
+    step(
+        "7. Changes",
+        "Wave 2: a Master User modifies and revokes accounts; the run applies them at once when the "
+        "mail is authenticated and comes from the current Master User's address.",
+    )
     deliver(2)
     run("run")
     _decide_reviews(cfg.database_url, manifest, run)
@@ -131,8 +149,11 @@ def run_demo(folder: Path, *, console: Console) -> int:
     run("audit", "checkpoint", "--out", str(folder / "checkpoint.json"), "--by", REVIEWER)
     run("audit", "verify", "--checkpoint", str(folder / "checkpoint.json"))
     run("status")
-    step("10. The desk", "The same data in the web application: the review desk, the audit room and the ops "
-         "page, each for its role; every decision there is signed by the person signed in.")
+    step(
+        "10. The desk",
+        "The same data in the web application: the review desk, the audit room and the ops "
+        "page, each for its role; every decision there is signed by the person signed in.",
+    )
     run("staff", "add", AUDITOR, "--role", "auditor", "--display-name", "Audrey Demo (audit)")
     run("staff", "add", ADMIN, "--role", "admin", "--display-name", "Olga Demo (operations)")
     console.print()
@@ -140,8 +161,10 @@ def run_demo(folder: Path, *, console: Console) -> int:
         console.print(f"[red bold]demo finished with {failures} unexpected exit code(s)")
         return 1
     _desk_ready(folder, config, cfg.database_url, cfg.web.session_secret_env, console)
-    console.print(f"[green bold]demo finished[/] — everything is in {folder} (database, store, outbox, reports); "
-                  f"try: .venv/bin/extranet-intake --config {config} audit log")
+    console.print(
+        f"[green bold]demo finished[/] — everything is in {folder} (database, store, outbox, reports); "
+        f"try: .venv/bin/extranet-intake --config {config} audit log"
+    )
     return 0
 
 
@@ -153,9 +176,15 @@ def _desk_ready(folder: Path, config: Path, database_url: str, secret_env: str, 
     engine = make_engine(database_url)
     try:
         with Session(engine) as session:
-            accounts = [(name, role, reset_staff_password(session, name)) for name, role in
-                        ((REVIEWER, "reviewer"), (SECOND_REVIEWER, "reviewer"), (AUDITOR, "auditor"),
-                         (ADMIN, "admin"))]
+            accounts = [
+                (name, role, reset_staff_password(session, name))
+                for name, role in (
+                    (REVIEWER, "reviewer"),
+                    (SECOND_REVIEWER, "reviewer"),
+                    (AUDITOR, "auditor"),
+                    (ADMIN, "admin"),
+                )
+            ]
             session.commit()
     finally:
         engine.dispose()
@@ -201,8 +230,10 @@ def _show_outbox(outbox: Path, console: Console) -> None:
         msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         table.add_row(str(msg["To"]), str(msg["Subject"]))
     console.print(table)
-    console.print("No CC, no BCC; credentials only to the address on the user's own fiche. The temporary "
-                  "passwords are in these files only — the database holds their argon2id hashes.")
+    console.print(
+        "No CC, no BCC; credentials only to the address on the user's own fiche. The temporary "
+        "passwords are in these files only — the database holds their argon2id hashes."
+    )
 
 
 def main() -> int:

@@ -162,14 +162,20 @@ DRIELINDEN = Org(
     postcode="2800",
     city="Mechelen",
     notification_email="extranet@drielinden.example",
-    mu=MasterUser("Peeters", "Sofie", "HR-manager", "sofie.peeters@drielinden.example", "0475 12 34 56",
-                  "+32475123456", Lang.NL),
+    mu=MasterUser(
+        "Peeters", "Sofie", "HR-manager", "sofie.peeters@drielinden.example", "0475 12 34 56", "+32475123456", Lang.NL
+    ),
     rep_name="Koen Verhoeven",
     rep_function="Gedelegeerd bestuurder",
-    contracts=(("4100101", "Groepsverzekering bedienden"), ("4100102", "Groepsverzekering arbeiders"),
-               ("4100103", "Individuele pensioentoezegging directie")),
-    legacy=(Legacy("LG10071", "Wouters", "Geert", "geert.wouters@drielinden.example"),
-            Legacy("LG10072", "Smets", "Lieve", "lieve.smets@drielinden.example")),
+    contracts=(
+        ("4100101", "Groepsverzekering bedienden"),
+        ("4100102", "Groepsverzekering arbeiders"),
+        ("4100103", "Individuele pensioentoezegging directie"),
+    ),
+    legacy=(
+        Legacy("LG10071", "Wouters", "Geert", "geert.wouters@drielinden.example"),
+        Legacy("LG10072", "Smets", "Lieve", "lieve.smets@drielinden.example"),
+    ),
     number_style="dots",
 )
 LEJEUNE = Org(
@@ -181,14 +187,26 @@ LEJEUNE = Org(
     postcode="5000",
     city="Namur",
     notification_email="extranet-rh@boulangeries-lejeune.example",
-    mu=MasterUser("Martin", "Isabelle", "Responsable RH", "isabelle.martin@boulangeries-lejeune.example",
-                  "0478 65 43 21", "+32478654321", Lang.FR),
+    mu=MasterUser(
+        "Martin",
+        "Isabelle",
+        "Responsable RH",
+        "isabelle.martin@boulangeries-lejeune.example",
+        "0478 65 43 21",
+        "+32478654321",
+        Lang.FR,
+    ),
     rep_name="Marc Lejeune",
     rep_function="Administrateur délégué",
-    contracts=(("5200201", "Assurance groupe employés"), ("5200202", "Assurance groupe ouvriers"),
-               ("5200203", "Engagement individuel de pension dirigeants")),
-    legacy=(Legacy("LG20031", "Collard", "Sophie", "sophie.collard@boulangeries-lejeune.example"),
-            Legacy("LG20032", "Henrard", "Michel", "michel.henrard@boulangeries-lejeune.example")),
+    contracts=(
+        ("5200201", "Assurance groupe employés"),
+        ("5200202", "Assurance groupe ouvriers"),
+        ("5200203", "Engagement individuel de pension dirigeants"),
+    ),
+    legacy=(
+        Legacy("LG20031", "Collard", "Sophie", "sophie.collard@boulangeries-lejeune.example"),
+        Legacy("LG20032", "Henrard", "Michel", "michel.henrard@boulangeries-lejeune.example"),
+    ),
     number_style="be",
 )
 ZENNE = Org(
@@ -200,8 +218,9 @@ ZENNE = Org(
     postcode="1800",
     city="Vilvoorde",
     notification_email="extranet@zennelogistics.example",
-    mu=MasterUser("De Vos", "An", "Payroll officer", "an.devos@zennelogistics.example", "02 234 56 78",
-                  "+3222345678", Lang.NL),
+    mu=MasterUser(
+        "De Vos", "An", "Payroll officer", "an.devos@zennelogistics.example", "02 234 56 78", "+3222345678", Lang.NL
+    ),
     rep_name="Bart Van Damme",
     rep_function="Zaakvoerder",
     contracts=(("6300301", "Groepsverzekering bedienden"), ("6300302", "Groepsverzekering chauffeurs")),
@@ -212,7 +231,10 @@ ZENNE = Org(
 ORGS = (DRIELINDEN, LEJEUNE, ZENNE)
 #: in the registers only: never sends a form, so its legacy account must stay active
 DECLERCQ_NUMBER = "0698765432"
-DECLERCQ_CONTRACT = ("7400401", "Groepsverzekering", )
+DECLERCQ_CONTRACT = (
+    "7400401",
+    "Groepsverzekering",
+)
 DECLERCQ_LEGACY = Legacy("LG40001", "Declercq", "Eva", "eva.declercq@garage-declercq.example")
 
 
@@ -220,10 +242,10 @@ DECLERCQ_LEGACY = Legacy("LG40001", "Declercq", "Eva", "eva.declercq@garage-decl
 
 
 class Format(StrEnum):
-    FILLABLE = "fillable"    # filled AcroForm
+    FILLABLE = "fillable"  # filled AcroForm
     FLATTENED = "flattened"  # printed-style PDF, text only (what a scan-and-drop or a "print to PDF" gives)
     XLSX = "xlsx"
-    FOREIGN = "foreign"      # a form of another Ethias platform
+    FOREIGN = "foreign"  # a form of another Ethias platform
 
 
 _METHOD = {Format.FILLABLE: Method.ACROFORM, Format.FLATTENED: Method.TEXT, Format.XLSX: Method.XLSX}
@@ -265,13 +287,21 @@ def _d(day: date, sep: str = "/") -> str:
     return f"{day.day:02d}{sep}{day.month:02d}{sep}{day.year}"
 
 
-def _agr(org: Org, *, signed: date, signatory: tuple[str, str] | None = None) -> tuple[dict[str, RenderValue],
-                                                                                      dict[str, FieldValue]]:
+def _agr(
+    org: Org, *, signed: date, signatory: tuple[str, str] | None = None
+) -> tuple[dict[str, RenderValue], dict[str, FieldValue]]:
     name, function = signatory or (org.rep_name, org.rep_function)
     common: dict[str, Any] = {
-        "org_name": org.name, "org_street": org.street, "org_postcode": org.postcode, "org_city": org.city,
-        "notification_email": org.notification_email, "correspondence_language": str(org.language),
-        "signatory_name": name, "signatory_function": function, "accept_terms": True, "signed_place": org.city,
+        "org_name": org.name,
+        "org_street": org.street,
+        "org_postcode": org.postcode,
+        "org_city": org.city,
+        "notification_email": org.notification_email,
+        "correspondence_language": str(org.language),
+        "signatory_name": name,
+        "signatory_function": function,
+        "accept_terms": True,
+        "signed_place": org.city,
     }
     typed = {**common, "org_enterprise_number": org.typed_number(), "signed_date": _d(signed)}
     fields = {**common, "org_enterprise_number": org.number, "signed_date": signed.isoformat()}
@@ -281,32 +311,59 @@ def _agr(org: Org, *, signed: date, signatory: tuple[str, str] | None = None) ->
 def _mu(org: Org, *, signed: date) -> tuple[dict[str, RenderValue], dict[str, FieldValue]]:
     mu = org.mu
     common: dict[str, Any] = {
-        "org_name": org.name, "mu_last_name": mu.last, "mu_first_name": mu.first, "mu_function": mu.function,
-        "mu_email": mu.email, "mu_language": str(mu.language), "rep_name": org.rep_name,
+        "org_name": org.name,
+        "mu_last_name": mu.last,
+        "mu_first_name": mu.first,
+        "mu_function": mu.function,
+        "mu_email": mu.email,
+        "mu_language": str(mu.language),
+        "rep_name": org.rep_name,
         "rep_function": org.rep_function,
     }
-    typed = {**common, "org_enterprise_number": org.typed_number(), "mu_phone": mu.phone_typed,
-             "signed_date": _d(signed)}
+    typed = {
+        **common,
+        "org_enterprise_number": org.typed_number(),
+        "mu_phone": mu.phone_typed,
+        "signed_date": _d(signed),
+    }
     fields = {**common, "org_enterprise_number": org.number, "mu_phone": mu.phone, "signed_date": signed.isoformat()}
     return typed, fields
 
 
-def _usr(org: Org, u: User, *, signed: date, date_sep: str = "/") -> tuple[dict[str, RenderValue],
-                                                                           dict[str, FieldValue]]:
+def _usr(
+    org: Org, u: User, *, signed: date, date_sep: str = "/"
+) -> tuple[dict[str, RenderValue], dict[str, FieldValue]]:
     typed: dict[str, RenderValue] = {
-        "org_name": org.name, "org_enterprise_number": org.typed_number(), "action": u.action,
-        "user_last_name": u.last, "user_first_name": u.first, "user_language": str(u.language),
-        "user_type": u.user_type, "mu_name": org.mu.name, "signed_date": _d(signed, date_sep),
+        "org_name": org.name,
+        "org_enterprise_number": org.typed_number(),
+        "action": u.action,
+        "user_last_name": u.last,
+        "user_first_name": u.first,
+        "user_language": str(u.language),
+        "user_type": u.user_type,
+        "mu_name": org.mu.name,
+        "signed_date": _d(signed, date_sep),
     }
     fields: dict[str, FieldValue] = {
-        "org_name": org.name, "org_enterprise_number": org.number, "action": u.action,
-        "user_last_name": u.last, "user_first_name": u.first, "user_language": str(u.language),
-        "user_type": u.user_type, "mu_name": org.mu.name, "signed_date": signed.isoformat(),
+        "org_name": org.name,
+        "org_enterprise_number": org.number,
+        "action": u.action,
+        "user_last_name": u.last,
+        "user_first_name": u.first,
+        "user_language": str(u.language),
+        "user_type": u.user_type,
+        "mu_name": org.mu.name,
+        "signed_date": signed.isoformat(),
         # scope "all" makes any contract numbers meaningless (warning contracts-ignored)
         "contracts": [] if u.scope == "all" else list(u.contracts),
     }
-    for key, value in (("login", u.login), ("user_email", u.email), ("external_company", u.company),
-                       ("profile", u.profile), ("scope", u.scope)):
+    for key, value in (
+        ("login", u.login),
+        ("user_email", u.email),
+        ("external_company", u.company),
+        ("profile", u.profile),
+        ("scope", u.scope),
+    ):
         if value:
             typed[key] = value
             fields[key] = value
@@ -338,191 +395,685 @@ def _documents() -> list[Doc]:
     # --- Brouwerij De Drie Linden (NL, e-mail, trusted Master User) -------------------------------
     a = DRIELINDEN
     t, f = _agr(a, signed=_signed(12))
-    add(Doc("documents/drielinden/agr-nl.pdf", "EAP-AGR", Lang.NL, Format.FILLABLE,
-            "Agreement, filled on screen", a, t, f, "Overeenkomst Extranet Aanvullend Pensioen.pdf",
-            review_queued=True, review_decision="approve", review_reason="signature and signatory checked"))
+    add(
+        Doc(
+            "documents/drielinden/agr-nl.pdf",
+            "EAP-AGR",
+            Lang.NL,
+            Format.FILLABLE,
+            "Agreement, filled on screen",
+            a,
+            t,
+            f,
+            "Overeenkomst Extranet Aanvullend Pensioen.pdf",
+            review_queued=True,
+            review_decision="approve",
+            review_reason="signature and signatory checked",
+        )
+    )
     t, f = _mu(a, signed=_signed(12))
-    add(Doc("documents/drielinden/mu-nl.pdf", "EAP-MU", Lang.NL, Format.FILLABLE,
-            "Master User fiche naming Sofie Peeters", a, t, f, "Master User fiche.pdf",
-            review_queued=True, review_decision="approve", review_reason="designation by the legal representative"))
-    jan = User("new", "Janssens", "Jan", Lang.NL, email="jan.janssens@drielinden.example",
-               phone=("0496 11 22 33", "+32496112233"), profile="consult_input", scope="all")
+    add(
+        Doc(
+            "documents/drielinden/mu-nl.pdf",
+            "EAP-MU",
+            Lang.NL,
+            Format.FILLABLE,
+            "Master User fiche naming Sofie Peeters",
+            a,
+            t,
+            f,
+            "Master User fiche.pdf",
+            review_queued=True,
+            review_decision="approve",
+            review_reason="designation by the legal representative",
+        )
+    )
+    jan = User(
+        "new",
+        "Janssens",
+        "Jan",
+        Lang.NL,
+        email="jan.janssens@drielinden.example",
+        phone=("0496 11 22 33", "+32496112233"),
+        profile="consult_input",
+        scope="all",
+    )
     t, f = _usr(a, jan, signed=_signed(13))
-    add(Doc("documents/drielinden/usr-new-janssens-nl.pdf", "EAP-USR", Lang.NL, Format.FILLABLE,
-            "New internal user, consult and input, all contracts", a, t, f, "Gebruikersfiche Janssens.pdf"))
-    claire = User("new", "Dubois", "Claire", Lang.FR, email="claire.dubois@actuaris-conseil.example",
-                  user_type="external", company="Actuaris Conseil SRL", end=date(2031, 6, 30), profile="consult",
-                  scope="selected", contracts=("4100101", "4100102"))
+    add(
+        Doc(
+            "documents/drielinden/usr-new-janssens-nl.pdf",
+            "EAP-USR",
+            Lang.NL,
+            Format.FILLABLE,
+            "New internal user, consult and input, all contracts",
+            a,
+            t,
+            f,
+            "Gebruikersfiche Janssens.pdf",
+        )
+    )
+    claire = User(
+        "new",
+        "Dubois",
+        "Claire",
+        Lang.FR,
+        email="claire.dubois@actuaris-conseil.example",
+        user_type="external",
+        company="Actuaris Conseil SRL",
+        end=date(2031, 6, 30),
+        profile="consult",
+        scope="selected",
+        contracts=("4100101", "4100102"),
+    )
     t, f = _usr(a, claire, signed=_signed(13))
-    add(Doc("documents/drielinden/usr-new-dubois-fr.pdf", "EAP-USR", Lang.FR, Format.FILLABLE,
-            "New external user (actuary), consult, two selected contracts, end date 2031", a, t, f,
-            "Fiche utilisateur Dubois.pdf"))
-    pieter = User("new", "Claes", "Pieter", Lang.NL, email="pieter.claes@drielinden.example", profile="consult",
-                  scope="selected", contracts=("4100103",))
+    add(
+        Doc(
+            "documents/drielinden/usr-new-dubois-fr.pdf",
+            "EAP-USR",
+            Lang.FR,
+            Format.FILLABLE,
+            "New external user (actuary), consult, two selected contracts, end date 2031",
+            a,
+            t,
+            f,
+            "Fiche utilisateur Dubois.pdf",
+        )
+    )
+    pieter = User(
+        "new",
+        "Claes",
+        "Pieter",
+        Lang.NL,
+        email="pieter.claes@drielinden.example",
+        profile="consult",
+        scope="selected",
+        contracts=("4100103",),
+    )
     t, f = _usr(a, pieter, signed=_signed(13))
-    add(Doc("documents/drielinden/usr-new-claes-nl.xlsx", "EAP-USR", Lang.NL, Format.XLSX,
-            "New internal user as an XLSX fiche, consult, one selected contract", a, t, f,
-            "gebruikersfiche_claes.xlsx"))
+    add(
+        Doc(
+            "documents/drielinden/usr-new-claes-nl.xlsx",
+            "EAP-USR",
+            Lang.NL,
+            Format.XLSX,
+            "New internal user as an XLSX fiche, consult, one selected contract",
+            a,
+            t,
+            f,
+            "gebruikersfiche_claes.xlsx",
+        )
+    )
     # second message of the same day: two fiches that parse clean but break dossier rules, one bad number
-    tom = User("new", "Mertens", "Tom", Lang.NL, email="tom.mertens@drielinden.example", profile="consult",
-               scope="selected", contracts=("5200201",))
+    tom = User(
+        "new",
+        "Mertens",
+        "Tom",
+        Lang.NL,
+        email="tom.mertens@drielinden.example",
+        profile="consult",
+        scope="selected",
+        contracts=("5200201",),
+    )
     t, f = _usr(a, tom, signed=_signed(16))
-    add(Doc("documents/drielinden/usr-new-mertens-foreign-contract-nl.pdf", "EAP-USR", Lang.NL, Format.FILLABLE,
-            "Valid fiche naming contract 5200201 of Boulangeries Lejeune: no cross-organisation access", a, t, f,
-            "Gebruikersfiche Mertens.pdf", provisioning_error="contract-not-in-register",
-            review_queued=None, review_decision="reject", review_reason="contract-not-in-register"))
-    team = User("new", "Loonadministratie", "Team", Lang.NL, email=a.notification_email, profile="consult",
-                scope="all")
+    add(
+        Doc(
+            "documents/drielinden/usr-new-mertens-foreign-contract-nl.pdf",
+            "EAP-USR",
+            Lang.NL,
+            Format.FILLABLE,
+            "Valid fiche naming contract 5200201 of Boulangeries Lejeune: no cross-organisation access",
+            a,
+            t,
+            f,
+            "Gebruikersfiche Mertens.pdf",
+            provisioning_error="contract-not-in-register",
+            review_queued=None,
+            review_decision="reject",
+            review_reason="contract-not-in-register",
+        )
+    )
+    team = User("new", "Loonadministratie", "Team", Lang.NL, email=a.notification_email, profile="consult", scope="all")
     t, f = _usr(a, team, signed=_signed(16))
-    add(Doc("documents/drielinden/usr-new-notification-address-nl.pdf", "EAP-USR", Lang.NL, Format.FILLABLE,
-            "Valid fiche whose user e-mail is the agreement's notification address (a distribution list)", a, t, f,
-            "Gebruikersfiche Loonadministratie.pdf", provisioning_error="user-email-is-notification-address",
-            review_queued=None, review_decision="reject", review_reason="user-email-is-notification-address"))
-    hilde = User("new", "Jacobs", "Hilde", Lang.NL, email="hilde.jacobs@drielinden.example", profile="consult",
-                 scope="all")
+    add(
+        Doc(
+            "documents/drielinden/usr-new-notification-address-nl.pdf",
+            "EAP-USR",
+            Lang.NL,
+            Format.FILLABLE,
+            "Valid fiche whose user e-mail is the agreement's notification address (a distribution list)",
+            a,
+            t,
+            f,
+            "Gebruikersfiche Loonadministratie.pdf",
+            provisioning_error="user-email-is-notification-address",
+            review_queued=None,
+            review_decision="reject",
+            review_reason="user-email-is-notification-address",
+        )
+    )
+    hilde = User(
+        "new", "Jacobs", "Hilde", Lang.NL, email="hilde.jacobs@drielinden.example", profile="consult", scope="all"
+    )
     t, f = _usr(a, hilde, signed=_signed(16))
     t["org_enterprise_number"] = "0456.789.134"
     del f["org_enterprise_number"]
-    add(Doc("documents/drielinden/usr-new-jacobs-bad-checksum-nl.pdf", "EAP-USR", Lang.NL, Format.FILLABLE,
-            "Enterprise number mistyped (0456.789.134: mod-97 check fails)", a, t, f, "Gebruikersfiche Jacobs.pdf",
+    add(
+        Doc(
+            "documents/drielinden/usr-new-jacobs-bad-checksum-nl.pdf",
+            "EAP-USR",
+            Lang.NL,
+            Format.FILLABLE,
+            "Enterprise number mistyped (0456.789.134: mod-97 check fails)",
+            a,
+            t,
+            f,
+            "Gebruikersfiche Jacobs.pdf",
             errors=[("enterprise-number-checksum", "org_enterprise_number")],
-            review_queued=None, review_decision="reject", review_reason="enterprise-number-checksum"))
+            review_queued=None,
+            review_decision="reject",
+            review_reason="enterprise-number-checksum",
+        )
+    )
 
     # --- Boulangeries Lejeune (FR, e-mail; agreement forwarded by the Master User) -----------------
     b = LEJEUNE
     # signed in April, sent in November: older than six months is a warning, not an error
     t, f = _agr(b, signed=_signed(2, 4))
-    add(Doc("documents/lejeune/agr-fr.pdf", "EAP-AGR", Lang.FR, Format.FILLABLE,
-            "Agreement signed in April (signed-date-old warning), inside a forwarded message", b, t, f,
-            "Convention Extranet signée.pdf", warnings=[("signed-date-old", "signed_date")],
-            review_queued=True, review_decision="approve", review_reason="signature and signatory checked"))
+    add(
+        Doc(
+            "documents/lejeune/agr-fr.pdf",
+            "EAP-AGR",
+            Lang.FR,
+            Format.FILLABLE,
+            "Agreement signed in April (signed-date-old warning), inside a forwarded message",
+            b,
+            t,
+            f,
+            "Convention Extranet signée.pdf",
+            warnings=[("signed-date-old", "signed_date")],
+            review_queued=True,
+            review_decision="approve",
+            review_reason="signature and signatory checked",
+        )
+    )
     agr_b_typed, agr_b_fields = t, f
     t, f = _mu(b, signed=_signed(9))
-    add(Doc("documents/lejeune/mu-fr.pdf", "EAP-MU", Lang.FR, Format.FILLABLE,
-            "Master User fiche naming Isabelle Martin, inside a forwarded message", b, t, f, "Fiche Master User.pdf",
-            review_queued=True, review_decision="approve", review_reason="designation by the legal representative"))
+    add(
+        Doc(
+            "documents/lejeune/mu-fr.pdf",
+            "EAP-MU",
+            Lang.FR,
+            Format.FILLABLE,
+            "Master User fiche naming Isabelle Martin, inside a forwarded message",
+            b,
+            t,
+            f,
+            "Fiche Master User.pdf",
+            review_queued=True,
+            review_decision="approve",
+            review_reason="designation by the legal representative",
+        )
+    )
     mu_b_typed, mu_b_fields = t, f
-    luc = User("new", "Dupont", "Luc", Lang.FR, email="luc.dupont@boulangeries-lejeune.example",
-               phone=("081 22 33 44", "+3281223344"), profile="consult", scope="all")
+    luc = User(
+        "new",
+        "Dupont",
+        "Luc",
+        Lang.FR,
+        email="luc.dupont@boulangeries-lejeune.example",
+        phone=("081 22 33 44", "+3281223344"),
+        profile="consult",
+        scope="all",
+    )
     t, f = _usr(b, luc, signed=_signed(17))
-    add(Doc("documents/lejeune/usr-new-dupont-fr.pdf", "EAP-USR", Lang.FR, Format.FILLABLE,
-            "New internal user, consult, all contracts", b, t, f, "Fiche utilisateur Dupont.pdf"))
-    els = User("new", "Wouters", "Els", Lang.NL, email="els.wouters@boulangeries-lejeune.example",
-               profile="consult_input", scope="selected", contracts=("5200201", "5200202"))
+    add(
+        Doc(
+            "documents/lejeune/usr-new-dupont-fr.pdf",
+            "EAP-USR",
+            Lang.FR,
+            Format.FILLABLE,
+            "New internal user, consult, all contracts",
+            b,
+            t,
+            f,
+            "Fiche utilisateur Dupont.pdf",
+        )
+    )
+    els = User(
+        "new",
+        "Wouters",
+        "Els",
+        Lang.NL,
+        email="els.wouters@boulangeries-lejeune.example",
+        profile="consult_input",
+        scope="selected",
+        contracts=("5200201", "5200202"),
+    )
     t, f = _usr(b, els, signed=_signed(17))
-    add(Doc("documents/lejeune/usr-new-wouters-nl.pdf", "EAP-USR", Lang.NL, Format.FILLABLE,
-            "New internal Dutch-speaking user, consult and input, two selected contracts", b, t, f,
-            "Gebruikersfiche Wouters.pdf"))
-    nathalie = User("new", "Lambert", "Nathalie", Lang.FR, email="nathalie.lambert@fiduciaire-lambert.example",
-                    user_type="external", company="Fiduciaire Lambert SRL", end=date(2031, 12, 31),
-                    profile="consult", scope="all")
+    add(
+        Doc(
+            "documents/lejeune/usr-new-wouters-nl.pdf",
+            "EAP-USR",
+            Lang.NL,
+            Format.FILLABLE,
+            "New internal Dutch-speaking user, consult and input, two selected contracts",
+            b,
+            t,
+            f,
+            "Gebruikersfiche Wouters.pdf",
+        )
+    )
+    nathalie = User(
+        "new",
+        "Lambert",
+        "Nathalie",
+        Lang.FR,
+        email="nathalie.lambert@fiduciaire-lambert.example",
+        user_type="external",
+        company="Fiduciaire Lambert SRL",
+        end=date(2031, 12, 31),
+        profile="consult",
+        scope="all",
+    )
     t, f = _usr(b, nathalie, signed=_signed(17))
-    add(Doc("documents/lejeune/usr-new-lambert-fr.xlsx", "EAP-USR", Lang.FR, Format.XLSX,
-            "New external user (accountant) as an XLSX fiche, consult, all contracts, end date 2031", b, t, f,
-            "fiche_utilisateur_lambert.xlsx"))
-    julien = User("new", "Petit", "Julien", Lang.FR, email="julien.petit@proconsult.example", user_type="external",
-                  company="ProConsult SA", profile="consult", scope="all")
+    add(
+        Doc(
+            "documents/lejeune/usr-new-lambert-fr.xlsx",
+            "EAP-USR",
+            Lang.FR,
+            Format.XLSX,
+            "New external user (accountant) as an XLSX fiche, consult, all contracts, end date 2031",
+            b,
+            t,
+            f,
+            "fiche_utilisateur_lambert.xlsx",
+        )
+    )
+    julien = User(
+        "new",
+        "Petit",
+        "Julien",
+        Lang.FR,
+        email="julien.petit@proconsult.example",
+        user_type="external",
+        company="ProConsult SA",
+        profile="consult",
+        scope="all",
+    )
     t, f = _usr(b, julien, signed=_signed(17))
-    add(Doc("documents/lejeune/usr-new-petit-no-end-date-fr.pdf", "EAP-USR", Lang.FR, Format.FILLABLE,
-            "External user without an end date of access", b, t, f, "Fiche utilisateur Petit.pdf",
+    add(
+        Doc(
+            "documents/lejeune/usr-new-petit-no-end-date-fr.pdf",
+            "EAP-USR",
+            Lang.FR,
+            Format.FILLABLE,
+            "External user without an end date of access",
+            b,
+            t,
+            f,
+            "Fiche utilisateur Petit.pdf",
             errors=[("external-end-date-required", "access_end_date")],
-            review_queued=None, review_decision="reject", review_reason="access-end-date-missing"))
-    bram = User("new", "Desmet", "Bram", Lang.NL, email="bram.desmet@boulangeries-lejeune.example",
-                profile="consult", scope="all")
+            review_queued=None,
+            review_decision="reject",
+            review_reason="access-end-date-missing",
+        )
+    )
+    bram = User(
+        "new",
+        "Desmet",
+        "Bram",
+        Lang.NL,
+        email="bram.desmet@boulangeries-lejeune.example",
+        profile="consult",
+        scope="all",
+    )
     t, f = _usr(b, bram, signed=_signed(17))
     del t["user_last_name"], f["user_last_name"]
-    add(Doc("documents/lejeune/usr-new-missing-last-name-nl.pdf", "EAP-USR", Lang.NL, Format.FILLABLE,
-            "Required field left empty (user's last name)", b, t, f, "Gebruikersfiche Bram.pdf",
+    add(
+        Doc(
+            "documents/lejeune/usr-new-missing-last-name-nl.pdf",
+            "EAP-USR",
+            Lang.NL,
+            Format.FILLABLE,
+            "Required field left empty (user's last name)",
+            b,
+            t,
+            f,
+            "Gebruikersfiche Bram.pdf",
             errors=[("field-required", "user_last_name")],
-            review_queued=None, review_decision="reject", review_reason="field-required"))
-    paul = User("new", "Renard", "Paul", Lang.FR, email="paul.renard@boulangeries-lejeune.example",
-                profile="consult", scope="all")
+            review_queued=None,
+            review_decision="reject",
+            review_reason="field-required",
+        )
+    )
+    paul = User(
+        "new",
+        "Renard",
+        "Paul",
+        Lang.FR,
+        email="paul.renard@boulangeries-lejeune.example",
+        profile="consult",
+        scope="all",
+    )
     t, f = _usr(b, paul, signed=_signed(17))
-    add(Doc("documents/lejeune/usr-new-renard-fr.pdf", "EAP-USR", Lang.FR, Format.FILLABLE,
-            "Fiche signed by the Master User but mailed by the user himself (not the Master User address)", b, t, f,
-            "Ma fiche utilisateur.pdf", review_queued=True, review_decision="approve",
-            review_reason="confirmed with the Master User by phone"))
-    kevin = User("new", "Maes", "Kevin", Lang.NL, email="kevin.maes@freemail.example", profile="consult_input",
-                 scope="all")
+    add(
+        Doc(
+            "documents/lejeune/usr-new-renard-fr.pdf",
+            "EAP-USR",
+            Lang.FR,
+            Format.FILLABLE,
+            "Fiche signed by the Master User but mailed by the user himself (not the Master User address)",
+            b,
+            t,
+            f,
+            "Ma fiche utilisateur.pdf",
+            review_queued=True,
+            review_decision="approve",
+            review_reason="confirmed with the Master User by phone",
+        )
+    )
+    kevin = User(
+        "new", "Maes", "Kevin", Lang.NL, email="kevin.maes@freemail.example", profile="consult_input", scope="all"
+    )
     t, f = _usr(b, kevin, signed=_signed(18))
-    add(Doc("documents/lejeune/usr-new-maes-spoofed-nl.pdf", "EAP-USR", Lang.NL, Format.FILLABLE,
-            "Fiche in a message claiming the Master User's address but failing DMARC", b, t, f,
-            "Gebruikersfiche.pdf", review_queued=True, review_decision="reject",
-            review_reason="sender-not-authenticated"))
+    add(
+        Doc(
+            "documents/lejeune/usr-new-maes-spoofed-nl.pdf",
+            "EAP-USR",
+            Lang.NL,
+            Format.FILLABLE,
+            "Fiche in a message claiming the Master User's address but failing DMARC",
+            b,
+            t,
+            f,
+            "Gebruikersfiche.pdf",
+            review_queued=True,
+            review_decision="reject",
+            review_reason="sender-not-authenticated",
+        )
+    )
     # parse-only flattened twins: every form exists flattened in both languages
-    add(Doc("documents/lejeune/agr-fr-flattened.pdf", "EAP-AGR", Lang.FR, Format.FLATTENED,
-            "Flattened (printed) copy of the agreement, not delivered: parse sample only", b,
-            dict(agr_b_typed), dict(agr_b_fields), "", warnings=[("signed-date-old", "signed_date")]))
-    add(Doc("documents/lejeune/mu-fr-flattened.pdf", "EAP-MU", Lang.FR, Format.FLATTENED,
-            "Flattened (printed) copy of the Master User fiche, not delivered: parse sample only", b,
-            dict(mu_b_typed), dict(mu_b_fields), ""))
+    add(
+        Doc(
+            "documents/lejeune/agr-fr-flattened.pdf",
+            "EAP-AGR",
+            Lang.FR,
+            Format.FLATTENED,
+            "Flattened (printed) copy of the agreement, not delivered: parse sample only",
+            b,
+            dict(agr_b_typed),
+            dict(agr_b_fields),
+            "",
+            warnings=[("signed-date-old", "signed_date")],
+        )
+    )
+    add(
+        Doc(
+            "documents/lejeune/mu-fr-flattened.pdf",
+            "EAP-MU",
+            Lang.FR,
+            Format.FLATTENED,
+            "Flattened (printed) copy of the Master User fiche, not delivered: parse sample only",
+            b,
+            dict(mu_b_typed),
+            dict(mu_b_fields),
+            "",
+        )
+    )
 
     # --- Zenne Logistics (NL, paper by post: scanned and dropped by the team) ---------------------
     c = ZENNE
     t, f = _agr(c, signed=_signed(10))
-    add(Doc("drop/zenne-agr-nl.pdf", "EAP-AGR", Lang.NL, Format.FLATTENED, "Agreement received by post", c, t, f,
-            "", review_queued=True, review_decision="approve", review_reason="signature and signatory checked"))
+    add(
+        Doc(
+            "drop/zenne-agr-nl.pdf",
+            "EAP-AGR",
+            Lang.NL,
+            Format.FLATTENED,
+            "Agreement received by post",
+            c,
+            t,
+            f,
+            "",
+            review_queued=True,
+            review_decision="approve",
+            review_reason="signature and signatory checked",
+        )
+    )
     t, f = _mu(c, signed=_signed(10))
-    add(Doc("drop/zenne-mu-nl.pdf", "EAP-MU", Lang.NL, Format.FLATTENED, "Master User fiche received by post",
-            c, t, f, "", review_queued=True, review_decision="approve",
-            review_reason="designation by the legal representative"))
-    tim = User("new", "Vermeulen", "Tim", Lang.NL, email="tim.vermeulen@zennelogistics.example",
-               profile="consult_input", scope="all", contracts=("6300301",))
+    add(
+        Doc(
+            "drop/zenne-mu-nl.pdf",
+            "EAP-MU",
+            Lang.NL,
+            Format.FLATTENED,
+            "Master User fiche received by post",
+            c,
+            t,
+            f,
+            "",
+            review_queued=True,
+            review_decision="approve",
+            review_reason="designation by the legal representative",
+        )
+    )
+    tim = User(
+        "new",
+        "Vermeulen",
+        "Tim",
+        Lang.NL,
+        email="tim.vermeulen@zennelogistics.example",
+        profile="consult_input",
+        scope="all",
+        contracts=("6300301",),
+    )
     t, f = _usr(c, tim, signed=_signed(10))
-    add(Doc("drop/zenne-usr-new-vermeulen-nl.pdf", "EAP-USR", Lang.NL, Format.FLATTENED,
-            "New internal user by post; scope all with a contract number written anyway (ignored)", c, t, f, "",
+    add(
+        Doc(
+            "drop/zenne-usr-new-vermeulen-nl.pdf",
+            "EAP-USR",
+            Lang.NL,
+            Format.FLATTENED,
+            "New internal user by post; scope all with a contract number written anyway (ignored)",
+            c,
+            t,
+            f,
+            "",
             warnings=[("contracts-ignored", "contracts")],
-            review_queued=True, review_decision="approve", review_reason="paper form checked"))
-    sarah = User("new", "Lemaire", "Sarah", Lang.FR, email="sarah.lemaire@bureau-lemaire.example",
-                 user_type="external", company="Bureau Conseil Lemaire", end=date(2031, 3, 31), profile="consult",
-                 scope="selected", contracts=("6300301",))
+            review_queued=True,
+            review_decision="approve",
+            review_reason="paper form checked",
+        )
+    )
+    sarah = User(
+        "new",
+        "Lemaire",
+        "Sarah",
+        Lang.FR,
+        email="sarah.lemaire@bureau-lemaire.example",
+        user_type="external",
+        company="Bureau Conseil Lemaire",
+        end=date(2031, 3, 31),
+        profile="consult",
+        scope="selected",
+        contracts=("6300301",),
+    )
     t, f = _usr(c, sarah, signed=_signed(10))
-    add(Doc("drop/zenne-usr-new-lemaire-fr.pdf", "EAP-USR", Lang.FR, Format.FLATTENED,
-            "New external French-speaking user by post, one selected contract, end date 2031", c, t, f, "",
-            review_queued=True, review_decision="approve", review_reason="paper form checked"))
-    wim = User("new", "Claeys", "Wim", Lang.NL, email="wim.claeys@transportadvies.example", user_type="external",
-               company="Transport Advies Claeys", end=date(2026, 6, 30), profile="consult", scope="all")
+    add(
+        Doc(
+            "drop/zenne-usr-new-lemaire-fr.pdf",
+            "EAP-USR",
+            Lang.FR,
+            Format.FLATTENED,
+            "New external French-speaking user by post, one selected contract, end date 2031",
+            c,
+            t,
+            f,
+            "",
+            review_queued=True,
+            review_decision="approve",
+            review_reason="paper form checked",
+        )
+    )
+    wim = User(
+        "new",
+        "Claeys",
+        "Wim",
+        Lang.NL,
+        email="wim.claeys@transportadvies.example",
+        user_type="external",
+        company="Transport Advies Claeys",
+        end=date(2026, 6, 30),
+        profile="consult",
+        scope="all",
+    )
     t, f = _usr(c, wim, signed=_signed(10))
-    add(Doc("drop/zenne-usr-new-claeys-expired-nl.pdf", "EAP-USR", Lang.NL, Format.FLATTENED,
-            "External user whose end date (30/06/2026) is already past", c, t, f, "",
+    add(
+        Doc(
+            "drop/zenne-usr-new-claeys-expired-nl.pdf",
+            "EAP-USR",
+            Lang.NL,
+            Format.FLATTENED,
+            "External user whose end date (30/06/2026) is already past",
+            c,
+            t,
+            f,
+            "",
             errors=[("end-date-past", "access_end_date")],
-            review_queued=None, review_decision="reject", review_reason="access-end-date-past"))
-    olivier = User("new", "Hermans", "Olivier", Lang.FR, email="olivier.hermans@freemail.example",
-                   profile="consult_input", scope="all")
+            review_queued=None,
+            review_decision="reject",
+            review_reason="access-end-date-past",
+        )
+    )
+    olivier = User(
+        "new",
+        "Hermans",
+        "Olivier",
+        Lang.FR,
+        email="olivier.hermans@freemail.example",
+        profile="consult_input",
+        scope="all",
+    )
     t, f = _usr(c, olivier, signed=_signed(18))
-    add(Doc("documents/zenne/usr-new-hermans-forged-fr.pdf", "EAP-USR", Lang.FR, Format.FILLABLE,
-            "Fiche in a message whose forged Authentication-Results header claims DMARC pass", c, t, f,
-            "Fiche utilisateur.pdf", review_queued=True, review_decision="reject",
-            review_reason="sender-not-authenticated"))
+    add(
+        Doc(
+            "documents/zenne/usr-new-hermans-forged-fr.pdf",
+            "EAP-USR",
+            Lang.FR,
+            Format.FILLABLE,
+            "Fiche in a message whose forged Authentication-Results header claims DMARC pass",
+            c,
+            t,
+            f,
+            "Fiche utilisateur.pdf",
+            review_queued=True,
+            review_decision="reject",
+            review_reason="sender-not-authenticated",
+        )
+    )
 
     # --- another platform ----------------------------------------------------------------------
-    add(Doc("documents/other/econ-usr-nl.pdf", "ECON-USR", Lang.NL, Format.FOREIGN,
-            "User fiche of Ethias Connect (another platform): refused", None, {}, None, "Gebruikersfiche Connect.pdf",
-            errors=[("other-platform", None)], review_queued=None, review_decision="reject",
-            review_reason="other-platform"))
+    add(
+        Doc(
+            "documents/other/econ-usr-nl.pdf",
+            "ECON-USR",
+            Lang.NL,
+            Format.FOREIGN,
+            "User fiche of Ethias Connect (another platform): refused",
+            None,
+            {},
+            None,
+            "Gebruikersfiche Connect.pdf",
+            errors=[("other-platform", None)],
+            review_queued=None,
+            review_decision="reject",
+            review_reason="other-platform",
+        )
+    )
 
     # --- wave 2: changes after the organisations are open -----------------------------------------
-    jan2 = User("modify", "Janssens", "Jan", Lang.NL, email=jan.email, phone=jan.phone, profile="consult",
-                scope="selected", contracts=("4100101",))
+    jan2 = User(
+        "modify",
+        "Janssens",
+        "Jan",
+        Lang.NL,
+        email=jan.email,
+        phone=jan.phone,
+        profile="consult",
+        scope="selected",
+        contracts=("4100101",),
+    )
     t, f = _usr(a, jan2, signed=_signed(19))
-    add(Doc("documents/drielinden/usr-modify-janssens-nl-flattened.pdf", "EAP-USR", Lang.NL, Format.FLATTENED,
-            "Modify Jan Janssens (found by e-mail): consult only, one contract; printed to PDF", a, t, f,
-            "Wijziging Janssens.pdf"))
+    add(
+        Doc(
+            "documents/drielinden/usr-modify-janssens-nl-flattened.pdf",
+            "EAP-USR",
+            Lang.NL,
+            Format.FLATTENED,
+            "Modify Jan Janssens (found by e-mail): consult only, one contract; printed to PDF",
+            a,
+            t,
+            f,
+            "Wijziging Janssens.pdf",
+        )
+    )
     pieter2 = User("revoke", "Claes", "Pieter", Lang.NL, email=pieter.email)
     t, f = _usr(a, pieter2, signed=_signed(19))
-    add(Doc("documents/drielinden/usr-revoke-claes-nl.pdf", "EAP-USR", Lang.NL, Format.FILLABLE,
-            "Revoke Pieter Claes (found by e-mail)", a, t, f, "Intrekking Claes.pdf"))
+    add(
+        Doc(
+            "documents/drielinden/usr-revoke-claes-nl.pdf",
+            "EAP-USR",
+            Lang.NL,
+            Format.FILLABLE,
+            "Revoke Pieter Claes (found by e-mail)",
+            a,
+            t,
+            f,
+            "Intrekking Claes.pdf",
+        )
+    )
     luc2 = User("revoke", "Dupont", "Luc", Lang.FR, email=luc.email)
     t, f = _usr(b, luc2, signed=_signed(19))
-    add(Doc("documents/lejeune/usr-revoke-dupont-fr.pdf", "EAP-USR", Lang.FR, Format.FILLABLE,
-            "Revoke Luc Dupont (found by e-mail)", b, t, f, "Retrait Dupont.pdf"))
-    sarah2 = User("modify", "Lemaire", "Sarah", Lang.FR, email=sarah.email, user_type="external",
-                  company=sarah.company, end=date(2031, 9, 30), profile="consult", scope="selected",
-                  contracts=("6300301", "6300302"))
+    add(
+        Doc(
+            "documents/lejeune/usr-revoke-dupont-fr.pdf",
+            "EAP-USR",
+            Lang.FR,
+            Format.FILLABLE,
+            "Revoke Luc Dupont (found by e-mail)",
+            b,
+            t,
+            f,
+            "Retrait Dupont.pdf",
+        )
+    )
+    sarah2 = User(
+        "modify",
+        "Lemaire",
+        "Sarah",
+        Lang.FR,
+        email=sarah.email,
+        user_type="external",
+        company=sarah.company,
+        end=date(2031, 9, 30),
+        profile="consult",
+        scope="selected",
+        contracts=("6300301", "6300302"),
+    )
     t, f = _usr(c, sarah2, signed=_signed(19), date_sep=".")
-    add(Doc("documents/zenne/usr-modify-lemaire-fr.pdf", "EAP-USR", Lang.FR, Format.FILLABLE,
-            "Modify Sarah Lemaire (found by e-mail): end date 30.09.2031, second contract", c, t, f,
-            "Modification Lemaire.pdf"))
+    add(
+        Doc(
+            "documents/zenne/usr-modify-lemaire-fr.pdf",
+            "EAP-USR",
+            Lang.FR,
+            Format.FILLABLE,
+            "Modify Sarah Lemaire (found by e-mail): end date 30.09.2031, second contract",
+            c,
+            t,
+            f,
+            "Modification Lemaire.pdf",
+        )
+    )
     return docs
 
 
@@ -589,10 +1140,16 @@ def _foreign_form() -> bytes:
     c.setFillColor(HexColor("#1D1D1B"))
     c.setFont("Helvetica-Bold", 15)
     c.drawString(48, h - 78, "Gebruikersfiche Ethias Connect")
-    rows = (("Naam van de organisatie", DRIELINDEN.name), ("Ondernemingsnummer", DRIELINDEN.typed_number()),
-            ("Naam", "Janssens"), ("Voornaam", "Jan"), ("Persoonlijk e-mailadres", "jan.janssens@drielinden.example"),
-            ("Toepassing", "Schadeaangiften arbeidsongevallen"), ("Profiel", "Raadplegen en aangeven"),
-            ("Datum", "13/11/2026"))
+    rows = (
+        ("Naam van de organisatie", DRIELINDEN.name),
+        ("Ondernemingsnummer", DRIELINDEN.typed_number()),
+        ("Naam", "Janssens"),
+        ("Voornaam", "Jan"),
+        ("Persoonlijk e-mailadres", "jan.janssens@drielinden.example"),
+        ("Toepassing", "Schadeaangiften arbeidsongevallen"),
+        ("Profiel", "Raadplegen en aangeven"),
+        ("Datum", "13/11/2026"),
+    )
     y = h - 120
     for label, value in rows:
         c.setFont("Helvetica", 7.5)
@@ -626,8 +1183,8 @@ def _render(doc: Doc) -> bytes:
 
 class Auth(StrEnum):
     PASS = "pass"  # noqa: S105 - a DMARC verdict. The gateway's header: dmarc, dkim and spf pass
-    FAIL = "fail"        # the gateway's header: dmarc fail (spoofed From)
-    FORGED = "forged"    # gateway says fail; a sender-written "pass" header sits below it
+    FAIL = "fail"  # the gateway's header: dmarc fail (spoofed From)
+    FORGED = "forged"  # gateway says fail; a sender-written "pass" header sits below it
 
 
 @dataclass
@@ -677,81 +1234,174 @@ def _mails(docs: Mapping[str, Doc]) -> list[Mail]:
         return docs[path]
 
     inner = Mail(
-        "", 1, (b.rep_name, "marc.lejeune@boulangeries-lejeune.example"), "Convention Extranet et fiche Master User",
+        "",
+        1,
+        (b.rep_name, "marc.lejeune@boulangeries-lejeune.example"),
+        "Convention Extranet et fiche Master User",
         "Isabelle,\n\nVoici la convention signée et ta désignation comme Master User. Peux-tu les envoyer à "
-        "Ethias ?\n\nMarc\n", _at(16, 8, 5), [d("documents/lejeune/agr-fr.pdf"), d("documents/lejeune/mu-fr.pdf")],
-        "original message of the director", to=(b.mu.name, b.mu.email))
+        "Ethias ?\n\nMarc\n",
+        _at(16, 8, 5),
+        [d("documents/lejeune/agr-fr.pdf"), d("documents/lejeune/mu-fr.pdf")],
+        "original message of the director",
+        to=(b.mu.name, b.mu.email),
+    )
     return [
-        Mail("mail/01-drielinden-opening.eml", 1, (a.mu.name, a.mu.email),
-             "Aansluiting Extranet Aanvullend Pensioen - Brouwerij De Drie Linden",
-             "Beste,\n\nIn bijlage de overeenkomst, de Master User fiche en drie gebruikersfiches voor onze "
-             "organisatie.\n\nMet vriendelijke groeten,\nSofie Peeters\nHR-manager\n", _at(16, 9, 12),
-             [d("documents/drielinden/agr-nl.pdf"), d("documents/drielinden/mu-nl.pdf"),
-              d("documents/drielinden/usr-new-janssens-nl.pdf"), d("documents/drielinden/usr-new-dubois-fr.pdf"),
-              d("documents/drielinden/usr-new-claes-nl.xlsx")],
-             "Opening set from the (pending) Master User's address, DMARC pass: AGR and MU to review, the user "
-             "fiches count as the Master User's once the MU fiche is approved"),
-        Mail("mail/02-lejeune-forwarded-agreement.eml", 1, (b.mu.name, b.mu.email),
-             "TR: Convention Extranet et fiche Master User",
-             "Bonjour,\n\nJe vous transfère la convention et ma fiche Master User signées par notre "
-             "administrateur délégué.\n\nCordialement,\nIsabelle Martin\n", _at(16, 10, 40), [],
-             "Forward by the Master User with the agreement and MU fiche inside an attached message/rfc822",
-             forwarded=inner),
-        Mail("mail/03-drielinden-dossier-errors.eml", 1, (a.mu.name, a.mu.email), "Bijkomende gebruikersfiches",
-             "Beste,\n\nHierbij nog drie gebruikersfiches.\n\nSofie\n", _at(16, 14, 3),
-             [d("documents/drielinden/usr-new-mertens-foreign-contract-nl.pdf"),
-              d("documents/drielinden/usr-new-notification-address-nl.pdf"),
-              d("documents/drielinden/usr-new-jacobs-bad-checksum-nl.pdf")],
-             "Trusted sender; one fiche names another organisation's contract, one gives the notification "
-             "address as user e-mail, one has a mistyped enterprise number"),
-        Mail("mail/04-lejeune-user-fiches.eml", 1, (b.mu.name, b.mu.email), "Fiches utilisateurs Extranet",
-             "Bonjour,\n\nVeuillez trouver ci-joint les fiches de nos utilisateurs (et à nouveau ma fiche Master "
-             "User).\n\nCordialement,\nIsabelle Martin\n", _at(17, 11, 20),
-             [d("documents/lejeune/usr-new-dupont-fr.pdf"), d("documents/lejeune/usr-new-wouters-nl.pdf"),
-              d("documents/lejeune/usr-new-lambert-fr.xlsx"),
-              d("documents/lejeune/usr-new-petit-no-end-date-fr.pdf"),
-              d("documents/lejeune/usr-new-missing-last-name-nl.pdf")],
-             "Trusted sender; three valid fiches (one XLSX), two invalid, and the MU fiche again (duplicate)",
-             duplicates=[d("documents/lejeune/mu-fr.pdf")]),
-        Mail("mail/05-lejeune-other-sender.eml", 1, ("Paul Renard", "paul.renard@boulangeries-lejeune.example"),
-             "Ma fiche utilisateur",
-             "Bonjour,\n\nIsabelle m'a demandé de vous envoyer ma fiche signée.\n\nPaul Renard\n", _at(17, 15, 2),
-             [d("documents/lejeune/usr-new-renard-fr.pdf")],
-             "DMARC pass but not from the Master User: the fiche goes to review (approved)",
-             from_master_user=False, trusted=False),
-        Mail("mail/06-lejeune-dmarc-fail.eml", 1, (b.mu.name, b.mu.email), "Gebruikersfiche",
-             "Goedendag,\n\nGelieve deze toegang dringend te activeren.\n", _at(18, 2, 47),
-             [d("documents/lejeune/usr-new-maes-spoofed-nl.pdf")],
-             "Claims the Master User's address, the gateway reports DMARC fail: to review (rejected)",
-             auth=Auth.FAIL, trusted=False),
-        Mail("mail/07-zenne-forged-auth-results.eml", 1, (c.mu.name, c.mu.email), "Fiche utilisateur",
-             "Bonjour,\n\nMerci d'activer cet accès.\n", _at(18, 3, 15),
-             [d("documents/zenne/usr-new-hermans-forged-fr.pdf")],
-             "Gateway's Authentication-Results says DMARC fail; a forged 'dmarc=pass' header with the gateway's "
-             "authserv-id sits below it and must be ignored: to review (rejected)",
-             auth=Auth.FORGED, trusted=False),
-        Mail("mail/08-drielinden-other-platform.eml", 1, (a.mu.name, a.mu.email), "Fiche Ethias Connect",
-             "Beste,\n\nIn bijlage ook een fiche voor Ethias Connect.\n\nSofie\n", _at(18, 9, 30),
-             [d("documents/other/econ-usr-nl.pdf")],
-             "A user fiche of Ethias Connect: the document is rejected (other-platform)"),
-        Mail("mail/09-drielinden-question-no-form.eml", 1, ("Jan Janssens", "jan.janssens@drielinden.example"),
-             "Vraag over toegang",
-             "Goedemiddag,\n\nWanneer ontvang ik mijn login voor het Extranet Aanvullend Pensioen?\n\nJan\n",
-             _at(18, 13, 55), [], "A question without any attachment: message outcome no-form-attachment",
-             from_master_user=False, trusted=False, html=True),
-        Mail("mail/10-drielinden-changes.eml", 2, (a.mu.name, a.mu.email), "Wijziging en intrekking",
-             "Beste,\n\nIn bijlage een wijziging voor Jan Janssens en de intrekking voor Pieter Claes.\n\n"
-             "Sofie\n", _at(20, 9, 5),
-             [d("documents/drielinden/usr-modify-janssens-nl-flattened.pdf"),
-              d("documents/drielinden/usr-revoke-claes-nl.pdf")],
-             "Wave 2, trusted: modify (flattened PDF) and revoke"),
-        Mail("mail/11-lejeune-revoke.eml", 2, (b.mu.name, b.mu.email), "Retrait d'accès",
-             "Bonjour,\n\nLuc Dupont a quitté l'entreprise ; merci de retirer son accès.\n\nIsabelle Martin\n",
-             _at(20, 9, 40), [d("documents/lejeune/usr-revoke-dupont-fr.pdf")], "Wave 2, trusted: revoke"),
-        Mail("mail/12-zenne-modify.eml", 2, (c.mu.name, c.mu.email), "Verlenging toegang Sarah Lemaire",
-             "Beste,\n\nDe opdracht van Sarah Lemaire wordt verlengd; zie de gewijzigde fiche.\n\nAn De Vos\n",
-             _at(20, 10, 15), [d("documents/zenne/usr-modify-lemaire-fr.pdf")],
-             "Wave 2, trusted: the Master User approved from paper now mails a modify (end date, contracts)"),
+        Mail(
+            "mail/01-drielinden-opening.eml",
+            1,
+            (a.mu.name, a.mu.email),
+            "Aansluiting Extranet Aanvullend Pensioen - Brouwerij De Drie Linden",
+            "Beste,\n\nIn bijlage de overeenkomst, de Master User fiche en drie gebruikersfiches voor onze "
+            "organisatie.\n\nMet vriendelijke groeten,\nSofie Peeters\nHR-manager\n",
+            _at(16, 9, 12),
+            [
+                d("documents/drielinden/agr-nl.pdf"),
+                d("documents/drielinden/mu-nl.pdf"),
+                d("documents/drielinden/usr-new-janssens-nl.pdf"),
+                d("documents/drielinden/usr-new-dubois-fr.pdf"),
+                d("documents/drielinden/usr-new-claes-nl.xlsx"),
+            ],
+            "Opening set from the (pending) Master User's address, DMARC pass: AGR and MU to review, the user "
+            "fiches count as the Master User's once the MU fiche is approved",
+        ),
+        Mail(
+            "mail/02-lejeune-forwarded-agreement.eml",
+            1,
+            (b.mu.name, b.mu.email),
+            "TR: Convention Extranet et fiche Master User",
+            "Bonjour,\n\nJe vous transfère la convention et ma fiche Master User signées par notre "
+            "administrateur délégué.\n\nCordialement,\nIsabelle Martin\n",
+            _at(16, 10, 40),
+            [],
+            "Forward by the Master User with the agreement and MU fiche inside an attached message/rfc822",
+            forwarded=inner,
+        ),
+        Mail(
+            "mail/03-drielinden-dossier-errors.eml",
+            1,
+            (a.mu.name, a.mu.email),
+            "Bijkomende gebruikersfiches",
+            "Beste,\n\nHierbij nog drie gebruikersfiches.\n\nSofie\n",
+            _at(16, 14, 3),
+            [
+                d("documents/drielinden/usr-new-mertens-foreign-contract-nl.pdf"),
+                d("documents/drielinden/usr-new-notification-address-nl.pdf"),
+                d("documents/drielinden/usr-new-jacobs-bad-checksum-nl.pdf"),
+            ],
+            "Trusted sender; one fiche names another organisation's contract, one gives the notification "
+            "address as user e-mail, one has a mistyped enterprise number",
+        ),
+        Mail(
+            "mail/04-lejeune-user-fiches.eml",
+            1,
+            (b.mu.name, b.mu.email),
+            "Fiches utilisateurs Extranet",
+            "Bonjour,\n\nVeuillez trouver ci-joint les fiches de nos utilisateurs (et à nouveau ma fiche Master "
+            "User).\n\nCordialement,\nIsabelle Martin\n",
+            _at(17, 11, 20),
+            [
+                d("documents/lejeune/usr-new-dupont-fr.pdf"),
+                d("documents/lejeune/usr-new-wouters-nl.pdf"),
+                d("documents/lejeune/usr-new-lambert-fr.xlsx"),
+                d("documents/lejeune/usr-new-petit-no-end-date-fr.pdf"),
+                d("documents/lejeune/usr-new-missing-last-name-nl.pdf"),
+            ],
+            "Trusted sender; three valid fiches (one XLSX), two invalid, and the MU fiche again (duplicate)",
+            duplicates=[d("documents/lejeune/mu-fr.pdf")],
+        ),
+        Mail(
+            "mail/05-lejeune-other-sender.eml",
+            1,
+            ("Paul Renard", "paul.renard@boulangeries-lejeune.example"),
+            "Ma fiche utilisateur",
+            "Bonjour,\n\nIsabelle m'a demandé de vous envoyer ma fiche signée.\n\nPaul Renard\n",
+            _at(17, 15, 2),
+            [d("documents/lejeune/usr-new-renard-fr.pdf")],
+            "DMARC pass but not from the Master User: the fiche goes to review (approved)",
+            from_master_user=False,
+            trusted=False,
+        ),
+        Mail(
+            "mail/06-lejeune-dmarc-fail.eml",
+            1,
+            (b.mu.name, b.mu.email),
+            "Gebruikersfiche",
+            "Goedendag,\n\nGelieve deze toegang dringend te activeren.\n",
+            _at(18, 2, 47),
+            [d("documents/lejeune/usr-new-maes-spoofed-nl.pdf")],
+            "Claims the Master User's address, the gateway reports DMARC fail: to review (rejected)",
+            auth=Auth.FAIL,
+            trusted=False,
+        ),
+        Mail(
+            "mail/07-zenne-forged-auth-results.eml",
+            1,
+            (c.mu.name, c.mu.email),
+            "Fiche utilisateur",
+            "Bonjour,\n\nMerci d'activer cet accès.\n",
+            _at(18, 3, 15),
+            [d("documents/zenne/usr-new-hermans-forged-fr.pdf")],
+            "Gateway's Authentication-Results says DMARC fail; a forged 'dmarc=pass' header with the gateway's "
+            "authserv-id sits below it and must be ignored: to review (rejected)",
+            auth=Auth.FORGED,
+            trusted=False,
+        ),
+        Mail(
+            "mail/08-drielinden-other-platform.eml",
+            1,
+            (a.mu.name, a.mu.email),
+            "Fiche Ethias Connect",
+            "Beste,\n\nIn bijlage ook een fiche voor Ethias Connect.\n\nSofie\n",
+            _at(18, 9, 30),
+            [d("documents/other/econ-usr-nl.pdf")],
+            "A user fiche of Ethias Connect: the document is rejected (other-platform)",
+        ),
+        Mail(
+            "mail/09-drielinden-question-no-form.eml",
+            1,
+            ("Jan Janssens", "jan.janssens@drielinden.example"),
+            "Vraag over toegang",
+            "Goedemiddag,\n\nWanneer ontvang ik mijn login voor het Extranet Aanvullend Pensioen?\n\nJan\n",
+            _at(18, 13, 55),
+            [],
+            "A question without any attachment: message outcome no-form-attachment",
+            from_master_user=False,
+            trusted=False,
+            html=True,
+        ),
+        Mail(
+            "mail/10-drielinden-changes.eml",
+            2,
+            (a.mu.name, a.mu.email),
+            "Wijziging en intrekking",
+            "Beste,\n\nIn bijlage een wijziging voor Jan Janssens en de intrekking voor Pieter Claes.\n\nSofie\n",
+            _at(20, 9, 5),
+            [
+                d("documents/drielinden/usr-modify-janssens-nl-flattened.pdf"),
+                d("documents/drielinden/usr-revoke-claes-nl.pdf"),
+            ],
+            "Wave 2, trusted: modify (flattened PDF) and revoke",
+        ),
+        Mail(
+            "mail/11-lejeune-revoke.eml",
+            2,
+            (b.mu.name, b.mu.email),
+            "Retrait d'accès",
+            "Bonjour,\n\nLuc Dupont a quitté l'entreprise ; merci de retirer son accès.\n\nIsabelle Martin\n",
+            _at(20, 9, 40),
+            [d("documents/lejeune/usr-revoke-dupont-fr.pdf")],
+            "Wave 2, trusted: revoke",
+        ),
+        Mail(
+            "mail/12-zenne-modify.eml",
+            2,
+            (c.mu.name, c.mu.email),
+            "Verlenging toegang Sarah Lemaire",
+            "Beste,\n\nDe opdracht van Sarah Lemaire wordt verlengd; zie de gewijzigde fiche.\n\nAn De Vos\n",
+            _at(20, 10, 15),
+            [d("documents/zenne/usr-modify-lemaire-fr.pdf")],
+            "Wave 2, trusted: the Master User approved from paper now mails a modify (end date, contracts)",
+        ),
     ]
 
 
@@ -761,21 +1411,33 @@ def _auth_headers(mail: Mail, domain: str, rng: random.Random) -> list[tuple[str
     queue_id = "".join(rng.choice("0123456789BCDFGHJKLMNPQRSTVWXZ") for _ in range(12))
     stamp = format_datetime(mail.sent + timedelta(seconds=4))
     if mail.auth is Auth.PASS:
-        auth = (f"{GATEWAY}; dmarc=pass (p=NONE) header.from={domain}; "
-                f"dkim=pass header.d={domain} header.s=s2026 header.b={sig}; spf=pass smtp.mailfrom={domain}")
+        auth = (
+            f"{GATEWAY}; dmarc=pass (p=NONE) header.from={domain}; "
+            f"dkim=pass header.d={domain} header.s=s2026 header.b={sig}; spf=pass smtp.mailfrom={domain}"
+        )
         relay = f"from mail.{domain} (mail.{domain} [192.0.2.{10 + rng.randrange(80)}])"
     else:
-        auth = (f"{GATEWAY}; dmarc=fail (p=NONE) header.from={domain}; dkim=none (message not signed); "
-                f"spf=softfail smtp.mailfrom={domain}")
+        auth = (
+            f"{GATEWAY}; dmarc=fail (p=NONE) header.from={domain}; dkim=none (message not signed); "
+            f"spf=softfail smtp.mailfrom={domain}"
+        )
         relay = f"from vps-{rng.randrange(1000, 9999)}.hosting.example ([203.0.113.{rng.randrange(2, 250)}])"
     received = f"{relay} by {GATEWAY} (Postfix) with ESMTPS id {queue_id} for <{MAILBOX}>; {stamp}"
-    headers = [("Return-Path", f"<{mail.sender[1]}>"), ("Delivered-To", MAILBOX),
-               ("Authentication-Results", auth), ("Received", received)]
+    headers = [
+        ("Return-Path", f"<{mail.sender[1]}>"),
+        ("Delivered-To", MAILBOX),
+        ("Authentication-Results", auth),
+        ("Received", received),
+    ]
     if mail.auth is Auth.FORGED:
         # written by the sender before the message reached the gateway: below the gateway's own header
-        headers.append(("Authentication-Results",
-                        f"{GATEWAY}; dmarc=pass header.from={domain}; dkim=pass header.d={domain}; "
-                        f"spf=pass smtp.mailfrom={domain}"))
+        headers.append(
+            (
+                "Authentication-Results",
+                f"{GATEWAY}; dmarc=pass header.from={domain}; dkim=pass header.d={domain}; "
+                f"spf=pass smtp.mailfrom={domain}",
+            )
+        )
     return headers
 
 
@@ -800,8 +1462,10 @@ def _build_message(mail: Mail, rng: random.Random, *, top: bool = True) -> Email
     msg["MIME-Version"] = "1.0"
     msg.set_content(mail.body)
     if mail.html:
-        msg.add_alternative("<html><body><p>" + mail.body.replace("\n\n", "</p><p>").replace("\n", "<br>")
-                            + "</p></body></html>", subtype="html")
+        msg.add_alternative(
+            "<html><body><p>" + mail.body.replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p></body></html>",
+            subtype="html",
+        )
     for doc in [*mail.docs, *mail.duplicates]:
         maintype, subtype = _mime(doc)
         msg.add_attachment(doc.data, maintype=maintype, subtype=subtype, filename=doc.attachment_name)
@@ -864,8 +1528,9 @@ def _doc_entry(doc: Doc) -> dict[str, Any]:
         "language": str(doc.lang),
         "format": str(doc.fmt),
         "method": str(method) if method and doc.fmt is not Format.FOREIGN else None,
-        "channel": (str(Channel.POST) if doc.path.startswith("drop/")
-                    else str(Channel.EMAIL) if doc.delivered_by else None),
+        "channel": (
+            str(Channel.POST) if doc.path.startswith("drop/") else str(Channel.EMAIL) if doc.delivered_by else None
+        ),
         "delivered_by": doc.delivered_by,
         "outcome": str(doc.outcome),
         "errors": _issues(doc.errors),
@@ -877,8 +1542,16 @@ def _doc_entry(doc: Doc) -> dict[str, Any]:
 
 
 def _attachment_entries(mail: Mail, depth: int = 0) -> list[dict[str, Any]]:
-    out = [{"filename": doc.attachment_name, "sha256": doc.sha256, "document": doc.path, "depth": depth,
-            "duplicate": doc in mail.duplicates} for doc in [*mail.docs, *mail.duplicates]]
+    out = [
+        {
+            "filename": doc.attachment_name,
+            "sha256": doc.sha256,
+            "document": doc.path,
+            "depth": depth,
+            "duplicate": doc in mail.duplicates,
+        }
+        for doc in [*mail.docs, *mail.duplicates]
+    ]
     if mail.forwarded is not None:
         out.extend(_attachment_entries(mail.forwarded, depth + 1))
     return out
@@ -914,8 +1587,12 @@ def _org_entry(org: Org) -> dict[str, Any]:
         "language": str(org.language),
         "channel": str(org.channel),
         "notification_email": org.notification_email,
-        "master_user": {"name": org.mu.name, "email": org.mu.email, "phone": org.mu.phone,
-                        "language": str(org.mu.language)},
+        "master_user": {
+            "name": org.mu.name,
+            "email": org.mu.email,
+            "phone": org.mu.phone,
+            "language": str(org.mu.language),
+        },
         "contracts": [{"number": n, "name": name} for n, name in org.contracts],
         "legacy_logins": [lg.login for lg in org.legacy],
     }
@@ -946,22 +1623,39 @@ def _expected(docs: Mapping[str, Doc], mails: Sequence[Mail]) -> dict[str, Any]:
     d = docs.__getitem__
     a, b, c = DRIELINDEN, LEJEUNE, ZENNE
     accounts = [
-        _account(a, d("documents/drielinden/usr-new-janssens-nl.pdf"), status="active",
-                 final=d("documents/drielinden/usr-modify-janssens-nl-flattened.pdf")),
+        _account(
+            a,
+            d("documents/drielinden/usr-new-janssens-nl.pdf"),
+            status="active",
+            final=d("documents/drielinden/usr-modify-janssens-nl-flattened.pdf"),
+        ),
         _account(a, d("documents/drielinden/usr-new-dubois-fr.pdf"), status="active"),
-        _account(a, d("documents/drielinden/usr-new-claes-nl.xlsx"), status="revoked",
-                 final=d("documents/drielinden/usr-revoke-claes-nl.pdf")),
-        _account(b, d("documents/lejeune/usr-new-dupont-fr.pdf"), status="revoked",
-                 final=d("documents/lejeune/usr-revoke-dupont-fr.pdf")),
+        _account(
+            a,
+            d("documents/drielinden/usr-new-claes-nl.xlsx"),
+            status="revoked",
+            final=d("documents/drielinden/usr-revoke-claes-nl.pdf"),
+        ),
+        _account(
+            b,
+            d("documents/lejeune/usr-new-dupont-fr.pdf"),
+            status="revoked",
+            final=d("documents/lejeune/usr-revoke-dupont-fr.pdf"),
+        ),
         _account(b, d("documents/lejeune/usr-new-wouters-nl.pdf"), status="active"),
         _account(b, d("documents/lejeune/usr-new-lambert-fr.xlsx"), status="active"),
         _account(b, d("documents/lejeune/usr-new-renard-fr.pdf"), status="active"),
         _account(c, d("drop/zenne-usr-new-vermeulen-nl.pdf"), status="active"),
-        _account(c, d("drop/zenne-usr-new-lemaire-fr.pdf"), status="active",
-                 final=d("documents/zenne/usr-modify-lemaire-fr.pdf")),
+        _account(
+            c,
+            d("drop/zenne-usr-new-lemaire-fr.pdf"),
+            status="active",
+            final=d("documents/zenne/usr-modify-lemaire-fr.pdf"),
+        ),
     ]
-    credentials = [{"purpose": "credentials", "recipient": acc["user_email"], "language": acc["user_language"]}
-                   for acc in accounts]
+    credentials = [
+        {"purpose": "credentials", "recipient": acc["user_email"], "language": acc["user_language"]} for acc in accounts
+    ]
     users = {acc["user_email"] for acc in accounts}
     # everyone else named anywhere in the samples must never receive anything
     named = {str(doc.fields.get("user_email")) for doc in docs.values() if doc.fields and doc.fields.get("user_email")}
@@ -985,15 +1679,23 @@ def _expected(docs: Mapping[str, Doc], mails: Sequence[Mail]) -> dict[str, Any]:
             "revoked": [lg.login for org in ORGS for lg in org.legacy],
             "active": [DECLERCQ_LEGACY.login],
         },
-        "provisioning_errors": [{"document": doc.path, "sha256": doc.sha256, "code": doc.provisioning_error}
-                                for doc in docs.values() if doc.provisioning_error],
-        "duplicates": [{"document": dup.path, "sha256": dup.sha256, "message": m.path, "code": "duplicate-document"}
-                       for m in mails for dup in m.duplicates],
+        "provisioning_errors": [
+            {"document": doc.path, "sha256": doc.sha256, "code": doc.provisioning_error}
+            for doc in docs.values()
+            if doc.provisioning_error
+        ],
+        "duplicates": [
+            {"document": dup.path, "sha256": dup.sha256, "message": m.path, "code": "duplicate-document"}
+            for m in mails
+            for dup in m.duplicates
+        ],
         "mails": {
             "exactly_once": [
                 *credentials,
-                *({"purpose": "org_notice", "recipient": o.notification_email, "language": str(o.language)}
-                  for o in ORGS),
+                *(
+                    {"purpose": "org_notice", "recipient": o.notification_email, "language": str(o.language)}
+                    for o in ORGS
+                ),
             ],
             "at_least_once": [{"purpose": "master_user_notice", "recipient": o.mu.email} for o in ORGS],
             # a distribution list or a Master User must never get a login (the MUs here have no account)
@@ -1025,32 +1727,43 @@ def build_samples() -> SampleSet:
     register_rows = [(o.number, n, name) for o in ORGS for n, name in o.contracts]
     register_rows.append((DECLERCQ_NUMBER, *DECLERCQ_CONTRACT))
     legacy_rows = [(lg.login, o.number, lg.last, lg.first, lg.email) for o in ORGS for lg in o.legacy]
-    legacy_rows.append((DECLERCQ_LEGACY.login, DECLERCQ_NUMBER, DECLERCQ_LEGACY.last, DECLERCQ_LEGACY.first,
-                        DECLERCQ_LEGACY.email))
+    legacy_rows.append(
+        (DECLERCQ_LEGACY.login, DECLERCQ_NUMBER, DECLERCQ_LEGACY.last, DECLERCQ_LEGACY.first, DECLERCQ_LEGACY.email)
+    )
     reference = {
-        CONTRACTS_FILE: _xlsx_table(("enterprise_number", "contract_number", "contract_name"),
-                                                register_rows, title="contracts"),
-        LEGACY_FILE: _xlsx_table(("login", "enterprise_number", "last_name", "first_name",
-                                                       "email"), legacy_rows, title="legacy_accounts"),
+        CONTRACTS_FILE: _xlsx_table(
+            ("enterprise_number", "contract_number", "contract_name"), register_rows, title="contracts"
+        ),
+        LEGACY_FILE: _xlsx_table(
+            ("login", "enterprise_number", "last_name", "first_name", "email"), legacy_rows, title="legacy_accounts"
+        ),
     }
     files: dict[str, bytes] = {doc.path: doc.data for doc in docs}
     files.update({mail.path: mail.data for mail in mails})
     files.update(reference)
     manifest: dict[str, Any] = {
         "about": "Expected outcome of every sample; see samples/README.md. Regenerate with "
-                 "`python -m samplekit generate --out samples`.",
+        "`python -m samplekit generate --out samples`.",
         "reference_date": REFERENCE_DATE.isoformat(),
         "seed": SEED,
         "form_version": FORM_VERSION,
         "trust": {"mailbox": MAILBOX, "trusted_authserv_id": GATEWAY, "require_dmarc": True},
         "organisations": [_org_entry(o) for o in ORGS],
         "reference": [
-            {"path": CONTRACTS_FILE, "sha256": _sha(reference[CONTRACTS_FILE]),
-             "kind": "contract_register", "columns": ["enterprise_number", "contract_number", "contract_name"],
-             "rows": len(register_rows)},
-            {"path": LEGACY_FILE, "sha256": _sha(reference[LEGACY_FILE]),
-             "kind": "legacy_accounts", "columns": ["login", "enterprise_number", "last_name", "first_name", "email"],
-             "rows": len(legacy_rows)},
+            {
+                "path": CONTRACTS_FILE,
+                "sha256": _sha(reference[CONTRACTS_FILE]),
+                "kind": "contract_register",
+                "columns": ["enterprise_number", "contract_number", "contract_name"],
+                "rows": len(register_rows),
+            },
+            {
+                "path": LEGACY_FILE,
+                "sha256": _sha(reference[LEGACY_FILE]),
+                "kind": "legacy_accounts",
+                "columns": ["login", "enterprise_number", "last_name", "first_name", "email"],
+                "rows": len(legacy_rows),
+            },
         ],
         "documents": [_doc_entry(doc) for doc in docs],
         "messages": [_mail_entry(mail) for mail in mails],
@@ -1070,8 +1783,13 @@ class WriteReport:
     total_bytes: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"out": str(self.out), "written": self.written, "unchanged": self.unchanged,
-                "removed": self.removed, "total_bytes": self.total_bytes}
+        return {
+            "out": str(self.out),
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "total_bytes": self.total_bytes,
+        }
 
 
 def write_samples(out: Path, sample: SampleSet | None = None) -> WriteReport:
@@ -1097,5 +1815,10 @@ def write_samples(out: Path, sample: SampleSet | None = None) -> WriteReport:
                 removed += 1
             elif path.is_dir() and not any(path.iterdir()):
                 path.rmdir()
-    return WriteReport(out=out, written=written, unchanged=unchanged, removed=removed,
-                       total_bytes=sum(len(v) for v in sample.files.values()))
+    return WriteReport(
+        out=out,
+        written=written,
+        unchanged=unchanged,
+        removed=removed,
+        total_bytes=sum(len(v) for v in sample.files.values()),
+    )

@@ -49,8 +49,8 @@ REFERENCE_DATE = date(2026, 11, 20)
 
 
 class Variant(StrEnum):
-    CLEAN = "clean"          # a good office scanner
-    NOISY = "noisy"          # noise, blur, strong JPEG
+    CLEAN = "clean"  # a good office scanner
+    NOISY = "noisy"  # noise, blur, strong JPEG
     PHOTOCOPY = "photocopy"  # grey, low contrast, uneven toner
     HANDWRITTEN = "handwritten"  # one field written by hand
 
@@ -76,23 +76,104 @@ class ScanSpec:
 
 # --------------------------------------------------------------------------- values
 
-_FIRST = ["Jan", "Pieter", "Sofie", "Lotte", "Wouter", "Annelies", "Koen", "Els", "Bart", "Griet", "Jozef", "Inge",
-          "Éloïse", "François", "Amélie", "Jérôme", "Céline", "Hélène", "Benoît", "Noémie", "Loïc", "Gaëlle",
-          "Thérèse", "Raphaël", "Marc", "Nathalie"]
-_LAST = ["Peeters", "Janssens", "Maes", "Jacobs", "Mertens", "Willems", "Claes", "Goossens", "Wouters", "De Smet",
-         "Van den Bossche", "Vermeulen", "Dubois", "Lambert", "Dupont", "Martin", "Simon", "Laurent", "Lefèvre",
-         "Leclercq", "Renard", "Hubert", "Delvaux", "Mathieu", "Van Acker", "D'Hondt"]
-_ORGS = [("Brouwerij Het Anker NV", "hetanker.be"), ("Bouwbedrijf Claes & Zonen BV", "claes-bouw.be"),
-         ("Boulangerie Delvaux SRL", "delvaux.be"), ("Transports Mathieu SA", "transmathieu.be"),
-         ("Tuincentrum De Linde BV", "delinde.be"), ("Imprimerie Lefèvre SC", "lefevre-print.be"),
-         ("Garage Peeters BV", "garagepeeters.be"), ("Clinique Saint-Luc ASBL", "stluc.be"),
-         ("Stad Mechelen", "mechelen.be"), ("Commune d'Uccle", "uccle.brussels")]
-_FUNCTIONS = ["Zaakvoerder", "HR-manager", "Directeur financier", "Gérante", "Payroll officer",
-              "Administrateur délégué", "Boekhouder", "Responsable RH", "Personeelsdienst"]
-_STREETS = ["Kerkstraat 12", "Rue de la Station 45", "Meir 101 bus 3", "Chaussée de Louvain 210", "Grote Markt 1",
-            "Avenue Louise 331", "Nieuwstraat 7A"]
-_CITIES = [("2000", "Antwerpen"), ("4000", "Liège"), ("9000", "Gent"), ("1180", "Uccle"), ("3000", "Leuven"),
-           ("5000", "Namur"), ("8000", "Brugge"), ("6000", "Charleroi")]
+_FIRST = [
+    "Jan",
+    "Pieter",
+    "Sofie",
+    "Lotte",
+    "Wouter",
+    "Annelies",
+    "Koen",
+    "Els",
+    "Bart",
+    "Griet",
+    "Jozef",
+    "Inge",
+    "Éloïse",
+    "François",
+    "Amélie",
+    "Jérôme",
+    "Céline",
+    "Hélène",
+    "Benoît",
+    "Noémie",
+    "Loïc",
+    "Gaëlle",
+    "Thérèse",
+    "Raphaël",
+    "Marc",
+    "Nathalie",
+]
+_LAST = [
+    "Peeters",
+    "Janssens",
+    "Maes",
+    "Jacobs",
+    "Mertens",
+    "Willems",
+    "Claes",
+    "Goossens",
+    "Wouters",
+    "De Smet",
+    "Van den Bossche",
+    "Vermeulen",
+    "Dubois",
+    "Lambert",
+    "Dupont",
+    "Martin",
+    "Simon",
+    "Laurent",
+    "Lefèvre",
+    "Leclercq",
+    "Renard",
+    "Hubert",
+    "Delvaux",
+    "Mathieu",
+    "Van Acker",
+    "D'Hondt",
+]
+_ORGS = [
+    ("Brouwerij Het Anker NV", "hetanker.be"),
+    ("Bouwbedrijf Claes & Zonen BV", "claes-bouw.be"),
+    ("Boulangerie Delvaux SRL", "delvaux.be"),
+    ("Transports Mathieu SA", "transmathieu.be"),
+    ("Tuincentrum De Linde BV", "delinde.be"),
+    ("Imprimerie Lefèvre SC", "lefevre-print.be"),
+    ("Garage Peeters BV", "garagepeeters.be"),
+    ("Clinique Saint-Luc ASBL", "stluc.be"),
+    ("Stad Mechelen", "mechelen.be"),
+    ("Commune d'Uccle", "uccle.brussels"),
+]
+_FUNCTIONS = [
+    "Zaakvoerder",
+    "HR-manager",
+    "Directeur financier",
+    "Gérante",
+    "Payroll officer",
+    "Administrateur délégué",
+    "Boekhouder",
+    "Responsable RH",
+    "Personeelsdienst",
+]
+_STREETS = [
+    "Kerkstraat 12",
+    "Rue de la Station 45",
+    "Meir 101 bus 3",
+    "Chaussée de Louvain 210",
+    "Grote Markt 1",
+    "Avenue Louise 331",
+    "Nieuwstraat 7A",
+]
+_CITIES = [
+    ("2000", "Antwerpen"),
+    ("4000", "Liège"),
+    ("9000", "Gent"),
+    ("1180", "Uccle"),
+    ("3000", "Leuven"),
+    ("5000", "Namur"),
+    ("8000", "Brugge"),
+    ("6000", "Charleroi"),
+]
 
 
 def _ascii(text: str) -> str:
@@ -144,25 +225,45 @@ def random_values(form_id: FormId, rng: random.Random, *, today: date) -> dict[s
     if form_id is FormId.AGR:
         postcode, city = rng.choice(_CITIES)
         last, first = _person(rng)
-        v |= {"org_street": rng.choice(_STREETS), "org_postcode": postcode, "org_city": city,
-              "notification_email": f"{rng.choice(['extranet', 'hr', 'personeel', 'rh'])}@{domain}",
-              "correspondence_language": rng.choice(["nl", "fr"]), "signatory_name": f"{first} {last}",
-              "signatory_function": rng.choice(_FUNCTIONS), "accept_terms": rng.random() < 0.9,
-              "signed_place": city}
+        v |= {
+            "org_street": rng.choice(_STREETS),
+            "org_postcode": postcode,
+            "org_city": city,
+            "notification_email": f"{rng.choice(['extranet', 'hr', 'personeel', 'rh'])}@{domain}",
+            "correspondence_language": rng.choice(["nl", "fr"]),
+            "signatory_name": f"{first} {last}",
+            "signatory_function": rng.choice(_FUNCTIONS),
+            "accept_terms": rng.random() < 0.9,
+            "signed_place": city,
+        }
     elif form_id is FormId.MU:
         last, first = _person(rng)
-        v |= {"mu_last_name": last, "mu_first_name": first, "mu_function": rng.choice(_FUNCTIONS),
-              "mu_phone": _phone(rng), "mu_email": _email(first, last, domain), "mu_language": rng.choice(["nl", "fr"]),
-              "rep_name": " ".join(reversed(_person(rng))), "rep_function": rng.choice(_FUNCTIONS)}
+        v |= {
+            "mu_last_name": last,
+            "mu_first_name": first,
+            "mu_function": rng.choice(_FUNCTIONS),
+            "mu_phone": _phone(rng),
+            "mu_email": _email(first, last, domain),
+            "mu_language": rng.choice(["nl", "fr"]),
+            "rep_name": " ".join(reversed(_person(rng))),
+            "rep_function": rng.choice(_FUNCTIONS),
+        }
     else:
         last, first = _person(rng)
         action = rng.choice(["new", "new", "modify", "revoke"])
         user_type = rng.choice(["internal", "internal", "external"])
         scope = rng.choice(["all", "selected"])
-        v |= {"action": action, "user_last_name": last, "user_first_name": first,
-              "user_email": _email(first, last, domain), "user_language": rng.choice(["nl", "fr"]),
-              "user_type": user_type, "profile": rng.choice(["consult", "consult_input"]), "scope": scope,
-              "mu_name": " ".join(reversed(_person(rng)))}
+        v |= {
+            "action": action,
+            "user_last_name": last,
+            "user_first_name": first,
+            "user_email": _email(first, last, domain),
+            "user_language": rng.choice(["nl", "fr"]),
+            "user_type": user_type,
+            "profile": rng.choice(["consult", "consult_input"]),
+            "scope": scope,
+            "mu_name": " ".join(reversed(_person(rng))),
+        }
         if action != "new":
             v["login"] = f"eap{rng.randrange(10**5):05d}"
         if rng.random() < 0.5:
@@ -192,8 +293,9 @@ def _rasterise(pdf: bytes, dpi: int, *, gray: bool) -> Image.Image:
     return out
 
 
-def _handwrite(img: Image.Image, box: tuple[float, float, float, float], text: str, dpi: int,
-               rng: random.Random) -> None:
+def _handwrite(
+    img: Image.Image, box: tuple[float, float, float, float], text: str, dpi: int, rng: random.Random
+) -> None:
     """Write ``text`` into a box (points) letter by letter, each one tilted, shifted and resized."""
     s = dpi / 72
     x0, y0, x1, _ = box
@@ -222,11 +324,19 @@ def _handwrite(img: Image.Image, box: tuple[float, float, float, float], text: s
 def _degrade(img: Image.Image, spec: ScanSpec, rng: random.Random) -> Image.Image:
     w, h = img.size
     # the sheet lies slightly askew and off-centre on the glass
-    img = img.rotate(spec.angle, resample=Image.Resampling.BICUBIC, expand=False,
-                     fillcolor=(255, 255, 255) if img.mode == "RGB" else 255,
-                     translate=(rng.randint(-12, 12), rng.randint(-12, 12)))
-    blur = {Variant.CLEAN: (0.2, 0.6), Variant.NOISY: (0.7, 1.3), Variant.PHOTOCOPY: (0.5, 1.0),
-            Variant.HANDWRITTEN: (0.3, 0.8)}[spec.variant]
+    img = img.rotate(
+        spec.angle,
+        resample=Image.Resampling.BICUBIC,
+        expand=False,
+        fillcolor=(255, 255, 255) if img.mode == "RGB" else 255,
+        translate=(rng.randint(-12, 12), rng.randint(-12, 12)),
+    )
+    blur = {
+        Variant.CLEAN: (0.2, 0.6),
+        Variant.NOISY: (0.7, 1.3),
+        Variant.PHOTOCOPY: (0.5, 1.0),
+        Variant.HANDWRITTEN: (0.3, 0.8),
+    }[spec.variant]
     img = img.filter(ImageFilter.GaussianBlur(rng.uniform(*blur)))
     arr = np.asarray(img, dtype=np.float32)
     nrng = np.random.default_rng(spec.seed)
@@ -259,8 +369,15 @@ def _encode(img: Image.Image, spec: ScanSpec) -> bytes:
         # fixed dates: the same command must write the same bytes (the producer too: the committed scans
         # carry the command's name from before it moved to samplekit, and are byte-compared)
         stamp = datetime(2026, 11, 20, tzinfo=UTC).timetuple()
-        img.save(buf, format="PDF", resolution=float(spec.dpi), quality=80, creationDate=stamp, modDate=stamp,
-                 producer="extranet-intake samples scans")
+        img.save(
+            buf,
+            format="PDF",
+            resolution=float(spec.dpi),
+            quality=80,
+            creationDate=stamp,
+            modDate=stamp,
+            producer="extranet-intake samples scans",
+        )
     elif spec.fmt is ScanFormat.PNG:
         # a scanner's "16 greys" mode: a quarter of the bytes of 8-bit grey, still a grey scan
         grey = img.convert("L").point(lambda v: (v // 17) * 17).quantize(16)
@@ -277,9 +394,13 @@ def _encode(img: Image.Image, spec: ScanSpec) -> bytes:
 
 def _hand_field(form_id: FormId, values: dict[str, RenderValue], rng: random.Random) -> str:
     placed, _ = layout(form_id, Lang.NL)
-    names = [p.field.name for p in placed
-             if p.field.kind in (FieldKind.TEXT, FieldKind.EMAIL, FieldKind.PHONE, FieldKind.DATE)
-             and isinstance(values.get(p.field.name), str) and values[p.field.name]]
+    names = [
+        p.field.name
+        for p in placed
+        if p.field.kind in (FieldKind.TEXT, FieldKind.EMAIL, FieldKind.PHONE, FieldKind.DATE)
+        and isinstance(values.get(p.field.name), str)
+        and values[p.field.name]
+    ]
     return rng.choice(names)
 
 
@@ -337,10 +458,18 @@ def scan_specs(*, count: int = 72, seed: int = 20261101) -> list[ScanSpec]:
         form_id, lang = combos[i % len(combos)]
         variant = variants[(i // len(combos) + i) % len(variants)]
         fmt = formats[i % len(formats)]
-        specs.append(ScanSpec(
-            name=f"scan-{i + 1:03d}-{form_id.value.lower()}-{lang.value}-{variant.value}",
-            form_id=form_id, lang=lang, variant=variant, fmt=fmt,
-            dpi=rng.choice([200, 240, 300]), angle=rng.uniform(-3.0, 3.0), seed=rng.randrange(2**31)))
+        specs.append(
+            ScanSpec(
+                name=f"scan-{i + 1:03d}-{form_id.value.lower()}-{lang.value}-{variant.value}",
+                form_id=form_id,
+                lang=lang,
+                variant=variant,
+                fmt=fmt,
+                dpi=rng.choice([200, 240, 300]),
+                angle=rng.uniform(-3.0, 3.0),
+                seed=rng.randrange(2**31),
+            )
+        )
     return specs
 
 
@@ -351,8 +480,9 @@ def _write(args: tuple[ScanSpec, date, Path]) -> dict[str, Any]:
     return entry
 
 
-def generate_scans(out: Path, *, today: date = REFERENCE_DATE, count: int = 72, seed: int = 20261101,
-                   jobs: int = 2) -> dict[str, Any]:
+def generate_scans(
+    out: Path, *, today: date = REFERENCE_DATE, count: int = 72, seed: int = 20261101, jobs: int = 2
+) -> dict[str, Any]:
     """Write the scans and ``manifest.json`` into ``out`` (``jobs`` processes); returns the manifest."""
     out.mkdir(parents=True, exist_ok=True)
     work = [(spec, today, out) for spec in scan_specs(count=count, seed=seed)]
@@ -370,8 +500,8 @@ def generate_scans(out: Path, *, today: date = REFERENCE_DATE, count: int = 72, 
 
 
 class StackKind(StrEnum):
-    SCAN = "scan"          # the day's post scanned in one go: an image-only PDF, one JPEG per page
-    FLAT = "flat"          # flattened (printed-style) forms concatenated: a text layer per page
+    SCAN = "scan"  # the day's post scanned in one go: an image-only PDF, one JPEG per page
+    FLAT = "flat"  # flattened (printed-style) forms concatenated: a text layer per page
     FILLABLE = "fillable"  # fillable forms concatenated, their fields kept
 
 
@@ -395,22 +525,34 @@ def stack_specs(*, bench: bool = False) -> list[StackSpec]:
     specs = [
         # the issue's example: agreement, Master User fiche and a user fiche scanned together
         StackSpec("stack-01-scan-agr-mu-usr", StackKind.SCAN, ((agr, nl), (mu, nl), (usr, fr)), None, 1301),
-        StackSpec("stack-02-scan-blank-upside-down", StackKind.SCAN,
-                  ((usr, fr), None, (usr, nl), (mu, fr)), 2, 1302),
-        StackSpec("stack-03-flat-mixed", StackKind.FLAT, ((mu, fr), (usr, nl), None, (usr, fr), (agr, nl)),
-                  None, 1303),
+        StackSpec("stack-02-scan-blank-upside-down", StackKind.SCAN, ((usr, fr), None, (usr, nl), (mu, fr)), 2, 1302),
+        StackSpec("stack-03-flat-mixed", StackKind.FLAT, ((mu, fr), (usr, nl), None, (usr, fr), (agr, nl)), None, 1303),
         StackSpec("stack-04-fillable", StackKind.FILLABLE, ((agr, fr), (usr, nl), (usr, fr)), None, 1304),
     ]
     if bench:
         rng = random.Random(1310)
         combos = [(f, lg) for f in FormId for lg in Lang]
-        runs = ((6, Variant.CLEAN), (8, Variant.CLEAN), (10, Variant.CLEAN), (6, Variant.NOISY),
-                (8, Variant.PHOTOCOPY), (10, Variant.NOISY))
+        runs = (
+            (6, Variant.CLEAN),
+            (8, Variant.CLEAN),
+            (10, Variant.CLEAN),
+            (6, Variant.NOISY),
+            (8, Variant.PHOTOCOPY),
+            (10, Variant.NOISY),
+        )
         for n, (forms, variant) in enumerate(runs, start=5):
             pages: list[tuple[FormId, Lang] | None] = [rng.choice(combos) for _ in range(forms)]
             pages.insert(rng.randrange(1, forms), None)
-            specs.append(StackSpec(f"stack-{n:02d}-scan-{forms}-forms-{variant.value}", StackKind.SCAN,
-                                   tuple(pages), rng.randrange(len(pages)), 1300 + n, variant=variant))
+            specs.append(
+                StackSpec(
+                    f"stack-{n:02d}-scan-{forms}-forms-{variant.value}",
+                    StackKind.SCAN,
+                    tuple(pages),
+                    rng.randrange(len(pages)),
+                    1300 + n,
+                    variant=variant,
+                )
+            )
     return specs
 
 
@@ -427,23 +569,41 @@ def make_stack(spec: StackSpec, *, today: date) -> tuple[bytes, dict[str, Any]]:
     if spec.kind is StackKind.SCAN:
         images: list[Image.Image] = []
         for i, page in enumerate(spec.pages):
-            scan = ScanSpec(f"{spec.name}-{i + 1}", page[0] if page else FormId.USR, page[1] if page else Lang.NL,
-                            spec.variant, ScanFormat.PDF, spec.dpi, rng.uniform(-2.0, 2.0), rng.randrange(2**31))
+            scan = ScanSpec(
+                f"{spec.name}-{i + 1}",
+                page[0] if page else FormId.USR,
+                page[1] if page else Lang.NL,
+                spec.variant,
+                ScanFormat.PDF,
+                spec.dpi,
+                rng.uniform(-2.0, 2.0),
+                rng.randrange(2**31),
+            )
             if page is None:
                 pdf = render_form(FormId.USR, Lang.NL, {}, flatten=True)
                 blank = _rasterise(pdf, spec.dpi, gray=True)
                 img = Image.new("L", blank.size, 255)
             else:
-                img = _rasterise(_stack_page_pdf(page[0], page[1], rng, today=today, fillable=False), spec.dpi,
-                                 gray=True)
+                img = _rasterise(
+                    _stack_page_pdf(page[0], page[1], rng, today=today, fillable=False), spec.dpi, gray=True
+                )
             img = _degrade(img, scan, rng)
             if i == spec.upside_down:
                 img = img.rotate(180)
             images.append(img.convert("L"))
         buf = io.BytesIO()
         stamp = datetime(2026, 11, 20, tzinfo=UTC).timetuple()  # fixed date and producer: see _encode
-        images[0].save(buf, format="PDF", save_all=True, append_images=images[1:], resolution=float(spec.dpi),
-                       quality=75, creationDate=stamp, modDate=stamp, producer="extranet-intake samples stacks")
+        images[0].save(
+            buf,
+            format="PDF",
+            save_all=True,
+            append_images=images[1:],
+            resolution=float(spec.dpi),
+            quality=75,
+            creationDate=stamp,
+            modDate=stamp,
+            producer="extranet-intake samples stacks",
+        )
         data = buf.getvalue()
     else:
         writer = PdfWriter()
@@ -458,11 +618,23 @@ def make_stack(spec: StackSpec, *, today: date) -> tuple[bytes, dict[str, Any]]:
         buf = io.BytesIO()
         writer.write(buf)
         data = buf.getvalue()
-    parts = [{"pages": str(i + 1), "kind": "blank" if page is None else "form",
-              "form_id": None if page is None else str(page[0]), "lang": None if page is None else str(page[1]),
-              "rotated": i == spec.upside_down} for i, page in enumerate(spec.pages)]
-    entry = {"file": f"{spec.name}.pdf", "kind": str(spec.kind), "pages": len(spec.pages),
-             "forms": sum(1 for p in spec.pages if p is not None), "parts": parts}
+    parts = [
+        {
+            "pages": str(i + 1),
+            "kind": "blank" if page is None else "form",
+            "form_id": None if page is None else str(page[0]),
+            "lang": None if page is None else str(page[1]),
+            "rotated": i == spec.upside_down,
+        }
+        for i, page in enumerate(spec.pages)
+    ]
+    entry = {
+        "file": f"{spec.name}.pdf",
+        "kind": str(spec.kind),
+        "pages": len(spec.pages),
+        "forms": sum(1 for p in spec.pages if p is not None),
+        "parts": parts,
+    }
     return data, entry
 
 

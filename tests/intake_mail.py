@@ -34,9 +34,15 @@ def fake_pdf(tag: str, *, size: int = 0) -> bytes:
     return body + b"0" * max(0, size - len(body)) + b"\n%%EOF\n"
 
 
-def make_message(*, sender: str = "mu@example.be", subject: str = "forms", attachments: list[tuple[str, bytes]]
-                 | None = None, auth_results: list[str] | None = None, message_id: str | None = None,
-                 body: str = "Please find the forms attached.") -> bytes:
+def make_message(
+    *,
+    sender: str = "mu@example.be",
+    subject: str = "forms",
+    attachments: list[tuple[str, bytes]] | None = None,
+    auth_results: list[str] | None = None,
+    message_id: str | None = None,
+    body: str = "Please find the forms attached.",
+) -> bytes:
     msg = MIMEMultipart()
     # Gateways prepend: the first header in the list is the topmost one.
     for header in auth_results or []:
@@ -74,9 +80,22 @@ def store_and_sessions(root: Path, *, fsync: bool = True) -> tuple[DocumentStore
     return DocumentStore(root / "store", fsync=fsync), (lambda: Session(engine)), engine
 
 
-def explode(store: DocumentStore, sessions: Callable[[], Session], *, limits: MimeLimits | None = None,
-            on_progress: ProgressHook | None = None, chunk: int = 100) -> PollReport:
+def explode(
+    store: DocumentStore,
+    sessions: Callable[[], Session],
+    *,
+    limits: MimeLimits | None = None,
+    on_progress: ProgressHook | None = None,
+    chunk: int = 100,
+) -> PollReport:
     """Stage 2 over everything the pollers stored, as the daily run calls it (gateway ``mx.ethias.be``)."""
     with sessions() as session:
-        return explode_messages(session, store, trust=TrustConfig(), limits=limits or MimeLimits(),
-                                clock=lambda: datetime.now(UTC), chunk=chunk, on_progress=on_progress)
+        return explode_messages(
+            session,
+            store,
+            trust=TrustConfig(),
+            limits=limits or MimeLimits(),
+            clock=lambda: datetime.now(UTC),
+            chunk=chunk,
+            on_progress=on_progress,
+        )

@@ -46,13 +46,19 @@ def _day(value: str) -> date | None:
         return None
 
 
-def audit_filter(org: str = "", login: str = "", action: str = "", actor: str = "", since: str = "",
-                 until: str = "") -> AuditFilter:
+def audit_filter(
+    org: str = "", login: str = "", action: str = "", actor: str = "", since: str = "", until: str = ""
+) -> AuditFilter:
     """The filters of the query string (unknown actions and bad dates are ignored, not errors)."""
     known = {a.value for a in AuditAction}
-    return AuditFilter(org=org.strip() or None, login=login.strip() or None,
-                       action=AuditAction(action) if action in known else None, actor=actor.strip() or None,
-                       since=_day(since), until=_day(until))
+    return AuditFilter(
+        org=org.strip() or None,
+        login=login.strip() or None,
+        action=AuditAction(action) if action in known else None,
+        actor=actor.strip() or None,
+        since=_day(since),
+        until=_day(until),
+    )
 
 
 FILTER = Depends(audit_filter)
@@ -61,14 +67,21 @@ FILTER = Depends(audit_filter)
 def _query(f: AuditFilter) -> str:
     from urllib.parse import urlencode
 
-    pairs = {"org": f.org, "login": f.login, "action": str(f.action) if f.action else None, "actor": f.actor,
-             "since": f.since.isoformat() if f.since else None, "until": f.until.isoformat() if f.until else None}
+    pairs = {
+        "org": f.org,
+        "login": f.login,
+        "action": str(f.action) if f.action else None,
+        "actor": f.actor,
+        "since": f.since.isoformat() if f.since else None,
+        "until": f.until.isoformat() if f.until else None,
+    }
     return urlencode({k: v for k, v in pairs.items() if v})
 
 
 @router.get("/audit")
-def log_page(request: Request, staff: Annotated[Staff, AUDITOR], f: Annotated[AuditFilter, FILTER],
-             before: int | None = None) -> Response:
+def log_page(
+    request: Request, staff: Annotated[Staff, AUDITOR], f: Annotated[AuditFilter, FILTER], before: int | None = None
+) -> Response:
     with desk_of(request).engine.connect() as conn:
         page = audit_page(conn, f, before=before, size=50)
     return render(request, "audit_log.html", page=page, f=f, query=_query(f), actions=[a.value for a in AuditAction])
@@ -99,15 +112,23 @@ def verify_page(request: Request, staff: Annotated[Staff, AUDITOR]) -> Response:
 
 
 @router.get("/audit/access")
-def access_page(request: Request, staff: Annotated[Staff, AUDITOR], on: str = "", org: str = "",
-                contract: str = "") -> Response:
+def access_page(
+    request: Request, staff: Annotated[Staff, AUDITOR], on: str = "", org: str = "", contract: str = ""
+) -> Response:
     day = _day(on)
     grants = None
     if day is not None:
         with desk_of(request).engine.connect() as conn:
             grants = access_report(conn, at=day, org=org.strip() or None, contract=contract.strip() or None)
-    return render(request, "audit_access.html", grants=grants, on=on, org=org, contract=contract,
-                  bad_date=bool(on) and day is None)
+    return render(
+        request,
+        "audit_access.html",
+        grants=grants,
+        on=on,
+        org=org,
+        contract=contract,
+        bad_date=bool(on) and day is None,
+    )
 
 
 def _export(request: Request, staff: Staff, f: AuditFilter, fmt: ExportFormat, delimiter: str) -> Response:
@@ -121,15 +142,24 @@ def _export(request: Request, staff: Staff, f: AuditFilter, fmt: ExportFormat, d
         folder.rmdir()
 
     stamp = _now().strftime("%Y%m%d-%H%M%S")
-    media = "text/csv; charset=utf-8" if fmt is ExportFormat.CSV else \
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return FileResponse(out, media_type=media, filename=f"audit-{stamp}.{fmt.value}",
-                        background=BackgroundTask(cleanup), headers={"x-entry-count": str(count)})
+    media = (
+        "text/csv; charset=utf-8"
+        if fmt is ExportFormat.CSV
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return FileResponse(
+        out,
+        media_type=media,
+        filename=f"audit-{stamp}.{fmt.value}",
+        background=BackgroundTask(cleanup),
+        headers={"x-entry-count": str(count)},
+    )
 
 
 @router.get("/audit/export.csv")
-def export_csv(request: Request, staff: Annotated[Staff, AUDITOR], f: Annotated[AuditFilter, FILTER],
-               sep: str = ",") -> Response:
+def export_csv(
+    request: Request, staff: Annotated[Staff, AUDITOR], f: Annotated[AuditFilter, FILTER], sep: str = ","
+) -> Response:
     return _export(request, staff, f, ExportFormat.CSV, ";" if sep == ";" else ",")
 
 
@@ -145,8 +175,12 @@ def _original(request: Request, staff: Staff, sha: str, how: str) -> bytes:
     desk = desk_of(request)
     with Session(desk.engine) as session:
         conn = session.connection()
-        row = conn.execute(sa.select(AUDIT_ENTRY.c.seq, AUDIT_ENTRY.c.org).where(AUDIT_ENTRY.c.document_sha256 == sha)
-                           .order_by(AUDIT_ENTRY.c.seq).limit(1)).first()
+        row = conn.execute(
+            sa.select(AUDIT_ENTRY.c.seq, AUDIT_ENTRY.c.org)
+            .where(AUDIT_ENTRY.c.document_sha256 == sha)
+            .order_by(AUDIT_ENTRY.c.seq)
+            .limit(1)
+        ).first()
         if row is None:
             # only documents the log decided on are reachable from the audit room
             raise HTTPException(status_code=404, detail="no such document")
@@ -157,9 +191,17 @@ def _original(request: Request, staff: Staff, sha: str, how: str) -> bytes:
         if hashlib.sha256(data).hexdigest() != sha:
             raise HTTPException(status_code=409, detail="the stored bytes do not match the name")
         if how != "page":
-            append_entry(session, actor=staff.name, action=AuditAction.DOCUMENT_OPENED, org=row[1], login=None,
-                         document_sha256=sha, reason=f"original opened in the audit room ({how})",
-                         details={"room": "audit", "how": how, "role": str(staff.role)}, at=_now())
+            append_entry(
+                session,
+                actor=staff.name,
+                action=AuditAction.DOCUMENT_OPENED,
+                org=row[1],
+                login=None,
+                document_sha256=sha,
+                reason=f"original opened in the audit room ({how})",
+                details={"room": "audit", "how": how, "role": str(staff.role)},
+                at=_now(),
+            )
             session.commit()
     return data
 
@@ -175,8 +217,11 @@ def document(request: Request, sha: str, staff: Annotated[Staff, AUDITOR], view:
     suffixes = {OriginalKind.PDF: "pdf", OriginalKind.XLSX: "xlsx", OriginalKind.IMAGE: "img"}
     suffix = suffixes.get(original_kind(data), "bin")
     # an attachment of an opaque type: the browser saves it, never runs a PDF's script in the page
-    return Response(data, media_type="application/octet-stream",
-                    headers={"content-disposition": f'attachment; filename="{sha[:16]}.{suffix}"'})
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"content-disposition": f'attachment; filename="{sha[:16]}.{suffix}"'},
+    )
 
 
 @router.get("/audit/document/{sha}/page/{n}.png")

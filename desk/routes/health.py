@@ -35,8 +35,9 @@ def readyz(request: Request) -> JSONResponse:
     except Exception as exc:  # any failure to reach the database is "not ready", with its kind
         return JSONResponse({"status": "database-unreachable", "error": type(exc).__name__}, status_code=503)
     if current != head:
-        return JSONResponse({"status": "database-schema-outdated", "current": current, "expected": head},
-                            status_code=503)
+        return JSONResponse(
+            {"status": "database-schema-outdated", "current": current, "expected": head}, status_code=503
+        )
     return JSONResponse({"status": "ready", "revision": head})
 
 
@@ -49,8 +50,11 @@ def metrics(request: Request) -> PlainTextResponse:
         staff = current_staff(request)
         # a scraper gets 401, never a redirect to a login page it cannot fill in
         if staff is None:
-            raise HTTPException(status_code=401, detail="sign in or send the metrics bearer token",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                status_code=401,
+                detail="sign in or send the metrics bearer token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         if staff.role is not Role.ADMIN:
             raise HTTPException(status_code=403, detail="metrics are for admins")
     body = collect(desk.engine, session_idle=timedelta(minutes=desk.cfg.web.session_idle_minutes))

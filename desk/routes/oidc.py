@@ -62,9 +62,14 @@ def _discovery(issuer: str) -> dict[str, Any]:
 def _client(request: Request, oidc: OidcConfig) -> OAuth2Client:
     cfg = desk_of(request).cfg
     secret = cfg.secret(oidc.client_secret_env, key="web.oidc.client_secret_env")
-    return OAuth2Client(client_id=oidc.client_id, client_secret=secret, scope="openid email profile",
-                        redirect_uri=str(request.url_for("oidc_callback")), code_challenge_method="S256",
-                        timeout=_TIMEOUT)
+    return OAuth2Client(
+        client_id=oidc.client_id,
+        client_secret=secret,
+        scope="openid email profile",
+        redirect_uri=str(request.url_for("oidc_callback")),
+        code_challenge_method="S256",
+        timeout=_TIMEOUT,
+    )
 
 
 @router.get("/auth/oidc/login")
@@ -76,15 +81,23 @@ def oidc_login(request: Request, next: str = "/") -> Response:
         raise HTTPException(status_code=502, detail="the identity provider does not answer") from exc
     state, nonce, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(24), secrets.token_urlsafe(48)
     with _client(request, oidc) as client:
-        url, _ = client.create_authorization_url(endpoints["authorization_endpoint"], state=state, nonce=nonce,
-                                                 code_verifier=verifier)
-    payload = json.dumps({"s": state, "n": nonce, "v": verifier, "next": safe_next(next),
-                          "exp": int(time.time()) + STATE_SECONDS})
+        url, _ = client.create_authorization_url(
+            endpoints["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier
+        )
+    payload = json.dumps(
+        {"s": state, "n": nonce, "v": verifier, "next": safe_next(next), "exp": int(time.time()) + STATE_SECONDS}
+    )
     response = RedirectResponse(url, status_code=302)
     # SameSite=Lax: the provider's redirect back is a top-level GET, which carries a Lax cookie
-    response.set_cookie(STATE_COOKIE, sign(desk_of(request).secret, base64.urlsafe_b64encode(payload.encode())
-                                           .decode()), httponly=True, samesite="lax", max_age=STATE_SECONDS,
-                        secure=cookie_secure(request), path="/auth/oidc/")
+    response.set_cookie(
+        STATE_COOKIE,
+        sign(desk_of(request).secret, base64.urlsafe_b64encode(payload.encode()).decode()),
+        httponly=True,
+        samesite="lax",
+        max_age=STATE_SECONDS,
+        secure=cookie_secure(request),
+        path="/auth/oidc/",
+    )
     return response
 
 
@@ -98,8 +111,13 @@ def _role_from_claims(oidc: OidcConfig, claims: dict[str, Any]) -> Role | None:
 
 
 def _refuse(request: Request, session: Session, code: str, details: dict[str, Any]) -> Response:
-    audit_login(session, action=AuditAction.STAFF_LOGIN_FAILED, actor="desk", reason=code,
-                details={**details, "address": client_address(request), "method": "oidc"})
+    audit_login(
+        session,
+        action=AuditAction.STAFF_LOGIN_FAILED,
+        actor="desk",
+        reason=code,
+        details={**details, "address": client_address(request), "method": "oidc"},
+    )
     session.commit()
     response = render(request, "login.html", status=403, next="/", error=LOGIN_REFUSED, oidc_label="")
     response.delete_cookie(STATE_COOKIE, path="/auth/oidc/")
@@ -124,17 +142,21 @@ def oidc_callback(request: Request, code: str = "", state: str = "", error: str 
                 token = client.fetch_token(endpoints["token_endpoint"], code=code, code_verifier=saved["v"])
             keys = KeySet.import_key_set(httpx.get(endpoints["jwks_uri"], timeout=_TIMEOUT).json())
             decoded = jwt.decode(str(token["id_token"]), keys)
-            jwt.JWTClaimsRegistry(iss={"essential": True, "value": endpoints["issuer"]},
-                                  aud={"essential": True, "value": oidc.client_id},
-                                  nonce={"essential": True, "value": saved["n"]},
-                                  sub={"essential": True}, exp={"essential": True}).validate(decoded.claims)
+            jwt.JWTClaimsRegistry(
+                iss={"essential": True, "value": endpoints["issuer"]},
+                aud={"essential": True, "value": oidc.client_id},
+                nonce={"essential": True, "value": saved["n"]},
+                sub={"essential": True},
+                exp={"essential": True},
+            ).validate(decoded.claims)
         except (httpx.HTTPError, OAuthError, JoseError, KeyError, ValueError, StaffError) as exc:
             return _refuse(request, session, "staff-oidc-token", {"error": type(exc).__name__})
         claims: dict[str, Any] = dict(decoded.claims)
         subject, email = str(claims["sub"]), claims.get("email")
         try:
-            account: StaffAccount = find_by_oidc(session, subject=subject,
-                                                 email=email if isinstance(email, str) else None)
+            account: StaffAccount = find_by_oidc(
+                session, subject=subject, email=email if isinstance(email, str) else None
+            )
         except StaffError as exc:
             return _refuse(request, session, exc.code, {"subject": subject[:200]})
         if oidc.role_claim:

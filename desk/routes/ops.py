@@ -30,8 +30,11 @@ def ops_page(request: Request, staff: Annotated[Staff, ADMIN]) -> Response:
         # the `outbox list` command's listing: what has not left, the mail due first
         outbox = outbox_listing(session.connection(), states=UNSENT, order=OutboxOrder.DUE, limit=200)
         # the same listing `status` shows: never answered automatically, left unread in their folder
-        waiting = mails_for_people(session, imap=desk.cfg.sources.imap if desk.cfg.sources.imap.enabled else None,
-                                   maildir=desk.cfg.sources.maildir)
+        waiting = mails_for_people(
+            session,
+            imap=desk.cfg.sources.imap if desk.cfg.sources.imap.enabled else None,
+            maildir=desk.cfg.sources.maildir,
+        )
         # names, roles and state only: never a hash or a TOTP secret
         people = [(a.name, a.display_name, str(a.role), a.language, a.active) for a in list_staff(session)]
     return render(request, "ops.html", runs=runs, outbox=outbox, people=people, waiting=waiting)

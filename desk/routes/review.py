@@ -48,7 +48,7 @@ def _now() -> datetime:
 
 
 def waiting_words(waited: timedelta) -> str:
-    """"3 d 4 h", "5 h 12 min", "7 min": how long an item has waited, at a glance."""
+    """ "3 d 4 h", "5 h 12 min", "7 min": how long an item has waited, at a glance."""
     minutes = max(0, int(waited.total_seconds() // 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
@@ -74,14 +74,25 @@ def _text(value: Any) -> str:
 class FieldRow:
     """One field as the item page shows it: label in the reviewer's language, value, error, doubt."""
 
-    def __init__(self, name: str, label: str, value: str, *, kind: str, options: list[tuple[str, str]],
-                 doubtful: bool, error: str = "", corrected: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        label: str,
+        value: str,
+        *,
+        kind: str,
+        options: list[tuple[str, str]],
+        doubtful: bool,
+        error: str = "",
+        corrected: bool = False,
+    ) -> None:
         self.name, self.label, self.value, self.kind = name, label, value, kind
         self.options, self.doubtful, self.error, self.corrected = options, doubtful, error, corrected
 
 
-def field_rows(view: ReviewView, lang: str, *, posted: dict[str, str] | None = None,
-               errors: dict[str, str] | None = None) -> list[FieldRow]:
+def field_rows(
+    view: ReviewView, lang: str, *, posted: dict[str, str] | None = None, errors: dict[str, str] | None = None
+) -> list[FieldRow]:
     language = Lang.FR if lang == "fr" else Lang.NL
     values = {**view.fields, **view.corrections}
     doubt = doubtful_fields([*view.warnings, *view.errors])
@@ -96,20 +107,47 @@ def field_rows(view: ReviewView, lang: str, *, posted: dict[str, str] | None = N
             continue
         known.add(f.name)
         value = (posted or {}).get(f.name, _text(values.get(f.name)))
-        rows.append(FieldRow(f.name, f.label(language), value, kind=str(f.kind),
-                             options=[(o.value, o.label(language)) for o in f.options], doubtful=f.name in doubt,
-                             error=(errors or {}).get(f.name, ""), corrected=f.name in view.corrections))
+        rows.append(
+            FieldRow(
+                f.name,
+                f.label(language),
+                value,
+                kind=str(f.kind),
+                options=[(o.value, o.label(language)) for o in f.options],
+                doubtful=f.name in doubt,
+                error=(errors or {}).get(f.name, ""),
+                corrected=f.name in view.corrections,
+            )
+        )
     if "contracts" in values or any(f.name == "contract_1" for f in defs):
         label = "Contracten" if language is Lang.NL else "Contrats"
-        rows.append(FieldRow("contracts", label, (posted or {}).get("contracts", _text(values.get("contracts"))),
-                             kind="contracts", options=[], doubtful="contracts" in doubt,
-                             error=(errors or {}).get("contracts", ""), corrected="contracts" in view.corrections))
+        rows.append(
+            FieldRow(
+                "contracts",
+                label,
+                (posted or {}).get("contracts", _text(values.get("contracts"))),
+                kind="contracts",
+                options=[],
+                doubtful="contracts" in doubt,
+                error=(errors or {}).get("contracts", ""),
+                corrected="contracts" in view.corrections,
+            )
+        )
     signatures = {f.name for f in defs if f.kind is FieldKind.SIGNATURE}
     for name in sorted(set(values) - known - {"contracts"} - signatures):
         if name.startswith("contract_"):
             continue
-        rows.append(FieldRow(name, name, (posted or {}).get(name, _text(values.get(name))), kind="text", options=[],
-                             doubtful=name in doubt, error=(errors or {}).get(name, "")))
+        rows.append(
+            FieldRow(
+                name,
+                name,
+                (posted or {}).get(name, _text(values.get(name))),
+                kind="text",
+                options=[],
+                doubtful=name in doubt,
+                error=(errors or {}).get(name, ""),
+            )
+        )
     return rows
 
 
@@ -133,21 +171,46 @@ def _posted_fields(form: Any) -> dict[str, str]:
 
 
 @router.get("/review")
-def queue_page(request: Request, staff: Annotated[Staff, REVIEWER], org: str = "", form: str = "",
-               reason: str = "", age: str = "", done: str = "") -> Response:
+def queue_page(
+    request: Request,
+    staff: Annotated[Staff, REVIEWER],
+    org: str = "",
+    form: str = "",
+    reason: str = "",
+    age: str = "",
+    done: str = "",
+) -> Response:
     days = int(age) if age.isdigit() else None
-    filters = QueueFilter(org=org or None, form=form or None, reason=reason or None,
-                          min_age=timedelta(days=days) if days else None)
+    filters = QueueFilter(
+        org=org or None, form=form or None, reason=reason or None, min_age=timedelta(days=days) if days else None
+    )
     with Session(desk_of(request).engine) as session:
         page = review_queue(session, now=_now(), filters=filters)
     required = desk_of(request).cfg.review.required_for
-    return render(request, "review_queue.html", page=page, filters=filters, age=age, required=required,
-                  waiting=waiting_words, forms=[str(f) for f in FormId], done=done)
+    return render(
+        request,
+        "review_queue.html",
+        page=page,
+        filters=filters,
+        age=age,
+        required=required,
+        waiting=waiting_words,
+        forms=[str(f) for f in FormId],
+        done=done,
+    )
 
 
-def _item_page(request: Request, staff: Staff, item_id: int, *, status: int = 200,
-               posted: dict[str, str] | None = None, errors: dict[str, str] | None = None,
-               message: str = "", audit_open: bool = False) -> Response:
+def _item_page(
+    request: Request,
+    staff: Staff,
+    item_id: int,
+    *,
+    status: int = 200,
+    posted: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    message: str = "",
+    audit_open: bool = False,
+) -> Response:
     desk = desk_of(request)
     with Session(desk.engine) as session:
         view = _view_or_404(session, item_id)
@@ -156,10 +219,17 @@ def _item_page(request: Request, staff: Staff, item_id: int, *, status: int = 20
         prev_id, next_id = _neighbours(session, item_id)
         if audit_open:
             # the auditors must see who looked at personal data: opening the original is logged
-            append_entry(session, actor=staff.name, action=AuditAction.DOCUMENT_OPENED,
-                         org=view.enterprise_number or None, login=None, document_sha256=view.document_sha256,
-                         reason=f"original shown in the review desk (item {item_id})",
-                         details={"item": item_id, "room": "review", "role": str(staff.role)}, at=_now())
+            append_entry(
+                session,
+                actor=staff.name,
+                action=AuditAction.DOCUMENT_OPENED,
+                org=view.enterprise_number or None,
+                login=None,
+                document_sha256=view.document_sha256,
+                reason=f"original shown in the review desk (item {item_id})",
+                details={"item": item_id, "room": "review", "role": str(staff.role)},
+                at=_now(),
+            )
             session.commit()
     try:
         data = _store(request).open(view.document_sha256)
@@ -170,12 +240,26 @@ def _item_page(request: Request, staff: Staff, item_id: int, *, status: int = 20
     sheets = xlsx_table(data, max_rows=60) if kind is OriginalKind.XLSX else []
     rows = field_rows(view, staff.language, posted=posted, errors=errors)
     required = desk.cfg.review.required_for(view.form_id)
-    return render(request, "review_item.html", status=status, view=view, rows=rows, approvals=approvals,
-                  counting=sum(1 for a in approvals if a.counts), required=required, arrivals=arrivals,
-                  kind=str(kind), pages=range(pages), sheets=sheets, prev_id=prev_id, next_id=next_id,
-                  message=message, reject_reasons=reviewer_choices(staff.language),
-                  waited=waiting_words(_now() - view.created_at),
-                  already=any(a.counts and a.approver == staff.name for a in approvals))
+    return render(
+        request,
+        "review_item.html",
+        status=status,
+        view=view,
+        rows=rows,
+        approvals=approvals,
+        counting=sum(1 for a in approvals if a.counts),
+        required=required,
+        arrivals=arrivals,
+        kind=str(kind),
+        pages=range(pages),
+        sheets=sheets,
+        prev_id=prev_id,
+        next_id=next_id,
+        message=message,
+        reject_reasons=reviewer_choices(staff.language),
+        waited=waiting_words(_now() - view.created_at),
+        already=any(a.counts and a.approver == staff.name for a in approvals),
+    )
 
 
 @router.get("/review/{item_id}")
@@ -196,8 +280,15 @@ async def correct(request: Request, item_id: int, staff: Annotated[Staff, REVIEW
     with Session(desk_of(request).engine) as session:
         view = _view_or_404(session, item_id)
     errors = _field_errors(view, corrections_from(view, posted))
-    return _item_page(request, staff, item_id, status=422 if errors else 200, posted=posted, errors=errors,
-                      message="" if errors else "The corrected values are valid. Approve to record them.")
+    return _item_page(
+        request,
+        staff,
+        item_id,
+        status=422 if errors else 200,
+        posted=posted,
+        errors=errors,
+        message="" if errors else "The corrected values are valid. Approve to record them.",
+    )
 
 
 @router.post("/review/{item_id}/approve")
@@ -212,36 +303,72 @@ async def approve_item(request: Request, item_id: int, staff: Annotated[Staff, R
         errors = _field_errors(view, corrections)
         if errors:
             session.rollback()
-            return _item_page(request, staff, item_id, status=422, posted=posted, errors=errors,
-                              message="Some values are not valid: nothing was recorded.")
+            return _item_page(
+                request,
+                staff,
+                item_id,
+                status=422,
+                posted=posted,
+                errors=errors,
+                message="Some values are not valid: nothing was recorded.",
+            )
         try:
             # signed by the signed-in person, never by a typed name; the command line's very operation
-            result = approve(session, item_id, by=staff.name, clock=_now, reason=reason, corrections=corrections,
-                             required=desk.cfg.review.required_for(view.form_id))
+            result = approve(
+                session,
+                item_id,
+                by=staff.name,
+                clock=_now,
+                reason=reason,
+                corrections=corrections,
+                required=desk.cfg.review.required_for(view.form_id),
+            )
         except ReviewError as exc:  # rolled back: nothing was recorded
-            return _item_page(request, staff, item_id, status=409, posted=posted,
-                              message=f"Not recorded ({exc.code}): {exc.message}")
-    done = (f"Item {item_id} approved: it took effect ({result.summary()})." if result.took_effect
-            else f"Item {item_id}: {result.summary()} — another person must approve it.")
+            return _item_page(
+                request, staff, item_id, status=409, posted=posted, message=f"Not recorded ({exc.code}): {exc.message}"
+            )
+    done = (
+        f"Item {item_id} approved: it took effect ({result.summary()})."
+        if result.took_effect
+        else f"Item {item_id}: {result.summary()} — another person must approve it."
+    )
     return RedirectResponse(_next_url(request, item_id, done), status_code=303)
 
 
 @router.post("/review/{item_id}/reject")
-async def reject_item(request: Request, item_id: int, staff: Annotated[Staff, REVIEWER],
-                      reason_code: Annotated[str, Form()] = "", note_nl: Annotated[str, Form()] = "",
-                      note_fr: Annotated[str, Form()] = "") -> Response:
+async def reject_item(
+    request: Request,
+    item_id: int,
+    staff: Annotated[Staff, REVIEWER],
+    reason_code: Annotated[str, Form()] = "",
+    note_nl: Annotated[str, Form()] = "",
+    note_fr: Annotated[str, Form()] = "",
+) -> Response:
     # the same one operation the command line calls: a catalogue code the organisation may read, and an
     # optional note that must be in the organisation's language (provisioning/review.py)
     desk = desk_of(request)
     with Session(desk.engine) as session:
         try:
-            reject(session, item_id, by=staff.name, clock=_now, reason=reason_code, note_nl=note_nl, note_fr=note_fr,
-                   signed={"signed_via": "desk"})
+            reject(
+                session,
+                item_id,
+                by=staff.name,
+                clock=_now,
+                reason=reason_code,
+                note_nl=note_nl,
+                note_fr=note_fr,
+                signed={"signed_via": "desk"},
+            )
         except ReviewError as exc:  # rolled back: nothing was recorded
             if exc.code == "review-not-found":
                 raise HTTPException(status_code=404, detail=f"no review item {item_id}") from None
-            return _item_page(request, staff, item_id, status=422 if exc.code in _INPUT_CODES else 409,
-                              message=f"Not rejected ({exc.code}): {exc.message}")
+            return _item_page(
+                request,
+                staff,
+                item_id,
+                status=422 if exc.code in _INPUT_CODES else 409,
+                message=f"Not rejected ({exc.code}): {exc.message}",
+            )
     return RedirectResponse(_next_url(request, item_id, f"Item {item_id} rejected."), status_code=303)
 
 

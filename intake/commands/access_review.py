@@ -15,8 +15,10 @@ from intake.commands.options import ConfigOpt, JsonOpt, OrgOpt, config_from
 
 __all__ = ["register"]
 
-access_review_app = typer.Typer(help="The yearly access review by each Master User: start a campaign, see where "
-                                     "each organisation stands.", no_args_is_help=True)
+access_review_app = typer.Typer(
+    help="The yearly access review by each Master User: start a campaign, see where each organisation stands.",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,12 +32,16 @@ def _now() -> datetime:
 
 @access_review_app.command("start")
 def review_start(
-    due: Annotated[str | None, typer.Option("--due", help="Due date (YYYY-MM-DD); default: "
-                                                          "[access_review] due_days from today.")] = None,
+    due: Annotated[
+        str | None, typer.Option("--due", help="Due date (YYYY-MM-DD); default: [access_review] due_days from today.")
+    ] = None,
     by: Annotated[str, typer.Option("--by", help="Who starts the campaign (audited).")] = "team",
-    send: Annotated[bool, typer.Option("--send/--no-send", help="Send the mails now (default) or leave them "
-                                                                "to the daily run.")] = True,
-    config: ConfigOpt = None, org: OrgOpt = None, as_json: JsonOpt = False,
+    send: Annotated[
+        bool, typer.Option("--send/--no-send", help="Send the mails now (default) or leave them to the daily run.")
+    ] = True,
+    config: ConfigOpt = None,
+    org: OrgOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Send each open organisation's Master User the list of its active accounts, to confirm by the due date."""
     from errors import ConfigError
@@ -52,8 +58,9 @@ def review_start(
     engine = open_engine(cfg.database_url)
     try:
         with Session(writer(engine)) as session:  # reads then writes: BEGIN IMMEDIATE on SQLite
-            result: dict[str, Any] = start_review(session, cfg=cfg, clock=_now, actor=by.strip() or "team",
-                                                  due=due_date, org=org)
+            result: dict[str, Any] = start_review(
+                session, cfg=cfg, clock=_now, actor=by.strip() or "team", due=due_date, org=org
+            )
             session.commit()
         if send:
             result["mail"] = send_outbox(cfg, engine=engine, transport=make_transport(cfg), clock=_now).as_dict()
@@ -62,8 +69,10 @@ def review_start(
     if as_json:
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
-    typer.echo(f"access review {result['campaign']}: {len(result['sent'])} organisation(s) asked, due "
-               f"{result['due_date']}; {len(result['skipped'])} left out")
+    typer.echo(
+        f"access review {result['campaign']}: {len(result['sent'])} organisation(s) asked, due "
+        f"{result['due_date']}; {len(result['skipped'])} left out"
+    )
     for s in result["skipped"]:
         typer.echo(f"  {s['org']}: {s['reason']}")
 
@@ -71,7 +80,8 @@ def review_start(
 @access_review_app.command("status")
 def review_status_command(
     campaign: Annotated[int | None, typer.Option("--campaign", help="Only this campaign.")] = None,
-    config: ConfigOpt = None, as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Each campaign and each organisation's state: sent, reminded, confirmed, changes announced, overdue."""
     from intake.access_review import status
@@ -89,13 +99,25 @@ def review_status_command(
     console = Console()
     for c in result["campaigns"]:
         counts = ", ".join(f"{k} {v}" for k, v in c["counts"].items() if v)
-        console.print(f"[bold]access review {c['campaign']}[/] started {c['started_at'][:10]} by {c['started_by']}, "
-                      f"due {c['due_date']}: {counts or 'no organisation'}")
+        console.print(
+            f"[bold]access review {c['campaign']}[/] started {c['started_at'][:10]} by {c['started_by']}, "
+            f"due {c['due_date']}: {counts or 'no organisation'}"
+        )
         table = Table("organisation", "name", "state", "code", "recipient", "accounts", "reminded", "answered")
         for o in c["organisations"]:
-            table.add_row(o["org"], o["name"], o["state"], o["code"], o["recipient"], str(o["accounts"]),
-                          ", ".join(f"{d} d" for d in o["reminded"]), (o["answered_at"] or "")[:16])
+            table.add_row(
+                o["org"],
+                o["name"],
+                o["state"],
+                o["code"],
+                o["recipient"],
+                str(o["accounts"]),
+                ", ".join(f"{d} d" for d in o["reminded"]),
+                (o["answered_at"] or "")[:16],
+            )
         console.print(table)
     if result["overdue"]:
-        console.print(f"[bold red]{len(result['overdue'])} organisation(s) overdue[/]: "
-                      + ", ".join(o["org"] for o in result["overdue"]))
+        console.print(
+            f"[bold red]{len(result['overdue'])} organisation(s) overdue[/]: "
+            + ", ".join(o["org"] for o in result["overdue"])
+        )

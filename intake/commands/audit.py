@@ -35,8 +35,9 @@ from reasons import reason_text
 
 __all__ = ["register"]
 
-audit_app = typer.Typer(help="The hash-chained provisioning log: list, verify, checkpoint, export, access.",
-                        no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The hash-chained provisioning log: list, verify, checkpoint, export, access.", no_args_is_help=True
+)
 
 SinceOpt = Annotated[str | None, typer.Option("--since", help="From this date or ISO time (UTC).")]
 
@@ -50,6 +51,7 @@ def register(app: typer.Typer) -> None:
 
 
 # --- helpers (I/O at the edge) --------------------------------------------------------------------
+
 
 def _engine(cfg: Config) -> Engine:
     from intake.db import open_engine
@@ -89,8 +91,11 @@ def _public_key(cfg: Config, override: Path | None) -> Ed25519PublicKey:
         try:
             return load_public_key(path.read_bytes())
         except OSError as exc:
-            raise ConfigError("audit-key-unreadable", f"cannot read the public key file {path}",
-                              key="audit.checkpoint_public_key_file") from exc
+            raise ConfigError(
+                "audit-key-unreadable",
+                f"cannot read the public key file {path}",
+                key="audit.checkpoint_public_key_file",
+            ) from exc
     return _private_key(cfg).public_key()
 
 
@@ -108,16 +113,25 @@ def _echo_json(value: Any) -> None:
 
 def _entry_json(entry: dict[str, Any]) -> dict[str, Any]:
     # the code stays as recorded (the chain hashes it); the words come from the reason catalogue
-    return {**entry, "at": canonical_time(entry["at"]), "details": json.loads(entry["details"] or "{}"),
-            "reason_text": reason_text(entry["reason"])}
+    return {
+        **entry,
+        "at": canonical_time(entry["at"]),
+        "details": json.loads(entry["details"] or "{}"),
+        "reason_text": reason_text(entry["reason"]),
+    }
 
 
 # --- commands -------------------------------------------------------------------------------------
 
+
 @audit_app.command("log")
-def log_command(config: ConfigOpt = None, org: OrgOpt = None, since: SinceOpt = None,
-                limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N entries.")] = None,
-                as_json: JsonOpt = False) -> None:
+def log_command(
+    config: ConfigOpt = None,
+    org: OrgOpt = None,
+    since: SinceOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N entries.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """List audit entries in order, optionally for one organisation and from a date."""
     cfg = config_from(config)
     with _engine(cfg).connect() as conn:
@@ -127,22 +141,38 @@ def log_command(config: ConfigOpt = None, org: OrgOpt = None, since: SinceOpt = 
             return
         table = Table("seq", "at (UTC)", "actor", "action", "org", "login", "document", "reason")
         for e in entries:
-            table.add_row(str(e["seq"]), canonical_time(e["at"])[:19], e["actor"], e["action"], e["org"] or "",
-                          e["login"] or "", (e["document_sha256"] or "")[:12], reason_text(e["reason"]))
+            table.add_row(
+                str(e["seq"]),
+                canonical_time(e["at"])[:19],
+                e["actor"],
+                e["action"],
+                e["org"] or "",
+                e["login"] or "",
+                (e["document_sha256"] or "")[:12],
+                reason_text(e["reason"]),
+            )
         Console(soft_wrap=True).print(table)
 
 
 @audit_app.command("verify")
-def verify_command(config: ConfigOpt = None,
-                   checkpoint: Annotated[Path | None, typer.Option("--checkpoint",
-                                         help="Signed checkpoint file (catches truncation and rewrites).")] = None,
-                   public_key: Annotated[Path | None, typer.Option("--public-key",
-                                         help="Public key PEM (default: from the configuration).")] = None,
-                   database_url: Annotated[str | None, typer.Option("--database-url",
-                                           help="Verify this database (an auditor needs no configuration "
-                                                "file: --database-url URL --public-key F --checkpoint F).")
-                                           ] = None,
-                   as_json: JsonOpt = False) -> None:
+def verify_command(
+    config: ConfigOpt = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="Signed checkpoint file (catches truncation and rewrites).")
+    ] = None,
+    public_key: Annotated[
+        Path | None, typer.Option("--public-key", help="Public key PEM (default: from the configuration).")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Verify this database (an auditor needs no configuration "
+            "file: --database-url URL --public-key F --checkpoint F).",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Recompute the chain; exit 1 naming the first bad sequence number, 0 with the count when intact."""
     cfg = config_from(config) if config is not None or database_url is None else None
     cp = read_checkpoint(checkpoint) if checkpoint else None
@@ -167,8 +197,10 @@ def verify_command(config: ConfigOpt = None,
         _echo_json(report.as_dict())
     elif report.ok:
         pinned = f", matches checkpoint at {report.checkpoint_seq}" if report.checkpoint_seq else ""
-        typer.echo(f"ok: {report.count} entries, head {report.last_hash[:16]}…{pinned} "
-                   f"({report.count / max(report.seconds, 1e-9):,.0f} entries/s)")
+        typer.echo(
+            f"ok: {report.count} entries, head {report.last_hash[:16]}…{pinned} "
+            f"({report.count / max(report.seconds, 1e-9):,.0f} entries/s)"
+        )
     else:
         typer.echo(f"BROKEN at entry {report.first_bad_seq} ({report.problem}): {report.message}", err=True)
     if not report.ok:
@@ -187,16 +219,20 @@ def keygen_command(out: Annotated[Path, typer.Option("--out", help="Folder for t
     with os.fdopen(fd, "wb") as fh:
         fh.write(pair.private_pem)
     public.write_bytes(pair.public_pem)
-    typer.echo(f"private key: {private}\npublic key:  {public}\n"
-               "set audit.checkpoint_key_file (or $EXTRANET_AUDIT_KEY) to the private key "
-               "and audit.checkpoint_public_key_file to the public key")
+    typer.echo(
+        f"private key: {private}\npublic key:  {public}\n"
+        "set audit.checkpoint_key_file (or $EXTRANET_AUDIT_KEY) to the private key "
+        "and audit.checkpoint_public_key_file to the public key"
+    )
 
 
 @audit_app.command("checkpoint")
-def checkpoint_command(out: Annotated[Path, typer.Option("--out", help="Checkpoint file to write.")],
-                       config: ConfigOpt = None,
-                       by: Annotated[str, typer.Option("--by", help="Who issues it (audited).")] = "ops",
-                       as_json: JsonOpt = False) -> None:
+def checkpoint_command(
+    out: Annotated[Path, typer.Option("--out", help="Checkpoint file to write.")],
+    config: ConfigOpt = None,
+    by: Annotated[str, typer.Option("--by", help="Who issues it (audited).")] = "ops",
+    as_json: JsonOpt = False,
+) -> None:
     """Verify the chain, then sign its head (seq + hash) with the checkpoint key into FILE."""
     cfg = config_from(config)
     key = _private_key(cfg)
@@ -211,9 +247,13 @@ def checkpoint_command(out: Annotated[Path, typer.Option("--out", help="Checkpoi
 
 
 @audit_app.command("export")
-def export_command(fmt: Annotated[ExportFormat, typer.Option("--format", help="xlsx or csv.")],
-                   out: Annotated[Path, typer.Option("--out", help="File to write.")],
-                   config: ConfigOpt = None, org: OrgOpt = None, since: SinceOpt = None) -> None:
+def export_command(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="xlsx or csv.")],
+    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    config: ConfigOpt = None,
+    org: OrgOpt = None,
+    since: SinceOpt = None,
+) -> None:
     """Export the log as XLSX or CSV; cells that look like formulas stay text."""
     cfg = config_from(config)
     with _engine(cfg).connect() as conn:
@@ -222,38 +262,51 @@ def export_command(fmt: Annotated[ExportFormat, typer.Option("--format", help="x
 
 
 @audit_app.command("access")
-def access_command(at: Annotated[str, typer.Option("--at", help="Date (whole UTC day) or ISO time.")],
-                   config: ConfigOpt = None, org: OrgOpt = None,
-                   contract: Annotated[str | None, typer.Option("--contract", help="Contract number.")] = None,
-                   as_json: JsonOpt = False) -> None:
+def access_command(
+    at: Annotated[str, typer.Option("--at", help="Date (whole UTC day) or ISO time.")],
+    config: ConfigOpt = None,
+    org: OrgOpt = None,
+    contract: Annotated[str | None, typer.Option("--contract", help="Contract number.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Who held which profile on which contracts at that date, rebuilt from the log."""
     cfg = config_from(config)
     when = _when(at, "--at")
     contract = contract.strip().upper() if contract is not None else None
     with _engine(cfg).connect() as conn:
         if contract is not None and contract_owner(conn, contract) is None:
-            typer.echo(f"warning: [contract-not-in-register] contract {contract} is not in the contract register: "
-                       "only the accounts that name it are listed, no organisation's all-contracts users "
-                       "(import the register with `contracts import`)", err=True)
+            typer.echo(
+                f"warning: [contract-not-in-register] contract {contract} is not in the contract register: "
+                "only the accounts that name it are listed, no organisation's all-contracts users "
+                "(import the register with `contracts import`)",
+                err=True,
+            )
         grants = access_report(conn, at=when, org=org, contract=contract)
     if as_json:
         _echo_json([g.as_dict() for g in grants])
         return
     table = Table("org", "login", "profile", "scope", "contracts", "since", "until", "confirmed by review")
     for g in grants:
-        table.add_row(g.org or "", g.login + (" (legacy)" if g.legacy else ""), g.profile or "?", g.scope or "?",
-                      ", ".join(g.contracts), canonical_time(g.since)[:19] if g.since else "before the log",
-                      canonical_time(g.until)[:19] if g.until else "",
-                      str(g.confirmed_by_campaign) if g.confirmed_by_campaign is not None else "")
+        table.add_row(
+            g.org or "",
+            g.login + (" (legacy)" if g.legacy else ""),
+            g.profile or "?",
+            g.scope or "?",
+            ", ".join(g.contracts),
+            canonical_time(g.since)[:19] if g.since else "before the log",
+            canonical_time(g.until)[:19] if g.until else "",
+            str(g.confirmed_by_campaign) if g.confirmed_by_campaign is not None else "",
+        )
     Console(soft_wrap=True).print(table)
 
 
 @audit_app.command("show")
-def show_command(seq: Annotated[int, typer.Argument(help="Sequence number of the entry.")],
-                 config: ConfigOpt = None,
-                 out: Annotated[Path | None, typer.Option("--out",
-                                help="Copy the original document to this file.")] = None,
-                 as_json: JsonOpt = False) -> None:
+def show_command(
+    seq: Annotated[int, typer.Argument(help="Sequence number of the entry.")],
+    config: ConfigOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Copy the original document to this file.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Show one entry and open its source document from the store (checked against its SHA-256)."""
     from intake.store import DocumentStore
 
@@ -263,8 +316,12 @@ def show_command(seq: Annotated[int, typer.Argument(help="Sequence number of the
         entry, data = source_document(conn, seq, open_document=store.open)
     if out is not None:
         out.write_bytes(data)
-    info = {**_entry_json(entry), "document_path": str(store.path(entry["document_sha256"])),
-            "document_bytes": len(data), "copied_to": str(out) if out else None}
+    info = {
+        **_entry_json(entry),
+        "document_path": str(store.path(entry["document_sha256"])),
+        "document_bytes": len(data),
+        "copied_to": str(out) if out else None,
+    }
     if as_json:
         _echo_json(info)
         return

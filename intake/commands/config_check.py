@@ -9,8 +9,9 @@ from intake.commands.options import ConfigOpt, config_from
 
 __all__ = ["register"]
 
-config_app = typer.Typer(help="The configuration: check it and everything it points to, changing nothing.",
-                         no_args_is_help=True)
+config_app = typer.Typer(
+    help="The configuration: check it and everything it points to, changing nothing.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:

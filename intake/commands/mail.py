@@ -16,6 +16,7 @@ from intake.commands.views import users_app
 
 __all__ = ["register"]
 
+
 def send(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     """Send every due mail of the outbox (SMTP, or .eml files in the embedded default)."""
     from intake.db import open_engine
@@ -35,9 +36,12 @@ def send(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     return 0 if not report.undelivered() else 1
 
 
-def reissue(login: Annotated[str, typer.Argument(help="The account's login.")],
-            by: Annotated[str, typer.Option("--by", help="Who asks for it (recorded in the audit log).")],
-            config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
+def reissue(
+    login: Annotated[str, typer.Argument(help="The account's login.")],
+    by: Annotated[str, typer.Option("--by", help="Who asks for it (recorded in the audit log).")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> int:
     """Queue new credentials for LOGIN, to the address on its own fiche; the old password dies at sending."""
     from intake.db import open_engine
     from intake.wiring import make_outbox
@@ -54,8 +58,10 @@ def reissue(login: Annotated[str, typer.Argument(help="The account's login.")],
     if as_json:
         typer.echo(json.dumps(out))
     else:
-        typer.echo(f"queued new credentials for {login} (outbox {out['outbox_id']}); "
-                   "run `extranet-intake send` to deliver them")
+        typer.echo(
+            f"queued new credentials for {login} (outbox {out['outbox_id']}); "
+            "run `extranet-intake send` to deliver them"
+        )
     return 0
 
 

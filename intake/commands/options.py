@@ -31,10 +31,11 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help=_CONFIG_H
 #: the same option given before the subcommand (``extranet-intake --config F audit log``)
 RootConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help=_CONFIG_HELP)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
-OrgOpt = Annotated[str | None, typer.Option("--org", callback=org_number,
-                                            help="Only this enterprise number (0812.345.603, BE0812345603 …).")]
-OrgArg = Annotated[str, typer.Argument(callback=org_number,
-                                       help="Enterprise number (0812.345.603, BE0812345603 …).")]
+OrgOpt = Annotated[
+    str | None,
+    typer.Option("--org", callback=org_number, help="Only this enterprise number (0812.345.603, BE0812345603 …)."),
+]
+OrgArg = Annotated[str, typer.Argument(callback=org_number, help="Enterprise number (0812.345.603, BE0812345603 …).")]
 
 
 def config_from(path: Path | None) -> Config:

@@ -26,9 +26,11 @@ def register(app: typer.Typer) -> None:
 
 @outbox_app.command("list")
 def outbox_list(
-    state: Annotated[list[OutboxStatus] | None, typer.Option("--state", help="Only mails in this state "
-                                                              "(repeatable).")] = None,
-    config: ConfigOpt = None, as_json: JsonOpt = False,
+    state: Annotated[
+        list[OutboxStatus] | None, typer.Option("--state", help="Only mails in this state (repeatable).")
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """The mails, newest first: purpose, recipient, attempts, next try, last error."""
     from intake.db import open_engine
@@ -38,8 +40,9 @@ def outbox_list(
     try:
         with Session(engine) as session:
             now = utc_now()
-            rows = [r.as_dict(now=now) for r in outbox_listing(session.connection(), states=state,
-                                                                 order=OutboxOrder.NEWEST)]
+            rows = [
+                r.as_dict(now=now) for r in outbox_listing(session.connection(), states=state, order=OutboxOrder.NEWEST)
+            ]
     finally:
         engine.dispose()
     if as_json:
@@ -47,9 +50,18 @@ def outbox_list(
         return
     table = Table("id", "state", "purpose", "event", "ref", "recipient", "attempts", "age", "next try", "last error")
     for r in rows:
-        table.add_row(str(r["id"]), r["state"], r["purpose"], r["event"], r["ref"], r["recipient"],
-                      str(r["attempts"]), _age(r["age_seconds"]), r["next_attempt_at"] or "",
-                      escape(r["last_error"] or ""))
+        table.add_row(
+            str(r["id"]),
+            r["state"],
+            r["purpose"],
+            r["event"],
+            r["ref"],
+            r["recipient"],
+            str(r["attempts"]),
+            _age(r["age_seconds"]),
+            r["next_attempt_at"] or "",
+            escape(r["last_error"] or ""),
+        )
     Console().print(table)
 
 

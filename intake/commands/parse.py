@@ -34,9 +34,11 @@ def _print(results: list[ParsedFile]) -> None:
     for r in results:
         f = r.form
         outcome = f.outcome
-        console.print(f"[bold]{r.path}[/bold]  [{_STYLE[outcome]}]{outcome.value}[/]  "
-                      f"form_id={f.form_id or '-'}  version={f.version or '-'}  language={f.language or '-'}  "
-                      f"method={f.method.value if f.method else '-'}")
+        console.print(
+            f"[bold]{r.path}[/bold]  [{_STYLE[outcome]}]{outcome.value}[/]  "
+            f"form_id={f.form_id or '-'}  version={f.version or '-'}  language={f.language or '-'}  "
+            f"method={f.method.value if f.method else '-'}"
+        )
         if f.fields:
             table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
             table.add_column("field")
@@ -59,20 +61,24 @@ def register(app: typer.Typer) -> None:
 
     @app.command("parse")
     def parse(
-        files: Annotated[list[Path], typer.Argument(help="PDF, XLSX or scan files to read", exists=True,
-                                                    dir_okay=False, readable=True)],
+        files: Annotated[
+            list[Path],
+            typer.Argument(help="PDF, XLSX or scan files to read", exists=True, dir_okay=False, readable=True),
+        ],
         config: ConfigOpt = None,
         as_json: JsonOpt = False,
-        today: Annotated[str | None, typer.Option("--today", help="Validate as on this date (yyyy-mm-dd); "
-                                                                  "default: today")] = None,
+        today: Annotated[
+            str | None, typer.Option("--today", help="Validate as on this date (yyyy-mm-dd); default: today")
+        ] = None,
     ) -> None:
         """Read each document as a form: id, version, language, method, normalised fields, errors, warnings.
 
         Exit 0 when every document is valid, 1 when any is invalid or rejected, 2 on usage errors.
         """
         cfg = config_from(config)
-        results = parse_files(files, cfg=cfg.parsing, today=_today(today),
-                              trusted_roots=read_trusted_roots(cfg.signatures))
+        results = parse_files(
+            files, cfg=cfg.parsing, today=_today(today), trusted_roots=read_trusted_roots(cfg.signatures)
+        )
         if as_json:
             typer.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2))
         else:

@@ -19,10 +19,10 @@ from provisioning.reference import ImportReport, import_contracts_file, import_l
 
 __all__ = ["register"]
 
-contracts_app = typer.Typer(help="The contract register (which contract belongs to which organisation).",
-                            no_args_is_help=True)
-legacy_app = typer.Typer(help="Accounts of the old Extranet (revoked when the new access opens).",
-                         no_args_is_help=True)
+contracts_app = typer.Typer(
+    help="The contract register (which contract belongs to which organisation).", no_args_is_help=True
+)
+legacy_app = typer.Typer(help="Accounts of the old Extranet (revoked when the new access opens).", no_args_is_help=True)
 
 FileArg = Annotated[Path, typer.Argument(help="XLSX or CSV file with a header row.")]
 
@@ -57,8 +57,10 @@ def _print(report: ImportReport, as_json: bool) -> None:
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
     console = Console()
-    console.print(f"{report.kind}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-                  f"{len(report.errors)} bad row(s)")
+    console.print(
+        f"{report.kind}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.errors)} bad row(s)"
+    )
     if report.errors:
         table = Table("row", "code", "problem")
         for e in report.errors:

@@ -24,20 +24,37 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-review_app = typer.Typer(help="Forms waiting for a person: approve (with corrections) or reject.",
-                         no_args_is_help=True)
+review_app = typer.Typer(help="Forms waiting for a person: approve (with corrections) or reject.", no_args_is_help=True)
 
 IdArg = Annotated[int, typer.Argument(help="Review item number (see `review list`).")]
-ByOpt = Annotated[str, typer.Option("--by", help="Your staff account's name (see `staff list`): every decision "
-                                    "is audited with it and with your operating-system user.")]
+ByOpt = Annotated[
+    str,
+    typer.Option(
+        "--by",
+        help="Your staff account's name (see `staff list`): every decision "
+        "is audited with it and with your operating-system user.",
+    ),
+]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why: a note kept in the audit log.")]
-CodeOpt = Annotated[str, typer.Option("--reason", help="A reason code of the catalogue the organisation may be "
-                                      "shown (see `review reasons`); the Master User reads its words.")]
+CodeOpt = Annotated[
+    str,
+    typer.Option(
+        "--reason",
+        help="A reason code of the catalogue the organisation may be "
+        "shown (see `review reasons`); the Master User reads its words.",
+    ),
+]
 NoteNlOpt = Annotated[str, typer.Option("--note-nl", help="Optional note to the organisation, in Dutch.")]
-NoteFrOpt = Annotated[str, typer.Option("--note-fr", help="Optional note to the organisation, in French (a note "
-                                        "must be given in the organisation's language).")]
-SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Correct a field: field=value (repeatable; "
-                                                  "contracts=A,B).")]
+NoteFrOpt = Annotated[
+    str,
+    typer.Option(
+        "--note-fr",
+        help="Optional note to the organisation, in French (a note must be given in the organisation's language).",
+    ),
+]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="Correct a field: field=value (repeatable; contracts=A,B).")
+]
 AllOpt = Annotated[bool, typer.Option("--all", help="Decided items too.")]
 
 
@@ -69,8 +86,13 @@ def _texts(codes: list[str]) -> list[dict[str, str]]:
 
 def _decided(decision: Decision, as_json: bool, item_id: int) -> None:
     reasons = list(decision.plan.reasons)
-    data = {"item": item_id, "outcome": str(decision.outcome), "reasons": reasons, "reason_texts": _texts(reasons),
-            "mails": [{"kind": str(m.kind), "event": str(m.event), "ref": m.ref} for m in decision.mails]}
+    data = {
+        "item": item_id,
+        "outcome": str(decision.outcome),
+        "reasons": reasons,
+        "reason_texts": _texts(reasons),
+        "mails": [{"kind": str(m.kind), "event": str(m.event), "ref": m.ref} for m in decision.mails],
+    }
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:
@@ -78,8 +100,9 @@ def _decided(decision: Decision, as_json: bool, item_id: int) -> None:
 
 
 @review_app.command("list")
-def review_list(config: ConfigOpt = None, as_json: JsonOpt = False, show_all: AllOpt = False,
-                org: OrgOpt = None) -> None:
+def review_list(
+    config: ConfigOpt = None, as_json: JsonOpt = False, show_all: AllOpt = False, org: OrgOpt = None
+) -> None:
     """The open review items, oldest first."""
     engine = open_engine(config_from(config).database_url)
     try:
@@ -95,8 +118,14 @@ def review_list(config: ConfigOpt = None, as_json: JsonOpt = False, show_all: Al
 
     table = Table("id", "status", "form", "organisation", "reasons", "received")
     for i in items:
-        table.add_row(str(i.id), i.status, i.form_id, i.enterprise_number or "?", titles(i.reasons),
-                      i.created_at.strftime("%Y-%m-%d %H:%M"))
+        table.add_row(
+            str(i.id),
+            i.status,
+            i.form_id,
+            i.enterprise_number or "?",
+            titles(i.reasons),
+            i.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
     Console().print(table)
 
 
@@ -120,8 +149,11 @@ def review_show(item_id: IdArg, config: ConfigOpt = None, as_json: JsonOpt = Fal
         typer.echo(json.dumps(_with_texts(item.as_dict()), indent=2, ensure_ascii=False))
         return
     console = Console()
-    console.print(f"[bold]review {item.id}[/] {item.form_id} for {item.enterprise_number or '?'} — {item.status}; "
-                  f"reasons: {titles(item.reasons)}; via {item.channel} from {item.sender or '-'}", markup=True)
+    console.print(
+        f"[bold]review {item.id}[/] {item.form_id} for {item.enterprise_number or '?'} — {item.status}; "
+        f"reasons: {titles(item.reasons)}; via {item.channel} from {item.sender or '-'}",
+        markup=True,
+    )
     for code in item.reasons:
         console.print(f"  {describe(code).title}: {describe(code).text}", markup=False)
     table = Table("field", "value")
@@ -129,8 +161,9 @@ def review_show(item_id: IdArg, config: ConfigOpt = None, as_json: JsonOpt = Fal
         table.add_row(name, ", ".join(value) if isinstance(value, list) else str(value))
     console.print(table)
     for verdict in item.signatures:
-        console.print(f"  {SignatureVerdict.from_dict(verdict).summary()}", highlight=False, markup=False,
-                      soft_wrap=True)
+        console.print(
+            f"  {SignatureVerdict.from_dict(verdict).summary()}", highlight=False, markup=False, soft_wrap=True
+        )
     for issue in [*item.errors, *item.warnings]:
         words = describe(str(issue.get("code") or ""))
         console.print(f"  {words.title}: {issue.get('field') or ''} {issue.get('message') or ''}", markup=False)
@@ -139,8 +172,14 @@ def review_show(item_id: IdArg, config: ConfigOpt = None, as_json: JsonOpt = Fal
 
 
 @review_app.command("approve")
-def review_approve(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", set_: SetOpt = None,
-                   config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+def review_approve(
+    item_id: IdArg,
+    by: ByOpt,
+    reason: ReasonOpt = "",
+    set_: SetOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Approve an item (corrected values are validated again); it takes effect once enough distinct people
     have approved it (`[review] approvals_required`; a correction resets earlier approvals)."""
     from sqlmodel import Session
@@ -156,8 +195,16 @@ def review_approve(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", set_: SetO
             by, signed = _signer(session, by)
             form_id = show_review(session, item_id).form_id
             # the desk's very operation: decided, its mails queued (sent by the next run / `send`), committed
-            result = approve(session, item_id, by=by, reason=reason, corrections=parse_corrections(set_ or []),
-                             clock=_now, required=cfg.review.required_for(form_id), signed=signed)
+            result = approve(
+                session,
+                item_id,
+                by=by,
+                reason=reason,
+                corrections=parse_corrections(set_ or []),
+                clock=_now,
+                required=cfg.review.required_for(form_id),
+                signed=signed,
+            )
     finally:
         engine.dispose()
     if result.decision is not None:
@@ -168,17 +215,34 @@ def review_approve(item_id: IdArg, by: ByOpt, reason: ReasonOpt = "", set_: SetO
 
 def _pending(result: ApprovalResult, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps({"item": result.item_id, "outcome": "pending", "approvals": result.approvals,
-                               "required": result.required, "approvers": list(result.approvers),
-                               "reset": result.reset}, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "item": result.item_id,
+                    "outcome": "pending",
+                    "approvals": result.approvals,
+                    "required": result.required,
+                    "approvers": list(result.approvers),
+                    "reset": result.reset,
+                },
+                indent=2,
+            )
+        )
     else:
         reset = f"; {result.reset} earlier approval(s) reset by the correction" if result.reset else ""
         typer.echo(f"review {result.item_id}: {result.summary()} (waits for another person){reset}")
 
 
 @review_app.command("reject")
-def review_reject(item_id: IdArg, by: ByOpt, reason: CodeOpt = "", note_nl: NoteNlOpt = "", note_fr: NoteFrOpt = "",
-                  config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+def review_reject(
+    item_id: IdArg,
+    by: ByOpt,
+    reason: CodeOpt = "",
+    note_nl: NoteNlOpt = "",
+    note_fr: NoteFrOpt = "",
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Reject an item: it never provisions; the Master User is told the reason in words, and the note."""
     from sqlmodel import Session
 
@@ -189,8 +253,9 @@ def review_reject(item_id: IdArg, by: ByOpt, reason: CodeOpt = "", note_nl: Note
     try:
         with Session(writer(engine)) as session:
             by, signed = _signer(session, by)
-            decision = reject(session, item_id, by=by, reason=reason, note_nl=note_nl, note_fr=note_fr, clock=_now,
-                              signed=signed)
+            decision = reject(
+                session, item_id, by=by, reason=reason, note_nl=note_nl, note_fr=note_fr, clock=_now, signed=signed
+            )
     finally:
         engine.dispose()
     _decided(decision, as_json, item_id)
@@ -201,8 +266,9 @@ def review_reasons(as_json: JsonOpt = False) -> None:
     """The reasons a rejection may give the organisation (codes for --reason), with their words."""
     codes = organisation_codes()
     if as_json:
-        rows = [{**CATALOGUE[c].as_dict(), "nl": CATALOGUE[c].nl.as_dict(), "fr": CATALOGUE[c].fr.as_dict()}
-                for c in codes]
+        rows = [
+            {**CATALOGUE[c].as_dict(), "nl": CATALOGUE[c].nl.as_dict(), "fr": CATALOGUE[c].fr.as_dict()} for c in codes
+        ]
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     from rich.console import Console

@@ -54,15 +54,17 @@ def migrate_command(config: ConfigOpt = None) -> None:
 
     cfg = config_from(config)
     migrate(cfg.database_url)
-    typer.echo(f"database {make_url(cfg.database_url).render_as_string(hide_password=True)} "
-               f"at schema {head_revision()}")
+    typer.echo(
+        f"database {make_url(cfg.database_url).render_as_string(hide_password=True)} at schema {head_revision()}"
+    )
 
 
 def run(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
-    dry: Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing (database, mailbox, "
-                                      "folders, outbox).")] = False,
+    dry: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan; change nothing (database, mailbox, folders, outbox).")
+    ] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for a running run instead of exiting.")] = False,
     no_send: Annotated[bool, typer.Option("--no-send", help="Queue mails but do not send them now.")] = False,
 ) -> None:
@@ -113,22 +115,30 @@ def summary_table(report: RunReport) -> Table:
     table.add_column("result")
     for src in report.sources:
         if src["source"] == "explode":
-            table.add_row("messages opened", f"{src['seen']} opened, {src['documents']} new form(s), "
-                          f"{src['no_form']} without form, {src['failed']} unreadable")
+            table.add_row(
+                "messages opened",
+                f"{src['seen']} opened, {src['documents']} new form(s), "
+                f"{src['no_form']} without form, {src['failed']} unreadable",
+            )
             continue
-        table.add_row(str(src["source"]), f"{src['seen']} seen, {src['stored']} stored, "
-                      f"{src['duplicates']} duplicates, {src['failed']} failed")
+        table.add_row(
+            str(src["source"]),
+            f"{src['seen']} seen, {src['stored']} stored, {src['duplicates']} duplicates, {src['failed']} failed",
+        )
     for people in report.people:
-        table.add_row("for people", f"{people.handed_over} mail(s) without a form or with only refused forms "
-                      f"moved (unread) to {people.folder}")
+        table.add_row(
+            "for people",
+            f"{people.handed_over} mail(s) without a form or with only refused forms moved (unread) to {people.folder}",
+        )
     outcomes = report.outcomes()
     table.add_row("documents", ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "none")
     if report.expiries:
         table.add_row("expiry sweep", f"{len(report.expiries)} organisation(s) with expiries or warnings")
     if report.mail is not None:
         m = report.mail
-        table.add_row("mail", f"{len(m.sent)} sent, {len(m.retrying)} retrying, {len(m.failed)} failed, "
-                      f"{len(m.refused)} refused")
+        table.add_row(
+            "mail", f"{len(m.sent)} sent, {len(m.retrying)} retrying, {len(m.failed)} failed, {len(m.refused)} refused"
+        )
     table.add_row("failures", str(len(report.failures)))
     return table
 
@@ -144,27 +154,41 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     table.add_column("what")
     table.add_column("value")
     last = data["last_run"]
-    table.add_row("last run", "never" if last is None else
-                  f"{last['started_at']} ({'ok' if last['ok'] else 'with failures'}, "
-                  f"{sum(last['outcomes'].values())} documents)")
+    table.add_row(
+        "last run",
+        "never"
+        if last is None
+        else f"{last['started_at']} ({'ok' if last['ok'] else 'with failures'}, "
+        f"{sum(last['outcomes'].values())} documents)",
+    )
     table.add_row("review backlog", str(data["review_open"]))
     table.add_row("outbox", ", ".join(f"{n} {k}" for k, n in sorted(data["outbox"].items())) or "empty")
     for s in data["outbox_states"]:
         if s["state"] in ("queued", "sending", "failed"):
-            table.add_row(f"  {s['state']}", escape(
-                f"{s['count']}, oldest {_minutes(s['oldest_age_seconds'])}, up to {s['max_attempts']} attempt(s)"
-                + (f", next try {s['next_attempt_at']}" if s["next_attempt_at"] else "")
-                + (f", last error: {s['last_error']}" if s["last_error"] else "")))
+            table.add_row(
+                f"  {s['state']}",
+                escape(
+                    f"{s['count']}, oldest {_minutes(s['oldest_age_seconds'])}, up to {s['max_attempts']} attempt(s)"
+                    + (f", next try {s['next_attempt_at']}" if s["next_attempt_at"] else "")
+                    + (f", last error: {s['last_error']}" if s["last_error"] else "")
+                ),
+            )
     table.add_row("documents not parsed yet", str(data["documents_pending"]))
     table.add_row("mails for people", str(len(data["for_people"])))
     console = Console()
     console.print(table)
     if data["for_people"]:
-        mails = Table("received", "sender", "subject", "reason", "folder", title="mails for people (never answered "
-                      "automatically)")
+        mails = Table(
+            "received", "sender", "subject", "reason", "folder", title="mails for people (never answered automatically)"
+        )
         for m in data["for_people"]:
-            mails.add_row(m["received_at"][:16].replace("T", " "), escape(m["sender"]), escape(m["subject"]),
-                          m["reason"], escape(m["folder"]))
+            mails.add_row(
+                m["received_at"][:16].replace("T", " "),
+                escape(m["sender"]),
+                escape(m["subject"]),
+                m["reason"],
+                escape(m["folder"]),
+            )
         console.print(mails)
     for alert in data["alerts"]:
         # on stderr too, so that a monitoring check's mail shows why it fired
@@ -178,10 +202,18 @@ def _minutes(seconds: float | None) -> str:
 
 def notify(
     event: Annotated[NoticeEvent, typer.Option("--event", help="new-documents or new-feature")],
-    what_nl: Annotated[str, typer.Option("--what-nl", help="What is new, in Dutch, as the organisations should "
-                                         "read it (e.g. 'pensioenfiches 2026').")] = "",
-    what_fr: Annotated[str, typer.Option("--what-fr", help="The same in French (e.g. 'fiches de pension "
-                                         "2026'); both languages are required.")] = "",
+    what_nl: Annotated[
+        str,
+        typer.Option(
+            "--what-nl", help="What is new, in Dutch, as the organisations should read it (e.g. 'pensioenfiches 2026')."
+        ),
+    ] = "",
+    what_fr: Annotated[
+        str,
+        typer.Option(
+            "--what-fr", help="The same in French (e.g. 'fiches de pension 2026'); both languages are required."
+        ),
+    ] = "",
     config: ConfigOpt = None,
     org: OrgOpt = None,
     as_json: JsonOpt = False,
@@ -192,6 +224,8 @@ def notify(
     if as_json:
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:
-        typer.echo(f"{result['queued']} notice(s) queued, {result['already']} already sent before, "
-                   f"{result['mail']['sent']} sent")
+        typer.echo(
+            f"{result['queued']} notice(s) queued, {result['already']} already sent before, "
+            f"{result['mail']['sent']} sent"
+        )
     raise typer.Exit(0 if result["ok"] else 1)

@@ -34,18 +34,21 @@ def _show_once(label: str, secret: str) -> None:
 
 
 @staff_app.command("add")
-def staff_add(name: NameArg,
-              role: Annotated[Role, typer.Option("--role", help="reviewer, auditor or admin.")],
-              display_name: Annotated[str, typer.Option("--display-name", help="Name shown on pages.")] = "",
-              language: Annotated[str, typer.Option("--language", help="nl or fr.")] = "nl",
-              email: Annotated[str, typer.Option("--email", help="Matches an OpenID Connect sign-in.")] = "",
-              config: ConfigOpt = None) -> None:
+def staff_add(
+    name: NameArg,
+    role: Annotated[Role, typer.Option("--role", help="reviewer, auditor or admin.")],
+    display_name: Annotated[str, typer.Option("--display-name", help="Name shown on pages.")] = "",
+    language: Annotated[str, typer.Option("--language", help="nl or fr.")] = "nl",
+    email: Annotated[str, typer.Option("--email", help="Matches an OpenID Connect sign-in.")] = "",
+    config: ConfigOpt = None,
+) -> None:
     """Create a staff account; its initial password is printed once."""
     engine = open_engine(config_from(config).database_url)
     try:
         with Session(engine) as session:
-            account, password = add_staff(session, name, role=role, display_name=display_name,
-                                          language=language, email=email or None)
+            account, password = add_staff(
+                session, name, role=role, display_name=display_name, language=language, email=email or None
+            )
             created = f"staff {account.name} ({account.role}) created"
             session.commit()
     finally:
@@ -60,9 +63,20 @@ def staff_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     engine = open_engine(config_from(config).database_url)
     try:
         with Session(engine) as session:
-            rows = [{"name": a.name, "display_name": a.display_name, "role": str(a.role), "language": a.language,
-                     "active": a.active, "totp": bool(a.totp_secret), "oidc": bool(a.oidc_subject),
-                     "email": a.email, "created_at": a.created_at.isoformat()} for a in list_staff(session)]
+            rows = [
+                {
+                    "name": a.name,
+                    "display_name": a.display_name,
+                    "role": str(a.role),
+                    "language": a.language,
+                    "active": a.active,
+                    "totp": bool(a.totp_secret),
+                    "oidc": bool(a.oidc_subject),
+                    "email": a.email,
+                    "created_at": a.created_at.isoformat(),
+                }
+                for a in list_staff(session)
+            ]
     finally:
         engine.dispose()
     if as_json:
@@ -70,9 +84,15 @@ def staff_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         return
     table = Table("name", "display name", "role", "lang", "active", "totp", "oidc")
     for r in rows:
-        table.add_row(str(r["name"]), str(r["display_name"]), str(r["role"]), str(r["language"]),
-                      "yes" if r["active"] else "no",
-                      "yes" if r["totp"] else "", "yes" if r["oidc"] else "")
+        table.add_row(
+            str(r["name"]),
+            str(r["display_name"]),
+            str(r["role"]),
+            str(r["language"]),
+            "yes" if r["active"] else "no",
+            "yes" if r["totp"] else "",
+            "yes" if r["oidc"] else "",
+        )
     Console().print(table)
 
 

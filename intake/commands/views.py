@@ -17,8 +17,9 @@ from provisioning.views import list_orgs, list_users, show_org, show_user
 
 __all__ = ["register"]
 
-orgs_app = typer.Typer(help="Organisation dossiers: received, approved, rejected, missing, accounts.",
-                       no_args_is_help=True)
+orgs_app = typer.Typer(
+    help="Organisation dossiers: received, approved, rejected, missing, accounts.", no_args_is_help=True
+)
 users_app = typer.Typer(help="Accounts of the new Extranet.", no_args_is_help=True)
 
 LoginArg = Annotated[str, typer.Argument(help="Login.")]
@@ -52,8 +53,15 @@ def orgs_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         return
     table = Table("enterprise number", "name", "status", "Master User", "active accounts", "in review", "missing")
     for o in orgs:
-        table.add_row(o.enterprise_number, o.name, o.status, o.master_user, str(o.active_accounts),
-                      str(o.in_review), ", ".join(o.missing))
+        table.add_row(
+            o.enterprise_number,
+            o.name,
+            o.status,
+            o.master_user,
+            str(o.active_accounts),
+            str(o.in_review),
+            ", ".join(o.missing),
+        )
     Console().print(table)
 
 
@@ -66,18 +74,34 @@ def orgs_show(enterprise_number: OrgArg, config: ConfigOpt = None, as_json: Json
         return
     s = dossier.summary
     console = Console()
-    console.print(f"[bold]{s.name or '?'}[/] ({s.enterprise_number}) — {s.status}"
-                  + (f"; missing: {', '.join(s.missing)}" if s.missing else ""))
+    console.print(
+        f"[bold]{s.name or '?'}[/] ({s.enterprise_number}) — {s.status}"
+        + (f"; missing: {', '.join(s.missing)}" if s.missing else "")
+    )
     console.print(f"notifications: {dossier.notification_email or '-'}   Master User: {s.master_user or '-'}")
     forms = Table("received", "form", "action", "status", "reason", "approved by", "login", title="forms")
     for f in dossier.forms:
-        forms.add_row(f["received_at"].strftime("%Y-%m-%d %H:%M"), f["form_id"], f["action"] or "", f["status"],
-                      f["reason_text"], f["approved_by"] or "", f["login"] or "")
+        forms.add_row(
+            f["received_at"].strftime("%Y-%m-%d %H:%M"),
+            f["form_id"],
+            f["action"] or "",
+            f["status"],
+            f["reason_text"],
+            f["approved_by"] or "",
+            f["login"] or "",
+        )
     console.print(forms)
     accounts = Table("login", "name", "status", "profile", "scope", "contracts", "end date", title="accounts")
     for a in dossier.accounts:
-        accounts.add_row(a.login, a.name, a.status, a.profile, a.scope, ", ".join(a.contracts),
-                         a.access_end_date.isoformat() if a.access_end_date else "")
+        accounts.add_row(
+            a.login,
+            a.name,
+            a.status,
+            a.profile,
+            a.scope,
+            ", ".join(a.contracts),
+            a.access_end_date.isoformat() if a.access_end_date else "",
+        )
     console.print(accounts)
     if dossier.legacy_accounts:
         legacy = Table("login", "name", "revoked", title="old Extranet accounts")
@@ -95,8 +119,16 @@ def users_list(org: OrgOpt = None, config: ConfigOpt = None, as_json: JsonOpt = 
         return
     table = Table("login", "organisation", "name", "status", "profile", "scope", "contracts", "end date")
     for u in users:
-        table.add_row(u.login, u.enterprise_number, u.name, u.status, u.profile, u.scope, ", ".join(u.contracts),
-                      u.access_end_date.isoformat() if u.access_end_date else "")
+        table.add_row(
+            u.login,
+            u.enterprise_number,
+            u.name,
+            u.status,
+            u.profile,
+            u.scope,
+            ", ".join(u.contracts),
+            u.access_end_date.isoformat() if u.access_end_date else "",
+        )
     Console().print(table)
 
 

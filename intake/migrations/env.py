@@ -15,8 +15,12 @@ target_metadata = SQLModel.metadata
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=context.config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+    context.configure(
+        url=context.config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -27,8 +31,12 @@ def run_migrations_online() -> None:
     try:
         with engine.connect() as connection:
             # render_as_batch: SQLite cannot ALTER most things; batch mode copies the table instead
-            context.configure(connection=connection, target_metadata=target_metadata,
-                              render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=connection.dialect.name == "sqlite",
+                compare_type=True,
+            )
             with context.begin_transaction():
                 context.run_migrations()
     finally:

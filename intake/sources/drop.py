@@ -39,7 +39,7 @@ _BATCH = 100
 def is_ignored(name: str) -> bool:
     """Hidden, lock and temporary files: never a finished scan."""
     low = name.lower()
-    return (low.startswith((".", "~$")) or low in _IGNORED_NAMES or low.endswith(_TEMP_SUFFIXES))
+    return low.startswith((".", "~$")) or low in _IGNORED_NAMES or low.endswith(_TEMP_SUFFIXES)
 
 
 def _archive_path(archive: Path, name: str, sha: str, day: str) -> Path:
@@ -91,9 +91,14 @@ class _Drop(Folder):
         return f"{SOURCE}:{listed.path.name};mtime={listed.stat.st_mtime_ns}"
 
     def incoming(self, key: str, listed: Listed, data: bytes) -> Incoming:
-        return Incoming(key=key, data=data, source=self.source_of(key, listed),
-                        received_at=datetime.fromtimestamp(listed.stat.st_mtime, UTC), is_message=False,
-                        filename=listed.path.name)
+        return Incoming(
+            key=key,
+            data=data,
+            source=self.source_of(key, listed),
+            received_at=datetime.fromtimestamp(listed.stat.st_mtime, UTC),
+            is_message=False,
+            filename=listed.path.name,
+        )
 
     def refused_error(self, exc: Refused) -> str:
         return f"{exc.message}, {self.refused_to}"
@@ -105,14 +110,34 @@ class _Drop(Folder):
         os.replace(listed.path, target)
 
 
-def poll_drop(cfg: DropConfig, *, store: DocumentStore, session_factory: Callable[[], Session],
-              clock: Clock, on_progress: ProgressHook | None = None, peek: Peek | None = None) -> PollReport:
+def poll_drop(
+    cfg: DropConfig,
+    *,
+    store: DocumentStore,
+    session_factory: Callable[[], Session],
+    clock: Clock,
+    on_progress: ProgressHook | None = None,
+    peek: Peek | None = None,
+) -> PollReport:
     """Take the stable files of ``cfg.path`` into the store (channel ``post``), then archive them.
     With ``peek``: read only (``run --dry-run``), see ``intake.sources.peek``."""
     root = Path(cfg.path)
-    folder = _Drop(name=SOURCE, label=f"drop:{root}", channel=Channel.POST, batch_size=_BATCH,
-                   max_bytes=cfg.max_bytes, too_large="file-too-large", max_attempts=None, what="file",
-                   refused_to="moved to archive/failed", by_file_name=True, root=root, archive=Path(cfg.archive),
-                   stable_seconds=cfg.stable_seconds, clock=clock)
-    return drain_folder(folder, store=store, session_factory=session_factory, clock=clock,
-                        on_progress=on_progress, peek=peek)
+    folder = _Drop(
+        name=SOURCE,
+        label=f"drop:{root}",
+        channel=Channel.POST,
+        batch_size=_BATCH,
+        max_bytes=cfg.max_bytes,
+        too_large="file-too-large",
+        max_attempts=None,
+        what="file",
+        refused_to="moved to archive/failed",
+        by_file_name=True,
+        root=root,
+        archive=Path(cfg.archive),
+        stable_seconds=cfg.stable_seconds,
+        clock=clock,
+    )
+    return drain_folder(
+        folder, store=store, session_factory=session_factory, clock=clock, on_progress=on_progress, peek=peek
+    )

@@ -36,8 +36,7 @@ def _same(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_dev, a.st_ino, a.st_size, a.st_mtime_ns) == (b.st_dev, b.st_ino, b.st_size, b.st_mtime_ns)
 
 
-def read_listed(path: Path, seen: os.stat_result, *, max_bytes: int,
-                too_large: str = "file-too-large") -> bytes | None:
+def read_listed(path: Path, seen: os.stat_result, *, max_bytes: int, too_large: str = "file-too-large") -> bytes | None:
     """The bytes of ``path`` if it is still the regular file listed as ``seen`` (its ``lstat``: same
     file, size and mtime, before and after the read); ``None`` if it changed meanwhile (still being
     written, or replaced: try again later). Raises ``Refused`` for a link or a pipe, listed or

@@ -95,17 +95,38 @@ class Folder(ABC):
         return exc.message
 
 
-def drain_folder(folder: Folder, *, store: DocumentStore, session_factory: Callable[[], Session], clock: Clock,
-                 on_progress: ProgressHook | None = None, peek: Peek | None = None) -> PollReport:
+def drain_folder(
+    folder: Folder,
+    *,
+    store: DocumentStore,
+    session_factory: Callable[[], Session],
+    clock: Clock,
+    on_progress: ProgressHook | None = None,
+    peek: Peek | None = None,
+) -> PollReport:
     """Drain ``folder`` into the store; per-file failures are in the report. With ``peek`` (read-only)
     the files are listed and read the same way and handed to the peek; nothing is written or moved."""
-    return _Drain(folder, store=store, session_factory=session_factory, clock=clock,
-                  hook=on_progress or (lambda step, keys: None), peek=peek).run()
+    return _Drain(
+        folder,
+        store=store,
+        session_factory=session_factory,
+        clock=clock,
+        hook=on_progress or (lambda step, keys: None),
+        peek=peek,
+    ).run()
 
 
 class _Drain:
-    def __init__(self, folder: Folder, *, store: DocumentStore, session_factory: Callable[[], Session],
-                 clock: Clock, hook: ProgressHook, peek: Peek | None) -> None:
+    def __init__(
+        self,
+        folder: Folder,
+        *,
+        store: DocumentStore,
+        session_factory: Callable[[], Session],
+        clock: Clock,
+        hook: ProgressHook,
+        peek: Peek | None,
+    ) -> None:
         self.folder = folder
         self.store = store
         self.session_factory = session_factory
@@ -120,16 +141,21 @@ class _Drain:
         with self.session_factory() as session:
             ledger = load_file_ledger(session, folder.name, files)
         # What an earlier run committed but did not get to move.
-        self.move([k for k, r in ledger.items() if r.state in (LedgerState.STORED, LedgerState.DUPLICATE,
-                                                               LedgerState.MOVED)],
-                  LedgerState.MOVED, {k: r.sha256 or "" for k, r in ledger.items()})
-        self.move([k for k, r in ledger.items() if r.state in (LedgerState.FAILING, LedgerState.FAILED)],
-                  LedgerState.FAILED, {})
+        self.move(
+            [k for k, r in ledger.items() if r.state in (LedgerState.STORED, LedgerState.DUPLICATE, LedgerState.MOVED)],
+            LedgerState.MOVED,
+            {k: r.sha256 or "" for k, r in ledger.items()},
+        )
+        self.move(
+            [k for k, r in ledger.items() if r.state in (LedgerState.FAILING, LedgerState.FAILED)],
+            LedgerState.FAILED,
+            {},
+        )
         todo = [k for k in files if k not in ledger or ledger[k].state == LedgerState.RETRY]
         attempts = {k: ledger[k].attempts for k in todo if k in ledger}
         report.seen = len(todo)
         for start in range(0, len(todo), folder.batch_size):
-            self.batch(todo[start:start + folder.batch_size], attempts)
+            self.batch(todo[start : start + folder.batch_size], attempts)
         return report
 
     def move(self, keys: list[str], state: LedgerState, shas: dict[str, str]) -> None:
@@ -138,8 +164,9 @@ class _Drain:
         moved = []
         for k in keys:
             try:
-                self.folder.file_away(k, self.folder.files[k], failed=state is not LedgerState.MOVED,
-                                      sha256=shas.get(k) or "unknown")
+                self.folder.file_away(
+                    k, self.folder.files[k], failed=state is not LedgerState.MOVED, sha256=shas.get(k) or "unknown"
+                )
                 moved.append(k)
             except FileNotFoundError:
                 continue  # moved by someone else meanwhile
@@ -173,8 +200,15 @@ class _Drain:
                 if peek is not None:
                     peek.refuse(folder.source_of(k, listed), exc.code)
                     continue
-                rows.append(ledger_row(k, state=LedgerState.FAILING, attempts=attempts.get(k, 0) + 1, now=now,
-                                       last_error=f"{exc.code}: {folder.refused_error(exc)}"))
+                rows.append(
+                    ledger_row(
+                        k,
+                        state=LedgerState.FAILING,
+                        attempts=attempts.get(k, 0) + 1,
+                        now=now,
+                        last_error=f"{exc.code}: {folder.refused_error(exc)}",
+                    )
+                )
                 self.error(exc.code, f"{exc.message}, {folder.refused_to}", k, listed)
                 failing.append(k)
                 continue
@@ -218,8 +252,16 @@ class _Drain:
                     shas[result.key] = result.sha256 or ""
                     continue
                 state = self._state(tries)
-                rows.append(ledger_row(result.key, state=state, attempts=tries, now=now, sha256=result.sha256,
-                                       last_error=f"{result.error_code}: {result.error}"))
+                rows.append(
+                    ledger_row(
+                        result.key,
+                        state=state,
+                        attempts=tries,
+                        now=now,
+                        sha256=result.sha256,
+                        last_error=f"{result.error_code}: {result.error}",
+                    )
+                )
                 report.error(result.error_code, result.error, key=result.key, attempt=tries)
                 if state is LedgerState.FAILING:
                     failing.append(result.key)

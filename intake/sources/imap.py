@@ -81,13 +81,21 @@ def connect(cfg: ImapConfig, *, password: str) -> IMAPClient:
     """Open and log in: implicit TLS, STARTTLS, or (loopback only) plain."""
     if cfg.tls is TlsMode.NONE and cfg.host not in _LOOPBACK:
         # A password in clear over a real network is never acceptable, whatever the config says.
-        raise ConfigError("imap-plaintext-refused", "sources.imap.tls = 'none' is allowed on loopback only",
-                          key="sources.imap.tls", host=cfg.host)
+        raise ConfigError(
+            "imap-plaintext-refused",
+            "sources.imap.tls = 'none' is allowed on loopback only",
+            key="sources.imap.tls",
+            host=cfg.host,
+        )
     context = ssl.create_default_context(cafile=cfg.ca_file or None)
     try:
-        client = IMAPClient(cfg.host, port=cfg.port, ssl=cfg.tls is TlsMode.IMPLICIT,
-                            ssl_context=context if cfg.tls is TlsMode.IMPLICIT else None,
-                            timeout=cfg.timeout_seconds)
+        client = IMAPClient(
+            cfg.host,
+            port=cfg.port,
+            ssl=cfg.tls is TlsMode.IMPLICIT,
+            ssl_context=context if cfg.tls is TlsMode.IMPLICIT else None,
+            timeout=cfg.timeout_seconds,
+        )
         # Keep INTERNALDATE timezone-aware instead of converted to the machine's local time.
         client.normalise_times = False
         # imapclient sets imaplib's debug level to 5, which makes imaplib format every response line
@@ -97,19 +105,22 @@ def connect(cfg: ImapConfig, *, password: str) -> IMAPClient:
         if cfg.tls is TlsMode.STARTTLS:
             client.starttls(context)
     except (*_CONNECTION_LOST, IMAPClientError) as exc:
-        raise SourceError("imap-connect-failed", f"cannot connect: {type(exc).__name__}: {exc}",
-                          host=cfg.host, port=cfg.port) from exc
+        raise SourceError(
+            "imap-connect-failed", f"cannot connect: {type(exc).__name__}: {exc}", host=cfg.host, port=cfg.port
+        ) from exc
     try:
         client.login(cfg.user, password)
     except LoginError:
         _close(client)
         # The server's text may echo the user name, never the password; ours carries neither.
-        raise SourceError("imap-login-failed", "the IMAP server refused the login",
-                          host=cfg.host, user=cfg.user) from None
+        raise SourceError(
+            "imap-login-failed", "the IMAP server refused the login", host=cfg.host, user=cfg.user
+        ) from None
     except (*_CONNECTION_LOST, IMAPClientError) as exc:
         _close(client)
-        raise SourceError("imap-connect-failed", f"connection lost at login: {type(exc).__name__}",
-                          host=cfg.host, port=cfg.port) from exc
+        raise SourceError(
+            "imap-connect-failed", f"connection lost at login: {type(exc).__name__}", host=cfg.host, port=cfg.port
+        ) from exc
     return client
 
 
@@ -121,16 +132,30 @@ def _close(client: IMAPClient) -> None:
             client.shutdown()
 
 
-def poll_imap(cfg: ImapConfig, *, store: DocumentStore, session_factory: Callable[[], Session],
-              password: str, clock: Clock, on_progress: ProgressHook | None = None,
-              peek: Peek | None = None) -> PollReport:
+def poll_imap(
+    cfg: ImapConfig,
+    *,
+    store: DocumentStore,
+    session_factory: Callable[[], Session],
+    password: str,
+    clock: Clock,
+    on_progress: ProgressHook | None = None,
+    peek: Peek | None = None,
+) -> PollReport:
     """Drain ``cfg.folder`` into the store; returns what happened. Per-message failures are in the report;
     only an unusable configuration, a refused login or a connection that keeps dropping raise.
     With ``peek``: read only (``run --dry-run``), see ``intake.sources.peek``: the folder is selected
     read-only, and nothing is recorded, stored or moved."""
     report = PollReport(source=f"imap:{cfg.user}@{cfg.host}/{cfg.folder}")
-    poller = _Poller(cfg, store=store, session_factory=session_factory, clock=clock,
-                     hook=on_progress or (lambda step, uids: None), report=report, peek=peek)
+    poller = _Poller(
+        cfg,
+        store=store,
+        session_factory=session_factory,
+        clock=clock,
+        hook=on_progress or (lambda step, uids: None),
+        report=report,
+        peek=peek,
+    )
     for attempt in range(cfg.reconnect_attempts + 1):
         client = connect(cfg, password=password)
         try:
@@ -138,8 +163,12 @@ def poll_imap(cfg: ImapConfig, *, store: DocumentStore, session_factory: Callabl
             return report
         except _ConnectionLost as exc:
             if attempt == cfg.reconnect_attempts:
-                raise SourceError("imap-connection-lost", f"the connection kept dropping: {exc.__cause__}",
-                                  host=cfg.host, folder=cfg.folder) from exc
+                raise SourceError(
+                    "imap-connection-lost",
+                    f"the connection kept dropping: {exc.__cause__}",
+                    host=cfg.host,
+                    folder=cfg.folder,
+                ) from exc
             report.reconnects += 1
         finally:
             # Whatever ends the run (even an exception that is not ours), the session ends with it, as
@@ -150,12 +179,21 @@ def poll_imap(cfg: ImapConfig, *, store: DocumentStore, session_factory: Callabl
 
 def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:
     for start in range(0, len(items), max(1, size)):
-        yield list(items[start:start + size])
+        yield list(items[start : start + size])
 
 
 class _Poller:
-    def __init__(self, cfg: ImapConfig, *, store: DocumentStore, session_factory: Callable[[], Session],
-                 clock: Clock, hook: ProgressHook, report: PollReport, peek: Peek | None = None) -> None:
+    def __init__(
+        self,
+        cfg: ImapConfig,
+        *,
+        store: DocumentStore,
+        session_factory: Callable[[], Session],
+        clock: Clock,
+        hook: ProgressHook,
+        report: PollReport,
+        peek: Peek | None = None,
+    ) -> None:
         self.cfg = cfg
         self.store = store
         self.session_factory = session_factory
@@ -178,8 +216,12 @@ class _Poller:
         except IMAPClientError as exc:
             # A command the server refused (a MOVE over quota, a folder it will not create…): this
             # source stops here with a coded error, the run goes on; what was committed stays so.
-            raise SourceError("imap-command-refused", f"the IMAP server refused a command: {str(exc)[:500]}",
-                              host=self.cfg.host, folder=self.cfg.folder) from exc
+            raise SourceError(
+                "imap-command-refused",
+                f"the IMAP server refused a command: {str(exc)[:500]}",
+                host=self.cfg.host,
+                folder=self.cfg.folder,
+            ) from exc
         finally:
             # Moves done but not yet recorded: record them now if the database still answers; if not
             # (or on SIGKILL), the next run finds those UIDs gone from the folder and records them.
@@ -206,24 +248,41 @@ class _Poller:
         fresh = {u for u in uids if u not in ledger}
         self.report.seen = len(fresh) + sum(1 for row in ledger.values() if row.state == LedgerState.RETRY)
         # Left from an earlier run that stopped between its commit and its move: only move them.
-        self._move(client, uidvalidity, [u for u in uids if u in ledger and ledger[u].state in
-                                         (LedgerState.STORED, LedgerState.DUPLICATE, LedgerState.MOVED)],
-                   cfg.processed_folder, LedgerState.MOVED, caps)
-        self._move(client, uidvalidity, [u for u in uids if u in ledger and ledger[u].state in
-                                         (LedgerState.FAILING, LedgerState.FAILED)],
-                   cfg.failed_folder, LedgerState.FAILED, caps)
+        self._move(
+            client,
+            uidvalidity,
+            [
+                u
+                for u in uids
+                if u in ledger and ledger[u].state in (LedgerState.STORED, LedgerState.DUPLICATE, LedgerState.MOVED)
+            ],
+            cfg.processed_folder,
+            LedgerState.MOVED,
+            caps,
+        )
+        self._move(
+            client,
+            uidvalidity,
+            [u for u in uids if u in ledger and ledger[u].state in (LedgerState.FAILING, LedgerState.FAILED)],
+            cfg.failed_folder,
+            LedgerState.FAILED,
+            caps,
+        )
         todo = [u for u in uids if u in fresh or ledger[u].state == LedgerState.RETRY]
         attempts = {u: ledger[u].attempts for u in todo if u in ledger}
         todo = self._refuse_oversized(client, uidvalidity, todo, attempts, caps)
         # A batch whose FETCH broke the connection is fetched again one message at a time: a message
         # the server cannot serve (it drops the connection on it) is found and failed, not retried
         # with its neighbours for ever.
-        batches = [[u] for u in todo if u in self.suspects] + list(_chunks(
-            [u for u in todo if u not in self.suspects], cfg.batch_size))
+        batches = [[u] for u in todo if u in self.suspects] + list(
+            _chunks([u for u in todo if u not in self.suspects], cfg.batch_size)
+        )
         if not batches:
             return
-        with _Mover(self, connect_mover, uidvalidity, caps) as mover, \
-                _Writer(self, mover, uidvalidity, attempts) as writer:
+        with (
+            _Mover(self, connect_mover, uidvalidity, caps) as mover,
+            _Writer(self, mover, uidvalidity, attempts) as writer,
+        ):
             tag = send_fetch(client, batches[0])
             for i, batch in enumerate(batches):
                 try:
@@ -247,9 +306,21 @@ class _Poller:
             self.report.error("imap-fetch-cut", message, uid=uid, attempt=tries)
             return
         with self.session_factory() as session:
-            self._write_ledger(session, uidvalidity, [self._row(
-                uidvalidity, uid, state=state, attempts=tries, last_error=f"imap-fetch-cut: {message}",
-                now=self.clock())], existing=attempts)
+            self._write_ledger(
+                session,
+                uidvalidity,
+                [
+                    self._row(
+                        uidvalidity,
+                        uid,
+                        state=state,
+                        attempts=tries,
+                        last_error=f"imap-fetch-cut: {message}",
+                        now=self.clock(),
+                    )
+                ],
+                existing=attempts,
+            )
             session.commit()
         self.report.error("imap-fetch-cut", message, uid=uid, attempt=tries)
 
@@ -257,10 +328,13 @@ class _Poller:
         """Committed rows whose message has left the folder were moved by a run that stopped before
         recording it (the MOVED mark rides on the next batch's commit): record that now."""
         query = select(ImapLedger.uid, ImapLedger.state).where(
-            col(ImapLedger.account) == self.account, col(ImapLedger.folder) == self.cfg.folder,
+            col(ImapLedger.account) == self.account,
+            col(ImapLedger.folder) == self.cfg.folder,
             col(ImapLedger.uidvalidity) == uidvalidity,
-            col(ImapLedger.state).in_([LedgerState.STORED.value, LedgerState.DUPLICATE.value,
-                                       LedgerState.FAILING.value]))
+            col(ImapLedger.state).in_(
+                [LedgerState.STORED.value, LedgerState.DUPLICATE.value, LedgerState.FAILING.value]
+            ),
+        )
         for uid, state in session.exec(query):
             if uid not in present:
                 done = LedgerState.FAILED if state == LedgerState.FAILING else LedgerState.MOVED
@@ -275,18 +349,25 @@ class _Poller:
         for uidvalidity, uids, state in marks:
             for chunk in _chunks(uids, 500):
                 # Core, not the ORM's bulk UPDATE (which also looks for the rows in the session)
-                session.connection().execute(update(ledger).where(
-                    ledger.c.account == self.account, ledger.c.folder == self.cfg.folder,
-                    ledger.c.uidvalidity == uidvalidity, ledger.c.uid.in_(chunk),
-                ).values(state=state.value, updated_at=now))
+                session.connection().execute(
+                    update(ledger)
+                    .where(
+                        ledger.c.account == self.account,
+                        ledger.c.folder == self.cfg.folder,
+                        ledger.c.uidvalidity == uidvalidity,
+                        ledger.c.uid.in_(chunk),
+                    )
+                    .values(state=state.value, updated_at=now)
+                )
 
     def _record_uidvalidity(self, session: Session, uidvalidity: int) -> None:
         row = session.get(ImapFolder, (self.account, self.cfg.folder))
         if row is not None and row.uidvalidity == uidvalidity:
             return
         if row is None:
-            row = ImapFolder(account=self.account, folder=self.cfg.folder, uidvalidity=uidvalidity,
-                             changed_at=self.clock())
+            row = ImapFolder(
+                account=self.account, folder=self.cfg.folder, uidvalidity=uidvalidity, changed_at=self.clock()
+            )
         else:
             self.report.uidvalidity_changed = True
             row.uidvalidity = uidvalidity
@@ -297,15 +378,19 @@ class _Poller:
     def _ledger(self, session: Session, uidvalidity: int, uids: Sequence[int]) -> dict[int, ImapLedger]:
         if not uids:
             return {}
-        query = select(ImapLedger).where(col(ImapLedger.account) == self.account,
-                                         col(ImapLedger.folder) == self.cfg.folder,
-                                         col(ImapLedger.uidvalidity) == uidvalidity,
-                                         col(ImapLedger.uid) >= uids[0], col(ImapLedger.uid) <= uids[-1])
+        query = select(ImapLedger).where(
+            col(ImapLedger.account) == self.account,
+            col(ImapLedger.folder) == self.cfg.folder,
+            col(ImapLedger.uidvalidity) == uidvalidity,
+            col(ImapLedger.uid) >= uids[0],
+            col(ImapLedger.uid) <= uids[-1],
+        )
         wanted = set(uids)
         return {row.uid: row for row in session.exec(query) if row.uid in wanted}
 
-    def _refuse_oversized(self, client: IMAPClient, uidvalidity: int, todo: list[int],
-                          attempts: dict[int, int], caps: set[bytes]) -> list[int]:
+    def _refuse_oversized(
+        self, client: IMAPClient, uidvalidity: int, todo: list[int], attempts: dict[int, int], caps: set[bytes]
+    ) -> list[int]:
         """Drop (to Failed, with the reason) messages over the size cap — without downloading them:
         the server finds them (``SEARCH LARGER``)."""
         if not todo:
@@ -331,8 +416,16 @@ class _Poller:
         with self.session_factory() as session:
             rows = []
             for uid in too_big:
-                rows.append(self._row(uidvalidity, uid, state=LedgerState.FAILING, attempts=attempts.get(uid, 0) + 1,
-                                      last_error="message-too-large", now=now))
+                rows.append(
+                    self._row(
+                        uidvalidity,
+                        uid,
+                        state=LedgerState.FAILING,
+                        attempts=attempts.get(uid, 0) + 1,
+                        last_error="message-too-large",
+                        now=now,
+                    )
+                )
                 self.report.error("message-too-large", "message over the size cap, moved to Failed", uid=uid)
             self._write_ledger(session, uidvalidity, rows, existing=attempts)
             session.commit()
@@ -340,16 +433,23 @@ class _Poller:
         self.report.failed += len(too_big)
         return [u for u in todo if u not in big]
 
-    def _store(self, uidvalidity: int, batch: list[int], reply: FetchReply,
-               attempts: dict[int, int]) -> tuple[list[int], list[int]]:
+    def _store(
+        self, uidvalidity: int, batch: list[int], reply: FetchReply, attempts: dict[int, int]
+    ) -> tuple[list[int], list[int]]:
         """Store and commit one fetched batch; returns (UIDs for Processed, UIDs for Failed)."""
         items: list[Incoming] = []
         for uid in batch:
             got = reply.messages.get(uid)
             if got is not None:
                 body, received = got
-                items.append(Incoming(key=str(uid), data=body, received_at=received or self.clock(),
-                                      source=self._source(uidvalidity, uid)))
+                items.append(
+                    Incoming(
+                        key=str(uid),
+                        data=body,
+                        received_at=received or self.clock(),
+                        source=self._source(uidvalidity, uid),
+                    )
+                )
         # (uid, sha256, code, message, final): what could not be stored, and whether to give up at once
         failed: list[tuple[int, str | None, str, str, bool]] = []
         for uid in batch:
@@ -375,14 +475,26 @@ class _Poller:
                     continue
                 count(self.report, result)
                 state = LedgerState.DUPLICATE if result.outcome == "duplicate" else LedgerState.STORED
-                rows.append(self._row(uidvalidity, uid, state=state, attempts=attempts.get(uid, 0) + 1,
-                                      sha256=result.sha256, now=now))
+                rows.append(
+                    self._row(
+                        uidvalidity, uid, state=state, attempts=attempts.get(uid, 0) + 1, sha256=result.sha256, now=now
+                    )
+                )
                 done.append(uid)
             for uid, sha, code, message, final in failed:
                 tries = attempts.get(uid, 0) + 1
                 state = LedgerState.FAILING if final or tries >= self.cfg.max_attempts else LedgerState.RETRY
-                rows.append(self._row(uidvalidity, uid, state=state, attempts=tries, sha256=sha,
-                                      last_error=f"{code}: {message}"[:2000], now=now))
+                rows.append(
+                    self._row(
+                        uidvalidity,
+                        uid,
+                        state=state,
+                        attempts=tries,
+                        sha256=sha,
+                        last_error=f"{code}: {message}"[:2000],
+                        now=now,
+                    )
+                )
                 self.report.error(code, message, uid=uid, attempt=tries)
                 if state is LedgerState.FAILING:
                     failing.append(uid)
@@ -394,16 +506,18 @@ class _Poller:
         self.hook(PollStep.COMMITTED, batch)
         return done, failing
 
-    def _peek(self, uidvalidity: int, items: list[Incoming],
-              failed: list[tuple[int, str | None, str, str, bool]]) -> None:
+    def _peek(
+        self, uidvalidity: int, items: list[Incoming], failed: list[tuple[int, str | None, str, str, bool]]
+    ) -> None:
         assert self.peek is not None
         for item in items:
             self.peek.take(item)
         for uid, _sha, code, _message, _final in failed:
             self.peek.refuse(self._source(uidvalidity, uid), code)
 
-    def _move(self, client: IMAPClient, uidvalidity: int, uids: list[int], folder: str,
-              state: LedgerState, caps: set[bytes]) -> None:
+    def _move(
+        self, client: IMAPClient, uidvalidity: int, uids: list[int], folder: str, state: LedgerState, caps: set[bytes]
+    ) -> None:
         if not uids or self.peek is not None:
             return
         move_uids(client, uids, folder, caps=caps)
@@ -416,26 +530,49 @@ class _Poller:
         if state is LedgerState.MOVED:
             self.report.moved += len(uids)
 
-    def _row(self, uidvalidity: int, uid: int, *, state: LedgerState, attempts: int, now: datetime,
-             sha256: str | None = None, last_error: str = "") -> dict[str, Any]:
-        return {"account": self.account, "folder": self.cfg.folder, "uidvalidity": uidvalidity, "uid": uid,
-                "state": state.value, "attempts": attempts, "last_error": last_error, "sha256": sha256,
-                "updated_at": now}
+    def _row(
+        self,
+        uidvalidity: int,
+        uid: int,
+        *,
+        state: LedgerState,
+        attempts: int,
+        now: datetime,
+        sha256: str | None = None,
+        last_error: str = "",
+    ) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "folder": self.cfg.folder,
+            "uidvalidity": uidvalidity,
+            "uid": uid,
+            "state": state.value,
+            "attempts": attempts,
+            "last_error": last_error,
+            "sha256": sha256,
+            "updated_at": now,
+        }
 
     def _source(self, uidvalidity: int, uid: int) -> str:
         """Where a message came from, as its arrival and audit entries name it."""
         return f"imap:{self.account}/{self.cfg.folder};uidvalidity={uidvalidity};uid={uid}"
 
-    def _write_ledger(self, session: Session, uidvalidity: int, rows: list[dict[str, Any]], *,
-                      existing: dict[int, int]) -> None:
+    def _write_ledger(
+        self, session: Session, uidvalidity: int, rows: list[dict[str, Any]], *, existing: dict[int, int]
+    ) -> None:
         """Insert the batch's ledger rows (replacing the rows of earlier failed attempts) and audit the
         messages given up on."""
         audit_refusals(session, rows, source=lambda row: self._source(row["uidvalidity"], row["uid"]))
         again = [r["uid"] for r in rows if r["uid"] in existing]
         for chunk in _chunks(again, 500):
-            session.execute(delete(ImapLedger).where(
-                col(ImapLedger.account) == self.account, col(ImapLedger.folder) == self.cfg.folder,
-                col(ImapLedger.uidvalidity) == uidvalidity, col(ImapLedger.uid).in_(chunk)))
+            session.execute(
+                delete(ImapLedger).where(
+                    col(ImapLedger.account) == self.account,
+                    col(ImapLedger.folder) == self.cfg.folder,
+                    col(ImapLedger.uidvalidity) == uidvalidity,
+                    col(ImapLedger.uid).in_(chunk),
+                )
+            )
         insert_rows(session, ImapLedger.__table__, rows)  # type: ignore[attr-defined]
 
 
@@ -467,8 +604,7 @@ class _Mover:
     nothing is moved: a UID of another UIDVALIDITY is another message.
     """
 
-    def __init__(self, poller: _Poller, connect: Callable[[], IMAPClient], uidvalidity: int,
-                 caps: set[bytes]) -> None:
+    def __init__(self, poller: _Poller, connect: Callable[[], IMAPClient], uidvalidity: int, caps: set[bytes]) -> None:
         self.poller = poller
         self.connect = connect
         self.uidvalidity = uidvalidity

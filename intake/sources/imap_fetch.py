@@ -82,9 +82,9 @@ def _read_reply(file: BinaryIO, tag: bytes, *, max_bytes: int) -> FetchReply:
     while True:
         line = _line(readline)
         if line.startswith(done):
-            status = line[len(done):].split(None, 1)
+            status = line[len(done) :].split(None, 1)
             if status[:1] != [b"OK"]:
-                text = line[len(done):].strip().decode("ascii", errors="replace")[:500]
+                text = line[len(done) :].strip().decode("ascii", errors="replace")[:500]
                 reply.problem = f"the server refused the FETCH: {text}"
             return reply
         common = _COMMON.match(line)
@@ -109,8 +109,9 @@ def _read_reply(file: BinaryIO, tag: bytes, *, max_bytes: int) -> FetchReply:
 def _line(readline: Callable[[int], bytes]) -> bytes:
     line = readline(_MAXLINE)
     if not line.endswith(b"\n"):
-        raise IMAPClientAbortError("connection closed in the middle of a FETCH reply" if not line
-                                   else "FETCH reply line too long")
+        raise IMAPClientAbortError(
+            "connection closed in the middle of a FETCH reply" if not line else "FETCH reply line too long"
+        )
     return line
 
 
@@ -132,8 +133,9 @@ def _literal(read: Callable[[int], bytes], size: int, max_bytes: int) -> bytes |
 Parts = list[bytes | tuple[bytes, bytes | None]]
 
 
-def _rest_of_reply(line: bytes, readline: Callable[[int], bytes], read: Callable[[int], bytes],
-                   max_bytes: int) -> Parts:
+def _rest_of_reply(
+    line: bytes, readline: Callable[[int], bytes], read: Callable[[int], bytes], max_bytes: int
+) -> Parts:
     """One whole reply: (line up to a literal, literal or None if over the cap) pairs, then the last
     line (CRLFs cut off)."""
     parts: Parts = []
@@ -152,7 +154,10 @@ def _parse_general(parts: Parts, reply: FetchReply) -> None:
     heads[0] = seq + b" " + rest
     given: list[bytes | tuple[bytes, bytes]] = [
         ((head, part[1]) if part[1] is not None else (_ANNOUNCED.sub(b"{0}", head), b""))
-        if isinstance(part, tuple) else head for head, part in zip(heads, parts, strict=True)]
+        if isinstance(part, tuple)
+        else head
+        for head, part in zip(heads, parts, strict=True)
+    ]
     try:
         parsed = parse_fetch_response(given, normalise_times=False)
     except (IMAPClientError, ValueError) as exc:
@@ -173,8 +178,12 @@ def _parse_general(parts: Parts, reply: FetchReply) -> None:
 
 
 _DATE = re.compile(rb" ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
-_MONTHS = {m: i for i, m in enumerate((b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep",
-                                       b"oct", b"nov", b"dec"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        (b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec"), start=1
+    )
+}
 
 
 @functools.lru_cache(maxsize=1024)

@@ -67,10 +67,10 @@ MESSAGE_PENDING = "pending"
 class PollStep(StrEnum):
     """Points of a poll a progress hook is told about (the crash tests kill the process at each)."""
 
-    FETCHED = "fetched"      # bytes in memory, nothing written
-    STORED = "stored"        # files in the store, rows not committed
+    FETCHED = "fetched"  # bytes in memory, nothing written
+    STORED = "stored"  # files in the store, rows not committed
     COMMITTED = "committed"  # ledger and arrivals committed, source item not moved yet
-    MOVED = "moved"          # source item moved to Processed / archive
+    MOVED = "moved"  # source item moved to Processed / archive
     # intake.explode (stage 2) tells STORED (attachment files durable, rows not committed) and
     # COMMITTED (attachments recorded, messages marked exploded) with the messages' SHA-256s.
 
@@ -94,8 +94,7 @@ class PollError:
 
     def as_dict(self) -> dict[str, str]:
         """As the run report and its failures write it: code, message and the item's names, as text."""
-        where = {"uid": self.uid, "key": self.key, "file": self.file, "sha256": self.sha256,
-                 "attempt": self.attempt}
+        where = {"uid": self.uid, "key": self.key, "file": self.file, "sha256": self.sha256, "attempt": self.attempt}
         return {"code": self.code, "message": self.message} | {k: str(v) for k, v in where.items() if v is not None}
 
 
@@ -119,13 +118,24 @@ class PollReport:
     def ok(self) -> bool:
         return not self.errors
 
-    def error(self, code: str, message: str, *, uid: int | None = None, key: str | None = None,
-              file: str | None = None, sha256: str | None = None, attempt: int | None = None) -> None:
+    def error(
+        self,
+        code: str,
+        message: str,
+        *,
+        uid: int | None = None,
+        key: str | None = None,
+        file: str | None = None,
+        sha256: str | None = None,
+        attempt: int | None = None,
+    ) -> None:
         self.errors.append(PollError(code, message, uid=uid, key=key, file=file, sha256=sha256, attempt=attempt))
 
     def as_dict(self) -> dict[str, Any]:
-        return ({k: getattr(self, k) for k in self.__dataclass_fields__ if k != "errors"}
-                | {"errors": [e.as_dict() for e in self.errors], "ok": self.ok})
+        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "errors"} | {
+            "errors": [e.as_dict() for e in self.errors],
+            "ok": self.ok,
+        }
 
 
 @dataclass(frozen=True)
@@ -157,8 +167,9 @@ class ItemResult:
         return not self.error_code
 
 
-def ingest_batch(session: Session, store: DocumentStore, items: Sequence[Incoming], *,
-                 channel: Channel, clock: Clock) -> list[ItemResult]:
+def ingest_batch(
+    session: Session, store: DocumentStore, items: Sequence[Incoming], *, channel: Channel, clock: Clock
+) -> list[ItemResult]:
     """Stage 1: store the items' bytes and add their rows to ``session`` (not committed); one result per item.
 
     Messages are stored whole and left ``unexploded`` for stage 2 (``intake.explode``), which applies
@@ -211,11 +222,18 @@ class _Rows:
         if sha in self.known:
             return 0
         self.known.add(sha)
-        self.documents.append({
-            "sha256": sha, "size": size, "kind": kind.value, "media_type": media, "first_seen_at": self.now,
-            "parse_state": (ParseState.UNEXPLODED if kind is DocumentKind.MESSAGE else ParseState.PENDING).value,
-            "parsed_at": None, "parse_outcome": None,
-        })
+        self.documents.append(
+            {
+                "sha256": sha,
+                "size": size,
+                "kind": kind.value,
+                "media_type": media,
+                "first_seen_at": self.now,
+                "parse_state": (ParseState.UNEXPLODED if kind is DocumentKind.MESSAGE else ParseState.PENDING).value,
+                "parsed_at": None,
+                "parse_outcome": None,
+            }
+        )
         return 1 if kind is DocumentKind.FORM else 0
 
     def arrival(self, **values: Any) -> None:
@@ -226,14 +244,27 @@ class _Rows:
     def add(self, item: Incoming, sha: str, *, channel: Channel) -> ItemResult:
         if not item.is_message:  # a dropped file: the file is the candidate form (the parser rejects what is not one)
             kind = sniff(item.data)
-            new = self.document(sha, len(item.data), DocumentKind.FORM,
-                                kind.value if kind else "application/octet-stream")
-            self.arrival(sha256=sha, channel=channel.value, source=item.source, filename=item.filename,
-                         received_at=item.received_at, outcome="stored")
+            new = self.document(
+                sha, len(item.data), DocumentKind.FORM, kind.value if kind else "application/octet-stream"
+            )
+            self.arrival(
+                sha256=sha,
+                channel=channel.value,
+                source=item.source,
+                filename=item.filename,
+                received_at=item.received_at,
+                outcome="stored",
+            )
             return ItemResult(item.key, sha, "stored", new_documents=new)
         self.document(sha, len(item.data), DocumentKind.MESSAGE, MESSAGE_MEDIA)
-        self.arrival(sha256=sha, channel=channel.value, source=item.source, filename=item.filename,
-                     received_at=item.received_at, outcome=MESSAGE_PENDING)
+        self.arrival(
+            sha256=sha,
+            channel=channel.value,
+            source=item.source,
+            filename=item.filename,
+            received_at=item.received_at,
+            outcome=MESSAGE_PENDING,
+        )
         return ItemResult(item.key, sha, "stored")
 
 
@@ -253,23 +284,34 @@ def load_file_ledger(session: Session, source: str, keys: Iterable[str]) -> dict
     wanted = sorted(set(keys))
     found: dict[str, FileLedger] = {}
     for start in range(0, len(wanted), 500):
-        for row in session.exec(select(FileLedger).where(col(FileLedger.source) == source,
-                                                         col(FileLedger.key).in_(wanted[start:start + 500]))):
+        for row in session.exec(
+            select(FileLedger).where(
+                col(FileLedger.source) == source, col(FileLedger.key).in_(wanted[start : start + 500])
+            )
+        ):
             found[row.key] = row
     return found
 
 
-def audit_refusals(session: Session, rows: Iterable[dict[str, Any]], *,
-                   source: Callable[[dict[str, Any]], str]) -> None:
+def audit_refusals(
+    session: Session, rows: Iterable[dict[str, Any]], *, source: Callable[[dict[str, Any]], str]
+) -> None:
     """An audit entry for every ledger row that gives up on its item (``failing``: too large, a link,
     failed N times…), in the caller's transaction: bad input is a coded rejection *and* an audit entry."""
     for row in rows:
         if row["state"] == LedgerState.FAILING.value:
             code, _, detail = str(row["last_error"]).partition(": ")
-            append_entry(session, actor="system", action=AuditAction.DOCUMENT_REJECTED, org=None, login=None,
-                         document_sha256=row.get("sha256"), reason=code or "failed",
-                         details={"source": source(row), "detail": detail[:500], "attempts": row["attempts"]},
-                         at=row["updated_at"])
+            append_entry(
+                session,
+                actor="system",
+                action=AuditAction.DOCUMENT_REJECTED,
+                org=None,
+                login=None,
+                document_sha256=row.get("sha256"),
+                reason=code or "failed",
+                details={"source": source(row), "detail": detail[:500], "attempts": row["attempts"]},
+                at=row["updated_at"],
+            )
 
 
 def write_file_ledger(session: Session, source: str, rows: list[dict[str, Any]], *, existing: Iterable[str]) -> None:
@@ -278,23 +320,35 @@ def write_file_ledger(session: Session, source: str, rows: list[dict[str, Any]],
     audit_refusals(session, rows, source=lambda row: f"{source}:{row['key']}")
     again = sorted({r["key"] for r in rows} & set(existing))
     for start in range(0, len(again), 500):
-        session.execute(delete(FileLedger).where(col(FileLedger.source) == source,
-                                                 col(FileLedger.key).in_(again[start:start + 500])))
+        session.execute(
+            delete(FileLedger).where(
+                col(FileLedger.source) == source, col(FileLedger.key).in_(again[start : start + 500])
+            )
+        )
     if rows:
         session.execute(insert(FileLedger), [{"source": source, **r} for r in rows])
 
 
 def mark_file_ledger(session: Session, source: str, keys: Sequence[str], state: LedgerState, now: datetime) -> None:
     for start in range(0, len(keys), 500):
-        session.execute(update(FileLedger).where(col(FileLedger.source) == source,
-                                                 col(FileLedger.key).in_(keys[start:start + 500]))
-                        .values(state=state.value, updated_at=now))
+        session.execute(
+            update(FileLedger)
+            .where(col(FileLedger.source) == source, col(FileLedger.key).in_(keys[start : start + 500]))
+            .values(state=state.value, updated_at=now)
+        )
 
 
-def ledger_row(key: str, *, state: LedgerState, attempts: int, now: datetime, sha256: str | None = None,
-               last_error: str = "") -> dict[str, Any]:
-    return {"key": key, "state": state.value, "attempts": attempts, "last_error": last_error[:2000], "sha256": sha256,
-            "updated_at": now}
+def ledger_row(
+    key: str, *, state: LedgerState, attempts: int, now: datetime, sha256: str | None = None, last_error: str = ""
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "state": state.value,
+        "attempts": attempts,
+        "last_error": last_error[:2000],
+        "sha256": sha256,
+        "updated_at": now,
+    }
 
 
 _ARRIVAL: Table = Arrival.__table__  # type: ignore[attr-defined]

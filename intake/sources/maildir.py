@@ -83,21 +83,41 @@ class _Maildir(Folder):
         return f"{SOURCE}:{key}"
 
     def incoming(self, key: str, listed: Listed, data: bytes) -> Incoming:
-        return Incoming(key=key, data=data, source=self.source_of(key, listed),
-                        received_at=datetime.fromtimestamp(listed.stat.st_mtime, UTC))
+        return Incoming(
+            key=key,
+            data=data,
+            source=self.source_of(key, listed),
+            received_at=datetime.fromtimestamp(listed.stat.st_mtime, UTC),
+        )
 
     def file_away(self, key: str, listed: Listed, *, failed: bool, sha256: str) -> None:
         _file_to(listed.path, self.root / (FAILED if failed else PROCESSED))
 
 
-def poll_maildir(cfg: MaildirConfig, *, store: DocumentStore, session_factory: Callable[[], Session],
-                 clock: Clock, on_progress: ProgressHook | None = None, peek: Peek | None = None) -> PollReport:
+def poll_maildir(
+    cfg: MaildirConfig,
+    *,
+    store: DocumentStore,
+    session_factory: Callable[[], Session],
+    clock: Clock,
+    on_progress: ProgressHook | None = None,
+    peek: Peek | None = None,
+) -> PollReport:
     """Drain ``cfg.path`` (new/ and cur/) into the store; per-message failures are in the report.
     With ``peek``: read only (``run --dry-run``), see ``intake.sources.peek``."""
     root = Path(cfg.path)
-    folder = _Maildir(name=SOURCE, label=f"maildir:{root}", channel=Channel.EMAIL, batch_size=_BATCH,
-                      max_bytes=cfg.max_message_bytes, too_large="message-too-large",
-                      max_attempts=cfg.max_attempts, what="message file", refused_to="filed under .Failed",
-                      root=root)
-    return drain_folder(folder, store=store, session_factory=session_factory, clock=clock,
-                        on_progress=on_progress, peek=peek)
+    folder = _Maildir(
+        name=SOURCE,
+        label=f"maildir:{root}",
+        channel=Channel.EMAIL,
+        batch_size=_BATCH,
+        max_bytes=cfg.max_message_bytes,
+        too_large="message-too-large",
+        max_attempts=cfg.max_attempts,
+        what="message file",
+        refused_to="filed under .Failed",
+        root=root,
+    )
+    return drain_folder(
+        folder, store=store, session_factory=session_factory, clock=clock, on_progress=on_progress, peek=peek
+    )

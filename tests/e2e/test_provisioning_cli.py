@@ -37,8 +37,9 @@ def _receive(engine: sa.Engine, *forms: object, **p: object) -> None:
         session.commit()
 
 
-def test_reference_imports_report_bad_rows_and_are_idempotent(capsys: pytest.CaptureFixture[str], db_url: str,
-                                                              tmp_path: Path) -> None:
+def test_reference_imports_report_bad_rows_and_are_idempotent(
+    capsys: pytest.CaptureFixture[str], db_url: str, tmp_path: Path
+) -> None:
     cfg = str(_config(tmp_path, db_url))
     code, out, _ = _cli(capsys, "contracts", "import", str(SAMPLES / "contracts.xlsx"), "-c", cfg, "--json")
     assert code == 0
@@ -51,8 +52,9 @@ def test_reference_imports_report_bad_rows_and_are_idempotent(capsys: pytest.Cap
     assert code == 0
     assert json.loads(out)["added"] > 0
     bad = tmp_path / "bad.csv"
-    bad.write_text("enterprise_number,contract_number,contract_name\n0644695949,GV-1,ok\n123,GV-2,bad\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "enterprise_number,contract_number,contract_name\n0644695949,GV-1,ok\n123,GV-2,bad\n", encoding="utf-8"
+    )
     code, out, _ = _cli(capsys, "contracts", "import", str(bad), "-c", cfg)
     assert code == 1  # finished with failures: the good row is loaded, the bad one named by its row
     assert "1 added" in out
@@ -62,8 +64,9 @@ def test_reference_imports_report_bad_rows_and_are_idempotent(capsys: pytest.Cap
     assert "import-file-missing" in err
 
 
-def test_review_and_views_commands(capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine,
-                                   tmp_path: Path) -> None:
+def test_review_and_views_commands(
+    capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine, tmp_path: Path
+) -> None:
     cfg = str(_config(tmp_path, db_url))
     _receive(engine, agr(), mu(), usr())
     code, out, _ = _cli(capsys, "review", "list", "-c", cfg, "--json")
@@ -78,12 +81,23 @@ def test_review_and_views_commands(capsys: pytest.CaptureFixture[str], db_url: s
     assert code == 2  # --by is required
     assert _cli(capsys, "staff", "add", "an", "--role", "reviewer", "-c", cfg)[0] == 0
     assert _cli(capsys, "staff", "add", "bert", "--role", "reviewer", "-c", cfg)[0] == 0
-    code, _, err = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "an", "--set",
-                        "notification_email=not-an-address", "-c", cfg)
+    code, _, err = _cli(
+        capsys,
+        "review",
+        "approve",
+        str(items[0]["id"]),
+        "--by",
+        "an",
+        "--set",
+        "notification_email=not-an-address",
+        "-c",
+        cfg,
+    )
     assert code == 1
     assert "review-correction-invalid" in err
-    code, out, _ = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "an", "--set",
-                        "org_city=Gent", "-c", cfg)
+    code, out, _ = _cli(
+        capsys, "review", "approve", str(items[0]["id"]), "--by", "an", "--set", "org_city=Gent", "-c", cfg
+    )
     assert code == 0
     assert "1 of 2 approvals" in out  # four eyes on the agreement by default
     code, _, err = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "an", "-c", cfg)
@@ -92,11 +106,13 @@ def test_review_and_views_commands(capsys: pytest.CaptureFixture[str], db_url: s
     code, out, _ = _cli(capsys, "review", "approve", str(items[0]["id"]), "--by", "bert", "-c", cfg)
     assert code == 0
     assert "applied" in out
-    code, out, _ = _cli(capsys, "review", "approve", str(items[1]["id"]), "--by", "an", "--reason", "ok",
-                        "-c", cfg, "--json")
+    code, out, _ = _cli(
+        capsys, "review", "approve", str(items[1]["id"]), "--by", "an", "--reason", "ok", "-c", cfg, "--json"
+    )
     assert json.loads(out)["outcome"] == "pending"
-    code, out, _ = _cli(capsys, "review", "approve", str(items[1]["id"]), "--by", "bert", "--reason", "ok",
-                        "-c", cfg, "--json")
+    code, out, _ = _cli(
+        capsys, "review", "approve", str(items[1]["id"]), "--by", "bert", "--reason", "ok", "-c", cfg, "--json"
+    )
     assert json.loads(out)["outcome"] == "applied"
 
     code, out, _ = _cli(capsys, "orgs", "list", "-c", cfg, "--json")
@@ -117,15 +133,28 @@ def test_review_and_views_commands(capsys: pytest.CaptureFixture[str], db_url: s
     code, out, _ = _cli(capsys, "review", "list", "-c", cfg)
     assert "Not sent by" in out  # the table wraps the title
     assert "sender-not-master-user" not in out
-    code, _, err = _cli(capsys, "review", "reject", str(item["id"]), "--by", "an", "--reason", "unknown sender",
-                        "-c", cfg)
+    code, _, err = _cli(
+        capsys, "review", "reject", str(item["id"]), "--by", "an", "--reason", "unknown sender", "-c", cfg
+    )
     assert code == 1
     assert "review-reason-unknown" in err
     code, out, _ = _cli(capsys, "review", "reasons")
     assert "signature-missing" in out
     assert "imap-login-failed" not in out
-    code, out, _ = _cli(capsys, "review", "reject", str(item["id"]), "--by", "an", "--reason",
-                        "sender-not-master-user", "--note-nl", "Onbekende afzender.", "-c", cfg)
+    code, out, _ = _cli(
+        capsys,
+        "review",
+        "reject",
+        str(item["id"]),
+        "--by",
+        "an",
+        "--reason",
+        "sender-not-master-user",
+        "--note-nl",
+        "Onbekende afzender.",
+        "-c",
+        cfg,
+    )
     assert code == 0
     assert "rejected" in out
     code, out, _ = _cli(capsys, "orgs", "show", EN, "-c", cfg, "--json")
@@ -143,14 +172,16 @@ def test_installed_command_lists_orgs(db_url: str, engine: sa.Engine, tmp_path: 
     cfg = _config(tmp_path, db_url)
     _receive(engine, agr())
     exe = Path(sys.executable).with_name("extranet-intake")
-    result = subprocess.run([str(exe), "orgs", "list", "--json", "-c", str(cfg)], capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [str(exe), "orgs", "list", "--json", "-c", str(cfg)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert [o["enterprise_number"] for o in json.loads(result.stdout)] == [EN]
 
 
-def test_review_by_must_name_an_active_staff_account(capsys: pytest.CaptureFixture[str], db_url: str,
-                                                     engine: sa.Engine, tmp_path: Path) -> None:
+def test_review_by_must_name_an_active_staff_account(
+    capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine, tmp_path: Path
+) -> None:
     import getpass
 
     from auditchain.chain import AuditAction, iter_entries
@@ -175,7 +206,15 @@ def test_review_by_must_name_an_active_staff_account(capsys: pytest.CaptureFixtu
     assert rejected[0] == 0
     with engine.connect() as conn:
         # the agreement needs two approvers: this first approval is recorded, not yet approved
-        decisions = list(iter_entries(conn, actions=[AuditAction.REVIEW_APPROVED, AuditAction.REVIEW_REJECTED,
-                                                     AuditAction.REVIEW_APPROVAL_RECORDED]))
+        decisions = list(
+            iter_entries(
+                conn,
+                actions=[
+                    AuditAction.REVIEW_APPROVED,
+                    AuditAction.REVIEW_REJECTED,
+                    AuditAction.REVIEW_APPROVAL_RECORDED,
+                ],
+            )
+        )
     assert [e["actor"] for e in decisions] == ["an", "an"]
     assert all(json.loads(str(e["details"]))["os_user"] == getpass.getuser() for e in decisions)

@@ -46,8 +46,14 @@ class Deployment:
         self.env.pop("EXTRANET_INTAKE_CONFIG", None)
 
     def cli(self, *args: str, expect: int = 0) -> str:
-        proc = subprocess.run([sys.executable, "-m", "intake.cli", *args, "--config", str(self.config)],
-                              env=self.env, capture_output=True, text=True, timeout=300, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "intake.cli", *args, "--config", str(self.config)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert proc.returncode == expect, f"{args}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         return proc.stdout
 
@@ -80,8 +86,13 @@ def _decide_reviews(dep: Deployment, manifest: dict[str, Any], queued: set[str])
 
 
 def test_daily_run_over_the_samples_reaches_the_manifest(
-        tmp_path: Path, db_url: str, imap_account: ImapAccount, smtp_server: SmtpServer,
-        manifest: dict[str, Any], samples_dir: Path) -> None:
+    tmp_path: Path,
+    db_url: str,
+    imap_account: ImapAccount,
+    smtp_server: SmtpServer,
+    manifest: dict[str, Any],
+    samples_dir: Path,
+) -> None:
     dep = Deployment(tmp_path, db_url=db_url, imap=imap_account, smtp=smtp_server)
     dep.cli("init")
     dep.cli("staff", "add", REVIEWER, "--role", "reviewer")
@@ -106,8 +117,11 @@ def test_daily_run_over_the_samples_reaches_the_manifest(
     people = sorted(sha_of[hashlib.sha256(raw).hexdigest()] for raw in imap_account.files("Te behandelen"))
     assert people == sorted(m["path"] for m in manifest["messages"] if m["for_people"])
     assert len(imap_account.files("Processed")) == len(manifest["messages"]) - len(people)
-    assert all(":2," not in p.name or "S" not in p.name.split(":2,")[1]
-               for sub in ("new", "cur") for p in (imap_account.folder_path("Te behandelen") / sub).iterdir())
+    assert all(
+        ":2," not in p.name or "S" not in p.name.split(":2,")[1]
+        for sub in ("new", "cur")
+        for p in (imap_account.folder_path("Te behandelen") / sub).iterdir()
+    )
     assert not list(dep.drop.iterdir())
 
     engine = make_engine(db_url)
@@ -139,14 +153,34 @@ def test_daily_run_over_the_samples_reaches_the_manifest(
 
     # org notices: once per organisation with open access, to its agreement's address — and once only
     before = len(smtp_server.messages)
-    notice = json.loads(dep.cli("notify", "--event", "new-documents", "--what-nl", "pensioenfiches 2026",
-                                "--what-fr", "fiches de pension 2026", "--json"))
+    notice = json.loads(
+        dep.cli(
+            "notify",
+            "--event",
+            "new-documents",
+            "--what-nl",
+            "pensioenfiches 2026",
+            "--what-fr",
+            "fiches de pension 2026",
+            "--json",
+        )
+    )
     assert notice["queued"] == len(manifest["expected"]["organisations_open"])
     notified = sorted(m.rcpt_tos[0] for m in smtp_server.messages[before:])
     agreements = {o["enterprise_number"]: o["notification_email"] for o in manifest["organisations"]}
     assert notified == sorted(agreements[en] for en in manifest["expected"]["organisations_open"])
-    again = json.loads(dep.cli("notify", "--event", "new-documents", "--what-nl", "pensioenfiches 2026",
-                               "--what-fr", "fiches de pension 2026", "--json"))
+    again = json.loads(
+        dep.cli(
+            "notify",
+            "--event",
+            "new-documents",
+            "--what-nl",
+            "pensioenfiches 2026",
+            "--what-fr",
+            "fiches de pension 2026",
+            "--json",
+        )
+    )
     assert (again["queued"], again["already"]) == (0, notice["queued"])
     assert len(smtp_server.messages) == before + len(notified)
 
@@ -180,8 +214,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def test_dry_run_changes_nothing(tmp_path: Path, db_url: str, imap_account: ImapAccount, smtp_server: SmtpServer,
-                                 manifest: dict[str, Any], samples_dir: Path) -> None:
+def test_dry_run_changes_nothing(
+    tmp_path: Path,
+    db_url: str,
+    imap_account: ImapAccount,
+    smtp_server: SmtpServer,
+    manifest: dict[str, Any],
+    samples_dir: Path,
+) -> None:
     dep = Deployment(tmp_path, db_url=db_url, imap=imap_account, smtp=smtp_server)
     dep.cli("init")
     dep.cli("contracts", "import", str(samples_dir / "contracts.xlsx"))
@@ -195,15 +235,24 @@ def test_dry_run_changes_nothing(tmp_path: Path, db_url: str, imap_account: Imap
 
     assert report["dry_run"] is True
     assert Counter(d["outcome"] for d in report["documents"])["review"] > 0, "the plan was shown"
-    assert [(d["outcome"], d["reasons"]) for d in report["documents"]
-            if d["source"].startswith("drop:zz-link.pdf;")] == [("rejected", ["file-symlink"])]
+    assert [
+        (d["outcome"], d["reasons"]) for d in report["documents"] if d["source"].startswith("drop:zz-link.pdf;")
+    ] == [("rejected", ["file-symlink"])]
     assert sorted(imap_account.files("INBOX")) == inbox_before
     assert imap_account.files("Processed") == []
     assert sorted(p.name for p in dep.drop.iterdir()) == drop_before
     assert dep.cli("audit", "log", "--json") == audit_before
     status = json.loads(dep.cli("status", "--json"))
-    assert status == {"last_run": None, "review_open": 0, "outbox": {}, "outbox_states": [], "documents_pending": 0,
-                      "for_people": [], "alerts": [], "ok": True}
+    assert status == {
+        "last_run": None,
+        "review_open": 0,
+        "outbox": {},
+        "outbox_states": [],
+        "documents_pending": 0,
+        "for_people": [],
+        "alerts": [],
+        "ok": True,
+    }
     assert not (tmp_path / "var" / "store").exists() or not any((tmp_path / "var" / "store").rglob("*"))
     assert smtp_server.messages == []
 
@@ -213,15 +262,31 @@ def test_a_second_run_waits_or_exits(tmp_path: Path) -> None:
     config.write_text('[run]\ndata_dir = "var"\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
     # hold the lock in another process, as a running run does
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from intake.lock import run_lock\n"
-        "with run_lock(Path(sys.argv[1]), wait=False):\n    print('held', flush=True); time.sleep(30)"),
-        str(tmp_path / "var" / "run.lock")], stdout=subprocess.PIPE, text=True, env=env)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time; from pathlib import Path; from intake.lock import run_lock\n"
+                "with run_lock(Path(sys.argv[1]), wait=False):\n    print('held', flush=True); time.sleep(30)"
+            ),
+            str(tmp_path / "var" / "run.lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "held"
-        proc = subprocess.run([sys.executable, "-m", "intake.cli", "run", "--config", str(config)],
-                              capture_output=True, text=True, timeout=60, env=env, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "intake.cli", "run", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
         assert proc.returncode == 1
         assert "another run is in progress" in proc.stderr
     finally:
@@ -232,7 +297,8 @@ def test_a_second_run_waits_or_exits(tmp_path: Path) -> None:
 def test_secrets_are_never_printed(tmp_path: Path, imap_account: ImapAccount) -> None:
     wrong = "Wrong-Pa55word-that-must-not-leak"
     config = tmp_path / "c.toml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 [run]
 data_dir = "var"
 [sources.imap]
@@ -242,12 +308,20 @@ port = {imap_account.server.port}
 tls = "none"
 user = "{imap_account.user}"
 password_env = "E2E_IMAP_PASSWORD"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     env = {**os.environ, "E2E_IMAP_PASSWORD": wrong}
     env.pop("EXTRANET_INTAKE_CONFIG", None)
     for args in (["init"], ["run"], ["run", "--json"], ["status"]):
-        proc = subprocess.run([sys.executable, "-m", "intake.cli", *args, "--config", str(config)], env=env,
-                              capture_output=True, text=True, timeout=120, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "intake.cli", *args, "--config", str(config)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert wrong not in proc.stdout + proc.stderr
         if args[0] == "run":
             assert proc.returncode == 1, proc.stderr
@@ -261,8 +335,13 @@ password_env = "E2E_IMAP_PASSWORD"
 def test_configuration_errors_stop_before_anything_runs(tmp_path: Path, content: str) -> None:
     config = tmp_path / "bad.toml"
     config.write_text(content, encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "intake.cli", "run", "--config", str(config)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "intake.cli", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2
     assert str(config) in proc.stderr
     assert not (tmp_path / "var").exists()

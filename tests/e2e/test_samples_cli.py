@@ -11,11 +11,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_generate_reproduces_the_committed_samples(tmp_path: Path, samples_dir: Path,
-                                                   manifest: dict[str, Any]) -> None:
+def test_generate_reproduces_the_committed_samples(tmp_path: Path, samples_dir: Path, manifest: dict[str, Any]) -> None:
     out = tmp_path / "samples"
-    run = subprocess.run([sys.executable, "-m", "samplekit", "generate", "--out", str(out), "--json"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120, check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "samplekit", "generate", "--out", str(out), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())

@@ -24,9 +24,15 @@ CLI = [sys.executable, "-c", "import sys; from intake.cli import main; sys.exit(
 
 
 def _parse(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "parse", *map(str, args), "--today", TODAY.isoformat()], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, check=False,
-                          env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [*CLI, "parse", *map(str, args), "--today", TODAY.isoformat()],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_parse_json_shows_signature_verdicts(pki: Pki, tmp_path: Path) -> None:
@@ -42,14 +48,19 @@ def test_parse_json_shows_signature_verdicts(pki: Pki, tmp_path: Path) -> None:
     (tmp_path / "rogue.pdf").write_bytes(sign_pdf(agr, pki.person("Marie Dupont", untrusted=True)))
     (tmp_path / "unsigned.pdf").write_bytes(agr)
 
-    proc = _parse("good.pdf", "changed.pdf", "rogue.pdf", "unsigned.pdf", "--json", "--config", config,
-                  cwd=tmp_path)
+    proc = _parse("good.pdf", "changed.pdf", "rogue.pdf", "unsigned.pdf", "--json", "--config", config, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     good_doc, changed_doc, rogue_doc, unsigned_doc = json.loads(proc.stdout)
 
     (v,) = good_doc["signatures"]
-    assert (v["signer"], v["intact"], v["covers_whole_file"], v["trusted"], v["name_matches"], v["ok"]) == \
-        ("Marie Dupont", True, True, True, True, True)
+    assert (v["signer"], v["intact"], v["covers_whole_file"], v["trusted"], v["name_matches"], v["ok"]) == (
+        "Marie Dupont",
+        True,
+        True,
+        True,
+        True,
+        True,
+    )
     assert v["serial"] == format(marie.cert.serial_number, "X")
     assert "Test Citizen CA" in v["issuer"]
     assert good_doc["warnings"] == []
@@ -81,8 +92,9 @@ def test_unreadable_root_stops_with_a_coded_error(tmp_path: Path) -> None:
     assert "signatures-root-unreadable" in proc.stderr + proc.stdout
 
 
-def test_review_show_lists_the_signature_verdict(capsys: pytest.CaptureFixture[str], db_url: str,
-                                                 engine: sa.Engine, pki: Pki, tmp_path: Path) -> None:
+def test_review_show_lists_the_signature_verdict(
+    capsys: pytest.CaptureFixture[str], db_url: str, engine: sa.Engine, pki: Pki, tmp_path: Path
+) -> None:
     pdf = render_form("EAP-AGR", "nl", valid_values("EAP-AGR"))
     signed = sign_pdf(pdf, pki.person("Jan Peeters"))
     verdicts = check_signatures(signed, [pki.root.pem], expected_name="Piet Acme")
@@ -97,7 +109,8 @@ def test_review_show_lists_the_signature_verdict(capsys: pytest.CaptureFixture[s
     item = json.loads(capsys.readouterr().out)
     assert item["reasons"] == ["signature-name-mismatch", "human-approval-required"]
     assert [(v["signer"], v["trusted"], v["name_matches"]) for v in item["signatures"]] == [
-        ("Jan Peeters", True, False)]
+        ("Jan Peeters", True, False)
+    ]
     assert main(["review", "show", "1", "-c", str(cfg)]) == 0
     out = capsys.readouterr().out
     assert "signature signature: by Jan Peeters" in out

@@ -27,8 +27,13 @@ def test_web_serves_the_desk(tmp_path: Path, db_url: str) -> None:
     cfg = _config(tmp_path, db_url)
     port = free_port()
     env = {**os.environ, "DESK_E2E_SECRET": "e2e-" + "s" * 40}
-    proc = subprocess.Popen(_cli("web", "-c", str(cfg), "--port", str(port)), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        _cli("web", "-c", str(cfg), "--port", str(port)),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -53,8 +58,9 @@ def test_web_serves_the_desk(tmp_path: Path, db_url: str) -> None:
 def test_web_refuses_to_start_without_the_session_secret(tmp_path: Path, db_url: str) -> None:
     cfg = _config(tmp_path, db_url)
     env = {k: v for k, v in os.environ.items() if k != "DESK_E2E_SECRET"}
-    done = subprocess.run(_cli("web", "-c", str(cfg), "--port", str(free_port())), env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        _cli("web", "-c", str(cfg), "--port", str(free_port())), env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
     assert "secret-missing" in done.stderr
     assert "DESK_E2E_SECRET" in done.stderr

@@ -43,8 +43,18 @@ def _second_org(engine: sa.Engine) -> None:
     with Session(engine) as s:
         s.add(Organisation(enterprise_number=EN2, name="Other BV", status=OrgStatus.OPEN, created_at=NOW))
         s.flush()
-        s.add(MasterUser(enterprise_number=EN2, last_name="Boss", first_name="Bea", email=OTHER_MU, language="fr",
-                         document_sha256="b" * 64, approved_by="test", approved_at=NOW))
+        s.add(
+            MasterUser(
+                enterprise_number=EN2,
+                last_name="Boss",
+                first_name="Bea",
+                email=OTHER_MU,
+                language="fr",
+                document_sha256="b" * 64,
+                approved_by="test",
+                approved_at=NOW,
+            )
+        )
         s.commit()
 
 
@@ -55,8 +65,9 @@ def _start(engine: sa.Engine, *, at: datetime = NOW, due: date | None = None, or
         return result
 
 
-def _reply(*, sender: str, auth: list[str], in_reply_to: str | None, code: str | None,
-           mid: str, subject: str = "Re: toegangen") -> bytes:
+def _reply(
+    *, sender: str, auth: list[str], in_reply_to: str | None, code: str | None, mid: str, subject: str = "Re: toegangen"
+) -> bytes:
     msg = EmailMessage()
     for header in auth:
         msg["Authentication-Results"] = header
@@ -75,8 +86,12 @@ def _receive(engine: sa.Engine, tmp_path: Path, raws: list[bytes]) -> None:
     maildir = tmp_path / "Maildir"
     _deliver(maildir, raws)
     store = DocumentStore(tmp_path / "store")
-    assert poll_maildir(MaildirConfig(path=maildir), store=store, session_factory=lambda: Session(engine),
-                        clock=lambda: NOW).errors == []
+    assert (
+        poll_maildir(
+            MaildirConfig(path=maildir), store=store, session_factory=lambda: Session(engine), clock=lambda: NOW
+        ).errors
+        == []
+    )
     with Session(engine) as s:
         report = explode_messages(s, store, trust=TrustConfig(), limits=MimeLimits(), clock=lambda: NOW)
     assert report.ok, report.errors
@@ -84,18 +99,21 @@ def _receive(engine: sa.Engine, tmp_path: Path, raws: list[bytes]) -> None:
 
 def _entries(engine: sa.Engine, action: AuditAction) -> list[AuditEntry]:
     with Session(engine) as s:
-        return list(s.exec(select(AuditEntry).where(col(AuditEntry.action) == action.value)
-                           .order_by(col(AuditEntry.seq))))
+        return list(
+            s.exec(select(AuditEntry).where(col(AuditEntry.action) == action.value).order_by(col(AuditEntry.seq)))
+        )
 
 
 def _row(engine: sa.Engine, en: str) -> ReviewOrg:
     with Session(engine) as s:
-        return s.exec(select(ReviewOrg).where(col(ReviewOrg.enterprise_number) == en)
-                      .order_by(col(ReviewOrg.id).desc())).first()  # type: ignore[return-value]
+        return s.exec(
+            select(ReviewOrg).where(col(ReviewOrg.enterprise_number) == en).order_by(col(ReviewOrg.id).desc())
+        ).first()  # type: ignore[return-value]
 
 
 def test_a_campaign_mails_each_master_user_its_accounts_with_a_fixed_message_id(
-        engine: sa.Engine, tmp_path: Path) -> None:
+    engine: sa.Engine, tmp_path: Path
+) -> None:
     open_dossier(engine, tmp_path)
     _second_org(engine)
     result = _start(engine)
@@ -125,23 +143,38 @@ def test_a_campaign_mails_each_master_user_its_accounts_with_a_fixed_message_id(
         assert verify_chain(s.connection()).ok
 
 
-@pytest.mark.parametrize(("case", "sender", "auth", "expected"), [
-    ("another sender", "attacker@evil.example", [EVIL_PASS], "sender-not-master-user"),
-    ("dmarc fail", MU_EMAIL, ["mx.ethias.be; dmarc=fail header.from=acme.be"], "sender-not-authenticated"),
-    ("forged results from an untrusted host", MU_EMAIL, ["mx.evil.example; dmarc=pass header.from=acme.be"],
-     "sender-not-authenticated"),
-    ("display-name trick", f'"{MU_EMAIL}" <attacker@evil.example>', [EVIL_PASS], "sender-not-master-user"),
-    # read as no usable From at all (mime._sender): refused before any address is compared
-    ("encoded display-name trick", "=?utf-8?q?marie.peeters=40acme.be?= <attacker@evil.example>", [EVIL_PASS],
-     "not-mailed-by-master-user"),
-])
+@pytest.mark.parametrize(
+    ("case", "sender", "auth", "expected"),
+    [
+        ("another sender", "attacker@evil.example", [EVIL_PASS], "sender-not-master-user"),
+        ("dmarc fail", MU_EMAIL, ["mx.ethias.be; dmarc=fail header.from=acme.be"], "sender-not-authenticated"),
+        (
+            "forged results from an untrusted host",
+            MU_EMAIL,
+            ["mx.evil.example; dmarc=pass header.from=acme.be"],
+            "sender-not-authenticated",
+        ),
+        ("display-name trick", f'"{MU_EMAIL}" <attacker@evil.example>', [EVIL_PASS], "sender-not-master-user"),
+        # read as no usable From at all (mime._sender): refused before any address is compared
+        (
+            "encoded display-name trick",
+            "=?utf-8?q?marie.peeters=40acme.be?= <attacker@evil.example>",
+            [EVIL_PASS],
+            "not-mailed-by-master-user",
+        ),
+    ],
+)
 def test_a_forged_confirmation_is_refused_and_changes_nothing(
-        engine: sa.Engine, tmp_path: Path, case: str, sender: str, auth: list[str], expected: str) -> None:
+    engine: sa.Engine, tmp_path: Path, case: str, sender: str, auth: list[str], expected: str
+) -> None:
     open_dossier(engine, tmp_path)
     _start(engine)
     row = _row(engine, EN)
-    _receive(engine, tmp_path, [_reply(sender=sender, auth=auth, in_reply_to=row.message_ids[0], code=row.code,
-                                       mid="<forged@evil.example>")])
+    _receive(
+        engine,
+        tmp_path,
+        [_reply(sender=sender, auth=auth, in_reply_to=row.message_ids[0], code=row.code, mid="<forged@evil.example>")],
+    )
     assert _row(engine, EN).state == ReviewState.SENT.value, case
     [refused] = _entries(engine, AuditAction.ACCESS_REVIEW_REPLY_REFUSED)
     assert json.loads(refused.details)["code"] == expected, case
@@ -149,26 +182,35 @@ def test_a_forged_confirmation_is_refused_and_changes_nothing(
 
 
 def test_replies_for_another_organisation_or_without_the_code_are_refused_then_the_real_one_confirms(
-        engine: sa.Engine, tmp_path: Path) -> None:
+    engine: sa.Engine, tmp_path: Path
+) -> None:
     open_dossier(engine, tmp_path)
     _second_org(engine)
     _start(engine)
     mine, theirs = _row(engine, EN), _row(engine, EN2)
-    _receive(engine, tmp_path, [
-        # my Master User answers my mail but with the other organisation's code
-        _reply(sender=MU_EMAIL, auth=[PASS], in_reply_to=mine.message_ids[0], code=theirs.code, mid="<r1@acme.be>"),
-        # the other Master User, authenticated, answers my organisation's mail with my code
-        _reply(sender=OTHER_MU, auth=[OTHER_PASS], in_reply_to=mine.message_ids[0], code=mine.code,
-               mid="<r2@other.be>"),
-        # my Master User, authenticated, with my code but not in reply to the campaign's mail
-        _reply(sender=MU_EMAIL, auth=[PASS], in_reply_to=None, code=mine.code, mid="<r3@acme.be>"),
-    ])
+    _receive(
+        engine,
+        tmp_path,
+        [
+            # my Master User answers my mail but with the other organisation's code
+            _reply(sender=MU_EMAIL, auth=[PASS], in_reply_to=mine.message_ids[0], code=theirs.code, mid="<r1@acme.be>"),
+            # the other Master User, authenticated, answers my organisation's mail with my code
+            _reply(
+                sender=OTHER_MU, auth=[OTHER_PASS], in_reply_to=mine.message_ids[0], code=mine.code, mid="<r2@other.be>"
+            ),
+            # my Master User, authenticated, with my code but not in reply to the campaign's mail
+            _reply(sender=MU_EMAIL, auth=[PASS], in_reply_to=None, code=mine.code, mid="<r3@acme.be>"),
+        ],
+    )
     codes = sorted(json.loads(e.details)["code"] for e in _entries(engine, AuditAction.ACCESS_REVIEW_REPLY_REFUSED))
     assert codes == ["review-reply-code-mismatch", "review-reply-incomplete", "sender-not-master-user"]
     assert (_row(engine, EN).state, _row(engine, EN2).state) == ("sent", "sent")
 
-    _receive(engine, tmp_path / "2", [_reply(sender=MU_EMAIL, auth=[PASS], in_reply_to=mine.message_ids[0],
-                                             code=mine.code, mid="<ok@acme.be>")])
+    _receive(
+        engine,
+        tmp_path / "2",
+        [_reply(sender=MU_EMAIL, auth=[PASS], in_reply_to=mine.message_ids[0], code=mine.code, mid="<ok@acme.be>")],
+    )
     row = _row(engine, EN)
     assert row.state == ReviewState.CONFIRMED.value
     assert row.answer_message_id == "<ok@acme.be>"
@@ -203,8 +245,14 @@ def test_reminders_once_each_then_overdue_suspends_without_deleting(engine: sa.E
     row = _row(engine, EN)
     assert (row.state, row.reminded, len(row.message_ids)) == ("reminded", [1, 7], 3)
     with Session(engine) as s:
-        events = [r.event for r in s.exec(select(OutboxMessage).where(col(OutboxMessage.ref) == EN)
-                                          .where(col(OutboxMessage.event).like("access_review%")))]
+        events = [
+            r.event
+            for r in s.exec(
+                select(OutboxMessage)
+                .where(col(OutboxMessage.ref) == EN)
+                .where(col(OutboxMessage.event).like("access_review%"))
+            )
+        ]
     assert sorted(events) == ["access_review", "access_review_reminder", "access_review_reminder"]
 
     late = day(1)
@@ -241,8 +289,9 @@ def test_overdue_without_suspension_by_default(engine: sa.Engine, tmp_path: Path
     assert _row(engine, EN).reminded == []
 
 
-def test_a_campaign_refuses_a_past_due_date_and_an_organisation_that_is_not_open(engine: sa.Engine,
-                                                                                 tmp_path: Path) -> None:
+def test_a_campaign_refuses_a_past_due_date_and_an_organisation_that_is_not_open(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
     from errors import ProvisioningError
 
     open_dossier(engine, tmp_path)

@@ -36,13 +36,20 @@ def _chain(tmp_path: Path) -> tuple[Path, Path, Path]:
     try:
         with Session(engine) as session:
             for i in range(25):
-                append_entry(session, actor="system" if i % 3 else "Anna Peeters — réviseur",
-                             action=AuditAction.FORM_PARSED, org="0403170701" if i % 4 else None,
-                             login=f"x{i:04d}" if i % 2 else None, document_sha256=f"{i:064x}",
-                             reason=f"reason {i} \"quoted\"", details={"i": i, "naam": "Désirée"},
-                             at=T0 + timedelta(minutes=i, microseconds=i))
-            checkpoint = issue_checkpoint(session, load_private_key(keys.private_pem), actor="ops",
-                                          at=T0 + timedelta(hours=1))
+                append_entry(
+                    session,
+                    actor="system" if i % 3 else "Anna Peeters — réviseur",
+                    action=AuditAction.FORM_PARSED,
+                    org="0403170701" if i % 4 else None,
+                    login=f"x{i:04d}" if i % 2 else None,
+                    document_sha256=f"{i:064x}",
+                    reason=f'reason {i} "quoted"',
+                    details={"i": i, "naam": "Désirée"},
+                    at=T0 + timedelta(minutes=i, microseconds=i),
+                )
+            checkpoint = issue_checkpoint(
+                session, load_private_key(keys.private_pem), actor="ops", at=T0 + timedelta(hours=1)
+            )
             session.commit()
     finally:
         engine.dispose()
@@ -54,8 +61,12 @@ def _chain(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 def test_the_documented_script_verifies_a_product_chain_and_its_checkpoint(tmp_path: Path) -> None:
     db, cp, pub = _chain(tmp_path)
-    done = subprocess.run([sys.executable, str(_script(tmp_path)), str(db), str(cp), str(pub)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, str(_script(tmp_path)), str(db), str(cp), str(pub)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "chain intact: 26 entries" in done.stdout
     assert "checkpoint 25 verified" in done.stdout
@@ -68,7 +79,8 @@ def test_the_documented_script_catches_an_edited_entry(tmp_path: Path) -> None:
         conn.exec_driver_sql("DROP TRIGGER audit_entry_no_update")
         conn.exec_driver_sql("UPDATE audit_entry SET reason = 'nothing happened' WHERE seq = 7")
     engine.dispose()
-    done = subprocess.run([sys.executable, str(_script(tmp_path)), str(db)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, str(_script(tmp_path)), str(db)], capture_output=True, text=True, check=False
+    )
     assert done.returncode != 0
     assert "entry 7 was edited" in done.stderr

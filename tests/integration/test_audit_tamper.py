@@ -44,10 +44,17 @@ N = 12
 def _fill(engine: Engine, n: int = N) -> None:
     with Session(engine) as session:
         for i in range(n):
-            append_entry(session, actor="system" if i % 3 else "Anna Peeters", action=AuditAction.FORM_PARSED,
-                         org="0403170701", login=f"x{i:04d}" if i % 2 else None,
-                         document_sha256=f"{i:064x}", reason=f"reason {i}", details={"i": i},
-                         at=T0 + timedelta(minutes=i))
+            append_entry(
+                session,
+                actor="system" if i % 3 else "Anna Peeters",
+                action=AuditAction.FORM_PARSED,
+                org="0403170701",
+                login=f"x{i:04d}" if i % 2 else None,
+                document_sha256=f"{i:064x}",
+                reason=f"reason {i}",
+                details={"i": i},
+                at=T0 + timedelta(minutes=i),
+            )
         session.commit()
 
 
@@ -93,8 +100,16 @@ def test_appended_chain_verifies_and_reads_back(engine: Engine) -> None:
 def test_rolled_back_append_leaves_no_gap(engine: Engine) -> None:
     _fill(engine, 2)
     with Session(engine) as session:
-        append_entry(session, actor="system", action=AuditAction.MAIL_QUEUED, org=None, login=None,
-                     document_sha256=None, reason="to be rolled back", at=T0)
+        append_entry(
+            session,
+            actor="system",
+            action=AuditAction.MAIL_QUEUED,
+            org=None,
+            login=None,
+            document_sha256=None,
+            reason="to be rolled back",
+            at=T0,
+        )
         session.rollback()
     _fill(engine, 1)
     assert _verify(engine) == (None, None)
@@ -103,8 +118,16 @@ def test_rolled_back_append_leaves_no_gap(engine: Engine) -> None:
 
 def test_naive_time_is_refused(engine: Engine) -> None:
     with Session(engine) as session, pytest.raises(AuditError):
-        append_entry(session, actor="system", action=AuditAction.MAIL_SENT, org=None, login=None,
-                     document_sha256=None, reason="r", at=datetime(2026, 1, 1))
+        append_entry(
+            session,
+            actor="system",
+            action=AuditAction.MAIL_SENT,
+            org=None,
+            login=None,
+            document_sha256=None,
+            reason="r",
+            at=datetime(2026, 1, 1),
+        )
 
 
 def test_database_refuses_update_and_delete(engine: Engine) -> None:
@@ -125,8 +148,9 @@ def test_edited_field_is_named(engine: Engine) -> None:
 def test_edited_time_is_named(engine: Engine) -> None:
     _fill(engine)
     with _as_attacker(engine) as conn:
-        conn.execute(sa.update(AUDIT_ENTRY).where(AUDIT_ENTRY.c.seq == 7)
-                     .values(at=T0 + timedelta(minutes=7, microseconds=1)))
+        conn.execute(
+            sa.update(AUDIT_ENTRY).where(AUDIT_ENTRY.c.seq == 7).values(at=T0 + timedelta(minutes=7, microseconds=1))
+        )
     assert _verify(engine) == (7, ChainProblem.ALTERED)
 
 
@@ -134,12 +158,25 @@ def test_edited_row_with_its_own_hash_recomputed_is_named(engine: Engine) -> Non
     _fill(engine)
     with _as_attacker(engine) as conn:
         row = dict(conn.execute(sa.select(AUDIT_ENTRY).where(AUDIT_ENTRY.c.seq == 5)).one()._mapping)
-        (forged,) = chain([EntryFields(at=row["at"], actor=row["actor"], action=AuditAction(row["action"]),
-                                       org=row["org"], login=row["login"], document_sha256=row["document_sha256"],
-                                       reason="rewritten", details=row["details"])],
-                          start_seq=5, prev_hash=row["prev_hash"])
-        conn.execute(sa.update(AUDIT_ENTRY).where(AUDIT_ENTRY.c.seq == 5)
-                     .values(reason="rewritten", hash=forged["hash"]))
+        (forged,) = chain(
+            [
+                EntryFields(
+                    at=row["at"],
+                    actor=row["actor"],
+                    action=AuditAction(row["action"]),
+                    org=row["org"],
+                    login=row["login"],
+                    document_sha256=row["document_sha256"],
+                    reason="rewritten",
+                    details=row["details"],
+                )
+            ],
+            start_seq=5,
+            prev_hash=row["prev_hash"],
+        )
+        conn.execute(
+            sa.update(AUDIT_ENTRY).where(AUDIT_ENTRY.c.seq == 5).values(reason="rewritten", hash=forged["hash"])
+        )
     assert _verify(engine) == (5, ChainProblem.RELINKED)
 
 
@@ -211,9 +248,23 @@ def test_recomputed_hash_forgery_is_caught_by_the_checkpoint(engine: Engine) -> 
     with _as_attacker(engine) as conn:
         rows = [dict(r._mapping) for r in conn.execute(sa.select(AUDIT_ENTRY).order_by(AUDIT_ENTRY.c.seq))]
         rows[3]["reason"] = "never happened"
-        forged = list(chain([EntryFields(at=r["at"], actor=r["actor"], action=AuditAction(r["action"]),
-                                         org=r["org"], login=r["login"], document_sha256=r["document_sha256"],
-                                         reason=r["reason"], details=r["details"]) for r in rows]))
+        forged = list(
+            chain(
+                [
+                    EntryFields(
+                        at=r["at"],
+                        actor=r["actor"],
+                        action=AuditAction(r["action"]),
+                        org=r["org"],
+                        login=r["login"],
+                        document_sha256=r["document_sha256"],
+                        reason=r["reason"],
+                        details=r["details"],
+                    )
+                    for r in rows
+                ]
+            )
+        )
         conn.execute(sa.delete(AUDIT_ENTRY))
         conn.execute(AUDIT_ENTRY.insert(), forged)
         conn.execute(sa.update(AUDIT_HEAD).values(seq=forged[-1]["seq"], hash=forged[-1]["hash"]))
@@ -263,9 +314,15 @@ _WRITER = textwrap.dedent("""
 
 def test_two_processes_appending_at_once_leave_one_valid_chain(db_url: str, engine: Engine) -> None:
     per_process = 60
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, db_url, name, str(per_process)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-             for name in ("worker-a", "worker-b")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, db_url, name, str(per_process)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("worker-a", "worker-b")
+    ]
     for p in procs:
         assert p.stdout is not None
         assert p.stdout.readline() == "ready\n"
@@ -285,13 +342,15 @@ def test_two_processes_appending_at_once_leave_one_valid_chain(db_url: str, engi
 
 # --- issue 14.11: verify never crashes, the head is recomputed from the chain ----------------------
 
+
 def test_a_blob_in_details_is_a_named_break_not_a_traceback(engine: Engine) -> None:
     _fill(engine)
     with _as_attacker(engine) as conn:
         if conn.dialect.name == "postgresql":
             # a column type changed under the application: every row's details is now bytea
-            conn.exec_driver_sql("ALTER TABLE audit_entry ALTER COLUMN details TYPE bytea "
-                                 "USING convert_to(details, 'UTF8')")
+            conn.exec_driver_sql(
+                "ALTER TABLE audit_entry ALTER COLUMN details TYPE bytea USING convert_to(details, 'UTF8')"
+            )
         else:
             conn.exec_driver_sql("UPDATE audit_entry SET details = X'00FF7B7D' WHERE seq = 5")
     try:
@@ -303,8 +362,9 @@ def test_a_blob_in_details_is_a_named_break_not_a_traceback(engine: Engine) -> N
     finally:
         if engine.dialect.name == "postgresql":
             with _as_attacker(engine) as conn:
-                conn.exec_driver_sql("ALTER TABLE audit_entry ALTER COLUMN details TYPE text "
-                                     "USING convert_from(details, 'UTF8')")
+                conn.exec_driver_sql(
+                    "ALTER TABLE audit_entry ALTER COLUMN details TYPE text USING convert_from(details, 'UTF8')"
+                )
 
 
 def test_text_in_the_seq_column_is_a_named_break(engine: Engine) -> None:
@@ -325,8 +385,16 @@ def test_a_deleted_head_row_is_a_break_and_the_next_append_rebuilds_it_on_record
     # the next run does not crash on a duplicate seq 1: it rebuilds the head from a chain that
     # verifies, and says so in the chain itself
     with Session(engine) as session:
-        entry = append_entry(session, actor="system", action=AuditAction.MAIL_SENT, org=None, login=None,
-                             document_sha256=None, reason="after", at=T0 + timedelta(hours=2))
+        entry = append_entry(
+            session,
+            actor="system",
+            action=AuditAction.MAIL_SENT,
+            org=None,
+            login=None,
+            document_sha256=None,
+            reason="after",
+            at=T0 + timedelta(hours=2),
+        )
         session.commit()
     assert entry.seq == N + 2
     with engine.connect() as conn:
@@ -342,8 +410,16 @@ def test_a_deleted_head_row_over_a_broken_chain_is_a_coded_refusal(engine: Engin
         conn.execute(sa.delete(AUDIT_HEAD))
         conn.execute(sa.delete(AUDIT_ENTRY).where(AUDIT_ENTRY.c.seq == 4))
     with Session(engine) as session, pytest.raises(AuditError) as exc:
-        append_entry(session, actor="system", action=AuditAction.MAIL_SENT, org=None, login=None,
-                     document_sha256=None, reason="after", at=T0 + timedelta(hours=2))
+        append_entry(
+            session,
+            actor="system",
+            action=AuditAction.MAIL_SENT,
+            org=None,
+            login=None,
+            document_sha256=None,
+            reason="after",
+            at=T0 + timedelta(hours=2),
+        )
     assert exc.value.code == "audit-chain-broken"
     assert _verify(engine) == (4, ChainProblem.MISSING)
 
@@ -355,8 +431,16 @@ def test_a_head_set_back_is_named_and_refuses_appends(engine: Engine) -> None:
         conn.execute(sa.update(AUDIT_HEAD).values(seq=9, hash=nine))
     assert _verify(engine) == (10, ChainProblem.HEAD_MISMATCH)
     with Session(engine) as session, pytest.raises(AuditError) as exc:
-        append_entry(session, actor="system", action=AuditAction.MAIL_SENT, org=None, login=None,
-                     document_sha256=None, reason="after", at=T0 + timedelta(hours=2))
+        append_entry(
+            session,
+            actor="system",
+            action=AuditAction.MAIL_SENT,
+            org=None,
+            login=None,
+            document_sha256=None,
+            reason="after",
+            at=T0 + timedelta(hours=2),
+        )
     assert exc.value.code == "audit-head-mismatch"
 
 
@@ -366,16 +450,33 @@ def test_a_deleted_tail_row_with_its_head_left_is_named(engine: Engine) -> None:
         conn.execute(sa.delete(AUDIT_ENTRY).where(AUDIT_ENTRY.c.seq == N))
     assert _verify(engine) == (N, ChainProblem.TRUNCATED)
     with Session(engine) as session, pytest.raises(AuditError) as exc:
-        append_entry(session, actor="system", action=AuditAction.MAIL_SENT, org=None, login=None,
-                     document_sha256=None, reason="after", at=T0 + timedelta(hours=2))
+        append_entry(
+            session,
+            actor="system",
+            action=AuditAction.MAIL_SENT,
+            org=None,
+            login=None,
+            document_sha256=None,
+            reason="after",
+            at=T0 + timedelta(hours=2),
+        )
     assert exc.value.code == "audit-head-mismatch"
 
 
 def _batch(n: int, start: int = 0) -> list[EntryFields]:
-    return [EntryFields(at=T0 + timedelta(minutes=start + i), actor="system", action=AuditAction.ACCOUNT_CREATED,
-                        org="0403170701", login=f"EAP{start + i:08d}", document_sha256=f"{start + i:064x}",
-                        reason=f"entry {start + i}", details=canonical_details({"n": start + i, "name": "Zoë"}))
-            for i in range(n)]
+    return [
+        EntryFields(
+            at=T0 + timedelta(minutes=start + i),
+            actor="system",
+            action=AuditAction.ACCOUNT_CREATED,
+            org="0403170701",
+            login=f"EAP{start + i:08d}",
+            document_sha256=f"{start + i:064x}",
+            reason=f"entry {start + i}",
+            details=canonical_details({"n": start + i, "name": "Zoë"}),
+        )
+        for i in range(n)
+    ]
 
 
 def test_entries_appended_together_hash_as_if_appended_one_by_one(engine: Engine) -> None:
@@ -399,7 +500,10 @@ def test_entries_appended_together_after_a_deleted_head_follow_the_rebuild_note(
     with Session(engine) as session:
         rows = append_entries(session, _batch(2, start=100))
         session.commit()
-    assert [(r["seq"], r["action"]) for r in rows] == [(N + 1, "audit_head_rebuilt"), (N + 2, "account_created"),
-                                                        (N + 3, "account_created")]
+    assert [(r["seq"], r["action"]) for r in rows] == [
+        (N + 1, "audit_head_rebuilt"),
+        (N + 2, "account_created"),
+        (N + 3, "account_created"),
+    ]
     assert _head_of(engine) == (N + 3, rows[-1]["hash"])
     assert _verify(engine) == (None, None)

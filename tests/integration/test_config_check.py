@@ -21,8 +21,9 @@ def _check(capsys: pytest.CaptureFixture[str], config: Path) -> tuple[int, list[
 
 
 @pytest.fixture
-def deployment(tmp_path: Path, db_url: str, imap_account: ImapAccount, smtp_server: SmtpServer,
-               monkeypatch: pytest.MonkeyPatch) -> Path:
+def deployment(
+    tmp_path: Path, db_url: str, imap_account: ImapAccount, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     monkeypatch.delenv("EXTRANET_INTAKE_CONFIG", raising=False)
     monkeypatch.setenv(IMAP_PASSWORD_ENV, imap_account.password)
     monkeypatch.setenv(SMTP_PASSWORD_ENV, smtp_server.password)
@@ -32,8 +33,8 @@ def deployment(tmp_path: Path, db_url: str, imap_account: ImapAccount, smtp_serv
 
 
 def test_a_sound_deployment_passes_every_check_and_nothing_changes(
-        capsys: pytest.CaptureFixture[str], deployment: Path, imap_account: ImapAccount,
-        smtp_server: SmtpServer) -> None:
+    capsys: pytest.CaptureFixture[str], deployment: Path, imap_account: ImapAccount, smtp_server: SmtpServer
+) -> None:
     capsys.readouterr()
     code, lines = _check(capsys, deployment)
     assert code == 0, lines
@@ -41,8 +42,9 @@ def test_a_sound_deployment_passes_every_check_and_nothing_changes(
     assert [line.split()[1] for line in lines if line.startswith("ok")][:4] == ["config", "database", "imap", "imap"]
     assert any("schema at" in line for line in lines if line.startswith("ok    database"))
     assert any(f"logged in as {imap_account.user}@" in line for line in lines)
-    assert any(line.startswith("ok    smtp") and "STARTTLS" in line and f"AUTH as {smtp_server.user}" in line
-               for line in lines)
+    assert any(
+        line.startswith("ok    smtp") and "STARTTLS" in line and f"AUTH as {smtp_server.user}" in line for line in lines
+    )
     assert not any(line.startswith("FAIL") for line in lines)
     # read-only: the folders the first run would make are only reported, no mail was sent
     assert any("[imap-folder-missing] folder 'Processed'" in line for line in lines)
@@ -51,8 +53,9 @@ def test_a_sound_deployment_passes_every_check_and_nothing_changes(
     assert imap_account.password not in "\n".join(lines)
 
 
-def test_wrong_passwords_fail_their_check_with_a_code(capsys: pytest.CaptureFixture[str], deployment: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_passwords_fail_their_check_with_a_code(
+    capsys: pytest.CaptureFixture[str], deployment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     wrong = "Not-the-Pa55word-42"
     monkeypatch.setenv(IMAP_PASSWORD_ENV, wrong)
     monkeypatch.setenv(SMTP_PASSWORD_ENV, wrong)
@@ -84,11 +87,13 @@ def test_loose_permissions_are_warned_about(capsys: pytest.CaptureFixture[str], 
     # (the db_url fixture's SQLite file is a plain copy, so it may be warned about too)
     assert [line for line in lines if "path-permissions-loose" in line and "database" not in line] == [
         f"warn  folders   [path-permissions-loose] reports {reports} (0755) is readable by others: chmod o-rwx "
-        "(the data are personal)"]
+        "(the data are personal)"
+    ]
 
 
-def test_an_smtp_transport_without_a_host_is_an_invalid_file(capsys: pytest.CaptureFixture[str],
-                                                             deployment: Path) -> None:
+def test_an_smtp_transport_without_a_host_is_an_invalid_file(
+    capsys: pytest.CaptureFixture[str], deployment: Path
+) -> None:
     text = deployment.read_text(encoding="utf-8")
     deployment.write_text(re.sub(r'\[mail.smtp\]\nhost = "[^"]*"\n', "[mail.smtp]\n", text), encoding="utf-8")
     capsys.readouterr()
@@ -100,8 +105,9 @@ def test_an_smtp_transport_without_a_host_is_an_invalid_file(capsys: pytest.Capt
     assert main(["run", "--config", str(deployment)]) == 2  # every command refuses it before doing anything
 
 
-def test_a_missing_database_fails(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_database_fails(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("EXTRANET_INTAKE_CONFIG", raising=False)
     config = tmp_path / "c.toml"
     config.write_text('[run]\ndata_dir = "var"\n', encoding="utf-8")

@@ -20,8 +20,10 @@ from tests.integration.test_provisioning_flow import approve_item, load_referenc
 
 def _counts(engine: sa.Engine) -> tuple[int, int]:
     with Session(engine) as session:
-        return (session.exec(select(func.count()).select_from(OutboxMessage)).one(),
-                session.exec(select(func.count()).select_from(AuditEntry)).one())
+        return (
+            session.exec(select(func.count()).select_from(OutboxMessage)).one(),
+            session.exec(select(func.count()).select_from(AuditEntry)).one(),
+        )
 
 
 def _item(engine: sa.Engine, sha: str | None) -> ReviewItem:
@@ -29,8 +31,7 @@ def _item(engine: sa.Engine, sha: str | None) -> ReviewItem:
         return session.exec(select(ReviewItem).where(col(ReviewItem.document_sha256) == sha)).one()
 
 
-def test_a_failure_after_the_mails_are_queued_leaves_nothing_of_the_decision(
-        engine: sa.Engine, tmp_path: Path) -> None:
+def test_a_failure_after_the_mails_are_queued_leaves_nothing_of_the_decision(engine: sa.Engine, tmp_path: Path) -> None:
     load_reference(engine, tmp_path)
     agreement, form = agr(), mu()
     assert receive(engine, agreement).outcome is Outcome.REVIEW
@@ -46,8 +47,13 @@ def test_a_failure_after_the_mails_are_queued_leaves_nothing_of_the_decision(
         raise RuntimeError("killed between queueing and committing")
 
     with Session(engine) as session, pytest.raises(RuntimeError):
-        commit_decision(session, lambda: add_approval(session, item_id, by="Reviewer One", clock=clock,
-                                                      required=1), clock=clock, actor="Reviewer One", then=boom)
+        commit_decision(
+            session,
+            lambda: add_approval(session, item_id, by="Reviewer One", clock=clock, required=1),
+            clock=clock,
+            actor="Reviewer One",
+            then=boom,
+        )
     assert _counts(engine) == before  # no mail, no audit entry
     assert _item(engine, form.sha256).status == "open"
 

@@ -18,22 +18,35 @@ ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "deploy" / "systemd"
 NAMES = ("extranet-intake-run.service", "extranet-intake-run.timer", "extranet-intake-web.service")
 BINARY = "/opt/extranet-intake/.venv/bin/extranet-intake"
-HARDENING = {"User": "extranet-intake", "ProtectSystem": "strict", "ReadWritePaths": "/var/lib/extranet-intake",
-             "NoNewPrivileges": "true", "PrivateTmp": "true", "ProtectHome": "true", "UMask": "0027",
-             "CapabilityBoundingSet": ""}
+HARDENING = {
+    "User": "extranet-intake",
+    "ProtectSystem": "strict",
+    "ReadWritePaths": "/var/lib/extranet-intake",
+    "NoNewPrivileges": "true",
+    "PrivateTmp": "true",
+    "ProtectHome": "true",
+    "UMask": "0027",
+    "CapabilityBoundingSet": "",
+}
 
 
 def _analyze() -> str:
     found = shutil.which("systemd-analyze")
     if found is None:
-        pytest.fail("systemd-analyze is missing: install the Debian package systemd (scripts/setup does)",
-                    pytrace=False)
+        pytest.fail(
+            "systemd-analyze is missing: install the Debian package systemd (scripts/setup does)", pytrace=False
+        )
     return found
 
 
 def _verify(root: Path, units: list[Path]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([_analyze(), "verify", "--man=no", "--recursive-errors=no", f"--root={root}",
-                           *map(str, units)], capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [_analyze(), "verify", "--man=no", "--recursive-errors=no", f"--root={root}", *map(str, units)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _fake_root(tmp_path: Path) -> Path:
@@ -66,9 +79,14 @@ def test_the_units_verify(tmp_path: Path) -> None:
     assert (proc.returncode, proc.stdout + proc.stderr) == (0, "")
 
 
-@pytest.mark.parametrize(("good", "bad"), [("ProtectSystem=strict", "ProtectSytem=strict"),
-                                           ("ProtectSystem=strict", "ProtectSystem=maybe"),
-                                           (BINARY, "/opt/nowhere/extranet-intake")])
+@pytest.mark.parametrize(
+    ("good", "bad"),
+    [
+        ("ProtectSystem=strict", "ProtectSytem=strict"),
+        ("ProtectSystem=strict", "ProtectSystem=maybe"),
+        (BINARY, "/opt/nowhere/extranet-intake"),
+    ],
+)
 def test_verify_catches_a_broken_unit(tmp_path: Path, good: str, bad: str) -> None:
     root = _fake_root(tmp_path)
     text = (UNITS / NAMES[0]).read_text(encoding="utf-8")

@@ -72,8 +72,11 @@ def test_xlsx_shows_as_a_table_of_values(samples_dir: Path) -> None:
 
 
 def test_doubtful_fields_are_the_ocr_warnings_fields() -> None:
-    warnings = [{"code": "ocr-low-confidence", "field": "mu_email"}, {"code": "ocr-unreadable-field", "field": "x"},
-                {"code": "signed-date-old", "field": "signed_date"}]
+    warnings = [
+        {"code": "ocr-low-confidence", "field": "mu_email"},
+        {"code": "ocr-unreadable-field", "field": "x"},
+        {"code": "signed-date-old", "field": "signed_date"},
+    ]
     assert doubtful_fields(warnings) == {"mu_email", "x"}
 
 

@@ -24,10 +24,18 @@ ACTIONS = (AuditAction.ACCOUNT_CREATED, AuditAction.MAIL_SENT, AuditAction.REVIE
 
 def _fill(engine: sa.Engine, n: int) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    fields = (EntryFields(at=start + timedelta(hours=i), actor=f"actor{i % 4}", action=ACTIONS[i % 3],
-                          org=f"{i % 5:010d}", login=f"L{i % 7}", document_sha256=None,
-                          reason="=HYPERLINK(\"x\")" if i == 0 else f"entry {i}")
-              for i in range(n))
+    fields = (
+        EntryFields(
+            at=start + timedelta(hours=i),
+            actor=f"actor{i % 4}",
+            action=ACTIONS[i % 3],
+            org=f"{i % 5:010d}",
+            login=f"L{i % 7}",
+            document_sha256=None,
+            reason='=HYPERLINK("x")' if i == 0 else f"entry {i}",
+        )
+        for i in range(n)
+    )
     rows = list(chain(fields))
     with engine.begin() as conn:
         conn.execute(AUDIT_ENTRY.insert(), rows)
@@ -55,8 +63,9 @@ def test_review_queue_filters_names_waiting_and_counts(engine: sa.Engine, tmp_pa
         assert review_queue(session, now=later, filters=QueueFilter(min_age=timedelta(days=30))).rows == []
         reason = page.rows[0].reasons[0]
         assert page.by_reason[reason] >= 1
-        assert all(reason in r.reasons for r in review_queue(session, now=later,
-                                                              filters=QueueFilter(reason=reason)).rows)
+        assert all(
+            reason in r.reasons for r in review_queue(session, now=later, filters=QueueFilter(reason=reason)).rows
+        )
         add_approval(session, page.rows[0].id, by="An", clock=clock, required=2)
         session.commit()
         assert review_queue(session, now=later).rows[0].approvals == 1
@@ -90,8 +99,7 @@ def test_audit_pages_are_keyset_newest_first_and_filtered(engine: sa.Engine) -> 
         got = audit_page(conn, days, size=100).rows
         assert got
         assert all(r["at"].date() == date(2026, 1, 2) and r["actor"] == "actor1" for r in got)
-        assert len(list(filtered_entries(conn, AuditFilter(login="L3")))) == len(
-            [i for i in range(1200) if i % 7 == 3])
+        assert len(list(filtered_entries(conn, AuditFilter(login="L3")))) == len([i for i in range(1200) if i % 7 == 3])
         assert verify_chain(conn).ok
 
 
@@ -104,8 +112,7 @@ def test_exports_semicolon_csv_and_xlsx_with_dates_and_filter_row(engine: sa.Eng
         assert rows[0][:3] == ["seq", "at", "actor"]
         assert rows[1][7].startswith("'=")  # formula injection still neutralised
         xlsx = tmp_path / "a.xlsx"
-        assert export_entries(filtered_entries(conn, AuditFilter(actor="actor0")), fmt=ExportFormat.XLSX,
-                              out=xlsx) == 8
+        assert export_entries(filtered_entries(conn, AuditFilter(actor="actor0")), fmt=ExportFormat.XLSX, out=xlsx) == 8
     sheet = load_workbook(xlsx).active
     assert sheet is not None
     assert sheet.auto_filter.ref == "A1:L9"

@@ -35,17 +35,30 @@ Plan = list[tuple[str, str, str | None, str | None, str, str, tuple[str, ...]]]
 def _plan(report: RunReport) -> Plan:
     """Per document: content, source, form, organisation, read, decided, and the rule's reasons (the dry
     run adds the mails it would queue, which a real run's report names elsewhere)."""
-    return [(d.sha256, d.source, d.form_id, d.org, d.parse, d.outcome,
-             tuple(r for r in d.reasons if not r.startswith("mail "))) for d in report.documents]
+    return [
+        (
+            d.sha256,
+            d.source,
+            d.form_id,
+            d.org,
+            d.parse,
+            d.outcome,
+            tuple(r for r in d.reasons if not r.startswith("mail ")),
+        )
+        for d in report.documents
+    ]
 
 
 def _config(root: Path, db_url: str, source: str, imap: ImapAccount | None) -> Config:
     imap_part = "enabled = false"
     if imap is not None:
-        imap_part = (f'enabled = true\nhost = "127.0.0.1"\nport = {imap.server.port}\ntls = "none"\n'
-                     f'user = "{imap.user}"\npassword_env = "{PASSWORD_ENV}"')
+        imap_part = (
+            f'enabled = true\nhost = "127.0.0.1"\nport = {imap.server.port}\ntls = "none"\n'
+            f'user = "{imap.user}"\npassword_env = "{PASSWORD_ENV}"'
+        )
     path = root / "extranet-intake.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [database]
 url = "{db_url}"
 
@@ -68,7 +81,9 @@ stable_seconds = 600
 
 [mail]
 transport = "file"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return load_config(path)
 
 
@@ -116,9 +131,14 @@ def imap_password(imap_account: ImapAccount, monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("source", ["imap", "maildir", "drop"])
-def test_the_dry_run_plans_what_the_run_then_does(source: str, tmp_path: Path, db_url: str,
-                                                  request: pytest.FixtureRequest, manifest: dict[str, Any],
-                                                  samples_dir: Path) -> None:
+def test_the_dry_run_plans_what_the_run_then_does(
+    source: str,
+    tmp_path: Path,
+    db_url: str,
+    request: pytest.FixtureRequest,
+    manifest: dict[str, Any],
+    samples_dir: Path,
+) -> None:
     imap: ImapAccount | None = None
     if source == "imap":
         imap = request.getfixturevalue("imap_password")
@@ -153,8 +173,11 @@ def test_the_dry_run_plans_what_the_run_then_does(source: str, tmp_path: Path, d
     assert real.documents, "the samples gave the run documents to decide"
     assert _plan(dry) == _plan(real)
     if source == "maildir":  # the Maildir's own part cap kept the big fiches out, the small forms in
-        sizes = {a["sha256"]: (samples_dir / a["document"]).stat().st_size
-                 for m in manifest["messages"] for a in m["attachments"]}
+        sizes = {
+            a["sha256"]: (samples_dir / a["document"]).stat().st_size
+            for m in manifest["messages"]
+            for a in m["attachments"]
+        }
         assert all(sizes[d.sha256] <= MAILDIR_PART_CAP for d in real.documents)
         assert any(size > MAILDIR_PART_CAP for size in sizes.values())
     if source == "drop":

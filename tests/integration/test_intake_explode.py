@@ -35,8 +35,10 @@ def _arrivals(sessions) -> list[Arrival]:  # type: ignore[no-untyped-def]
 def test_crash_between_the_stages_then_exactly_once(tmp_path: Path) -> None:
     maildir = tmp_path / "Maildir"
     pdfs = [fake_pdf(f"x{i}") for i in range(3)]
-    raws = [make_message(attachments=[(f"f{i}.pdf", pdf), (f"copy{i}.pdf", pdf)], auth_results=[GATEWAY_PASS])
-            for i, pdf in enumerate(pdfs)]
+    raws = [
+        make_message(attachments=[(f"f{i}.pdf", pdf), (f"copy{i}.pdf", pdf)], auth_results=[GATEWAY_PASS])
+        for i, pdf in enumerate(pdfs)
+    ]
     _deliver(maildir, raws)
     store, sessions, _ = store_and_sessions(tmp_path)
     cfg = MaildirConfig(path=maildir)
@@ -114,8 +116,7 @@ def test_bad_messages_are_recorded_with_their_code(tmp_path: Path) -> None:
     later = explode(store, sessions)
     assert (later.seen, later.stored, later.documents) == (1, 1, 1)
     with sessions() as s:
-        states = {d.sha256: d.parse_state for d in s.exec(select(Document).where(
-            col(Document.kind) == "message"))}
+        states = {d.sha256: d.parse_state for d in s.exec(select(Document).where(col(Document.kind) == "message"))}
     assert set(states.values()) == {ParseState.NOT_APPLICABLE}
 
 
@@ -168,14 +169,17 @@ def test_a_message_without_a_form_is_a_coded_rejection_with_an_audit_entry(tmp_p
         outcome = s.exec(select(Arrival.outcome).where(col(Arrival.sha256) == sha256_of(question))).one()
     assert outcome == "no-form-attachment"
     assert [(e["action"], e["document_sha256"], e["reason"]) for e in entries] == [
-        ("document_rejected", sha256_of(question), "no-form-attachment")]
+        ("document_rejected", sha256_of(question), "no-form-attachment")
+    ]
 
 
 def test_a_part_refused_beside_a_form_gets_an_audit_entry(tmp_path: Path) -> None:
     maildir = tmp_path / "Maildir"
     form = fake_pdf("kept beside a big one")
-    mixed = make_message(attachments=[("fiche.pdf", form), ("scan-600dpi.pdf", fake_pdf("big", size=40_000))],
-                         auth_results=[GATEWAY_PASS])
+    mixed = make_message(
+        attachments=[("fiche.pdf", form), ("scan-600dpi.pdf", fake_pdf("big", size=40_000))],
+        auth_results=[GATEWAY_PASS],
+    )
     plain = make_message(attachments=[("g.pdf", fake_pdf("plain"))], body="Zie bijlage.", auth_results=[GATEWAY_PASS])
     _deliver(maildir, [mixed, plain])
     store, sessions, _ = store_and_sessions(tmp_path)
@@ -185,7 +189,8 @@ def test_a_part_refused_beside_a_form_gets_an_audit_entry(tmp_path: Path) -> Non
     with sessions() as s:
         entries = list(iter_entries(s.connection()))
     assert [(e["action"], e["document_sha256"], e["reason"]) for e in entries] == [
-        ("document_rejected", sha256_of(mixed), "part-too-large")]  # the plain mail's text body is no refusal
+        ("document_rejected", sha256_of(mixed), "part-too-large")
+    ]  # the plain mail's text body is no refusal
     skipped = json.loads(entries[0]["details"])["skipped"]
     assert [(p["filename"], p["reason"]) for p in skipped] == [("scan-600dpi.pdf", "part-too-large")]
     assert skipped[0]["size"] > 20_000

@@ -104,8 +104,16 @@ def test_drop_ignores_hidden_temporary_and_unstable_files(tmp_path: Path) -> Non
     assert report.ok, report.errors
     assert (report.stored, report.documents, report.moved, report.skipped) == (3, 2, 3, 1)
     assert sorted(p.name for p in drop.iterdir()) == sorted(
-        [".~lock.fiche.xlsx#", "~$fiche.xlsx", "Thumbs.db", "upload.pdf.part", "scan.tmp", ".hidden.pdf",
-         "being-written.pdf"])
+        [
+            ".~lock.fiche.xlsx#",
+            "~$fiche.xlsx",
+            "Thumbs.db",
+            "upload.pdf.part",
+            "scan.tmp",
+            ".hidden.pdf",
+            "being-written.pdf",
+        ]
+    )
     day = datetime.now(UTC).date().isoformat()
     assert sorted(p.name for p in (archive / day).iterdir()) == ["copy of scan.pdf", "fiche.xlsx", "scan001.pdf"]
     with sessions() as s:
@@ -142,8 +150,10 @@ def test_drop_refuses_links_and_oversized_files_with_an_audit_entry(tmp_path: Pa
     assert (failed / "c-link.pdf").is_symlink()  # the link itself moved; its target untouched
     assert secret.exists()
     with sessions() as s:
-        refused = sorted((e["reason"], json.loads(e["details"])["source"].split("|")[0]) for e in iter_entries(
-            s.connection(), actions=[AuditAction.DOCUMENT_REJECTED]))
+        refused = sorted(
+            (e["reason"], json.loads(e["details"])["source"].split("|")[0])
+            for e in iter_entries(s.connection(), actions=[AuditAction.DOCUMENT_REJECTED])
+        )
     assert refused == [("file-symlink", "drop:c-link.pdf"), ("file-too-large", "drop:huge.pdf")]
 
 
@@ -184,8 +194,9 @@ def test_a_pipe_in_the_drop_folder_or_a_link_in_the_maildir_is_refused_not_read(
     for p in drop.iterdir():
         os.utime(p, (old, old))
     store, sessions, _ = store_and_sessions(tmp_path)
-    report = poll_drop(DropConfig(path=drop, archive=archive, stable_seconds=30), store=store,
-                       session_factory=sessions, clock=clock)
+    report = poll_drop(
+        DropConfig(path=drop, archive=archive, stable_seconds=30), store=store, session_factory=sessions, clock=clock
+    )
     assert [e.code for e in report.errors] == ["file-not-regular"]
     assert (report.stored, report.failed) == (1, 1)
     assert [p.name for p in (archive / "failed").rglob("*")] == [datetime.now(UTC).date().isoformat(), "pipe.pdf"]
@@ -232,8 +243,15 @@ def test_drop_leaves_a_file_it_cannot_read_and_goes_on() -> None:
         (root / "drop" / "b-scan.pdf").chmod(0o644)
         for p in (root, root / "drop"):
             p.chmod(0o777)
-        child = subprocess.run([sys.executable, "-c", UNREADABLE_CHILD, str(root)], cwd=ROOT, capture_output=True,
-                               text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120, check=False)
+        child = subprocess.run(
+            [sys.executable, "-c", UNREADABLE_CHILD, str(root)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=120,
+            check=False,
+        )
         assert child.returncode == 0, child.stderr[-2000:]  # no PermissionError traceback: the run went on
         report = json.loads(child.stdout)
         assert [e["code"] for e in report["errors"]] == ["file-unreadable"]
@@ -251,8 +269,10 @@ def test_is_ignored() -> None:
 def test_store_on_both_databases(engine: sa.Engine, tmp_path: Path) -> None:
     store = DocumentStore(tmp_path / "store")
     pdf = fake_pdf("db")
-    msgs = [make_message(attachments=[("a.pdf", pdf)], message_id="<one@x>"),
-            make_message(attachments=[("b.pdf", pdf)], message_id="<two@x>")]
+    msgs = [
+        make_message(attachments=[("a.pdf", pdf)], message_id="<one@x>"),
+        make_message(attachments=[("b.pdf", pdf)], message_id="<two@x>"),
+    ]
     items = [Incoming(key=str(i), data=m, source=f"test:{i}", received_at=FIXED_NOW) for i, m in enumerate(msgs)]
     with Session(engine) as s:
         results = ingest_batch(s, store, items, channel=Channel.EMAIL, clock=lambda: FIXED_NOW)
@@ -271,8 +291,15 @@ def test_store_on_both_databases(engine: sa.Engine, tmp_path: Path) -> None:
         assert doc is not None
         assert (doc.parse_state, doc.parse_outcome) == (ParseState.PARSED, "valid")
     # The same source item and content recorded twice is refused by the unique key, not silently doubled.
-    duplicate = {"sha256": sha256_of(pdf), "channel": "email", "source": "test:0", "received_at": FIXED_NOW,
-                 "outcome": "stored", "filename": "a.pdf", "parent_sha256": sha256_of(msgs[0])}
+    duplicate = {
+        "sha256": sha256_of(pdf),
+        "channel": "email",
+        "source": "test:0",
+        "received_at": FIXED_NOW,
+        "outcome": "stored",
+        "filename": "a.pdf",
+        "parent_sha256": sha256_of(msgs[0]),
+    }
     with Session(engine) as s:
         with pytest.raises(sa.exc.IntegrityError):
             s.execute(sa.insert(Arrival), [duplicate])

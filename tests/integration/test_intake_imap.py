@@ -62,14 +62,21 @@ def test_drain_on_each_database(imap_account: ImapAccount, tmp_path: Path, engin
     raws = [make_message(attachments=[(f"d{i}.pdf", fake_pdf(f"db{i}"))]) for i in range(5)]
     imap_account.deliver_many(raws)
     store = DocumentStore(tmp_path / "store")
-    report = poll_imap(imap_account.config(batch_size=2), store=store, session_factory=lambda: Session(engine),
-                       password=imap_account.password, clock=now)
+    report = poll_imap(
+        imap_account.config(batch_size=2),
+        store=store,
+        session_factory=lambda: Session(engine),
+        password=imap_account.password,
+        clock=now,
+    )
     assert (report.stored, report.moved) == (5, 5)
     with IMAPClient("127.0.0.1", port=imap_account.server.port, ssl=False) as c:
         c.login(imap_account.user, imap_account.password)
         c.select_folder("Processed")
-        dates = {sha256_of(d[b"BODY[]"]): d[b"INTERNALDATE"] for d in c.fetch(c.search(), ["BODY.PEEK[]",
-                                                                                     "INTERNALDATE"]).values()}
+        dates = {
+            sha256_of(d[b"BODY[]"]): d[b"INTERNALDATE"]
+            for d in c.fetch(c.search(), ["BODY.PEEK[]", "INTERNALDATE"]).values()
+        }
     with Session(engine) as s:
         arrivals = {a.sha256: a for a in s.exec(select(Arrival))}
         ledger = list(s.exec(select(ImapLedger)))
@@ -86,14 +93,21 @@ def test_drain_on_each_database(imap_account: ImapAccount, tmp_path: Path, engin
 @pytest.mark.parametrize("tls", [TlsMode.NONE, TlsMode.STARTTLS, TlsMode.IMPLICIT])
 def test_normal_flow(imap_account: ImapAccount, tmp_path: Path, tls: TlsMode) -> None:
     shared = fake_pdf("same form sent twice")
-    raws = [make_message(attachments=[(f"f{i}.pdf", fake_pdf(f"n{i}"))], auth_results=[GATEWAY_PASS])
-            for i in range(4)]
-    raws += [make_message(attachments=[("a.pdf", shared)]), make_message(attachments=[("b.pdf", shared)]),
-             make_message(subject="no form here")]
+    raws = [make_message(attachments=[(f"f{i}.pdf", fake_pdf(f"n{i}"))], auth_results=[GATEWAY_PASS]) for i in range(4)]
+    raws += [
+        make_message(attachments=[("a.pdf", shared)]),
+        make_message(attachments=[("b.pdf", shared)]),
+        make_message(subject="no form here"),
+    ]
     imap_account.deliver_many(raws)
     store, sessions, _ = store_and_sessions(tmp_path)
-    report = poll_imap(imap_account.config(tls=tls, batch_size=3), store=store, session_factory=sessions,
-                       password=imap_account.password, clock=now)
+    report = poll_imap(
+        imap_account.config(tls=tls, batch_size=3),
+        store=store,
+        session_factory=sessions,
+        password=imap_account.password,
+        clock=now,
+    )
     assert report.ok, report.errors
     assert (report.stored, report.moved) == (7, 7)
     assert imap_account.files("INBOX") == []
@@ -113,19 +127,17 @@ def test_normal_flow(imap_account: ImapAccount, tmp_path: Path, tls: TlsMode) ->
         first = next(a for a in s.exec(select(Arrival)) if a.filename == "f0.pdf")
         assert (first.sender, first.dmarc, first.auth_trusted) == ("mu@example.be", "pass", True)
         assert first.source.startswith(f"imap:{imap_account.user}@127.0.0.1/INBOX;uidvalidity=")
-    again = poll_imap(imap_account.config(tls=tls), store=store, session_factory=sessions,
-                      password=imap_account.password, clock=now)
+    again = poll_imap(
+        imap_account.config(tls=tls), store=store, session_factory=sessions, password=imap_account.password, clock=now
+    )
     assert (again.seen, again.stored, again.moved) == (0, 0, 0)
 
 
-def test_forged_authentication_results_below_the_gateway_are_ignored(imap_account: ImapAccount,
-                                                                     tmp_path: Path) -> None:
+def test_forged_authentication_results_below_the_gateway_are_ignored(imap_account: ImapAccount, tmp_path: Path) -> None:
     forged = GATEWAY_PASS  # written by the sender with our gateway's id, below the gateway's real header
-    imap_account.deliver(make_message(attachments=[("f.pdf", fake_pdf("forged"))],
-                                      auth_results=[GATEWAY_FAIL, forged]))
+    imap_account.deliver(make_message(attachments=[("f.pdf", fake_pdf("forged"))], auth_results=[GATEWAY_FAIL, forged]))
     store, sessions, _ = store_and_sessions(tmp_path)
-    poll_imap(imap_account.config(), store=store, session_factory=sessions, password=imap_account.password,
-              clock=now)
+    poll_imap(imap_account.config(), store=store, session_factory=sessions, password=imap_account.password, clock=now)
     explode(store, sessions)
     with sessions() as s:
         arrivals = list(s.exec(select(Arrival)))
@@ -148,15 +160,26 @@ def test_uidvalidity_change_loses_and_duplicates_nothing(imap_account: ImapAccou
             raise _Abort  # the run dies after committing UIDs 4-5, before moving them
 
     with pytest.raises(_Abort):
-        poll_imap(imap_account.config(batch_size=3), store=store, session_factory=sessions,
-                  password=imap_account.password, clock=now, on_progress=stop_before_second_move)
+        poll_imap(
+            imap_account.config(batch_size=3),
+            store=store,
+            session_factory=sessions,
+            password=imap_account.password,
+            clock=now,
+            on_progress=stop_before_second_move,
+        )
     assert len(imap_account.files("Processed")) == 3
     assert len(imap_account.files("INBOX")) == 2
     imap_account.reset_uidvalidity("INBOX")
     late = make_message(attachments=[("late.pdf", fake_pdf("late"))])
     imap_account.deliver(late)
-    report = poll_imap(imap_account.config(batch_size=3), store=store, session_factory=sessions,
-                       password=imap_account.password, clock=now)
+    report = poll_imap(
+        imap_account.config(batch_size=3),
+        store=store,
+        session_factory=sessions,
+        password=imap_account.password,
+        clock=now,
+    )
     assert report.uidvalidity_changed
     assert (report.stored, report.duplicates, report.moved) == (1, 2, 3)
     assert imap_account.files("INBOX") == []
@@ -221,10 +244,10 @@ def proxy_factory() -> Iterator[list[CuttingProxy]]:
 
 
 @pytest.mark.parametrize("reconnects", [2, 0])
-def test_connection_dropped_mid_fetch(imap_account: ImapAccount, tmp_path: Path, reconnects: int,
-                                      proxy_factory: list[CuttingProxy]) -> None:
-    raws = [make_message(attachments=[(f"c{i}.pdf", fake_pdf(f"cut{reconnects}-{i}", size=4000))])
-            for i in range(40)]
+def test_connection_dropped_mid_fetch(
+    imap_account: ImapAccount, tmp_path: Path, reconnects: int, proxy_factory: list[CuttingProxy]
+) -> None:
+    raws = [make_message(attachments=[(f"c{i}.pdf", fake_pdf(f"cut{reconnects}-{i}", size=4000))]) for i in range(40)]
     imap_account.deliver_many(raws)
     proxy = CuttingProxy(imap_account.server.port, cut_after=80_000)  # inside the second batch's FETCH
     proxy_factory.append(proxy)
@@ -284,8 +307,9 @@ def test_message_failing_n_times_goes_to_failed(imap_account: ImapAccount, tmp_p
     assert (third.seen, third.failed) == (0, 0)
 
 
-def test_a_message_the_server_cannot_serve_goes_to_failed_and_the_rest_drains(imap_account: ImapAccount,
-                                                                             tmp_path: Path) -> None:
+def test_a_message_the_server_cannot_serve_goes_to_failed_and_the_rest_drains(
+    imap_account: ImapAccount, tmp_path: Path
+) -> None:
     raws = [make_message(attachments=[(f"s{i}.pdf", fake_pdf(f"serve-{i}"))]) for i in range(5)]
     files = imap_account.deliver_many(raws)
     os.chmod(files[2], 0)  # Dovecot (not root) cannot read it: it answers the FETCH with BYE and hangs up
@@ -321,39 +345,55 @@ def test_a_refused_fetch_counts_an_attempt_for_what_it_left_out(tmp_path: Path) 
     FETCHed"): what came is stored, the rest retried and, after N times, failed — never taken for
     expunged and silently skipped. (The reply is built here: no server refuses on request.)"""
     store, sessions, _ = store_and_sessions(tmp_path)
-    poller = _Poller(ImapConfig(max_attempts=2), store=store, session_factory=sessions, clock=now,
-                     hook=lambda step, uids: None, report=PollReport(source="test"))
+    poller = _Poller(
+        ImapConfig(max_attempts=2),
+        store=store,
+        session_factory=sessions,
+        clock=now,
+        hook=lambda step, uids: None,
+        report=PollReport(source="test"),
+    )
     raw = make_message()
-    refused = FetchReply({1: (raw, None)},
-                         problem="the server refused the FETCH: NO Some messages could not be FETCHed")
+    refused = FetchReply(
+        {1: (raw, None)}, problem="the server refused the FETCH: NO Some messages could not be FETCHed"
+    )
     assert poller._store(7, [1, 2], refused, {}) == ([1], [])
     assert poller._store(7, [2], FetchReply(problem=refused.problem), {2: 1}) == ([], [2])
     assert poller._store(7, [3], FetchReply(too_large={3}), {}) == ([], [3])  # over the cap: failed at once
     assert poller._store(7, [4], FetchReply(), {}) == ([], [])  # complete reply without it: expunged meanwhile
     with sessions() as s:
         rows = {r.uid: r for r in s.exec(select(ImapLedger))}
-    assert (rows[1].state, rows[2].state, rows[3].state) == (LedgerState.STORED, LedgerState.FAILING,
-                                                             LedgerState.FAILING)
+    assert (rows[1].state, rows[2].state, rows[3].state) == (
+        LedgerState.STORED,
+        LedgerState.FAILING,
+        LedgerState.FAILING,
+    )
     assert rows[2].attempts == 2
     assert rows[2].last_error.startswith("imap-fetch-refused: the server refused the FETCH: NO")
     assert rows[3].last_error.startswith("message-too-large")
     assert 4 not in rows
-    assert [e.code for e in poller.report.errors] == ["imap-fetch-refused", "imap-fetch-refused",
-                                                         "message-too-large"]
+    assert [e.code for e in poller.report.errors] == ["imap-fetch-refused", "imap-fetch-refused", "message-too-large"]
 
 
-def test_a_copy_in_the_same_batch_is_acknowledged_only_once_its_twin_is_stored(imap_account: ImapAccount,
-                                                                                tmp_path: Path) -> None:
+def test_a_copy_in_the_same_batch_is_acknowledged_only_once_its_twin_is_stored(
+    imap_account: ImapAccount, tmp_path: Path
+) -> None:
     bad = make_message(subject="POISON", attachments=[("p.pdf", fake_pdf("POISON twice"))])
     imap_account.deliver_many([bad, bad])  # the same bytes twice, one batch
     store, sessions, _ = store_and_sessions(tmp_path)
-    first = poll_imap(imap_account.config(), store=PoisonedStore(tmp_path / "store"), session_factory=sessions,
-                      password=imap_account.password, clock=now)
+    first = poll_imap(
+        imap_account.config(),
+        store=PoisonedStore(tmp_path / "store"),
+        session_factory=sessions,
+        password=imap_account.password,
+        clock=now,
+    )
     assert [e.code for e in first.errors] == ["store-write-failed", "store-write-failed"]
     assert (first.duplicates, first.moved) == (0, 0)
     assert imap_account.files("INBOX") == [bad, bad]  # not a copy moved away while no copy is stored
-    second = poll_imap(imap_account.config(), store=store, session_factory=sessions,
-                       password=imap_account.password, clock=now)
+    second = poll_imap(
+        imap_account.config(), store=store, session_factory=sessions, password=imap_account.password, clock=now
+    )
     assert (second.stored, second.duplicates, second.moved) == (1, 1, 2)
     assert store.open(sha256_of(bad)) == bad
 
@@ -362,8 +402,13 @@ def test_oversized_message_goes_to_failed_unread(imap_account: ImapAccount, tmp_
     big = make_message(attachments=[("big.pdf", fake_pdf("big", size=60_000))])
     imap_account.deliver_many([big, make_message()])
     store, sessions, _ = store_and_sessions(tmp_path)
-    report = poll_imap(imap_account.config(max_message_bytes=30_000), store=store, session_factory=sessions,
-                       password=imap_account.password, clock=now)
+    report = poll_imap(
+        imap_account.config(max_message_bytes=30_000),
+        store=store,
+        session_factory=sessions,
+        password=imap_account.password,
+        clock=now,
+    )
     assert [e.code for e in report.errors] == ["message-too-large"]
     assert imap_account.files("Failed") == [big]
     assert not store.exists(sha256_of(big))
@@ -391,8 +436,7 @@ def test_copy_and_uid_expunge_fallback_touches_only_our_uids(imap_account: ImapA
 def test_wrong_password_is_a_coded_error_without_the_password(imap_account: ImapAccount, tmp_path: Path) -> None:
     store, sessions, _ = store_and_sessions(tmp_path)
     with pytest.raises(SourceError) as err:
-        poll_imap(imap_account.config(), store=store, session_factory=sessions, password="wrong-Secret-42",
-                  clock=now)
+        poll_imap(imap_account.config(), store=store, session_factory=sessions, password="wrong-Secret-42", clock=now)
     assert err.value.code == "imap-login-failed"
     assert "wrong-Secret-42" not in str(err.value)
     assert not isinstance(err.value.__cause__, Exception)
@@ -401,12 +445,14 @@ def test_wrong_password_is_a_coded_error_without_the_password(imap_account: Imap
 def quick_message(i: int) -> bytes:
     """A small message with a PDF attachment, built by formatting (the email package is too slow for 10,000)."""
     pdf = base64.b64encode(fake_pdf(f"tenk{i}", size=600)).decode()
-    return (f"From: mu{i % 50}@example.be\r\nTo: extranet2P@ethias.be\r\nSubject: fiche {i}\r\n"
-            f"Message-ID: <tenk{i}@example.be>\r\nMIME-Version: 1.0\r\n"
-            f"Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n"
-            f"--b{i}\r\nContent-Type: text/plain\r\n\r\nForm attached.\r\n"
-            f"--b{i}\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
-            f"Content-Disposition: attachment; filename=\"t{i}.pdf\"\r\n\r\n{pdf}\r\n--b{i}--\r\n").encode()
+    return (
+        f"From: mu{i % 50}@example.be\r\nTo: extranet2P@ethias.be\r\nSubject: fiche {i}\r\n"
+        f"Message-ID: <tenk{i}@example.be>\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n'
+        f"--b{i}\r\nContent-Type: text/plain\r\n\r\nForm attached.\r\n"
+        f"--b{i}\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
+        f'Content-Disposition: attachment; filename="t{i}.pdf"\r\n\r\n{pdf}\r\n--b{i}--\r\n'
+    ).encode()
 
 
 def test_ten_thousand_messages(imap_account: ImapAccount, tmp_path: Path) -> None:
@@ -416,8 +462,13 @@ def test_ten_thousand_messages(imap_account: ImapAccount, tmp_path: Path) -> Non
     # fsync off: this test is about the mailbox (search, ledger, batches, moves), not the disk.
     store, sessions, _ = store_and_sessions(tmp_path, fsync=False)
     t0 = time.perf_counter()
-    report = poll_imap(imap_account.config(batch_size=500), store=store, session_factory=sessions,
-                       password=imap_account.password, clock=now)
+    report = poll_imap(
+        imap_account.config(batch_size=500),
+        store=store,
+        session_factory=sessions,
+        password=imap_account.password,
+        clock=now,
+    )
     elapsed = time.perf_counter() - t0
     assert report.ok, report.errors[:3]
     assert (report.stored, report.moved) == (n, n)

@@ -62,11 +62,20 @@ def test_sigkill_at_each_step_then_rerun(imap_account: ImapAccount, tmp_path: Pa
     engine = make_engine(db)
     create_tables(engine)
     cfg = imap_account.config(batch_size=2)
-    args = {"db": db, "store": str(tmp_path / "store"), "step": step.value, "at": 2,
-            "cfg": {k: (str(v) if k == "tls" else v) for k, v in vars(cfg).items()}}
-    child = subprocess.run([sys.executable, "-c", CHILD, json.dumps(args)], cwd=ROOT, capture_output=True,
-                           env={**os.environ, "PYTHONPATH": str(ROOT), "IMAP_TEST_PASSWORD": imap_account.password},
-                           timeout=120)
+    args = {
+        "db": db,
+        "store": str(tmp_path / "store"),
+        "step": step.value,
+        "at": 2,
+        "cfg": {k: (str(v) if k == "tls" else v) for k, v in vars(cfg).items()},
+    }
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(args)],
+        cwd=ROOT,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "IMAP_TEST_PASSWORD": imap_account.password},
+        timeout=120,
+    )
     assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
 
     # After the crash: whatever was moved had its row committed first.
@@ -81,8 +90,13 @@ def test_sigkill_at_each_step_then_rerun(imap_account: ImapAccount, tmp_path: Pa
     assert len(committed) < 8 or any(st is not LedgerState.MOVED for st in states)
     assert all(st in (LedgerState.STORED, LedgerState.MOVED) for st in states)
 
-    report = poll_imap(cfg, store=DocumentStore(tmp_path / "store"), session_factory=lambda: Session(engine),
-                       password=imap_account.password, clock=lambda: datetime.now(UTC))
+    report = poll_imap(
+        cfg,
+        store=DocumentStore(tmp_path / "store"),
+        session_factory=lambda: Session(engine),
+        password=imap_account.password,
+        clock=lambda: datetime.now(UTC),
+    )
     assert report.ok, report.errors
     assert imap_account.files("INBOX") == []
     assert sorted(imap_account.files("Processed")) == sorted(raws)  # none lost, none moved twice

@@ -44,8 +44,15 @@ def _mails() -> dict[str, tuple[bytes, bytes | None]]:
     """name → (message, its one attachment)."""
     refused, kept, waiting = fake_pdf("people-refused"), fake_pdf("people-kept"), fake_pdf("people-waiting")
     return {
-        "question": (make_message(sender="jan@drielinden.example", subject="Vraag over toegang", attachments=[],
-                                  body="Wanneer ontvang ik mijn login?"), None),
+        "question": (
+            make_message(
+                sender="jan@drielinden.example",
+                subject="Vraag over toegang",
+                attachments=[],
+                body="Wanneer ontvang ik mijn login?",
+            ),
+            None,
+        ),
         "refused": (make_message(subject="econ fiche", attachments=[("econ.pdf", refused)]), refused),
         "kept": (make_message(subject="user fiche", attachments=[("usr.pdf", kept)]), kept),
         "waiting": (make_message(subject="not parsed yet", attachments=[("later.pdf", waiting)]), waiting),
@@ -63,8 +70,9 @@ def _imap_flags(account: ImapAccount, folder: str) -> dict[str, tuple[bytes, ...
         return {sha256_of(d[b"BODY[]"]): tuple(d[b"FLAGS"]) for d in got.values()}
 
 
-def test_imap_mails_for_people_go_unread_to_their_folder_once(imap_account: ImapAccount, tmp_path: Path,
-                                                              engine: sa.Engine) -> None:
+def test_imap_mails_for_people_go_unread_to_their_folder_once(
+    imap_account: ImapAccount, tmp_path: Path, engine: sa.Engine
+) -> None:
     mails = _mails()
     imap_account.deliver_many([m for m, _ in mails.values()])
     cfg = imap_account.config()
@@ -106,13 +114,17 @@ def test_imap_mails_for_people_go_unread_to_their_folder_once(imap_account: Imap
     assert set(listed) == {sha["question"], sha["refused"], sha["waiting"]}
     question = listed[sha["question"]]
     assert (question.sender, question.subject, question.reason) == (
-        "jan@drielinden.example", "Vraag over toegang", "no-form-attachment")
+        "jan@drielinden.example",
+        "Vraag over toegang",
+        "no-form-attachment",
+    )
     assert listed[sha["refused"]].reason == "forms-refused"
     assert question.folder.endswith("/Te behandelen")
 
 
-def test_imap_a_move_not_recorded_is_only_recorded_next_time(imap_account: ImapAccount, tmp_path: Path,
-                                                             engine: sa.Engine) -> None:
+def test_imap_a_move_not_recorded_is_only_recorded_next_time(
+    imap_account: ImapAccount, tmp_path: Path, engine: sa.Engine
+) -> None:
     """A crash between the MOVE and the ledger mark: the next run finds the mail in the people folder."""
     raw = make_message(attachments=[], subject="question")
     imap_account.deliver(raw)
@@ -151,7 +163,9 @@ def test_maildir_mails_for_people_go_to_new_of_their_subfolder(tmp_path: Path, e
     unread = sorted(p.name for p in (people / "new").iterdir())
     assert all(":2," not in name for name in unread)  # new/, no flags: unread
     assert {sha256_of(p.read_bytes()) for p in (people / "new").iterdir()} == {
-        sha256_of(mails["question"][0]), sha256_of(mails["refused"][0])}
+        sha256_of(mails["question"][0]),
+        sha256_of(mails["refused"][0]),
+    }
     assert list((people / "cur").iterdir()) == []
     assert len(list((root / ".Processed" / "cur").iterdir())) == 2
     assert (report.handed_over, report.warnings) == (2, [])

@@ -66,8 +66,9 @@ def test_a_document_in_a_pack_another_writer_holds_is_read_from_the_pack(tmp_pat
     assert missing.value.code == "document-missing"
 
 
-def test_a_full_pack_is_closed_and_the_next_batch_starts_another(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_pack_is_closed_and_the_next_batch_starts_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("intake.store._PACK_BYTES", 64)
     store = DocumentStore(tmp_path / "store")
     for i in range(3):
@@ -88,8 +89,9 @@ class TearingStore(DocumentStore):
         DocumentStore._append(fd, sha256, data)
 
 
-def test_a_record_torn_beyond_repair_fails_what_its_pack_held_unsynced(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_record_torn_beyond_repair_fails_what_its_pack_held_unsynced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def refuse(fd: int, length: int) -> None:
         raise OSError(5, "Input/output error")
 
@@ -104,7 +106,8 @@ def test_a_record_torn_beyond_repair_fails_what_its_pack_held_unsynced(tmp_path:
 
 
 def test_a_new_pack_an_unpacker_removes_before_its_writer_locks_it_is_replaced(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     writer = DocumentStore(tmp_path / "store")
     other = DocumentStore(tmp_path / "store")  # another process's stage 2
     real_flock = fcntl.flock

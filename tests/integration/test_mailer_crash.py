@@ -34,19 +34,32 @@ def _password(server: SmtpServer, i: int) -> str:
     return found.group(1)
 
 
-async def test_sigkill_between_smtp_accept_and_commit(mail_db: MailDb, smtp_server: SmtpServer,
-                                                       tmp_path: Path) -> None:
+async def test_sigkill_between_smtp_accept_and_commit(mail_db: MailDb, smtp_server: SmtpServer, tmp_path: Path) -> None:
     with mail_db.session() as s:
         mail_db.world.add_account(s, "EAP1", "jan.peeters@acme.be", "Jan Peeters", "nl")
-        mail_db.world.outbox().enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED,
-                                       params={"login": "EAP1"}, key="c1")
+        mail_db.world.outbox().enqueue(
+            s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED, params={"login": "EAP1"}, key="c1"
+        )
         s.commit()
     marker = tmp_path / "accepted"
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.fixtures.mailer", mail_db.url, smtp_server.host, str(smtp_server.port),
-         str(smtp_server.ca_file), smtp_server.user, smtp_server.password, str(marker)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        [
+            sys.executable,
+            "-m",
+            "tests.fixtures.mailer",
+            mail_db.url,
+            smtp_server.host,
+            str(smtp_server.port),
+            str(smtp_server.ca_file),
+            smtp_server.user,
+            smtp_server.password,
+            str(marker),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():
@@ -70,16 +83,24 @@ async def test_sigkill_between_smtp_accept_and_commit(mail_db: MailDb, smtp_serv
         assert mail_db.world.verify(s, "EAP1", first)
 
     # Another sender before the lease ran out leaves the row alone (the first may still be alive).
-    transport = SmtpTransport(SmtpSettings(host=smtp_server.host, port=smtp_server.port,
-                                           security=Security.STARTTLS, user=smtp_server.user,
-                                           password=smtp_server.password, ca_file=str(smtp_server.ca_file)))
+    transport = SmtpTransport(
+        SmtpSettings(
+            host=smtp_server.host,
+            port=smtp_server.port,
+            security=Security.STARTTLS,
+            user=smtp_server.user,
+            password=smtp_server.password,
+            ca_file=str(smtp_server.ca_file),
+        )
+    )
     settings = SendSettings()
     early = Sender(mail_db.engine, ports=mail_db.world.ports(), transport=transport, settings=settings)
     assert (await early.drain()).sent == []
 
     later = utc_now() + timedelta(seconds=settings.lease_seconds + 1)
-    after = Sender(mail_db.engine, ports=mail_db.world.ports(), transport=transport, settings=settings,
-                   clock=lambda: later)
+    after = Sender(
+        mail_db.engine, ports=mail_db.world.ports(), transport=transport, settings=settings, clock=lambda: later
+    )
     report = await after.drain()
     await transport.aclose()
     assert len(report.sent) == 1
@@ -95,5 +116,4 @@ async def test_sigkill_between_smtp_accept_and_commit(mail_db: MailDb, smtp_serv
         assert mail_db.world.active_hashes(s, "EAP1") == 1
         assert not mail_db.world.verify(s, "EAP1", first)  # the first mail's password is dead
         assert mail_db.world.verify(s, "EAP1", second)
-        assert mail_db.world.actions(s) == ["mail_queued", "credentials_issued", "credentials_issued",
-                                            "mail_sent"]
+        assert mail_db.world.actions(s) == ["mail_queued", "credentials_issued", "credentials_issued", "mail_sent"]

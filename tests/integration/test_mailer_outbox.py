@@ -32,8 +32,14 @@ def _seed(db: MailDb) -> None:
     with db.session() as s:
         db.world.add_account(s, "EAP1", "jan.peeters@acme.be", "Jan Peeters", "nl")
         db.world.add_account(s, "EAP2", "marie.dubois@acme.be", "Marie Dubois", "fr")
-        db.world.add_org(s, "0644695949", notification="extranet@acme.be", mu_email="an.claes@acme.be",
-                         mu_name="An Claes", mu_language="nl")
+        db.world.add_org(
+            s,
+            "0644695949",
+            notification="extranet@acme.be",
+            mu_email="an.claes@acme.be",
+            mu_name="An Claes",
+            mu_language="nl",
+        )
         s.commit()
 
 
@@ -41,20 +47,44 @@ def test_enqueue_is_idempotent_by_key(mail_db: MailDb) -> None:
     _seed(mail_db)
     outbox = mail_db.world.outbox(FakeClock())
     with mail_db.session() as s:
-        a = outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED,
-                           params={"login": "EAP1"}, key="cred:EAP1:1")
-        b = outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED,
-                           params={"login": "EAP1"}, key="cred:EAP1:1")
+        a = outbox.enqueue(
+            s,
+            purpose=Purpose.CREDENTIALS,
+            ref="EAP1",
+            event=Event.ACCOUNT_OPENED,
+            params={"login": "EAP1"},
+            key="cred:EAP1:1",
+        )
+        b = outbox.enqueue(
+            s,
+            purpose=Purpose.CREDENTIALS,
+            ref="EAP1",
+            event=Event.ACCOUNT_OPENED,
+            params={"login": "EAP1"},
+            key="cred:EAP1:1",
+        )
         assert a.id == b.id
         first_id = a.id
         s.commit()
     with mail_db.session() as s:
-        again = outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED,
-                               params={"login": "EAP1"}, key="cred:EAP1:1")
+        again = outbox.enqueue(
+            s,
+            purpose=Purpose.CREDENTIALS,
+            ref="EAP1",
+            event=Event.ACCOUNT_OPENED,
+            params={"login": "EAP1"},
+            key="cred:EAP1:1",
+        )
         assert again.id == first_id
         with pytest.raises(MailerError) as info:
-            outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP2", event=Event.ACCOUNT_OPENED,
-                           params={"login": "EAP2"}, key="cred:EAP1:1")
+            outbox.enqueue(
+                s,
+                purpose=Purpose.CREDENTIALS,
+                ref="EAP2",
+                event=Event.ACCOUNT_OPENED,
+                params={"login": "EAP2"},
+                key="cred:EAP1:1",
+            )
         assert info.value.code == "mail-key-conflict"
         s.commit()
         assert mail_db.world.actions(s) == ["mail_queued"]
@@ -66,8 +96,14 @@ def test_enqueue_lives_and_dies_with_the_callers_transaction(mail_db: MailDb) ->
     _seed(mail_db)
     outbox = mail_db.world.outbox(FakeClock())
     with mail_db.session() as s:
-        outbox.enqueue(s, purpose=Purpose.ORG_NOTICE, ref="0644695949", event=Event.ACCESS_OPENED,
-                       params={"org_name": "Acme"}, key="open:0644695949")
+        outbox.enqueue(
+            s,
+            purpose=Purpose.ORG_NOTICE,
+            ref="0644695949",
+            event=Event.ACCESS_OPENED,
+            params={"org_name": "Acme"},
+            key="open:0644695949",
+        )
         s.rollback()
     assert _rows(mail_db) == []
     with mail_db.session() as s:
@@ -79,12 +115,25 @@ def test_a_purpose_without_its_recipient_is_refused_and_audited(mail_db: MailDb)
     with mail_db.session() as s:
         mail_db.world.add_org(s, "0203201340", notification=None, mu_email="bad address@x.be")
         outbox = mail_db.world.outbox(FakeClock())
-        r1 = outbox.enqueue(s, purpose=Purpose.ORG_NOTICE, ref="0203201340", event=Event.ACCESS_OPENED,
-                            params={"org_name": "X"}, key="k1")
-        r2 = outbox.enqueue(s, purpose=Purpose.MASTER_USER_NOTICE, ref="0203201340",
-                            event=Event.EXPIRY_COMING, params={"org_name": "X", "accounts": []}, key="k2")
-        r3 = outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="NOPE", event=Event.ACCOUNT_OPENED,
-                            params={"login": "NOPE"}, key="k3")
+        r1 = outbox.enqueue(
+            s,
+            purpose=Purpose.ORG_NOTICE,
+            ref="0203201340",
+            event=Event.ACCESS_OPENED,
+            params={"org_name": "X"},
+            key="k1",
+        )
+        r2 = outbox.enqueue(
+            s,
+            purpose=Purpose.MASTER_USER_NOTICE,
+            ref="0203201340",
+            event=Event.EXPIRY_COMING,
+            params={"org_name": "X", "accounts": []},
+            key="k2",
+        )
+        r3 = outbox.enqueue(
+            s, purpose=Purpose.CREDENTIALS, ref="NOPE", event=Event.ACCOUNT_OPENED, params={"login": "NOPE"}, key="k3"
+        )
         s.commit()
         assert [r.status for r in (r1, r2, r3)] == ["refused"] * 3
         assert mail_db.world.actions(s) == ["mail_refused"] * 3
@@ -94,10 +143,12 @@ def test_claims_are_exclusive_and_a_dead_senders_lease_runs_out(mail_db: MailDb)
     _seed(mail_db)
     clock = FakeClock()
     with mail_db.session() as s:
-        mail_db.world.outbox(clock).enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1",
-                                            event=Event.ACCOUNT_OPENED, params={"login": "EAP1"}, key="a")
+        mail_db.world.outbox(clock).enqueue(
+            s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED, params={"login": "EAP1"}, key="a"
+        )
         s.commit()
     from datetime import timedelta
+
     lease = timedelta(minutes=10)
     with mail_db.session() as s1, mail_db.session() as s2:
         first = claim_due(s1, now=clock(), lease=lease, limit=10)
@@ -120,13 +171,33 @@ async def test_file_transport_delivers_each_purpose_to_its_one_recipient(mail_db
     clock = FakeClock()
     outbox = mail_db.world.outbox(clock)
     with mail_db.session() as s:
-        outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP2", event=Event.ACCOUNT_OPENED,
-                       params={"login": "EAP2", "org_name": "Acme"}, key="c")
-        outbox.enqueue(s, purpose=Purpose.ORG_NOTICE, ref="0644695949", event=Event.ACCESS_OPENED,
-                       params={"org_name": "Acme", "accounts": 2}, key="o")
-        outbox.enqueue(s, purpose=Purpose.MASTER_USER_NOTICE, ref="0644695949", event=Event.CHANGES_APPLIED,
-                       params={"org_name": "Acme", "changes": [{"change": "account_created", "login": "EAP2",
-                                                                "name": "Marie Dubois"}]}, key="m")
+        outbox.enqueue(
+            s,
+            purpose=Purpose.CREDENTIALS,
+            ref="EAP2",
+            event=Event.ACCOUNT_OPENED,
+            params={"login": "EAP2", "org_name": "Acme"},
+            key="c",
+        )
+        outbox.enqueue(
+            s,
+            purpose=Purpose.ORG_NOTICE,
+            ref="0644695949",
+            event=Event.ACCESS_OPENED,
+            params={"org_name": "Acme", "accounts": 2},
+            key="o",
+        )
+        outbox.enqueue(
+            s,
+            purpose=Purpose.MASTER_USER_NOTICE,
+            ref="0644695949",
+            event=Event.CHANGES_APPLIED,
+            params={
+                "org_name": "Acme",
+                "changes": [{"change": "account_created", "login": "EAP2", "name": "Marie Dubois"}],
+            },
+            key="m",
+        )
         s.commit()
     out = tmp_path / "outbox"
     sender = Sender(mail_db.engine, ports=mail_db.world.ports(), transport=FileTransport(out), clock=clock)
@@ -149,7 +220,8 @@ async def test_file_transport_delivers_each_purpose_to_its_one_recipient(mail_db
     assert len(list(out.glob("*.eml"))) == 3
     assert not list(out.glob(".*"))
     cred = BytesParser(policy=policy.default).parsebytes(
-        FileTransport(out).path_for(rows["c"].message_id or "").read_bytes())
+        FileTransport(out).path_for(rows["c"].message_id or "").read_bytes()
+    )
     text = cred.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Bonjour Marie Dubois" in text  # her language, French
     password = PW.search(text).group(1)  # type: ignore[union-attr]
@@ -169,8 +241,9 @@ async def test_a_recipient_changed_after_queueing_is_refused_not_sent(mail_db: M
     _seed(mail_db)
     clock = FakeClock()
     with mail_db.session() as s:
-        mail_db.world.outbox(clock).enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1",
-                                            event=Event.ACCOUNT_OPENED, params={"login": "EAP1"}, key="c")
+        mail_db.world.outbox(clock).enqueue(
+            s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED, params={"login": "EAP1"}, key="c"
+        )
         mail_db.world.set_email(s, "EAP1", "attacker@evil.example")
         s.commit()
     sender = Sender(mail_db.engine, ports=mail_db.world.ports(), transport=FileTransport(tmp_path), clock=clock)
@@ -192,8 +265,9 @@ async def test_reissue_kills_the_previous_temporary_password(mail_db: MailDb, tm
     outbox = mail_db.world.outbox(clock)
     sender = Sender(mail_db.engine, ports=mail_db.world.ports(), transport=FileTransport(tmp_path), clock=clock)
     with mail_db.session() as s:
-        outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED,
-                       params={"login": "EAP1"}, key="c")
+        outbox.enqueue(
+            s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED, params={"login": "EAP1"}, key="c"
+        )
         s.commit()
     await sender.drain()
     clock.advance(hours=1)
@@ -227,13 +301,24 @@ async def test_settings_max_attempts_turns_retries_into_failed(mail_db: MailDb, 
     _seed(mail_db)
     clock = FakeClock()
     with mail_db.session() as s:
-        mail_db.world.outbox(clock).enqueue(s, purpose=Purpose.ORG_NOTICE, ref="0644695949",
-                                            event=Event.ACCESS_OPENED, params={"org_name": "Acme"}, key="o")
+        mail_db.world.outbox(clock).enqueue(
+            s,
+            purpose=Purpose.ORG_NOTICE,
+            ref="0644695949",
+            event=Event.ACCESS_OPENED,
+            params={"org_name": "Acme"},
+            key="o",
+        )
         s.commit()
     blocked = tmp_path / "not-a-dir"
     blocked.write_text("a file where the outbox folder should be")
-    sender = Sender(mail_db.engine, ports=mail_db.world.ports(), transport=FileTransport(blocked), clock=clock,
-                    settings=SendSettings(max_attempts=2, backoff_seconds=60))
+    sender = Sender(
+        mail_db.engine,
+        ports=mail_db.world.ports(),
+        transport=FileTransport(blocked),
+        clock=clock,
+        settings=SendSettings(max_attempts=2, backoff_seconds=60),
+    )
     r1 = await sender.drain()
     assert len(r1.retrying) == 1
     assert "mail-file-write" in r1.errors[r1.retrying[0]]
@@ -250,17 +335,18 @@ async def test_settings_max_attempts_turns_retries_into_failed(mail_db: MailDb, 
         assert s.connection().execute(sa.select(t.c.status, t.c.attempts)).one() == ("failed", 2)
 
 
-async def test_reissuing_twice_before_the_first_mail_went_out_sends_one_mail(mail_db: MailDb,
-                                                                             tmp_path: Path) -> None:
+async def test_reissuing_twice_before_the_first_mail_went_out_sends_one_mail(mail_db: MailDb, tmp_path: Path) -> None:
     _seed(mail_db)
     clock = FakeClock()
     outbox = mail_db.world.outbox(clock)
     with mail_db.session() as s:
-        outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED,
-                       params={"login": "EAP1"}, key="c")
+        outbox.enqueue(
+            s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED, params={"login": "EAP1"}, key="c"
+        )
         # another account's waiting mail is not touched
-        outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP2", event=Event.ACCOUNT_OPENED,
-                       params={"login": "EAP2"}, key="c2")
+        outbox.enqueue(
+            s, purpose=Purpose.CREDENTIALS, ref="EAP2", event=Event.ACCOUNT_OPENED, params={"login": "EAP2"}, key="c2"
+        )
         s.commit()
     for _ in range(2):
         clock.advance(minutes=5)
@@ -270,8 +356,11 @@ async def test_reissuing_twice_before_the_first_mail_went_out_sends_one_mail(mai
     sender = Sender(mail_db.engine, ports=mail_db.world.ports(), transport=FileTransport(tmp_path), clock=clock)
     report = await sender.drain()
     assert len(report.sent) == 2  # EAP1 once, EAP2 once
-    to_jan = [eml for eml in tmp_path.glob("*.eml")
-              if "jan.peeters@acme.be" in BytesParser(policy=policy.default).parsebytes(eml.read_bytes())["To"]]
+    to_jan = [
+        eml
+        for eml in tmp_path.glob("*.eml")
+        if "jan.peeters@acme.be" in BytesParser(policy=policy.default).parsebytes(eml.read_bytes())["To"]
+    ]
     assert len(to_jan) == 1
     rows = [r for r in _rows(mail_db) if r.ref == "EAP1"]
     assert [r.status for r in rows] == ["superseded", "superseded", "sent"]
@@ -289,12 +378,14 @@ async def test_the_credentials_mail_states_the_issuers_own_validity(mail_db: Mai
     clock = FakeClock()
     mail_db.world.validity = timedelta(hours=5)  # not the default, so a copy of 72 would show
     with mail_db.session() as s:
-        mail_db.world.outbox(clock).enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1",
-                                            event=Event.ACCOUNT_OPENED, params={"login": "EAP1"}, key="c")
+        mail_db.world.outbox(clock).enqueue(
+            s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED, params={"login": "EAP1"}, key="c"
+        )
         s.commit()
     out = tmp_path / "outbox"
-    report = await Sender(mail_db.engine, ports=mail_db.world.ports(), transport=FileTransport(out),
-                          clock=clock).drain()
+    report = await Sender(
+        mail_db.engine, ports=mail_db.world.ports(), transport=FileTransport(out), clock=clock
+    ).drain()
     assert len(report.sent) == 1
     [row] = _rows(mail_db)
     mail = BytesParser(policy=policy.default).parsebytes(FileTransport(out).path_for(row.message_id or "").read_bytes())

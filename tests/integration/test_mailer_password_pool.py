@@ -40,7 +40,8 @@ def _probing_hash(url: str, marker: str, plaintext: str) -> str:
                 open_tx = c.exec_driver_sql(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                     "AND pid <> pg_backend_pid() "
-                    "AND state IN ('idle in transaction', 'idle in transaction (aborted)')").scalar()
+                    "AND state IN ('idle in transaction', 'idle in transaction (aborted)')"
+                ).scalar()
         finally:
             engine.dispose()
         if open_tx:
@@ -75,8 +76,9 @@ class ProbingIssuer:
 async def test_the_password_is_hashed_in_a_pool_before_the_transaction(mail_db: MailDb, tmp_path: Path) -> None:
     with mail_db.session() as s:
         mail_db.world.add_account(s, "EAP1", "jan.peeters@acme.be", "Jan Peeters", "nl")
-        mail_db.world.outbox().enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED,
-                                       params={"login": "EAP1"}, key="c1")
+        mail_db.world.outbox().enqueue(
+            s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED, params={"login": "EAP1"}, key="c1"
+        )
         s.commit()
     marker = tmp_path / "hashed-by"
     issuer = ProbingIssuer(mail_db.world, partial(_probing_hash, mail_db.url, str(marker)))

@@ -24,14 +24,16 @@ PW = re.compile(r"(?:wachtwoord|temporaire) ?: +(\S+)")
 
 def _dump(db: MailDb) -> str:
     with db.engine.connect() as c:
-        rows = [*c.execute(sa.select(OutboxMessage.__table__)),  # type: ignore[attr-defined]
-                *c.execute(sa.select(audit))]
+        rows = [
+            *c.execute(sa.select(OutboxMessage.__table__)),  # type: ignore[attr-defined]
+            *c.execute(sa.select(audit)),
+        ]
     return "\n".join(repr(tuple(r)) for r in rows)
 
 
-async def test_password_never_leaves_the_credentials_message(mail_db: MailDb, smtp_server: SmtpServer,
-                                                             tmp_path: Path,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+async def test_password_never_leaves_the_credentials_message(
+    mail_db: MailDb, smtp_server: SmtpServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     clock = FakeClock()
     with mail_db.session() as s:
@@ -40,28 +42,52 @@ async def test_password_never_leaves_the_credentials_message(mail_db: MailDb, sm
         w.add_account(s, "EAP2", "marie.dubois@acme.be", "Marie Dubois", "fr")
         w.add_org(s, "0644695949", notification="extranet@acme.be", mu_email="an.claes@acme.be")
         outbox = w.outbox(clock)
-        outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED,
-                       params={"login": "EAP1"}, key="c1")
-        outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP2", event=Event.ACCOUNT_OPENED,
-                       params={"login": "EAP2"}, key="c2")
-        notices: list[tuple[Event, dict[str, Any]]] = [(Event.ACCESS_OPENED, {"org_name": "Acme", "accounts": 2}),
-                              (Event.NEW_DOCUMENTS, {"org_name": "Acme", "documents": ["invoices"]})]
+        outbox.enqueue(
+            s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED, params={"login": "EAP1"}, key="c1"
+        )
+        outbox.enqueue(
+            s, purpose=Purpose.CREDENTIALS, ref="EAP2", event=Event.ACCOUNT_OPENED, params={"login": "EAP2"}, key="c2"
+        )
+        notices: list[tuple[Event, dict[str, Any]]] = [
+            (Event.ACCESS_OPENED, {"org_name": "Acme", "accounts": 2}),
+            (Event.NEW_DOCUMENTS, {"org_name": "Acme", "documents": ["invoices"]}),
+        ]
         for event, params in notices:
-            outbox.enqueue(s, purpose=Purpose.ORG_NOTICE, ref="0644695949", event=event, params=params,
-                           key=event.value)
-        outbox.enqueue(s, purpose=Purpose.MASTER_USER_NOTICE, ref="0644695949", event=Event.CHANGES_APPLIED,
-                       params={"org_name": "Acme", "changes": [
-                           {"change": "account_created", "login": "EAP1", "name": "Jan Peeters"},
-                           {"change": "account_created", "login": "EAP2", "name": "Marie Dubois"}]}, key="mu")
+            outbox.enqueue(s, purpose=Purpose.ORG_NOTICE, ref="0644695949", event=event, params=params, key=event.value)
+        outbox.enqueue(
+            s,
+            purpose=Purpose.MASTER_USER_NOTICE,
+            ref="0644695949",
+            event=Event.CHANGES_APPLIED,
+            params={
+                "org_name": "Acme",
+                "changes": [
+                    {"change": "account_created", "login": "EAP1", "name": "Jan Peeters"},
+                    {"change": "account_created", "login": "EAP2", "name": "Marie Dubois"},
+                ],
+            },
+            key="mu",
+        )
         s.commit()
 
     # EAP2's first attempt meets a 5xx: its error path must not carry the password either
     smtp_server.refuse("marie.dubois@acme.be", "550 5.1.1 mailbox unavailable")
-    transport = SmtpTransport(SmtpSettings(host=smtp_server.host, port=smtp_server.port,
-                                           security=Security.STARTTLS, user=smtp_server.user,
-                                           password=smtp_server.password, ca_file=str(smtp_server.ca_file)))
-    report = await Sender(mail_db.engine, ports=mail_db.world.ports(), transport=transport, clock=clock,
-                          ).drain()
+    transport = SmtpTransport(
+        SmtpSettings(
+            host=smtp_server.host,
+            port=smtp_server.port,
+            security=Security.STARTTLS,
+            user=smtp_server.user,
+            password=smtp_server.password,
+            ca_file=str(smtp_server.ca_file),
+        )
+    )
+    report = await Sender(
+        mail_db.engine,
+        ports=mail_db.world.ports(),
+        transport=transport,
+        clock=clock,
+    ).drain()
     await transport.aclose()
     assert len(report.sent) == 4
     assert len(report.failed) == 1
@@ -72,8 +98,9 @@ async def test_password_never_leaves_the_credentials_message(mail_db: MailDb, sm
         s.connection().execute(sa.update(t).where(t.c.purpose != "credentials").values(status="queued"))
         s.commit()
     clock.advance(minutes=1)
-    assert len((await Sender(mail_db.engine, ports=mail_db.world.ports(), transport=files,
-                             clock=clock).drain()).sent) == 3
+    assert (
+        len((await Sender(mail_db.engine, ports=mail_db.world.ports(), transport=files, clock=clock).drain()).sent) == 3
+    )
 
     # the one password that reached a user, and the one made for the refused mail (which only the
     # server's refusal saw, inside the message it refused)

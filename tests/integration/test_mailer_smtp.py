@@ -33,9 +33,16 @@ def db(tmp_path: Path) -> Iterator[MailDb]:
 
 def _transport(server: SmtpServer, **kw: object) -> SmtpTransport:
     security = Security.IMPLICIT if server.implicit_tls else Security.STARTTLS
-    settings = SmtpSettings(host=server.host, port=server.port, security=security, user=server.user,
-                            password=server.password, ca_file=str(server.ca_file), timeout_seconds=10,
-                            **kw)  # type: ignore[arg-type]
+    settings = SmtpSettings(
+        host=server.host,
+        port=server.port,
+        security=security,
+        user=server.user,
+        password=server.password,
+        ca_file=str(server.ca_file),
+        timeout_seconds=10,
+        **kw,
+    )  # type: ignore[arg-type]
     return SmtpTransport(settings)
 
 
@@ -46,8 +53,14 @@ def _queue(db: MailDb, clock: FakeClock, *, n_users: int = 1) -> None:
             db.world.add_account(s, f"EAP{i}", f"user{i}@acme.be", f"User {i}", "fr")
         outbox = db.world.outbox(clock)
         for i in range(1, n_users + 1):
-            outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref=f"EAP{i}", event=Event.ACCOUNT_OPENED,
-                           params={"login": f"EAP{i}"}, key=f"c{i}")
+            outbox.enqueue(
+                s,
+                purpose=Purpose.CREDENTIALS,
+                ref=f"EAP{i}",
+                event=Event.ACCOUNT_OPENED,
+                params={"login": f"EAP{i}"},
+                key=f"c{i}",
+            )
         s.commit()
 
 
@@ -71,8 +84,9 @@ def _row(db: MailDb) -> OutboxMessage:
 
 
 @pytest.mark.parametrize("tls", ["starttls", "implicit"])
-async def test_success_with_tls_and_auth(db: MailDb, smtp_server: SmtpServer, smtps_server: SmtpServer,
-                                         tls: str) -> None:
+async def test_success_with_tls_and_auth(
+    db: MailDb, smtp_server: SmtpServer, smtps_server: SmtpServer, tls: str
+) -> None:
     server = smtp_server if tls == "starttls" else smtps_server
     clock = FakeClock()
     _queue(db, clock)
@@ -93,8 +107,13 @@ async def test_a_4xx_is_retried_after_backoff_then_delivered(db: MailDb, smtp_se
     clock = FakeClock()
     _queue(db, clock)
     smtp_server.defer_next()
-    sender = Sender(db.engine, ports=db.world.ports(), transport=_transport(smtp_server), clock=clock,
-                    settings=SendSettings(backoff_seconds=300))
+    sender = Sender(
+        db.engine,
+        ports=db.world.ports(),
+        transport=_transport(smtp_server),
+        clock=clock,
+        settings=SendSettings(backoff_seconds=300),
+    )
     first = await sender.drain()
     assert len(first.retrying) == 1
     assert "451" in first.errors[first.retrying[0]]
@@ -133,7 +152,8 @@ class _Paused:
 
 @pytest.mark.parametrize("late_attempt", ["accepted", "deferred"])
 async def test_a_sender_past_its_lease_leaves_the_row_to_the_one_that_took_it(
-        db: MailDb, smtp_server: SmtpServer, late_attempt: str) -> None:
+    db: MailDb, smtp_server: SmtpServer, late_attempt: str
+) -> None:
     clock = FakeClock()
     _queue(db, clock)
     slow = _Paused(_transport(smtp_server))
@@ -151,8 +171,9 @@ async def test_a_sender_past_its_lease_leaves_the_row_to_the_one_that_took_it(
     row = _row(db)
     assert (row.status, row.message_id, row.attempts) == ("sent", taken.message_id, 2)  # untouched
     clock.advance(days=1)
-    assert (await Sender(db.engine, ports=db.world.ports(), transport=_transport(smtp_server),
-                         clock=clock).drain()).sent == []  # never queued again: no third password
+    assert (
+        await Sender(db.engine, ports=db.world.ports(), transport=_transport(smtp_server), clock=clock).drain()
+    ).sent == []  # never queued again: no third password
     passwords = [_only_recipient(got, JAN) for got in smtp_server.messages]
     with db.session() as s:
         assert db.world.verify(s, "EAP1", passwords[0])  # the taker's mail carries the one that works
@@ -163,9 +184,13 @@ async def test_a_sender_past_its_lease_leaves_the_row_to_the_one_that_took_it(
         assert len(late_report.sent) == 1
         assert len(passwords) == 2
         assert actions[-2:] == ["mail_sent", "mail_sent"]  # both mails that left are on record, each by its own id
-        assert sent == [("account_opened sent", smtp_server.messages[0].message["Message-ID"]),
-                        ("account_opened sent after its lease ran out; the row was taken over",
-                         smtp_server.messages[1].message["Message-ID"])]
+        assert sent == [
+            ("account_opened sent", smtp_server.messages[0].message["Message-ID"]),
+            (
+                "account_opened sent after its lease ran out; the row was taken over",
+                smtp_server.messages[1].message["Message-ID"],
+            ),
+        ]
     else:
         assert late_report.sent == late_report.failed == []
         assert len(passwords) == 1
@@ -211,8 +236,7 @@ async def test_a_refused_recipient_fails_without_retry(db: MailDb, smtp_server: 
     clock = FakeClock()
     _queue(db, clock)
     smtp_server.refuse(JAN)
-    report = await Sender(db.engine, ports=db.world.ports(), transport=_transport(smtp_server),
-                          clock=clock).drain()
+    report = await Sender(db.engine, ports=db.world.ports(), transport=_transport(smtp_server), clock=clock).drain()
     assert len(report.failed) == 1
     assert "smtp-recipient-refused" in report.errors[report.failed[0]]
     assert "550" in report.errors[report.failed[0]]
@@ -223,8 +247,15 @@ async def test_a_refused_recipient_fails_without_retry(db: MailDb, smtp_server: 
 async def test_a_refused_login_to_the_relay_is_retried_not_failed(db: MailDb, smtp_server: SmtpServer) -> None:
     clock = FakeClock()
     _queue(db, clock)
-    transport = SmtpTransport(SmtpSettings(host=smtp_server.host, port=smtp_server.port, user="mailer",
-                                           password="wrong", ca_file=str(smtp_server.ca_file)))
+    transport = SmtpTransport(
+        SmtpSettings(
+            host=smtp_server.host,
+            port=smtp_server.port,
+            user="mailer",
+            password="wrong",
+            ca_file=str(smtp_server.ca_file),
+        )
+    )
     report = await Sender(db.engine, ports=db.world.ports(), transport=transport, clock=clock).drain()
     assert len(report.retrying) == 1
     assert "smtp-auth" in report.errors[report.retrying[0]]
@@ -237,8 +268,9 @@ async def test_connections_are_reused_and_bounded(db: MailDb, smtp_server: SmtpS
     clock = FakeClock()
     _queue(db, clock, n_users=12)
     transport = _transport(smtp_server, concurrency=3)
-    report = await Sender(db.engine, ports=db.world.ports(), transport=transport, clock=clock,
-                          settings=SendSettings(concurrency=6)).drain()
+    report = await Sender(
+        db.engine, ports=db.world.ports(), transport=transport, clock=clock, settings=SendSettings(concurrency=6)
+    ).drain()
     await transport.aclose()
     assert len(report.sent) == 12
     assert transport.connections_opened <= 3
@@ -259,8 +291,9 @@ async def test_an_idna_domain_the_fiche_validator_keeps_is_delivered(db: MailDb,
     clock = FakeClock()
     with db.session() as s:
         db.world.add_account(s, "EAP1", address, "Jan", "nl")
-        db.world.outbox(clock).enqueue(s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED,
-                                       params={"login": "EAP1"}, key="c1")
+        db.world.outbox(clock).enqueue(
+            s, purpose=Purpose.CREDENTIALS, ref="EAP1", event=Event.ACCOUNT_OPENED, params={"login": "EAP1"}, key="c1"
+        )
         s.commit()
     transport = _transport(smtp_server)
     report = await Sender(db.engine, ports=db.world.ports(), transport=transport, clock=clock).drain()

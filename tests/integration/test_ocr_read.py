@@ -18,8 +18,9 @@ from samplekit.scans import REFERENCE_DATE, ScanFormat, ScanSpec, Variant, make_
 TODAY = REFERENCE_DATE
 
 
-def _spec(form_id: FormId, lang: Lang, variant: Variant, fmt: ScanFormat, *, seed: int, angle: float = 1.7,
-          dpi: int = 240) -> ScanSpec:
+def _spec(
+    form_id: FormId, lang: Lang, variant: Variant, fmt: ScanFormat, *, seed: int, angle: float = 1.7, dpi: int = 240
+) -> ScanSpec:
     return ScanSpec(f"t-{seed}", form_id, lang, variant, fmt, dpi, angle, seed)
 
 
@@ -28,8 +29,7 @@ def _ocr_flagged(result: object) -> set[str | None]:
 
 
 def test_a_clean_user_fiche_pdf_scan_reads_every_value() -> None:
-    data, entry = make_scan(_spec(FormId.USR, Lang.FR, Variant.CLEAN, ScanFormat.PDF, seed=11, angle=-2.2),
-                            today=TODAY)
+    data, entry = make_scan(_spec(FormId.USR, Lang.FR, Variant.CLEAN, ScanFormat.PDF, seed=11, angle=-2.2), today=TODAY)
     result = read_scan(data, today=TODAY, page_timeout=20)
     assert result.method is Method.OCR
     assert (result.form_id, result.language) == ("EAP-USR", "fr")
@@ -44,8 +44,9 @@ def test_a_clean_user_fiche_pdf_scan_reads_every_value() -> None:
 
 
 def test_a_photocopied_agreement_tiff_is_classified_with_tick_boxes_right() -> None:
-    data, entry = make_scan(_spec(FormId.AGR, Lang.NL, Variant.PHOTOCOPY, ScanFormat.TIFF, seed=23, dpi=200),
-                            today=TODAY)
+    data, entry = make_scan(
+        _spec(FormId.AGR, Lang.NL, Variant.PHOTOCOPY, ScanFormat.TIFF, seed=23, dpi=200), today=TODAY
+    )
     result = read_scan(data, today=TODAY, page_timeout=20)
     assert (result.form_id, result.language) == ("EAP-AGR", "nl")
     for name in ("correspondence_language", "accept_terms", "signature"):

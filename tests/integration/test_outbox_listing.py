@@ -19,17 +19,32 @@ def test_one_listing_serves_the_command_and_the_ops_page(mail_db: MailDb) -> Non
         outbox = mail_db.world.outbox(clock)
         ids = []
         for i in range(3):
-            row = outbox.enqueue(s, purpose=Purpose.ORG_NOTICE, ref="0644695949", event=Event.ACCESS_OPENED,
-                                 params={"org_name": "Acme NV", "accounts": 1}, key=f"n{i}")
+            row = outbox.enqueue(
+                s,
+                purpose=Purpose.ORG_NOTICE,
+                ref="0644695949",
+                event=Event.ACCESS_OPENED,
+                params={"org_name": "Acme NV", "accounts": 1},
+                key=f"n{i}",
+            )
             ids.append(row.id)
             clock.advance(minutes=1)
-        refused = outbox.enqueue(s, purpose=Purpose.CREDENTIALS, ref="NOPE", event=Event.ACCOUNT_OPENED,
-                                 params={"login": "NOPE"}, key="k-refused").id
+        refused = outbox.enqueue(
+            s,
+            purpose=Purpose.CREDENTIALS,
+            ref="NOPE",
+            event=Event.ACCOUNT_OPENED,
+            params={"login": "NOPE"},
+            key="k-refused",
+        ).id
         t = OutboxMessage.__table__  # type: ignore[attr-defined]
         # the first is sent; the second is deferred to after the third
         s.execute(sa.update(t).where(t.c.id == ids[0]).values(status=OutboxStatus.SENT.value, sent_at=clock()))
-        s.execute(sa.update(t).where(t.c.id == ids[1]).values(attempts=1, last_error="x" * 600,
-                                                             next_attempt_at=clock() + timedelta(hours=1)))
+        s.execute(
+            sa.update(t)
+            .where(t.c.id == ids[1])
+            .values(attempts=1, last_error="x" * 600, next_attempt_at=clock() + timedelta(hours=1))
+        )
         s.commit()
         everything = outbox_listing(s.connection())
         queued = outbox_listing(s.connection(), states=[OutboxStatus.QUEUED])

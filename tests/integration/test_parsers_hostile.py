@@ -88,27 +88,40 @@ def _deflated_spaces(gigabytes: int) -> bytes:
 
 def decompression_bomb() -> bytes:
     # a page content stream of 2 GB of spaces, 2 MB deflated
-    return _raw_pdf(b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-                    _PAGE % b"<< >>", _stream(_deflated_spaces(2), b"/Filter /FlateDecode"))
+    return _raw_pdf(
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        _PAGE % b"<< >>",
+        _stream(_deflated_spaces(2), b"/Filter /FlateDecode"),
+    )
 
 
 def self_referencing_xobject() -> bytes:
-    return _raw_pdf(b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-                    _PAGE % b"<< /XObject << /X0 5 0 R >> >>", _stream(b"/X0 Do"),
-                    _stream(b"/X0 Do", b"/Type /XObject /Subtype /Form /BBox [0 0 10 10] "
-                                       b"/Resources << /XObject << /X0 5 0 R >> >>"))
+    return _raw_pdf(
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        _PAGE % b"<< /XObject << /X0 5 0 R >> >>",
+        _stream(b"/X0 Do"),
+        _stream(
+            b"/X0 Do", b"/Type /XObject /Subtype /Form /BBox [0 0 10 10] /Resources << /XObject << /X0 5 0 R >> >>"
+        ),
+    )
 
 
 def nested_arrays() -> bytes:
     depth = 200_000
-    return _raw_pdf(b"<< /Type /Catalog /Pages 2 0 R /Junk " + b"[" * depth + b"]" * depth + b" >>",
-                    b"<< /Type /Pages /Kids [] /Count 0 >>")
+    return _raw_pdf(
+        b"<< /Type /Catalog /Pages 2 0 R /Junk " + b"[" * depth + b"]" * depth + b" >>",
+        b"<< /Type /Pages /Kids [] /Count 0 >>",
+    )
 
 
 def nested_dicts() -> bytes:
     depth = 100_000
-    return _raw_pdf(b"<< /Type /Catalog /Pages 2 0 R /AcroForm " + b"<< /A " * depth + b"1" + b" >>" * depth
-                    + b" >>", b"<< /Type /Pages /Kids [] /Count 0 >>")
+    return _raw_pdf(
+        b"<< /Type /Catalog /Pages 2 0 R /AcroForm " + b"<< /A " * depth + b"1" + b" >>" * depth + b" >>",
+        b"<< /Type /Pages /Kids [] /Count 0 >>",
+    )
 
 
 def hundred_megabytes() -> bytes:
@@ -138,11 +151,16 @@ def xlsx_zip_bomb() -> bytes:
 
 
 def billion_laughs() -> bytes:
-    lol = (b'<?xml version="1.0"?>\n<!-- ' + b"padding " * 1000 + b'-->\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
-           + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
-                      for i in range(1, 10))
-           + b']>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-           b'<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>')
+    lol = (
+        b'<?xml version="1.0"?>\n<!-- '
+        + b"padding " * 1000
+        + b'-->\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + b"".join(
+            b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10)
+        )
+        + b']>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>'
+    )
     good = zipfile.ZipFile(io.BytesIO(write_user_fiche_xlsx(valid_values("EAP-USR"))))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
@@ -155,9 +173,12 @@ def _acroform(**values: bytes) -> bytes:
     """A bare AcroForm of text fields with these (PDF-syntax) values, as a hostile sender would make it."""
     fields = [b"<< /FT /Tx /T (%s) /V %s >>" % (name.encode(), value) for name, value in values.items()]
     refs = b" ".join(b"%d 0 R" % (4 + i) for i in range(len(fields)))
-    return _raw_pdf(b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [" + refs + b"] >> >>",
-                    b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-                    b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>", *fields)
+    return _raw_pdf(
+        b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [" + refs + b"] >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        *fields,
+    )
 
 
 HOSTILE: dict[str, tuple[Callable[[], bytes], set[str]]] = {
@@ -201,8 +222,9 @@ def test_a_huge_invalid_value_is_quoted_short_and_answered_in_time(sandbox: Sand
     # 4 MiB of control characters in a choice: quoted whole, escaped, the worker's answer was over its
     # limit, and the worker, blocked writing it, was then waited on for ever
     start = time.monotonic()
-    parsed = sandbox.parse(_acroform(form_id=b"(EAP-USR)", form_version=b"(2026.1)",
-                                     action=b"<" + b"01" * (4 << 20) + b">"), today=TODAY)
+    parsed = sandbox.parse(
+        _acroform(form_id=b"(EAP-USR)", form_version=b"(2026.1)", action=b"<" + b"01" * (4 << 20) + b">"), today=TODAY
+    )
     assert time.monotonic() - start < TIMEOUT
     (choice,) = [e for e in parsed.errors if e.field == "action"]
     # a control character is refused before the choice is looked up (issue 13.3)

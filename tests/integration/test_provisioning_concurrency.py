@@ -44,8 +44,9 @@ def _worker(url: str, reverse: bool, barrier: Any, out: Any) -> None:
     out.put(outcomes)
 
 
-def test_two_processes_create_no_duplicate_account_and_keep_the_chain(engine: sa.Engine, db_url: str,
-                                                                        tmp_path: Path) -> None:
+def test_two_processes_create_no_duplicate_account_and_keep_the_chain(
+    engine: sa.Engine, db_url: str, tmp_path: Path
+) -> None:
     load_reference(engine, tmp_path)
     for form in (agr(), mu()):
         receive(engine, form)

@@ -30,7 +30,8 @@ PASSWORD = re.compile(r"(?:wachtwoord|temporaire) ?: +(\S+)")
 
 
 async def test_an_address_change_waits_for_a_person_then_tells_the_old_address(
-        engine: sa.Engine, tmp_path: Path) -> None:
+    engine: sa.Engine, tmp_path: Path
+) -> None:
     opened = open_dossier(engine, tmp_path)
     login = next(m.login for m in opened.mails if m.kind is MailKind.CREDENTIALS) or ""
     with Session(engine) as session:
@@ -49,8 +50,9 @@ async def test_an_address_change_waits_for_a_person_then_tells_the_old_address(
 
     done = approve_item(engine, fiche.sha256)
     assert done.outcome is Outcome.APPLIED
-    assert sorted((m.kind, m.event) for m in done.mails if m.kind is not MailKind.MASTER_USER_NOTICE) == sorted([
-        (MailKind.CREDENTIALS, MailEvent.CREDENTIALS_REISSUED), (MailKind.OLD_ADDRESS_NOTICE, MailEvent.EMAIL_CHANGED)])
+    assert sorted((m.kind, m.event) for m in done.mails if m.kind is not MailKind.MASTER_USER_NOTICE) == sorted(
+        [(MailKind.CREDENTIALS, MailEvent.CREDENTIALS_REISSUED), (MailKind.OLD_ADDRESS_NOTICE, MailEvent.EMAIL_CHANGED)]
+    )
     with Session(engine) as session:
         assert user_contact(session, login).email == NEW  # type: ignore[union-attr]
         assert previous_user_contact(session, login).email == OLD  # type: ignore[union-attr]

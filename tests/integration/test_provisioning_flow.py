@@ -71,12 +71,23 @@ def write_csv(path: Path, rows: list[str]) -> Path:
 
 
 def load_reference(engine: sa.Engine, tmp_path: Path) -> None:
-    contracts = write_csv(tmp_path / "contracts.csv", [
-        "enterprise_number;contract_number;contract_name", f"{EN};GV-100;Groep A", f"{EN};GV-200;Groep B",
-        f"{EN2};GV-900;Other org"])
-    legacy = write_csv(tmp_path / "legacy.csv", [
-        "login,enterprise_number,last_name,first_name,email", f"acme01,{EN},Oud,Jan,jan.oud@acme.be",
-        f"other01,{EN2},Ander,Piet,piet@other.be"])
+    contracts = write_csv(
+        tmp_path / "contracts.csv",
+        [
+            "enterprise_number;contract_number;contract_name",
+            f"{EN};GV-100;Groep A",
+            f"{EN};GV-200;Groep B",
+            f"{EN2};GV-900;Other org",
+        ],
+    )
+    legacy = write_csv(
+        tmp_path / "legacy.csv",
+        [
+            "login,enterprise_number,last_name,first_name,email",
+            f"acme01,{EN},Oud,Jan,jan.oud@acme.be",
+            f"other01,{EN2},Ander,Piet,piet@other.be",
+        ],
+    )
     with Session(engine) as session:
         assert import_contracts_file(session, contracts, clock=clock).ok
         assert import_legacy_file(session, legacy, clock=clock).ok
@@ -104,20 +115,29 @@ def dump_everything(engine: sa.Engine) -> str:
 
 
 def test_full_flow_opens_dossier_and_no_temporary_password_is_stored_anywhere(
-        engine: sa.Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    engine: sa.Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     opened = open_dossier(engine, tmp_path)
     assert opened.outcome is Outcome.APPLIED
     kinds = sorted((m.kind, m.event) for m in opened.mails)
-    assert kinds == sorted([(MailKind.CREDENTIALS, MailEvent.ACCOUNT_OPENED),
-                            (MailKind.ORG_NOTICE, MailEvent.ACCESS_OPENED),
-                            (MailKind.MASTER_USER_NOTICE, MailEvent.CHANGES_APPLIED)])
+    assert kinds == sorted(
+        [
+            (MailKind.CREDENTIALS, MailEvent.ACCOUNT_OPENED),
+            (MailKind.ORG_NOTICE, MailEvent.ACCESS_OPENED),
+            (MailKind.MASTER_USER_NOTICE, MailEvent.CHANGES_APPLIED),
+        ]
+    )
     creds = next(m for m in opened.mails if m.kind is MailKind.CREDENTIALS)
     login = creds.login or ""
     assert login.startswith(LOGIN_PREFIX)
     # no secret, and whom the person may call if the mail was not expected (issue 16.5)
-    assert creds.params == {"login": login, "org_name": "Acme NV", "enterprise_number": EN,
-                            "master_user": "Marie Peeters"}
+    assert creds.params == {
+        "login": login,
+        "org_name": "Acme NV",
+        "enterprise_number": EN,
+        "master_user": "Marie Peeters",
+    }
     with Session(engine) as session:
         assert session.get(Organisation, EN).status == OrgStatus.OPEN  # type: ignore[union-attr]
         assert session.get(LegacyAccount, "acme01").revoked_at is not None  # type: ignore[union-attr]
@@ -126,8 +146,9 @@ def test_full_flow_opens_dossier_and_no_temporary_password_is_stored_anywhere(
         assert user_contact(session, login).email == "jan.janssens@acme.be"  # type: ignore[union-attr]
         assert notification_contact(session, EN).email == NOTIFY  # type: ignore[union-attr]
         assert master_user_contact(session, EN).email == MU_EMAIL  # type: ignore[union-attr]
-        password = issue_temporary_password(session, login, clock=clock, rng=random.Random(7),
-                                            validity=timedelta(hours=72))
+        password = issue_temporary_password(
+            session, login, clock=clock, rng=random.Random(7), validity=timedelta(hours=72)
+        )
         session.commit()
     assert len(password) >= MIN_PASSWORD_LENGTH
     assert set(password) <= set(PASSWORD_ALPHABET)
@@ -147,8 +168,13 @@ def test_full_flow_opens_dossier_and_no_temporary_password_is_stored_anywhere(
         with engine.connect() as conn:
             assert verify_chain(conn).first_bad_seq is None
         actions = [e.action for e in session.exec(select(AuditEntry).order_by(col(AuditEntry.seq)))]
-    assert {AuditAction.DOSSIER_OPENED, AuditAction.ACCOUNT_CREATED, AuditAction.LEGACY_REVOKED,
-            AuditAction.REVIEW_APPROVED, AuditAction.REVIEW_QUEUED} <= set(actions)
+    assert {
+        AuditAction.DOSSIER_OPENED,
+        AuditAction.ACCOUNT_CREATED,
+        AuditAction.LEGACY_REVOKED,
+        AuditAction.REVIEW_APPROVED,
+        AuditAction.REVIEW_QUEUED,
+    } <= set(actions)
 
 
 def test_temporary_password_expires_and_reissue_kills_the_old_one(engine: sa.Engine, tmp_path: Path) -> None:
@@ -234,12 +260,11 @@ def test_logins_are_opaque_unique_and_never_reused(engine: sa.Engine) -> None:
         login = allocate_login(session, rng=random.Random(42))  # same sequence: the first pick is taken
         assert login != first
         assert login.startswith(LOGIN_PREFIX)
-        assert set(login[len(LOGIN_PREFIX):]) <= set(LOGIN_ALPHABET)
+        assert set(login[len(LOGIN_PREFIX) :]) <= set(LOGIN_ALPHABET)
         assert len({allocate_login(session) for _ in range(200)}) == 200
 
 
-def test_review_approve_corrects_fields_validates_again_and_audits_reviewer(engine: sa.Engine,
-                                                                           tmp_path: Path) -> None:
+def test_review_approve_corrects_fields_validates_again_and_audits_reviewer(engine: sa.Engine, tmp_path: Path) -> None:
     open_dossier(engine, tmp_path)
     posted = usr(email="els@acme.be", scope="selected", contracts=["GV-100"])
     decision = receive(engine, posted, channel=Channel.POST)
@@ -263,8 +288,11 @@ def test_review_approve_corrects_fields_validates_again_and_audits_reviewer(engi
         assert done.outcome is Outcome.APPLIED
         account = session.exec(select(Account).where(col(Account.email) == "els@acme.be")).one()
         assert show_user(session, account.login).contracts == ["GV-200"]
-        entry = session.exec(select(AuditEntry).where(col(AuditEntry.action) == AuditAction.REVIEW_APPROVED,
-                                                      col(AuditEntry.document_sha256) == posted.sha256)).one()
+        entry = session.exec(
+            select(AuditEntry).where(
+                col(AuditEntry.action) == AuditAction.REVIEW_APPROVED, col(AuditEntry.document_sha256) == posted.sha256
+            )
+        ).one()
         assert entry.actor == REVIEWER
         # what the reviewer changed is in the chain, as read from the document and as set
         assert json.loads(entry.details)["corrections"] == {"contracts": {"read": ["GV-100"], "set": ["GV-200"]}}
@@ -289,11 +317,23 @@ def test_review_reject_never_provisions(engine: sa.Engine, tmp_path: Path) -> No
             assert bad.value.code == "review-reason-unknown"
         # the Master User reads Dutch: a note in French only is refused
         with pytest.raises(ReviewError) as lang:
-            reject(session, item.id, by=REVIEWER, clock=clock, reason="sender-not-master-user",
-                   note_fr="Personne inconnue.")
+            reject(
+                session,
+                item.id,
+                by=REVIEWER,
+                clock=clock,
+                reason="sender-not-master-user",
+                note_fr="Personne inconnue.",
+            )
         assert lang.value.code == "review-note-language-missing"
-        decision = reject(session, item.id, by=REVIEWER, clock=clock, reason="sender-not-master-user",
-                          note_nl="Deze persoon is ons onbekend.")
+        decision = reject(
+            session,
+            item.id,
+            by=REVIEWER,
+            clock=clock,
+            reason="sender-not-master-user",
+            note_nl="Deze persoon is ons onbekend.",
+        )
         session.commit()
         assert [(m.kind, m.event) for m in decision.mails] == [(MailKind.MASTER_USER_NOTICE, MailEvent.FORM_REJECTED)]
         (fiche,) = decision.mails[0].params["fiches"]
@@ -313,8 +353,10 @@ def test_review_reject_never_provisions(engine: sa.Engine, tmp_path: Path) -> No
 
 def test_daily_run_revokes_expired_and_warns_once(engine: sa.Engine, tmp_path: Path) -> None:
     open_dossier(engine, tmp_path)
-    receive(engine, usr(email="ext@consult.be", user_type="external", external_company="Consult BV",
-                        access_end_date=end_in(10)))
+    receive(
+        engine,
+        usr(email="ext@consult.be", user_type="external", external_company="Consult BV", access_end_date=end_in(10)),
+    )
     with Session(engine) as session:
         (warned,) = run_expiries(session, clock=clock)
         session.commit()
@@ -370,9 +412,15 @@ def test_reference_reimport_is_idempotent_and_bad_rows_are_reported(engine: sa.E
     assert (first.added, first.unchanged) == (2, 0)
     assert [(e.row, e.code) for e in first.errors] == [(3, "enterprise-number-invalid"), (4, "contract-number-invalid")]
     assert (again.added, again.unchanged, len(again.errors)) == (0, 2, 2)
-    legacy = write_csv(tmp_path / "legacy.csv", ["login;enterprise_number;last_name;first_name;email",
-                                                 f"old1;{EN};A;B;a@acme.be", f"old1;{EN};A;B;a@acme.be",
-                                                 f"old2;{EN};A;B;not-an-email"])
+    legacy = write_csv(
+        tmp_path / "legacy.csv",
+        [
+            "login;enterprise_number;last_name;first_name;email",
+            f"old1;{EN};A;B;a@acme.be",
+            f"old1;{EN};A;B;a@acme.be",
+            f"old2;{EN};A;B;not-an-email",
+        ],
+    )
     with Session(engine) as session:
         report = import_legacy_file(session, legacy, clock=clock)
         session.commit()
@@ -380,15 +428,21 @@ def test_reference_reimport_is_idempotent_and_bad_rows_are_reported(engine: sa.E
     assert [(e.row, e.code) for e in report.errors] == [(3, "login-duplicate-row"), (4, "email-invalid")]
 
 
-def test_fiches_refused_before_the_master_user_are_reported_to_it_in_one_mail(engine: sa.Engine,
-                                                                               tmp_path: Path) -> None:
+def test_fiches_refused_before_the_master_user_are_reported_to_it_in_one_mail(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
     load_reference(engine, tmp_path)
     a = agr()
     receive(engine, a)
     approve_item(engine, a.sha256)
     shared = usr(email=NOTIFY, user_first_name="Jan", user_last_name="Janssens")
-    external = usr(email="ext@consult.be", user_first_name="Els", user_last_name="Extern", user_type="external",
-                   external_company="Consult BV")
+    external = usr(
+        email="ext@consult.be",
+        user_first_name="Els",
+        user_last_name="Extern",
+        user_type="external",
+        external_company="Consult BV",
+    )
     with Session(engine) as session:
         for form, name in ((shared, "Gebruikersfiche Jan.pdf"), (external, "fiche-els.pdf")):
             decision = process_form(session, form, replace(prov(form), filename=name), clock=clock)

@@ -51,16 +51,30 @@ def test_no_account_exists_whose_credentials_cannot_be_sent(engine: sa.Engine, t
     assert accounts(engine) == sorted([*before, "john@acme.be"])
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("user_last_name", "Jan\x00ssens"), ("user_first_name", "J\x07an"), ("external_company", "Acme\x1b[2J BV"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("user_last_name", "Jan\x00ssens"),
+        ("user_first_name", "J\x07an"),
+        ("external_company", "Acme\x1b[2J BV"),
+    ],
+)
 def test_a_control_character_in_a_field_goes_to_review_and_its_approval_does_not_crash(
-        engine: sa.Engine, tmp_path: Path, field: str, value: str) -> None:
+    engine: sa.Engine, tmp_path: Path, field: str, value: str
+) -> None:
     # issue 13.3: a NUL blocked the document forever on PostgreSQL (database-error on every run)
     open_dossier(engine, tmp_path)
-    typed = valid_values("EAP-USR", "nl", scope="all", contracts=None, signed_date=f"{TODAY:%d/%m/%Y}",
-                         user_email="piet@acme.be", user_type="external", access_end_date="31/12/2027",
-                         external_company="Consult BV")
+    typed = valid_values(
+        "EAP-USR",
+        "nl",
+        scope="all",
+        contracts=None,
+        signed_date=f"{TODAY:%d/%m/%Y}",
+        user_email="piet@acme.be",
+        user_type="external",
+        access_end_date="31/12/2027",
+        external_company="Consult BV",
+    )
     typed[field] = value
     form = parse_document(render_form("EAP-USR", "nl", typed), today=TODAY, filename="fiche.pdf")
     assert [(e.code, e.field) for e in form.errors] == [("field-control-character", field)]
@@ -70,7 +84,8 @@ def test_a_control_character_in_a_field_goes_to_review_and_its_approval_does_not
         approve_item(engine, form.sha256, corrections={field: value})
     assert info.value.code == "review-correction-invalid"
     assert "piet@acme.be" not in accounts(engine)
-    done = approve_item(engine, form.sha256, corrections={field: value.replace("\x00", "").replace("\x07", "")
-                                                          .replace("\x1b", "")})
+    done = approve_item(
+        engine, form.sha256, corrections={field: value.replace("\x00", "").replace("\x07", "").replace("\x1b", "")}
+    )
     assert done.outcome is Outcome.APPLIED
     assert "piet@acme.be" in accounts(engine)

@@ -36,11 +36,16 @@ def clock() -> datetime:
 def parsed(doc: dict[str, Any]) -> ParsedForm:
     if doc["outcome"] == "rejected":
         return ParsedForm.reject(doc["errors"][0]["code"], "rejected", form_id=doc["form_id"], sha256=doc["sha256"])
-    return ParsedForm(form_id=doc["form_id"], version=MANIFEST["form_version"], language=doc["language"],
-                      method=Method(doc["method"]), fields=dict(doc["fields"]),
-                      errors=tuple(Issue(e["code"], e.get("message", ""), e.get("field")) for e in doc["errors"]),
-                      warnings=tuple(Issue(w["code"], w.get("message", ""), w.get("field")) for w in doc["warnings"]),
-                      sha256=doc["sha256"])
+    return ParsedForm(
+        form_id=doc["form_id"],
+        version=MANIFEST["form_version"],
+        language=doc["language"],
+        method=Method(doc["method"]),
+        fields=dict(doc["fields"]),
+        errors=tuple(Issue(e["code"], e.get("message", ""), e.get("field")) for e in doc["errors"]),
+        warnings=tuple(Issue(w["code"], w.get("message", ""), w.get("field")) for w in doc["warnings"]),
+        sha256=doc["sha256"],
+    )
 
 
 def deliveries(wave: int) -> list[tuple[dict[str, Any], Provenance]]:
@@ -49,13 +54,29 @@ def deliveries(wave: int) -> list[tuple[dict[str, Any], Provenance]]:
         at = datetime.fromisoformat(msg["date"]).astimezone(UTC)
         for att in msg["attachments"]:
             doc = DOCS[att["sha256"]]
-            out.append((doc, Provenance(sha256=doc["sha256"], channel=Channel.EMAIL, sender=msg["from"],
-                                        authenticated=msg["authenticated"], received_at=at,
-                                        message_id=f"<{msg['path']}>")))
+            out.append(
+                (
+                    doc,
+                    Provenance(
+                        sha256=doc["sha256"],
+                        channel=Channel.EMAIL,
+                        sender=msg["from"],
+                        authenticated=msg["authenticated"],
+                        received_at=at,
+                        message_id=f"<{msg['path']}>",
+                    ),
+                )
+            )
     for drop in (d for d in MANIFEST["drop"] if d["wave"] == wave):
         doc = DOCS[drop["sha256"]]
-        out.append((doc, Provenance(sha256=doc["sha256"], channel=Channel.POST, sender=None, authenticated=False,
-                                    received_at=REF)))
+        out.append(
+            (
+                doc,
+                Provenance(
+                    sha256=doc["sha256"], channel=Channel.POST, sender=None, authenticated=False, received_at=REF
+                ),
+            )
+        )
     return out
 
 
@@ -63,11 +84,15 @@ def decide_queue(session: Session, mails: list[MailIntent]) -> None:
     for item in list_reviews(session):
         review = DOCS[item.document_sha256]["review"]
         if review["decision"] == "approve":
-            mails.extend(approve(session, item.id, by="Team Life Second Pillar", clock=clock,
-                                 reason=review["reason"]).mails)
+            mails.extend(
+                approve(session, item.id, by="Team Life Second Pillar", clock=clock, reason=review["reason"]).mails
+            )
         else:
-            mails.extend(reject(session, item.id, by="Team Life Second Pillar", clock=clock,
-                                reason=review["reason"] or "rejected").mails)
+            mails.extend(
+                reject(
+                    session, item.id, by="Team Life Second Pillar", clock=clock, reason=review["reason"] or "rejected"
+                ).mails
+            )
         session.commit()
 
 
@@ -98,17 +123,34 @@ def test_sample_set_provisions_as_the_manifest_expects(engine: sa.Engine) -> Non
         links: dict[str, list[str]] = {}
         for login, number in session.exec(select(AccountContract.login, AccountContract.contract_number)):
             links.setdefault(login, []).append(number)
-        got = {a.email: (a.enterprise_number, str(a.status), str(a.profile), str(a.scope),
-                         sorted(links.get(a.login, [])),
-                         a.access_end_date.isoformat() if a.access_end_date else None)
-               for a in session.exec(select(Account))}
-        want = {a["user_email"]: (a["organisation"], a["status"], a["profile"], a["scope"], sorted(a["contracts"]),
-                                  a["access_end_date"]) for a in MANIFEST["expected"]["accounts"]}
+        got = {
+            a.email: (
+                a.enterprise_number,
+                str(a.status),
+                str(a.profile),
+                str(a.scope),
+                sorted(links.get(a.login, [])),
+                a.access_end_date.isoformat() if a.access_end_date else None,
+            )
+            for a in session.exec(select(Account))
+        }
+        want = {
+            a["user_email"]: (
+                a["organisation"],
+                a["status"],
+                a["profile"],
+                a["scope"],
+                sorted(a["contracts"]),
+                a["access_end_date"],
+            )
+            for a in MANIFEST["expected"]["accounts"]
+        }
         assert got == want
         legacy = {la.login: la.revoked_at is not None for la in session.exec(select(LegacyAccount))}
         assert sorted(k for k, v in legacy.items() if v) == sorted(MANIFEST["expected"]["legacy_accounts"]["revoked"])
         assert sorted(k for k, v in legacy.items() if not v) == sorted(
-            MANIFEST["expected"]["legacy_accounts"]["active"])
+            MANIFEST["expected"]["legacy_accounts"]["active"]
+        )
         for err in MANIFEST["expected"]["provisioning_errors"]:
             row = session.get(DossierForm, err["sha256"])
             assert row is not None
@@ -119,8 +161,11 @@ def test_sample_set_provisions_as_the_manifest_expects(engine: sa.Engine) -> Non
 
         # credentials: exactly one per account, resolved at send time to the fiche's own address
         credentials = [user_contact(session, m.login or "") for m in mails if m.kind is MailKind.CREDENTIALS]
-        expected = [(x["recipient"], x["language"]) for x in MANIFEST["expected"]["mails"]["exactly_once"]
-                    if x["purpose"] == "credentials"]
+        expected = [
+            (x["recipient"], x["language"])
+            for x in MANIFEST["expected"]["mails"]["exactly_once"]
+            if x["purpose"] == "credentials"
+        ]
         # revoked accounts no longer resolve: compare against every account created
         created = sorted((a.email, a.language) for a in session.exec(select(Account)))
         assert sorted(expected) == created

@@ -20,8 +20,7 @@ def test_migrations_match_metadata(empty_db_url: str) -> None:
     try:
         with engine.connect() as conn:
             existing = set(sa.inspect(conn).get_table_names())
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                    SQLModel.metadata)
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
         # Every model has its migration and every migration its model: a new table without a
         # migration shows here as add_table, a forgotten module in TABLE_MODULES as remove_table.
         assert diff == []

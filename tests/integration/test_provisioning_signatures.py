@@ -39,14 +39,18 @@ def _entries(session: Session, action: AuditAction) -> list[dict[str, object]]:
 
 
 def test_signature_problems_are_review_reasons_in_the_view_and_the_approval_audit(
-        engine: sa.Engine, pki: Pki, tmp_path: Path) -> None:
+    engine: sa.Engine, pki: Pki, tmp_path: Path
+) -> None:
     form = _signed_agreement(pki)
     with Session(engine) as session:
         decision = process_form(session, form, prov(form), clock=clock)
         session.commit()
     assert decision.outcome is Outcome.REVIEW
-    assert decision.plan.reasons == ("signature-modified-after-signing", "signature-name-mismatch",
-                                "human-approval-required")
+    assert decision.plan.reasons == (
+        "signature-modified-after-signing",
+        "signature-name-mismatch",
+        "human-approval-required",
+    )
 
     with Session(engine) as session:
         item = session.exec(select(ReviewItem)).one()
@@ -56,8 +60,9 @@ def test_signature_problems_are_review_reasons_in_the_view_and_the_approval_audi
         assert verdict["signer"] == "Marie Dupont"
         assert verdict["trusted"] is True
         assert verdict["name_matches"] is False
-        assert verdict["changed_fields"] == [{"field": "org_name", "signed": "Brasserie Dupont & Fils SRL",
-                                              "read": "Acme NV"}]
+        assert verdict["changed_fields"] == [
+            {"field": "org_name", "signed": "Brasserie Dupont & Fils SRL", "read": "Acme NV"}
+        ]
         # the reviewer reads why in words
         messages = {w["code"]: w["message"] for w in view.warnings}
         assert "'Brasserie Dupont & Fils SRL'" in messages["signature-modified-after-signing"]

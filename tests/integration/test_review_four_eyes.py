@@ -76,8 +76,14 @@ def test_a_correction_between_approvals_resets_the_earlier_ones(engine: sa.Engin
         add_approval(session, item_id, by="An", clock=clock, required=2)
         session.commit()
         with pytest.raises(ReviewError) as bad:
-            add_approval(session, item_id, by="Bert", clock=clock, required=2,
-                         corrections={"notification_email": "not-an-address"})
+            add_approval(
+                session,
+                item_id,
+                by="Bert",
+                clock=clock,
+                required=2,
+                corrections={"notification_email": "not-an-address"},
+            )
         assert bad.value.code == "review-correction-invalid"
         session.rollback()
         assert session.exec(select(ReviewApproval)).all()[-1].approver == "An"  # the refused one left nothing

@@ -25,21 +25,54 @@ EN = "0812345603"
 T0 = datetime(2026, 3, 2, 9, 15, 30, 123456, tzinfo=UTC)
 T1 = datetime(2026, 3, 3, 16, 45, tzinfo=UTC)
 #: modules whose import `review list` must not pay for
-HEAVY = ("sqlmodel", "sqlalchemy.orm", "alembic", "provisioning.models", "provisioning.review", "parsers.validate",
-         "parsers.result")
+HEAVY = (
+    "sqlmodel",
+    "sqlalchemy.orm",
+    "alembic",
+    "provisioning.models",
+    "provisioning.review",
+    "parsers.validate",
+    "parsers.result",
+)
 
 
 def _seed(engine: sa.Engine) -> None:
     with Session(engine) as session:
         for n, channel, sender in ((1, "email", "mu@acme.example"), (2, "post", None)):
-            session.add(DossierForm(sha256=f"{n:064x}", enterprise_number=EN, form_id="EAP-USR", channel=channel,
-                                    sender=sender, received_at=T0, status=FormStatus.IN_REVIEW))
+            session.add(
+                DossierForm(
+                    sha256=f"{n:064x}",
+                    enterprise_number=EN,
+                    form_id="EAP-USR",
+                    channel=channel,
+                    sender=sender,
+                    received_at=T0,
+                    status=FormStatus.IN_REVIEW,
+                )
+            )
         session.flush()
-        session.add(ReviewItem(document_sha256=f"{1:064x}", enterprise_number=EN, form_id="EAP-USR",
-                               reasons=["not-mailed-by-master-user", "field-empty"], created_at=T0))
-        session.add(ReviewItem(document_sha256=f"{2:064x}", enterprise_number=EN, form_id="EAP-USR",
-                               reasons=["end-date-missing"], created_at=T0, status=ReviewStatus.REJECTED,
-                               decided_by="anna", decided_at=T1, decision_reason="end-date-missing"))
+        session.add(
+            ReviewItem(
+                document_sha256=f"{1:064x}",
+                enterprise_number=EN,
+                form_id="EAP-USR",
+                reasons=["not-mailed-by-master-user", "field-empty"],
+                created_at=T0,
+            )
+        )
+        session.add(
+            ReviewItem(
+                document_sha256=f"{2:064x}",
+                enterprise_number=EN,
+                form_id="EAP-USR",
+                reasons=["end-date-missing"],
+                created_at=T0,
+                status=ReviewStatus.REJECTED,
+                decided_by="anna",
+                decided_at=T1,
+                decision_reason="end-date-missing",
+            )
+        )
         session.commit()
 
 
@@ -63,13 +96,29 @@ def test_the_core_listing_reads_what_the_orm_reads(engine: sa.Engine) -> None:
     with Session(engine) as session:
         for view in every:
             full = show_review(session, view.id)
-            for name in ("id", "status", "form_id", "enterprise_number", "reasons", "created_at", "document_sha256",
-                         "channel", "sender", "decided_by", "decided_at", "decision_reason"):
+            for name in (
+                "id",
+                "status",
+                "form_id",
+                "enterprise_number",
+                "reasons",
+                "created_at",
+                "document_sha256",
+                "channel",
+                "sender",
+                "decided_by",
+                "decided_at",
+                "decision_reason",
+            ):
                 assert getattr(view, name) == getattr(full, name), name
             assert view.fields == {}
             assert view.signatures == []
     assert (every[0].channel, every[0].sender, every[1].channel, every[1].sender) == (
-        "email", "mu@acme.example", "post", None)
+        "email",
+        "mu@acme.example",
+        "post",
+        None,
+    )
     assert every[0].created_at == T0
     assert every[0].created_at.tzinfo is not None
     assert every[1].decided_at == T1
@@ -80,11 +129,26 @@ def test_the_core_listing_reads_what_the_orm_reads(engine: sa.Engine) -> None:
 def test_a_session_lists_its_own_pending_items(engine: sa.Engine) -> None:
     _seed(engine)
     with Session(engine) as session:
-        session.add(DossierForm(sha256=f"{3:064x}", enterprise_number="0456789133", form_id="EAP-AGR",
-                                channel="post", received_at=T1, status=FormStatus.IN_REVIEW))
+        session.add(
+            DossierForm(
+                sha256=f"{3:064x}",
+                enterprise_number="0456789133",
+                form_id="EAP-AGR",
+                channel="post",
+                received_at=T1,
+                status=FormStatus.IN_REVIEW,
+            )
+        )
         session.flush()
-        session.add(ReviewItem(document_sha256=f"{3:064x}", enterprise_number="0456789133", form_id="EAP-AGR",
-                               reasons=[], created_at=T1))
+        session.add(
+            ReviewItem(
+                document_sha256=f"{3:064x}",
+                enterprise_number="0456789133",
+                form_id="EAP-AGR",
+                reasons=[],
+                created_at=T1,
+            )
+        )
         assert [v.form_id for v in list_reviews(session, org="0456789133")] == ["EAP-AGR"]
 
 
@@ -93,15 +157,23 @@ def test_review_list_imports_no_orm_no_models_no_alembic(tmp_path: Path, db_url:
     cfg = tmp_path / "intake.toml"
     cfg.write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
-    script = ("import sys; from intake.cli import main\n"
-              "code = main(sys.argv[1:])\n"
-              "assert code == 0, code\n"
-              f"heavy = {HEAVY!r}\n"
-              "print(sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') for h in heavy)))")
+    script = (
+        "import sys; from intake.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "assert code == 0, code\n"
+        f"heavy = {HEAVY!r}\n"
+        "print(sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') for h in heavy)))"
+    )
     for argv in (["review", "list"], ["review", "list", "--all", "--json"]):
-        proc = subprocess.run([sys.executable, "-c", script, *argv, "--config", str(cfg)], capture_output=True,
-                              text=True, env={**env, "PYTHONPATH": str(ROOT), "COLUMNS": "120"}, cwd=tmp_path,
-                              timeout=120, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", script, *argv, "--config", str(cfg)],
+            capture_output=True,
+            text=True,
+            env={**env, "PYTHONPATH": str(ROOT), "COLUMNS": "120"},
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr
         *output, modules = proc.stdout.strip().splitlines()
         assert modules == "[]", argv

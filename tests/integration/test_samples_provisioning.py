@@ -73,22 +73,37 @@ class _Run:
             if message["wave"] != wave:
                 continue
             ex = extract((self.dir / message["path"]).read_bytes())
-            verdict = evaluate(ex.envelope.authentication_results, trusted_ids=trusted_ids,
-                               sender=ex.envelope.sender)
+            verdict = evaluate(ex.envelope.authentication_results, trusted_ids=trusted_ids, sender=ex.envelope.sender)
             for att in ex.attachments:
-                self.feed(att.data, Provenance(sha256=hashlib.sha256(att.data).hexdigest(), channel=Channel.EMAIL,
-                                               sender=ex.envelope.sender, authenticated=verdict.dmarc_pass,
-                                               received_at=self.clock()))
+                self.feed(
+                    att.data,
+                    Provenance(
+                        sha256=hashlib.sha256(att.data).hexdigest(),
+                        channel=Channel.EMAIL,
+                        sender=ex.envelope.sender,
+                        authenticated=verdict.dmarc_pass,
+                        received_at=self.clock(),
+                    ),
+                )
         for drop in self.manifest["drop"]:
             if drop["wave"] == wave:
-                self.feed((self.dir / drop["path"]).read_bytes(),
-                          Provenance(sha256=drop["sha256"], channel=Channel.POST, sender=None, authenticated=False,
-                                     received_at=self.clock()))
+                self.feed(
+                    (self.dir / drop["path"]).read_bytes(),
+                    Provenance(
+                        sha256=drop["sha256"],
+                        channel=Channel.POST,
+                        sender=None,
+                        authenticated=False,
+                        received_at=self.clock(),
+                    ),
+                )
 
     def decide_reviews(self) -> None:
         with Session(self.engine) as session:
-            items = [(i.id, i.document_sha256) for i in
-                     session.exec(select(ReviewItem).where(col(ReviewItem.status) == ReviewStatus.OPEN)).all()]
+            items = [
+                (i.id, i.document_sha256)
+                for i in session.exec(select(ReviewItem).where(col(ReviewItem.status) == ReviewStatus.OPEN)).all()
+            ]
         for item_id, sha in items:
             assert item_id is not None
             doc = self.docs[sha]
@@ -103,8 +118,7 @@ class _Run:
             self._record(decision)
 
 
-def test_the_samples_reach_the_expected_end_state(tmp_path: Path, manifest: dict[str, Any],
-                                                  samples_dir: Path) -> None:
+def test_the_samples_reach_the_expected_end_state(tmp_path: Path, manifest: dict[str, Any], samples_dir: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'samples.db'}")
     create_schema(engine)
     run = _Run(engine, manifest, samples_dir)

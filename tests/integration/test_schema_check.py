@@ -40,7 +40,8 @@ def test_the_head_read_without_alembic_is_alembics_head() -> None:
 
 
 def test_a_read_only_command_refuses_an_outdated_schema_and_migrate_fixes_it(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path, empty_db_url: str) -> None:
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, empty_db_url: str
+) -> None:
     previous = migration_chain()[-2]
     upgrade(empty_db_url, previous)
     cfg = str(_config(tmp_path, empty_db_url))
@@ -58,8 +59,9 @@ def test_a_read_only_command_refuses_an_outdated_schema_and_migrate_fixes_it(
     assert json.loads(capsys.readouterr().out) == []
 
 
-def test_a_never_migrated_or_newer_schema_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                     empty_db_url: str) -> None:
+def test_a_never_migrated_or_newer_schema_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, empty_db_url: str
+) -> None:
     engine = make_engine(empty_db_url)
     engine.dispose()
     if empty_db_url.startswith("sqlite"):
@@ -78,8 +80,7 @@ def test_a_never_migrated_or_newer_schema_is_refused(capsys: pytest.CaptureFixtu
     assert "database-schema-newer" in capsys.readouterr().err
 
 
-def test_a_missing_sqlite_database_is_not_created_by_a_read(capsys: pytest.CaptureFixture[str],
-                                                            tmp_path: Path) -> None:
+def test_a_missing_sqlite_database_is_not_created_by_a_read(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     cfg = str(_config(tmp_path, f"sqlite:///{tmp_path / 'none.db'}"))
     assert main(["review", "list", "--config", cfg]) == 2
     assert "database-missing" in capsys.readouterr().err
@@ -89,12 +90,21 @@ def test_a_missing_sqlite_database_is_not_created_by_a_read(capsys: pytest.Captu
 def test_read_only_commands_do_not_load_alembic(tmp_path: Path, db_url: str) -> None:
     cfg = str(_config(tmp_path, db_url))
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
-    script = ("import sys; from intake.cli import main\n"
-              "code = main(sys.argv[1:])\n"
-              "assert code == 0, code\n"
-              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'openpyxl', 'reportlab')))")
+    script = (
+        "import sys; from intake.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "assert code == 0, code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'openpyxl', 'reportlab')))"
+    )
     for argv in (["review", "list", "--json"], ["audit", "log", "--json"], ["status", "--json"]):
-        proc = subprocess.run([sys.executable, "-c", script, *argv, "--config", cfg], capture_output=True, text=True,
-                              env={**env, "PYTHONPATH": str(ROOT)}, cwd=tmp_path, timeout=120, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", script, *argv, "--config", cfg],
+            capture_output=True,
+            text=True,
+            env={**env, "PYTHONPATH": str(ROOT)},
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip().splitlines()[-1] == "[]", argv

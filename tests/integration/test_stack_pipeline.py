@@ -43,7 +43,8 @@ def test_scanned_stacks_are_split_in_the_sandbox_as_the_manifest_says() -> None:
             parts = parser.split((STACKS / name).read_bytes())
             assert isinstance(parts, list), parts
             assert [(p.pages, p.kind.value, p.form_id, p.rotated) for p in parts] == [
-                (w["pages"], w["kind"], w["form_id"], w["rotated"]) for w in entry["parts"]], name
+                (w["pages"], w["kind"], w["form_id"], w["rotated"]) for w in entry["parts"]
+            ], name
             for part in parts:
                 page = PdfReader(io.BytesIO(part.data)).pages[0]
                 assert page.rotation == (180 if part.rotated else 0)
@@ -51,7 +52,8 @@ def test_scanned_stacks_are_split_in_the_sandbox_as_the_manifest_says() -> None:
 
 def _config(root: Path, db_url: str) -> Path:
     config = root / "extranet-intake.toml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 [database]
 url = "{db_url}"
 
@@ -66,12 +68,13 @@ enabled = true
 path = "drop"
 archive = "drop-archive"
 stable_seconds = 0
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return config
 
 
-def test_the_daily_run_cuts_a_stack_into_one_document_per_form(tmp_path: Path, db_url: str,
-                                                               engine: sa.Engine) -> None:
+def test_the_daily_run_cuts_a_stack_into_one_document_per_form(tmp_path: Path, db_url: str, engine: sa.Engine) -> None:
     cfg = load_config(_config(tmp_path, db_url))
     drop = tmp_path / "drop"
     drop.mkdir()
@@ -79,8 +82,9 @@ def test_the_daily_run_cuts_a_stack_into_one_document_per_form(tmp_path: Path, d
     (drop / "scan-of-the-day.pdf").write_bytes(stack)
     entry = next(e for e in _manifest()["stacks"] if e["file"] == "stack-03-flat-mixed.pdf")
 
-    report = daily_run(cfg, reporter=PlainProgress(io.StringIO()), engine=engine, send=False,
-                       clock=lambda: datetime.now(UTC))
+    report = daily_run(
+        cfg, reporter=PlainProgress(io.StringIO()), engine=engine, send=False, clock=lambda: datetime.now(UTC)
+    )
 
     sha = sha256_of(stack)
     by_sha = {d.sha256: d for d in report.documents}
@@ -94,8 +98,10 @@ def test_the_daily_run_cuts_a_stack_into_one_document_per_form(tmp_path: Path, d
     # one document per form (and one for the blank page), each pointing to its page in the original
     assert [pages_of(a) for a in parts] == [(n, n) for n in range(1, entry["pages"] + 1)]
     assert [by_sha[a.sha256].form_id for a in parts] == [p["form_id"] for p in entry["parts"]]
-    assert all(a.source.startswith("drop:scan-of-the-day.pdf") and a.source.endswith(f"#pages={n}-{n}")
-               for n, a in enumerate(parts, start=1))
+    assert all(
+        a.source.startswith("drop:scan-of-the-day.pdf") and a.source.endswith(f"#pages={n}-{n}")
+        for n, a in enumerate(parts, start=1)
+    )
     # the original stays, byte for byte, once
     assert original is not None
     assert original.parse_outcome == "split"
@@ -109,8 +115,9 @@ def test_the_daily_run_cuts_a_stack_into_one_document_per_form(tmp_path: Path, d
 
     # the same stack received again (another name): a known document, not split or processed twice
     (drop / "same-stack-again.pdf").write_bytes(stack)
-    again = daily_run(cfg, reporter=PlainProgress(io.StringIO()), engine=engine, send=False,
-                      clock=lambda: datetime.now(UTC))
+    again = daily_run(
+        cfg, reporter=PlainProgress(io.StringIO()), engine=engine, send=False, clock=lambda: datetime.now(UTC)
+    )
     assert again.documents == []
     with Session(engine) as s:
         assert len(list(s.exec(select(Arrival).where(col(Arrival.parent_sha256) == sha)))) == entry["pages"]
@@ -125,17 +132,22 @@ def test_the_issues_scanned_stack_becomes_three_forms(tmp_path: Path, db_url: st
     stack = (STACKS / "stack-01-scan-agr-mu-usr.pdf").read_bytes()
     (tmp_path / "drop" / "post-2026-11-20.pdf").write_bytes(stack)
 
-    report = daily_run(cfg, reporter=PlainProgress(io.StringIO()), engine=engine, send=False,
-                       clock=lambda: datetime.now(UTC))
+    report = daily_run(
+        cfg, reporter=PlainProgress(io.StringIO()), engine=engine, send=False, clock=lambda: datetime.now(UTC)
+    )
 
     sha = sha256_of(stack)
     with Session(engine) as s:
-        parts = sorted(s.exec(select(Arrival).where(col(Arrival.parent_sha256) == sha)),
-                       key=lambda a: pages_of(a) or (0, 0))
+        parts = sorted(
+            s.exec(select(Arrival).where(col(Arrival.parent_sha256) == sha)), key=lambda a: pages_of(a) or (0, 0)
+        )
     read = {d.sha256: d for d in report.documents}
     assert read[sha].outcome == "split"
     assert [(read[a.sha256].form_id, read[a.sha256].parse != "rejected") for a in parts] == [
-        ("EAP-AGR", True), ("EAP-MU", True), ("EAP-USR", True)]
+        ("EAP-AGR", True),
+        ("EAP-MU", True),
+        ("EAP-USR", True),
+    ]
     assert report.warnings == []
 
 
@@ -159,8 +171,9 @@ def test_a_stack_too_long_is_a_coded_refusal_and_the_worker_goes_on() -> None:
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_the_dry_run_shows_each_form_of_a_stack_as_the_run_then_does(tmp_path: Path, db_url: str,
-                                                                     engine: sa.Engine) -> None:
+def test_the_dry_run_shows_each_form_of_a_stack_as_the_run_then_does(
+    tmp_path: Path, db_url: str, engine: sa.Engine
+) -> None:
     """`run --dry-run` cuts stacks with the run's own reading (read only): the stack's row, then one row
     per form (and per blank page), with the same sources, forms, decisions and warnings as the real run."""
     cfg = load_config(_config(tmp_path, db_url))
@@ -174,8 +187,18 @@ def test_the_dry_run_shows_each_form_of_a_stack_as_the_run_then_does(tmp_path: P
         os.utime(target, (stamp, stamp))
 
     def plan(report: RunReport) -> list[tuple[Any, ...]]:
-        return [(d.sha256, d.source, d.form_id, d.org, d.parse, d.outcome,
-                 tuple(r for r in d.reasons if not r.startswith("mail "))) for d in report.documents]
+        return [
+            (
+                d.sha256,
+                d.source,
+                d.form_id,
+                d.org,
+                d.parse,
+                d.outcome,
+                tuple(r for r in d.reasons if not r.startswith("mail ")),
+            )
+            for d in report.documents
+        ]
 
     dry = dry_run(cfg, reporter=SilentProgress())
     with Session(engine) as s:  # read only: nothing stored, nothing split

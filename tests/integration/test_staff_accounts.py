@@ -56,6 +56,5 @@ def test_oidc_match_refuses_an_ambiguous_email(engine: sa.Engine) -> None:
         add_staff(session, "ann2", role=Role.AUDITOR, email="ANN@insurer.example")
         session.commit()
         # two accounts with one address: the provider must not pick which one
-        assert _code(lambda: find_by_oidc(session, subject="s-1", email="ann@insurer.example")) == \
-            "staff-oidc-unknown"
+        assert _code(lambda: find_by_oidc(session, subject="s-1", email="ann@insurer.example")) == "staff-oidc-unknown"
         assert session.get(StaffAccount, 1).oidc_subject is None  # type: ignore[union-attr]

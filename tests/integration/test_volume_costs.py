@@ -21,20 +21,28 @@ async def test_a_claim_carries_no_list_of_the_rows_already_sent(mail_db: MailDb,
         mail_db.world.add_org(s, "0644695949", notification="extranet@acme.be", mu_email="an.claes@acme.be")
         outbox = mail_db.world.outbox(clock)
         for i in range(30):
-            outbox.enqueue(s, purpose=Purpose.ORG_NOTICE, ref="0644695949", event=Event.ACCESS_OPENED,
-                           params={"org_name": "Acme NV", "accounts": 1}, key=f"n{i}")
+            outbox.enqueue(
+                s,
+                purpose=Purpose.ORG_NOTICE,
+                ref="0644695949",
+                event=Event.ACCESS_OPENED,
+                params={"org_name": "Acme NV", "accounts": 1},
+                key=f"n{i}",
+            )
         s.commit()
     claims: list[int] = []
 
-    def count(conn: object, cursor: object, statement: str, parameters: object, context: object,
-              executemany: bool) -> None:
+    def count(
+        conn: object, cursor: object, statement: str, parameters: object, context: object, executemany: bool
+    ) -> None:
         if statement.lstrip().upper().startswith("SELECT OUTBOX.ID") and "ORDER BY" in statement.upper():
             claims.append(len(parameters) if isinstance(parameters, (tuple, list, dict)) else 0)
 
     sa.event.listen(mail_db.engine, "before_cursor_execute", count)
     try:
-        report = await Sender(mail_db.engine, ports=mail_db.world.ports(), transport=FileTransport(tmp_path),
-                              clock=clock).drain()
+        report = await Sender(
+            mail_db.engine, ports=mail_db.world.ports(), transport=FileTransport(tmp_path), clock=clock
+        ).drain()
     finally:
         sa.event.remove(mail_db.engine, "before_cursor_execute", count)
     assert len(report.sent) == 30
@@ -46,13 +54,19 @@ def test_the_legacy_login_lookup_uses_an_index(engine: sa.Engine) -> None:
     """Login allocation's case-insensitive check must not scan the old Extranet's accounts."""
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
-                "EXPLAIN QUERY PLAN SELECT login FROM legacy_account WHERE upper(login) = 'EAPX'"))
+            plan = " ".join(
+                str(r[-1])
+                for r in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT login FROM legacy_account WHERE upper(login) = 'EAPX'"
+                )
+            )
             assert "ix_legacy_account_login_upper" in plan
         else:
             conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table: ask whether an index can answer
-            plan = " ".join(str(r[0]) for r in conn.exec_driver_sql(
-                "EXPLAIN SELECT login FROM legacy_account WHERE upper(login) = 'EAPX'"))
+            plan = " ".join(
+                str(r[0])
+                for r in conn.exec_driver_sql("EXPLAIN SELECT login FROM legacy_account WHERE upper(login) = 'EAPX'")
+            )
             assert "ix_legacy_account_login_upper" in plan
 
 
@@ -71,8 +85,9 @@ def test_a_forms_state_holds_only_the_accounts_its_rules_can_look_at(engine: sa.
         everyone = load_state(session, EN).accounts
         assert len(everyone) == 7
         login = next(a.login for a in everyone if a.email == "user3@acme.be")
-        by_login = load_state(session, EN, fields=dict(usr(action="modify", login=login.lower(),
-                                                           email="new@acme.be").fields))
+        by_login = load_state(
+            session, EN, fields=dict(usr(action="modify", login=login.lower(), email="new@acme.be").fields)
+        )
         assert [a.login for a in by_login.accounts] == [login]
         by_email = load_state(session, EN, fields=dict(usr(action="revoke", email=" User4@ACME.be").fields))
         assert [a.email for a in by_email.accounts] == ["user4@acme.be"]

@@ -29,8 +29,9 @@ def _msg(**headers: str) -> bytes:
 
 
 def test_a_reply_names_the_mails_it_answers_and_the_codes_it_carries() -> None:
-    facts = read_reply(_msg(In_Reply_To="<a@ethias.be>", References="<x@y> <a@ethias.be>",
-                            Subject="Re: controle (ref. RV-7K2Q-9XPL)"))
+    facts = read_reply(
+        _msg(In_Reply_To="<a@ethias.be>", References="<x@y> <a@ethias.be>", Subject="Re: controle (ref. RV-7K2Q-9XPL)")
+    )
     assert facts is not None
     assert facts.references == ("<a@ethias.be>", "<x@y>")
     assert facts.codes == ("RV-7K2Q-9XPL", "RV-ABCD-EFGH")
@@ -51,8 +52,17 @@ def test_review_codes_are_random_and_unambiguous() -> None:
 
 
 def _grant(login: str, since: datetime | None, until: datetime | None = None) -> AccessGrant:
-    return AccessGrant(login=login, org="0644695949", profile="consult", scope="all", contracts=(), since=since,
-                       until=until, since_seq=1, until_seq=None)
+    return AccessGrant(
+        login=login,
+        org="0644695949",
+        profile="consult",
+        scope="all",
+        contracts=(),
+        since=since,
+        until=until,
+        since_seq=1,
+        until_seq=None,
+    )
 
 
 def _confirm(at: datetime, campaign: int, *logins: str) -> dict[str, object]:
@@ -62,8 +72,11 @@ def _confirm(at: datetime, campaign: int, *logins: str) -> dict[str, object]:
 def test_the_last_confirmation_while_the_grant_held_is_shown() -> None:
     end = datetime(2027, 1, 1, tzinfo=UTC)
     grants = [_grant("A", T0.replace(month=1)), _grant("B", T0.replace(day=20)), _grant("C", None)]
-    confirmations = [_confirm(T0, 1, "A", "B", "C"), _confirm(T0.replace(day=10), 2, "A"),
-                     _confirm(end, 3, "A")]  # after the window: not yet
+    confirmations = [
+        _confirm(T0, 1, "A", "B", "C"),
+        _confirm(T0.replace(day=10), 2, "A"),
+        _confirm(end, 3, "A"),
+    ]  # after the window: not yet
     shown = {g.login: g.confirmed_by_campaign for g in with_confirmations(grants, confirmations, end=end)}
     # B changed after campaign 1 confirmed it: its current grant was never confirmed
     assert shown == {"A": 2, "B": None, "C": 1}

@@ -34,9 +34,18 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def _fields(n: int) -> list[EntryFields]:
-    return [EntryFields(at=T0 + timedelta(minutes=i), actor="system", action=AuditAction.FORM_PARSED,
-                        org="0403170701", login=None, document_sha256="ab" * 32, reason=f"r{i}")
-            for i in range(n)]
+    return [
+        EntryFields(
+            at=T0 + timedelta(minutes=i),
+            actor="system",
+            action=AuditAction.FORM_PARSED,
+            org="0403170701",
+            login=None,
+            document_sha256="ab" * 32,
+            reason=f"r{i}",
+        )
+        for i in range(n)
+    ]
 
 
 def test_canonical_time_is_utc_with_microseconds_and_z() -> None:
@@ -52,19 +61,37 @@ def test_canonical_details_sorts_keys_and_keeps_unicode() -> None:
 
 
 def test_entry_hash_is_sha256_of_the_json_array_of_hashed_fields() -> None:
-    fields = {"seq": 1, "at": "2026-03-01T09:00:00.000000Z", "actor": "system", "action": "form_parsed",
-              "org": "0403170701", "login": None, "document_sha256": None, "reason": "r", "details": "{}",
-              "prev_hash": GENESIS_HASH}
-    expected = hashlib.sha256(json.dumps(list(fields.values()), ensure_ascii=False,
-                                         separators=(",", ":")).encode()).hexdigest()
+    fields = {
+        "seq": 1,
+        "at": "2026-03-01T09:00:00.000000Z",
+        "actor": "system",
+        "action": "form_parsed",
+        "org": "0403170701",
+        "login": None,
+        "document_sha256": None,
+        "reason": "r",
+        "details": "{}",
+        "prev_hash": GENESIS_HASH,
+    }
+    expected = hashlib.sha256(
+        json.dumps(list(fields.values()), ensure_ascii=False, separators=(",", ":")).encode()
+    ).hexdigest()
     assert entry_hash(**fields) == expected  # type: ignore[arg-type]
 
 
 @given(st.text(), st.text())
 def test_field_boundaries_are_unambiguous(a: str, b: str) -> None:
     # moving text between two fields must change the hash (no "ab"+"c" == "a"+"bc" collision)
-    base = {"seq": 1, "at": "t", "action": "x", "org": None, "login": None, "document_sha256": None,
-            "details": "{}", "prev_hash": GENESIS_HASH}
+    base = {
+        "seq": 1,
+        "at": "t",
+        "action": "x",
+        "org": None,
+        "login": None,
+        "document_sha256": None,
+        "details": "{}",
+        "prev_hash": GENESIS_HASH,
+    }
     h1 = entry_hash(actor=a + b, reason="", **base)  # type: ignore[arg-type]
     h2 = entry_hash(actor=a, reason=b, **base)  # type: ignore[arg-type]
     assert (h1 == h2) == (b == "")
@@ -81,8 +108,9 @@ def test_chain_links_each_entry_to_the_previous_hash() -> None:
 
 def test_hash_covers_seq_so_a_moved_entry_no_longer_matches() -> None:
     (row,) = chain(_fields(1))
-    moved = {k: row[k] for k in ("actor", "action", "org", "login", "document_sha256", "reason", "details",
-                                 "prev_hash")}
+    moved = {
+        k: row[k] for k in ("actor", "action", "org", "login", "document_sha256", "reason", "details", "prev_hash")
+    }
     assert entry_hash(seq=2, at=canonical_time(row["at"]), **moved) != row["hash"]
     assert entry_hash(seq=1, at=canonical_time(row["at"]), **moved) == row["hash"]
 
@@ -125,8 +153,14 @@ def test_csv_leaves_plain_text_alone() -> None:
 
 
 def _acc(seq: int, at: datetime, action: AuditAction, login: str, **details: object) -> dict[str, object]:
-    return {"seq": seq, "at": at, "action": str(action), "login": login, "org": "0403170701",
-            "details": canonical_details(details)}
+    return {
+        "seq": seq,
+        "at": at,
+        "action": str(action),
+        "login": login,
+        "org": "0403170701",
+        "details": canonical_details(details),
+    }
 
 
 def test_access_replay_knows_who_held_what_on_a_past_day() -> None:
@@ -135,10 +169,16 @@ def test_access_replay_knows_who_held_what_on_a_past_day() -> None:
 
     entries = [
         _acc(1, day(0), AuditAction.LEGACY_REVOKED, "old1", profile="consult", scope="all", contracts=[]),
-        _acc(2, day(0), AuditAction.ACCOUNT_CREATED, "u1", profile="consult", scope="selected",
-             contracts=["C1"]),
-        _acc(3, day(5), AuditAction.ACCOUNT_MODIFIED, "u1", profile="consult_input", scope="selected",
-             contracts=["C1", "C2"]),
+        _acc(2, day(0), AuditAction.ACCOUNT_CREATED, "u1", profile="consult", scope="selected", contracts=["C1"]),
+        _acc(
+            3,
+            day(5),
+            AuditAction.ACCOUNT_MODIFIED,
+            "u1",
+            profile="consult_input",
+            scope="selected",
+            contracts=["C1", "C2"],
+        ),
         _acc(4, day(9), AuditAction.ACCOUNT_REVOKED, "u1"),
         _acc(5, day(2), AuditAction.ACCOUNT_CREATED, "u2", profile="consult", scope="all", contracts=[]),
         _acc(6, day(3), AuditAction.ACCOUNT_EXPIRED, "u2"),

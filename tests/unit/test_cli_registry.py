@@ -30,12 +30,15 @@ def test_every_command_module_is_registered() -> None:
 
 
 def test_help_imports_no_command_module() -> None:
-    script = ("import sys; from intake.cli import main\n"
-              "assert main(['--help']) == 0\n"
-              "print(sorted(m for m in sys.modules if m.startswith('intake.commands.')"
-              " and m != 'intake.commands.options'"
-              " or m.split('.')[0] in ('sqlalchemy', 'sqlmodel', 'alembic', 'openpyxl', 'reportlab')))")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60,
-                          check=False)
+    script = (
+        "import sys; from intake.cli import main\n"
+        "assert main(['--help']) == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith('intake.commands.')"
+        " and m != 'intake.commands.options'"
+        " or m.split('.')[0] in ('sqlalchemy', 'sqlmodel', 'alembic', 'openpyxl', 'reportlab')))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"

@@ -20,8 +20,9 @@ def _config(tmp_path: Path, body: str) -> Path:
 
 
 def test_the_hash_cost_comes_from_the_configuration(tmp_path: Path) -> None:
-    cfg = load_config(_config(tmp_path, "[credentials]\nargon2_memory_kib = 8192\nargon2_time_cost = 1\n"
-                                        "argon2_parallelism = 1\n"))
+    cfg = load_config(
+        _config(tmp_path, "[credentials]\nargon2_memory_kib = 8192\nargon2_time_cost = 1\nargon2_parallelism = 1\n")
+    )
     issuer = mail_ports(cfg, clock=lambda: datetime.now(UTC)).issuer
     assert isinstance(issuer, PreparedIssuer)
     assert issuer.hasher("x" * 20).startswith("$argon2id$v=19$m=8192,t=1,p=1$")

@@ -8,8 +8,10 @@ from tests.intake_mail import make_message
 
 TRUSTED = ["mx.ethias.be"]
 GATEWAY_FAIL = "mx.ethias.be; spf=fail smtp.mailfrom=evil.example; dkim=none; dmarc=fail header.from=example.be"
-GATEWAY_PASS = ("mx.ethias.be; dkim=pass header.d=example.be header.s=s1; spf=pass smtp.mailfrom=example.be;"
-                " dmarc=pass (p=reject dis=none) header.from=example.be")
+GATEWAY_PASS = (
+    "mx.ethias.be; dkim=pass header.d=example.be header.s=s1; spf=pass smtp.mailfrom=example.be;"
+    " dmarc=pass (p=reject dis=none) header.from=example.be"
+)
 FORGED_PASS = "mx.ethias.be; dkim=pass header.d=example.be; spf=pass; dmarc=pass header.from=example.be"
 
 
@@ -53,8 +55,9 @@ def test_unparsable_trusted_header_yields_no_results() -> None:
 
 
 def test_several_dkim_signatures_one_pass_counts() -> None:
-    v = evaluate(["mx.ethias.be; dkim=fail header.d=a.example; dkim=pass header.d=example.be; dmarc=pass"],
-                 trusted_ids=TRUSTED)
+    v = evaluate(
+        ["mx.ethias.be; dkim=fail header.d=a.example; dkim=pass header.d=example.be; dmarc=pass"], trusted_ids=TRUSTED
+    )
     assert v.dkim is AuthResult.PASS
 
 

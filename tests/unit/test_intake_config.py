@@ -33,14 +33,22 @@ def test_a_variable_name_is_accepted(tmp_path: Path) -> None:
 
 # --- every default path follows run.data_dir (issue 14.12) -------------------------------------------
 
+
 def _state_paths(cfg: Config) -> dict[str, Path]:
     from sqlalchemy.engine import make_url
 
     database = make_url(cfg.database_url).database
     assert database is not None
-    return {"database": Path(database), "store": cfg.store.path, "maildir": cfg.sources.maildir.path,
-            "drop": cfg.sources.drop.path, "drop archive": cfg.sources.drop.archive, "outbox": cfg.mail.outbox_dir,
-            "reports": cfg.run.report_dir, "lock": cfg.run.lock_file}
+    return {
+        "database": Path(database),
+        "store": cfg.store.path,
+        "maildir": cfg.sources.maildir.path,
+        "drop": cfg.sources.drop.path,
+        "drop archive": cfg.sources.drop.archive,
+        "outbox": cfg.mail.outbox_dir,
+        "reports": cfg.run.report_dir,
+        "lock": cfg.run.lock_file,
+    }
 
 
 def test_every_default_path_lies_under_data_dir(tmp_path: Path) -> None:
@@ -66,15 +74,21 @@ def test_two_configurations_in_one_folder_share_no_state(tmp_path: Path) -> None
     a.write_text('[run]\ndata_dir = "a"\n', encoding="utf-8")
     b.write_text('[run]\ndata_dir = "b"\n', encoding="utf-8")
     pa, pb = _state_paths(load_config(a)), _state_paths(load_config(b))
-    shared = {what for what in pa if pa[what] == pb[what] or pa[what].is_relative_to(pb[what])
-              or pb[what].is_relative_to(pa[what])}
+    shared = {
+        what
+        for what in pa
+        if pa[what] == pb[what] or pa[what].is_relative_to(pb[what]) or pb[what].is_relative_to(pa[what])
+    }
     assert shared == set()
 
 
 def test_an_explicit_path_still_wins_and_is_relative_to_the_file(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
-    config.write_text('[run]\ndata_dir = "state"\nreport_dir = "/srv/reports"\n\n[store]\npath = "docs"\n\n'
-                      '[mail]\noutbox_dir = "out"\n', encoding="utf-8")
+    config.write_text(
+        '[run]\ndata_dir = "state"\nreport_dir = "/srv/reports"\n\n[store]\npath = "docs"\n\n'
+        '[mail]\noutbox_dir = "out"\n',
+        encoding="utf-8",
+    )
     cfg = load_config(config)
     assert cfg.run.report_dir == Path("/srv/reports")
     assert cfg.store.path == tmp_path / "docs"
@@ -82,15 +96,22 @@ def test_an_explicit_path_still_wins_and_is_relative_to_the_file(tmp_path: Path)
     assert cfg.sources.drop.path == tmp_path / "state" / "drop"
 
 
-def test_embedded_defaults_stay_under_var_of_the_working_directory(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_embedded_defaults_stay_under_var_of_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("EXTRANET_INTAKE_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
     paths = _state_paths(load_config())
-    assert paths == {"database": tmp_path / "var" / "extranet-intake.db", "store": tmp_path / "var" / "store",
-                     "maildir": tmp_path / "var" / "maildir", "drop": tmp_path / "var" / "drop",
-                     "drop archive": tmp_path / "var" / "drop-archive", "outbox": tmp_path / "var" / "outbox",
-                     "reports": tmp_path / "var" / "reports", "lock": tmp_path / "var" / "run.lock"}
+    assert paths == {
+        "database": tmp_path / "var" / "extranet-intake.db",
+        "store": tmp_path / "var" / "store",
+        "maildir": tmp_path / "var" / "maildir",
+        "drop": tmp_path / "var" / "drop",
+        "drop archive": tmp_path / "var" / "drop-archive",
+        "outbox": tmp_path / "var" / "outbox",
+        "reports": tmp_path / "var" / "reports",
+        "lock": tmp_path / "var" / "run.lock",
+    }
 
 
 def test_review_approvals_default_to_four_eyes_for_agreement_and_master_user(tmp_path: Path) -> None:
@@ -115,16 +136,21 @@ def test_review_approvals_must_be_small_whole_numbers(tmp_path: Path, value: str
 
 def test_web_section_is_read_and_checked(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
-    config.write_text('[web]\ncookie_secure = true\nsession_idle_minutes = 20\n'
-                      '[web.oidc]\nenabled = true\nissuer = "https://login.insurer.example"\nclient_id = "desk"\n'
-                      'role_claim = "groups"\n[web.oidc.roles]\nreviewer = ["pension-review"]\n', encoding="utf-8")
+    config.write_text(
+        "[web]\ncookie_secure = true\nsession_idle_minutes = 20\n"
+        '[web.oidc]\nenabled = true\nissuer = "https://login.insurer.example"\nclient_id = "desk"\n'
+        'role_claim = "groups"\n[web.oidc.roles]\nreviewer = ["pension-review"]\n',
+        encoding="utf-8",
+    )
     web = load_config(config).web
     assert (web.cookie_secure, web.session_idle_minutes, web.oidc.roles.reviewer) == ("true", 20, ["pension-review"])
-    for bad, key in (('[web]\ncookie_secure = "sometimes"\n', "web.cookie_secure"),
-                     ('[web]\nsession_max_hours = 0\n', "web"),
-                     ('[web]\nsession_secret_env = "a secret with spaces"\n', "web.session_secret_env"),
-                     ('[web.oidc]\nenabled = true\n', "web.oidc"),
-                     ('[web.oidc.roles]\nboss = ["x"]\n', "web.oidc.roles.boss")):
+    for bad, key in (
+        ('[web]\ncookie_secure = "sometimes"\n', "web.cookie_secure"),
+        ("[web]\nsession_max_hours = 0\n", "web"),
+        ('[web]\nsession_secret_env = "a secret with spaces"\n', "web.session_secret_env"),
+        ("[web.oidc]\nenabled = true\n", "web.oidc"),
+        ('[web.oidc.roles]\nboss = ["x"]\n', "web.oidc.roles.boss"),
+    ):
         config.write_text(bad, encoding="utf-8")
         with pytest.raises(ConfigError) as refused:
             load_config(config)
@@ -141,14 +167,22 @@ def test_signature_roots_are_paths_relative_to_the_file_and_read_once(tmp_path: 
     cfg_file.write_text('[signatures]\ntrusted_roots = ["root.pem", "root.der"]\n', encoding="utf-8")
     cfg = load_config(cfg_file)
     assert cfg.signatures.trusted_roots == [tmp_path / "etc" / "root.pem", tmp_path / "etc" / "root.der"]
-    assert read_trusted_roots(cfg.signatures) == ((tmp_path / "etc" / "root.pem").read_bytes(),
-                                                  (tmp_path / "etc" / "root.der").read_bytes())
+    assert read_trusted_roots(cfg.signatures) == (
+        (tmp_path / "etc" / "root.pem").read_bytes(),
+        (tmp_path / "etc" / "root.der").read_bytes(),
+    )
     assert Config().signatures.trusted_roots == []
 
 
-@pytest.mark.parametrize(("value", "code"), [("\"root.pem\"", "config-bad-value"), ("[1]", "config-bad-value"),
-                                             ("[\"missing.pem\"]", "signatures-root-unreadable"),
-                                             ("[\"junk.pem\"]", "signatures-root-unreadable")])
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ('"root.pem"', "config-bad-value"),
+        ("[1]", "config-bad-value"),
+        ('["missing.pem"]', "signatures-root-unreadable"),
+        ('["junk.pem"]', "signatures-root-unreadable"),
+    ],
+)
 def test_bad_signature_roots_are_refused_with_a_code(tmp_path: Path, value: str, code: str) -> None:
     from intake.parsing import read_trusted_roots
 

@@ -57,8 +57,10 @@ def test_rfc2231_and_encoded_word_names_are_decoded_and_nfc() -> None:
     a.add_header("Content-Disposition", "attachment", filename=("utf-8", "", "fiche e\u0301te\u0301.pdf"))
     msg.attach(a)
     b = MIMEApplication(fake_pdf("y"), "pdf")
-    b.add_header("Content-Disposition", 'attachment; filename="=?UTF-8?B?' +
-                 base64.b64encode("overeenkomst ü.pdf".encode()).decode() + '?="')
+    b.add_header(
+        "Content-Disposition",
+        'attachment; filename="=?UTF-8?B?' + base64.b64encode("overeenkomst ü.pdf".encode()).decode() + '?="',
+    )
     msg.attach(b)
     names = [a.filename for a in extract(msg.as_bytes()).attachments]
     assert names == ["fiche \u00e9t\u00e9.pdf", "overeenkomst ü.pdf"]
@@ -66,8 +68,13 @@ def test_rfc2231_and_encoded_word_names_are_decoded_and_nfc() -> None:
 
 
 def test_path_traversal_names_are_reduced_to_a_base_name() -> None:
-    raw = make_message(attachments=[("../../etc/passwd.pdf", fake_pdf("1")), ("C:\\Windows\\x.pdf", fake_pdf("2")),
-                                    ("..", fake_pdf("3"))])
+    raw = make_message(
+        attachments=[
+            ("../../etc/passwd.pdf", fake_pdf("1")),
+            ("C:\\Windows\\x.pdf", fake_pdf("2")),
+            ("..", fake_pdf("3")),
+        ]
+    )
     names = [a.filename for a in extract(raw).attachments]
     assert names == ["passwd.pdf", "x.pdf", "attachment-3.pdf"]
 
@@ -144,16 +151,19 @@ def test_safe_filename_is_always_safe(name: str) -> None:
     assert unicodedata.is_normalized("NFC", out)
 
 
-@pytest.mark.parametrize(("from_header", "sender"), [
-    ('"Sofie Peeters" <Sofie.Peeters@example.be>', "sofie.peeters@example.be"),
-    ("=?utf-8?q?Lo=C3=AFc?= <loic@example.be>", "loic@example.be"),
-    # a display name that reads as the Master User's address is only a name
-    ("=?utf-8?q?mu=40example=2Ebe?= <attacker@evil.example>", "attacker@evil.example"),
-    # ambiguous: no sender at all rather than a guess
-    ("mu@example.be <attacker@evil.example>", ""),
-    ("mu@example.be, attacker@evil.example", ""),
-    ("x" * 250 + "@example.be", ""),
-])
+@pytest.mark.parametrize(
+    ("from_header", "sender"),
+    [
+        ('"Sofie Peeters" <Sofie.Peeters@example.be>', "sofie.peeters@example.be"),
+        ("=?utf-8?q?Lo=C3=AFc?= <loic@example.be>", "loic@example.be"),
+        # a display name that reads as the Master User's address is only a name
+        ("=?utf-8?q?mu=40example=2Ebe?= <attacker@evil.example>", "attacker@evil.example"),
+        # ambiguous: no sender at all rather than a guess
+        ("mu@example.be <attacker@evil.example>", ""),
+        ("mu@example.be, attacker@evil.example", ""),
+        ("x" * 250 + "@example.be", ""),
+    ],
+)
 def test_the_sender_is_the_one_from_address_never_a_display_name(from_header: str, sender: str) -> None:
     raw = f"From: {from_header}\r\nTo: extranet2P@ethias.be\r\nSubject: x\r\n\r\nbody\r\n".encode()
     assert extract(raw).envelope.sender == sender
@@ -164,16 +174,20 @@ def test_two_from_headers_give_no_sender() -> None:
     assert extract(raw).envelope.sender == ""
 
 
-@pytest.mark.parametrize("from_header", [
-    # found by a hostile-input review: the standard parser's memory grows with the square of a run of
-    # encoded words (840 KB of them took 24 GB); such a header is no sender's and is not parsed
-    "=?utf-8?q?a?= " * 30_000 + "<mu@org.example>",
-    # nested comments deep enough to exhaust the parser's recursion
-    "(" * 3000 + "x" + ")" * 3000 + " <mu@org.example>",
-])
+@pytest.mark.parametrize(
+    "from_header",
+    [
+        # found by a hostile-input review: the standard parser's memory grows with the square of a run of
+        # encoded words (840 KB of them took 24 GB); such a header is no sender's and is not parsed
+        "=?utf-8?q?a?= " * 30_000 + "<mu@org.example>",
+        # nested comments deep enough to exhaust the parser's recursion
+        "(" * 3000 + "x" + ")" * 3000 + " <mu@org.example>",
+    ],
+)
 def test_a_monstrous_from_header_gives_no_sender_and_keeps_the_forms(from_header: str) -> None:
     raw = make_message(attachments=[("f.pdf", fake_pdf("kept"))]).replace(
-        b"From: mu@example.be", b"From: " + from_header.encode(), 1)
+        b"From: mu@example.be", b"From: " + from_header.encode(), 1
+    )
     assert b"mu@org.example" in raw
     ex = extract(raw)
     assert ex.envelope.sender == ""

@@ -21,11 +21,16 @@ def _record(name: str, **fields: object) -> logging.LogRecord:
 
 def test_a_json_event_carries_the_run_id_and_never_a_secret_field() -> None:
     with run_context("r1"):
-        line = JsonFormatter().format(_record("mail.sent", outbox_id=3, password="Hunter2-Hunter2",
-                                              smtp_password="x", code="smtp-unreachable"))
+        line = JsonFormatter().format(
+            _record("mail.sent", outbox_id=3, password="Hunter2-Hunter2", smtp_password="x", code="smtp-unreachable")
+        )
     data = json.loads(line)
-    assert (data["event"], data["run_id"], data["outbox_id"], data["code"]) == ("mail.sent", "r1", 3,
-                                                                                "smtp-unreachable")
+    assert (data["event"], data["run_id"], data["outbox_id"], data["code"]) == (
+        "mail.sent",
+        "r1",
+        3,
+        "smtp-unreachable",
+    )
     assert "Hunter2" not in line
     assert "smtp_password" not in data
     assert "mail.sent" in EVENTS

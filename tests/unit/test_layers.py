@@ -15,10 +15,12 @@ PROJECT = {"intake", "parsers", "provisioning", "mailer", "templates", "desk", "
 
 def test_the_error_root_imports_nothing_of_the_project() -> None:
     tree = ast.parse((ROOT / "errors.py").read_text(encoding="utf-8"))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module}
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
     assert not imported & PROJECT
 
 
@@ -40,10 +42,14 @@ def test_the_audit_chain_imports_only_the_error_root_of_the_project() -> None:
     imported: set[str] = set()
     for path in (ROOT / "auditchain").glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        imported |= {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                     for alias in node.names}
-        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                     if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
+        imported |= {
+            alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+        }
+        imported |= {
+            node.module.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+        }
     local = {p.stem for p in ROOT.glob("*.py")} | PROJECT
     assert "errors" in imported
     assert imported & local <= {"errors", "auditchain"}

@@ -44,8 +44,9 @@ def test_every_event_belongs_to_one_purpose_and_others_are_refused() -> None:
             assert info.value.code == "mail-event-purpose"
 
 
-@pytest.mark.parametrize("key", ["password", "temp_password", "Wachtwoord", "mot_de_passe", "secret",
-                                 "reset_token", "password_hash"])
+@pytest.mark.parametrize(
+    "key", ["password", "temp_password", "Wachtwoord", "mot_de_passe", "secret", "reset_token", "password_hash"]
+)
 def test_params_that_look_like_a_secret_are_refused_without_echoing_the_value(key: str) -> None:
     with pytest.raises(MailerError) as info:
         check_params(Purpose.CREDENTIALS, Event.ACCOUNT_OPENED, {"login": "EAP1", key: "Hunter2-Zz9"})
@@ -56,8 +57,11 @@ def test_params_that_look_like_a_secret_are_refused_without_echoing_the_value(ke
 
 def test_nested_secret_keys_are_refused_too() -> None:
     with pytest.raises(MailerError) as info:
-        check_params(Purpose.MASTER_USER_NOTICE, Event.CHANGES_APPLIED,
-                     {"org_name": "Acme", "changes": [{"action": "new", "name": "A", "password": "x"}]})
+        check_params(
+            Purpose.MASTER_USER_NOTICE,
+            Event.CHANGES_APPLIED,
+            {"org_name": "Acme", "changes": [{"action": "new", "name": "A", "password": "x"}]},
+        )
     assert info.value.code == "mail-params-secret"
 
 
@@ -75,18 +79,20 @@ def test_params_must_be_json_data() -> None:
 
 
 def test_params_are_cleaned_of_control_characters() -> None:
-    clean = check_params(Purpose.ORG_NOTICE, Event.ACCESS_OPENED,
-                         {"org_name": "Acme\u202e NV\x00\r", "accounts": 3})
+    clean = check_params(Purpose.ORG_NOTICE, Event.ACCESS_OPENED, {"org_name": "Acme\u202e NV\x00\r", "accounts": 3})
     assert clean == {"org_name": "Acme NV", "accounts": 3}
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("Jan\r\nBcc: evil@example.com", "Jan Bcc: evil@example.com"),
-    ("Ann\u2028Smith", "Ann Smith"),
-    ("\u202emoc.live@nna", "moc.live@nna"),
-    ("Zo\u00eb  \t van\u200b Dijk", "Zoë van Dijk"),
-    ("Cafe\u0301", "Café"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Jan\r\nBcc: evil@example.com", "Jan Bcc: evil@example.com"),
+        ("Ann\u2028Smith", "Ann Smith"),
+        ("\u202emoc.live@nna", "moc.live@nna"),
+        ("Zo\u00eb  \t van\u200b Dijk", "Zoë van Dijk"),
+        ("Cafe\u0301", "Café"),
+    ],
+)
 def test_clean_text_single_line(raw: str, expected: str) -> None:
     assert clean_text(raw) == expected
 

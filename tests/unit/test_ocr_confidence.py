@@ -36,13 +36,15 @@ def _lang():  # type: ignore[no-untyped-def]
 
 
 def _user(**over: list[ZoneText]) -> dict[str, list[ZoneText]]:
-    base = {"org_name": [_zone("Acme NV"), _zone("Acme NV")],
-            "org_enterprise_number": [_zone("BE0644695949", 89.0), _zone("BEO644695949", 54.0)],
-            "user_last_name": [_zone("Lambert", 93.0), _zone("Lambert", 91.0)],
-            "user_first_name": [_zone("Nathalie", 93.0), _zone("Nathalie", 95.0)],
-            "user_email": [_zone("nathalie.lambert @ stluc.be", 61.0), _zone("nathalie.lambert@ stluc.be", 55.0)],
-            "mu_name": [_zone("François Renard", 95.0), _zone("Frangois Renard", 91.0)],
-            "signed_date": [_zone("09/10/2026", 48.0), _zone("09/10/2026", 63.0)]}
+    base = {
+        "org_name": [_zone("Acme NV"), _zone("Acme NV")],
+        "org_enterprise_number": [_zone("BE0644695949", 89.0), _zone("BEO644695949", 54.0)],
+        "user_last_name": [_zone("Lambert", 93.0), _zone("Lambert", 91.0)],
+        "user_first_name": [_zone("Nathalie", 93.0), _zone("Nathalie", 95.0)],
+        "user_email": [_zone("nathalie.lambert @ stluc.be", 61.0), _zone("nathalie.lambert@ stluc.be", 55.0)],
+        "mu_name": [_zone("François Renard", 95.0), _zone("Frangois Renard", 91.0)],
+        "signed_date": [_zone("09/10/2026", 48.0), _zone("09/10/2026", 63.0)],
+    }
     return {**base, **over}
 
 
@@ -56,23 +58,26 @@ def test_values_that_prove_themselves_are_not_flagged() -> None:
     assert fields["signed_date"] == "2026-10-09"
 
 
-@pytest.mark.parametrize(("field", "zones"), [
-    # both models agree on a valid address whose local part is not the name in the boxes
-    ("user_email", [_zone("nathalie.tambert@stluc.be", 80.0), _zone("nathalie.tambert@stluc.be", 80.0)]),
-    # a dot read as a space by one model: the models disagree
-    ("user_email", [_zone("nathalie.lambert@stluc.be", 58.0), _zone("nathalie lambert@stluc.be", 61.0)]),
-    # ten digits that fail mod-97
-    ("org_enterprise_number", [_zone("BE0644695948"), _zone("BE0644695948")]),
-    # a month that does not exist
-    ("signed_date", [_zone("29/19/2026"), _zone("29/19/2026")]),
-    # a runner-up ï on an i after a vowel: the diaeresis may be lost (Benoît, Loïc)
-    ("mu_name", [_zone("Benoit Jacobs", 67.0, 69.0), _zone("Benoit Jacobs", 54.0)]),
-    # one model dropped the É: the ï of Éloïse may be lost by both
-    ("mu_name", [_zone("Éloise Mathieu", 89.0), _zone("Eloise Mathieu", 96.0, 5.2)]),
-    ("mu_name", [_zone("Éloise Mathieu", 96.0), _zone("Eloise Mathieu", 96.0)]),
-    # agreement at tesseract's low confidence with nothing else to vouch for it
-    ("org_name", [_zone("Commune d'Uccie", 46.0), _zone("Commune d'Uccie", 85.0)]),
-])
+@pytest.mark.parametrize(
+    ("field", "zones"),
+    [
+        # both models agree on a valid address whose local part is not the name in the boxes
+        ("user_email", [_zone("nathalie.tambert@stluc.be", 80.0), _zone("nathalie.tambert@stluc.be", 80.0)]),
+        # a dot read as a space by one model: the models disagree
+        ("user_email", [_zone("nathalie.lambert@stluc.be", 58.0), _zone("nathalie lambert@stluc.be", 61.0)]),
+        # ten digits that fail mod-97
+        ("org_enterprise_number", [_zone("BE0644695948"), _zone("BE0644695948")]),
+        # a month that does not exist
+        ("signed_date", [_zone("29/19/2026"), _zone("29/19/2026")]),
+        # a runner-up ï on an i after a vowel: the diaeresis may be lost (Benoît, Loïc)
+        ("mu_name", [_zone("Benoit Jacobs", 67.0, 69.0), _zone("Benoit Jacobs", 54.0)]),
+        # one model dropped the É: the ï of Éloïse may be lost by both
+        ("mu_name", [_zone("Éloise Mathieu", 89.0), _zone("Eloise Mathieu", 96.0, 5.2)]),
+        ("mu_name", [_zone("Éloise Mathieu", 96.0), _zone("Eloise Mathieu", 96.0)]),
+        # agreement at tesseract's low confidence with nothing else to vouch for it
+        ("org_name", [_zone("Commune d'Uccie", 46.0), _zone("Commune d'Uccie", 85.0)]),
+    ],
+)
 def test_doubtful_values_are_still_flagged(field: str, zones: list[ZoneText]) -> None:
     flagged, _ = _flags(FormId.USR, _user(**{field: zones}))
     assert field in flagged
@@ -84,17 +89,20 @@ def test_one_model_alone_proves_nothing() -> None:
 
 
 def test_a_runner_up_i_after_a_consonant_is_no_doubt() -> None:
-    flagged, _ = _flags(FormId.MU, {"mu_function": [_zone("Administrateur délégué", 95.0, 34.0),
-                                                    _zone("Administrateur délégué", 94.0)]})
+    flagged, _ = _flags(
+        FormId.MU, {"mu_function": [_zone("Administrateur délégué", 95.0, 34.0), _zone("Administrateur délégué", 94.0)]}
+    )
     assert flagged == set()
 
 
 def test_a_role_mailbox_vouches_for_a_notification_address() -> None:
-    flagged, _ = _flags(FormId.AGR, {"notification_email": [_zone("rh @ delvaux.be", 35.0),
-                                                            _zone("rh@delvaux.be", 89.0)]})
+    flagged, _ = _flags(
+        FormId.AGR, {"notification_email": [_zone("rh @ delvaux.be", 35.0), _zone("rh@delvaux.be", 89.0)]}
+    )
     assert "notification_email" not in flagged
-    flagged, _ = _flags(FormId.AGR, {"notification_email": [_zone("jan@delvaux.be", 70.0),
-                                                            _zone("jan@delvaux.be", 70.0)]})
+    flagged, _ = _flags(
+        FormId.AGR, {"notification_email": [_zone("jan@delvaux.be", 70.0), _zone("jan@delvaux.be", 70.0)]}
+    )
     assert "notification_email" in flagged
 
 

@@ -26,10 +26,20 @@ from parsers.ocr_image import (
 )
 from parsers.ocr_tess import Word, ZoneText, _split
 
-VALUES = {"org_name": "Garage Peeters BV", "org_enterprise_number": "0644.695.949", "action": "modify",
-          "login": "eap12345", "user_last_name": "Dupont", "user_first_name": "Éloïse", "user_language": "fr",
-          "user_type": "internal", "profile": "consult", "scope": "all", "mu_name": "Jan Peeters",
-          "signed_date": "03/11/2026"}
+VALUES = {
+    "org_name": "Garage Peeters BV",
+    "org_enterprise_number": "0644.695.949",
+    "action": "modify",
+    "login": "eap12345",
+    "user_last_name": "Dupont",
+    "user_first_name": "Éloïse",
+    "user_language": "fr",
+    "user_type": "internal",
+    "profile": "consult",
+    "scope": "all",
+    "mu_name": "Jan Peeters",
+    "signed_date": "03/11/2026",
+}
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +124,7 @@ def test_no_title_and_no_footer_is_not_a_form() -> None:
 
 def test_models_that_disagree_leave_the_field_under_the_threshold() -> None:
     reading = _Reading()
-    _text_field(reading, FieldKind.TEXT, "user_first_name", 0.05,
-                [_zone("François", 95.0), _zone("Frangois", 96.0)])
+    _text_field(reading, FieldKind.TEXT, "user_first_name", 0.05, [_zone("François", 95.0), _zone("Frangois", 96.0)])
     assert reading.raw["user_first_name"] == "Frangois"
     assert reading.confidence["user_first_name"] < 0.9
 

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_product_entry_pins_the_writer_before_openpyxl_loads(module: str) -> None:
     code = f"import lxml.etree, {module}, openpyxl, openpyxl.xml.functions as f; print(openpyxl.LXML, f.xmlfile)"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENPYXL_LXML": "True"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
-                         cwd=ROOT, timeout=60).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=ROOT, timeout=60
+    ).stdout
     assert out.startswith("False "), out
     assert "lxml" not in out.split(" ", 1)[1]

@@ -190,8 +190,9 @@ def test_hierarchical_names_from_other_tools() -> None:
         acro = writer._root_object["/AcroForm"]
         org = fields["org_name"]
         ref = next(r for r in acro["/Fields"] if r.get_object() is org)
-        parent = DictionaryObject({NameObject("/T"): TextStringObject("page1"),
-                                   NameObject("/Kids"): ArrayObject([ref])})
+        parent = DictionaryObject(
+            {NameObject("/T"): TextStringObject("page1"), NameObject("/Kids"): ArrayObject([ref])}
+        )
         parent_ref = writer._add_object(parent)
         org[NameObject("/Parent")] = parent_ref
         acro["/Fields"][acro["/Fields"].index(ref)] = parent_ref
@@ -204,7 +205,8 @@ def test_hidden_ids_dropped_by_a_tool_are_classified_by_the_printed_footer() -> 
     def change(fields: Fields, writer: PdfWriter) -> None:
         acro = writer._root_object["/AcroForm"]
         acro[NameObject("/Fields")] = ArrayObject(
-            r for r in acro["/Fields"] if r.get_object()["/T"] not in ("form_id", "form_version", "form_lang"))
+            r for r in acro["/Fields"] if r.get_object()["/T"] not in ("form_id", "form_version", "form_lang")
+        )
 
     parsed = _parse(_edit(_user(), change))
     assert (parsed.form_id, parsed.language) == ("EAP-USR", "nl")
@@ -242,11 +244,19 @@ def test_user_password_is_rejected() -> None:
 
 def test_javascript_is_a_warning_and_never_run() -> None:
     def change(fields: Fields, writer: PdfWriter) -> None:
-        writer._root_object[NameObject("/OpenAction")] = DictionaryObject({
-            NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert('hi');")})
-        fields["org_name"][NameObject("/AA")] = DictionaryObject({
-            NameObject("/K"): DictionaryObject({NameObject("/S"): NameObject("/JavaScript"),
-                                                NameObject("/JS"): TextStringObject("event.value='x'")})})
+        writer._root_object[NameObject("/OpenAction")] = DictionaryObject(
+            {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert('hi');")}
+        )
+        fields["org_name"][NameObject("/AA")] = DictionaryObject(
+            {
+                NameObject("/K"): DictionaryObject(
+                    {
+                        NameObject("/S"): NameObject("/JavaScript"),
+                        NameObject("/JS"): TextStringObject("event.value='x'"),
+                    }
+                )
+            }
+        )
 
     parsed = _parse(_edit(_agreement(), change))
     assert parsed.ok
@@ -265,8 +275,9 @@ def test_embedded_files_are_a_warning_and_never_extracted() -> None:
 def test_a_launch_action_is_its_own_warning_and_never_run() -> None:
     # issue 13.6: the reason must say what the PDF carries, in words: a launch is not JavaScript
     def change(fields: Fields, _: PdfWriter) -> None:
-        fields["org_name"][NameObject("/A")] = DictionaryObject({
-            NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("cmd.exe")})
+        fields["org_name"][NameObject("/A")] = DictionaryObject(
+            {NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("cmd.exe")}
+        )
 
     parsed = _parse(_edit(_agreement(), change))
     assert parsed.ok
@@ -276,8 +287,9 @@ def test_a_launch_action_is_its_own_warning_and_never_run() -> None:
 
 def test_an_xfa_form_is_a_warning_and_only_the_acroform_fields_are_read() -> None:
     def change(_: Fields, writer: PdfWriter) -> None:
-        writer._root_object["/AcroForm"][NameObject("/XFA")] = ArrayObject([
-            TextStringObject("template"), TextStringObject("<template/>")])
+        writer._root_object["/AcroForm"][NameObject("/XFA")] = ArrayObject(
+            [TextStringObject("template"), TextStringObject("<template/>")]
+        )
 
     parsed = _parse(_edit(_agreement(), change))
     assert parsed.ok
@@ -286,5 +298,9 @@ def test_an_xfa_form_is_a_warning_and_only_the_acroform_fields_are_read() -> Non
 
 
 def test_active_content_warnings_are_the_codes_that_need_a_person() -> None:
-    assert {"pdf-javascript-ignored", "pdf-launch-action-ignored", "pdf-embedded-files-ignored",
-            "pdf-xfa-ignored"} == ACTIVE_CONTENT_CODES
+    assert {
+        "pdf-javascript-ignored",
+        "pdf-launch-action-ignored",
+        "pdf-embedded-files-ignored",
+        "pdf-xfa-ignored",
+    } == ACTIVE_CONTENT_CODES

@@ -25,11 +25,21 @@ def _text_pdf(*lines: str) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize(("data", "kind"), [
-    (b"%PDF-1.7\n", DocType.PDF), (b"\xef\xbb\xbfjunk %PDF-1.4", DocType.PDF), (b"PK\x03\x04", DocType.XLSX),
-    (b"\x89PNG\r\n\x1a\n", DocType.PNG), (b"\xff\xd8\xff\xe0", DocType.JPEG), (b"II*\x00", DocType.TIFF),
-    (b"MM\x00*", DocType.TIFF), (b"", DocType.EMPTY), (b"  \n", DocType.EMPTY), (b"GIF89a", DocType.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (b"%PDF-1.7\n", DocType.PDF),
+        (b"\xef\xbb\xbfjunk %PDF-1.4", DocType.PDF),
+        (b"PK\x03\x04", DocType.XLSX),
+        (b"\x89PNG\r\n\x1a\n", DocType.PNG),
+        (b"\xff\xd8\xff\xe0", DocType.JPEG),
+        (b"II*\x00", DocType.TIFF),
+        (b"MM\x00*", DocType.TIFF),
+        (b"", DocType.EMPTY),
+        (b"  \n", DocType.EMPTY),
+        (b"GIF89a", DocType.UNKNOWN),
+    ],
+)
 def test_sniff(data: bytes, kind: DocType) -> None:
     assert sniff(data) is kind
 
@@ -53,12 +63,15 @@ def test_classify_text_is_not_misled_by_a_value_typed_in_a_box() -> None:
     assert classify_text(["Master User fiche  Functie: Fiche Master User  EAP-MU v2026.1"]).language == "nl"
 
 
-@pytest.mark.parametrize(("lines", "code"), [
-    (("Formulaire utilisateur Ethias Connect", "ECON-USR v2026.1"), "other-platform"),
-    (("Gebruikersfiche Extranet Wettelijk Pensioen", "EWP-USR v2025.1"), "other-platform"),
-    (("Gebruikersfiche Extranet Aanvullend Pensioen", "EAP-USR v2025.1"), "unsupported-version"),
-    (("Factuur 2026-0042", "Totaal 1.234,00 EUR"), "not-a-form"),
-])
+@pytest.mark.parametrize(
+    ("lines", "code"),
+    [
+        (("Formulaire utilisateur Ethias Connect", "ECON-USR v2026.1"), "other-platform"),
+        (("Gebruikersfiche Extranet Wettelijk Pensioen", "EWP-USR v2025.1"), "other-platform"),
+        (("Gebruikersfiche Extranet Aanvullend Pensioen", "EAP-USR v2025.1"), "unsupported-version"),
+        (("Factuur 2026-0042", "Totaal 1.234,00 EUR"), "not-a-form"),
+    ],
+)
 def test_printed_documents_that_are_not_ours_are_rejected(lines: tuple[str, ...], code: str) -> None:
     parsed = parse_document(_text_pdf(*lines), today=TODAY)
     assert parsed.outcome is Outcome.REJECTED

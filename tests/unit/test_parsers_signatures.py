@@ -48,19 +48,23 @@ def _case(pki: Pki, name: str) -> bytes:
 #: the verdict table (kept in the report): case -> expected verdict of its one signature
 TABLE = {
     "valid": Expected("Marie Dupont", True, True, False, True, ()),
-    "modified-after-signing": Expected("Marie Dupont", False, True, False, True,
-                                       ("signature-modified-after-signing",)),
+    "modified-after-signing": Expected("Marie Dupont", False, True, False, True, ("signature-modified-after-signing",)),
     "untrusted-root": Expected("Marie Dupont", True, False, False, True, ("signature-untrusted",)),
     "expired": Expected("Marie Dupont", True, False, True, True, ("signature-expired",)),
     "name-mismatch": Expected("Jan Peeters", True, True, False, False, ("signature-name-mismatch",)),
-    "earlier-revision-only": Expected("Marie Dupont", False, True, False, True,
-                                      ("signature-modified-after-signing",)),
+    "earlier-revision-only": Expected("Marie Dupont", False, True, False, True, ("signature-modified-after-signing",)),
 }
 
 
 def _summary(v: SignatureVerdict) -> Expected:
-    return Expected(v.signer or "", v.intact and v.covers_whole_file, v.trusted, v.expired, bool(v.name_matches),
-                    tuple(p.code for p in v.problems))
+    return Expected(
+        v.signer or "",
+        v.intact and v.covers_whole_file,
+        v.trusted,
+        v.expired,
+        bool(v.name_matches),
+        tuple(p.code for p in v.problems),
+    )
 
 
 @pytest.mark.parametrize("case", sorted(TABLE))
@@ -77,7 +81,8 @@ def test_modified_after_signing_names_the_field_and_both_values(pki: Pki) -> Non
     (verdict,) = check_signatures(_case(pki, "modified-after-signing"), [pki.root.pem], expected_name="Marie Dupont")
     assert verdict.later_revisions == (2,)
     assert [(c.field, c.signed, c.read) for c in verdict.changed_fields] == [
-        ("org_name", "Brasserie Dupont & Fils SRL", "Autre Société SA")]
+        ("org_name", "Brasserie Dupont & Fils SRL", "Autre Société SA")
+    ]
     assert "Brasserie Dupont & Fils SRL" in verdict.problems[0].message
     assert "Autre Société SA" in verdict.problems[0].message
 
@@ -94,16 +99,25 @@ def test_two_signatures_each_get_a_verdict(pki: Pki) -> None:
     twice = sign_pdf(once, pki.person("DUPONT Marie"), field="signature2")
     first, second = check_signatures(twice, [pki.root.pem], expected_name="Marie Dupont")
     # the second signature (form filling PAdES allows) changes no value: the first stays good
-    assert (first.field, first.later_revisions, first.covers_whole_file, first.problems) == \
-        ("signature", (2,), False, ())
-    assert (second.field, second.signer, second.covers_whole_file, second.problems) == \
-        ("signature2", "DUPONT Marie", True, ())
+    assert (first.field, first.later_revisions, first.covers_whole_file, first.problems) == (
+        "signature",
+        (2,),
+        False,
+        (),
+    )
+    assert (second.field, second.signer, second.covers_whole_file, second.problems) == (
+        "signature2",
+        "DUPONT Marie",
+        True,
+        (),
+    )
 
 
 def test_second_signature_does_not_hide_a_changed_value(pki: Pki) -> None:
     changed = change_field_revision(sign_pdf(_agr(), pki.person("Marie Dupont")), "org_name", "Autre SA")
-    first, second = check_signatures(sign_pdf(changed, pki.person("Marie Dupont"), field="signature2"),
-                                     [pki.root.pem], expected_name="Marie Dupont")
+    first, second = check_signatures(
+        sign_pdf(changed, pki.person("Marie Dupont"), field="signature2"), [pki.root.pem], expected_name="Marie Dupont"
+    )
     assert [p.code for p in first.problems] == ["signature-modified-after-signing"]
     assert second.problems == ()
 
@@ -126,11 +140,17 @@ def test_empty_signature_field_has_no_verdict() -> None:
     assert check_signatures(_agr(), []) == ()
 
 
-@pytest.mark.parametrize(("a", "b", "same"), [
-    ("Marie Dupont", "DUPONT Marie", True), ("Élise Lefèvre", "elise lefevre", True),
-    ("Jean-Luc Dehaene", "Dehaene Jean Luc", True), ("Marie Dupont", "Marie Dupond", False),
-    ("Marie Dupont", "Marie", False), ("", "", False),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Marie Dupont", "DUPONT Marie", True),
+        ("Élise Lefèvre", "elise lefevre", True),
+        ("Jean-Luc Dehaene", "Dehaene Jean Luc", True),
+        ("Marie Dupont", "Marie Dupond", False),
+        ("Marie Dupont", "Marie", False),
+        ("", "", False),
+    ],
+)
 def test_same_name(a: str, b: str, same: bool) -> None:
     assert same_name(a, b) is same
 
@@ -150,8 +170,9 @@ class TestParseDocument:
 
     def test_unsigned_form_and_scan_stay_as_today(self) -> None:
         agr = parse_document(_agr(), today=TODAY, trusted_roots=[])
-        flat = parse_document(render_form("EAP-AGR", "nl", valid_values("EAP-AGR"), flatten=True, signed=True),
-                              today=TODAY)
+        flat = parse_document(
+            render_form("EAP-AGR", "nl", valid_values("EAP-AGR"), flatten=True, signed=True), today=TODAY
+        )
         for parsed in (agr, flat):
             assert parsed.ok
             assert parsed.signatures == ()

@@ -34,12 +34,15 @@ def test_enterprise_number_spellings(typed: str) -> None:
     assert fields["org_enterprise_number"] == "0644695949"
 
 
-@pytest.mark.parametrize(("typed", "code"), [
-    ("0644.695.948", "enterprise-number-checksum"),
-    ("2644.695.949", "enterprise-number-format"),
-    ("06446959", "enterprise-number-format"),
-    ("ABC", "enterprise-number-format"),
-])
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("0644.695.948", "enterprise-number-checksum"),
+        ("2644.695.949", "enterprise-number-format"),
+        ("06446959", "enterprise-number-format"),
+        ("ABC", "enterprise-number-format"),
+    ],
+)
 def test_enterprise_number_errors(typed: str, code: str) -> None:
     fields, errors, _ = _run("EAP-MU", org_enterprise_number=typed)
     assert errors == [f"{code}:org_enterprise_number"]
@@ -55,10 +58,16 @@ def test_every_valid_enterprise_number_normalises_to_ten_digits(typed: str) -> N
     assert fields["org_enterprise_number"][0] in "01"
 
 
-@pytest.mark.parametrize(("typed", "iso"), [
-    ("01/03/2026", "2026-03-01"), ("1.3.2026", "2026-03-01"), ("01-03-2026", "2026-03-01"),
-    ("2026-03-01", "2026-03-01"), (" 01 / 03 / 2026 ", "2026-03-01"),
-])
+@pytest.mark.parametrize(
+    ("typed", "iso"),
+    [
+        ("01/03/2026", "2026-03-01"),
+        ("1.3.2026", "2026-03-01"),
+        ("01-03-2026", "2026-03-01"),
+        ("2026-03-01", "2026-03-01"),
+        (" 01 / 03 / 2026 ", "2026-03-01"),
+    ],
+)
 def test_date_spellings(typed: str, iso: str) -> None:
     fields, errors, _ = _run("EAP-MU", signed_date=typed)
     assert errors == []
@@ -122,8 +131,9 @@ def test_text_is_nfc_and_single_spaced() -> None:
     assert normalise_text("a\tb\n c") == "a b c"
 
 
-@pytest.mark.parametrize(("typed", "value"), [("NEW", "new"), ("/modify", "modify"), ("Intrekking", "revoke"),
-                                              ("Nouvel accès", "new")])
+@pytest.mark.parametrize(
+    ("typed", "value"), [("NEW", "new"), ("/modify", "modify"), ("Intrekking", "revoke"), ("Nouvel accès", "new")]
+)
 def test_choice_machine_values_and_labels(typed: str, value: str) -> None:
     assert _run("EAP-USR", action=typed, login="u123")[0]["action"] == value
 
@@ -132,8 +142,10 @@ def test_choice_invalid() -> None:
     assert _run("EAP-USR", profile="admin")[1] == ["choice-invalid:profile"]
 
 
-@pytest.mark.parametrize(("typed", "ticked"), [(True, True), ("Ja", True), ("/Oui", True), ("x", True),
-                                               (False, False), ("", False), (None, False)])
+@pytest.mark.parametrize(
+    ("typed", "ticked"),
+    [(True, True), ("Ja", True), ("/Oui", True), ("x", True), (False, False), ("", False), (None, False)],
+)
 def test_terms_tick_box(typed: Any, ticked: bool) -> None:
     values = valid_values("EAP-AGR")
     values["accept_terms"] = typed
@@ -145,10 +157,19 @@ def test_terms_tick_box(typed: Any, ticked: bool) -> None:
 def test_user_cross_field_rules() -> None:
     assert _run("EAP-USR", user_email=None)[1] == ["user-email-required:user_email"]
     assert _run("EAP-USR", action="revoke", user_email=None, profile=None, scope=None, contracts=None)[1] == []
-    assert _run("EAP-USR", user_type="external")[1] == ["external-company-required:external_company",
-                                                         "external-end-date-required:access_end_date"]
-    assert _run("EAP-USR", user_type="external", external_company="Conseil SA",
-                access_end_date=f"{TODAY + timedelta(days=90):%d/%m/%Y}")[1] == []
+    assert _run("EAP-USR", user_type="external")[1] == [
+        "external-company-required:external_company",
+        "external-end-date-required:access_end_date",
+    ]
+    assert (
+        _run(
+            "EAP-USR",
+            user_type="external",
+            external_company="Conseil SA",
+            access_end_date=f"{TODAY + timedelta(days=90):%d/%m/%Y}",
+        )[1]
+        == []
+    )
 
 
 def test_contracts_are_folded_upper_cased_and_checked() -> None:
@@ -210,12 +231,17 @@ def test_white_space_controls_are_folded_not_refused() -> None:
     assert fields["mu_last_name"] == "Lam bert X"
 
 
-@pytest.mark.parametrize(("form_id", "version", "code"), [
-    ("EWP-\x00USR", "1", "other-platform"), ("EAP-USR", "2026.1\x00", "unsupported-version"),
-    ("EAP-\x1bUSR", None, "not-a-form"),
-])
-def test_a_control_character_in_the_form_ids_never_reaches_the_message(form_id: str, version: str | None,
-                                                                        code: str) -> None:
+@pytest.mark.parametrize(
+    ("form_id", "version", "code"),
+    [
+        ("EWP-\x00USR", "1", "other-platform"),
+        ("EAP-USR", "2026.1\x00", "unsupported-version"),
+        ("EAP-\x1bUSR", None, "not-a-form"),
+    ],
+)
+def test_a_control_character_in_the_form_ids_never_reaches_the_message(
+    form_id: str, version: str | None, code: str
+) -> None:
     # issue 13.3: the hidden id fields are read from the document too; the refusal quotes them escaped
     found = classify_ids(form_id, version, "nl")
     assert found.rejection is not None

@@ -45,8 +45,11 @@ def _sample_pdfs() -> dict[str, bytes]:
 
 
 SAMPLE_PDFS = _sample_pdfs()
-FLAT_FORMS = {f"{form_id}-{lang}": render_form(form_id, lang, valid_values(form_id, lang), flatten=True, signed=True)
-              for form_id in FormId for lang in Lang}
+FLAT_FORMS = {
+    f"{form_id}-{lang}": render_form(form_id, lang, valid_values(form_id, lang), flatten=True, signed=True)
+    for form_id in FormId
+    for lang in Lang
+}
 
 
 def _assert_same_words(want: list[Word], got: list[Word] | None, where: str) -> None:
@@ -130,12 +133,15 @@ def test_a_file_pdfium_cannot_open_is_read_by_pdfplumber() -> None:
         assert pdf is None
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    # PDFium's Helvetica puts the character after « and » elsewhere than Adobe's widths (pdfminer's) do
-    ("signed_place", "«Liège» 0"),
-    # a hyphen ending a line: PDFium reads it as its hyphen mark U+0002 (found by the round-trip property)
-    ("signatory_name", "A-"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        # PDFium's Helvetica puts the character after « and » elsewhere than Adobe's widths (pdfminer's) do
+        ("signed_place", "«Liège» 0"),
+        # a hyphen ending a line: PDFium reads it as its hyphen mark U+0002 (found by the round-trip property)
+        ("signatory_name", "A-"),
+    ],
+)
 def test_a_page_pdfium_reads_otherwise_is_left_to_pdfplumber(field: str, value: str) -> None:
     values = valid_values(FormId.AGR, Lang.FR) | {field: value}
     data = render_form(FormId.AGR, Lang.FR, values, flatten=True, signed=True)
@@ -160,7 +166,6 @@ def test_same_words_on_random_flattened_forms(data: st.DataObject, form_id: Form
             if got is not None:  # a refused page is pdfplumber's: the text layer below is the same either way
                 _assert_same_words(want, got, f"{form_id}-{lang} page {i + 1}")
     assert read_text_layer(pdf) == textlayer._read_with_pdfplumber(pdf)
-
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLE_PDFS) + sorted(FLAT_FORMS))

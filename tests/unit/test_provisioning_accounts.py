@@ -21,8 +21,8 @@ def test_login_is_opaque_and_never_derived_from_the_email() -> None:
     assert len(logins) == 500
     for login in logins:
         assert login.startswith(LOGIN_PREFIX)
-        assert set(login[len(LOGIN_PREFIX):]) <= set(LOGIN_ALPHABET)
-        assert not set("ILOU") & set(login[len(LOGIN_PREFIX):])
+        assert set(login[len(LOGIN_PREFIX) :]) <= set(LOGIN_ALPHABET)
+        assert not set("ILOU") & set(login[len(LOGIN_PREFIX) :])
     # nothing of the person goes in: the function is not even given the e-mail
 
 

@@ -35,22 +35,37 @@ MU = MasterUserSnapshot(email=MU_EMAIL, name="Marie Peeters", language="nl")
 
 
 def account(login: str = "EAP00000001", email: str = "jan.janssens@acme.be", **over: object) -> AccountSnapshot:
-    base = AccountSnapshot(login=login, email=email, status=AccountStatus.ACTIVE, last_name="Janssens",
-                           first_name="Jan", profile=Profile.CONSULT, scope=Scope.ALL, contracts=(),
-                           access_end_date=None, source_sha256="f" * 64)
+    base = AccountSnapshot(
+        login=login,
+        email=email,
+        status=AccountStatus.ACTIVE,
+        last_name="Janssens",
+        first_name="Jan",
+        profile=Profile.CONSULT,
+        scope=Scope.ALL,
+        contracts=(),
+        access_end_date=None,
+        source_sha256="f" * 64,
+    )
     return replace(base, **over)  # type: ignore[arg-type]
 
 
 def open_state(**over: object) -> DossierState:
-    base = DossierState(enterprise_number=EN, org_name="Acme NV", is_open=True, notification_email=NOTIFY,
-                        correspondence_language="nl", has_agreement=True, master_user=MU,
-                        contracts=frozenset({"GV-100", "GV-200"}))
+    base = DossierState(
+        enterprise_number=EN,
+        org_name="Acme NV",
+        is_open=True,
+        notification_email=NOTIFY,
+        correspondence_language="nl",
+        has_agreement=True,
+        master_user=MU,
+        contracts=frozenset({"GV-100", "GV-200"}),
+    )
     return replace(base, **over)  # type: ignore[arg-type]
 
 
 def pending_state(**over: object) -> DossierState:
-    return replace(open_state(is_open=False, has_agreement=False, master_user=None, notification_email=None),
-                   **over)  # type: ignore[arg-type]
+    return replace(open_state(is_open=False, has_agreement=False, master_user=None, notification_email=None), **over)  # type: ignore[arg-type]
 
 
 def run(state: DossierState, form: ParsedForm, *, approved_by: str | None = None, **p: object) -> Plan:
@@ -62,11 +77,18 @@ def ops_of(p: Plan, kind: type) -> list[object]:
 
 
 def waiting(form: ParsedForm, *, sender: str = MU_EMAIL, approved_by: str | None = None) -> FormSnapshot:
-    return FormSnapshot(sha256=form.sha256 or "", form_id=form.form_id or "", status=FormStatus.WAITING,
-                        fields=dict(form.fields), provenance=prov(form, sender=sender), approved_by=approved_by)
+    return FormSnapshot(
+        sha256=form.sha256 or "",
+        form_id=form.form_id or "",
+        status=FormStatus.WAITING,
+        fields=dict(form.fields),
+        provenance=prov(form, sender=sender),
+        approved_by=approved_by,
+    )
 
 
 # --- Trust --------------------------------------------------------------------------------------
+
 
 def test_agreement_and_master_user_always_pass_human_approval() -> None:
     for form in (agr(), mu()):
@@ -116,10 +138,12 @@ def test_user_fiche_from_pending_master_user_counts_once_that_fiche_is_approved(
 
 def test_every_applied_change_is_confirmed_to_master_user() -> None:
     st = open_state(accounts=(account(),))
-    plans = [run(open_state(), usr(email="new.person@acme.be")),
-             run(st, usr(action="modify", login="EAP00000001", profile="consult_input")),
-             run(st, usr(action="revoke", login="EAP00000001")),
-             plan_expiries(open_state(accounts=(account(access_end_date=TODAY - timedelta(days=1)),)), today=TODAY)]
+    plans = [
+        run(open_state(), usr(email="new.person@acme.be")),
+        run(st, usr(action="modify", login="EAP00000001", profile="consult_input")),
+        run(st, usr(action="revoke", login="EAP00000001")),
+        plan_expiries(open_state(accounts=(account(access_end_date=TODAY - timedelta(days=1)),)), today=TODAY),
+    ]
     for p in plans:
         notices = [m for m in p.mails if m.kind is MailKind.MASTER_USER_NOTICE]
         assert [m.event for m in notices] == [MailEvent.CHANGES_APPLIED], p.key
@@ -127,6 +151,7 @@ def test_every_applied_change_is_confirmed_to_master_user() -> None:
 
 
 # --- Dossier and provisioning ------------------------------------------------------------------
+
 
 def test_access_opens_when_agreement_master_user_and_user_fiche_present() -> None:
     user = usr()
@@ -158,8 +183,9 @@ def test_forms_wait_in_dossier_until_complete() -> None:
 
 
 def test_opening_revokes_legacy_and_tells_notification_address_without_credentials() -> None:
-    st = pending_state(has_agreement=True, notification_email=NOTIFY, master_user=MU,
-                       legacy_logins=("acme01", "acme02"))
+    st = pending_state(
+        has_agreement=True, notification_email=NOTIFY, master_user=MU, legacy_logins=("acme01", "acme02")
+    )
     p = run(st, usr())
     assert [op.login for op in ops_of(p, RevokeLegacy)] == ["acme01", "acme02"]  # type: ignore[attr-defined]
     org = [m for m in p.mails if m.kind is MailKind.ORG_NOTICE]
@@ -169,22 +195,39 @@ def test_opening_revokes_legacy_and_tells_notification_address_without_credentia
     creds = [m for m in p.mails if m.kind is MailKind.CREDENTIALS]
     assert len(creds) == 1
     assert creds[0].login == f"new:{ops_of(p, CreateAccount)[0].sha256}"  # type: ignore[attr-defined]
-    assert {a.action for a in p.audit} >= {AuditAction.DOSSIER_OPENED, AuditAction.LEGACY_REVOKED,
-                                           AuditAction.ACCOUNT_CREATED}
+    assert {a.action for a in p.audit} >= {
+        AuditAction.DOSSIER_OPENED,
+        AuditAction.LEGACY_REVOKED,
+        AuditAction.ACCOUNT_CREATED,
+    }
 
 
 def test_modify_replaces_profile_scope_contracts_email_end_date_as_a_whole() -> None:
     st = open_state(accounts=(account(profile=Profile.CONSULT_INPUT, scope=Scope.SELECTED, contracts=("GV-100",)),))
-    p = run(st, usr(action="modify", login="EAP00000001", email="jan.new@acme.be", profile="consult",
-                    scope="selected", contracts=["GV-200"], access_end_date=end_in(90)), approved_by="An Reviewer")
+    p = run(
+        st,
+        usr(
+            action="modify",
+            login="EAP00000001",
+            email="jan.new@acme.be",
+            profile="consult",
+            scope="selected",
+            contracts=["GV-200"],
+            access_end_date=end_in(90),
+        ),
+        approved_by="An Reviewer",
+    )
     (mod,) = ops_of(p, ModifyAccount)
     data = mod.data  # type: ignore[attr-defined]
-    assert (data.email, data.profile, data.scope, data.contracts) == ("jan.new@acme.be", "consult", "selected",
-                                                                      ("GV-200",))
+    assert (data.email, data.profile, data.scope, data.contracts) == (
+        "jan.new@acme.be",
+        "consult",
+        "selected",
+        ("GV-200",),
+    )
     assert data.access_end_date == date.fromisoformat(end_in(90))
     entry = next(a for a in p.audit if a.action is AuditAction.ACCOUNT_MODIFIED)
-    assert entry.details == {"profile": "consult", "scope": "selected", "contracts": ["GV-200"],
-                             "email_changed": True}
+    assert entry.details == {"profile": "consult", "scope": "selected", "contracts": ["GV-200"], "email_changed": True}
 
 
 def test_an_approved_new_address_gets_credentials_whether_or_not_the_user_logged_in() -> None:
@@ -192,10 +235,14 @@ def test_an_approved_new_address_gets_credentials_whether_or_not_the_user_logged
     never = run(open_state(accounts=(account(email="jan.typo@acme.be"),)), fiche, approved_by="An Reviewer")
     assert ops_of(never, ModifyAccount)[0].email_changed  # type: ignore[attr-defined]
     (creds,) = [m for m in never.mails if m.kind is MailKind.CREDENTIALS]
-    assert (creds.login, creds.event, creds.idempotency_key) == ("EAP00000001", MailEvent.CREDENTIALS_REISSUED,
-                                                                 f"credentials:{fiche.sha256}")
-    active = run(open_state(accounts=(account(email="jan.typo@acme.be", activated=True),)), fiche,
-                 approved_by="An Reviewer")
+    assert (creds.login, creds.event, creds.idempotency_key) == (
+        "EAP00000001",
+        MailEvent.CREDENTIALS_REISSUED,
+        f"credentials:{fiche.sha256}",
+    )
+    active = run(
+        open_state(accounts=(account(email="jan.typo@acme.be", activated=True),)), fiche, approved_by="An Reviewer"
+    )
     assert ops_of(active, ModifyAccount)[0].email_changed  # type: ignore[attr-defined]
     (creds,) = [m for m in active.mails if m.kind is MailKind.CREDENTIALS]  # the new address, approved by a person
     assert creds.event is MailEvent.CREDENTIALS_REISSUED
@@ -228,26 +275,37 @@ def test_revoke_disables_account_at_once() -> None:
 
 
 def test_account_past_end_date_is_revoked_by_daily_run() -> None:
-    st = open_state(accounts=(account(access_end_date=TODAY - timedelta(days=1)),
-                              account(login="EAP00000002", email="b@acme.be", access_end_date=TODAY)))
+    st = open_state(
+        accounts=(
+            account(access_end_date=TODAY - timedelta(days=1)),
+            account(login="EAP00000002", email="b@acme.be", access_end_date=TODAY),
+        )
+    )
     p = plan_expiries(st, today=TODAY)
     assert [(op.login, op.status) for op in ops_of(p, EndAccount)] == [  # type: ignore[attr-defined]
-        ("EAP00000001", AccountStatus.EXPIRED)]
+        ("EAP00000001", AccountStatus.EXPIRED)
+    ]
     assert [a.details for a in p.audit if a.action is AuditAction.ACCOUNT_EXPIRED] == [
-        {"profile": "consult", "scope": "all", "contracts": []}]
+        {"profile": "consult", "scope": "all", "contracts": []}
+    ]
 
 
 def test_master_user_warned_14_days_before_expiry() -> None:
-    st = open_state(accounts=(account(access_end_date=TODAY + timedelta(days=14)),
-                              account(login="EAP00000002", email="b@acme.be", access_end_date=TODAY + timedelta(15))))
+    st = open_state(
+        accounts=(
+            account(access_end_date=TODAY + timedelta(days=14)),
+            account(login="EAP00000002", email="b@acme.be", access_end_date=TODAY + timedelta(15)),
+        )
+    )
     p = plan_expiries(st, today=TODAY)
     assert [op.login for op in ops_of(p, MarkExpiryWarned)] == ["EAP00000001"]  # type: ignore[attr-defined]
     (notice,) = p.mails
     assert (notice.kind, notice.event) == (MailKind.MASTER_USER_NOTICE, MailEvent.EXPIRY_COMING)
     assert [a["login"] for a in notice.params["accounts"]] == ["EAP00000001"]
     # warned once: the next day's run does not warn again for the same end date
-    warned = open_state(accounts=(account(access_end_date=TODAY + timedelta(days=14),
-                                          expiry_warned_for=TODAY + timedelta(days=14)),))
+    warned = open_state(
+        accounts=(account(access_end_date=TODAY + timedelta(days=14), expiry_warned_for=TODAY + timedelta(days=14)),)
+    )
     assert plan_expiries(warned, today=TODAY + timedelta(days=1)).outcome is Outcome.NOTHING
 
 
@@ -370,16 +428,21 @@ def test_expiry_plans_of_one_day_are_keyed_by_their_work() -> None:
 def test_a_pdf_with_active_content_goes_to_review_with_its_reason_in_words() -> None:
     # issue 13.6: even from the current Master User with a DMARC pass, nothing such a PDF says applies
     # by itself; the reason is the warning's code, and the audit entry carries its words
-    for code in ("pdf-javascript-ignored", "pdf-launch-action-ignored", "pdf-embedded-files-ignored",
-                 "pdf-xfa-ignored"):
+    for code in (
+        "pdf-javascript-ignored",
+        "pdf-launch-action-ignored",
+        "pdf-embedded-files-ignored",
+        "pdf-xfa-ignored",
+    ):
         form = replace(usr(), warnings=(Issue(code, f"the PDF carries {code}; it was not run"),))
         p = run(open_state(), form)
         assert p.outcome is Outcome.REVIEW, code
         assert p.reasons == (code,)
         assert ops_of(p, CreateAccount) == []
         (entry,) = [a for a in p.audit if a.action is AuditAction.REVIEW_QUEUED]
-        assert entry.details["warnings"] == [{"code": code, "field": None,
-                                              "message": f"the PDF carries {code}; it was not run"}]
+        assert entry.details["warnings"] == [
+            {"code": code, "field": None, "message": f"the PDF carries {code}; it was not run"}
+        ]
         approved = run(open_state(), form, approved_by="An Reviewer")
         assert approved.outcome is Outcome.APPLIED
     # an agreement with active content names it beside the human approval it always needs

@@ -28,16 +28,39 @@ PRODUCT = ["errors.py", "reasons.py", "intake", "parsers", "provisioning", "mail
 KEBAB = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
 #: kebab-case literals of the product that are not reasons: encodings, mail header names, the
 #: program's name, the notice kinds of `notify`. The structural scan below may never find one of them.
-NOT_REASONS = frozenset({
-    "utf-8", "utf-8-sig", "latin-1", "auto-generated", "auto-submitted", "content-language",
-    "content-transfer-encoding", "content-type", "message-id", "mime-version", "extranet-intake",
-    "new-documents", "new-feature",
-    # configuration keys, ledger states and sample names, not reasons
-    "drop-archive", "for-people", "x-csrf-token", "csrf-anon", "csrf-session", "cache-control",
-    "content-disposition", "x-entry-count", "soft-fail", "review-access", "access-review",
-    "stack-01-scan-agr-mu-usr", "stack-02-scan-blank-upside-down",
-    "stack-03-flat-mixed", "stack-04-fillable",
-})
+NOT_REASONS = frozenset(
+    {
+        "utf-8",
+        "utf-8-sig",
+        "latin-1",
+        "auto-generated",
+        "auto-submitted",
+        "content-language",
+        "content-transfer-encoding",
+        "content-type",
+        "message-id",
+        "mime-version",
+        "extranet-intake",
+        "new-documents",
+        "new-feature",
+        # configuration keys, ledger states and sample names, not reasons
+        "drop-archive",
+        "for-people",
+        "x-csrf-token",
+        "csrf-anon",
+        "csrf-session",
+        "cache-control",
+        "content-disposition",
+        "x-entry-count",
+        "soft-fail",
+        "review-access",
+        "access-review",
+        "stack-01-scan-agr-mu-usr",
+        "stack-02-scan-blank-upside-down",
+        "stack-03-flat-mixed",
+        "stack-04-fillable",
+    }
+)
 #: keyword arguments and names whose string values are reasons
 REASON_KEYWORDS = frozenset({"code", "reason", "reasons", "rejection", "too_large"})
 
@@ -55,8 +78,11 @@ def _kebab(node: ast.AST | None) -> set[str]:
     """Kebab-case string literals anywhere inside ``node`` (a tuple of reasons, a conditional …)."""
     if node is None:
         return set()
-    return {n.value for n in ast.walk(node)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and KEBAB.fullmatch(n.value)}
+    return {
+        n.value
+        for n in ast.walk(node)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and KEBAB.fullmatch(n.value)
+    }
 
 
 def _callee(call: ast.Call) -> str:
@@ -73,7 +99,8 @@ def _code_positions(trees: list[ast.Module]) -> dict[str, int]:
         for tree in trees:
             for node in ast.walk(tree):
                 if isinstance(node, ast.ClassDef) and any(
-                        (b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")) in family for b in node.bases):
+                    (b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")) in family for b in node.bases
+                ):
                     family.add(node.name)
     positions.update({name: 0 for name in family})
     for tree in trees:
@@ -83,8 +110,9 @@ def _code_positions(trees: list[ast.Module]) -> dict[str, int]:
                 if "code" in names and node.name != "__init__":
                     positions.setdefault(node.name, names.index("code"))
             elif isinstance(node, ast.ClassDef):
-                fields = [s.target.id for s in node.body
-                          if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)]
+                fields = [
+                    s.target.id for s in node.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+                ]
                 if "code" in fields:
                     positions.setdefault(node.name, fields.index("code"))
     return positions
@@ -118,8 +146,12 @@ def emitted_codes() -> dict[str, set[str]]:
                     add(_kebab(node.args[positions[name]]), path)
                 if name == "AuditIntent" and len(node.args) > 1:
                     add(_kebab(node.args[1]), path)
-                if name == "getattr" and len(node.args) == 3 and isinstance(node.args[1], ast.Constant) \
-                        and node.args[1].value == "code":
+                if (
+                    name == "getattr"
+                    and len(node.args) == 3
+                    and isinstance(node.args[1], ast.Constant)
+                    and node.args[1].value == "code"
+                ):
                     add(_kebab(node.args[2]), path)
                 for kw in node.keywords:
                     if kw.arg in REASON_KEYWORDS:
@@ -128,11 +160,17 @@ def emitted_codes() -> dict[str, set[str]]:
                 for key, value in zip(node.keys, node.values, strict=True):
                     if isinstance(key, ast.Constant) and key.value in REASON_KEYWORDS:
                         add(_kebab(value), path)
-            elif isinstance(node, ast.ClassDef) and any(
-                    getattr(b, "id", "") == "StrEnum" for b in node.bases) and "Reason" in node.name:
+            elif (
+                isinstance(node, ast.ClassDef)
+                and any(getattr(b, "id", "") == "StrEnum" for b in node.bases)
+                and "Reason" in node.name
+            ):
                 add(_kebab(node), path)
-            elif isinstance(node, ast.Assign) and node in tree.body and all(
-                    isinstance(t, ast.Name) and t.id.isupper() for t in node.targets):
+            elif (
+                isinstance(node, ast.Assign)
+                and node in tree.body
+                and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
+            ):
                 add(_kebab(node.value) - NOT_REASONS, path)
     return found
 
@@ -148,9 +186,17 @@ def _all_literals() -> dict[str, set[str]]:
 def test_every_emitted_code_has_an_entry() -> None:
     found = emitted_codes()
     # the scan itself must see the codes we know of in every layer, or it proves nothing
-    assert {"review-not-found", "user-email-is-notification-address", "enterprise-number-checksum",
-            "ocr-low-confidence", "mail-params-secret", "too-many-parts", "imap-login-failed",
-            "dossier-incomplete", "mail-not-delivered"} <= set(found)
+    assert {
+        "review-not-found",
+        "user-email-is-notification-address",
+        "enterprise-number-checksum",
+        "ocr-low-confidence",
+        "mail-params-secret",
+        "too-many-parts",
+        "imap-login-failed",
+        "dossier-incomplete",
+        "mail-not-delivered",
+    } <= set(found)
     missing = {code: sorted(files) for code, files in found.items() if code not in CATALOGUE}
     assert not missing, f"codes without an entry in reasons.py: {missing}"
 

@@ -15,23 +15,34 @@ SHA = "a" * 64
 
 def _arrival(**over: object) -> Arrival:
     values: dict[str, object] = {
-        "sha256": SHA, "channel": Channel.EMAIL, "source": "imap:x", "sender": "mu@acme.be", "auth_trusted": True,
-        "dmarc": "pass", "received_at": datetime(2026, 11, 20, tzinfo=UTC), "outcome": "stored"}
+        "sha256": SHA,
+        "channel": Channel.EMAIL,
+        "source": "imap:x",
+        "sender": "mu@acme.be",
+        "auth_trusted": True,
+        "dmarc": "pass",
+        "received_at": datetime(2026, 11, 20, tzinfo=UTC),
+        "outcome": "stored",
+    }
     values.update(over)
     return Arrival(**values)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("over", "require_dmarc", "authenticated"), [
-    ({}, True, True),
-    ({"dmarc": "fail"}, True, False),
-    ({"auth_trusted": False, "dmarc": "absent"}, True, False),
-    # the check off is for gateways that add no header: it never overrules a verdict they did give
-    ({"auth_trusted": False, "dmarc": "absent"}, False, True),
-    ({"dmarc": "fail"}, False, False),
-    ({"sender": ""}, True, False),
-    ({"sender": ""}, False, False),
-    ({"channel": Channel.POST, "sender": ""}, False, False),
-])
-def test_authenticated_only_with_the_trusted_gateways_pass(over: dict[str, object], require_dmarc: bool,
-                                                            authenticated: bool) -> None:
+@pytest.mark.parametrize(
+    ("over", "require_dmarc", "authenticated"),
+    [
+        ({}, True, True),
+        ({"dmarc": "fail"}, True, False),
+        ({"auth_trusted": False, "dmarc": "absent"}, True, False),
+        # the check off is for gateways that add no header: it never overrules a verdict they did give
+        ({"auth_trusted": False, "dmarc": "absent"}, False, True),
+        ({"dmarc": "fail"}, False, False),
+        ({"sender": ""}, True, False),
+        ({"sender": ""}, False, False),
+        ({"channel": Channel.POST, "sender": ""}, False, False),
+    ],
+)
+def test_authenticated_only_with_the_trusted_gateways_pass(
+    over: dict[str, object], require_dmarc: bool, authenticated: bool
+) -> None:
     assert provenance_of(_arrival(**over), sha256=SHA, require_dmarc=require_dmarc).authenticated is authenticated

@@ -18,7 +18,10 @@ def test_a_coded_error_is_written_as_before() -> None:
     exc = IntakeError("imap-login-failed", "login refused", account="intake@acme.be", folder="INBOX")
     # what the run wrote before: {"stage": …, "sha256": …, **exc.as_dict()}
     assert Failure.of_exception("parse", exc, sha256="ab" * 32).as_dict() == {
-        "stage": "parse", "sha256": "ab" * 32, **exc.as_dict()}
+        "stage": "parse",
+        "sha256": "ab" * 32,
+        **exc.as_dict(),
+    }
     assert Failure.of_exception("imap", exc).as_dict() == {"stage": "imap", **exc.as_dict()}
 
 
@@ -26,16 +29,25 @@ def test_a_database_error_is_database_error_with_the_drivers_first_line() -> Non
     exc = OperationalError("SELECT 1", {}, Exception("database is locked\nmore"))
     failure = Failure.of_exception("apply", exc, sha256="cd" * 32)
     assert failure.code == "database-error"
-    assert failure.as_dict() == {"stage": "apply", "sha256": "cd" * 32, "code": "database-error",
-                                 "message": failure.message}
+    assert failure.as_dict() == {
+        "stage": "apply",
+        "sha256": "cd" * 32,
+        "code": "database-error",
+        "message": failure.message,
+    }
     assert failure.message.startswith("OperationalError: ")
     assert "\n" not in failure.message
 
 
 def test_a_mail_that_did_not_leave_names_its_row_and_state() -> None:
     failure = Failure("send", "smtp-unreachable", "connection refused", outbox_id=7, state="retrying")
-    assert failure.as_dict() == {"stage": "send", "code": "smtp-unreachable", "outbox_id": 7, "state": "retrying",
-                                 "message": "connection refused"}
+    assert failure.as_dict() == {
+        "stage": "send",
+        "code": "smtp-unreachable",
+        "outbox_id": 7,
+        "state": "retrying",
+        "message": "connection refused",
+    }
     assert failure.title == describe("smtp-unreachable").title
 
 
@@ -52,11 +64,23 @@ def test_a_failure_read_back_from_a_report_is_the_same_failure() -> None:
 
 def test_warnings_and_expiries_keep_their_shape() -> None:
     assert RunWarning("split", "stack-blank-page", "page(s) 3 …", sha256="ab", pages="3").as_dict() == {
-        "stage": "split", "sha256": "ab", "code": "stack-blank-page", "pages": "3", "message": "page(s) 3 …"}
+        "stage": "split",
+        "sha256": "ab",
+        "code": "stack-blank-page",
+        "pages": "3",
+        "message": "page(s) 3 …",
+    }
     assert RunWarning("access-review", "access-review-overdue", "no answer", org="0644695949").as_dict() == {
-        "stage": "access-review", "code": "access-review-overdue", "org": "0644695949", "message": "no answer"}
+        "stage": "access-review",
+        "code": "access-review-overdue",
+        "org": "0644695949",
+        "message": "no answer",
+    }
     assert ExpiryResult("0644695949", "applied", ("account-expired",)).as_dict() == {
-        "org": "0644695949", "outcome": "applied", "reasons": ["account-expired"]}
+        "org": "0644695949",
+        "outcome": "applied",
+        "reasons": ["account-expired"],
+    }
 
 
 def test_the_report_serialises_its_records() -> None:
@@ -69,6 +93,7 @@ def test_the_report_serialises_its_records() -> None:
     assert out["mail"] == DrainReport(sent=[1, 2], retrying=[3]).as_dict()
     assert out["people"] == [{"source": "maildir", "folder": ".Te behandelen", "handed_over": 2, "warnings": []}]
     assert out["for_people"] == 2
-    assert out["failures"] == [{"stage": "send", "code": "smtp-unreachable", "outbox_id": 3, "state": "retrying",
-                                "message": "down"}]
+    assert out["failures"] == [
+        {"stage": "send", "code": "smtp-unreachable", "outbox_id": 3, "state": "retrying", "message": "down"}
+    ]
     assert out["ok"] is False

@@ -34,8 +34,12 @@ def test_committed_samples_are_what_the_generator_builds(built_samples: SampleSe
 
 
 def test_no_stray_files_in_the_generated_folders(built_samples: SampleSet, samples_dir: Path) -> None:
-    on_disk = {p.relative_to(samples_dir).as_posix() for sub in OWNED_DIRS for p in (samples_dir / sub).rglob("*")
-               if p.is_file()}
+    on_disk = {
+        p.relative_to(samples_dir).as_posix()
+        for sub in OWNED_DIRS
+        for p in (samples_dir / sub).rglob("*")
+        if p.is_file()
+    }
     assert on_disk <= set(built_samples.files), f"not generated: {sorted(on_disk - set(built_samples.files))}"
 
 
@@ -94,10 +98,16 @@ def test_every_case_of_issue_2_3_is_present(manifest: dict[str, Any]) -> None:
     assert {d["format"] for d in docs} == {"fillable", "flattened", "xlsx", "foreign"}
     assert {d["language"] for d in _docs(manifest, format="xlsx")} == {"nl", "fr"}
     assert {(d["form_id"], d["language"]) for d in _docs(manifest, format="flattened")} >= {
-        (form, lang) for form in ("EAP-AGR", "EAP-MU", "EAP-USR") for lang in ("nl", "fr")}
+        (form, lang) for form in ("EAP-AGR", "EAP-MU", "EAP-USR") for lang in ("nl", "fr")
+    }
     codes = {e["code"] for d in docs for e in d["errors"]}
-    assert codes >= {"enterprise-number-checksum", "field-required", "external-end-date-required", "end-date-past",
-                     "other-platform"}
+    assert codes >= {
+        "enterprise-number-checksum",
+        "field-required",
+        "external-end-date-required",
+        "end-date-past",
+        "other-platform",
+    }
     assert {d["provisioning_error"] for d in docs} >= {"contract-not-in-register", "user-email-is-notification-address"}
     messages = manifest["messages"]
     assert any(m["forwarded"] and any(a["depth"] == 1 for a in m["attachments"]) for m in messages)
@@ -183,12 +193,16 @@ def test_expected_end_state_is_consistent(manifest: dict[str, Any]) -> None:
     queued = [d for d in manifest["documents"] if d["review"]["queued"]]
     assert {d["form_id"] for d in queued if d["review"]["decision"] == "approve"} == {"EAP-AGR", "EAP-MU", "EAP-USR"}
     assert all(d["review"]["decision"] in ("approve", "reject") for d in queued)
-    assert {e["code"] for e in expected["provisioning_errors"]} == {"contract-not-in-register",
-                                                                    "user-email-is-notification-address"}
+    assert {e["code"] for e in expected["provisioning_errors"]} == {
+        "contract-not-in-register",
+        "user-email-is-notification-address",
+    }
 
 
 def test_the_question_and_the_refused_only_mail_are_for_people(manifest: dict[str, Any]) -> None:
     """Issue 13.4: a mail without a form, or with only refused forms, goes to people (unread), never Processed."""
     for_people = {m["path"]: m["for_people"] for m in manifest["messages"] if m["for_people"]}
-    assert for_people == {"mail/09-drielinden-question-no-form.eml": "no-form-attachment",
-                          "mail/08-drielinden-other-platform.eml": "forms-refused"}
+    assert for_people == {
+        "mail/09-drielinden-question-no-form.eml": "no-form-attachment",
+        "mail/08-drielinden-other-platform.eml": "forms-refused",
+    }

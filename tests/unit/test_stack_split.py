@@ -60,9 +60,9 @@ def test_no_stack_is_parsed_as_it_is() -> None:
     writer.append(PdfReader(io.BytesIO(one)), pages=[0])
     buf = io.BytesIO()
     writer.write(buf)
-    assert split_stack(buf.getvalue()) == []       # one page
+    assert split_stack(buf.getvalue()) == []  # one page
     assert split_stack(b"PK\x03\x04 not a pdf") == []
-    assert split_stack(b"%PDF-1.7 broken") == []    # the parser says what is wrong with it
+    assert split_stack(b"%PDF-1.7 broken") == []  # the parser says what is wrong with it
 
 
 def test_a_form_and_a_page_of_something_else_are_two_parts() -> None:

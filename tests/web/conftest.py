@@ -83,8 +83,9 @@ def csrf_of(client: TestClient, path: str = "/login") -> str:
 def signed_in(client: TestClient) -> bool:
     """``/`` answers a signed-in person with the home page or a redirect to the room of the role, never /login."""
     response = client.get("/")
-    return response.status_code == 200 or (response.status_code == 302
-                                           and not response.headers["location"].startswith("/login"))
+    return response.status_code == 200 or (
+        response.status_code == 302 and not response.headers["location"].startswith("/login")
+    )
 
 
 def create_staff(engine: sa.Engine, name: str, role: Role, **kw: Any) -> Staff:
@@ -94,11 +95,11 @@ def create_staff(engine: sa.Engine, name: str, role: Role, **kw: Any) -> Staff:
         return Staff.of(account)
 
 
-def post_login(client: TestClient, name: str, password: str = PASSWORD, *, totp: str = "",
-               next_path: str = "/") -> Any:
+def post_login(client: TestClient, name: str, password: str = PASSWORD, *, totp: str = "", next_path: str = "/") -> Any:
     token = csrf_of(client, "/login")
-    return client.post("/login", data={"csrf_token": token, "name": name, "password": password, "totp": totp,
-                                       "next": next_path})
+    return client.post(
+        "/login", data={"csrf_token": token, "name": name, "password": password, "totp": totp, "next": next_path}
+    )
 
 
 @pytest.fixture

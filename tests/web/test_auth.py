@@ -52,8 +52,17 @@ def test_signed_in_post_needs_the_session_token(client: TestClient, login_as: Lo
 # --- redirects after sign-in ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example", "/\\evil.example",
-                                    "http:/evil.example", "\\\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+        "http:/evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+    ],
+)
 def test_no_open_redirect_after_login(client: TestClient, web_engine: sa.Engine, target: str) -> None:
     create_staff(web_engine, "rita", Role.REVIEWER)
     page = client.get("/login", params={"next": target})
@@ -137,8 +146,9 @@ def test_cookie_secure_true_even_over_http(web_app: FastAPI, web_engine: sa.Engi
 
 
 @pytest.mark.parametrize("column", ["last_seen_at", "created_at"])
-def test_expired_session_goes_to_login(client: TestClient, login_as: LoginAs, web_engine: sa.Engine,
-                                       column: str) -> None:
+def test_expired_session_goes_to_login(
+    client: TestClient, login_as: LoginAs, web_engine: sa.Engine, column: str
+) -> None:
     login_as(client, Role.REVIEWER)
     assert signed_in(client)
     # idle for longer than session_idle_minutes (30), or older than session_max_hours (10)
@@ -153,8 +163,9 @@ def test_expired_session_goes_to_login(client: TestClient, login_as: LoginAs, we
         assert session.execute(sa.select(sa.func.count()).select_from(StaffSession)).scalar_one() == 0
 
 
-def test_disabled_staff_cannot_sign_in_and_loses_its_session(client: TestClient, login_as: LoginAs,
-                                                              web_app: FastAPI, web_engine: sa.Engine) -> None:
+def test_disabled_staff_cannot_sign_in_and_loses_its_session(
+    client: TestClient, login_as: LoginAs, web_app: FastAPI, web_engine: sa.Engine
+) -> None:
     login_as(client, Role.REVIEWER, name="rita")
     with Session(web_engine) as session:
         disable_staff(session, "rita")
@@ -185,6 +196,7 @@ def test_throttled_after_n_failures_per_name(client: TestClient, web_app: FastAP
     # the counter is in the database: a second process (here: a second app) refuses too
     from desk.app import create_app
     from tests.web.conftest import SECRET
+
     other = create_app(web_app.state.desk.cfg, secret=SECRET, engine=web_engine)
     with make_client(other) as second:
         assert post_login(second, "rita").status_code == 429
@@ -220,8 +232,10 @@ def test_totp_is_required_once_enrolled(client: TestClient, web_engine: sa.Engin
         session.commit()
     secret = pyotp.parse_uri(uri).secret
     assert post_login(client, "rita").status_code == 401
-    assert post_login(client, "rita", totp="000000" if pyotp.TOTP(secret).now() != "000000" else "111111"
-                      ).status_code == 401
+    assert (
+        post_login(client, "rita", totp="000000" if pyotp.TOTP(secret).now() != "000000" else "111111").status_code
+        == 401
+    )
     response = post_login(client, "rita", totp=pyotp.TOTP(secret).now())
     assert response.status_code == 303
     reasons = [e["reason"] for e in _audit(web_engine, AuditAction.STAFF_LOGIN_FAILED, AuditAction.STAFF_LOGIN)]
@@ -270,8 +284,9 @@ def test_login_failure_logout_are_audited(client: TestClient, web_engine: sa.Eng
 # --- metrics ---------------------------------------------------------------------------------------------
 
 
-def test_metrics_for_admins_and_the_bearer_token(client: TestClient, login_as: LoginAs,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_metrics_for_admins_and_the_bearer_token(
+    client: TestClient, login_as: LoginAs, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert client.get("/metrics").status_code == 401
     monkeypatch.setenv("EXTRANET_METRICS_TOKEN", "scrape-token-123")
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401

@@ -11,8 +11,7 @@ from provisioning.staff import Role
 from tests.web.conftest import PASSWORD, LiveServer, create_staff, screenshot
 
 
-def test_sign_in_through_the_form(browser: Any, live_server: LiveServer, web_engine: sa.Engine,
-                                  tmp_path: Path) -> None:
+def test_sign_in_through_the_form(browser: Any, live_server: LiveServer, web_engine: sa.Engine, tmp_path: Path) -> None:
     create_staff(web_engine, "rita", Role.REVIEWER, display_name="Rita Reviewer <b>not bold</b>")
     page = browser.new_page()
     errors: list[str] = []

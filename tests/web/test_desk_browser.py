@@ -45,14 +45,19 @@ def _status(engine: sa.Engine, item_id: int) -> str:
         return str(item.status)
 
 
-def test_reviewers_and_an_auditor_in_chromium(db_url: str, web_config: Config, web_engine: sa.Engine,
-                                              live_server: LiveServer, browser: Any, tmp_path: Path) -> None:
+def test_reviewers_and_an_auditor_in_chromium(
+    db_url: str, web_config: Config, web_engine: sa.Engine, live_server: LiveServer, browser: Any, tmp_path: Path
+) -> None:
     if not db_url.startswith("sqlite"):
         pytest.skip("one browser run is enough: the HTTP tests cover PostgreSQL")
     seeded = seed_review_items(web_engine, web_config.store.path)
     agr_id, usr_id = _item_id(web_engine, seeded["EAP-AGR"]), _item_id(web_engine, seeded["EAP-USR"])
-    for name, role, lang in (("an", Role.REVIEWER, "nl"), ("bert", Role.REVIEWER, "fr"),
-                             ("audrey", Role.AUDITOR, "nl"), ("ada", Role.ADMIN, "nl")):
+    for name, role, lang in (
+        ("an", Role.REVIEWER, "nl"),
+        ("bert", Role.REVIEWER, "fr"),
+        ("audrey", Role.AUDITOR, "nl"),
+        ("ada", Role.ADMIN, "nl"),
+    ):
         create_staff(web_engine, name, role, display_name=name.title(), language=lang)
 
     page = _login(browser, live_server, "an", "/review")

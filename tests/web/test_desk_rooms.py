@@ -51,8 +51,9 @@ def _post(client: TestClient, path: str, page: str, **data: str) -> object:
     return client.post(path, data={"csrf_token": csrf_of(client, page), **data})
 
 
-def test_review_desk_four_eyes_correction_and_rejection(web_app: FastAPI, web_engine: sa.Engine,
-                                                        seeded: dict[str, str], login_as: LoginAs) -> None:
+def test_review_desk_four_eyes_correction_and_rejection(
+    web_app: FastAPI, web_engine: sa.Engine, seeded: dict[str, str], login_as: LoginAs
+) -> None:
     agr_id = _item_id(web_engine, seeded["EAP-AGR"])
     mu_id = _item_id(web_engine, seeded["EAP-MU"])
     with make_client(web_app) as an, make_client(web_app) as bert:
@@ -122,8 +123,9 @@ def test_review_desk_four_eyes_correction_and_rejection(web_app: FastAPI, web_en
         assert (entry.actor, entry.reason) == ("an", "sender-not-master-user")
 
 
-def test_audit_room_filters_entry_verify_exports_and_originals(web_app: FastAPI, web_engine: sa.Engine,
-                                                               seeded: dict[str, str], login_as: LoginAs) -> None:
+def test_audit_room_filters_entry_verify_exports_and_originals(
+    web_app: FastAPI, web_engine: sa.Engine, seeded: dict[str, str], login_as: LoginAs
+) -> None:
     with make_client(web_app) as client:
         login_as(client, Role.AUDITOR, name="audrey")
         log = client.get("/audit?action=review_queued")
@@ -135,7 +137,7 @@ def test_audit_room_filters_entry_verify_exports_and_originals(web_app: FastAPI,
         entry = client.get(f"/audit/entry/{seqs[0]}")
         assert entry.status_code == 200
         assert "chain-position" in entry.text
-        sha = re.search(r'/audit/document/([0-9a-f]{64})\?view=images', entry.text)
+        sha = re.search(r"/audit/document/([0-9a-f]{64})\?view=images", entry.text)
         assert sha
         verify = client.get("/audit/verify")
         assert "Intact" in verify.text
@@ -162,13 +164,15 @@ def test_audit_room_filters_entry_verify_exports_and_originals(web_app: FastAPI,
         assert access.status_code == 200
 
 
-def test_ops_page_shows_outbox_and_staff_but_no_secret(web_app: FastAPI, login_as: LoginAs,
-                                                       web_config: Config, web_engine: sa.Engine) -> None:
+def test_ops_page_shows_outbox_and_staff_but_no_secret(
+    web_app: FastAPI, login_as: LoginAs, web_config: Config, web_engine: sa.Engine
+) -> None:
     _mail_for_people(web_engine, sender="hr@acme.example", subject="Vraag over het Extranet <b>dringend</b>")
     web_config.run.report_dir.mkdir(parents=True)
     (web_config.run.report_dir / "run-20261130T060000-1.json").write_text(
         '{"started_at": "2026-11-30T06:00:00+00:00", "ok": false, "outcomes": {"applied": 3},'
-        ' "failures": [{"stage": "imap", "code": "imap-login-failed", "message": "login refused"}], "mail": {}}')
+        ' "failures": [{"stage": "imap", "code": "imap-login-failed", "message": "login refused"}], "mail": {}}'
+    )
     with make_client(web_app) as client:
         login_as(client, Role.ADMIN, name="ada")
         page = client.get("/ops")
@@ -191,11 +195,24 @@ def _mail_for_people(engine: sa.Engine, *, sender: str, subject: str) -> None:
     now = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
     sha = "ab" * 32
     with Session(engine) as session:
-        session.add(Document(sha256=sha, size=120, kind="message", media_type="message/rfc822", first_seen_at=now,
-                             parse_state="done"))
+        session.add(
+            Document(
+                sha256=sha, size=120, kind="message", media_type="message/rfc822", first_seen_at=now, parse_state="done"
+            )
+        )
         session.flush()
-        session.add(Arrival(sha256=sha, channel="email", source="maildir:q1", sender=sender, subject=subject,
-                            received_at=now, outcome="no-form-attachment"))
-        session.add(FileLedger(source="maildir", key="q1", state=LedgerState.FOR_PEOPLE.value, sha256=sha,
-                               updated_at=now))
+        session.add(
+            Arrival(
+                sha256=sha,
+                channel="email",
+                source="maildir:q1",
+                sender=sender,
+                subject=subject,
+                received_at=now,
+                outcome="no-form-attachment",
+            )
+        )
+        session.add(
+            FileLedger(source="maildir", key="q1", state=LedgerState.FOR_PEOPLE.value, sha256=sha, updated_at=now)
+        )
         session.commit()

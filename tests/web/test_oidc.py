@@ -37,16 +37,18 @@ USERS = {
 @pytest.fixture(scope="module")
 def provider() -> Iterator[dict[str, str]]:
     users = [oidc_provider_mock.User(sub=sub, claims=claims) for sub, claims in USERS.items()]
-    with oidc_provider_mock.run_server_in_thread(port=free_port(), require_client_registration=True,
-                                                 require_nonce=True, user_claims=users) as server:
+    with oidc_provider_mock.run_server_in_thread(
+        port=free_port(), require_client_registration=True, require_nonce=True, user_claims=users
+    ) as server:
         issuer = f"http://localhost:{server.server_port}"
         registered = httpx.post(f"{issuer}/oauth2/clients", json={"redirect_uris": [CALLBACK]}).json()
         yield {"issuer": issuer, "client_id": registered["client_id"], "secret": registered["client_secret"]}
 
 
 @pytest.fixture
-def oidc_app(web_config: Config, web_engine: sa.Engine, provider: dict[str, str],
-             monkeypatch: pytest.MonkeyPatch) -> FastAPI:
+def oidc_app(
+    web_config: Config, web_engine: sa.Engine, provider: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> FastAPI:
     monkeypatch.setenv("DESK_TEST_OIDC_SECRET", provider["secret"])
     oidc = web_config.web.oidc
     oidc.enabled, oidc.issuer, oidc.client_id = True, provider["issuer"], provider["client_id"]
@@ -69,8 +71,10 @@ def _sign_in(client: TestClient, subject: str, next_path: str = "/") -> Any:
 
 def _audit(engine: sa.Engine) -> list[tuple[str, str, str]]:
     with engine.connect() as conn:
-        return [(e["action"], e["actor"], e["reason"]) for e in iter_entries(
-            conn, actions=[AuditAction.STAFF_LOGIN, AuditAction.STAFF_LOGIN_FAILED])]
+        return [
+            (e["action"], e["actor"], e["reason"])
+            for e in iter_entries(conn, actions=[AuditAction.STAFF_LOGIN, AuditAction.STAFF_LOGIN_FAILED])
+        ]
 
 
 def test_staff_matched_by_email_then_by_subject(oidc_app: FastAPI, web_engine: sa.Engine) -> None:
@@ -113,8 +117,10 @@ def test_role_comes_from_the_claim_mapping(oidc_app: FastAPI, web_engine: sa.Eng
     with Session(web_engine) as session:
         roles = {a.name: a.role for a in session.exec(select(StaffAccount))}
     assert roles == {"audrey": Role.AUDITOR, "nogroup": Role.ADMIN}
-    assert _audit(web_engine) == [("staff_login", "audrey", "oidc"),
-                                  ("staff_login_failed", "desk", "staff-oidc-no-role")]
+    assert _audit(web_engine) == [
+        ("staff_login", "audrey", "oidc"),
+        ("staff_login_failed", "desk", "staff-oidc-no-role"),
+    ]
 
 
 def test_disabled_account_is_refused(oidc_app: FastAPI, web_engine: sa.Engine) -> None:
@@ -147,8 +153,9 @@ def test_oidc_routes_are_404_when_not_configured(client: TestClient) -> None:
     assert "/auth/oidc/login" not in client.get("/login").text
 
 
-def test_wrong_client_secret_signs_nobody_in(oidc_app: FastAPI, web_engine: sa.Engine,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_client_secret_signs_nobody_in(
+    oidc_app: FastAPI, web_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     create_staff(web_engine, "alice", Role.REVIEWER, email="alice@insurer.example")
     monkeypatch.setenv("DESK_TEST_OIDC_SECRET", "not-the-registered-secret")
     with make_client(oidc_app) as client:

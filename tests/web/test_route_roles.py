@@ -24,8 +24,8 @@ LOGIN = 302  # anonymous GET of a protected page: to /login?next=...
 @dataclass(frozen=True)
 class Row:
     method: str
-    route: str          # the route's path template, as registered
-    path: str           # a concrete path to request
+    route: str  # the route's path template, as registered
+    path: str  # a concrete path to request
     expect: tuple[int, int, int, int]  # anonymous, reviewer, auditor, admin
     #: ends the session: run after the others
     last: bool = False
@@ -69,8 +69,12 @@ ROUTES: list[Row] = [
     Row("GET", "/audit/export.csv", "/audit/export.csv?sep=%3B", only(Role.AUDITOR)),
     Row("GET", "/audit/export.xlsx", "/audit/export.xlsx", only(Role.AUDITOR)),
     Row("GET", "/audit/document/{sha}", "/audit/document/" + "ab" * 32, only(Role.AUDITOR, ok=404)),
-    Row("GET", "/audit/document/{sha}/page/{n}.png", "/audit/document/" + "ab" * 32 + "/page/0.png",
-        only(Role.AUDITOR, ok=404)),
+    Row(
+        "GET",
+        "/audit/document/{sha}/page/{n}.png",
+        "/audit/document/" + "ab" * 32 + "/page/0.png",
+        only(Role.AUDITOR, ok=404),
+    ),
     # operations (admin)
     Row("GET", "/ops", "/ops", only(Role.ADMIN)),
 ]
@@ -100,8 +104,11 @@ def test_route_role_matrix(actor: str, web_app: FastAPI, login_as: LoginAs) -> N
             expected = row.expect[column]
             if expected == ROOM:
                 room = web_app.state.desk.room_of(Role(actor))
-                ok = (response.status_code == 302 and response.headers["location"] == room.path) if room \
+                ok = (
+                    (response.status_code == 302 and response.headers["location"] == room.path)
+                    if room
                     else response.status_code == 200
+                )
                 if not ok:
                     failures.append(f"{row.method} {row.path}: {response.status_code}, expected the room")
                 continue
