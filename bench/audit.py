@@ -31,7 +31,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from auditchain.chain import (
+from extranet_intake.auditchain.chain import (
     AUDIT_ENTRY,
     AUDIT_HEAD,
     AuditAction,
@@ -42,8 +42,8 @@ from auditchain.chain import (
     chain,
     verify_chain,
 )
-from intake.db import upgrade
-from provisioning.db import make_engine
+from extranet_intake.intake.database import upgrade
+from extranet_intake.provisioning.engines import make_engine
 
 PG = ("127.0.0.1", 5432)
 ACTIONS = [

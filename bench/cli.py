@@ -59,7 +59,7 @@ def main() -> int:
         )
     config = demo / "extranet-intake.toml"
 
-    cli = [PYTHON, "-m", "intake.cli"]
+    cli = [PYTHON, "-m", "extranet_intake.intake.cli"]
     cases = {
         "--help": [*cli, "--help"],
         "--version": [*cli, "--version"],

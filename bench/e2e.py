@@ -53,15 +53,15 @@ from pypdf import PdfReader
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from intake.config import load_config
-from intake.decisions import commit_decision
-from intake.form_pdf import render_form
-from intake.operations import init_deployment, run_once
-from intake.progress import PlainProgress
-from provisioning.db import make_engine
-from provisioning.passwords import Argon2Params, hash_password
-from provisioning.reference import import_contracts_file
-from provisioning.review import approve, list_reviews
+from extranet_intake.intake.config import load_config
+from extranet_intake.intake.decisions import commit_decision
+from extranet_intake.intake.form_pdf import render_form
+from extranet_intake.intake.operations import init_deployment, run_once
+from extranet_intake.intake.progress import PlainProgress
+from extranet_intake.provisioning.engines import make_engine
+from extranet_intake.provisioning.passwords import Argon2Params, hash_password
+from extranet_intake.provisioning.reference import import_contracts_file
+from extranet_intake.provisioning.review import approve, list_reviews
 from tests.fixtures.deployment import IMAP_PASSWORD_ENV, SMTP_PASSWORD_ENV, write_deployment_config
 from tests.fixtures.dovecot import DovecotServer
 from tests.fixtures.postgres import PgAdmin

@@ -63,7 +63,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.sources.imap import poll_imap
+from extranet_intake.intake.sources.imap import poll_imap
 from tests.fixtures.dovecot import DovecotServer, ImapAccount
 from tests.intake_mail import explode, fake_pdf, make_message, store_and_sessions
 

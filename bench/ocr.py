@@ -5,7 +5,7 @@
 
 Generates ``--count`` scans (default 72: both languages, all three forms, every variant) into a
 temporary folder — or reads the set in ``--dir`` (e.g. the twelve of ``samples/scans``) — runs
-``parsers.ocr.read_scan`` on every file and prints:
+``extranet_intake.parsers.ocr.read_scan`` on every file and prints:
 
 - typed fields exact (text, e-mail, phone, date, enterprise number, contract numbers; hand-written
   fields excluded — they must be flagged, which is counted separately);
@@ -41,8 +41,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from parsers.forms import FieldKind, FormId, form_def
-from parsers.ocr import read_scan
+from extranet_intake.parsers.forms import FieldKind, FormId, form_def
+from extranet_intake.parsers.ocr import read_scan
 
 TYPED = {FieldKind.TEXT, FieldKind.EMAIL, FieldKind.PHONE, FieldKind.DATE, FieldKind.ENTERPRISE}
 TICKS = {FieldKind.CHOICE, FieldKind.CHECKBOX, FieldKind.SIGNATURE}
@@ -60,9 +60,9 @@ def _cached_zones(cache_file: str) -> None:
     import hashlib
     import pickle
 
-    import parsers.ocr
+    import extranet_intake.parsers.ocr
 
-    real = parsers.ocr.read_zones
+    real = extranet_intake.parsers.ocr.read_zones
     if getattr(real, "cached", False):
         return
     path = Path(cache_file)
@@ -81,15 +81,15 @@ def _cached_zones(cache_file: str) -> None:
         return _CACHE[key]
 
     read_zones.cached = True  # type: ignore[attr-defined]
-    parsers.ocr.read_zones = read_zones
+    extranet_intake.parsers.ocr.read_zones = read_zones
 
 
 def _one(args: tuple[str, str, str, str]) -> tuple[float, dict[str, Any]]:
     path, today, langs, cache = args
     if langs:
-        import parsers.ocr
+        import extranet_intake.parsers.ocr
 
-        parsers.ocr.MODELS = tuple(langs.split(","))
+        extranet_intake.parsers.ocr.MODELS = tuple(langs.split(","))
     if cache:
         _cached_zones(cache)
     data = Path(path).read_bytes()
@@ -183,7 +183,7 @@ def _score(entry: dict[str, Any], res: dict[str, Any], tally: dict[str, Any]) ->
 def _floors(sample: Path) -> tuple[float, float]:
     from PIL import Image
 
-    from parsers.ocr_image import load_pages
+    from extranet_intake.parsers.ocr_image import load_pages
 
     env = {"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -217,7 +217,9 @@ def main() -> int:
         help="pickle file keeping tesseract's zone readings between runs "
         "(calibration work: OCR once, re-score in seconds); seconds per page are then not OCR's",
     )
-    ap.add_argument("--langs", default="", help="comma-separated tesseract models instead of parsers.ocr.MODELS")
+    ap.add_argument(
+        "--langs", default="", help="comma-separated tesseract models instead of extranet_intake.parsers.ocr.MODELS"
+    )
     ap.add_argument(
         "--stacks",
         action="store_true",
@@ -333,7 +335,7 @@ def main() -> int:
 def _bench_stacks(folder: Path | None, *, verbose: bool) -> int:
     """Splitting accuracy on stacks: pages classified right (form id, blank, unknown, turned), stacks
     cut exactly as their manifest says, and seconds per page of classification."""
-    from parsers.stack import split_stack
+    from extranet_intake.parsers.stack import split_stack
 
     tmp = None
     if folder is None:

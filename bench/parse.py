@@ -30,10 +30,10 @@ import pypdfium2.raw as pdfium_c
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from intake.form_pdf import render_form
-from parsers import parse_document, textlayer
-from parsers.forms import FormId, Lang
-from parsers.sandbox import SandboxedParser
+from extranet_intake.intake.form_pdf import render_form
+from extranet_intake.parsers import parse_document, textlayer
+from extranet_intake.parsers.forms import FormId, Lang
+from extranet_intake.parsers.sandbox import SandboxedParser
 from samplekit.xlsx_fiche import write_user_fiche_xlsx
 from tests.fixtures.forms import TODAY, valid_values
 

@@ -39,13 +39,13 @@ from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.db import upgrade
-from parsers.result import Channel, Method, ParsedForm
-from provisioning.db import make_engine
-from provisioning.models import Contract, ReviewItem
-from provisioning.plan import Outcome, Provenance
-from provisioning.review import approve
-from provisioning.service import process_form
+from extranet_intake.intake.database import upgrade
+from extranet_intake.parsers.result import Channel, Method, ParsedForm
+from extranet_intake.provisioning.engines import make_engine
+from extranet_intake.provisioning.models import Contract, ReviewItem
+from extranet_intake.provisioning.plan import PlanOutcome, Provenance
+from extranet_intake.provisioning.review import approve
+from extranet_intake.provisioning.service import process_form
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -182,7 +182,7 @@ def product_batch(engine: sa.Engine, recorder: Recorder, fiches: list[tuple[Pars
             decision = process_form(session, f, provenance(f, sender), clock=clock)
             session.commit()
             recorder.end_plan()
-            if decision.outcome is not Outcome.APPLIED:
+            if decision.outcome is not PlanOutcome.APPLIED:
                 raise SystemExit(f"plan not applied: {decision.outcome} {decision.plan.reasons}")
     return time.perf_counter() - started
 
@@ -391,7 +391,7 @@ def plan_batch(engine: sa.Engine, orgs: list[tuple[str, str]], start: int, count
     started = time.perf_counter()
     with Session(engine) as session:
         for f, sender in fiches:
-            if process_form(session, f, provenance(f, sender), clock=clock).outcome is not Outcome.APPLIED:
+            if process_form(session, f, provenance(f, sender), clock=clock).outcome is not PlanOutcome.APPLIED:
                 raise SystemExit("plan not applied")
             session.commit()
     return (time.perf_counter() - started) / count

@@ -28,10 +28,10 @@ import trustme
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mailer.purposes import Event, Language, Purpose, Recipient  # noqa: E402
-from mailer.render import check_message, compose, render  # noqa: E402
-from mailer.send import Sender, SendSettings  # noqa: E402
-from mailer.transports import Envelope, Security, SmtpSettings, SmtpTransport  # noqa: E402
+from extranet_intake.mailer.purposes import Event, Language, Purpose, Recipient  # noqa: E402
+from extranet_intake.mailer.render import check_message, compose, render  # noqa: E402
+from extranet_intake.mailer.send import Sender, SendSettings  # noqa: E402
+from extranet_intake.mailer.transports import Envelope, Security, SmtpSettings, SmtpTransport  # noqa: E402
 from tests.fixtures.mailer import make_mail_db  # noqa: E402
 from tests.fixtures.smtp import SmtpServer  # noqa: E402
 

@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.form_pdf import render_form
-from parsers.forms import FormId, Lang
-from parsers.pdfium_words import pdfium_reader
-from parsers.textlayer import pdfplumber_words
+from extranet_intake.intake.form_pdf import render_form
+from extranet_intake.parsers.forms import FormId, Lang
+from extranet_intake.parsers.pdfium_words import pdfium_reader
+from extranet_intake.parsers.textlayer import pdfplumber_words
 from tests.fixtures.forms import valid_values
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"

@@ -30,13 +30,13 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditchain.chain import AUDIT_ENTRY, AUDIT_HEAD, AuditAction, EntryFields, chain
-from intake.db import upgrade
-from intake.store import DocumentStore
-from intake.store_tables import Document
-from provisioning.db import make_engine
-from provisioning.models import DossierForm, Organisation, ReviewItem
-from provisioning.staff import Role, add_staff
+from extranet_intake.auditchain.chain import AUDIT_ENTRY, AUDIT_HEAD, AuditAction, EntryFields, chain
+from extranet_intake.intake.database import upgrade
+from extranet_intake.intake.store import DocumentStore
+from extranet_intake.intake.store_tables import Document
+from extranet_intake.provisioning.engines import make_engine
+from extranet_intake.provisioning.models import DossierForm, Organisation, ReviewItem
+from extranet_intake.provisioning.staff import Role, add_staff
 
 SECRET = "bench-session-secret-" + "x" * 32
 PASSWORD = "bench password 1234 long enough"
@@ -178,13 +178,13 @@ def serve(kind: str, url: str, store: str, port: int) -> None:
     """Run one server (``desk`` or ``bare``) in this process."""
     import uvicorn
 
-    from intake.config import Config
+    from extranet_intake.intake.config import Config
 
     cfg = Config()
     cfg.database.url = url
     cfg.store.path = Path(store)
     if kind == "desk":
-        from desk.app import create_app
+        from extranet_intake.desk.app import create_app
 
         app = create_app(cfg, secret=SECRET)
     else:
@@ -200,10 +200,10 @@ def bare_app(cfg: object) -> object:
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from provisioning.approvals import approvals_of
-    from provisioning.audit_query import AuditFilter, audit_page
-    from provisioning.queue import review_queue
-    from provisioning.review import show_review
+    from extranet_intake.provisioning.approvals import approvals_of
+    from extranet_intake.provisioning.audit_query import AuditFilter, audit_page
+    from extranet_intake.provisioning.queue import review_queue
+    from extranet_intake.provisioning.review import show_review
 
     engine = make_engine(cfg.database.url)  # type: ignore[attr-defined]
 

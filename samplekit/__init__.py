@@ -5,4 +5,4 @@ It builds the committed sample set (``samples/``), the scanned-form and stack sa
 ``python -m samplekit generate|scans|stacks`` and ``python -m samplekit.demo`` (``scripts/demo``).
 """
 
-import parsers  # noqa: F401 - first: it pins openpyxl's XML writer before any openpyxl import (samples/ is byte-compared)
+from extranet_intake import parsers  # noqa: F401 - first: it pins openpyxl's XML writer before any openpyxl import (samples/ is byte-compared)

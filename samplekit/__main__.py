@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from intake.commands.options import JsonOpt
+from extranet_intake.intake.commands.options import JsonOpt
 from samplekit.samples import write_samples
 from samplekit.scans import REFERENCE_DATE, generate_scans, generate_stacks
 

@@ -21,11 +21,11 @@ from rich.panel import Panel
 from rich.table import Table
 from sqlmodel import Session
 
-from intake.cli import main as cli
-from intake.config import ReviewConfig, load_config
-from provisioning.db import make_engine
-from provisioning.models import ReviewStatus
-from provisioning.review import list_reviews
+from extranet_intake.intake.cli import main as cli
+from extranet_intake.intake.config import ReviewConfig, load_config
+from extranet_intake.provisioning.engines import make_engine
+from extranet_intake.provisioning.models import ReviewStatus
+from extranet_intake.provisioning.review import list_reviews
 
 __all__ = ["REVIEWER", "REVIEWER_DISPLAY", "SECOND_REVIEWER", "run_demo"]
 
@@ -171,7 +171,7 @@ def run_demo(folder: Path, *, console: Console) -> int:
 def _desk_ready(folder: Path, config: Path, database_url: str, secret_env: str, console: Console) -> None:
     """Fresh passwords for the demo's staff (shown once, here) and a session secret in an owner-only file,
     so that one command opens the desk on the demo data."""
-    from provisioning.staff import reset_staff_password
+    from extranet_intake.provisioning.staff import reset_staff_password
 
     engine = make_engine(database_url)
     try:

@@ -35,9 +35,9 @@ from reportlab import rl_config
 from reportlab.lib.colors import HexColor, white
 from reportlab.pdfgen.canvas import Canvas
 
-from intake.form_pdf import RenderValue, render_form
-from parsers.forms import CONTRACT_FIELDS, FORM_VERSION, FORMS, PAGE_SIZE, FormId, Lang
-from parsers.result import Channel, FieldValue, Method, Outcome
+from extranet_intake.intake.form_pdf import RenderValue, render_form
+from extranet_intake.parsers.forms import CONTRACT_FIELDS, FORM_VERSION, FORMS, PAGE_SIZE, FormId, Lang
+from extranet_intake.parsers.result import Channel, FieldValue, Method, ParseOutcome
 from samplekit.xlsx_fiche import write_user_fiche_xlsx
 
 __all__ = [
@@ -273,10 +273,10 @@ class Doc:
     delivered_by: list[str] = field(default_factory=list)
 
     @property
-    def outcome(self) -> Outcome:
+    def outcome(self) -> ParseOutcome:
         if self.fmt is Format.FOREIGN:
-            return Outcome.REJECTED
-        return Outcome.INVALID if self.errors else Outcome.VALID
+            return ParseOutcome.REJECTED
+        return ParseOutcome.INVALID if self.errors else ParseOutcome.VALID
 
     @property
     def sha256(self) -> str:
@@ -1220,7 +1220,7 @@ class Mail:
         if self.outcome != "forms":
             return self.outcome
         docs = self.docs + self.duplicates + (self.forwarded.docs if self.forwarded else [])
-        return "forms-refused" if docs and all(d.outcome is Outcome.REJECTED for d in docs) else None
+        return "forms-refused" if docs and all(d.outcome is ParseOutcome.REJECTED for d in docs) else None
 
 
 def _at(day: int, hour: int, minute: int) -> datetime:

@@ -27,9 +27,9 @@ import numpy as np
 import pypdfium2
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from intake.form_pdf import RenderValue, render_form
-from parsers.forms import CONTRACT_FIELDS, PAGE_SIZE, FieldKind, FormId, Lang, layout
-from parsers.validate import validate
+from extranet_intake.intake.form_pdf import RenderValue, render_form
+from extranet_intake.parsers.forms import CONTRACT_FIELDS, PAGE_SIZE, FieldKind, FormId, Lang, layout
+from extranet_intake.parsers.validate import validate
 
 __all__ = [
     "REFERENCE_DATE",

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from errors import ConfigError
-from parsers.forms import CONTRACT_FIELDS, FORMS, FieldKind, FormId, Lang
+from extranet_intake.errors import ConfigError
+from extranet_intake.parsers.forms import CONTRACT_FIELDS, FORMS, FieldKind, FormId, Lang
 
 __all__ = ["write_user_fiche_xlsx"]
 

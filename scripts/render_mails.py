@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mailer.purposes import EVENTS, Event, Language
-from mailer.render import render
+from extranet_intake.mailer.purposes import EVENTS, Event, Language
+from extranet_intake.mailer.render import render
 
 CHROMIUM = "/usr/bin/chromium"
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)

@@ -15,12 +15,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from intake.config import TrustConfig
-from intake.explode import explode_messages
-from intake.mime import MimeLimits
-from intake.sources.ingest import PollReport, ProgressHook
-from intake.store import DocumentStore
-from provisioning.db import create_schema
+from extranet_intake.intake.config import TrustConfig
+from extranet_intake.intake.explode import explode_messages
+from extranet_intake.intake.mime import MimeLimits
+from extranet_intake.intake.sources.ingest import PollReport, ProgressHook
+from extranet_intake.intake.store import DocumentStore
+from extranet_intake.provisioning.engines import create_schema
 
 __all__ = ["FIXED_NOW", "explode", "fake_pdf", "make_message", "sqlite_engine", "store_and_sessions"]
 
@@ -76,7 +76,7 @@ def sqlite_engine(path: Path) -> Engine:
 
 
 def store_and_sessions(root: Path, *, fsync: bool = True) -> tuple[DocumentStore, Callable[[], Session], Engine]:
-    engine = sqlite_engine(root / "intake.db")
+    engine = sqlite_engine(root / "extranet_intake.intake.database")
     return DocumentStore(root / "store", fsync=fsync), (lambda: Session(engine)), engine
 
 

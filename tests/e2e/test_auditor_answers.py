@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from auditchain.chain import AuditAction, append_entry
-from intake.cli import main
-from parsers.result import Method, ParsedForm
-from parsers.validate import validate
-from provisioning.models import Contract
-from provisioning.service import process_form
+from extranet_intake.auditchain.chain import AuditAction, append_entry
+from extranet_intake.intake.cli import main
+from extranet_intake.parsers.result import Method, ParsedForm
+from extranet_intake.parsers.validate import validate
+from extranet_intake.provisioning.models import Contract
+from extranet_intake.provisioning.service import process_form
 from tests.fixtures.provisioning import EN, TODAY, agr, clock, mu, prov, usr
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -25,7 +25,7 @@ OWNER, OTHER, THIRD = "0644695949", "0403170701", "0812345603"
 
 
 def _config(tmp_path: Path, db_url: str) -> str:
-    path = tmp_path / "intake.toml"
+    path = tmp_path / "extranet_intake.intake.toml"
     path.write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
     return str(path)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from intake.cli import main
+from extranet_intake.intake.cli import main
 
 
-def _config(tmp_path: Path, db_url: str, name: str = "intake.toml") -> Path:
+def _config(tmp_path: Path, db_url: str, name: str = "extranet_intake.intake.toml") -> Path:
     path = tmp_path / name
     path.write_text(f'[database]\nurl = "{db_url}"\n\n[run]\ndata_dir = "{name}.d"\n', encoding="utf-8")
     return path

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from intake.pipeline import RunReport
-from provisioning.export import ExportFormat, export_entries
+from extranet_intake.intake.pipeline import RunReport
+from extranet_intake.provisioning.export import ExportFormat, export_entries
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +32,7 @@ def open_umask() -> Iterator[None]:
 
 
 def test_library_writers_set_modes_themselves(tmp_path: Path, open_umask: None) -> None:
-    from intake.db import migrate
+    from extranet_intake.intake.database import migrate
 
     report = RunReport(started_at=datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
     report.finished_at = report.started_at
@@ -42,7 +42,7 @@ def test_library_writers_set_modes_themselves(tmp_path: Path, open_umask: None) 
         out = tmp_path / f"audit.{fmt.value}"
         export_entries([], fmt=fmt, out=out)
         assert stat.S_IMODE(out.stat().st_mode) & 0o037 == 0, fmt
-    db = tmp_path / "db" / "intake.db"
+    db = tmp_path / "db" / "extranet_intake.intake.database"
     migrate(f"sqlite:///{db}")
     assert stat.S_IMODE(db.stat().st_mode) & 0o037 == 0
     assert not _loose(db.parent)
@@ -55,7 +55,7 @@ def test_the_command_line_creates_nothing_world_readable(tmp_path: Path) -> None
 
     def cli(*args: str) -> None:
         proc = subprocess.run(
-            [sys.executable, "-m", "intake.cli", *args, "--config", str(config)],
+            [sys.executable, "-m", "extranet_intake.intake.cli", *args, "--config", str(config)],
             cwd=tmp_path,
             env={**env, "PYTHONPATH": str(ROOT)},
             capture_output=True,

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
     return subprocess.run(
-        [sys.executable, "-m", "intake.cli", *args],
+        [sys.executable, "-m", "extranet_intake.intake.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session
 
-from intake.cli import main
-from mailer.outbox import OutboxMessage
-from provisioning.service import process_form
+from extranet_intake.intake.cli import main
+from extranet_intake.mailer.outbox import OutboxMessage
+from extranet_intake.provisioning.service import process_form
 from tests.fixtures.provisioning import agr, clock, mu, prov, usr
 from tests.fixtures.smtp import SmtpServer, free_port
 
@@ -33,7 +33,7 @@ SMTP_PASSWORD_ENV = "OPS_TEST_SMTP_PASSWORD"
 
 
 def _config(tmp_path: Path, db_url: str, *, mail: str = "", extra: str = "") -> Path:
-    path = tmp_path / "intake.toml"
+    path = tmp_path / "extranet_intake.intake.toml"
     path.write_text(f'[database]\nurl = "{db_url}"\n\n[run]\ndata_dir = "var"\n\n{mail}\n{extra}\n', encoding="utf-8")
     return path
 
@@ -234,7 +234,7 @@ def _hold(db: Path, seconds: float) -> subprocess.Popen[str]:
 def _sub(cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
     return subprocess.run(
-        [sys.executable, "-m", "intake.cli", *args, "-c", str(cfg)],
+        [sys.executable, "-m", "extranet_intake.intake.cli", *args, "-c", str(cfg)],
         capture_output=True,
         text=True,
         env={**env, "PYTHONPATH": str(ROOT)},
@@ -298,7 +298,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 _LOCK_HOLDER = """
 import sys, time
 from pathlib import Path
-from intake.lock import run_lock
+from extranet_intake.intake.lock import run_lock
 with run_lock(Path(sys.argv[1]), wait=False, database_url=sys.argv[2]):
     print("held", flush=True)
     time.sleep(60)
@@ -330,7 +330,7 @@ def test_two_hosts_on_postgresql_never_run_at_once(db_url: str, tmp_path: Path) 
         assert "postgresql advisory lock" in busy.stderr
 
         waiting = subprocess.Popen(
-            [sys.executable, "-m", "intake.cli", "run", "--wait", "--json", "-c", str(cfg_b)],
+            [sys.executable, "-m", "extranet_intake.intake.cli", "run", "--wait", "--json", "-c", str(cfg_b)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -364,7 +364,7 @@ def test_a_run_logs_json_events_without_a_password_and_writes_metrics(
 
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
     proc = subprocess.run(
-        [sys.executable, "-m", "intake.cli", "--log-format", "json", "run", "--json", "-c", str(cfg)],
+        [sys.executable, "-m", "extranet_intake.intake.cli", "--log-format", "json", "run", "--json", "-c", str(cfg)],
         capture_output=True,
         text=True,
         env={**env, "PYTHONPATH": str(ROOT)},

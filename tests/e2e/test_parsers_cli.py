@@ -12,11 +12,11 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
-from intake.form_pdf import render_form
+from extranet_intake.intake.form_pdf import render_form
 from samplekit.xlsx_fiche import write_user_fiche_xlsx
 from tests.fixtures.forms import TODAY, valid_values
 
-CLI = [sys.executable, "-c", "import sys; from intake.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from extranet_intake.intake.cli import main; sys.exit(main())"]
 
 
 def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:

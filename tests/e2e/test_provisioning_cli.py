@@ -11,15 +11,15 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from intake.cli import main
-from provisioning.service import process_form
+from extranet_intake.intake.cli import main
+from extranet_intake.provisioning.service import process_form
 from tests.fixtures.provisioning import EN, agr, clock, mu, prov, usr
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
 def _config(tmp_path: Path, db_url: str) -> Path:
-    path = tmp_path / "intake.toml"
+    path = tmp_path / "extranet_intake.intake.toml"
     path.write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
     return path
 
@@ -184,7 +184,7 @@ def test_review_by_must_name_an_active_staff_account(
 ) -> None:
     import getpass
 
-    from auditchain.chain import AuditAction, iter_entries
+    from extranet_intake.auditchain.chain import AuditAction, iter_entries
 
     cfg = str(_config(tmp_path, db_url))
     _receive(engine, agr(), mu())

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from mailer.outbox import OutboxMessage
-from provisioning.db import make_engine
-from provisioning.passwords import verify_temporary_password
+from extranet_intake.mailer.outbox import OutboxMessage
+from extranet_intake.provisioning.engines import make_engine
+from extranet_intake.provisioning.passwords import verify_temporary_password
 from tests.fixtures.deployment import IMAP_PASSWORD_ENV, SMTP_PASSWORD_ENV, write_deployment_config
 from tests.fixtures.dovecot import ImapAccount
 from tests.fixtures.samples import assert_end_state, assert_mails
@@ -47,7 +47,7 @@ class Deployment:
 
     def cli(self, *args: str, expect: int = 0) -> str:
         proc = subprocess.run(
-            [sys.executable, "-m", "intake.cli", *args, "--config", str(self.config)],
+            [sys.executable, "-m", "extranet_intake.intake.cli", *args, "--config", str(self.config)],
             env=self.env,
             capture_output=True,
             text=True,
@@ -267,7 +267,7 @@ def test_a_second_run_waits_or_exits(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             (
-                "import sys, time; from pathlib import Path; from intake.lock import run_lock\n"
+                "import sys, time; from pathlib import Path; from extranet_intake.intake.lock import run_lock\n"
                 "with run_lock(Path(sys.argv[1]), wait=False):\n    print('held', flush=True); time.sleep(30)"
             ),
             str(tmp_path / "var" / "run.lock"),
@@ -280,7 +280,7 @@ def test_a_second_run_waits_or_exits(tmp_path: Path) -> None:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "held"
         proc = subprocess.run(
-            [sys.executable, "-m", "intake.cli", "run", "--config", str(config)],
+            [sys.executable, "-m", "extranet_intake.intake.cli", "run", "--config", str(config)],
             capture_output=True,
             text=True,
             timeout=60,
@@ -315,7 +315,7 @@ password_env = "E2E_IMAP_PASSWORD"
     env.pop("EXTRANET_INTAKE_CONFIG", None)
     for args in (["init"], ["run"], ["run", "--json"], ["status"]):
         proc = subprocess.run(
-            [sys.executable, "-m", "intake.cli", *args, "--config", str(config)],
+            [sys.executable, "-m", "extranet_intake.intake.cli", *args, "--config", str(config)],
             env=env,
             capture_output=True,
             text=True,
@@ -336,7 +336,7 @@ def test_configuration_errors_stop_before_anything_runs(tmp_path: Path, content:
     config = tmp_path / "bad.toml"
     config.write_text(content, encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "intake.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "extranet_intake.intake.cli", "run", "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -12,15 +12,15 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from intake.cli import main
-from intake.form_pdf import render_form
-from parsers.signatures import check_signatures
-from provisioning.service import process_form
+from extranet_intake.intake.cli import main
+from extranet_intake.intake.form_pdf import render_form
+from extranet_intake.parsers.signatures import check_signatures
+from extranet_intake.provisioning.service import process_form
 from tests.fixtures.forms import TODAY, valid_values
 from tests.fixtures.pki import Pki, change_field_revision, sign_pdf
 from tests.fixtures.provisioning import agr, clock, prov
 
-CLI = [sys.executable, "-c", "import sys; from intake.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from extranet_intake.intake.cli import main; sys.exit(main())"]
 
 
 def _parse(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -38,7 +38,7 @@ def _parse(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_parse_json_shows_signature_verdicts(pki: Pki, tmp_path: Path) -> None:
     (tmp_path / "roots").mkdir()
     (tmp_path / "roots" / "root.pem").write_bytes(pki.root.pem)
-    config = tmp_path / "intake.toml"
+    config = tmp_path / "extranet_intake.intake.toml"
     config.write_text('[signatures]\ntrusted_roots = ["roots/root.pem"]\n', encoding="utf-8")
     agr = render_form("EAP-AGR", "nl", valid_values("EAP-AGR"))
     marie = pki.person("Marie Dupont")
@@ -84,7 +84,7 @@ def test_parse_json_shows_signature_verdicts(pki: Pki, tmp_path: Path) -> None:
 
 def test_unreadable_root_stops_with_a_coded_error(tmp_path: Path) -> None:
     (tmp_path / "root.pem").write_text("not a certificate", encoding="utf-8")
-    config = tmp_path / "intake.toml"
+    config = tmp_path / "extranet_intake.intake.toml"
     config.write_text('[signatures]\ntrusted_roots = ["root.pem"]\n', encoding="utf-8")
     (tmp_path / "a.pdf").write_bytes(render_form("EAP-AGR", "nl", valid_values("EAP-AGR")))
     proc = _parse("a.pdf", "--config", config, cwd=tmp_path)
@@ -102,7 +102,7 @@ def test_review_show_lists_the_signature_verdict(
     with Session(engine) as session:
         process_form(session, form, prov(form), clock=clock)
         session.commit()
-    cfg = tmp_path / "intake.toml"
+    cfg = tmp_path / "extranet_intake.intake.toml"
     cfg.write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
 
     assert main(["review", "show", "1", "-c", str(cfg), "--json"]) == 0

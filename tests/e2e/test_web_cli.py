@@ -14,13 +14,13 @@ from tests.web.conftest import free_port
 
 
 def _config(tmp_path: Path, db_url: str) -> Path:
-    path = tmp_path / "intake.toml"
+    path = tmp_path / "extranet_intake.intake.toml"
     path.write_text(f'[database]\nurl = "{db_url}"\n[web]\nsession_secret_env = "DESK_E2E_SECRET"\n', encoding="utf-8")
     return path
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", "import sys; from intake.cli import main; sys.exit(main())", *args]
+    return [sys.executable, "-c", "import sys; from extranet_intake.intake.cli import main; sys.exit(main())", *args]
 
 
 def test_web_serves_the_desk(tmp_path: Path, db_url: str) -> None:

@@ -13,16 +13,16 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from auditchain.chain import AuditAction, AuditEntry, verify_chain
-from intake.access_review import daily_review, start_review, status
-from intake.config import Config, MaildirConfig, TrustConfig
-from intake.explode import explode_messages
-from intake.mime import MimeLimits
-from intake.sources.maildir import poll_maildir
-from intake.store import DocumentStore
-from mailer.outbox import OutboxMessage
-from provisioning.access_review import ReviewOrg, ReviewState
-from provisioning.models import Account, AccountStatus, MasterUser, Organisation, OrgStatus
+from extranet_intake.auditchain.chain import AuditAction, AuditEntry, verify_chain
+from extranet_intake.intake.access_review import daily_review, start_review, status
+from extranet_intake.intake.config import Config, MaildirConfig, TrustConfig
+from extranet_intake.intake.explode import explode_messages
+from extranet_intake.intake.mime import MimeLimits
+from extranet_intake.intake.sources.maildir import poll_maildir
+from extranet_intake.intake.store import DocumentStore
+from extranet_intake.mailer.outbox import OutboxMessage
+from extranet_intake.provisioning.access_review import ReviewOrg, ReviewState
+from extranet_intake.provisioning.models import Account, AccountStatus, MasterUser, Organisation, OrgStatus
 from tests.fixtures.provisioning import EN, EN2, MU_EMAIL, NOW
 from tests.integration.test_intake_files import _deliver
 from tests.integration.test_provisioning_flow import open_dossier
@@ -292,7 +292,7 @@ def test_overdue_without_suspension_by_default(engine: sa.Engine, tmp_path: Path
 def test_a_campaign_refuses_a_past_due_date_and_an_organisation_that_is_not_open(
     engine: sa.Engine, tmp_path: Path
 ) -> None:
-    from errors import ProvisioningError
+    from extranet_intake.errors import ProvisioningError
 
     open_dossier(engine, tmp_path)
     with pytest.raises(ProvisioningError) as past:

@@ -11,9 +11,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from auditchain.chain import AuditAction, append_entry
-from auditchain.checkpoint import generate_key_pair, issue_checkpoint, load_private_key, write_checkpoint
-from intake.db import migrate, open_engine
+from extranet_intake.auditchain.chain import AuditAction, append_entry
+from extranet_intake.auditchain.checkpoint import (
+    generate_key_pair,
+    issue_checkpoint,
+    load_private_key,
+    write_checkpoint,
+)
+from extranet_intake.intake.database import migrate, open_engine
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "audit.md"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from auditchain.chain import (
+from extranet_intake.auditchain.chain import (
     AUDIT_ENTRY,
     AUDIT_HEAD,
     AuditAction,
@@ -29,13 +29,13 @@ from auditchain.chain import (
     iter_entries,
     verify_chain,
 )
-from auditchain.checkpoint import (
+from extranet_intake.auditchain.checkpoint import (
     generate_key_pair,
     issue_checkpoint,
     load_private_key,
     verify_against,
 )
-from errors import AuditError
+from extranet_intake.errors import AuditError
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 N = 12
@@ -299,8 +299,8 @@ _WRITER = textwrap.dedent("""
     import sys
     from datetime import UTC, datetime
     from sqlmodel import Session
-    from auditchain.chain import AuditAction, append_entry
-    from provisioning.db import make_engine
+    from extranet_intake.auditchain.chain import AuditAction, append_entry
+    from extranet_intake.provisioning.engines import make_engine
     engine = make_engine(sys.argv[1])
     sys.stdout.write("ready\\n"); sys.stdout.flush()
     sys.stdin.readline()  # both processes start appending at the same moment

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from intake.cli import main
+from extranet_intake.intake.cli import main
 from tests.fixtures.deployment import IMAP_PASSWORD_ENV, SMTP_PASSWORD_ENV, write_deployment_config
 from tests.fixtures.dovecot import ImapAccount
 from tests.fixtures.smtp import SmtpServer

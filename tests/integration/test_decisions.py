@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from auditchain.chain import AuditEntry
-from intake.decisions import approve, commit_decision, reject
-from mailer.outbox import OutboxMessage
-from provisioning.approvals import add_approval
-from provisioning.models import ReviewItem
-from provisioning.plan import Outcome
+from extranet_intake.auditchain.chain import AuditEntry
+from extranet_intake.intake.decisions import approve, commit_decision, reject
+from extranet_intake.mailer.outbox import OutboxMessage
+from extranet_intake.provisioning.approvals import add_approval
+from extranet_intake.provisioning.models import ReviewItem
+from extranet_intake.provisioning.plan import PlanOutcome
 from tests.fixtures.provisioning import agr, clock, mu, usr
 from tests.integration.test_provisioning_flow import approve_item, load_reference, receive
 
@@ -34,9 +34,9 @@ def _item(engine: sa.Engine, sha: str | None) -> ReviewItem:
 def test_a_failure_after_the_mails_are_queued_leaves_nothing_of_the_decision(engine: sa.Engine, tmp_path: Path) -> None:
     load_reference(engine, tmp_path)
     agreement, form = agr(), mu()
-    assert receive(engine, agreement).outcome is Outcome.REVIEW
-    assert receive(engine, form).outcome is Outcome.REVIEW
-    assert receive(engine, usr()).outcome is Outcome.WAITING
+    assert receive(engine, agreement).outcome is PlanOutcome.REVIEW
+    assert receive(engine, form).outcome is PlanOutcome.REVIEW
+    assert receive(engine, usr()).outcome is PlanOutcome.WAITING
     approve_item(engine, agreement.sha256)
     # approving the Master User opens the dossier: credentials and the organisation's notice
     item_id = _item(engine, form.sha256).id or 0
@@ -70,7 +70,7 @@ def test_a_failure_after_the_mails_are_queued_leaves_nothing_of_the_decision(eng
 def test_a_rejection_is_committed_with_its_mail_by_the_same_operation(engine: sa.Engine, tmp_path: Path) -> None:
     load_reference(engine, tmp_path)
     form = mu()
-    assert receive(engine, form).outcome is Outcome.REVIEW
+    assert receive(engine, form).outcome is PlanOutcome.REVIEW
     item_id = _item(engine, form.sha256).id or 0
     before = _counts(engine)
     with Session(engine) as session:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from errors import ParseError
-from intake.originals import (
+from extranet_intake.errors import ParseError
+from extranet_intake.intake.originals import (
     MAX_SIDE_PX,
     OriginalKind,
     crop_png,

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 from sqlmodel import Session
 
-from auditchain.chain import AUDIT_ENTRY, AUDIT_HEAD, AuditAction, EntryFields, chain, verify_chain
-from provisioning.approvals import add_approval
-from provisioning.audit_query import AuditFilter, audit_page, filtered_entries
-from provisioning.export import ExportFormat, export_entries
-from provisioning.queue import QueueFilter, review_queue
+from extranet_intake.auditchain.chain import AUDIT_ENTRY, AUDIT_HEAD, AuditAction, EntryFields, chain, verify_chain
+from extranet_intake.provisioning.approvals import add_approval
+from extranet_intake.provisioning.audit_query import AuditFilter, audit_page, filtered_entries
+from extranet_intake.provisioning.export import ExportFormat, export_entries
+from extranet_intake.provisioning.queue import QueueFilter, review_queue
 from tests.fixtures.provisioning import EN, NOW, agr, clock, mu
 from tests.integration.test_provisioning_flow import load_reference, receive
 

@@ -20,10 +20,10 @@ import pytest
 import sqlalchemy as sa
 from imapclient import IMAPClient
 
-from intake.config import Config, load_config
-from intake.operations import dry_run, run_once
-from intake.pipeline import RunReport
-from intake.progress import SilentProgress
+from extranet_intake.intake.config import Config, load_config
+from extranet_intake.intake.operations import dry_run, run_once
+from extranet_intake.intake.pipeline import RunReport
+from extranet_intake.intake.progress import SilentProgress
 from tests.fixtures.dovecot import ImapAccount
 
 PASSWORD_ENV = "DRY_RUN_IMAP_PASSWORD"

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from auditchain.chain import iter_entries
-from intake.config import MaildirConfig
-from intake.mime import MimeLimits
-from intake.sources import PollStep
-from intake.sources.maildir import poll_maildir
-from intake.store import DocumentStore, sha256_of
-from intake.store_tables import Arrival, Document, ParseState, pending_documents
+from extranet_intake.auditchain.chain import iter_entries
+from extranet_intake.intake.config import MaildirConfig
+from extranet_intake.intake.mime import MimeLimits
+from extranet_intake.intake.sources import PollStep
+from extranet_intake.intake.sources.maildir import poll_maildir
+from extranet_intake.intake.store import DocumentStore, sha256_of
+from extranet_intake.intake.store_tables import Arrival, Document, ParseState, pending_documents
 from tests.intake_mail import explode, fake_pdf, make_message, store_and_sessions
 from tests.integration.test_intake_files import _deliver, clock
 

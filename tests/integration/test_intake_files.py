@@ -16,18 +16,18 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from auditchain.chain import AuditAction, iter_entries
-from errors import StoreError
-from intake.config import DropConfig, MaildirConfig, TrustConfig
-from intake.explode import explode_messages
-from intake.mime import MimeLimits
-from intake.sources import Incoming, PollStep, ingest_batch
-from intake.sources.drop import is_ignored, poll_drop
-from intake.sources.files import Refused, read_listed
-from intake.sources.maildir import poll_maildir
-from intake.store import DocumentStore, sha256_of
-from intake.store_tables import Arrival, Document, ParseState, mark_parsed, pending_documents
-from parsers.result import Channel
+from extranet_intake.auditchain.chain import AuditAction, iter_entries
+from extranet_intake.errors import StoreError
+from extranet_intake.intake.config import DropConfig, MaildirConfig, TrustConfig
+from extranet_intake.intake.explode import explode_messages
+from extranet_intake.intake.mime import MimeLimits
+from extranet_intake.intake.sources import Incoming, PollStep, ingest_batch
+from extranet_intake.intake.sources.drop import is_ignored, poll_drop
+from extranet_intake.intake.sources.files import Refused, read_listed
+from extranet_intake.intake.sources.maildir import poll_maildir
+from extranet_intake.intake.store import DocumentStore, sha256_of
+from extranet_intake.intake.store_tables import Arrival, Document, ParseState, mark_parsed, pending_documents
+from extranet_intake.parsers.result import Channel
 from tests.intake_mail import FIXED_NOW, explode, fake_pdf, make_message, store_and_sessions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,7 +202,7 @@ def test_a_pipe_in_the_drop_folder_or_a_link_in_the_maildir_is_refused_not_read(
     assert [p.name for p in (archive / "failed").rglob("*")] == [datetime.now(UTC).date().isoformat(), "pipe.pdf"]
     raw = make_message(attachments=[("f.pdf", fake_pdf("in the maildir"))])
     _deliver(maildir, [raw])
-    (maildir / "new" / "1700000001.Mlink.host").symlink_to(tmp_path / "intake.db")
+    (maildir / "new" / "1700000001.Mlink.host").symlink_to(tmp_path / "extranet_intake.intake.database")
     mail = poll_maildir(MaildirConfig(path=maildir), store=store, session_factory=sessions, clock=clock)
     assert [e.code for e in mail.errors] == ["file-symlink"]
     assert (mail.stored, mail.failed) == (1, 1)
@@ -217,15 +217,15 @@ import json, os, sqlite3, sys
 from datetime import UTC, datetime
 from pathlib import Path
 from sqlmodel import Session
-from intake.config import DropConfig
-from intake.sources.drop import poll_drop
-from intake.store import DocumentStore
+from extranet_intake.intake.config import DropConfig
+from extranet_intake.intake.sources.drop import poll_drop
+from extranet_intake.intake.store import DocumentStore
 from tests.intake_mail import sqlite_engine
 
 root = Path(sys.argv[1])
 os.setgid(65534)
 os.setuid(65534)  # the service user: not root, so file permissions hold (all imports are done before)
-engine = sqlite_engine(root / "intake.db")
+engine = sqlite_engine(root / "extranet_intake.intake.database")
 report = poll_drop(DropConfig(path=root / "drop", archive=root / "archive", stable_seconds=0),
                    store=DocumentStore(root / "store"), session_factory=lambda: Session(engine),
                    clock=lambda: datetime.now(UTC))

@@ -20,15 +20,15 @@ import sqlalchemy as sa
 from imapclient import IMAPClient
 from sqlmodel import Session, col, select
 
-from auditchain.chain import AuditAction, iter_entries
-from errors import SourceError
-from intake.config import ImapConfig, TlsMode
-from intake.sources import PollStep
-from intake.sources.imap import _Poller, connect, move_uids, poll_imap
-from intake.sources.imap_fetch import FetchReply
-from intake.sources.ingest import PollReport
-from intake.store import DocumentStore, sha256_of
-from intake.store_tables import Arrival, ImapLedger, LedgerState, pending_documents
+from extranet_intake.auditchain.chain import AuditAction, iter_entries
+from extranet_intake.errors import SourceError
+from extranet_intake.intake.config import ImapConfig, TlsMode
+from extranet_intake.intake.sources import PollStep
+from extranet_intake.intake.sources.imap import _Poller, connect, move_uids, poll_imap
+from extranet_intake.intake.sources.imap_fetch import FetchReply
+from extranet_intake.intake.sources.ingest import PollReport
+from extranet_intake.intake.store import DocumentStore, sha256_of
+from extranet_intake.intake.store_tables import Arrival, ImapLedger, LedgerState, pending_documents
 from tests.fixtures.dovecot import ImapAccount
 from tests.intake_mail import explode, fake_pdf, make_message, store_and_sessions
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from intake.sources import PollStep
-from intake.sources.imap import poll_imap
-from intake.store import DocumentStore, sha256_of
-from intake.store_tables import Arrival, ImapLedger, LedgerState, create_tables
-from provisioning.db import make_engine
+from extranet_intake.intake.sources import PollStep
+from extranet_intake.intake.sources.imap import poll_imap
+from extranet_intake.intake.store import DocumentStore, sha256_of
+from extranet_intake.intake.store_tables import Arrival, ImapLedger, LedgerState, create_tables
+from extranet_intake.provisioning.engines import make_engine
 from tests.fixtures.dovecot import ImapAccount
 from tests.intake_mail import fake_pdf, make_message
 
@@ -31,10 +31,10 @@ import json, os, signal, sys
 from datetime import UTC, datetime
 from pathlib import Path
 from sqlmodel import Session
-from intake.config import ImapConfig, TlsMode
-from intake.sources.imap import poll_imap
-from intake.store import DocumentStore
-from provisioning.db import make_engine
+from extranet_intake.intake.config import ImapConfig, TlsMode
+from extranet_intake.intake.sources.imap import poll_imap
+from extranet_intake.intake.store import DocumentStore
+from extranet_intake.provisioning.engines import make_engine
 
 args = json.loads(sys.argv[1])
 engine = make_engine(args["db"])
@@ -58,7 +58,7 @@ def test_sigkill_at_each_step_then_rerun(imap_account: ImapAccount, tmp_path: Pa
     # so the kill comes at the second time the step is reached.
     raws = [make_message(attachments=[(f"k{i}.pdf", fake_pdf(f"kill-{step}-{i}"))]) for i in range(8)]
     imap_account.deliver_many(raws)
-    db = f"sqlite:///{tmp_path / 'intake.db'}"
+    db = f"sqlite:///{tmp_path / 'extranet_intake.intake.database'}"
     engine = make_engine(db)
     create_tables(engine)
     cfg = imap_account.config(batch_size=2)

@@ -12,15 +12,15 @@ import sqlalchemy as sa
 from imapclient import SEEN, IMAPClient
 from sqlmodel import Session, col, select
 
-from intake.config import MaildirConfig, TrustConfig
-from intake.explode import explode_messages
-from intake.mime import MimeLimits
-from intake.people import hand_over_imap, hand_over_maildir, mails_for_people
-from intake.sources.imap import poll_imap
-from intake.sources.maildir import poll_maildir
-from intake.store import DocumentStore, sha256_of
-from intake.store_tables import Arrival, mark_parsed
-from provisioning.plan import Outcome
+from extranet_intake.intake.config import MaildirConfig, TrustConfig
+from extranet_intake.intake.explode import explode_messages
+from extranet_intake.intake.mime import MimeLimits
+from extranet_intake.intake.people import hand_over_imap, hand_over_maildir, mails_for_people
+from extranet_intake.intake.sources.imap import poll_imap
+from extranet_intake.intake.sources.maildir import poll_maildir
+from extranet_intake.intake.store import DocumentStore, sha256_of
+from extranet_intake.intake.store_tables import Arrival, mark_parsed
+from extranet_intake.provisioning.plan import PlanOutcome
 from tests.fixtures.dovecot import ImapAccount
 from tests.intake_mail import fake_pdf, make_message
 
@@ -34,7 +34,7 @@ def _explode(store: DocumentStore, engine: sa.Engine) -> None:
         explode_messages(s, store, trust=TrustConfig(), limits=MimeLimits(), clock=now)
 
 
-def _decide(engine: sa.Engine, pdf: bytes, outcome: Outcome) -> None:
+def _decide(engine: sa.Engine, pdf: bytes, outcome: PlanOutcome) -> None:
     with Session(engine) as s:
         mark_parsed(s, sha256_of(pdf), outcome=outcome.value, at=now())
         s.commit()
@@ -83,8 +83,8 @@ def test_imap_mails_for_people_go_unread_to_their_folder_once(
 
     poll_imap(cfg, store=store, session_factory=sessions, password=imap_account.password, clock=now)
     _explode(store, engine)
-    _decide(engine, mails["refused"][1] or b"", Outcome.REJECTED)
-    _decide(engine, mails["kept"][1] or b"", Outcome.APPLIED)
+    _decide(engine, mails["refused"][1] or b"", PlanOutcome.REJECTED)
+    _decide(engine, mails["kept"][1] or b"", PlanOutcome.APPLIED)
     # Someone read the mailbox meanwhile: the mails still arrive unread for people.
     with IMAPClient("127.0.0.1", port=imap_account.server.port, ssl=False) as c:
         c.login(imap_account.user, imap_account.password)
@@ -104,7 +104,7 @@ def test_imap_mails_for_people_go_unread_to_their_folder_once(
     assert again.handed_over == 0
 
     # The form that was pending is refused in a later run: its mail follows.
-    _decide(engine, mails["waiting"][1] or b"", Outcome.REJECTED)
+    _decide(engine, mails["waiting"][1] or b"", PlanOutcome.REJECTED)
     later = hand_over_imap(cfg, session_factory=sessions, password=imap_account.password, clock=now)
     assert later.handed_over == 1
     assert set(_imap_flags(imap_account, "Te behandelen")) == {sha["question"], sha["refused"], sha["waiting"]}
@@ -153,8 +153,8 @@ def test_maildir_mails_for_people_go_to_new_of_their_subfolder(tmp_path: Path, e
     store = DocumentStore(tmp_path / "store")
     poll_maildir(cfg, store=store, session_factory=lambda: Session(engine), clock=now)
     _explode(store, engine)
-    _decide(engine, mails["refused"][1] or b"", Outcome.REJECTED)
-    _decide(engine, mails["kept"][1] or b"", Outcome.REVIEW)
+    _decide(engine, mails["refused"][1] or b"", PlanOutcome.REJECTED)
+    _decide(engine, mails["kept"][1] or b"", PlanOutcome.REVIEW)
 
     report = hand_over_maildir(cfg, session_factory=lambda: Session(engine), clock=now)
 

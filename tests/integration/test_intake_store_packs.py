@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from errors import StoreError
-from intake.store import DocumentStore, sha256_of
+from extranet_intake.errors import StoreError
+from extranet_intake.intake.store import DocumentStore, sha256_of
 
 
 def test_packed_documents_are_filed_and_the_pack_removed(tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_a_document_in_a_pack_another_writer_holds_is_read_from_the_pack(tmp_pat
 def test_a_full_pack_is_closed_and_the_next_batch_starts_another(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("intake.store._PACK_BYTES", 64)
+    monkeypatch.setattr("extranet_intake.intake.store._PACK_BYTES", 64)
     store = DocumentStore(tmp_path / "store")
     for i in range(3):
         data = b"%d" % i * 100
@@ -95,7 +95,7 @@ def test_a_record_torn_beyond_repair_fails_what_its_pack_held_unsynced(
     def refuse(fd: int, length: int) -> None:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr("intake.store.os.ftruncate", refuse)
+    monkeypatch.setattr("extranet_intake.intake.store.os.ftruncate", refuse)
     store = TearingStore(tmp_path / "store")
     before, torn, after = b"before", b"tears", b"after"
     failures = store.put_packed({sha256_of(d): d for d in (before, torn, after)})

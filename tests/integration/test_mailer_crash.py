@@ -15,10 +15,10 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from mailer.outbox import OutboxMessage, utc_now
-from mailer.purposes import Event, Purpose
-from mailer.send import Sender, SendSettings
-from mailer.transports import Security, SmtpSettings, SmtpTransport
+from extranet_intake.mailer.outbox import OutboxMessage, utc_now
+from extranet_intake.mailer.purposes import Event, Purpose
+from extranet_intake.mailer.send import Sender, SendSettings
+from extranet_intake.mailer.transports import Security, SmtpSettings, SmtpTransport
 from tests.fixtures.mailer import MailDb
 from tests.fixtures.smtp import SmtpServer
 

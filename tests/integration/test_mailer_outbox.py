@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from errors import MailerError
-from mailer.outbox import OutboxMessage, OutboxStatus, claim_due
-from mailer.purposes import Event, Purpose
-from mailer.send import Sender, SendSettings
-from mailer.transports import FileTransport
+from extranet_intake.errors import MailerError
+from extranet_intake.mailer.outbox import OutboxMessage, OutboxStatus, claim_due
+from extranet_intake.mailer.purposes import Event, Purpose
+from extranet_intake.mailer.send import Sender, SendSettings
+from extranet_intake.mailer.transports import FileTransport
 from tests.fixtures.mailer import FakeClock, MailDb
 
 PW = re.compile(r"(?:wachtwoord|temporaire) ?: +(\S+)")

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlmodel import Session
 
-from mailer.purposes import Event, Purpose
-from mailer.send import MailPorts, Sender
-from mailer.transports import FileTransport
+from extranet_intake.mailer.purposes import Event, Purpose
+from extranet_intake.mailer.send import MailPorts, Sender
+from extranet_intake.mailer.transports import FileTransport
 from tests.fixtures.mailer import MailDb, World
 
 PW = re.compile(r"wachtwoord: +(\S+)")

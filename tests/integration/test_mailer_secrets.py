@@ -12,10 +12,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from mailer.outbox import OutboxMessage
-from mailer.purposes import Event, Purpose
-from mailer.send import Sender
-from mailer.transports import DeliveryError, Envelope, FileTransport, Security, SmtpSettings, SmtpTransport
+from extranet_intake.mailer.outbox import OutboxMessage
+from extranet_intake.mailer.purposes import Event, Purpose
+from extranet_intake.mailer.send import Sender
+from extranet_intake.mailer.transports import (
+    DeliveryError,
+    Envelope,
+    FileTransport,
+    Security,
+    SmtpSettings,
+    SmtpTransport,
+)
 from tests.fixtures.mailer import FakeClock, MailDb, audit
 from tests.fixtures.smtp import SmtpServer
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from mailer.outbox import OutboxMessage
-from mailer.purposes import Event, Purpose
-from mailer.send import Sender, SendSettings
-from mailer.transports import Envelope, Security, SmtpSettings, SmtpTransport
-from parsers.validate import email_address
+from extranet_intake.mailer.outbox import OutboxMessage
+from extranet_intake.mailer.purposes import Event, Purpose
+from extranet_intake.mailer.send import Sender, SendSettings
+from extranet_intake.mailer.transports import Envelope, Security, SmtpSettings, SmtpTransport
+from extranet_intake.parsers.validate import email_address
 from tests.fixtures.mailer import FakeClock, MailDb, make_mail_db
 from tests.fixtures.smtp import Received, SmtpServer
 

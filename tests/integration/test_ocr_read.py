@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 from PIL import Image
 
-from parsers import parse_document
-from parsers.forms import FormId, Lang
-from parsers.ocr import read_scan
-from parsers.result import Method, OcrSettings, Outcome
-from parsers.sandbox import SandboxedParser
+from extranet_intake.parsers import parse_document
+from extranet_intake.parsers.forms import FormId, Lang
+from extranet_intake.parsers.ocr import read_scan
+from extranet_intake.parsers.result import Method, OcrSettings, ParseOutcome
+from extranet_intake.parsers.sandbox import SandboxedParser
 from samplekit.scans import REFERENCE_DATE, ScanFormat, ScanSpec, Variant, make_scan
 
 TODAY = REFERENCE_DATE
@@ -72,7 +72,7 @@ def test_parse_document_reads_an_image_only_pdf_and_a_jpeg_by_ocr() -> None:
 def test_a_page_out_of_time_is_a_coded_rejection() -> None:
     data, _ = make_scan(_spec(FormId.AGR, Lang.FR, Variant.CLEAN, ScanFormat.PNG, seed=7), today=TODAY)
     result = read_scan(data, today=TODAY, page_timeout=0.05)
-    assert result.outcome is Outcome.REJECTED
+    assert result.outcome is ParseOutcome.REJECTED
     assert result.errors[0].code == "ocr-page-timeout"
 
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from intake.monitor import UNSENT, OutboxOrder, outbox_listing
-from mailer.outbox import OutboxMessage, OutboxStatus
-from mailer.purposes import Event, Purpose
+from extranet_intake.intake.monitor import UNSENT, OutboxOrder, outbox_listing
+from extranet_intake.mailer.outbox import OutboxMessage, OutboxStatus
+from extranet_intake.mailer.purposes import Event, Purpose
 from tests.fixtures.mailer import FakeClock, MailDb
 
 

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from intake.form_pdf import render_form
-from parsers.result import Outcome
-from parsers.sandbox import SandboxedParser
+from extranet_intake.intake.form_pdf import render_form
+from extranet_intake.parsers.result import ParseOutcome
+from extranet_intake.parsers.sandbox import SandboxedParser
 from samplekit.xlsx_fiche import write_user_fiche_xlsx
 from tests.fixtures.forms import TODAY, valid_values
 
@@ -210,7 +210,7 @@ def test_hostile_input_is_a_coded_rejection(sandbox: SandboxedParser, name: str)
     start = time.monotonic()
     parsed = sandbox.parse(data, today=TODAY, filename=f"{name}.pdf")
     elapsed = time.monotonic() - start
-    assert parsed.outcome is Outcome.REJECTED, parsed
+    assert parsed.outcome is ParseOutcome.REJECTED, parsed
     assert parsed.errors[0].code in codes, parsed.errors
     assert elapsed < TIMEOUT + 5
     # the sandbox is still good for the next document
@@ -257,7 +257,7 @@ def test_worker_is_persistent_and_restarted_after_a_crash() -> None:
 
 
 def test_sandbox_result_matches_in_process() -> None:
-    from parsers import parse_document
+    from extranet_intake.parsers import parse_document
 
     data = _fillable()
     with SandboxedParser(timeout=TIMEOUT, memory_mb=MEMORY_MB, max_bytes=MAX_BYTES) as parser:

@@ -10,10 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from auditchain.chain import AuditAction, AuditEntry, verify_chain
-from provisioning.db import make_engine
-from provisioning.models import Account, AccountStatus
-from provisioning.service import process_form
+from extranet_intake.auditchain.chain import AuditAction, AuditEntry, verify_chain
+from extranet_intake.provisioning.engines import make_engine
+from extranet_intake.provisioning.models import Account, AccountStatus
+from extranet_intake.provisioning.service import process_form
 from tests.fixtures.provisioning import agr, clock, mu, prov, usr
 from tests.integration.test_provisioning_flow import approve_item, load_reference, receive
 

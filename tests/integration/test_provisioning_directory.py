@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from provisioning.directory import user_contact
-from provisioning.models import Account, AccountStatus, Organisation, Profile, Scope, UserType
+from extranet_intake.provisioning.directory import user_contact
+from extranet_intake.provisioning.models import Account, AccountStatus, Organisation, Profile, Scope, UserType
 
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
 

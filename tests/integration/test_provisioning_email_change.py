@@ -14,14 +14,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from intake.config import Config
-from intake.wiring import enqueue_mails, mail_ports
-from mailer.outbox import OutboxMessage
-from mailer.send import Sender
-from mailer.transports import FileTransport
-from provisioning.directory import previous_user_contact, user_contact
-from provisioning.models import ReviewItem
-from provisioning.plan import MailEvent, MailKind, Outcome
+from extranet_intake.intake.config import Config
+from extranet_intake.intake.wiring import enqueue_mails, mail_ports
+from extranet_intake.mailer.outbox import OutboxMessage
+from extranet_intake.mailer.send import Sender
+from extranet_intake.mailer.transports import FileTransport
+from extranet_intake.provisioning.directory import previous_user_contact, user_contact
+from extranet_intake.provisioning.models import ReviewItem
+from extranet_intake.provisioning.plan import MailEvent, MailKind, PlanOutcome
 from tests.fixtures.provisioning import clock, usr
 from tests.integration.test_provisioning_flow import approve_item, open_dossier, receive
 
@@ -39,7 +39,7 @@ async def test_an_address_change_waits_for_a_person_then_tells_the_old_address(
 
     fiche = usr(action="modify", login=login, email=NEW, signed_date="2026-11-21")
     queued = receive(engine, fiche)  # from the current Master User, DMARC pass: trusted, and still it waits
-    assert queued.outcome is Outcome.REVIEW
+    assert queued.outcome is PlanOutcome.REVIEW
     assert queued.plan.reasons == ("email-change-needs-review",)
     assert queued.mails == ()
     with Session(engine) as session:
@@ -49,7 +49,7 @@ async def test_an_address_change_waits_for_a_person_then_tells_the_old_address(
         assert previous_user_contact(session, login) is None
 
     done = approve_item(engine, fiche.sha256)
-    assert done.outcome is Outcome.APPLIED
+    assert done.outcome is PlanOutcome.APPLIED
     assert sorted((m.kind, m.event) for m in done.mails if m.kind is not MailKind.MASTER_USER_NOTICE) == sorted(
         [(MailKind.CREDENTIALS, MailEvent.CREDENTIALS_REISSUED), (MailKind.OLD_ADDRESS_NOTICE, MailEvent.EMAIL_CHANGED)]
     )

@@ -15,13 +15,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
-from auditchain.chain import AuditAction, AuditEntry, verify_chain
-from errors import ReviewError
-from parsers.result import Channel, ParsedForm
-from provisioning.apply import apply_plan
-from provisioning.directory import master_user_contact, notification_contact, user_contact
-from provisioning.logins import LOGIN_ALPHABET, LOGIN_PREFIX, allocate_login, make_login
-from provisioning.models import (
+from extranet_intake.auditchain.chain import AuditAction, AuditEntry, verify_chain
+from extranet_intake.errors import ReviewError
+from extranet_intake.parsers.result import Channel, ParsedForm
+from extranet_intake.provisioning.apply import apply_plan
+from extranet_intake.provisioning.directory import master_user_contact, notification_contact, user_contact
+from extranet_intake.provisioning.logins import LOGIN_ALPHABET, LOGIN_PREFIX, allocate_login, make_login
+from extranet_intake.provisioning.models import (
     Account,
     AccountStatus,
     Credential,
@@ -33,18 +33,18 @@ from provisioning.models import (
     ReviewItem,
     ReviewStatus,
 )
-from provisioning.passwords import (
+from extranet_intake.provisioning.passwords import (
     MIN_PASSWORD_LENGTH,
     PASSWORD_ALPHABET,
     issue_temporary_password,
     verify_password,
     verify_temporary_password,
 )
-from provisioning.plan import MailEvent, MailKind, Outcome
-from provisioning.reference import import_contracts_file, import_legacy_file
-from provisioning.review import approve, list_reviews, reject
-from provisioning.service import Decision, decide, process_form, run_expiries
-from provisioning.views import list_orgs, show_org, show_user
+from extranet_intake.provisioning.plan import MailEvent, MailKind, PlanOutcome
+from extranet_intake.provisioning.reference import import_contracts_file, import_legacy_file
+from extranet_intake.provisioning.review import approve, list_reviews, reject
+from extranet_intake.provisioning.service import Decision, decide, process_form, run_expiries
+from extranet_intake.provisioning.views import list_orgs, show_org, show_user
 from tests.fixtures.provisioning import EN, EN2, MU_EMAIL, NOTIFY, NOW, agr, clock, end_in, mu, prov, usr
 
 REVIEWER = "An Reviewer"
@@ -97,9 +97,9 @@ def load_reference(engine: sa.Engine, tmp_path: Path) -> None:
 def open_dossier(engine: sa.Engine, tmp_path: Path, *, user: ParsedForm | None = None) -> Decision:
     load_reference(engine, tmp_path)
     a, m = agr(), mu()
-    assert receive(engine, a).outcome is Outcome.REVIEW
-    assert receive(engine, m).outcome is Outcome.REVIEW
-    assert receive(engine, user or usr()).outcome is Outcome.WAITING  # mailed from the pending MU's address
+    assert receive(engine, a).outcome is PlanOutcome.REVIEW
+    assert receive(engine, m).outcome is PlanOutcome.REVIEW
+    assert receive(engine, user or usr()).outcome is PlanOutcome.WAITING  # mailed from the pending MU's address
     approve_item(engine, a.sha256)
     return approve_item(engine, m.sha256)
 
@@ -119,7 +119,7 @@ def test_full_flow_opens_dossier_and_no_temporary_password_is_stored_anywhere(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     opened = open_dossier(engine, tmp_path)
-    assert opened.outcome is Outcome.APPLIED
+    assert opened.outcome is PlanOutcome.APPLIED
     kinds = sorted((m.kind, m.event) for m in opened.mails)
     assert kinds == sorted(
         [
@@ -197,9 +197,9 @@ def test_a_new_address_kills_the_password_mailed_to_the_old_one(engine: sa.Engin
         mailed = issue_temporary_password(session, login, clock=clock, validity=timedelta(hours=72))
         session.commit()
     fiche = usr(action="modify", login=login, email="jan.right@acme.be", signed_date="2026-11-21")
-    assert receive(engine, fiche).outcome is Outcome.REVIEW  # an address change waits for a person (13.5)
+    assert receive(engine, fiche).outcome is PlanOutcome.REVIEW  # an address change waits for a person (13.5)
     moved = approve_item(engine, fiche.sha256)
-    assert moved.outcome is Outcome.APPLIED
+    assert moved.outcome is PlanOutcome.APPLIED
     (creds,) = [m for m in moved.mails if m.kind is MailKind.CREDENTIALS]
     assert (creds.login, creds.event) == (login, MailEvent.CREDENTIALS_REISSUED)
     with Session(engine) as session:
@@ -211,9 +211,9 @@ def test_a_new_address_kills_the_password_mailed_to_the_old_one(engine: sa.Engin
         assert verify_temporary_password(session, login, fresh, clock=clock)  # used: logged in
         session.commit()
     other = usr(action="modify", login=login, email="jan.other@acme.be", signed_date="2026-11-22")
-    assert receive(engine, other).outcome is Outcome.REVIEW
+    assert receive(engine, other).outcome is PlanOutcome.REVIEW
     again = approve_item(engine, other.sha256)
-    assert again.outcome is Outcome.APPLIED
+    assert again.outcome is PlanOutcome.APPLIED
     # logged in or not, the approved new address receives the credentials (13.5), the old one a notice
     (creds,) = [m for m in again.mails if m.kind is MailKind.CREDENTIALS]
     assert (creds.login, creds.event) == (login, MailEvent.CREDENTIALS_REISSUED)
@@ -238,9 +238,9 @@ def test_access_opens_in_any_order_of_arrival(engine: sa.Engine, tmp_path: Path,
 def test_same_document_twice_changes_nothing(engine: sa.Engine, tmp_path: Path) -> None:
     open_dossier(engine, tmp_path)
     extra = usr(email="els@acme.be")
-    assert receive(engine, extra).outcome is Outcome.APPLIED
+    assert receive(engine, extra).outcome is PlanOutcome.APPLIED
     before = dump_everything(engine)
-    assert receive(engine, extra).outcome is Outcome.DUPLICATE
+    assert receive(engine, extra).outcome is PlanOutcome.DUPLICATE
     assert dump_everything(engine) == before
     # applying one plan twice: the second time writes nothing and queues nothing
     other = usr(email="piet@acme.be")
@@ -268,7 +268,7 @@ def test_review_approve_corrects_fields_validates_again_and_audits_reviewer(engi
     open_dossier(engine, tmp_path)
     posted = usr(email="els@acme.be", scope="selected", contracts=["GV-100"])
     decision = receive(engine, posted, channel=Channel.POST)
-    assert decision.outcome is Outcome.REVIEW
+    assert decision.outcome is PlanOutcome.REVIEW
     with Session(engine) as session:
         (item,) = list_reviews(session)
         assert item.reasons == ["not-mailed-by-master-user"]
@@ -285,7 +285,7 @@ def test_review_approve_corrects_fields_validates_again_and_audits_reviewer(engi
         assert nobody.value.code == "review-reviewer-missing"
         done = approve(session, item.id, by=REVIEWER, clock=clock, corrections={"contracts": ["GV-200"]})
         session.commit()
-        assert done.outcome is Outcome.APPLIED
+        assert done.outcome is PlanOutcome.APPLIED
         account = session.exec(select(Account).where(col(Account.email) == "els@acme.be")).one()
         assert show_user(session, account.login).contracts == ["GV-200"]
         entry = session.exec(
@@ -348,7 +348,7 @@ def test_review_reject_never_provisions(engine: sa.Engine, tmp_path: Path) -> No
         assert (entry.actor, entry.reason) == (REVIEWER, "sender-not-master-user")
         assert json.loads(entry.details)["note"] == {"nl": "Deze persoon is ons onbekend."}
     # the same document arriving again stays refused: it is a duplicate
-    assert receive(engine, form).outcome is Outcome.DUPLICATE
+    assert receive(engine, form).outcome is PlanOutcome.DUPLICATE
 
 
 def test_daily_run_revokes_expired_and_warns_once(engine: sa.Engine, tmp_path: Path) -> None:
@@ -446,7 +446,7 @@ def test_fiches_refused_before_the_master_user_are_reported_to_it_in_one_mail(
     with Session(engine) as session:
         for form, name in ((shared, "Gebruikersfiche Jan.pdf"), (external, "fiche-els.pdf")):
             decision = process_form(session, form, replace(prov(form), filename=name), clock=clock)
-            assert decision.outcome is Outcome.REJECTED
+            assert decision.outcome is PlanOutcome.REJECTED
             assert decision.mails == ()  # nobody may be told yet: there is no Master User
         session.commit()
     m = mu()

@@ -9,12 +9,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from errors import ReviewError
-from intake.form_pdf import render_form
-from parsers import parse_document
-from parsers.result import ParsedForm
-from provisioning.models import Account
-from provisioning.plan import MailKind, Outcome
+from extranet_intake.errors import ReviewError
+from extranet_intake.intake.form_pdf import render_form
+from extranet_intake.parsers import parse_document
+from extranet_intake.parsers.result import ParsedForm
+from extranet_intake.provisioning.models import Account
+from extranet_intake.provisioning.plan import MailKind, PlanOutcome
 from samplekit.xlsx_fiche import write_user_fiche_xlsx
 from tests.fixtures.forms import valid_values
 from tests.fixtures.provisioning import TODAY
@@ -38,7 +38,7 @@ def test_no_account_exists_whose_credentials_cannot_be_sent(engine: sa.Engine, t
     before = accounts(engine)
     form = fiche(user_email=address)
     assert [(e.code, e.field) for e in form.errors] == [("email-not-ascii", "user_email")]
-    assert receive(engine, form).outcome is Outcome.REVIEW
+    assert receive(engine, form).outcome is PlanOutcome.REVIEW
     with pytest.raises(ReviewError) as info:  # approving as read cannot create the account
         approve_item(engine, form.sha256)
     assert info.value.code == "review-correction-invalid"
@@ -46,7 +46,7 @@ def test_no_account_exists_whose_credentials_cannot_be_sent(engine: sa.Engine, t
         approve_item(engine, form.sha256, corrections={"user_email": address})
     assert accounts(engine) == before
     done = approve_item(engine, form.sha256, corrections={"user_email": "john@acme.be"})
-    assert done.outcome is Outcome.APPLIED
+    assert done.outcome is PlanOutcome.APPLIED
     assert [m.kind for m in done.mails].count(MailKind.CREDENTIALS) == 1
     assert accounts(engine) == sorted([*before, "john@acme.be"])
 
@@ -79,7 +79,7 @@ def test_a_control_character_in_a_field_goes_to_review_and_its_approval_does_not
     form = parse_document(render_form("EAP-USR", "nl", typed), today=TODAY, filename="fiche.pdf")
     assert [(e.code, e.field) for e in form.errors] == [("field-control-character", field)]
     assert "\x00" not in repr(form.as_dict()).replace("\\x00", "")
-    assert receive(engine, form).outcome is Outcome.REVIEW
+    assert receive(engine, form).outcome is PlanOutcome.REVIEW
     with pytest.raises(ReviewError) as info:  # the value as read is refused again, with a code
         approve_item(engine, form.sha256, corrections={field: value})
     assert info.value.code == "review-correction-invalid"
@@ -87,5 +87,5 @@ def test_a_control_character_in_a_field_goes_to_review_and_its_approval_does_not
     done = approve_item(
         engine, form.sha256, corrections={field: value.replace("\x00", "").replace("\x07", "").replace("\x1b", "")}
     )
-    assert done.outcome is Outcome.APPLIED
+    assert done.outcome is PlanOutcome.APPLIED
     assert "piet@acme.be" in accounts(engine)

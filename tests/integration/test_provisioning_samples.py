@@ -14,14 +14,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from auditchain.chain import verify_chain
-from parsers.result import Channel, Issue, Method, ParsedForm
-from provisioning.directory import user_contact
-from provisioning.models import Account, AccountContract, DossierForm, FormStatus, LegacyAccount, Organisation
-from provisioning.plan import MailIntent, MailKind, Outcome, Provenance
-from provisioning.reference import import_contracts_file, import_legacy_file
-from provisioning.review import approve, list_reviews, reject
-from provisioning.service import process_form
+from extranet_intake.auditchain.chain import verify_chain
+from extranet_intake.parsers.result import Channel, Issue, Method, ParsedForm
+from extranet_intake.provisioning.directory import user_contact
+from extranet_intake.provisioning.models import (
+    Account,
+    AccountContract,
+    DossierForm,
+    FormStatus,
+    LegacyAccount,
+    Organisation,
+)
+from extranet_intake.provisioning.plan import MailIntent, MailKind, PlanOutcome, Provenance
+from extranet_intake.provisioning.reference import import_contracts_file, import_legacy_file
+from extranet_intake.provisioning.review import approve, list_reviews, reject
+from extranet_intake.provisioning.service import process_form
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 MANIFEST = json.loads((SAMPLES / "manifest.json").read_text(encoding="utf-8"))
@@ -98,7 +105,7 @@ def decide_queue(session: Session, mails: list[MailIntent]) -> None:
 
 def test_sample_set_provisions_as_the_manifest_expects(engine: sa.Engine) -> None:
     mails: list[MailIntent] = []
-    outcomes: dict[str, list[Outcome]] = {}
+    outcomes: dict[str, list[PlanOutcome]] = {}
     with Session(engine) as session:
         assert import_contracts_file(session, SAMPLES / "contracts.xlsx", clock=clock).ok
         assert import_legacy_file(session, SAMPLES / "legacy_accounts.xlsx", clock=clock).ok
@@ -157,7 +164,7 @@ def test_sample_set_provisions_as_the_manifest_expects(engine: sa.Engine) -> Non
             assert row.status == FormStatus.REJECTED
             assert err["code"] in row.reason.split(",")
         for dup in MANIFEST["expected"]["duplicates"]:
-            assert Outcome.DUPLICATE in outcomes[dup["sha256"]]
+            assert PlanOutcome.DUPLICATE in outcomes[dup["sha256"]]
 
         # credentials: exactly one per account, resolved at send time to the fiche's own address
         credentials = [user_contact(session, m.login or "") for m in mails if m.kind is MailKind.CREDENTIALS]

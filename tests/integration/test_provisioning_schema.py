@@ -7,9 +7,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import Session, SQLModel, select
 
-from intake.db import load_all_models, upgrade
-from provisioning.db import make_engine
-from provisioning.models import Contract
+from extranet_intake.intake.database import load_all_models, upgrade
+from extranet_intake.provisioning.engines import make_engine
+from extranet_intake.provisioning.models import Contract
 
 
 def test_migrations_match_metadata(empty_db_url: str) -> None:

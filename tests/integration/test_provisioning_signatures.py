@@ -9,14 +9,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from auditchain.chain import AuditAction, AuditEntry, verify_chain
-from intake.form_pdf import render_form
-from parsers.result import ParsedForm
-from parsers.signatures import check_signatures
-from provisioning.models import DossierForm, ReviewItem
-from provisioning.plan import Outcome
-from provisioning.review import approve, show_review
-from provisioning.service import process_form
+from extranet_intake.auditchain.chain import AuditAction, AuditEntry, verify_chain
+from extranet_intake.intake.form_pdf import render_form
+from extranet_intake.parsers.result import ParsedForm
+from extranet_intake.parsers.signatures import check_signatures
+from extranet_intake.provisioning.models import DossierForm, ReviewItem
+from extranet_intake.provisioning.plan import PlanOutcome
+from extranet_intake.provisioning.review import approve, show_review
+from extranet_intake.provisioning.service import process_form
 from tests.fixtures.forms import valid_values
 from tests.fixtures.pki import Pki, change_field_revision, sign_pdf
 from tests.fixtures.provisioning import agr, clock, prov
@@ -45,7 +45,7 @@ def test_signature_problems_are_review_reasons_in_the_view_and_the_approval_audi
     with Session(engine) as session:
         decision = process_form(session, form, prov(form), clock=clock)
         session.commit()
-    assert decision.outcome is Outcome.REVIEW
+    assert decision.outcome is PlanOutcome.REVIEW
     assert decision.plan.reasons == (
         "signature-modified-after-signing",
         "signature-name-mismatch",

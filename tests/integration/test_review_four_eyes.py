@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from auditchain.chain import AuditAction, AuditEntry, verify_chain
-from errors import ReviewError
-from provisioning.approvals import add_approval, approvals_of
-from provisioning.models import Organisation, OrgStatus, ReviewApproval, ReviewItem, ReviewStatus
-from provisioning.plan import Outcome
+from extranet_intake.auditchain.chain import AuditAction, AuditEntry, verify_chain
+from extranet_intake.errors import ReviewError
+from extranet_intake.provisioning.approvals import add_approval, approvals_of
+from extranet_intake.provisioning.models import Organisation, OrgStatus, ReviewApproval, ReviewItem, ReviewStatus
+from extranet_intake.provisioning.plan import PlanOutcome
 from tests.fixtures.provisioning import EN, agr, clock, mu
 from tests.integration.test_provisioning_flow import load_reference, receive
 
@@ -62,7 +62,7 @@ def test_agreement_takes_effect_only_after_two_distinct_approvers(engine: sa.Eng
         done = add_approval(session, mu_item.id or 0, by="Carla", clock=clock, required=2)
         session.commit()
         assert done.decision is not None
-        assert done.decision.outcome is Outcome.APPLIED
+        assert done.decision.outcome is PlanOutcome.APPLIED
     with engine.connect() as conn:
         assert verify_chain(conn).ok
 

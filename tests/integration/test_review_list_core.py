@@ -16,9 +16,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
-from provisioning.models import DossierForm, FormStatus, ReviewItem, ReviewStatus
-from provisioning.review import show_review
-from provisioning.review_list import DOSSIER_FORM, REVIEW_ITEM, list_reviews
+from extranet_intake.provisioning.models import DossierForm, FormStatus, ReviewItem, ReviewStatus
+from extranet_intake.provisioning.review import show_review
+from extranet_intake.provisioning.review_list import DOSSIER_FORM, REVIEW_ITEM, list_reviews
 
 ROOT = Path(__file__).resolve().parents[2]
 EN = "0812345603"
@@ -29,10 +29,10 @@ HEAVY = (
     "sqlmodel",
     "sqlalchemy.orm",
     "alembic",
-    "provisioning.models",
-    "provisioning.review",
-    "parsers.validate",
-    "parsers.result",
+    "extranet_intake.provisioning.models",
+    "extranet_intake.provisioning.review",
+    "extranet_intake.parsers.validate",
+    "extranet_intake.parsers.result",
 )
 
 
@@ -154,11 +154,11 @@ def test_a_session_lists_its_own_pending_items(engine: sa.Engine) -> None:
 
 def test_review_list_imports_no_orm_no_models_no_alembic(tmp_path: Path, db_url: str, engine: sa.Engine) -> None:
     _seed(engine)
-    cfg = tmp_path / "intake.toml"
+    cfg = tmp_path / "extranet_intake.intake.toml"
     cfg.write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
     script = (
-        "import sys; from intake.cli import main\n"
+        "import sys; from extranet_intake.intake.cli import main\n"
         "code = main(sys.argv[1:])\n"
         "assert code == 0, code\n"
         f"heavy = {HEAVY!r}\n"

@@ -16,17 +16,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from intake.authres import evaluate
-from intake.mime import extract
-from parsers.document import parse_document
-from parsers.result import Channel
-from provisioning.db import create_schema, make_engine
-from provisioning.directory import master_user_contact, notification_contact, user_contact
-from provisioning.models import ReviewItem, ReviewStatus
-from provisioning.plan import MailIntent, MailKind, Provenance
-from provisioning.reference import import_contracts_file, import_legacy_file
-from provisioning.review import approve, reject
-from provisioning.service import Decision, process_form
+from extranet_intake.intake.authres import evaluate
+from extranet_intake.intake.mime import extract
+from extranet_intake.parsers.document import parse_document
+from extranet_intake.parsers.result import Channel
+from extranet_intake.provisioning.directory import master_user_contact, notification_contact, user_contact
+from extranet_intake.provisioning.engines import create_schema, make_engine
+from extranet_intake.provisioning.models import ReviewItem, ReviewStatus
+from extranet_intake.provisioning.plan import MailIntent, MailKind, Provenance
+from extranet_intake.provisioning.reference import import_contracts_file, import_legacy_file
+from extranet_intake.provisioning.review import approve, reject
+from extranet_intake.provisioning.service import Decision, process_form
 from tests.fixtures.samples import assert_end_state, assert_mails
 
 REVIEWER = "Reviewer Samples"

@@ -12,15 +12,15 @@ import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
-from intake.cli import main
-from intake.db import alembic_config, head_revision, migration_chain, schema_revision, upgrade
-from provisioning.db import make_engine
+from extranet_intake.intake.cli import main
+from extranet_intake.intake.database import alembic_config, head_revision, migration_chain, schema_revision, upgrade
+from extranet_intake.provisioning.engines import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(tmp_path: Path, url: str) -> Path:
-    path = tmp_path / "intake.toml"
+    path = tmp_path / "extranet_intake.intake.toml"
     path.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
     return path
 
@@ -91,7 +91,7 @@ def test_read_only_commands_do_not_load_alembic(tmp_path: Path, db_url: str) -> 
     cfg = str(_config(tmp_path, db_url))
     env = {k: v for k, v in os.environ.items() if k != "EXTRANET_INTAKE_CONFIG"}
     script = (
-        "import sys; from intake.cli import main\n"
+        "import sys; from extranet_intake.intake.cli import main\n"
         "code = main(sys.argv[1:])\n"
         "assert code == 0, code\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'openpyxl', 'reportlab')))"

@@ -16,15 +16,15 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 from sqlmodel import Session, col, select
 
-from intake.config import load_config
-from intake.operations import dry_run, run_once
-from intake.pipeline import RunReport, daily_run
-from intake.progress import PlainProgress, SilentProgress
-from intake.stacks import pages_of
-from intake.store import DocumentStore, sha256_of
-from intake.store_tables import Arrival, Document
-from parsers.sandbox import SandboxedParser
-from provisioning.models import ReviewItem
+from extranet_intake.intake.config import load_config
+from extranet_intake.intake.operations import dry_run, run_once
+from extranet_intake.intake.pipeline import RunReport, daily_run
+from extranet_intake.intake.progress import PlainProgress, SilentProgress
+from extranet_intake.intake.stacks import pages_of
+from extranet_intake.intake.store import DocumentStore, sha256_of
+from extranet_intake.intake.store_tables import Arrival, Document
+from extranet_intake.parsers.sandbox import SandboxedParser
+from extranet_intake.provisioning.models import ReviewItem
 
 STACKS = Path(__file__).resolve().parents[2] / "samples" / "stacks"
 
@@ -154,8 +154,8 @@ def test_the_issues_scanned_stack_becomes_three_forms(tmp_path: Path, db_url: st
 def test_a_stack_too_long_is_a_coded_refusal_and_the_worker_goes_on() -> None:
     from pypdf import PdfWriter
 
-    from parsers.result import Issue
-    from parsers.stack import MAX_STACK_PAGES
+    from extranet_intake.parsers.result import Issue
+    from extranet_intake.parsers.stack import MAX_STACK_PAGES
 
     writer = PdfWriter()
     for _ in range(MAX_STACK_PAGES + 1):

@@ -1,4 +1,4 @@
-"""Staff accounts: the coded refusals of provisioning/staff.py, on SQLite and PostgreSQL."""
+"""Staff accounts: the coded refusals of extranet_intake/provisioning/staff.py, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from errors import StaffError
-from provisioning.staff import (
+from extranet_intake.errors import StaffError
+from extranet_intake.provisioning.staff import (
     Role,
     StaffAccount,
     add_staff,

@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-import intake.store_tables  # noqa: F401 - the models register their tables
-import mailer.outbox  # noqa: F401
-import provisioning.models
-import provisioning.staff  # noqa: F401
-from intake.store_tables import Document
-from mailer.outbox import OutboxMessage
+import extranet_intake.intake.store_tables
+import extranet_intake.mailer.outbox
+import extranet_intake.provisioning.models
+import extranet_intake.provisioning.staff  # noqa: F401
+from extranet_intake.intake.store_tables import Document
+from extranet_intake.mailer.outbox import OutboxMessage
 
 BRUSSELS_SUMMER = timezone(timedelta(hours=2))
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mailer.purposes import Event, Purpose
-from mailer.send import Sender
-from mailer.transports import FileTransport
+from extranet_intake.mailer.purposes import Event, Purpose
+from extranet_intake.mailer.send import Sender
+from extranet_intake.mailer.transports import FileTransport
 from tests.fixtures.mailer import FakeClock, MailDb
 
 
@@ -74,7 +74,7 @@ def test_a_forms_state_holds_only_the_accounts_its_rules_can_look_at(engine: sa.
     """At 1,000 accounts an organisation's plan read them all (30 ms); the rules need at most a few."""
     from sqlmodel import Session
 
-    from provisioning.state import load_state
+    from extranet_intake.provisioning.state import load_state
     from tests.fixtures.provisioning import EN, usr
     from tests.integration.test_provisioning_flow import open_dossier, receive
 

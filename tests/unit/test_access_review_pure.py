@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from errors import ConfigError
-from intake.access_review import read_reply
-from intake.config import load_config
-from provisioning.access_report import AccessGrant, with_confirmations
-from provisioning.access_review import new_review_code
+from extranet_intake.errors import ConfigError
+from extranet_intake.intake.access_review import read_reply
+from extranet_intake.intake.config import load_config
+from extranet_intake.provisioning.access_report import AccessGrant, with_confirmations
+from extranet_intake.provisioning.access_review import new_review_code
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

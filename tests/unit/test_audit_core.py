@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auditchain.chain import (
+from extranet_intake.auditchain.chain import (
     GENESIS_HASH,
     AuditAction,
     EntryFields,
@@ -19,16 +19,16 @@ from auditchain.chain import (
     chain,
     entry_hash,
 )
-from auditchain.checkpoint import (
+from extranet_intake.auditchain.checkpoint import (
     generate_key_pair,
     load_private_key,
     load_public_key,
     sign_checkpoint,
     verify_checkpoint,
 )
-from errors import AuditError
-from provisioning.access_report import AccessGrant, access_at, window_for
-from provisioning.export import neutralise_csv
+from extranet_intake.errors import AuditError
+from extranet_intake.provisioning.access_report import AccessGrant, access_at, window_for
+from extranet_intake.provisioning.export import neutralise_csv
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

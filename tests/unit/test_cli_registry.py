@@ -9,8 +9,8 @@ from pathlib import Path
 
 import typer
 
-import intake.commands
-from intake.cli import COMMANDS, full_app
+import extranet_intake.intake.commands
+from extranet_intake.intake.cli import COMMANDS, full_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,16 +25,16 @@ def test_every_top_level_command_is_in_the_registry_with_its_own_help_line() -> 
 
 
 def test_every_command_module_is_registered() -> None:
-    modules = {m.name for m in pkgutil.iter_modules(intake.commands.__path__)} - {"options"}
+    modules = {m.name for m in pkgutil.iter_modules(extranet_intake.intake.commands.__path__)} - {"options"}
     assert modules <= {m for mods, _ in COMMANDS.values() for m in mods}
 
 
 def test_help_imports_no_command_module() -> None:
     script = (
-        "import sys; from intake.cli import main\n"
+        "import sys; from extranet_intake.intake.cli import main\n"
         "assert main(['--help']) == 0\n"
-        "print(sorted(m for m in sys.modules if m.startswith('intake.commands.')"
-        " and m != 'intake.commands.options'"
+        "print(sorted(m for m in sys.modules if m.startswith('extranet_intake.intake.commands.')"
+        " and m != 'extranet_intake.intake.commands.options'"
         " or m.split('.')[0] in ('sqlalchemy', 'sqlmodel', 'alembic', 'openpyxl', 'reportlab')))"
     )
     proc = subprocess.run(

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from errors import ConfigError
-from intake.config import load_config
-from intake.wiring import mail_ports
-from mailer.ports import PreparedIssuer
+from extranet_intake.errors import ConfigError
+from extranet_intake.intake.config import load_config
+from extranet_intake.intake.wiring import mail_ports
+from extranet_intake.mailer.ports import PreparedIssuer
 
 
 def _config(tmp_path: Path, body: str) -> Path:
-    path = tmp_path / "intake.toml"
+    path = tmp_path / "extranet_intake.intake.toml"
     path.write_text(body, encoding="utf-8")
     return path
 

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from errors import MailerError
-from mailer import render
-from parsers import validate as parsers_validate
-from parsers.validate import validate
+from extranet_intake.errors import MailerError
+from extranet_intake.mailer import render
+from extranet_intake.parsers import validate as parsers_validate
+from extranet_intake.parsers.validate import validate
 from tests.fixtures.forms import TODAY, valid_values
 
 EDGES = [

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from intake.authres import AuthResult, evaluate
-from intake.mime import extract
+from extranet_intake.intake.authres import AuthResult, evaluate
+from extranet_intake.intake.mime import extract
 from tests.intake_mail import make_message
 
 TRUSTED = ["mx.ethias.be"]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from errors import ConfigError
-from intake.config import Config, load_config
+from extranet_intake.errors import ConfigError
+from extranet_intake.intake.config import Config, load_config
 from tests.fixtures.pki import Pki
 
 
@@ -158,12 +158,12 @@ def test_web_section_is_read_and_checked(tmp_path: Path) -> None:
 
 
 def test_signature_roots_are_paths_relative_to_the_file_and_read_once(tmp_path: Path, pki: Pki) -> None:
-    from intake.parsing import read_trusted_roots
+    from extranet_intake.intake.parsing import read_trusted_roots
 
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc" / "root.pem").write_bytes(pki.root.pem)
     (tmp_path / "etc" / "root.der").write_bytes(pki.root.cert.public_bytes(serialization.Encoding.DER))
-    cfg_file = tmp_path / "etc" / "intake.toml"
+    cfg_file = tmp_path / "etc" / "extranet_intake.intake.toml"
     cfg_file.write_text('[signatures]\ntrusted_roots = ["root.pem", "root.der"]\n', encoding="utf-8")
     cfg = load_config(cfg_file)
     assert cfg.signatures.trusted_roots == [tmp_path / "etc" / "root.pem", tmp_path / "etc" / "root.der"]
@@ -184,10 +184,10 @@ def test_signature_roots_are_paths_relative_to_the_file_and_read_once(tmp_path: 
     ],
 )
 def test_bad_signature_roots_are_refused_with_a_code(tmp_path: Path, value: str, code: str) -> None:
-    from intake.parsing import read_trusted_roots
+    from extranet_intake.intake.parsing import read_trusted_roots
 
     (tmp_path / "junk.pem").write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
-    cfg_file = tmp_path / "intake.toml"
+    cfg_file = tmp_path / "extranet_intake.intake.toml"
     cfg_file.write_text(f"[signatures]\ntrusted_roots = {value}\n", encoding="utf-8")
     with pytest.raises(ConfigError) as exc:
         read_trusted_roots(load_config(cfg_file).signatures)
@@ -195,14 +195,14 @@ def test_bad_signature_roots_are_refused_with_a_code(tmp_path: Path, value: str,
 
 
 def test_config_check_reads_the_signature_roots(tmp_path: Path, pki: Pki) -> None:
-    from intake.checks import CheckStatus, check_signature_roots
+    from extranet_intake.intake.checks import CheckStatus, check_signature_roots
 
     (tmp_path / "root.pem").write_bytes(pki.root.pem)
     (tmp_path / "old.pem").write_bytes(pki.person("Old Root", expired=True).pem)
     (tmp_path / "junk.pem").write_text("junk")
 
     def check(*names: str) -> tuple[CheckStatus, str]:
-        cfg_file = tmp_path / "intake.toml"
+        cfg_file = tmp_path / "extranet_intake.intake.toml"
         cfg_file.write_text(f"[signatures]\ntrusted_roots = {list(names)!r}\n".replace("'", '"'), encoding="utf-8")
         c = check_signature_roots(load_config(cfg_file))
         return c.status, c.detail

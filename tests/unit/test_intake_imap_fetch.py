@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from imapclient.exceptions import IMAPClientAbortError
 
-from intake.sources.imap_fetch import FetchReply, _internaldate, _read_reply
+from extranet_intake.intake.sources.imap_fetch import FetchReply, _internaldate, _read_reply
 
 MSG = b"From: a@example.be\r\n\r\nbody\r\n"
 

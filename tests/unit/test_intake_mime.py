@@ -14,7 +14,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake.mime import MimeLimits, MimeOutcome, SkipReason, SniffedType, _decode_words, extract, safe_filename, sniff
+from extranet_intake.intake.mime import (
+    MimeLimits,
+    MimeOutcome,
+    SkipReason,
+    SniffedType,
+    _decode_words,
+    extract,
+    safe_filename,
+    sniff,
+)
 from tests.intake_mail import fake_pdf, make_message
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100

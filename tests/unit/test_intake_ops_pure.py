@@ -8,12 +8,12 @@ import sqlite3
 
 import sqlalchemy.exc as sa_exc
 
-from intake.logs import EVENTS, JsonFormatter, run_context
-from provisioning.db import as_database_error
+from extranet_intake.intake.logs import EVENTS, JsonFormatter, run_context
+from extranet_intake.provisioning.engines import as_database_error
 
 
 def _record(name: str, **fields: object) -> logging.LogRecord:
-    record = logging.LogRecord("intake.events", logging.INFO, __file__, 1, name, None, None)
+    record = logging.LogRecord("extranet_intake.intake.events", logging.INFO, __file__, 1, name, None, None)
     record.intake_event = name
     record.intake_fields = fields
     return record

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from mailer.purposes import Event, Language, Purpose
-from mailer.render import render
-from reasons import CATALOGUE
+from extranet_intake.mailer.purposes import Event, Language, Purpose
+from extranet_intake.mailer.render import render
+from extranet_intake.reasons import CATALOGUE
 
 pytestmark = pytest.mark.unit
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from errors import MailerError
-from mailer.outbox import backoff
-from mailer.purposes import (
+from extranet_intake.errors import MailerError
+from extranet_intake.mailer.outbox import backoff
+from extranet_intake.mailer.purposes import (
     EVENTS,
     RECIPIENT_OF,
     Event,

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from errors import MailerError
-from mailer.purposes import EVENTS, Event, Language, Purpose, Recipient
-from mailer.render import check_address, check_message, compose, render, template_names
+from extranet_intake.errors import MailerError
+from extranet_intake.mailer.purposes import EVENTS, Event, Language, Purpose, Recipient
+from extranet_intake.mailer.render import check_address, check_message, compose, render, template_names
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 SECRET: dict[str, Any] = {
@@ -113,7 +113,7 @@ def _render(purpose: Purpose, event: Event, lang: Language, **params: Any) -> An
 
 
 def test_every_purpose_event_and_language_has_a_text_and_an_html_template() -> None:
-    root = files("templates")
+    root = files("extranet_intake.mailer").joinpath("templates")
     for purpose, event, lang in CASES:
         for name in template_names(purpose, event, lang):
             assert root.joinpath(*name.split("/")).is_file(), name

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from errors import ConfigError
-from intake.config import Config
-from intake.operations import NoticeEvent, notify_orgs
-from mailer.purposes import Event, Language, Purpose
-from mailer.render import render
+from extranet_intake.errors import ConfigError
+from extranet_intake.intake.config import Config
+from extranet_intake.intake.operations import NoticeEvent, notify_orgs
+from extranet_intake.mailer.purposes import Event, Language, Purpose
+from extranet_intake.mailer.render import render
 
 pytestmark = pytest.mark.unit
 

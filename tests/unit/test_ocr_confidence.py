@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from parsers.forms import FORMS, FieldKind, FormId
-from parsers.ocr import _Reading, _result, _text_field
-from parsers.ocr_confidence import calibrate, email_matches_name
-from parsers.ocr_tess import Word, ZoneText
+from extranet_intake.parsers.forms import FORMS, FieldKind, FormId
+from extranet_intake.parsers.ocr import _Reading, _result, _text_field
+from extranet_intake.parsers.ocr_confidence import calibrate, email_matches_name
+from extranet_intake.parsers.ocr_tess import Word, ZoneText
 
 TODAY = date(2026, 11, 24)
 
@@ -30,7 +30,7 @@ def _flags(form_id: FormId, reads: dict[str, list[ZoneText]]) -> tuple[set[str],
 
 
 def _lang():  # type: ignore[no-untyped-def]
-    from parsers.forms import Lang
+    from extranet_intake.parsers.forms import Lang
 
     return Lang.NL
 

@@ -10,11 +10,11 @@ import pypdfium2
 import pytest
 from PIL import Image
 
-from errors import ParseError
-from intake.form_pdf import render_form
-from parsers.forms import FieldKind, FormId, Lang, layout
-from parsers.ocr import _classify, _form_by_geometry, _Reading, _text_field
-from parsers.ocr_image import (
+from extranet_intake.errors import ParseError
+from extranet_intake.intake.form_pdf import render_form
+from extranet_intake.parsers.forms import FieldKind, FormId, Lang, layout
+from extranet_intake.parsers.ocr import _classify, _form_by_geometry, _Reading, _text_field
+from extranet_intake.parsers.ocr_image import (
     SCALE,
     align_page,
     box_px,
@@ -24,7 +24,7 @@ from parsers.ocr_image import (
     normalise,
     refine_box,
 )
-from parsers.ocr_tess import Word, ZoneText, _split
+from extranet_intake.parsers.ocr_tess import Word, ZoneText, _split
 
 VALUES = {
     "org_name": "Garage Peeters BV",

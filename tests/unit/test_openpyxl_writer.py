@@ -13,7 +13,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("module", ["samplekit.samples", "samplekit.xlsx_fiche", "provisioning.export", "parsers.xlsx"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "samplekit.samples",
+        "samplekit.xlsx_fiche",
+        "extranet_intake.provisioning.export",
+        "extranet_intake.parsers.xlsx",
+    ],
+)
 def test_every_product_entry_pins_the_writer_before_openpyxl_loads(module: str) -> None:
     code = f"import lxml.etree, {module}, openpyxl, openpyxl.xml.functions as f; print(openpyxl.LXML, f.xmlfile)"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENPYXL_LXML": "True"}

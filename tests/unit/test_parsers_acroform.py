@@ -16,9 +16,9 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from intake.form_pdf import render_form
-from parsers import parse_document
-from parsers.result import ACTIVE_CONTENT_CODES, Method, ParsedForm
+from extranet_intake.intake.form_pdf import render_form
+from extranet_intake.parsers import parse_document
+from extranet_intake.parsers.result import ACTIVE_CONTENT_CODES, Method, ParsedForm
 from tests.fixtures.forms import TODAY, valid_values
 
 Fields = dict[str, DictionaryObject]

@@ -8,10 +8,10 @@ import zipfile
 import pytest
 from reportlab.pdfgen.canvas import Canvas
 
-from intake.form_pdf import render_form
-from parsers import parse_document
-from parsers.classify import DocType, classify_text, sniff
-from parsers.result import Method, Outcome
+from extranet_intake.intake.form_pdf import render_form
+from extranet_intake.parsers import parse_document
+from extranet_intake.parsers.classify import DocType, classify_text, sniff
+from extranet_intake.parsers.result import Method, ParseOutcome
 from samplekit.xlsx_fiche import write_user_fiche_xlsx
 from tests.fixtures.forms import TODAY, valid_values
 
@@ -74,7 +74,7 @@ def test_classify_text_is_not_misled_by_a_value_typed_in_a_box() -> None:
 )
 def test_printed_documents_that_are_not_ours_are_rejected(lines: tuple[str, ...], code: str) -> None:
     parsed = parse_document(_text_pdf(*lines), today=TODAY)
-    assert parsed.outcome is Outcome.REJECTED
+    assert parsed.outcome is ParseOutcome.REJECTED
     assert parsed.errors[0].code == code
 
 
@@ -151,7 +151,7 @@ def test_image_only_pdf_goes_to_ocr() -> None:
     c.save()
     parsed = parse_document(buf.getvalue(), today=TODAY)
     # no text layer at all: not judged by text, handed to the OCR reader (which finds no form frame)
-    assert parsed.outcome is Outcome.REJECTED
+    assert parsed.outcome is ParseOutcome.REJECTED
     assert parsed.errors[0].code in {"not-a-form", "ocr-failed"}
     assert "no form footer" not in parsed.errors[0].message
 
@@ -166,7 +166,7 @@ def test_sha256_is_set() -> None:
 def test_flattened_with_two_options_ticked_is_a_choice_error() -> None:
     from pypdf import PdfReader, PdfWriter
 
-    from parsers.forms import FormId, Lang, layout
+    from extranet_intake.parsers.forms import FormId, Lang, layout
 
     pdf = render_form("EAP-USR", "nl", valid_values("EAP-USR", "nl", profile="consult"), flatten=True)
     tick = next(p for p in layout(FormId.USR, Lang.NL)[0] if p.field.name == "profile").ticks["consult_input"]

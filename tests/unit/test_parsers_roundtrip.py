@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intake.form_pdf import render_form
-from parsers import parse_document
-from parsers.forms import FormId, Lang
-from parsers.result import Method
-from parsers.validate import validate
+from extranet_intake.intake.form_pdf import render_form
+from extranet_intake.parsers import parse_document
+from extranet_intake.parsers.forms import FormId, Lang
+from extranet_intake.parsers.result import Method
+from extranet_intake.parsers.validate import validate
 from samplekit.xlsx_fiche import write_user_fiche_xlsx
 from tests.fixtures.forms import TODAY, field_sets
 

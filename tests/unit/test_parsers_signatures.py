@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from intake.form_pdf import render_form
-from parsers.document import parse_document
-from parsers.result import ParsedForm, SignatureVerdict
-from parsers.signatures import check_signatures, same_name
+from extranet_intake.intake.form_pdf import render_form
+from extranet_intake.parsers.document import parse_document
+from extranet_intake.parsers.result import ParsedForm, SignatureVerdict
+from extranet_intake.parsers.signatures import check_signatures, same_name
 from tests.fixtures.forms import TODAY, valid_values
 from tests.fixtures.pki import Pki, add_page_text_revision, change_field_revision, sign_pdf
 
@@ -179,7 +179,7 @@ class TestParseDocument:
             assert parsed.warnings == ()
 
     def test_sandbox_carries_the_verdict(self, pki: Pki) -> None:
-        from parsers.sandbox import SandboxedParser
+        from extranet_intake.parsers.sandbox import SandboxedParser
 
         signed = _case(pki, "modified-after-signing")
         with SandboxedParser(timeout=60, memory_mb=1024, max_bytes=10**7, trusted_roots=[pki.root.pem]) as p:

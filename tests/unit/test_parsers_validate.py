@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from errors import ParseError
-from parsers.classify import classify_ids
-from parsers.validate import normalise_text, parse_date, validate
+from extranet_intake.errors import ParseError
+from extranet_intake.parsers.classify import classify_ids
+from extranet_intake.parsers.validate import normalise_text, parse_date, validate
 from tests.fixtures.forms import TODAY, enterprise_numbers, valid_values
 
 

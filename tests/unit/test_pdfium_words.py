@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 
-from intake.form_pdf import render_form
-from parsers import textlayer
-from parsers.document import parse_document
-from parsers.forms import FormId, Lang
-from parsers.pdfium_words import Word, pdfium_reader
-from parsers.result import Method
-from parsers.textlayer import pdfplumber_words, read_text_layer
+from extranet_intake.intake.form_pdf import render_form
+from extranet_intake.parsers import textlayer
+from extranet_intake.parsers.document import parse_document
+from extranet_intake.parsers.forms import FormId, Lang
+from extranet_intake.parsers.pdfium_words import Word, pdfium_reader
+from extranet_intake.parsers.result import Method
+from extranet_intake.parsers.textlayer import pdfplumber_words, read_text_layer
 from tests.fixtures.forms import TODAY, field_sets, valid_values
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from provisioning.logins import LOGIN_ALPHABET, LOGIN_PREFIX, make_login
-from provisioning.passwords import (
+from extranet_intake.provisioning.logins import LOGIN_ALPHABET, LOGIN_PREFIX, make_login
+from extranet_intake.provisioning.passwords import (
     MIN_PASSWORD_LENGTH,
     PASSWORD_ALPHABET,
     generate_password,
@@ -48,7 +48,7 @@ def test_password_hash_is_salted_argon2id_with_its_parameters() -> None:
 
 
 def test_the_hash_parameters_are_configurable_and_old_hashes_still_verify() -> None:
-    from provisioning.passwords import Argon2Params
+    from extranet_intake.provisioning.passwords import Argon2Params
 
     password = generate_password(rng=random.Random(4))
     stronger = hash_password(password, Argon2Params(memory_kib=65536, time_cost=3, parallelism=4))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from parsers.forms import FORMS, FormId
-from provisioning.models import Profile, Scope, UserType
+from extranet_intake.parsers.forms import FORMS, FormId
+from extranet_intake.provisioning.models import Profile, Scope, UserType
 
 
 def test_account_enums_are_the_user_fiche_choices() -> None:

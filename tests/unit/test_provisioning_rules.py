@@ -6,10 +6,10 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from auditchain.chain import AuditAction
-from parsers.result import Channel, Issue, ParsedForm
-from provisioning.models import AccountStatus, FormStatus, Profile, Scope
-from provisioning.plan import (
+from extranet_intake.auditchain.chain import AuditAction
+from extranet_intake.parsers.result import Channel, Issue, ParsedForm
+from extranet_intake.provisioning.models import AccountStatus, FormStatus, Profile, Scope
+from extranet_intake.provisioning.plan import (
     AccountSnapshot,
     CreateAccount,
     DossierState,
@@ -21,14 +21,14 @@ from provisioning.plan import (
     MasterUserSnapshot,
     ModifyAccount,
     OpenOrganisation,
-    Outcome,
     Plan,
+    PlanOutcome,
     QueueReview,
     RevokeLegacy,
     SetAgreement,
     SetMasterUser,
 )
-from provisioning.rules import plan, plan_expiries
+from extranet_intake.provisioning.rules import plan, plan_expiries
 from tests.fixtures.provisioning import EN, MU_EMAIL, NOTIFY, TODAY, agr, end_in, mu, prov, usr
 
 MU = MasterUserSnapshot(email=MU_EMAIL, name="Marie Peeters", language="nl")
@@ -93,7 +93,7 @@ def waiting(form: ParsedForm, *, sender: str = MU_EMAIL, approved_by: str | None
 def test_agreement_and_master_user_always_pass_human_approval() -> None:
     for form in (agr(), mu()):
         p = run(open_state(), form)  # even mailed, authenticated, from the Master User
-        assert p.outcome is Outcome.REVIEW
+        assert p.outcome is PlanOutcome.REVIEW
         assert "human-approval-required" in p.reasons
         assert ops_of(p, QueueReview)
         assert not ops_of(p, SetAgreement)
@@ -104,7 +104,7 @@ def test_agreement_and_master_user_always_pass_human_approval() -> None:
 
 def test_user_fiche_applies_only_from_current_master_user_with_dmarc_pass() -> None:
     form = usr()
-    assert run(open_state(), form).outcome is Outcome.APPLIED
+    assert run(open_state(), form).outcome is PlanOutcome.APPLIED
     cases: dict[str, dict[str, Any]] = {
         "not-mailed-by-master-user": {"channel": Channel.POST},
         "sender-not-authenticated": {"authenticated": False},
@@ -112,7 +112,7 @@ def test_user_fiche_applies_only_from_current_master_user_with_dmarc_pass() -> N
     }
     for reason, kwargs in cases.items():
         p = run(open_state(), form, **kwargs)
-        assert p.outcome is Outcome.REVIEW, reason
+        assert p.outcome is PlanOutcome.REVIEW, reason
         assert p.reasons == (reason,)
         assert not ops_of(p, CreateAccount)
 
@@ -121,10 +121,10 @@ def test_user_fiche_from_pending_master_user_counts_once_that_fiche_is_approved(
     mu_form, user = mu(email="new.mu@acme.be"), usr()
     state = pending_state(has_agreement=True, notification_email=NOTIFY, pending_mu_email="new.mu@acme.be")
     p = run(state, user, sender="new.mu@acme.be")
-    assert p.outcome is Outcome.WAITING  # not to review: it counts once the EAP-MU is approved
+    assert p.outcome is PlanOutcome.WAITING  # not to review: it counts once the EAP-MU is approved
     # before any EAP-MU arrived, an authenticated fiche waits too (checked once a Master User is approved)
-    assert run(pending_state(has_agreement=True), user, sender="new.mu@acme.be").outcome is Outcome.WAITING
-    assert run(pending_state(), user, sender="new.mu@acme.be", authenticated=False).outcome is Outcome.REVIEW
+    assert run(pending_state(has_agreement=True), user, sender="new.mu@acme.be").outcome is PlanOutcome.WAITING
+    assert run(pending_state(), user, sender="new.mu@acme.be", authenticated=False).outcome is PlanOutcome.REVIEW
     # the EAP-MU is approved → the fiche counts, the dossier opens
     after = replace(state, waiting=(waiting(user, sender="new.mu@acme.be"),))
     opened = run(after, mu_form, approved_by="An Reviewer")
@@ -173,12 +173,12 @@ def test_access_opens_when_agreement_master_user_and_user_fiche_present() -> Non
 
 def test_forms_wait_in_dossier_until_complete() -> None:
     p = run(pending_state(master_user=MU), usr())  # no agreement yet
-    assert p.outcome is Outcome.WAITING
+    assert p.outcome is PlanOutcome.WAITING
     assert p.reasons == ("dossier-incomplete",)
     assert not ops_of(p, CreateAccount)
     assert not ops_of(p, OpenOrganisation)
     p = run(pending_state(master_user=MU), agr(), approved_by="An Reviewer")  # no user fiche yet
-    assert p.outcome is Outcome.APPLIED
+    assert p.outcome is PlanOutcome.APPLIED
     assert not ops_of(p, OpenOrganisation)
 
 
@@ -254,7 +254,7 @@ def test_an_approved_new_address_gets_credentials_whether_or_not_the_user_logged
 def test_modify_requires_complete_fiche() -> None:
     st = open_state(accounts=(account(),))
     p = run(st, usr(action="modify", login="EAP00000001", email=""))
-    assert p.outcome is Outcome.REJECTED
+    assert p.outcome is PlanOutcome.REJECTED
     assert "user-email-missing" in p.reasons
 
 
@@ -271,7 +271,7 @@ def test_revoke_disables_account_at_once() -> None:
     p = run(open_state(accounts=(account(),)), usr(action="revoke", login="EAP00000001"))
     (end,) = ops_of(p, EndAccount)
     assert end.status is AccountStatus.REVOKED  # type: ignore[attr-defined]
-    assert p.outcome is Outcome.APPLIED
+    assert p.outcome is PlanOutcome.APPLIED
 
 
 def test_account_past_end_date_is_revoked_by_daily_run() -> None:
@@ -306,7 +306,7 @@ def test_master_user_warned_14_days_before_expiry() -> None:
     warned = open_state(
         accounts=(account(access_end_date=TODAY + timedelta(days=14), expiry_warned_for=TODAY + timedelta(days=14)),)
     )
-    assert plan_expiries(warned, today=TODAY + timedelta(days=1)).outcome is Outcome.NOTHING
+    assert plan_expiries(warned, today=TODAY + timedelta(days=1)).outcome is PlanOutcome.NOTHING
 
 
 def test_new_master_user_replaces_master_user() -> None:
@@ -329,12 +329,12 @@ def test_new_agreement_replaces_agreement_data() -> None:
 def test_one_person_one_account() -> None:
     st = open_state(accounts=(account(email="Jan.Janssens@acme.be"),))
     p = run(st, usr(email="jan.janssens@ACME.be"))
-    assert p.outcome is Outcome.REJECTED
+    assert p.outcome is PlanOutcome.REJECTED
     assert p.reasons == ("user-email-in-use",)
     assert not ops_of(p, CreateAccount)
     # a revoked account's address may be used again
     revoked = open_state(accounts=(account(status=AccountStatus.REVOKED),))
-    assert run(revoked, usr()).outcome is Outcome.APPLIED
+    assert run(revoked, usr()).outcome is PlanOutcome.APPLIED
     # two waiting fiches for the same person: only one account on opening
     a, b = usr(), usr(user_phone="+3232111111")
     st2 = pending_state(has_agreement=True, notification_email=NOTIFY, master_user=MU, waiting=(waiting(a),))
@@ -343,7 +343,7 @@ def test_one_person_one_account() -> None:
 
 def test_notification_address_never_a_user_address() -> None:
     p = run(open_state(), usr(email=NOTIFY.upper()))
-    assert p.outcome is Outcome.REJECTED
+    assert p.outcome is PlanOutcome.REJECTED
     assert p.reasons == ("user-email-is-notification-address",)
     (notice,) = p.mails
     assert (notice.kind, notice.event) == (MailKind.MASTER_USER_NOTICE, MailEvent.FORM_REJECTED)
@@ -352,9 +352,9 @@ def test_notification_address_never_a_user_address() -> None:
 
 def test_contracts_only_of_own_organisation() -> None:
     ok = run(open_state(), usr(scope="selected", contracts=["GV-100"]))
-    assert ok.outcome is Outcome.APPLIED
+    assert ok.outcome is PlanOutcome.APPLIED
     p = run(open_state(), usr(scope="selected", contracts=["GV-100", "OTHER-ORG-1"]))
-    assert p.outcome is Outcome.REJECTED
+    assert p.outcome is PlanOutcome.REJECTED
     assert p.reasons == ("contract-not-in-register",)
 
 
@@ -362,12 +362,12 @@ def test_other_platforms_refused() -> None:
     for form_id in ("ECON-USR", "EWP-AGR"):
         form = replace(usr(), form_id=form_id)
         p = run(open_state(), form)
-        assert p.outcome is Outcome.REJECTED
+        assert p.outcome is PlanOutcome.REJECTED
         assert p.reasons == ("other-platform",)
         assert not ops_of(p, CreateAccount)
         assert not ops_of(p, QueueReview)
     rejected = ParsedForm.reject("foreign-platform", "Ethias Connect form", form_id="ECON-USR", sha256="a" * 64)
-    assert run(open_state(), rejected).outcome is Outcome.REJECTED
+    assert run(open_state(), rejected).outcome is PlanOutcome.REJECTED
 
 
 def test_a_page_of_a_stack_holding_no_form_goes_to_a_person_never_dropped() -> None:
@@ -375,18 +375,18 @@ def test_a_page_of_a_stack_holding_no_form_goes_to_a_person_never_dropped() -> N
     for code in ("stack-blank-page", "stack-page-without-form"):
         page = ParsedForm.reject(code, "page 3 of a stack holds no form", sha256="c" * 64)
         p = run(pending_state(enterprise_number=""), page)
-        assert p.outcome is Outcome.REVIEW
+        assert p.outcome is PlanOutcome.REVIEW
         assert code in p.reasons
         assert [op.reasons for op in ops_of(p, QueueReview)] == [p.reasons]  # type: ignore[attr-defined]
-        assert run(pending_state(enterprise_number=""), page, approved_by="Reviewer").outcome is Outcome.REJECTED
+        assert run(pending_state(enterprise_number=""), page, approved_by="Reviewer").outcome is PlanOutcome.REJECTED
     other = ParsedForm.reject("not-a-form", "not a form", sha256="d" * 64)
-    assert run(open_state(), other).outcome is Outcome.REJECTED
+    assert run(open_state(), other).outcome is PlanOutcome.REJECTED
 
 
 def test_same_document_twice_processed_once() -> None:
     form = usr()
     p = run(open_state(seen=frozenset({form.sha256 or ""})), form)
-    assert p.outcome is Outcome.DUPLICATE
+    assert p.outcome is PlanOutcome.DUPLICATE
     assert p.ops == ()
     assert p.audit == ()
     assert p.mails == ()
@@ -395,7 +395,7 @@ def test_same_document_twice_processed_once() -> None:
 def test_low_confidence_scan_goes_to_review_with_prefilled_values() -> None:
     form = usr(warnings=("ocr-low-confidence",))
     p = run(open_state(), form)
-    assert p.outcome is Outcome.REVIEW
+    assert p.outcome is PlanOutcome.REVIEW
     assert "ocr-low-confidence" in p.reasons
     (queued,) = ops_of(p, QueueReview)
     assert queued.fields["user_email"] == "jan.janssens@acme.be"  # type: ignore[attr-defined]
@@ -404,13 +404,13 @@ def test_low_confidence_scan_goes_to_review_with_prefilled_values() -> None:
 def test_invalid_form_goes_to_review_with_its_error_codes() -> None:
     form = replace(usr(), errors=(Issue("enterprise-number-checksum", "bad", "org_enterprise_number"),))
     p = run(open_state(), form)
-    assert p.outcome is Outcome.REVIEW
+    assert p.outcome is PlanOutcome.REVIEW
     assert p.reasons == ("enterprise-number-checksum",)
 
 
 def test_external_user_needs_future_end_date() -> None:
     p = run(open_state(), usr(user_type="external", external_company="Consult BV"))
-    assert p.outcome is Outcome.REJECTED
+    assert p.outcome is PlanOutcome.REJECTED
     assert "access-end-date-missing" in p.reasons
     past = run(open_state(), usr(access_end_date=TODAY.isoformat()))
     assert "access-end-date-past" in past.reasons
@@ -419,7 +419,7 @@ def test_external_user_needs_future_end_date() -> None:
 def test_expiry_plans_of_one_day_are_keyed_by_their_work() -> None:
     soon = plan_expiries(open_state(accounts=(account(access_end_date=TODAY + timedelta(days=3)),)), today=TODAY)
     past = plan_expiries(open_state(accounts=(account(access_end_date=TODAY - timedelta(days=1)),)), today=TODAY)
-    assert soon.outcome is past.outcome is Outcome.APPLIED
+    assert soon.outcome is past.outcome is PlanOutcome.APPLIED
     # a second run the same day with other work is a plan of its own, not a no-op under the first one's key
     assert soon.key != past.key
     assert {m.idempotency_key for m in soon.mails}.isdisjoint(m.idempotency_key for m in past.mails)
@@ -436,7 +436,7 @@ def test_a_pdf_with_active_content_goes_to_review_with_its_reason_in_words() -> 
     ):
         form = replace(usr(), warnings=(Issue(code, f"the PDF carries {code}; it was not run"),))
         p = run(open_state(), form)
-        assert p.outcome is Outcome.REVIEW, code
+        assert p.outcome is PlanOutcome.REVIEW, code
         assert p.reasons == (code,)
         assert ops_of(p, CreateAccount) == []
         (entry,) = [a for a in p.audit if a.action is AuditAction.REVIEW_QUEUED]
@@ -444,7 +444,7 @@ def test_a_pdf_with_active_content_goes_to_review_with_its_reason_in_words() -> 
             {"code": code, "field": None, "message": f"the PDF carries {code}; it was not run"}
         ]
         approved = run(open_state(), form, approved_by="An Reviewer")
-        assert approved.outcome is Outcome.APPLIED
+        assert approved.outcome is PlanOutcome.APPLIED
     # an agreement with active content names it beside the human approval it always needs
     p = run(pending_state(), replace(agr(), warnings=(Issue("pdf-xfa-ignored", "XFA"),)))
     assert p.reasons == ("pdf-xfa-ignored", "human-approval-required")
@@ -455,19 +455,19 @@ def test_an_address_change_goes_to_review_even_from_the_master_user() -> None:
     fiche = usr(action="modify", login="EAP00000001", email="jan.elsewhere@acme.be")
     st = open_state(accounts=(account(email="jan.janssens@acme.be"),))
     p = run(st, fiche)
-    assert p.outcome is Outcome.REVIEW
+    assert p.outcome is PlanOutcome.REVIEW
     assert p.reasons == ("email-change-needs-review",)
     assert ops_of(p, ModifyAccount) == []
     assert p.mails == ()
     # the same fiche without an address change applies by itself, as before
     same = run(st, usr(action="modify", login="EAP00000001", email="Jan.Janssens@acme.be", profile="consult"))
-    assert same.outcome is Outcome.APPLIED
+    assert same.outcome is PlanOutcome.APPLIED
 
 
 def test_an_approved_address_change_tells_the_old_address_without_credentials() -> None:
     fiche = usr(action="modify", login="EAP00000001", email="jan.elsewhere@acme.be")
     p = run(open_state(accounts=(account(email="jan.janssens@acme.be"),)), fiche, approved_by="An Reviewer")
-    assert p.outcome is Outcome.APPLIED
+    assert p.outcome is PlanOutcome.APPLIED
     (old,) = [m for m in p.mails if m.kind is MailKind.OLD_ADDRESS_NOTICE]
     assert (old.event, old.login, old.ref) == (MailEvent.EMAIL_CHANGED, "EAP00000001", "EAP00000001")
     assert old.params == {"login": "EAP00000001", "org_name": "Acme NV", "enterprise_number": old.enterprise_number}

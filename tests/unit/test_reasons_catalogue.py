@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reasons import (
+from extranet_intake.reasons import (
     CATALOGUE,
     GENERIC_CODE,
     Audience,
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 #: the product's code (sample and bench tooling is not the product)
-PRODUCT = ["errors.py", "reasons.py", "intake", "parsers", "provisioning", "mailer", "desk"]
+PRODUCT = ["extranet_intake"]
 KEBAB = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
 #: kebab-case literals of the product that are not reasons: encodings, mail header names, the
 #: program's name, the notice kinds of `notify`. The structural scan below may never find one of them.
@@ -91,7 +91,7 @@ def _callee(call: ast.Call) -> str:
 
 
 def _code_positions(trees: list[ast.Module]) -> dict[str, int]:
-    """Callables that take a ``code``: the IntakeError family (from errors.py and any subclass), every
+    """Callables that take a ``code``: the IntakeError family (from extranet_intake/errors.py and any subclass), every
     function or method with a ``code`` parameter, every dataclass with a ``code`` field — name → index."""
     positions: dict[str, int] = {}
     family = {"IntakeError"}
@@ -126,7 +126,7 @@ def emitted_codes() -> dict[str, set[str]]:
     ``reason``/``reasons``/``code`` keywords (plans, audit intents), the reason of an
     ``AuditIntent``, ``{"code": …}`` entries of run reports, ``getattr(exc, "code", default)``,
     the members of enums of skip reasons, module constants used as codes, and every literal of
-    the dossier rules (``provisioning/rules.py``: its strings are its reasons).
+    the dossier rules (``extranet_intake/provisioning/rules.py``: its strings are its reasons).
     """
     mods = list(_modules())
     positions = _code_positions([t for _, t in mods])
@@ -198,14 +198,16 @@ def test_every_emitted_code_has_an_entry() -> None:
         "mail-not-delivered",
     } <= set(found)
     missing = {code: sorted(files) for code, files in found.items() if code not in CATALOGUE}
-    assert not missing, f"codes without an entry in reasons.py: {missing}"
+    assert not missing, f"codes without an entry in extranet_intake/reasons.py: {missing}"
 
 
 def test_no_literal_code_escapes_the_scan() -> None:
     """Any other kebab-case literal is either catalogued or declared a non-reason above — and a
     literal the structural scan finds in a reason position may never be declared a non-reason."""
     stray = {v: sorted(f) for v, f in _all_literals().items() if v not in CATALOGUE and v not in NOT_REASONS}
-    assert not stray, f"kebab-case literals that are neither reasons in reasons.py nor NOT_REASONS: {stray}"
+    assert not stray, (
+        f"kebab-case literals that are neither reasons in extranet_intake/reasons.py nor NOT_REASONS: {stray}"
+    )
     assert not NOT_REASONS & set(emitted_codes())
 
 

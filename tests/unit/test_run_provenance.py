@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from intake.pipeline import provenance_of
-from intake.store_tables import Arrival
-from parsers.result import Channel
+from extranet_intake.intake.pipeline import arrival_provenance
+from extranet_intake.intake.store_tables import Arrival
+from extranet_intake.parsers.result import Channel
 
 SHA = "a" * 64
 
@@ -45,4 +45,4 @@ def _arrival(**over: object) -> Arrival:
 def test_authenticated_only_with_the_trusted_gateways_pass(
     over: dict[str, object], require_dmarc: bool, authenticated: bool
 ) -> None:
-    assert provenance_of(_arrival(**over), sha256=SHA, require_dmarc=require_dmarc).authenticated is authenticated
+    assert arrival_provenance(_arrival(**over), sha256=SHA, require_dmarc=require_dmarc).authenticated is authenticated

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import OperationalError
 
-from errors import IntakeError
-from intake.people import PeopleReport
-from intake.pipeline import RunReport
-from intake.report_rows import ExpiryResult, Failure, RunWarning
-from mailer.send import DrainReport
-from reasons import describe
+from extranet_intake.errors import IntakeError
+from extranet_intake.intake.people import PeopleReport
+from extranet_intake.intake.pipeline import RunReport
+from extranet_intake.intake.report_rows import ExpiryResult, Failure, RunWarning
+from extranet_intake.mailer.send import DrainReport
+from extranet_intake.reasons import describe
 
 
 def test_a_coded_error_is_written_as_before() -> None:

@@ -11,8 +11,8 @@ from typing import Any
 from openpyxl import load_workbook
 from stdnum.be import vat
 
-from intake.authres import evaluate
-from intake.mime import extract
+from extranet_intake.intake.authres import evaluate
+from extranet_intake.intake.mime import extract
 from samplekit.samples import CONTRACTS_FILE, LEGACY_FILE, MANIFEST_NAME, OWNED_DIRS, SampleSet, write_samples
 
 REGENERATE = "samples/ is stale: run `python -m samplekit generate --out samples` and commit"

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from parsers.document import parse_document
+from extranet_intake.parsers.document import parse_document
 
 
 def test_every_document_parses_as_the_manifest_says(manifest: dict[str, Any], samples_dir: Path) -> None:

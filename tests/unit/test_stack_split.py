@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from errors import ParseError
-from parsers.document import parse_document
-from parsers.stack import MAX_STACK_PAGES, PageKind, split_stack
+from extranet_intake.errors import ParseError
+from extranet_intake.parsers.document import parse_document
+from extranet_intake.parsers.stack import MAX_STACK_PAGES, PageKind, split_stack
 from samplekit.scans import StackKind, make_stack, stack_specs
 
 STACKS = Path(__file__).resolve().parents[2] / "samples" / "stacks"

@@ -17,11 +17,11 @@ from fastapi import FastAPI
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from desk.app import create_app
-from desk.security import Staff
-from intake.config import Config
-from provisioning.db import make_engine
-from provisioning.staff import Role, add_staff
+from extranet_intake.desk.app import create_app
+from extranet_intake.desk.security import Staff
+from extranet_intake.intake.config import Config
+from extranet_intake.provisioning.engines import make_engine
+from extranet_intake.provisioning.staff import Role, add_staff
 
 SECRET = "test-session-secret-" + "x" * 32
 PASSWORD = "correct horse battery staple 42"

@@ -8,10 +8,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from intake.store import DocumentStore
-from intake.store_tables import Arrival, Document
-from parsers.result import Channel, Issue, ParsedForm
-from provisioning.service import process_form
+from extranet_intake.intake.store import DocumentStore
+from extranet_intake.intake.store_tables import Arrival, Document
+from extranet_intake.parsers.result import Channel, Issue, ParsedForm
+from extranet_intake.provisioning.service import process_form
 from tests.fixtures.provisioning import MU_EMAIL, NOW, agr, clock, mu, prov, usr
 from tests.fixtures.samples import SAMPLES_DIR
 

@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from auditchain.chain import AuditAction, iter_entries
-from desk.app import SECURITY_HEADERS
-from provisioning.staff import Role, StaffSession, disable_staff, enrol_totp
+from extranet_intake.auditchain.chain import AuditAction, iter_entries
+from extranet_intake.desk.app import SECURITY_HEADERS
+from extranet_intake.provisioning.staff import Role, StaffSession, disable_staff, enrol_totp
 from tests.web.conftest import PASSWORD, LoginAs, create_staff, csrf_of, make_client, post_login, signed_in
 
 
@@ -194,7 +194,7 @@ def test_throttled_after_n_failures_per_name(client: TestClient, web_app: FastAP
     reasons = [e["reason"] for e in _audit(web_engine, AuditAction.STAFF_LOGIN_FAILED)]
     assert reasons == ["staff-bad-password"] * 3 + ["staff-throttled"]
     # the counter is in the database: a second process (here: a second app) refuses too
-    from desk.app import create_app
+    from extranet_intake.desk.app import create_app
     from tests.web.conftest import SECRET
 
     other = create_app(web_app.state.desk.cfg, secret=SECRET, engine=web_engine)

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from provisioning.staff import Role
+from extranet_intake.provisioning.staff import Role
 from tests.web.conftest import PASSWORD, LiveServer, create_staff, screenshot
 
 

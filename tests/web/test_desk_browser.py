@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 from sqlmodel import Session
 
-from intake.config import Config
-from provisioning.models import ReviewItem, ReviewStatus
-from provisioning.staff import Role
-from reasons import describe, reviewer_choices
+from extranet_intake.intake.config import Config
+from extranet_intake.provisioning.models import ReviewItem, ReviewStatus
+from extranet_intake.provisioning.staff import Role
+from extranet_intake.reasons import describe, reviewer_choices
 from tests.web.conftest import PASSWORD, LiveServer, create_staff, desk_config, screenshot
 from tests.web.desk_data import seed_review_items
 from tests.web.test_desk_rooms import _item_id

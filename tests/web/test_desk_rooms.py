@@ -14,11 +14,11 @@ from openpyxl import load_workbook
 from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
-from auditchain.chain import AuditAction, AuditEntry
-from intake.config import Config
-from provisioning.models import ReviewItem, ReviewStatus
-from provisioning.staff import Role
-from reasons import describe
+from extranet_intake.auditchain.chain import AuditAction, AuditEntry
+from extranet_intake.intake.config import Config
+from extranet_intake.provisioning.models import ReviewItem, ReviewStatus
+from extranet_intake.provisioning.staff import Role
+from extranet_intake.reasons import describe
 from tests.web.conftest import LoginAs, csrf_of, desk_config, make_client
 from tests.web.desk_data import EVIL_NAME, seed_review_items
 
@@ -190,7 +190,7 @@ def _mail_for_people(engine: sa.Engine, *, sender: str, subject: str) -> None:
     """A mail without a form, as the run leaves it: stored, and handed over to people in the Maildir."""
     from datetime import UTC, datetime
 
-    from intake.store_tables import Arrival, Document, FileLedger, LedgerState
+    from extranet_intake.intake.store_tables import Arrival, Document, FileLedger, LedgerState
 
     now = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
     sha = "ab" * 32

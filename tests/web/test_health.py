@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from desk.app import create_app
-from provisioning.db import make_engine
+from extranet_intake.desk.app import create_app
+from extranet_intake.provisioning.engines import make_engine
 from tests.web.conftest import SECRET, desk_config, make_client
 
 

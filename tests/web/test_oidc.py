@@ -17,10 +17,10 @@ from fastapi import FastAPI
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from auditchain.chain import AuditAction, iter_entries
-from desk.app import create_app
-from intake.config import Config
-from provisioning.staff import Role, StaffAccount, disable_staff
+from extranet_intake.auditchain.chain import AuditAction, iter_entries
+from extranet_intake.desk.app import create_app
+from extranet_intake.intake.config import Config
+from extranet_intake.provisioning.staff import Role, StaffAccount, disable_staff
 from tests.web.conftest import SECRET, create_staff, free_port, make_client, signed_in
 
 oidc_provider_mock = pytest.importorskip("oidc_provider_mock")

@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
-from desk.app import route_table
-from provisioning.staff import Role
+from extranet_intake.desk.app import route_table
+from extranet_intake.provisioning.staff import Role
 from tests.web.conftest import LoginAs, csrf_of, make_client
 
 ACTORS = ("anonymous", "reviewer", "auditor", "admin")

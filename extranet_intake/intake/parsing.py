@@ -1,0 +1,78 @@
+"""The service behind ``extranet-intake parse``: read files and parse each through the sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from extranet_intake.errors import ConfigError
+from extranet_intake.intake.config import ParsingConfig, SignaturesConfig
+from extranet_intake.parsers.result import OcrSettings, ParsedForm
+from extranet_intake.parsers.sandbox import SandboxedParser
+
+__all__ = ["ParsedFile", "parse_files", "read_trusted_roots", "sandboxed_parser"]
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    path: Path
+    form: ParsedForm
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": str(self.path), **self.form.as_dict()}
+
+
+def read_trusted_roots(cfg: SignaturesConfig) -> tuple[bytes, ...]:
+    """The configured trusted root certificates, read once (the parser worker receives their bytes).
+
+    Raises ``ConfigError`` (``signatures-root-unreadable``) for a file that is missing or no certificate.
+    """
+    out: list[bytes] = []
+    for path in cfg.trusted_roots:
+        try:
+            blob = path.read_bytes()
+            if b"-----BEGIN CERTIFICATE-----" in blob:
+                x509.load_pem_x509_certificates(blob)
+            else:
+                x509.load_der_x509_certificate(blob)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                "signatures-root-unreadable",
+                f"signatures.trusted_roots: {path} is not a readable PEM or DER certificate ({type(exc).__name__})",
+                key="signatures.trusted_roots",
+            ) from exc
+        out.append(blob)
+    return tuple(out)
+
+
+def sandboxed_parser(cfg: ParsingConfig, trusted_roots: Sequence[bytes] = ()) -> SandboxedParser:
+    """The worker every untrusted document is read in, with the configured limits and trusted roots."""
+    return SandboxedParser(
+        timeout=cfg.timeout_seconds,
+        memory_mb=cfg.memory_mb,
+        max_bytes=cfg.max_bytes,
+        ocr=OcrSettings(page_timeout=cfg.ocr_page_timeout_seconds, min_confidence=cfg.ocr_min_confidence),
+        trusted_roots=trusted_roots,
+    )
+
+
+def parse_files(
+    paths: Sequence[Path], *, cfg: ParsingConfig, today: date, trusted_roots: Sequence[bytes] = ()
+) -> list[ParsedFile]:
+    """Parse every file as an untrusted document (worker process, memory and time limits)."""
+    out: list[ParsedFile] = []
+    with sandboxed_parser(cfg, trusted_roots) as parser:
+        for path in paths:
+            size = path.stat().st_size
+            if size > cfg.max_bytes:
+                # refused from its size alone: a 10 GB file is never read into memory
+                form = ParsedForm.reject("file-too-large", f"the file is {size} bytes; the limit is {cfg.max_bytes}")
+            else:
+                form = parser.parse(path.read_bytes(), today=today, filename=path.name)
+            out.append(ParsedFile(path, form))
+    return out

@@ -1,0 +1,401 @@
+"""Parsing untrusted bytes in a persistent worker process under a memory limit and a per-document timeout.
+
+A decompression bomb, a self-referencing XObject or a parser bug must cost one document, not the
+daily run: the worker runs ``parse_document`` under ``RLIMIT_AS``; the parent waits at most
+``timeout`` seconds for each answer, kills a worker that overruns or dies, and starts a fresh one
+for the next document. The worker stays up between documents, so the price is one pipe round trip,
+not an interpreter start. Answers come back as JSON, not pickle: a worker that hostile input might
+have subverted cannot make the parent run code by answering.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from extranet_intake.parsers.result import Channel, Issue, Method, OcrSettings, ParsedForm, SignatureVerdict
+from extranet_intake.parsers.stack import PageKind, Part
+
+__all__ = ["SandboxedParser"]
+
+_LEN = struct.Struct(">Q")
+_MAX_ANSWER = 16 * 1024 * 1024
+#: a stack's split may take this many times one document's time (every page's footer may be OCR'd)
+SPLIT_TIMEOUT_FACTOR = 4
+#: how long a worker whose pipe broke may take to exit before it is killed
+_EXIT_WAIT_SECONDS = 2.0
+
+
+class SandboxedParser:
+    """``parse(data, today=…)`` in a worker process; every failure — timeout, memory, crash — is a coded rejection.
+
+    Not thread-safe: one instance per thread or worker of the daily run.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        memory_mb: int,
+        max_bytes: int,
+        ocr: OcrSettings | None = None,
+        trusted_roots: Sequence[bytes] = (),
+    ) -> None:
+        self.timeout = timeout
+        #: the certificates digital signatures must chain up to, handed to the worker with each document
+        self.trusted_roots = tuple(trusted_roots)
+        self.memory_mb = memory_mb
+        self.max_bytes = max_bytes
+        self.ocr = ocr or OcrSettings()
+        self._proc: subprocess.Popen[bytes] | None = None
+        #: how many workers were started (1 + restarts), for the run report and the tests
+        self.started = 0
+
+    # ----------------------------------------------------------------------------- lifecycle
+    def __enter__(self) -> SandboxedParser:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker (EOF on its input, then a kill if it does not leave)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            proc.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
+        finally:
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+    def _worker(self) -> subprocess.Popen[bytes]:
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc
+        self.close()
+        root = str(Path(__file__).resolve().parents[1])
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p),
+            # native thread pools reserve address space per thread: one thread keeps RLIMIT_AS meaningful
+            "OMP_THREAD_LIMIT": "1",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "extranet_intake.parsers.sandbox", str(self.memory_mb)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            close_fds=True,
+        )
+        self.started += 1
+        return self._proc
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
+
+    # ----------------------------------------------------------------------------- parsing
+    def parse(self, data: bytes, *, today: date, filename: str | None = None) -> ParsedForm:
+        sha = hashlib.sha256(data).hexdigest()
+        if len(data) > self.max_bytes:
+            # refused before a single byte reaches a parser
+            return ParsedForm.reject(
+                "file-too-large", f"the file is {len(data)} bytes; the limit is {self.max_bytes}", sha256=sha
+            )
+        answer = self._ask(
+            {
+                "today": today.isoformat(),
+                "filename": filename,
+                "ocr": dataclasses.asdict(self.ocr),
+                "trusted_roots": [base64.b64encode(r).decode("ascii") for r in self.trusted_roots],
+            },
+            data,
+            sha=sha,
+            max_answer=_MAX_ANSWER,
+            timeout=self.timeout,
+        )
+        if isinstance(answer, ParsedForm):
+            return answer
+        try:
+            parsed = _from_dict(answer)
+        except (ValueError, KeyError, TypeError):
+            return self._died(sha)
+        if parsed.rejected and parsed.errors and parsed.errors[0].code in ("parse-memory", "hostile-structure"):
+            # the worker survived, but its heap may be fragmented or its state odd: start clean
+            self._kill()
+        return parsed
+
+    def split(self, data: bytes) -> list[Part] | Issue:
+        """The forms of a stack (``parsers.stack.split_stack``) read in the worker: ``[]`` when the
+        document is no stack, an ``Issue`` when it cannot be split (too many pages, timeout, memory)."""
+        sha = hashlib.sha256(data).hexdigest()
+        if len(data) > self.max_bytes or b"%PDF-" not in data[:1024]:
+            return []  # parse() gives the refusal; only a PDF can be a stack
+        # the parts are the stack's pages again (base64): their answer may be larger than a form's
+        # a stack is many pages, each maybe OCR'd (its footer): more time than one form, still bounded
+        answer = self._ask(
+            {"op": "split", "ocr": dataclasses.asdict(self.ocr)},
+            data,
+            sha=sha,
+            max_answer=max(_MAX_ANSWER, 2 * len(data) + (1 << 20)),
+            timeout=self.timeout * SPLIT_TIMEOUT_FACTOR,
+        )
+        if isinstance(answer, ParsedForm):
+            return answer.errors[0]
+        try:
+            if "error" in answer:
+                return _issue(answer["error"])
+            return [
+                Part(
+                    int(p["first"]),
+                    int(p["last"]),
+                    PageKind(p["kind"]),
+                    None if p["form_id"] is None else str(p["form_id"]),
+                    bool(p["rotated"]),
+                    base64.b64decode(p["data"], validate=True),
+                )
+                for p in answer["parts"]
+            ]
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            self._kill()
+            return Issue("hostile-structure", "the stack splitter's answer cannot be read")
+
+    def _ask(
+        self, header: dict[str, Any], data: bytes, *, sha: str, max_answer: int, timeout: float
+    ) -> dict[str, Any] | ParsedForm:
+        """One request to the worker; its JSON answer, or the coded rejection of a worker that failed."""
+        proc = self._worker()
+        head = json.dumps(header).encode()
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(_LEN.pack(len(head)) + head + _LEN.pack(len(data)))
+            proc.stdin.write(data)
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return self._died(sha)
+        assert proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        try:
+            size = _LEN.unpack(_read_exact(proc.stdout, _LEN.size, deadline))[0]
+            if size > max_answer:
+                # no form needs this much; the worker is stuck writing it: end it, never wait on it
+                self._kill()
+                return ParsedForm.reject(
+                    "hostile-structure",
+                    f"the parser's answer for this document is {size} bytes; the limit is {max_answer}",
+                    sha256=sha,
+                )
+            answer = json.loads(_read_exact(proc.stdout, size, deadline))
+        except TimeoutError:
+            self._kill()
+            return ParsedForm.reject(
+                "parse-timeout", f"reading the document took longer than {timeout:g} s", sha256=sha
+            )
+        except (EOFError, OSError, ValueError):
+            return self._died(sha)
+        if not isinstance(answer, dict):
+            return self._died(sha)
+        return answer
+
+    def _died(self, sha: str) -> ParsedForm:
+        proc = self._proc
+        try:
+            # its exit tells why; a worker still alive (blocked writing, say) is ended, not waited on
+            code = proc.wait(timeout=_EXIT_WAIT_SECONDS) if proc is not None else None
+        except subprocess.TimeoutExpired:
+            code = None
+        self._kill()
+        if code in (-signal.SIGKILL, -signal.SIGABRT, 3):
+            # killed by the kernel for memory, a native library aborting on a failed allocation, or our own
+            # MemoryError exit
+            return ParsedForm.reject(
+                "parse-memory", "reading the document exhausted the parser's memory limit", sha256=sha
+            )
+        return ParsedForm.reject("hostile-structure", f"the parser stopped on this document (exit {code})", sha256=sha)
+
+
+def _read_exact(stream: IO[bytes], size: int, deadline: float) -> bytes:
+    fd = stream.fileno()
+    chunks: list[bytes] = []
+    left = size
+    while left:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            raise TimeoutError
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _issue(d: dict[str, Any]) -> Issue:
+    return Issue(str(d["code"]), str(d["message"]), None if d.get("field") is None else str(d["field"]))
+
+
+def _from_dict(d: dict[str, Any]) -> ParsedForm:
+    values = d.get("error_values") or []
+    errors = [_issue(i) for i in d.get("errors") or ()]
+    errors = [
+        dataclasses.replace(e, value=str(v)) if v is not None else e
+        for e, v in zip(errors, [*values, *([None] * len(errors))], strict=False)
+    ]
+    return ParsedForm(
+        form_id=d.get("form_id"),
+        version=d.get("version"),
+        language=d.get("language"),
+        method=Method(d["method"]) if d.get("method") else None,
+        fields=dict(d.get("fields") or {}),
+        confidence={str(k): float(v) for k, v in (d.get("confidence") or {}).items()},
+        errors=tuple(errors),
+        warnings=tuple(_issue(i) for i in d.get("warnings") or ()),
+        rejected=bool(d.get("rejected")),
+        sha256=d.get("sha256"),
+        channel=Channel(d["channel"]) if d.get("channel") else None,
+        signatures=tuple(SignatureVerdict.from_dict(v) for v in d.get("signatures") or ()),
+    )
+
+
+# --------------------------------------------------------------------------------- the worker
+
+
+def _serve(memory_mb: int) -> None:
+    import contextlib
+    import importlib
+    import resource
+
+    from extranet_intake.parsers.document import (
+        parse_document,  # import before the limit: libraries are not the input's cost
+    )
+    from extranet_intake.parsers.stack import split_stack
+
+    del split_stack  # imported for its libraries (pypdf writer, pypdfium2), before the limit
+
+    with contextlib.suppress(ImportError):
+        importlib.import_module("extranet_intake.parsers.ocr")  # image libraries map a lot of address space at import
+
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # hostile files make pypdf/pdfminer log thousands of complaints: nobody reads a worker's stderr
+    logging.disable(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        head = inp.read(_LEN.size)
+        if len(head) < _LEN.size:
+            return
+        header = json.loads(inp.read(_LEN.unpack(head)[0]))
+        size = _LEN.unpack(inp.read(_LEN.size))[0]
+        data = inp.read(size)
+        if header.get("op") == "split":
+            answer = _split(data, OcrSettings(**header["ocr"]))
+            del data
+            out.write(_LEN.pack(len(answer)) + answer)
+            out.flush()
+            continue
+        try:
+            parsed = parse_document(
+                data,
+                today=date.fromisoformat(header["today"]),
+                filename=header["filename"],
+                ocr=OcrSettings(**header["ocr"]),
+                trusted_roots=[base64.b64decode(r) for r in header.get("trusted_roots") or ()],
+            )
+            # the values as read of refused fields travel beside the issues (not part of their output)
+            answer = json.dumps({**parsed.as_dict(), "error_values": [e.value for e in parsed.errors]}).encode()
+        except MemoryError:
+            answer = json.dumps(
+                ParsedForm.reject("parse-memory", "reading the document exhausted the parser's memory limit").as_dict()
+            ).encode()
+        except Exception as exc:  # a parser bug is this document's failure, not the run's
+            answer = json.dumps(
+                ParsedForm.reject(
+                    "hostile-structure", f"the parser failed on this document: {type(exc).__name__}"
+                ).as_dict()
+            ).encode()
+        del data
+        out.write(_LEN.pack(len(answer)) + answer)
+        out.flush()
+
+
+def _split(data: bytes, ocr: OcrSettings) -> bytes:
+    """The worker's side of ``SandboxedParser.split``: the parts as JSON, or the coded reason there are none."""
+    from extranet_intake.errors import ParseError
+    from extranet_intake.parsers.stack import split_stack
+
+    try:
+        parts = split_stack(data, page_timeout=ocr.page_timeout)
+        return json.dumps(
+            {
+                "parts": [
+                    {
+                        "first": p.first,
+                        "last": p.last,
+                        "kind": p.kind.value,
+                        "form_id": p.form_id,
+                        "rotated": p.rotated,
+                        "data": base64.b64encode(p.data).decode("ascii"),
+                    }
+                    for p in parts
+                ]
+            }
+        ).encode()
+    except ParseError as exc:
+        return json.dumps({"error": {"code": exc.code, "message": exc.message}}).encode()
+    except MemoryError:
+        return json.dumps(
+            {"error": {"code": "parse-memory", "message": "splitting the stack exhausted the parser's memory limit"}}
+        ).encode()
+    except Exception as exc:  # a splitter bug is this document's failure, not the run's
+        return json.dumps(
+            {
+                "error": {
+                    "code": "hostile-structure",
+                    "message": f"the stack splitter failed on this document: {type(exc).__name__}",
+                }
+            }
+        ).encode()
+
+
+if __name__ == "__main__":
+    try:
+        _serve(int(sys.argv[1]))
+    except MemoryError:
+        sys.exit(3)

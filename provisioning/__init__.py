@@ -1,3 +1,0 @@
-"""The provisioning layer: dossier rules, plans, their application, review."""
-
-import parsers  # noqa: F401 - first: it pins openpyxl's XML writer before any openpyxl import
