@@ -703,7 +703,7 @@ class _Writer:
         self.attempts = attempts
         self.queue: queue.Queue[tuple[list[int], FetchReply] | None] = queue.Queue(maxsize=1)
         self.failure: BaseException | None = None
-        self.thread = threading.Thread(target=self._work, name="imap-store", daemon=True)
+        self.thread = threading.Thread(target=self._work, name="imap store writer", daemon=True)
         self.thread.start()
 
     def __enter__(self) -> _Writer:
