@@ -7,7 +7,7 @@ import itertools
 import json
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -159,7 +159,7 @@ def dry_run(cfg: Config, *, reporter: Reporter, clock: Clock = utc_now) -> RunRe
                     for part in parts:
                         if part.provenance.sha256 not in done:
                             fresh.setdefault(part.provenance.sha256, part)
-                    queue = sorted(fresh.values(), key=lambda c: _utc(c.provenance.received_at))
+                    queue = sorted(fresh.values(), key=lambda c: c.provenance.received_at)
                     if not queue:
                         break
             session.rollback()
@@ -269,10 +269,6 @@ _Order = tuple[datetime, int, int]
 _STORED, _STAGE1, _STAGE2 = 0, 1, 2
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 class _Planned:
     """The documents a run would parse next, in its order: what is stored and pending, then what stage 1
     would store and stage 2 (``ingest.explode_messages``) would take out of the messages."""
@@ -309,13 +305,13 @@ class _Planned:
         pending = pending_documents(session)
         for doc in pending:
             self.offer(
-                (_utc(doc.arrival.received_at), _STORED, doc.arrival.id or 0), doc.arrival, self.store.open(doc.sha256)
+                (doc.arrival.received_at, _STORED, doc.arrival.id or 0), doc.arrival, self.store.open(doc.sha256)
             )
         messages = self._stored_messages()
         new = [(item, sha256_of(item.data)) for item in peeked.items]
         known = known_messages(session, [sha for item, sha in new if item.is_message], channel=Channel.EMAIL)
         for item, sha in new:
-            order = (_utc(item.received_at), _STAGE1, next(self.seq))
+            order = (item.received_at, _STAGE1, next(self.seq))
             if not item.is_message:
                 self.offer(
                     order,
@@ -385,7 +381,7 @@ class _Planned:
             except StoreError as exc:
                 self.refuse(arrivals[0].source, exc.code, sha)
                 continue
-            found.append(((_utc(arrivals[0].received_at), _STORED, arrivals[0].id or 0), sha, raw, arrivals))
+            found.append(((arrivals[0].received_at, _STORED, arrivals[0].id or 0), sha, raw, arrivals))
         return found
 
     def _explode(self, sha: str, raw: bytes, messages: list[Arrival]) -> None:
@@ -397,7 +393,7 @@ class _Planned:
         common = message_facts(one, trust=self.cfg.trust)
         for message in messages:
             for att, row in attachment_rows(one, message, common):
-                self.offer((_utc(message.received_at), _STAGE2, next(self.seq)), Arrival(**row), att.data)
+                self.offer((message.received_at, _STAGE2, next(self.seq)), Arrival(**row), att.data)
 
 
 # ------------------------------------------------------------------------------------------ status
