@@ -29,8 +29,8 @@ from extranet_intake.parsers.result import FieldValue
 from extranet_intake.provisioning.apply import Clock
 from extranet_intake.provisioning.approvals import ApprovalResult, add_approval
 from extranet_intake.provisioning.plan import MailIntent
+from extranet_intake.provisioning.policy import EXPIRY_WARNING_DAYS
 from extranet_intake.provisioning.review import reject as reject_item
-from extranet_intake.provisioning.rules import EXPIRY_WARNING_DAYS
 from extranet_intake.provisioning.service import SYSTEM_ACTOR, Decision, run_expiries
 
 __all__ = ["Decided", "Mails", "approve", "commit_decision", "expire", "reject"]
