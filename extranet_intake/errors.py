@@ -21,6 +21,7 @@ __all__ = [
     "SourceError",
     "StaffError",
     "StoreError",
+    "driver_failure",
 ]
 
 
@@ -86,6 +87,36 @@ class DatabaseError(IntakeError):
     """
 
     exit_code = 2
+
+
+#: words in a driver's message meaning another process holds the lock (SQLite, PostgreSQL)
+_LOCKED_MARKERS = (
+    "database is locked",
+    "database table is locked",
+    "lock timeout",
+    "could not obtain lock",
+    "canceling statement due to lock timeout",
+)
+#: sqlite3 also calls these an OperationalError: a schema problem, not an unreachable database
+_SCHEMA_MARKERS = ("no such table", "no such column", "syntax error")
+
+
+def driver_failure(kind: str, message: str, *, url: str = "", lost: bool = False) -> DatabaseError | None:
+    """The coded error for a database driver's failure that a person acts on; None for anything else.
+
+    ``kind`` is the driver exception's class name (``OperationalError`` …), ``message`` its text, ``url``
+    where (without its password), ``lost`` whether the connection was found dead. Shared by the
+    SQLAlchemy engines and the bare read-only connections so that both say the same (docs/operations.md).
+    """
+    text = message.strip()
+    first = text.splitlines()[0][:300] if text else kind
+    where = {"url": url} if url else {}
+    if any(m in text.lower() for m in _LOCKED_MARKERS):
+        return DatabaseError("database-locked", f"the database stayed locked by another process: {first}", **where)
+    schema = any(m in text.lower() for m in _SCHEMA_MARKERS)
+    if (kind in ("OperationalError", "InterfaceError") and not schema) or lost:
+        return DatabaseError("database-unreachable", f"cannot use the database: {first}", **where)
+    return None
 
 
 class StaffError(IntakeError):

@@ -25,8 +25,10 @@ __all__ = [
     "alembic_config",
     "check_schema",
     "head_revision",
+    "judge_revision",
     "load_all_models",
     "migrate",
+    "missing_database",
     "open_engine",
     "schema_revision",
     "upgrade",
@@ -125,15 +127,19 @@ def migrate(url: str) -> None:
     upgrade(url)
 
 
+def missing_database(path: Path) -> ConfigError:
+    """The refusal for an SQLite database file that does not exist (yet)."""
+    message = f"no database at {path}: run `extranet-intake init` first"
+    return ConfigError("database-missing", message, key="database.url")
+
+
 def open_engine(url: str) -> Engine:
     """An engine on ``url`` whose schema is at this program's head (checked, never migrated here)."""
     from extranet_intake.provisioning.engines import make_engine
 
     path = _sqlite_file(url)
     if path is not None and not path.exists():
-        raise ConfigError(
-            "database-missing", f"no database at {path}: run `extranet-intake init` first", key="database.url"
-        )
+        raise missing_database(path)
     engine = make_engine(url)
     try:
         check_schema(engine)
@@ -159,11 +165,14 @@ def schema_revision(engine: Engine) -> str | None:
 
 def check_schema(engine: Engine) -> None:
     """Refuse (exit 2) a database whose schema is not at this program's head."""
-    found = schema_revision(engine)
+    judge_revision(schema_revision(engine), engine.url.render_as_string(hide_password=True))
+
+
+def judge_revision(found: str | None, url: str) -> None:
+    """Refuse (exit 2) the schema revision ``found`` in the database at ``url`` unless it is this program's head."""
     chain = migration_chain()
     if found == chain[-1]:
         return
-    url = engine.url.render_as_string(hide_password=True)
     if found is None or found in chain:
         raise ConfigError(
             "database-schema-outdated",

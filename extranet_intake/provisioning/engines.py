@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from extranet_intake.errors import DatabaseError
+from extranet_intake.errors import DatabaseError, driver_failure
 
 __all__ = ["as_database_error", "create_schema", "is_sqlite", "load_models", "make_engine", "writer"]
 
@@ -89,15 +89,6 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
 
 
-_LOCKED_MARKERS = (
-    "database is locked",
-    "database table is locked",
-    "lock timeout",
-    "could not obtain lock",
-    "canceling statement due to lock timeout",
-)
-
-
 def as_database_error(exc: BaseException, *, url: str = "") -> DatabaseError | None:
     """The coded error for a database that cannot be reached or stays locked; None for anything else.
 
@@ -108,17 +99,12 @@ def as_database_error(exc: BaseException, *, url: str = "") -> DatabaseError | N
     if not isinstance(exc, SQLAlchemyError):
         return None
     orig = exc.orig if isinstance(exc, DBAPIError) else None
-    text = str(orig if orig is not None else exc).strip()
-    first = text.splitlines()[0][:300] if text else type(exc).__name__
-    where = {"url": make_url(url).render_as_string(hide_password=True)} if url else {}
-    if any(m in text.lower() for m in _LOCKED_MARKERS):
-        return DatabaseError("database-locked", f"the database stayed locked by another process: {first}", **where)
-    name = type(orig).__name__ if orig is not None else type(exc).__name__
-    # sqlite3 also calls a missing table or a syntax error an OperationalError: those are not "unreachable"
-    schema = any(m in text.lower() for m in ("no such table", "no such column", "syntax error"))
-    if (name in ("OperationalError", "InterfaceError") and not schema) or getattr(exc, "connection_invalidated", False):
-        return DatabaseError("database-unreachable", f"cannot use the database: {first}", **where)
-    return None
+    return driver_failure(
+        type(orig).__name__ if orig is not None else type(exc).__name__,
+        str(orig if orig is not None else exc),
+        url=make_url(url).render_as_string(hide_password=True) if url else "",
+        lost=bool(getattr(exc, "connection_invalidated", False)),
+    )
 
 
 def load_models(modules: tuple[str, ...] = _PROVISIONING_MODELS) -> None:

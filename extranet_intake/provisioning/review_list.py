@@ -1,26 +1,27 @@
-"""The review queue as `review list` reads it: SQLAlchemy Core over lightweight table definitions.
+"""The review queue as `review list` reads it: one SELECT, on the bare driver or inside a session.
 
 A read-only command pays for what it imports before it prints a line (docs/operations.md, "Start-up
-time"): this module imports SQLAlchemy Core only — not SQLModel, pydantic or the ORM models of
-:mod:`provisioning.models` — so that `review list` stays within its start-up budget. The table
-definitions below name only the columns read here; the tables themselves are defined (and migrated)
-by :mod:`provisioning.models`, and a test checks that these columns match theirs.
+time"): this module imports neither SQLAlchemy, SQLModel, pydantic nor the ORM models of
+:mod:`provisioning.models`, so that `review list` stays within its start-up budget. Its SQL names
+only the columns read here (``REVIEW_COLUMNS``, ``DOSSIER_COLUMNS``); the tables themselves are
+defined (and migrated) by :mod:`provisioning.models`, and a test checks that these columns are theirs.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, column, select, table
+from extranet_intake.provisioning.raw_sql import Reader, as_utc, reader_of
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
-__all__ = ["DOSSIER_FORM", "REVIEW_ITEM", "ReviewStatus", "ReviewView", "list_reviews"]
+__all__ = ["DOSSIER_COLUMNS", "REVIEW_COLUMNS", "ReviewStatus", "ReviewView", "list_reviews", "read_reviews"]
 
 
 class ReviewStatus(StrEnum):
@@ -31,22 +32,21 @@ class ReviewStatus(StrEnum):
     REJECTED = "rejected"
 
 
-#: the columns of ``review_item`` a listing reads (the table: provisioning.models.ReviewItem)
-REVIEW_ITEM = table(
-    "review_item",
-    column("id", Integer),
-    column("status", String),
-    column("form_id", String),
-    column("enterprise_number", String),
-    column("reasons", JSON),
-    column("created_at", DateTime),
-    column("document_sha256", String),
-    column("decided_by", String),
-    column("decided_at", DateTime),
-    column("decision_reason", String),
+#: the columns of ``review_item`` a listing reads, in ReviewView's order (the table: provisioning.models.ReviewItem)
+REVIEW_COLUMNS = (
+    "id",
+    "status",
+    "form_id",
+    "enterprise_number",
+    "reasons",
+    "created_at",
+    "document_sha256",
+    "decided_by",
+    "decided_at",
+    "decision_reason",
 )
 #: the columns of ``dossier_form`` a listing reads (the table: provisioning.models.DossierForm)
-DOSSIER_FORM = table("dossier_form", column("sha256", String), column("channel", String), column("sender", String))
+DOSSIER_COLUMNS = ("channel", "sender")
 
 
 @dataclass(frozen=True)
@@ -74,57 +74,51 @@ class ReviewView:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time we store is UTC. The models' ``UTCDateTime`` column
-    type does this for every other read, but this listing runs without SQLModel (docs/operations.md,
-    "Start-up time"), so its light columns carry no such type."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def list_reviews(
     conn: Connection | Session, *, status: ReviewStatus | None = ReviewStatus.OPEN, org: str | None = None
 ) -> list[ReviewView]:
-    """The queue, oldest first (``status=None``: every item ever queued), without the items' values."""
-    r, d = REVIEW_ITEM, DOSSIER_FORM
-    query = (
-        select(
-            r.c.id,
-            r.c.status,
-            r.c.form_id,
-            r.c.enterprise_number,
-            r.c.reasons,
-            r.c.created_at,
-            r.c.document_sha256,
-            r.c.decided_by,
-            r.c.decided_at,
-            r.c.decision_reason,
-            d.c.channel,
-            d.c.sender,
-        )
-        .select_from(r.outerjoin(d, d.c.sha256 == r.c.document_sha256))
-        .order_by(r.c.id)
-    )
+    """The queue, oldest first (``status=None``: every item ever queued), without the items' values.
+
+    On an ORM session its pending changes count, as its own queries autoflush them."""
+    return read_reviews(reader_of(conn), status=status, org=org)
+
+
+def read_reviews(
+    db: Reader, *, status: ReviewStatus | None = ReviewStatus.OPEN, org: str | None = None
+) -> list[ReviewView]:
+    """:func:`list_reviews` on any reader (a bare read-only connection: intake.readonly_db)."""
+    columns = ", ".join([*(f"r.{c}" for c in REVIEW_COLUMNS), *(f"d.{c}" for c in DOSSIER_COLUMNS)])
+    where, params = [], {}
     if status is not None:
-        query = query.where(r.c.status == str(status))
+        where.append(f"r.status = {db.param('status')}")
+        params["status"] = str(status)
     if org:
-        query = query.where(r.c.enterprise_number == org)
-    flush = getattr(conn, "flush", None)
-    if flush is not None:  # an ORM session: its pending changes count, as its own queries autoflush them
-        flush()
-    return [
-        ReviewView(
-            id=row.id or 0,
-            status=str(row.status),
-            form_id=row.form_id,
-            enterprise_number=row.enterprise_number,
-            reasons=list(row.reasons or []),
-            created_at=_aware(row.created_at),
-            document_sha256=row.document_sha256,
-            channel=row.channel or "",
-            sender=row.sender,
-            decided_by=row.decided_by,
-            decided_at=_aware(row.decided_at) if row.decided_at else None,
-            decision_reason=row.decision_reason,
-        )
-        for row in conn.execute(query)
-    ]
+        where.append(f"r.enterprise_number = {db.param('org')}")
+        params["org"] = org
+    filters = f" WHERE {' AND '.join(where)}" if where else ""
+    # only constant column names and placeholders are written into the text; the values are parameters
+    joined = "review_item AS r LEFT OUTER JOIN dossier_form AS d ON d.sha256 = r.document_sha256"
+    sql = f"SELECT {columns} FROM {joined}{filters} ORDER BY r.id"  # noqa: S608
+    return [_view(row) for row in db.rows(sql, params)]
+
+
+def _view(row: Any) -> ReviewView:
+    (id_, status, form_id, en, reasons, created, sha, decided_by, decided_at, why, channel, sender) = row
+    if isinstance(reasons, str):  # SQLite keeps a JSON column as text; psycopg decodes it
+        reasons = json.loads(reasons)
+    created_at = as_utc(created)
+    assert created_at is not None  # NOT NULL
+    return ReviewView(
+        id=id_ or 0,
+        status=str(status),
+        form_id=form_id,
+        enterprise_number=en,
+        reasons=list(reasons or []),
+        created_at=created_at,
+        document_sha256=sha,
+        channel=channel or "",
+        sender=sender,
+        decided_by=decided_by,
+        decided_at=as_utc(decided_at),
+        decision_reason=why,
+    )

@@ -11,11 +11,12 @@ import typer
 
 from extranet_intake.intake.commands.options import ConfigOpt, JsonOpt, OrgOpt, config_from
 from extranet_intake.intake.database import open_engine
-from extranet_intake.provisioning.review_list import ReviewStatus, list_reviews
+from extranet_intake.provisioning.review_list import ReviewStatus, read_reviews
 from extranet_intake.reasons import CATALOGUE, describe, organisation_codes, reason_text, titles
 
-# `review list` imports SQLAlchemy Core only (docs/operations.md, "Start-up time"): SQLModel, the ORM models
-# and the decision machinery are imported by the commands that show or decide an item.
+# `review list` reads on the bare driver and imports no SQLAlchemy (docs/operations.md, "Start-up time"):
+# SQLAlchemy, SQLModel, the ORM models and the decision machinery are imported by the commands that show
+# or decide an item.
 if TYPE_CHECKING:
     from sqlmodel import Session
 
@@ -104,12 +105,10 @@ def review_list(
     config: ConfigOpt = None, as_json: JsonOpt = False, show_all: AllOpt = False, org: OrgOpt = None
 ) -> None:
     """The open review items, oldest first."""
-    engine = open_engine(config_from(config).database_url)
-    try:
-        with engine.connect() as conn:
-            items = list_reviews(conn, status=None if show_all else ReviewStatus.OPEN, org=org)
-    finally:
-        engine.dispose()
+    from extranet_intake.intake.readonly_db import reading  # the bare driver: no SQLAlchemy to import
+
+    with reading(config_from(config).database_url) as db:
+        items = read_reviews(db, status=None if show_all else ReviewStatus.OPEN, org=org)
     if as_json:
         typer.echo(json.dumps([_with_texts(i.as_dict()) for i in items], indent=2, ensure_ascii=False))
         return

@@ -1,7 +1,8 @@
-"""`review list` reads the queue in SQLAlchemy Core and imports no ORM (issue 14.16, start-up time).
+"""`review list` reads the queue on the bare driver and imports no SQLAlchemy (issue 14.16, start-up time).
 
-Its listing (provisioning.review_list) must read what the ORM models hold, and the command must not
-import SQLModel, the ORM, the models or Alembic: those cost most of its start-up (docs/operations.md).
+Its listing (provisioning.review_list) must read what the ORM models hold, the same whether it runs on
+the bare driver (intake.readonly_db) or inside a session, and the command must not import SQLAlchemy,
+SQLModel, the models or Alembic: those cost most of its start-up (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
+from extranet_intake.intake.readonly_db import reading, target_of
 from extranet_intake.provisioning.models import DossierForm, FormStatus, ReviewItem, ReviewStatus
 from extranet_intake.provisioning.review import show_review
-from extranet_intake.provisioning.review_list import DOSSIER_FORM, REVIEW_ITEM, list_reviews
+from extranet_intake.provisioning.review_list import DOSSIER_COLUMNS, REVIEW_COLUMNS, list_reviews, read_reviews
 
 ROOT = Path(__file__).resolve().parents[2]
 EN = "0812345603"
@@ -27,7 +29,7 @@ T1 = datetime(2026, 3, 3, 16, 45, tzinfo=UTC)
 #: modules whose import `review list` must not pay for
 HEAVY = (
     "sqlmodel",
-    "sqlalchemy.orm",
+    "sqlalchemy",
     "alembic",
     "extranet_intake.provisioning.models",
     "extranet_intake.provisioning.review",
@@ -76,21 +78,23 @@ def _seed(engine: sa.Engine) -> None:
         session.commit()
 
 
-def test_the_lightweight_columns_are_the_models_columns() -> None:
-    for light in (REVIEW_ITEM, DOSSIER_FORM):
-        table = SQLModel.metadata.tables[light.name]  # defined by provisioning.models (imported above)
-        for column in light.c:
-            assert column.name in table.c, (light.name, column.name)
-            # the type's family (String, Integer, JSON, DateTime …), whatever the model wraps it in
-            assert column.type._type_affinity is table.c[column.name].type._type_affinity, (light.name, column.name)
+def test_the_listed_columns_are_the_models_columns() -> None:
+    for name, columns in (("review_item", REVIEW_COLUMNS), ("dossier_form", DOSSIER_COLUMNS)):
+        table = SQLModel.metadata.tables[name]  # defined by provisioning.models (imported above)
+        for column in columns:
+            assert column in table.c, (name, column)
 
 
-def test_the_core_listing_reads_what_the_orm_reads(engine: sa.Engine) -> None:
+def test_the_bare_listing_reads_what_the_orm_reads(engine: sa.Engine, db_url: str) -> None:
     _seed(engine)
-    with engine.connect() as conn:
-        every = list_reviews(conn, status=None)
-        open_ = list_reviews(conn)
-        assert list_reviews(conn, status=None, org="0456789133") == []
+    assert target_of(db_url) is not None  # the bare driver, not the SQLAlchemy fallback
+    with reading(db_url) as db:
+        every = read_reviews(db, status=None)
+        open_ = read_reviews(db)
+        assert read_reviews(db, status=None, org="0456789133") == []
+        assert [v.id for v in read_reviews(db, status=None, org=EN)] == [v.id for v in every]
+    with engine.connect() as conn:  # the same SQL on an SQLAlchemy connection reads the same
+        assert list_reviews(conn, status=None) == every
     assert [v.id for v in open_] == [every[0].id]
     assert [v.status for v in every] == ["open", "rejected"]
     with Session(engine) as session:
@@ -181,3 +185,19 @@ def test_review_list_imports_no_orm_no_models_no_alembic(tmp_path: Path, db_url:
             assert [i["status"] for i in json.loads("\n".join(output))] == ["open", "rejected"]
         else:
             assert sum("EAP-USR" in line for line in output) == 1, output
+
+
+def test_a_url_the_bare_path_does_not_open_is_read_through_sqlalchemy(engine: sa.Engine, db_url: str) -> None:
+    _seed(engine)
+    if not db_url.startswith("sqlite"):
+        # libpq takes any parameter of its own in the URL: still the bare driver, and it reads
+        url = db_url + ("&" if "?" in db_url else "?") + "application_name=intake-review-list"
+        assert target_of(url) is not None
+        with reading(url) as db:
+            assert [v.status for v in read_reviews(db, status=None)] == ["open", "rejected"]
+        return
+    url = f"{db_url}?check_same_thread=false"  # a pysqlite connect argument the bare path leaves to SQLAlchemy
+    assert target_of(url) is None
+    with reading(url) as fallback, reading(db_url) as bare:
+        assert read_reviews(fallback, status=None) == read_reviews(bare, status=None)
+        assert [v.status for v in read_reviews(fallback, status=None)] == ["open", "rejected"]
