@@ -1,12 +1,15 @@
 """Benchmark of the audit log: `audit verify` entries/s over a 100,000-entry chain on SQLite and PostgreSQL.
 
 Usage: .venv/bin/python bench/audit.py [--entries N] [--appends N] [--backend sqlite|postgresql ...]
+       .venv/bin/python bench/audit.py --scale [--pairs 5] [--backend …]
 
 For each backend it builds an N-entry chain (bulk insert of entries chained by the real code),
 times ``verify_chain`` and prints entries/s, with two floors measured on the same rows:
 * fetch floor — the raw driver reading the same columns, nothing else (verify cannot beat it);
 * hash floor — hashlib SHA-256 over the same canonical encodings, nothing else.
 It also times ``append_entry`` one entry per transaction (the way provisioning appends).
+``--scale`` (issue 15.10) verifies a 10,000- and a 100,000-entry chain in turn (A B A B …) and prints
+the cost per entry of each and the median ratio large/small (target ≤ 1.2).
 PostgreSQL: a throwaway database on 127.0.0.1:5432 (trust auth), dropped at the end.
 """
 
@@ -184,26 +187,94 @@ def run(name: str, url: str, entries: int, appends: int, hash_floor: float) -> N
     )
 
 
+def scale(name: str, urls: tuple[str, str], sizes: tuple[int, int], pairs: int) -> None:
+    """Issue 15.10: verify's cost per entry on a small and a large chain, interleaved (A B A B …).
+
+    Verify reads the chain in order and hashes each entry once, so its cost per entry must not grow
+    with the chain; the ratio printed is the median of the per-pair ratios large/small (target ≤ 1.2).
+    """
+    engines = []
+    for url, n in zip(urls, sizes, strict=True):
+        upgrade(url)
+        engine = make_engine(url)
+        _load(engine, n)
+        with engine.connect() as conn:
+            verify_chain(conn)  # warm the page cache
+        engines.append(engine)
+    try:
+        per_entry: list[list[float]] = [[], []]
+        for _ in range(pairs):
+            for i, (engine, n) in enumerate(zip(engines, sizes, strict=True)):
+                with engine.connect() as conn:
+                    report = verify_chain(conn)
+                if not report.ok or report.count != n:
+                    raise SystemExit(f"verify failed on the benchmark chain: {report.message}")
+                per_entry[i].append(report.seconds / n * 1e6)
+        ratios = [large / small for small, large in zip(*per_entry, strict=True)]
+    finally:
+        for engine in engines:
+            engine.dispose()
+    small, large = (statistics.median(x) for x in per_entry)
+    ratio = statistics.median(ratios)
+    print(
+        f"{name:<10} verify per entry: {sizes[0]:,} entries {small:.2f} µs, {sizes[1]:,} entries {large:.2f} µs "
+        f"→ ratio {ratio:.2f} (median of {pairs} interleaved pairs; "
+        f"target ≤ 1.2: {'met' if ratio <= 1.2 else 'NOT met'})"
+    )
+
+
+def _pg_databases(count: int) -> tuple[str, list[str]]:
+    """A user that can log in, and ``count`` new throwaway database names on 127.0.0.1:5432."""
+    user = "postgres"
+    try:
+        psycopg.connect(host=PG[0], port=PG[1], user=user, dbname="test", connect_timeout=5).close()
+    except psycopg.OperationalError:
+        user = getpass.getuser()
+    names = [f"bench_audit_{os.getpid()}_{uuid.uuid4().hex[:6]}" for _ in range(count)]
+    with psycopg.connect(host=PG[0], port=PG[1], user=user, dbname="test", autocommit=True) as admin:
+        for dbname in names:
+            admin.execute(f'CREATE DATABASE "{dbname}"')
+    return user, names
+
+
+def _pg_drop(user: str, names: list[str]) -> None:
+    with psycopg.connect(host=PG[0], port=PG[1], user=user, dbname="test", autocommit=True) as admin:
+        for dbname in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--appends", type=int, default=500)
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="verify's cost per entry on 10,000 against 100,000 entries, interleaved (issue 15.10)",
+    )
+    parser.add_argument("--pairs", type=int, default=5, help="pairs for --scale")
     args = parser.parse_args()
     backends = args.backend or ["sqlite", "postgresql"]
+    if args.scale:
+        sizes = (10_000, 100_000)
+        if "sqlite" in backends:
+            with tempfile.TemporaryDirectory() as tmp:
+                scale("sqlite", (f"sqlite:///{tmp}/small.db", f"sqlite:///{tmp}/large.db"), sizes, args.pairs)
+        if "postgresql" in backends:
+            user, names = _pg_databases(2)
+            try:
+                urls = tuple(f"postgresql+psycopg://{user}@{PG[0]}:{PG[1]}/{n}" for n in names)
+                scale("postgresql", (urls[0], urls[1]), sizes, args.pairs)
+            finally:
+                _pg_drop(user, names)
+        return
     hash_floor = _hash_floor(min(args.entries, 50_000))
     if "sqlite" in backends:
         with tempfile.TemporaryDirectory() as tmp:
             run("sqlite", f"sqlite:///{tmp}/bench.db", args.entries, args.appends, hash_floor)
     if "postgresql" in backends:
-        user = "postgres"
-        try:
-            psycopg.connect(host=PG[0], port=PG[1], user=user, dbname="test", connect_timeout=5).close()
-        except psycopg.OperationalError:
-            user = getpass.getuser()
-        dbname = f"bench_audit_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        with psycopg.connect(host=PG[0], port=PG[1], user=user, dbname="test", autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{dbname}"')
+        user, (dbname,) = _pg_databases(1)
         try:
             run(
                 "postgresql",
@@ -213,8 +284,7 @@ def main() -> None:
                 hash_floor,
             )
         finally:
-            with psycopg.connect(host=PG[0], port=PG[1], user=user, dbname="test", autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            _pg_drop(user, [dbname])
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ rounds; each figure is the median of its rounds, each ratio the median of its pe
 machine is shared). ``text via pdfplumber (before)`` is the text path with pdfplumber's words, as it
 was before PDFium read them (docs/forms.md): its ratio is to the text path. The sandbox line is the
 AcroForm files through ``SandboxedParser`` (worker process, RLIMIT_AS).
+
+``--scale [--pairs 3]`` (issue 15.10): the cost per file of 200 and of 2,000 files parsed through the
+sandbox as the run parses them, the two sets interleaved; target: large ≤ 1.2 × small.
 """
 
 from __future__ import annotations
@@ -98,12 +101,50 @@ def _rate(fn: Callable[[bytes], None], files: list[bytes]) -> float:
     return len(files) / (time.perf_counter() - start)
 
 
+def _distinct(files: list[bytes], n: int) -> list[bytes]:
+    """``n`` documents cycling through ``files``, each made distinct by a comment after its end (a new
+    SHA-256, the same parse), so that nothing can answer a repeat from a cache."""
+    return [files[i % len(files)] + f"\n% copy {i}\n".encode() for i in range(n)]
+
+
+def scale(pairs: int, sizes: tuple[int, int] = (200, 2000)) -> None:
+    """Issue 15.10: the cost per file of parsing 200 and 2,000 files as the run does (the sandboxed
+    worker; fillable and flattened forms alternating), the two sets interleaved (A B A B …)."""
+    fillable, flat, _ = _files(1)
+    mixed = [f for pair in zip(fillable, flat, strict=True) for f in pair]
+    sets = [_distinct(mixed, n) for n in sizes]
+    sandbox = SandboxedParser(timeout=30, memory_mb=1024, max_bytes=20 * 1024 * 1024)
+    try:
+        sandbox.parse(mixed[0], today=TODAY)
+        per_file: list[list[float]] = [[], []]
+        for _ in range(pairs):
+            for i, files in enumerate(sets):
+                start = time.perf_counter()
+                for data in files:
+                    sandbox.parse(data, today=TODAY)
+                per_file[i].append((time.perf_counter() - start) / len(files) * 1000)
+    finally:
+        sandbox.close()
+    ratio = statistics.median(large / small for small, large in zip(*per_file, strict=True))
+    small, large = (statistics.median(x) for x in per_file)
+    print(
+        f"parse per file through the sandbox: {sizes[0]:,} files {small:.2f} ms, {sizes[1]:,} files {large:.2f} ms "
+        f"→ ratio {ratio:.2f} (median of {pairs} interleaved pairs; target ≤ 1.2: "
+        f"{'met' if ratio <= 1.2 else 'NOT met'})"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--copies", type=int, default=4, help="copies of each form/language (6 files per copy)")
+    ap.add_argument("--scale", action="store_true", help="cost per file, 200 against 2,000 files (issue 15.10)")
+    ap.add_argument("--pairs", type=int, default=3, help="pairs for --scale")
     args = ap.parse_args()
     logging.disable(logging.CRITICAL)
+    if args.scale:
+        scale(args.pairs)
+        return
     fillable, flat, sheets = _files(args.copies)
     for fn, files in ((ours, fillable), (ours, flat), (ours, sheets)):  # warm imports and caches
         fn(files[0])
