@@ -30,6 +30,7 @@ T1 = datetime(2026, 3, 3, 16, 45, tzinfo=UTC)
 HEAVY = (
     "sqlmodel",
     "sqlalchemy",
+    "pydantic",  # typer 0.29 coerces every option through pydantic (pyproject.toml keeps it below)
     "alembic",
     "extranet_intake.provisioning.models",
     "extranet_intake.provisioning.review",
