@@ -161,8 +161,8 @@ def build(folder: Path, items: int, entries: int) -> tuple[str, int, str]:
     from sqlmodel import Session
 
     with Session(engine) as session:
-        add_staff(session, "rev", role=Role.REVIEWER, password=PASSWORD)
-        add_staff(session, "aud", role=Role.AUDITOR, password=PASSWORD)
+        add_staff(session, "rev", role=Role.REVIEWER, password=PASSWORD, actor="bench")
+        add_staff(session, "aud", role=Role.AUDITOR, password=PASSWORD, actor="bench")
         session.commit()
     engine.dispose()
     return url, int(item_id), _en(3)

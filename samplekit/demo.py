@@ -177,7 +177,7 @@ def _desk_ready(folder: Path, config: Path, database_url: str, secret_env: str, 
     try:
         with Session(engine) as session:
             accounts = [
-                (name, role, reset_staff_password(session, name))
+                (name, role, reset_staff_password(session, name, actor="demo"))
                 for name, role in (
                     (REVIEWER, "reviewer"),
                     (SECOND_REVIEWER, "reviewer"),

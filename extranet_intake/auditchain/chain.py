@@ -93,6 +93,11 @@ class AuditAction(StrEnum):
     STAFF_LOGIN = "staff_login"
     STAFF_LOGIN_FAILED = "staff_login_failed"
     STAFF_LOGOUT = "staff_logout"
+    #: a staff account created, disabled, given a new password or a new TOTP authenticator (by ``actor``)
+    STAFF_ADDED = "staff_added"
+    STAFF_DISABLED = "staff_disabled"
+    STAFF_PASSWORD_RESET = "staff_password_reset"  # noqa: S105 - an action's name, not a password
+    STAFF_TOTP_ENROLLED = "staff_totp_enrolled"
     # the yearly access review by each Master User (issue 18.2; provisioning/access_review.py)
     ACCESS_REVIEW_STARTED = "access_review_started"
     ACCESS_REVIEW_REQUESTED = "access_review_requested"

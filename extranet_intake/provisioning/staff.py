@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from extranet_intake.auditchain.chain import AuditAction, append_entry
 from extranet_intake.errors import StaffError
 from extranet_intake.provisioning.passwords import generate_password, hash_password, verify_password
 
@@ -140,9 +141,12 @@ def add_staff(
     email: str | None = None,
     oidc_subject: str | None = None,
     password: str | None = None,
+    actor: str,
     clock: Clock = _now,
 ) -> tuple[StaffAccount, str]:
-    """Create an account; returns it and its initial password (generated unless given), to be shown once."""
+    """Create an account; returns it and its initial password (generated unless given), to be shown once.
+
+    Audited as ``staff_added`` by ``actor`` (who gave the role: docs/audit.md), never with the password."""
     parsed = _check(name, str(role), language)
     plain = password if password is not None else generate_password(length=20)
     account = StaffAccount(
@@ -163,6 +167,14 @@ def add_staff(
         raise StaffError(
             "staff-name-taken", "a staff account with this name or OpenID subject exists", name=name
         ) from exc
+    _audit(
+        session,
+        AuditAction.STAFF_ADDED,
+        account,
+        actor=actor,
+        at=account.created_at,
+        details={"language": language, "email": account.email, "oidc": bool(account.oidc_subject)},
+    )
     return account, plain
 
 
@@ -212,33 +224,67 @@ def _end_all(session: Session, staff_id: int) -> None:
     session.execute(sa.delete(StaffSession).where(col(StaffSession.staff_id) == staff_id))
 
 
-def disable_staff(session: Session, name: str, *, clock: Clock = _now) -> StaffAccount:
-    """Disable an account and end its sessions at once."""
+def disable_staff(session: Session, name: str, *, actor: str, clock: Clock = _now) -> StaffAccount:
+    """Disable an account and end its sessions at once (audited as ``staff_disabled`` by ``actor``)."""
     account = _get(session, name)
     account.active = False
     account.disabled_at = clock()
     session.add(account)
     _end_all(session, account.id or 0)
+    _audit(session, AuditAction.STAFF_DISABLED, account, actor=actor, at=account.disabled_at)
     return account
 
 
-def reset_staff_password(session: Session, name: str, *, password: str | None = None) -> str:
-    """A new password (generated unless given), returned once; every session of the account ends."""
+def reset_staff_password(
+    session: Session, name: str, *, actor: str, password: str | None = None, clock: Clock = _now
+) -> str:
+    """A new password (generated unless given), returned once; every session of the account ends.
+
+    Audited as ``staff_password_reset`` by ``actor``, never with the password."""
     account = _get(session, name)
     plain = password if password is not None else generate_password(length=20)
     account.password_hash = hash_password(plain)
     session.add(account)
     _end_all(session, account.id or 0)
+    _audit(session, AuditAction.STAFF_PASSWORD_RESET, account, actor=actor, at=clock())
     return plain
 
 
-def enrol_totp(session: Session, name: str, *, issuer: str = "extranet-intake desk") -> str:
-    """Give the account a new TOTP secret; returns the otpauth:// URI (to show once, as text or QR code)."""
+def enrol_totp(
+    session: Session, name: str, *, actor: str, issuer: str = "extranet-intake desk", clock: Clock = _now
+) -> str:
+    """Give the account a new TOTP secret; returns the otpauth:// URI (to show once, as text or QR code).
+
+    Audited as ``staff_totp_enrolled`` by ``actor``, never with the secret."""
     account = _get(session, name)
     secret = pyotp.random_base32()
     account.totp_secret = secret
     session.add(account)
+    _audit(session, AuditAction.STAFF_TOTP_ENROLLED, account, actor=actor, at=clock())
     return pyotp.TOTP(secret).provisioning_uri(name=account.name, issuer_name=issuer)
+
+
+def _audit(
+    session: Session,
+    action: AuditAction,
+    account: StaffAccount,
+    *,
+    actor: str,
+    at: datetime,
+    details: dict[str, object] | None = None,
+) -> None:
+    """One audit entry for a change to a staff account: who (``actor``) did what to whom (``staff``)."""
+    append_entry(
+        session,
+        actor=actor,
+        action=action,
+        org=None,
+        login=None,
+        document_sha256=None,
+        reason=str(account.role),
+        details={"staff": account.name, "role": str(account.role), **(details or {})},
+        at=at,
+    )
 
 
 def authenticate(session: Session, name: str, password: str, totp: str | None = None) -> StaffAccount:

@@ -90,7 +90,7 @@ def signed_in(client: TestClient) -> bool:
 
 def create_staff(engine: sa.Engine, name: str, role: Role, **kw: Any) -> Staff:
     with Session(engine) as session:
-        account, _ = add_staff(session, name, role=role, password=kw.pop("password", PASSWORD), **kw)
+        account, _ = add_staff(session, name, role=role, password=kw.pop("password", PASSWORD), actor="os:ops", **kw)
         session.commit()
         return Staff.of(account)
 

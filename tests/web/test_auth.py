@@ -168,7 +168,7 @@ def test_disabled_staff_cannot_sign_in_and_loses_its_session(
 ) -> None:
     login_as(client, Role.REVIEWER, name="rita")
     with Session(web_engine) as session:
-        disable_staff(session, "rita")
+        disable_staff(session, "rita", actor="os:ops")
         session.commit()
     assert client.get("/").status_code == 302
     with make_client(web_app) as fresh:
@@ -228,7 +228,7 @@ def test_success_clears_the_name_counter(client: TestClient, web_engine: sa.Engi
 def test_totp_is_required_once_enrolled(client: TestClient, web_engine: sa.Engine) -> None:
     create_staff(web_engine, "rita", Role.REVIEWER)
     with Session(web_engine) as session:
-        uri = enrol_totp(session, "rita")
+        uri = enrol_totp(session, "rita", actor="os:ops")
         session.commit()
     secret = pyotp.parse_uri(uri).secret
     assert post_login(client, "rita").status_code == 401

@@ -126,7 +126,7 @@ def test_role_comes_from_the_claim_mapping(oidc_app: FastAPI, web_engine: sa.Eng
 def test_disabled_account_is_refused(oidc_app: FastAPI, web_engine: sa.Engine) -> None:
     create_staff(web_engine, "alice", Role.REVIEWER, email="alice@insurer.example")
     with Session(web_engine) as session:
-        disable_staff(session, "alice")
+        disable_staff(session, "alice", actor="os:ops")
         session.commit()
     with make_client(oidc_app) as client:
         assert _sign_in(client, "sub-alice").status_code == 403

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from typing import Annotated
 
@@ -33,6 +34,15 @@ def register(app: typer.Typer) -> None:
     app.add_typer(staff_app, name="staff")
 
 
+def _actor() -> str:
+    """Who changes staff accounts from the command line: the operating-system user, as ``os:NAME``
+    (a staff name cannot contain ``:``, so the audit log never mistakes one for the other)."""
+    try:
+        return f"os:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name in the environment or the password database
+        return "os:unknown"
+
+
 def _show_once(label: str, secret: str) -> None:
     # The person's own initial password (not an extranet credential): shown once on this terminal,
     # never stored in plain text, never logged.
@@ -54,7 +64,13 @@ def staff_add(
     try:
         with Session(engine) as session:
             account, password = add_staff(
-                session, name, role=role, display_name=display_name, language=language, email=email or None
+                session,
+                name,
+                role=role,
+                display_name=display_name,
+                language=language,
+                email=email or None,
+                actor=_actor(),
             )
             created = f"staff {account.name} ({account.role}) created"
             session.commit()
@@ -109,7 +125,7 @@ def staff_disable(name: NameArg, config: ConfigOpt = None) -> None:
     engine = open_engine(config_from(config).database_url)
     try:
         with Session(engine) as session:
-            disable_staff(session, name)
+            disable_staff(session, name, actor=_actor())
             session.commit()
     finally:
         engine.dispose()
@@ -122,7 +138,7 @@ def staff_reset(name: NameArg, config: ConfigOpt = None) -> None:
     engine = open_engine(config_from(config).database_url)
     try:
         with Session(engine) as session:
-            password = reset_staff_password(session, name)
+            password = reset_staff_password(session, name, actor=_actor())
             session.commit()
     finally:
         engine.dispose()
@@ -135,7 +151,7 @@ def staff_totp(name: NameArg, config: ConfigOpt = None) -> None:
     engine = open_engine(config_from(config).database_url)
     try:
         with Session(engine) as session:
-            uri = enrol_totp(session, name)
+            uri = enrol_totp(session, name, actor=_actor())
             session.commit()
     finally:
         engine.dispose()
