@@ -51,8 +51,21 @@ def review_queue(session: Session, *, now: datetime, filters: QueueFilter | None
     f = filters or QueueFilter()
     item, doc, org = ReviewItem.__table__, DossierForm.__table__, Organisation.__table__  # type: ignore[attr-defined]
     appr = ReviewApproval.__table__  # type: ignore[attr-defined]
-    # approvals per item: one grouped pass, not a subquery per row
-    counts = sa.select(appr.c.review_item_id, sa.func.count().label("n")).group_by(appr.c.review_item_id).subquery()
+    # approvals per item that still count, in grouped passes (not a subquery per row): those of the values
+    # the item's newest approval approved. An open item's values change only with an approval (a
+    # correction is its corrector's approval: provisioning.approvals.add_approval), so the newest one
+    # names today's values, and an approval of older values (before a correction) is stale.
+    newest = sa.select(sa.func.max(appr.c.id).label("id")).group_by(appr.c.review_item_id).subquery()
+    today = sa.select(appr.c.review_item_id, appr.c.values_sha256).join(newest, newest.c.id == appr.c.id).subquery()
+    counts = (
+        sa.select(appr.c.review_item_id, sa.func.count().label("n"))
+        .join(
+            today,
+            sa.and_(today.c.review_item_id == appr.c.review_item_id, today.c.values_sha256 == appr.c.values_sha256),
+        )
+        .group_by(appr.c.review_item_id)
+        .subquery()
+    )
     # before its agreement applies, an organisation is known only by the name on its forms (read in SQL:
     # decoding every item's fields would be most of the query's time)
     name = sa.func.coalesce(sa.func.nullif(org.c.name, ""), item.c.fields["org_name"].as_string(), "")

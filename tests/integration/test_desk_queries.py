@@ -66,9 +66,18 @@ def test_review_queue_filters_names_waiting_and_counts(engine: sa.Engine, tmp_pa
         assert all(
             reason in r.reasons for r in review_queue(session, now=later, filters=QueueFilter(reason=reason)).rows
         )
-        add_approval(session, page.rows[0].id, by="An", clock=clock, required=2)
+        add_approval(session, page.rows[0].id, by="An", clock=clock, required=3)
         session.commit()
         assert review_queue(session, now=later).rows[0].approvals == 1
+        # a correction makes An's approval stale: only Bo's (the corrector's) counts, as on the item's page
+        add_approval(
+            session, page.rows[0].id, by="Bo", clock=clock, required=3, corrections={"org_name": "Acme Belgium NV"}
+        )
+        session.commit()
+        assert review_queue(session, now=later).rows[0].approvals == 1
+        add_approval(session, page.rows[0].id, by="An", clock=clock, required=3)
+        session.commit()
+        assert review_queue(session, now=later).rows[0].approvals == 2
 
 
 def test_audit_pages_are_keyset_newest_first_and_filtered(engine: sa.Engine) -> None:
