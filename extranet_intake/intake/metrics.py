@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 from sqlmodel import Session
 
 from extranet_intake.auditchain.chain import AuditHead
-from extranet_intake.intake.monitor import WAITING, outbox_states
+from extranet_intake.intake.monitor import WAITING, outbox_states, overdue_access_reviews
 from extranet_intake.intake.store_tables import Document
 from extranet_intake.provisioning.models import ReviewItem, ReviewStatus
 
@@ -36,6 +36,7 @@ METRICS: Mapping[str, str] = {
     f"{_P}outbox_messages": "Outbox mails by state.",
     f"{_P}outbox_oldest_age_seconds": "Age of the oldest mail still waiting to leave, by state (queued, sending).",
     f"{_P}audit_head_seq": "Sequence number of the audit chain's last entry.",
+    f"{_P}access_reviews_overdue": "Organisations whose latest access review is past its due date, unanswered.",
     f"{_P}last_run_timestamp_seconds": "When the last run finished (Unix time).",
     f"{_P}last_run_duration_seconds": "How long the last run took.",
     f"{_P}last_run_ok": "1 when the last run ended without failures, else 0.",
@@ -81,6 +82,7 @@ def collect(session: Session, *, now: datetime, last_run: Mapping[str, Any] | No
 
     h = AuditHead.__table__  # type: ignore[attr-defined]
     _gauge(registry, f"{_P}audit_head_seq").set(c.execute(sa.select(sa.func.max(h.c.seq))).scalar() or 0)
+    _gauge(registry, f"{_P}access_reviews_overdue").set(len(overdue_access_reviews(session)))
 
     if last_run is not None:
         _last_run(registry, last_run)

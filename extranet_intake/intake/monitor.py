@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from extranet_intake.mailer.outbox import OutboxMessage, OutboxStatus
+from extranet_intake.provisioning.access_review import ReviewCampaign, ReviewOrg, ReviewState
 
 __all__ = [
     "UNSENT",
@@ -30,6 +31,7 @@ __all__ = [
     "outbox_alerts",
     "outbox_listing",
     "outbox_states",
+    "overdue_access_reviews",
 ]
 
 #: states of a mail that is still due to leave
@@ -121,6 +123,31 @@ def outbox_alerts(states: list[OutboxState], *, alert_after_minutes: float) -> l
                 }
             )
     return alerts
+
+
+def overdue_access_reviews(session: Session) -> list[dict[str, Any]]:
+    """Organisations whose latest access review is past its due date without an answer (docs/rules.md,
+    the yearly access review): the team's to chase. A later campaign's part replaces an earlier one's, and
+    an answer, even late, ends it."""
+    o, c = ReviewOrg.__table__, ReviewCampaign.__table__  # type: ignore[attr-defined]
+    latest = sa.select(sa.func.max(o.c.id).label("id")).group_by(o.c.enterprise_number).subquery()
+    rows = session.connection().execute(
+        sa.select(o.c.enterprise_number, o.c.campaign_id, c.c.due_date, o.c.overdue_at, o.c.suspended)
+        .join(latest, latest.c.id == o.c.id)
+        .join(c, c.c.id == o.c.campaign_id)
+        .where(o.c.state == ReviewState.OVERDUE.value)
+        .order_by(c.c.due_date, o.c.enterprise_number)
+    )
+    return [
+        {
+            "org": en,
+            "campaign": campaign,
+            "due_date": due.isoformat(),
+            "overdue_since": overdue_at.isoformat() if overdue_at else None,
+            "suspended": int(suspended or 0),
+        }
+        for en, campaign, due, overdue_at, suspended in rows
+    ]
 
 
 class OutboxOrder(StrEnum):

@@ -401,8 +401,9 @@ class _Planned:
 
 def status_of(cfg: Config, *, clock: Clock = utc_now) -> dict[str, Any]:
     """Last run (from its JSON report), open review items, outbox by status, documents not parsed yet,
-    and the alerts that make ``status`` exit 1 (last run failed, a mail waiting too long)."""
-    from extranet_intake.intake.monitor import Alert, outbox_alerts, outbox_states
+    organisations overdue with their access review, and the alerts that make ``status`` exit 1 (last
+    run failed, a mail waiting too long)."""
+    from extranet_intake.intake.monitor import Alert, outbox_alerts, outbox_states, overdue_access_reviews
 
     _require_database(cfg)
     reports = sorted(cfg.run.report_dir.glob("run-*.json")) if cfg.run.report_dir.is_dir() else []
@@ -437,6 +438,7 @@ def status_of(cfg: Config, *, clock: Clock = utc_now) -> dict[str, Any]:
             ).one()
             states = outbox_states(session, now=clock())
             people = mails_for_people(session, imap=cfg.sources.imap, maildir=cfg.sources.maildir)
+            overdue = overdue_access_reviews(session)
     finally:
         engine.dispose()
     alerts = []
@@ -456,6 +458,8 @@ def status_of(cfg: Config, *, clock: Clock = utc_now) -> dict[str, Any]:
         "outbox_states": [s.as_dict() for s in states],
         "documents_pending": int(pending),
         "for_people": [m.as_dict() for m in people],
+        # the team's to chase, shown but not an alert: nothing is wrong with the deployment
+        "access_reviews_overdue": overdue,
         "alerts": alerts,
         "ok": not alerts,
     }

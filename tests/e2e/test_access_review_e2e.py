@@ -10,10 +10,12 @@ from email.policy import SMTP
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import generate_latest
 from sqlmodel import Session
 
 from extranet_intake.intake.access_review import daily_review
 from extranet_intake.intake.config import load_config
+from extranet_intake.intake.metrics import collect
 from extranet_intake.provisioning.engines import make_engine
 from tests.e2e.test_run_e2e import REVIEWER, SECOND_REVIEWER, Deployment, _decide_reviews, _deliver
 from tests.fixtures.dovecot import ImapAccount
@@ -141,4 +143,16 @@ def test_one_campaign_over_the_samples(
     assert late["suspended"] == []  # suspend_overdue is off by default
     shown = json.loads(dep.cli("review-access", "status", "--json"))
     assert sorted(o["org"] for o in shown["overdue"]) == [second, third]
+    # ops sees them too: in `status` (not an alert: the deployment is fine) and as a metric
+    ops = json.loads(dep.cli("status", "--json"))
+    assert sorted(o["org"] for o in ops["access_reviews_overdue"]) == [second, third]
+    assert {o["due_date"] for o in ops["access_reviews_overdue"]} == {due.isoformat()}
+    assert not any(a["code"] == "access-review-overdue" for a in ops["alerts"])
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as session:
+            metrics = generate_latest(collect(session, now=datetime.now(UTC))).decode()
+    finally:
+        engine.dispose()
+    assert "extranet_intake_access_reviews_overdue 2.0" in metrics
     assert json.loads(dep.cli("audit", "verify", "--json"))["ok"] is True

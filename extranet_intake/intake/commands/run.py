@@ -175,6 +175,15 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
             )
     table.add_row("documents not parsed yet", str(data["documents_pending"]))
     table.add_row("mails for people", str(len(data["for_people"])))
+    overdue = data["access_reviews_overdue"]
+    table.add_row(
+        "access reviews overdue",
+        "none"
+        if not overdue
+        else f"{len(overdue)}: "
+        + ", ".join(f"{o['org']} (due {o['due_date']})" for o in overdue[:10])
+        + (" …" if len(overdue) > 10 else ""),
+    )
     console = Console()
     console.print(table)
     if data["for_people"]:
