@@ -136,6 +136,33 @@ _ENTRIES: tuple[Reason, ...] = (
         ),
     ),
     _entry(
+        "account-not-suspended",
+        _S,
+        en=(
+            "Account not suspended",
+            "Only a suspended account can be reinstated; a revoked or expired one needs a new fiche.",
+        ),
+        nl=(
+            "Account niet geschorst",
+            "Alleen een geschorste account kan opnieuw geactiveerd worden; "
+            "een ingetrokken of vervallen account vraagt een nieuwe fiche.",
+        ),
+        fr=(
+            "Compte non suspendu",
+            "Seul un compte suspendu peut être réactivé ; un compte retiré ou expiré demande une nouvelle fiche.",
+        ),
+    ),
+    _entry(
+        "reinstate-reason-missing",
+        _S,
+        en=("Reason missing", "Say why the account is reinstated: the reason is kept in the audit log."),
+        nl=("Reden ontbreekt", "Zeg waarom de account opnieuw geactiveerd wordt: de reden komt in het auditlogboek."),
+        fr=(
+            "Motif manquant",
+            "Indiquez pourquoi le compte est réactivé : le motif est conservé dans le journal d'audit.",
+        ),
+    ),
+    _entry(
         "account-not-found",
         _S,
         en=("Account not found", "No account with this login exists."),

@@ -107,6 +107,8 @@ class AuditAction(StrEnum):
     ACCESS_REVIEW_REPLY_REFUSED = "access_review_reply_refused"
     ACCESS_REVIEW_OVERDUE = "access_review_overdue"
     ACCOUNT_SUSPENDED = "account_suspended"
+    #: a suspended account made active again by a signed staff decision (``users reinstate``)
+    ACCOUNT_REINSTATED = "account_reinstated"
 
 
 class AuditEntry(SQLModel, table=True):

@@ -40,7 +40,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         "The yearly access review by each Master User: start a campaign, see where each organisation stands.",
     ),
     "orgs": (("views",), "Organisation dossiers: received, approved, rejected, missing, accounts."),
-    "users": (("views", "mail"), "Accounts of the new Extranet."),
+    "users": (("views", "mail", "accounts"), "Accounts of the new Extranet."),
     "audit": (("audit",), "The hash-chained provisioning log: list, verify, checkpoint, export, access."),
     "send": (("mail",), "Send every due mail of the outbox (SMTP, or .eml files in the embedded default)."),
     "outbox": (("outbox",), "The outgoing mails: queued, sending, sent, failed, refused."),

@@ -30,7 +30,8 @@ __all__ = [
     "with_confirmations",
 ]
 
-_STARTS = frozenset({AuditAction.ACCOUNT_CREATED, AuditAction.ACCOUNT_MODIFIED})
+# a reinstatement (users reinstate) opens the grant again, with the account's profile, scope and contracts
+_STARTS = frozenset({AuditAction.ACCOUNT_CREATED, AuditAction.ACCOUNT_MODIFIED, AuditAction.ACCOUNT_REINSTATED})
 # a suspension (access review not answered in time) ends the grant as well: a suspended login cannot sign in
 _ENDS = frozenset(
     {

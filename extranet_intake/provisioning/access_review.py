@@ -31,6 +31,7 @@ from extranet_intake.provisioning.models import (
     OrgStatus,
 )
 from extranet_intake.provisioning.plan import MailEvent, MailIntent, MailKind
+from extranet_intake.provisioning.rules import account_details
 
 __all__ = [
     "ANSWERED",
@@ -46,6 +47,7 @@ __all__ = [
     "new_review_code",
     "record_answer",
     "record_refusal",
+    "reinstate_account",
     "review_status",
     "start_campaign",
     "tick",
@@ -526,3 +528,45 @@ def review_status(session: Session, *, campaign: int | None = None) -> dict[str,
         )
     overdue = [o for c in out for o in c["organisations"] if o["state"] == ReviewState.OVERDUE.value]
     return {"campaigns": out, "overdue": overdue}
+
+
+def reinstate_account(
+    session: Session, login: str, *, by: str, reason: str, now: datetime, signed: dict[str, str] | None = None
+) -> Account:
+    """Make a suspended account active again: a person's decision (docs/rules.md, the yearly access review).
+
+    ``by`` is the staff member who decided (the caller checked the account is active), ``reason`` why
+    (kept in the audit log). The entry ``account_reinstated`` carries the account's profile, scope and
+    contracts, so that ``audit access`` counts the grant again from this moment. Only a suspended
+    account can be reinstated: a revoked or expired one needs a new user fiche.
+    """
+    account = session.get(Account, login)
+    if account is None:
+        raise ProvisioningError("account-not-found", f"no account {login}", login=login[:80])
+    if account.status != AccountStatus.SUSPENDED:
+        raise ProvisioningError(
+            "account-not-suspended",
+            f"account {login} is {account.status}: only a suspended account can be reinstated",
+            login=login,
+            status=str(account.status),
+        )
+    if not reason.strip():
+        raise ProvisioningError("reinstate-reason-missing", "say why the account is reinstated (--reason)")
+    contracts = [
+        c.contract_number for c in session.exec(select(AccountContract).where(col(AccountContract.login) == login))
+    ]
+    account.status = AccountStatus.ACTIVE
+    account.updated_at = now
+    session.add(account)
+    append_entry(
+        session,
+        actor=by,
+        action=AuditAction.ACCOUNT_REINSTATED,
+        org=account.enterprise_number,
+        login=login,
+        document_sha256=None,
+        reason=reason.strip()[:500],
+        details={**account_details(account.profile, account.scope, contracts), **(signed or {})},
+        at=now,
+    )
+    return account

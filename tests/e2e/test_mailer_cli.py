@@ -28,7 +28,12 @@ def test_send_on_an_empty_outbox_and_reissue_of_an_unknown_login(tmp_path: Path)
     sent = _cli(tmp_path, "send", "--json")
     assert sent.returncode == 0, sent.stderr
     assert json.loads(sent.stdout) == {"sent": 0, "retrying": 0, "failed": 0, "refused": 0, "errors": {}, "codes": {}}
-    gone = _cli(tmp_path, "users", "reissue", "EAPNOBODY", "--by", "Sofie Wouters")
+    # --by names a staff account the desk knows, active: a typed name alone signs nothing
+    stranger = _cli(tmp_path, "users", "reissue", "EAPNOBODY", "--by", "Sofie Wouters")
+    assert stranger.returncode != 0
+    assert "staff-unknown" in stranger.stderr
+    assert _cli(tmp_path, "staff", "add", "sofie", "--role", "reviewer").returncode == 0
+    gone = _cli(tmp_path, "users", "reissue", "EAPNOBODY", "--by", "sofie")
     assert gone.returncode == 1
     assert "mail-no-recipient" in gone.stderr
     assert "Traceback" not in gone.stderr

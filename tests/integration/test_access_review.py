@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from extranet_intake.auditchain.chain import AuditAction, AuditEntry, verify_chain
+from extranet_intake.errors import ProvisioningError
 from extranet_intake.intake.access_review import daily_review, start_review, status
 from extranet_intake.intake.config import Config, MaildirConfig, TrustConfig
 from extranet_intake.intake.explode import explode_messages
@@ -21,7 +22,8 @@ from extranet_intake.intake.mime import MimeLimits
 from extranet_intake.intake.sources.maildir import poll_maildir
 from extranet_intake.intake.store import DocumentStore
 from extranet_intake.mailer.outbox import OutboxMessage
-from extranet_intake.provisioning.access_review import ReviewOrg, ReviewState
+from extranet_intake.provisioning.access_report import access_report
+from extranet_intake.provisioning.access_review import ReviewOrg, ReviewState, reinstate_account
 from extranet_intake.provisioning.models import Account, AccountStatus, MasterUser, Organisation, OrgStatus
 from tests.fixtures.provisioning import EN, EN2, MU_EMAIL, NOW
 from tests.integration.test_intake_files import _deliver
@@ -304,3 +306,73 @@ def test_a_campaign_refuses_a_past_due_date_and_an_organisation_that_is_not_open
     with Session(engine) as s:
         assert s.exec(select(ReviewOrg)).first() is None
         assert _entries(engine, AuditAction.ACCESS_REVIEW_STARTED) == []
+
+
+def test_a_suspended_account_is_reinstated_by_a_person_and_access_counts_again(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    open_dossier(engine, tmp_path)
+    due = NOW.date() + timedelta(days=3)
+    _start(engine, due=due)
+    cfg = Config()
+    cfg.access_review.suspend_overdue = True
+    late_at = datetime.combine(due + timedelta(days=1), NOW.timetz())
+    with Session(engine) as s:
+        [login] = daily_review(s, cfg=cfg, clock=lambda: late_at)["suspended"]
+        s.commit()
+    back_at = late_at + timedelta(days=2)
+    with Session(engine) as s:
+        with pytest.raises(ProvisioningError) as no_reason:
+            reinstate_account(s, login, by="rita", reason=" ", now=back_at)
+        assert no_reason.value.code == "reinstate-reason-missing"
+        reinstate_account(
+            s, login, by="rita", reason="Master User confirmed by phone", now=back_at, signed={"os_user": "ops"}
+        )
+        s.commit()
+        assert s.get(Account, login).status == AccountStatus.ACTIVE  # type: ignore[union-attr]
+        with pytest.raises(ProvisioningError) as active:
+            reinstate_account(s, login, by="rita", reason="again", now=back_at)
+        assert active.value.code == "account-not-suspended"
+        with pytest.raises(ProvisioningError) as unknown:
+            reinstate_account(s, "EAPNOBODY", by="rita", reason="x", now=back_at)
+        assert unknown.value.code == "account-not-found"
+    [entry] = _entries(engine, AuditAction.ACCOUNT_REINSTATED)
+    details = json.loads(entry.details)
+    assert (entry.actor, entry.login, entry.org, entry.reason) == ("rita", login, EN, "Master User confirmed by phone")
+    assert details["os_user"] == "ops"
+    assert {"profile", "scope", "contracts"} <= set(details)
+    # the audit's access answer: no access while suspended, access again from the reinstatement
+    with engine.connect() as conn:
+        assert [g.login for g in access_report(conn, at=late_at + timedelta(days=1), org=EN)] == []
+        again = access_report(conn, at=back_at + timedelta(days=1), org=EN)
+        assert [(g.login, g.since) for g in again] == [(login, back_at)]
+        assert verify_chain(conn).ok
+
+
+def test_users_reinstate_on_the_command_line_is_signed_by_an_active_staff_account(
+    engine: sa.Engine, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from extranet_intake.intake.cli import main
+
+    open_dossier(engine, tmp_path)
+    due = NOW.date() + timedelta(days=3)
+    _start(engine, due=due)
+    cfg = Config()
+    cfg.access_review.suspend_overdue = True
+    with Session(engine) as s:
+        [login] = daily_review(s, cfg=cfg, clock=lambda: datetime.combine(due + timedelta(days=1), NOW.timetz()))[
+            "suspended"
+        ]
+        s.commit()
+    conf = tmp_path / "cli.toml"
+    conf.write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
+    argv = ["users", "reinstate", login, "--reason", "confirmed by phone", "-c", str(conf), "--json"]
+    assert main([*argv, "--by", "Rita Typed"]) == 1
+    assert "staff-unknown" in capsys.readouterr().err
+    assert main(["staff", "add", "rita", "--role", "reviewer", "-c", str(conf)]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--by", "rita"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"login": login, "status": "active", "by": "rita"}
+    [entry] = _entries(engine, AuditAction.ACCOUNT_REINSTATED)
+    assert entry.actor == "rita"
+    assert json.loads(entry.details)["signed_via"] == "cli"

@@ -38,11 +38,14 @@ def send(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
 
 def reissue(
     login: Annotated[str, typer.Argument(help="The account's login.")],
-    by: Annotated[str, typer.Option("--by", help="Who asks for it (recorded in the audit log).")],
+    by: Annotated[
+        str, typer.Option("--by", help="Your staff account's name (see `staff list`): recorded in the audit log.")
+    ],
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> int:
     """Queue new credentials for LOGIN, to the address on its own fiche; the old password dies at sending."""
+    from extranet_intake.intake.commands.options import staff_signature
     from extranet_intake.intake.database import open_engine
     from extranet_intake.intake.wiring import make_outbox
     from extranet_intake.mailer.outbox import utc_now
@@ -50,6 +53,7 @@ def reissue(
 
     cfg = config_from(config)
     with Session(writer(open_engine(cfg.database_url))) as session:
+        by, _ = staff_signature(session, by)  # a staff account the desk knows, active
         row = make_outbox(clock=utc_now).reissue(session, login=login, by=by)
         session.commit()
         out = {"outbox_id": row.id, "login": login, "status": row.status, "by": by}

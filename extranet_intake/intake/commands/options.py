@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from extranet_intake.intake.config import Config
 
 
@@ -23,7 +25,33 @@ def org_number(value: str | None) -> str | None:
     return enterprise_number(value)
 
 
-__all__ = ["ConfigOpt", "JsonOpt", "OrgArg", "OrgOpt", "RootConfigOpt", "config_from", "org_number", "root_config"]
+__all__ = [
+    "ConfigOpt",
+    "JsonOpt",
+    "OrgArg",
+    "OrgOpt",
+    "RootConfigOpt",
+    "config_from",
+    "org_number",
+    "root_config",
+    "staff_signature",
+]
+
+
+def staff_signature(session: Session, by: str) -> tuple[str, dict[str, str]]:
+    """``--by`` must name an active staff account (a decision is signed by a person the desk knows);
+    the operating-system user who typed it is recorded beside it."""
+    import getpass
+
+    from extranet_intake.provisioning.staff import find_active
+
+    account = find_active(session, by)
+    try:
+        os_user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment or the password database
+        os_user = "unknown"
+    return account.name, {"os_user": os_user, "signed_via": "cli"}
+
 
 _CONFIG_HELP = "TOML configuration file (default: $EXTRANET_INTAKE_CONFIG, else embedded defaults under ./var)"
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from extranet_intake.intake.commands.options import ConfigOpt, JsonOpt, OrgOpt, config_from
+from extranet_intake.intake.commands.options import ConfigOpt, JsonOpt, OrgOpt, config_from, staff_signature
 from extranet_intake.intake.database import open_engine
 from extranet_intake.provisioning.review_list import ReviewStatus, read_reviews
 from extranet_intake.reasons import CATALOGUE, describe, organisation_codes, reason_text, titles
@@ -18,8 +17,6 @@ from extranet_intake.reasons import CATALOGUE, describe, organisation_codes, rea
 # SQLAlchemy, SQLModel, the ORM models and the decision machinery are imported by the commands that show
 # or decide an item.
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from extranet_intake.provisioning.approvals import ApprovalResult
     from extranet_intake.provisioning.service import Decision
 
@@ -66,18 +63,6 @@ def register(app: typer.Typer) -> None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _signer(session: Session, by: str) -> tuple[str, dict[str, str]]:
-    """``--by`` must name an active staff account; the OS user who typed it is recorded beside it."""
-    from extranet_intake.provisioning.staff import find_active
-
-    account = find_active(session, by)
-    try:
-        os_user = getpass.getuser()
-    except (OSError, KeyError):  # no login name in the environment or the password database
-        os_user = "unknown"
-    return account.name, {"os_user": os_user, "signed_via": "cli"}
 
 
 def _texts(codes: list[str]) -> list[dict[str, str]]:
@@ -191,7 +176,7 @@ def review_approve(
     engine = open_engine(cfg.database_url)
     try:
         with Session(writer(engine)) as session:
-            by, signed = _signer(session, by)
+            by, signed = staff_signature(session, by)
             form_id = show_review(session, item_id).form_id
             # the desk's very operation: decided, its mails queued (sent by the next run / `send`), committed
             result = approve(
@@ -251,7 +236,7 @@ def review_reject(
     engine = open_engine(config_from(config).database_url)
     try:
         with Session(writer(engine)) as session:
-            by, signed = _signer(session, by)
+            by, signed = staff_signature(session, by)
             decision = reject(
                 session, item_id, by=by, reason=reason, note_nl=note_nl, note_fr=note_fr, clock=_now, signed=signed
             )
