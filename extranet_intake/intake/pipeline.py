@@ -100,7 +100,8 @@ class RunReport:
     started_at: datetime
     dry_run: bool = False
     finished_at: datetime | None = None
-    sources: list[dict[str, Any]] = field(default_factory=list)
+    #: what each source's poll and stage 2 (``explode``) took in, in order
+    sources: list[PollReport] = field(default_factory=list)
     documents: list[DocumentResult] = field(default_factory=list)
     expiries: list[ExpiryResult] = field(default_factory=list)
     #: the outbox drain (None: nothing was sent, e.g. ``--no-send``)
@@ -137,7 +138,7 @@ class RunReport:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "dry_run": self.dry_run,
             "ok": self.ok,
-            "sources": self.sources,
+            "sources": [s.as_dict() for s in self.sources],
             "documents": [d.as_dict() for d in self.documents],
             "outcomes": dict(self.outcomes()),
             "expiries": [e.as_dict() for e in self.expiries],
@@ -292,8 +293,8 @@ def _daily_run(
         for name, poll in polls:
             try:
                 polled = poll()
-                report.sources.append(polled.as_dict())
-                report.failures.extend(Failure.of(name, e.as_dict()) for e in polled.errors)
+                report.sources.append(polled)
+                report.failures.extend(Failure.of_poll(name, e) for e in polled.errors)
             except IntakeError as exc:
                 # A source that is down is a failure of the run, not a reason to skip the others.
                 report.failures.append(Failure.of_exception(name, exc))
@@ -302,8 +303,8 @@ def _daily_run(
             exploded = explode_messages(
                 session, store, trust=cfg.trust, limits=explode_limits(cfg.sources), clock=clock
             )
-        report.sources.append(exploded.as_dict())
-        report.failures.extend(Failure.of("explode", e.as_dict()) for e in exploded.errors)
+        report.sources.append(exploded)
+        report.failures.extend(Failure.of_poll("explode", e) for e in exploded.errors)
 
     with sessions() as session:
         pending = pending_documents(session)

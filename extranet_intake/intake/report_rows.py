@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from extranet_intake.errors import IntakeError
 from extranet_intake.reasons import describe
+
+if TYPE_CHECKING:
+    from extranet_intake.intake.sources.ingest import PollError
 
 __all__ = ["ExpiryResult", "Failure", "RunWarning"]
 
@@ -51,6 +54,18 @@ class Failure:
             outbox_id=outbox_id if typed else None,
             state=str(error["state"]) if typed and "state" in error else None,
             details={k: str(v) for k, v in error.items() if k not in known},
+        )
+
+    @classmethod
+    def of_poll(cls, stage: str, error: PollError) -> Failure:
+        """One item a source (or stage 2) could not take in: its code, message and the item's names."""
+        names = {"uid": error.uid, "key": error.key, "file": error.file, "attempt": error.attempt}
+        return cls(
+            stage=stage,
+            code=error.code,
+            message=error.message,
+            sha256=error.sha256,
+            details={k: str(v) for k, v in names.items() if v is not None},
         )
 
     @classmethod

@@ -114,16 +114,14 @@ def summary_table(report: RunReport) -> Table:
     table.add_column("stage")
     table.add_column("result")
     for src in report.sources:
-        if src["source"] == "explode":
+        if src.source == "explode":
             table.add_row(
                 "messages opened",
-                f"{src['seen']} opened, {src['documents']} new form(s), "
-                f"{src['no_form']} without form, {src['failed']} unreadable",
+                f"{src.seen} opened, {src.documents} new form(s), {src.no_form} without form, {src.failed} unreadable",
             )
             continue
         table.add_row(
-            str(src["source"]),
-            f"{src['seen']} seen, {src['stored']} stored, {src['duplicates']} duplicates, {src['failed']} failed",
+            src.source, f"{src.seen} seen, {src.stored} stored, {src.duplicates} duplicates, {src.failed} failed"
         )
     for people in report.people:
         table.add_row(
