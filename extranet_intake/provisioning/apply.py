@@ -15,6 +15,7 @@ from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
 from extranet_intake.auditchain.chain import EntryFields, append_entries, canonical_details
+from extranet_intake.auditchain.prepared import Prepared
 from extranet_intake.errors import ProvisioningError
 from extranet_intake.provisioning.logins import allocate_login
 from extranet_intake.provisioning.models import (
@@ -112,8 +113,54 @@ _T_ACC = Account.__table__  # type: ignore[attr-defined]
 _T_LINK = AccountContract.__table__  # type: ignore[attr-defined]
 _INSERTS: dict[str, Any] = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 _STATEMENTS: dict[tuple[str, Any], Any] = {}
-_INSERT_ACCOUNT = _T_ACC.insert()
-_INSERT_LINK = _T_LINK.insert()
+#: every column of a new account (the values of :func:`_apply_op`'s CreateAccount)
+_ACCOUNT_KEYS = (
+    "login",
+    "enterprise_number",
+    "source_sha256",
+    "document_sha256",
+    "created_at",
+    "updated_at",
+    "status",
+    "ended_at",
+    "expiry_warned_for",
+    "previous_email",
+    "last_name",
+    "first_name",
+    "email",
+    "email_key",
+    "phone",
+    "language",
+    "user_type",
+    "external_company",
+    "access_end_date",
+    "profile",
+    "scope",
+)
+#: every column of a dossier row (the values of :func:`_record_form`)
+_FORM_KEYS = (
+    "sha256",
+    "enterprise_number",
+    "form_id",
+    "action",
+    "channel",
+    "sender",
+    "authenticated",
+    "message_id",
+    "received_at",
+    "filename",
+    "status",
+    "reason",
+    "fields",
+    "warnings",
+    "signatures",
+    "approved_by",
+    "decided_at",
+    "login",
+)
+# run on the driver's cursor (auditchain.prepared), in the session's transaction
+_INSERT_ACCOUNT = Prepared(_T_ACC.insert(), column_keys=_ACCOUNT_KEYS)
+_INSERT_LINK = Prepared(_T_LINK.insert(), column_keys=("login", "contract_number"))
 #: the dossier row's columns a later decision on the same document rewrites (see :func:`_record_form`)
 _FORM_ALWAYS = ("action", "status", "reason", "fields", "decided_at")
 
@@ -125,7 +172,7 @@ def _statement(session: Session, name: str, variant: Any = None) -> Any:
     if stmt is None:
         insert = _INSERTS.get(dialect, sqlite_insert)
         if name == "claim":
-            stmt = (
+            stmt = Prepared(
                 insert(_T_PLAN)
                 .values(key=bindparam("plan_key"), applied_at=bindparam("at"))
                 .on_conflict_do_nothing()
@@ -133,8 +180,11 @@ def _statement(session: Session, name: str, variant: Any = None) -> Any:
             )
         else:  # "form": insert the dossier row, or rewrite the columns ``variant`` names
             ins = insert(_T_FORM)
-            stmt = ins.on_conflict_do_update(
-                index_elements=[_T_FORM.c.sha256], set_={c: ins.excluded[c] for c in variant}
+            stmt = Prepared(
+                ins.on_conflict_do_update(
+                    index_elements=[_T_FORM.c.sha256], set_={c: ins.excluded[c] for c in variant}
+                ),
+                column_keys=_FORM_KEYS,
             )
         _STATEMENTS[key] = stmt
     return stmt
@@ -143,7 +193,7 @@ def _statement(session: Session, name: str, variant: Any = None) -> Any:
 def _claim(session: Session, key: str, now: datetime) -> bool:
     # INSERT … ON CONFLICT DO NOTHING: a second worker applying the same key waits for the first
     # to commit and then inserts nothing, instead of failing on the primary key.
-    return _core(session).execute(_statement(session, "claim"), {"plan_key": key, "at": now}).first() is not None
+    return bool(_statement(session, "claim").execute(_core(session), {"plan_key": key, "at": now}))
 
 
 def _core(session: Session) -> Any:
@@ -242,8 +292,8 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
             # a login allocate_login has just found free: no row of the session, no contracts yet
             login = logins[op.ref]
             connection = _core(session)
-            connection.execute(
-                _INSERT_ACCOUNT,
+            _INSERT_ACCOUNT.execute(
+                connection,
                 {
                     "login": login,
                     "enterprise_number": op.enterprise_number,
@@ -259,7 +309,9 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
                 },
             )
             if op.data.contracts:
-                connection.execute(_INSERT_LINK, [{"login": login, "contract_number": n} for n in op.data.contracts])
+                _INSERT_LINK.executemany(
+                    connection, [{"login": login, "contract_number": n} for n in op.data.contracts]
+                )
         case ModifyAccount():
             account = _account(session, op.login)
             if op.email_changed:
@@ -333,7 +385,7 @@ def _record_form(session: Session, op: RecordForm, *, now: datetime, logins: dic
             if given
         ),
     )
-    _core(session).execute(_statement(session, "form", rewrite), values)
+    _statement(session, "form", rewrite).execute(_core(session), values)
     _forget(session, DossierForm, op.sha256)
 
 

@@ -8,6 +8,7 @@ import secrets
 from sqlalchemy import bindparam, exists, func, or_, select
 from sqlmodel import Session
 
+from extranet_intake.auditchain.prepared import Prepared
 from extranet_intake.errors import ProvisioningError
 from extranet_intake.provisioning.models import Account, LegacyAccount
 
@@ -29,10 +30,13 @@ def make_login(rng: random.Random) -> str:
 _ACCOUNT = Account.__table__  # type: ignore[attr-defined]
 _LEGACY = LegacyAccount.__table__  # type: ignore[attr-defined]
 #: built once, one round trip: every new account asks it at least once
-_TAKEN = select(
-    or_(
-        exists().where(_ACCOUNT.c.login == bindparam("login")),
-        exists().where(func.upper(_LEGACY.c.login) == bindparam("upper")),
+#: (run on the driver's cursor, auditchain.prepared)
+_TAKEN = Prepared(
+    select(
+        or_(
+            exists().where(_ACCOUNT.c.login == bindparam("login")),
+            exists().where(func.upper(_LEGACY.c.login) == bindparam("upper")),
+        )
     )
 )
 
@@ -43,7 +47,7 @@ def _taken(session: Session, login: str) -> bool:
     # New accounts only ever get upper-case logins from make_login, and a legacy import refuses a
     # login equal to one of them in any case, so the primary key answers for accounts (and the
     # expression index on upper(login) for legacy ones).
-    return bool(session.connection().execute(_TAKEN, {"login": login, "upper": login.upper()}).scalar())
+    return bool(_TAKEN.execute(session.connection(), {"login": login, "upper": login.upper()})[0][0])
 
 
 def allocate_login(session: Session, *, rng: random.Random | None = None, attempts: int = 20) -> str:

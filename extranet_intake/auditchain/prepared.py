@@ -1,0 +1,152 @@
+"""Core statements compiled once per dialect and run on the driver's cursor of a session's connection.
+
+A provisioning plan runs a dozen small indexed statements; SQLAlchemy's per-execution work (cache
+key, execution context, result metadata) cost more than the database's. A :class:`Prepared`
+statement is compiled by SQLAlchemy once per dialect (and per size of its ``IN`` lists): the SQL
+text, the order of its parameters and the type processors are SQLAlchemy's own, so the values
+stored and read are exactly those a ``Connection.execute`` would store and read. It runs on the
+DB-API connection SQLAlchemy holds for the transaction, so it is part of the same transaction
+(one commit per plan). Listeners of ``before_cursor_execute`` still see every statement, and a
+driver error is raised as SQLAlchemy raises it (``sqlalchemy.exc.DBAPIError`` subclasses,
+disconnects invalidating the connection).
+
+It lives here because the audit append uses it and auditchain imports nothing else of the product.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+
+__all__ = ["Prepared"]
+
+_PLACEHOLDER = object()
+
+
+class _Compiled:
+    """One compiled form of a statement: its SQL, how to build the driver's parameters, its row type."""
+
+    __slots__ = ("constants", "expansion", "names", "positional", "processors", "row", "row_processors", "sql")
+
+    def __init__(
+        self, stmt: Any, dialect: Dialect, column_keys: Sequence[str] | None, sizes: Mapping[str, int]
+    ) -> None:
+        compiled: Any = stmt.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+        if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
+            # a column default SQLAlchemy would compute at execution: the caller must give every column
+            raise ValueError(f"prepared statement needs every column given: {compiled.string[:80]}")
+        given: dict[str, Any] = {}
+        for name, bind in compiled.binds.items():
+            if bind.expanding and name in sizes:  # the caller's list (a literal list keeps its values)
+                given[name] = [_PLACEHOLDER] * sizes[name]
+            elif bind.required or bind.callable is not None:
+                given[name] = _PLACEHOLDER
+        state = compiled.construct_expanded_state(given)
+        self.sql: str = state.statement
+        self.positional: tuple[str, ...] | None = tuple(state.positiontup) if state.positiontup is not None else None
+        #: expanded name -> (the caller's key, index in its list)
+        self.expansion: dict[str, tuple[str, int]] = {
+            part: (name, i)
+            for name, parts in state.parameter_expansion.items()
+            if name in sizes
+            for i, part in enumerate(parts)
+        }
+        expanded = {name for name, parts in state.parameter_expansion.items()}
+        #: values of the statement's own bound literals (``id = 1``, a LIMIT)
+        self.constants: dict[str, Any] = {
+            k: v for k, v in state.parameters.items() if v is not _PLACEHOLDER and k not in self.expansion
+        }
+        self.names: tuple[str, ...] = tuple(
+            k for k in state.parameters if k not in self.constants and k not in self.expansion and k not in expanded
+        )
+        # the compiled statement's processors, and those of the IN lists' expanded parameters
+        processors = {
+            name: process
+            for name, process in compiled._bind_processors.items()
+            if process is not None and callable(process) and name in state.parameters
+        }
+        processors.update(state.processors)
+        self.processors: tuple[tuple[str, Callable[[Any], Any]], ...] = tuple(processors.items())
+        columns = list(getattr(compiled, "_result_columns", ()) or ())
+        self.row_processors: tuple[Callable[[Any], Any] | None, ...] = tuple(
+            c.type._cached_result_processor(dialect, None) for c in columns
+        )
+        self.row: Any = namedtuple("Row", [c.keyname for c in columns], rename=True) if columns else None
+
+    def parameters(self, params: Mapping[str, Any]) -> Any:
+        values = dict(self.constants)
+        for name in self.names:
+            values[name] = params[name]
+        for part, (name, i) in self.expansion.items():
+            values[part] = params[name][i]
+        for name, process in self.processors:
+            values[name] = process(values[name])
+        if self.positional is not None:
+            return tuple([values[name] for name in self.positional])
+        return values
+
+    def rows(self, fetched: Iterable[Sequence[Any]]) -> list[Any]:
+        procs = self.row_processors
+        make = self.row._make
+        if not any(procs):
+            return [make(r) for r in fetched]
+        return [make([p(v) if p is not None else v for p, v in zip(procs, r, strict=True)]) for r in fetched]
+
+
+class Prepared:
+    """A Core statement to run many times on the driver's cursor (see the module's docstring).
+
+    ``column_keys`` names the columns an INSERT or UPDATE is given (every one without a value of
+    its own in the statement); ``expanding`` names the ``IN`` lists (a form is compiled per size).
+    """
+
+    __slots__ = ("_compiled", "column_keys", "expanding", "stmt")
+
+    def __init__(self, stmt: Any, *, column_keys: Sequence[str] | None = None, expanding: Sequence[str] = ()) -> None:
+        self.stmt = stmt
+        self.column_keys = tuple(column_keys) if column_keys else None
+        self.expanding = tuple(expanding)
+        self._compiled: dict[Any, _Compiled] = {}
+
+    def _form(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
+        sizes = tuple(len(params[name]) for name in self.expanding)
+        key = (dialect.name, sizes)
+        form = self._compiled.get(key)
+        if form is None:
+            form = _Compiled(self.stmt, dialect, self.column_keys, dict(zip(self.expanding, sizes, strict=True)))
+            self._compiled[key] = form
+        return form
+
+    def execute(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """Run once; the rows it returns (named tuples, values as SQLAlchemy reads them), or []."""
+        form = self._form(connection.dialect, params or {})
+        args = form.parameters(params or {})
+        return _run(connection, form, args, many=False)
+
+    def executemany(self, connection: Connection, params: Sequence[Mapping[str, Any]]) -> None:
+        """Run once per parameter set, in one driver call (``executemany``)."""
+        if not params:
+            return
+        form = self._form(connection.dialect, params[0])
+        _run(connection, form, [form.parameters(p) for p in params], many=True)
+
+
+def _run(connection: Connection, form: _Compiled, args: Any, *, many: bool) -> list[Any]:
+    cursor: Any = None
+    try:
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        if connection._has_events or connection.engine._has_events:
+            connection.dispatch.before_cursor_execute(connection, cursor, form.sql, args, None, many)
+        if many:
+            cursor.executemany(form.sql, args)
+            rows: list[Any] = []
+        else:
+            cursor.execute(form.sql, args)
+            rows = form.rows(cursor.fetchall()) if cursor.description is not None else []
+        cursor.close()
+    except Exception as exc:
+        connection._handle_dbapi_exception(exc, form.sql, args, cursor, None)
+    return rows
