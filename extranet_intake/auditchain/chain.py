@@ -333,6 +333,21 @@ _SET_HEAD = Prepared(
 )
 _INSERT_ENTRY = Prepared(_entry.insert(), column_keys=(*HASHED_FIELDS, "hash"))
 _LAST_ENTRY = Prepared(sa.select(_entry.c.seq, _entry.c.hash).order_by(_entry.c.seq.desc()).limit(1))
+#: SQLite: the lock and the chain's last entry in one statement. Its reads run under the write lock
+#: the UPDATE takes first, so they see what a SELECT after it would (no other writer can commit in
+#: between, and a stale snapshot cannot take the lock at all). Not on PostgreSQL: there the
+#: statement's snapshot predates a wait on the row lock, and would miss the entries of the
+#: transaction it waited for; a separate SELECT after the lock sees them.
+_LOCK_HEAD_READ_LAST = Prepared(
+    sa.update(_head)
+    .where(_head.c.id == 1)
+    .values(seq=_head.c.seq)
+    .returning(
+        _head.c.seq,
+        _head.c.hash,
+        *(sa.select(c).order_by(_entry.c.seq.desc()).limit(1).scalar_subquery() for c in (_entry.c.seq, _entry.c.hash)),
+    )
+)
 
 
 def _lock_head(connection: Connection) -> tuple[int, str]:
@@ -346,15 +361,20 @@ def _lock_head(connection: Connection) -> tuple[int, str]:
     # UPDATE … RETURNING both takes the lock (row lock on PostgreSQL, RESERVED on SQLite, waiting
     # on busy_timeout) and reads the head in one round trip; a SELECT first would let two SQLite
     # readers race to upgrade, and on PostgreSQL would need FOR UPDATE anyway.
-    rows = _LOCK_HEAD.execute(connection)
+    together = connection.dialect.name == "sqlite"
+    lock = _LOCK_HEAD_READ_LAST if together else _LOCK_HEAD
+    rows = lock.execute(connection)
     if not rows:
         if _create_head(connection):
             _rebuilt_head(connection)
-        rows = _LOCK_HEAD.execute(connection)
+        rows = lock.execute(connection)
         if not rows:  # pragma: no cover - the insert above guarantees the row
             raise AuditError("audit-head-missing", "audit_head row could not be created")
     seq, prev = int(rows[0][0]) + 1, str(rows[0][1])
-    last = _last_entry(connection)
+    if together:
+        last = (int(rows[0][2]), str(rows[0][3])) if rows[0][2] is not None else None
+    else:
+        last = _last_entry(connection)
     if (last or (0, GENESIS_HASH)) != (seq - 1, prev):
         raise AuditError(
             "audit-head-mismatch",
@@ -446,12 +466,15 @@ def append_entry(
     return AuditEntry(**rows[-1])
 
 
-def append_entries(session: Session, entries: Sequence[EntryFields]) -> list[dict[str, Any]]:
+def append_entries(
+    session: Session, entries: Sequence[EntryFields], *, connection: Connection | None = None
+) -> list[dict[str, Any]]:
     """Append ``entries`` in their order inside the caller's transaction; returns the rows written.
 
     One head lock, one multi-row INSERT and one head update, however many entries (a plan writes
     two or more): the entries are hashed exactly as one :func:`append_entry` after another would
     hash them, so the chain is the same. ``details`` is canonical JSON (:func:`canonical_details`).
+    ``connection`` is the session's own (``session.connection()``) when the caller already holds it.
     """
     if not entries:
         return []
@@ -461,7 +484,7 @@ def append_entries(session: Session, entries: Sequence[EntryFields]) -> list[dic
         if e.at.tzinfo is None:
             raise AuditError("audit-naive-time", "audit times must carry a timezone", action=str(e.action))
         AuditAction(e.action)  # a value outside the catalogue is refused before anything is written
-    connection = session.connection()
+    connection = connection or session.connection()
     seq, prev = _lock_head(connection)
     fields = list(entries)
     rebuilt = connection.info.pop("audit_head_rebuilt", None)

@@ -15,6 +15,7 @@ It lives here because the audit append uses it and auditchain imports nothing el
 
 from __future__ import annotations
 
+import operator
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -29,7 +30,20 @@ _PLACEHOLDER = object()
 class _Compiled:
     """One compiled form of a statement: its SQL, how to build the driver's parameters, its row type."""
 
-    __slots__ = ("constants", "expansion", "names", "positional", "processors", "row", "row_processors", "sql")
+    __slots__ = (
+        "all_taken",
+        "converts",
+        "expansion",
+        "getter",
+        "order",
+        "positional",
+        "row",
+        "row_converts",
+        "single",
+        "sql",
+        "takes",
+        "template",
+    )
 
     def __init__(
         self, stmt: Any, dialect: Dialect, column_keys: Sequence[str] | None, sizes: Mapping[str, int]
@@ -54,14 +68,6 @@ class _Compiled:
             if name in sizes
             for i, part in enumerate(parts)
         }
-        expanded = {name for name, parts in state.parameter_expansion.items()}
-        #: values of the statement's own bound literals (``id = 1``, a LIMIT)
-        self.constants: dict[str, Any] = {
-            k: v for k, v in state.parameters.items() if v is not _PLACEHOLDER and k not in self.expansion
-        }
-        self.names: tuple[str, ...] = tuple(
-            k for k in state.parameters if k not in self.constants and k not in self.expansion and k not in expanded
-        )
         # the compiled statement's processors, and those of the IN lists' expanded parameters
         processors = {
             name: process
@@ -69,31 +75,79 @@ class _Compiled:
             if process is not None and callable(process) and name in state.parameters
         }
         processors.update(state.processors)
-        self.processors: tuple[tuple[str, Callable[[Any], Any]], ...] = tuple(processors.items())
+        order = (
+            self.positional
+            if self.positional is not None
+            else tuple(k for k in state.parameters if k not in state.parameter_expansion)
+        )
+        slots: list[tuple[bool, Any, int, Callable[[Any], Any] | None]] = []
+        for name in order:
+            process = processors.get(name)
+            value = state.parameters[name]
+            if name in self.expansion:  # the caller's list, one element
+                slots.append((False, *self.expansion[name], process))
+            elif value is not _PLACEHOLDER:  # the statement's own literal (``id = 1``, a LIMIT): converted once
+                slots.append((True, process(value) if process is not None else value, -1, None))
+            else:  # the caller's value
+                slots.append((False, name, -1, process))
+        self.order = order
+        # the driver's parameters, in its order: a template holding the statement's own literals,
+        # the positions the caller's values fill (and from which key, which list element), the
+        # positions a type processor converts
+        self.template: list[Any] = [value if constant else None for constant, value, _, _ in slots]
+        self.takes: tuple[tuple[int, str, int], ...] = tuple(
+            (i, key, index) for i, (constant, key, index, _) in enumerate(slots) if not constant
+        )
+        self.converts: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
+            (i, process) for i, (constant, _, _, process) in enumerate(slots) if not constant and process is not None
+        )
+        self.all_taken = len(self.takes) == len(slots)
+        simple = bool(self.takes) and all(index < 0 for _, _, index in self.takes)
+        #: the caller's values in one C call when no IN list is to be expanded
+        self.getter: Callable[[Mapping[str, Any]], Any] | None = (
+            operator.itemgetter(*(key for _, key, _ in self.takes)) if simple else None
+        )
+        self.single = len(self.takes) == 1
         columns = list(getattr(compiled, "_result_columns", ()) or ())
-        self.row_processors: tuple[Callable[[Any], Any] | None, ...] = tuple(
-            c.type._cached_result_processor(dialect, None) for c in columns
+        self.row_converts: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
+            (i, process)
+            for i, process in enumerate(c.type._cached_result_processor(dialect, None) for c in columns)
+            if process is not None
         )
         self.row: Any = namedtuple("Row", [c.keyname for c in columns], rename=True) if columns else None
 
     def parameters(self, params: Mapping[str, Any]) -> Any:
-        values = dict(self.constants)
-        for name in self.names:
-            values[name] = params[name]
-        for part, (name, i) in self.expansion.items():
-            values[part] = params[name][i]
-        for name, process in self.processors:
-            values[name] = process(values[name])
+        if self.getter is not None:
+            got = self.getter(params)
+            if self.single:
+                got = (got,)
+            if self.all_taken:
+                values = list(got)
+            else:
+                values = self.template.copy()
+                for (i, _, _), value in zip(self.takes, got, strict=True):
+                    values[i] = value
+        else:
+            values = self.template.copy()
+            for i, key, index in self.takes:
+                values[i] = params[key] if index < 0 else params[key][index]
+        for i, process in self.converts:
+            values[i] = process(values[i])
         if self.positional is not None:
-            return tuple([values[name] for name in self.positional])
-        return values
+            return tuple(values)
+        return dict(zip(self.order, values, strict=True))
 
     def rows(self, fetched: Iterable[Sequence[Any]]) -> list[Any]:
-        procs = self.row_processors
         make = self.row._make
-        if not any(procs):
+        if not self.row_converts:
             return [make(r) for r in fetched]
-        return [make([p(v) if p is not None else v for p, v in zip(procs, r, strict=True)]) for r in fetched]
+        out = []
+        for r in fetched:
+            values = list(r)
+            for i, process in self.row_converts:
+                values[i] = process(values[i])
+            out.append(make(values))
+        return out
 
 
 class Prepared:
@@ -112,6 +166,11 @@ class Prepared:
         self._compiled: dict[Any, _Compiled] = {}
 
     def _form(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
+        if not self.expanding:
+            form = self._compiled.get(dialect.name)
+            if form is None:
+                form = self._compiled[dialect.name] = _Compiled(self.stmt, dialect, self.column_keys, {})
+            return form
         sizes = tuple(len(params[name]) for name in self.expanding)
         key = (dialect.name, sizes)
         form = self._compiled.get(key)

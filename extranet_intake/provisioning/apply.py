@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
@@ -55,22 +56,35 @@ Clock = Callable[[], datetime]
 
 
 def apply_plan(
-    session: Session, plan: Plan, *, actor: str, clock: Clock, rng: random.Random | None = None
+    session: Session,
+    plan: Plan,
+    *,
+    actor: str,
+    clock: Clock,
+    rng: random.Random | None = None,
+    connection: Connection | None = None,
 ) -> list[MailIntent]:
     """Write the plan in the caller's transaction (the caller commits) and return the mails to queue.
 
     A plan whose key was applied before changes nothing and returns no mail: the same document,
-    decision or daily check applied twice is applied once.
+    decision or daily check applied twice is applied once. ``connection`` is the session's own
+    (``session.connection()``) when the caller already holds it.
     """
     if not plan.ops and not plan.audit:
         return []
     now = clock()
-    if not _claim(session, plan.key, now):
+    session.flush()
+    connection = connection or session.connection()  # the transaction's one connection, not asked per statement
+    if not _claim(session, connection, plan.key, now):
         return []
     # logins first: the dossier rows and audit entries of the plan name the accounts it creates
-    logins = {op.ref: allocate_login(session, rng=rng) for op in plan.ops if isinstance(op, CreateAccount)}
+    logins = {
+        op.ref: allocate_login(session, rng=rng, connection=connection)
+        for op in plan.ops
+        if isinstance(op, CreateAccount)
+    }
     for op in plan.ops:
-        _apply_op(session, op, now=now, logins=logins, rng=rng)
+        _apply_op(session, op, now=now, logins=logins, rng=rng, connection=connection)
     session.flush()
     # the plan's entries in one append: one head lock, one INSERT (docs/audit.md)
     append_entries(
@@ -88,6 +102,7 @@ def apply_plan(
             )
             for entry in plan.audit
         ],
+        connection=connection,
     )
     return [_resolve_mail(m, logins) for m in plan.mails]
 
@@ -165,8 +180,8 @@ _INSERT_LINK = Prepared(_T_LINK.insert(), column_keys=("login", "contract_number
 _FORM_ALWAYS = ("action", "status", "reason", "fields", "decided_at")
 
 
-def _statement(session: Session, name: str, variant: Any = None) -> Any:
-    dialect = session.get_bind().dialect.name
+def _statement(connection: Connection, name: str, variant: Any = None) -> Any:
+    dialect = connection.dialect.name
     key = (dialect, (name, variant))
     stmt = _STATEMENTS.get(key)
     if stmt is None:
@@ -190,19 +205,19 @@ def _statement(session: Session, name: str, variant: Any = None) -> Any:
     return stmt
 
 
-def _claim(session: Session, key: str, now: datetime) -> bool:
+def _claim(session: Session, connection: Connection, key: str, now: datetime) -> bool:
     # INSERT … ON CONFLICT DO NOTHING: a second worker applying the same key waits for the first
     # to commit and then inserts nothing, instead of failing on the primary key.
-    return bool(_statement(session, "claim").execute(_core(session), {"plan_key": key, "at": now}))
+    return bool(_statement(connection, "claim").execute(connection, {"plan_key": key, "at": now}))
 
 
-def _core(session: Session) -> Any:
+def _core(session: Session, connection: Connection) -> Connection:
     """The session's connection for a Core write, after the ORM changes pending before it (kept in order).
 
     Straight on the connection: ``Session.execute`` adds ORM machinery a Core statement does not need.
     """
     session.flush()
-    return session.connection()
+    return connection
 
 
 def _forget(session: Session, model: type[Any], key: Any) -> None:
@@ -232,10 +247,18 @@ def _resolve_mail(mail: MailIntent, logins: dict[str, str]) -> MailIntent:
     return replace(mail, login=_resolve(mail.login, logins), params=_resolve_any(mail.params, logins))
 
 
-def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str], rng: random.Random | None) -> None:
+def _apply_op(
+    session: Session,
+    op: Op,
+    *,
+    now: datetime,
+    logins: dict[str, str],
+    rng: random.Random | None,
+    connection: Connection,
+) -> None:
     match op:
         case RecordForm():
-            _record_form(session, op, now=now, logins=logins)
+            _record_form(session, connection, op, now=now, logins=logins)
         case QueueReview():
             item = session.exec(select(ReviewItem).where(col(ReviewItem.document_sha256) == op.sha256)).first()
             if item is None:
@@ -291,7 +314,7 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
         case CreateAccount():
             # a login allocate_login has just found free: no row of the session, no contracts yet
             login = logins[op.ref]
-            connection = _core(session)
+            _core(session, connection)
             _INSERT_ACCOUNT.execute(
                 connection,
                 {
@@ -344,7 +367,9 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
             session.add(account)
 
 
-def _record_form(session: Session, op: RecordForm, *, now: datetime, logins: dict[str, str]) -> None:
+def _record_form(
+    session: Session, connection: Connection, op: RecordForm, *, now: datetime, logins: dict[str, str]
+) -> None:
     """Insert the dossier row, or rewrite what a new decision on the same document changes: one upsert.
 
     A later decision keeps the row's provenance, and keeps its warnings, signature verdicts,
@@ -385,7 +410,7 @@ def _record_form(session: Session, op: RecordForm, *, now: datetime, logins: dic
             if given
         ),
     )
-    _statement(session, "form", rewrite).execute(_core(session), values)
+    _statement(connection, "form", rewrite).execute(_core(session, connection), values)
     _forget(session, DossierForm, op.sha256)
 
 

@@ -6,6 +6,7 @@ import random
 import secrets
 
 from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from extranet_intake.auditchain.prepared import Prepared
@@ -41,20 +42,26 @@ _TAKEN = Prepared(
 )
 
 
-def _taken(session: Session, login: str) -> bool:
+def _taken(connection: Connection, login: str) -> bool:
     # Accounts and legacy accounts are never deleted, so these two tables are every login ever
     # issued; compared case-insensitively because the old Extranet's logins were typed by hand.
     # New accounts only ever get upper-case logins from make_login, and a legacy import refuses a
     # login equal to one of them in any case, so the primary key answers for accounts (and the
     # expression index on upper(login) for legacy ones).
-    return bool(_TAKEN.execute(session.connection(), {"login": login, "upper": login.upper()})[0][0])
+    return bool(_TAKEN.execute(connection, {"login": login, "upper": login.upper()})[0][0])
 
 
-def allocate_login(session: Session, *, rng: random.Random | None = None, attempts: int = 20) -> str:
-    """A login never issued before (the account's primary key still guards a race between workers)."""
+def allocate_login(
+    session: Session, *, rng: random.Random | None = None, attempts: int = 20, connection: Connection | None = None
+) -> str:
+    """A login never issued before (the account's primary key still guards a race between workers).
+
+    ``connection`` is the session's own (``session.connection()``) when the caller already holds it.
+    """
     source = rng or _SYSTEM_RANDOM
+    connection = connection or session.connection()
     for _ in range(attempts):
         login = make_login(source)
-        if not _taken(session, login):
+        if not _taken(connection, login):
             return login
     raise ProvisioningError("login-space-exhausted", "no free login found", attempts=attempts)

@@ -10,6 +10,7 @@ from sqlalchemy import and_, bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from extranet_intake.auditchain.prepared import Prepared
@@ -42,7 +43,9 @@ from extranet_intake.provisioning.rules import accounts_needed, master_user_data
 __all__ = ["load_state", "lock_dossier", "stored_provenance"]
 
 
-def lock_dossier(session: Session, enterprise_number: str, *, now: datetime) -> Any:
+def lock_dossier(
+    session: Session, enterprise_number: str, *, now: datetime, connection: Connection | None = None
+) -> Any:
     """Create the organisation row if needed, hold its lock until the transaction ends, and read it.
 
     Every plan of one organisation is made and applied under this lock, so two workers never both
@@ -50,9 +53,9 @@ def lock_dossier(session: Session, enterprise_number: str, *, now: datetime) -> 
     UPDATE`` of the key to itself) takes the lock on both databases: PostgreSQL's row lock, SQLite's
     write lock (waiting on busy_timeout — call this first in the transaction so the snapshot read
     afterwards is the newest). It returns the row's columns the rules read (for :func:`load_state`'s
-    ``org``), as they are under the lock.
+    ``org``), as they are under the lock. ``connection`` is the session's own when the caller holds it.
     """
-    dialect = session.get_bind().dialect.name
+    connection = connection or session.connection()
     values = {
         "enterprise_number": enterprise_number,
         "status": OrgStatus.PENDING.value,
@@ -62,7 +65,7 @@ def lock_dossier(session: Session, enterprise_number: str, *, now: datetime) -> 
         "postcode": "",
         "city": "",
     }
-    return _LOCK_ORG.get(dialect, _LOCK_ORG["sqlite"]).execute(session.connection(), values)[0]
+    return _LOCK_ORG.get(connection.dialect.name, _LOCK_ORG["sqlite"]).execute(connection, values)[0]
 
 
 def stored_provenance(row: DossierForm) -> Provenance:
@@ -243,15 +246,17 @@ def load_state(
     sha256: str | None = None,
     fields: dict[str, FieldValue] | None = None,
     org: Any = None,
+    connection: Connection | None = None,
 ) -> DossierState:
     """Everything the rules need about one organisation (and whether ``sha256`` was seen before).
 
     With ``fields`` (the form to plan), ``accounts`` holds only the accounts the rules can look at
     for it (see :func:`provisioning.rules.accounts_needed`); without, every account (the expiry pass).
     ``org`` is the row :func:`lock_dossier` returned, when the caller locked (it is then not read again).
+    ``connection`` is the session's own when the caller holds it.
     """
     session.flush()  # Core reads below do not autoflush pending ORM changes of this transaction
-    connection = session.connection()
+    connection = connection or session.connection()
 
     def run(stmt: Prepared, params: dict[str, Any]) -> list[Any]:
         return stmt.execute(connection, params)
