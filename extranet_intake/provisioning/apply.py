@@ -222,6 +222,8 @@ def _core(session: Session, connection: Connection) -> Connection:
 
 def _forget(session: Session, model: type[Any], key: Any) -> None:
     """Expire the session's copy of a row written through Core, so an ORM reader sees the new values."""
+    if not len(session.identity_map):  # no ORM object in the session (a plan's usual case)
+        return
     obj = session.identity_map.get(session.identity_key(model, key))
     if obj is not None and object_session(obj) is session:
         session.expire(obj)
