@@ -122,6 +122,8 @@ class _Compiled:
             if self.single:
                 got = (got,)
             if self.all_taken:
+                if not self.converts and self.positional is not None:
+                    return got  # the caller's values as they are, in the driver's order
                 values = list(got)
             else:
                 values = self.template.copy()
@@ -181,9 +183,10 @@ class Prepared:
 
     def execute(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Run once; the rows it returns (named tuples, values as SQLAlchemy reads them), or []."""
-        form = self._form(connection.dialect, params or {})
-        args = form.parameters(params or {})
-        return _run(connection, form, args, many=False)
+        params = params or {}
+        # a statement without IN lists has one form per dialect, keyed by its name
+        form = self._compiled.get(connection.dialect.name) or self._form(connection.dialect, params)
+        return _run(connection, form, form.parameters(params), many=False)
 
     def executemany(self, connection: Connection, params: Sequence[Mapping[str, Any]]) -> None:
         """Run once per parameter set, in one driver call (``executemany``)."""
@@ -204,7 +207,12 @@ def _run(connection: Connection, form: _Compiled, args: Any, *, many: bool) -> l
             rows: list[Any] = []
         else:
             cursor.execute(form.sql, args)
-            rows = form.rows(cursor.fetchall()) if cursor.description is not None else []
+            if cursor.description is None:
+                rows = []
+            elif form.row_converts:
+                rows = form.rows(cursor.fetchall())
+            else:
+                rows = list(map(form.row._make, cursor.fetchall()))
         cursor.close()
     except Exception as exc:
         connection._handle_dbapi_exception(exc, form.sql, args, cursor, None)
