@@ -27,9 +27,12 @@ batches of 100): product 1.7-1.9 ms before, 0.92-0.93 ms after; replay 0.25-0.29
 databases, {10, 1,000} accounts per organisation × {0, 50,000} legacy rows (seeded in bulk, the
 legacy rows belonging to other organisations, as the old Extranet's do), receive the same kind of
 fiche in interleaved batches (A B C D A B C D …, the machine is shared and noisy); it prints the
-median cost per plan of each and its ratio to the small one (target ≤ 1.2). Measured 2026-12-01 (a45e23f's
-code, load 3.4-3.9), ratio to 10 accounts / 0 legacy rows: SQLite (1.71 ms/plan) 1.07 at 1,000 / 0,
-0.89 at 10 / 50,000, 1.10 at 1,000 / 50,000; PostgreSQL (3.22 ms/plan) 1.12, 0.93, 1.10.
+median cost per plan of each and its ratio to the small one (target ≤ 1.2).
+
+Measured 2026-12-01, ratio to 10 accounts / 0 legacy rows at 1,000 / 0, 10 / 50,000 and 1,000 /
+50,000: f04efaa's code, load 3.4-3.9: SQLite (1.71 ms/plan) 1.07, 0.89, 1.10; PostgreSQL (3.22 ms/plan)
+1.12, 0.93, 1.10. 1d0da91's, load 3.7-3.9: SQLite (5.06 ms/plan) 0.94, 0.87, 0.99; PostgreSQL
+(12.3 ms/plan) 0.84, 0.74, 0.87.
 """
 
 from __future__ import annotations
