@@ -10,13 +10,29 @@ entries written, and the transaction committed. The floor is the replay floor: e
 product sent to the driver for a batch of plans (recorded with SQLAlchemy's ``before_cursor_execute``)
 run again through the bare driver (sqlite3, psycopg) on a twin of the database, one commit per plan.
 Product and replay alternate batch by batch (A B A B …, the machine is shared and noisy); the ratio
-printed is the median of the pairs' ratios (target ≥ 0.5, issue 15.9).
+printed is the median of the pairs' ratios (target ≥ 0.5, issue 15.9). The product runs its per-plan
+statements on the driver's cursor (``auditchain.prepared``), which still calls the
+``before_cursor_execute`` listeners, so the replay holds every statement it sent, ``BEGIN`` included.
+
+Measured 2026-12-01, ``--plans 600`` (2 shared cores; the other helpers' fsyncs and CPU move both sides,
+so the ratio swings with the load): before (86fed0a, 15 statements on SQLite, 14 on PostgreSQL), load
+0.9: SQLite 445 plans/s, floor 1,266, ratio 0.35; PostgreSQL 235, floor 561, ratio 0.43; load 3.5-3.9,
+interleaved with the after runs: SQLite ratio 0.43 and 0.39, PostgreSQL 0.46 and 0.48. After (14
+statements on both), load 3.5-4.2: SQLite ratio 0.81, 0.53, 0.80, 0.49, 0.50 (0.49-0.53 whenever the
+floor is fast, 1,180-1,260 plans/s: the disk is then quick and the product's CPU weighs most);
+PostgreSQL 0.63, 0.68, 0.59, 0.68, 0.62. CPU per plan on tmpfs (``time.process_time``, best of 20
+batches of 100): product 1.7-1.9 ms before, 0.92-0.93 ms after; replay 0.25-0.29 ms.
 
 ``--volume`` asks whether a plan's cost grows with the data around it (issue 15.10): four
 databases, {10, 1,000} accounts per organisation × {0, 50,000} legacy rows (seeded in bulk, the
 legacy rows belonging to other organisations, as the old Extranet's do), receive the same kind of
 fiche in interleaved batches (A B C D A B C D …, the machine is shared and noisy); it prints the
 median cost per plan of each and its ratio to the small one (target ≤ 1.2).
+
+Measured 2026-12-01, ratio to 10 accounts / 0 legacy rows at 1,000 / 0, 10 / 50,000 and 1,000 /
+50,000: f04efaa's code, load 3.4-3.9: SQLite (1.71 ms/plan) 1.07, 0.89, 1.10; PostgreSQL (3.22 ms/plan)
+1.12, 0.93, 1.10. 1d0da91's, load 3.7-3.9: SQLite (5.06 ms/plan) 0.94, 0.87, 0.99; PostgreSQL
+(12.3 ms/plan) 0.84, 0.74, 0.87.
 """
 
 from __future__ import annotations

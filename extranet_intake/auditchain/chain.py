@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from extranet_intake.auditchain.prepared import Prepared
 from extranet_intake.errors import AuditError
 
 __all__ = [
@@ -330,10 +331,30 @@ _entry = AUDIT_ENTRY
 #: statements built once: every plan appends, and building a statement costs more than running it.
 #: The lock writes the head row without changing it (``seq = seq``): the entries' count is only
 #: known for certain after a rebuilt head's note, so :data:`_SET_HEAD` names the last entry at the end.
-_LOCK_HEAD = sa.update(_head).where(_head.c.id == 1).values(seq=_head.c.seq).returning(_head.c.seq, _head.c.hash)
-_SET_HEAD = sa.update(_head).where(_head.c.id == 1).values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
-_INSERT_ENTRY = _entry.insert()
-_LAST_ENTRY = sa.select(_entry.c.seq, _entry.c.hash).order_by(_entry.c.seq.desc()).limit(1)
+#: They run on the driver's cursor (:class:`Prepared`), in the caller's transaction.
+_LOCK_HEAD = Prepared(
+    sa.update(_head).where(_head.c.id == 1).values(seq=_head.c.seq).returning(_head.c.seq, _head.c.hash)
+)
+_SET_HEAD = Prepared(
+    sa.update(_head).where(_head.c.id == 1).values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
+_INSERT_ENTRY = Prepared(_entry.insert(), column_keys=(*HASHED_FIELDS, "hash"))
+_LAST_ENTRY = Prepared(sa.select(_entry.c.seq, _entry.c.hash).order_by(_entry.c.seq.desc()).limit(1))
+#: SQLite: the lock and the chain's last entry in one statement. Its reads run under the write lock
+#: the UPDATE takes first, so they see what a SELECT after it would (no other writer can commit in
+#: between, and a stale snapshot cannot take the lock at all). Not on PostgreSQL: there the
+#: statement's snapshot predates a wait on the row lock, and would miss the entries of the
+#: transaction it waited for; a separate SELECT after the lock sees them.
+_LOCK_HEAD_READ_LAST = Prepared(
+    sa.update(_head)
+    .where(_head.c.id == 1)
+    .values(seq=_head.c.seq)
+    .returning(
+        _head.c.seq,
+        _head.c.hash,
+        *(sa.select(c).order_by(_entry.c.seq.desc()).limit(1).scalar_subquery() for c in (_entry.c.seq, _entry.c.hash)),
+    )
+)
 
 
 def _lock_head(connection: Connection) -> tuple[int, str]:
@@ -347,16 +368,20 @@ def _lock_head(connection: Connection) -> tuple[int, str]:
     # UPDATE … RETURNING both takes the lock (row lock on PostgreSQL, RESERVED on SQLite, waiting
     # on busy_timeout) and reads the head in one round trip; a SELECT first would let two SQLite
     # readers race to upgrade, and on PostgreSQL would need FOR UPDATE anyway.
-    stmt = _LOCK_HEAD
-    row = connection.execute(stmt).first()
-    if row is None:
+    together = connection.dialect.name == "sqlite"
+    lock = _LOCK_HEAD_READ_LAST if together else _LOCK_HEAD
+    rows = lock.execute(connection)
+    if not rows:
         if _create_head(connection):
             _rebuilt_head(connection)
-        row = connection.execute(stmt).first()
-        if row is None:  # pragma: no cover - the insert above guarantees the row
+        rows = lock.execute(connection)
+        if not rows:  # pragma: no cover - the insert above guarantees the row
             raise AuditError("audit-head-missing", "audit_head row could not be created")
-    seq, prev = int(row[0]) + 1, str(row[1])
-    last = _last_entry(connection)
+    seq, prev = int(rows[0][0]) + 1, str(rows[0][1])
+    if together:
+        last = (int(rows[0][2]), str(rows[0][3])) if rows[0][2] is not None else None
+    else:
+        last = _last_entry(connection)
     if (last or (0, GENESIS_HASH)) != (seq - 1, prev):
         raise AuditError(
             "audit-head-mismatch",
@@ -369,8 +394,8 @@ def _lock_head(connection: Connection) -> tuple[int, str]:
 
 
 def _last_entry(connection: Connection) -> tuple[int, str] | None:
-    row = connection.execute(_LAST_ENTRY).first()
-    return (int(row[0]), str(row[1])) if row is not None else None
+    rows = _LAST_ENTRY.execute(connection)
+    return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
 
 def _rebuilt_head(connection: Connection) -> None:
@@ -448,12 +473,15 @@ def append_entry(
     return AuditEntry(**rows[-1])
 
 
-def append_entries(session: Session, entries: Sequence[EntryFields]) -> list[dict[str, Any]]:
+def append_entries(
+    session: Session, entries: Sequence[EntryFields], *, connection: Connection | None = None
+) -> list[dict[str, Any]]:
     """Append ``entries`` in their order inside the caller's transaction; returns the rows written.
 
     One head lock, one multi-row INSERT and one head update, however many entries (a plan writes
     two or more): the entries are hashed exactly as one :func:`append_entry` after another would
     hash them, so the chain is the same. ``details`` is canonical JSON (:func:`canonical_details`).
+    ``connection`` is the session's own (``session.connection()``) when the caller already holds it.
     """
     if not entries:
         return []
@@ -463,7 +491,7 @@ def append_entries(session: Session, entries: Sequence[EntryFields]) -> list[dic
         if e.at.tzinfo is None:
             raise AuditError("audit-naive-time", "audit times must carry a timezone", action=str(e.action))
         AuditAction(e.action)  # a value outside the catalogue is refused before anything is written
-    connection = session.connection()
+    connection = connection or session.connection()
     seq, prev = _lock_head(connection)
     fields = list(entries)
     rebuilt = connection.info.pop("audit_head_rebuilt", None)
@@ -482,8 +510,8 @@ def append_entries(session: Session, entries: Sequence[EntryFields]) -> list[dic
             ),
         )
     rows = list(chain(fields, start_seq=seq, prev_hash=prev))
-    connection.execute(_INSERT_ENTRY, rows)
-    connection.execute(_SET_HEAD, {"new_seq": rows[-1]["seq"], "new_hash": rows[-1]["hash"]})
+    _INSERT_ENTRY.executemany(connection, rows)
+    _SET_HEAD.execute(connection, {"new_seq": rows[-1]["seq"], "new_hash": rows[-1]["hash"]})
     return rows
 
 

@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy import bindparam, delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
 from extranet_intake.auditchain.chain import EntryFields, append_entries, canonical_details
+from extranet_intake.auditchain.prepared import Prepared
 from extranet_intake.errors import ProvisioningError
 from extranet_intake.provisioning.logins import allocate_login
 from extranet_intake.provisioning.models import (
@@ -54,22 +56,35 @@ Clock = Callable[[], datetime]
 
 
 def apply_plan(
-    session: Session, plan: Plan, *, actor: str, clock: Clock, rng: random.Random | None = None
+    session: Session,
+    plan: Plan,
+    *,
+    actor: str,
+    clock: Clock,
+    rng: random.Random | None = None,
+    connection: Connection | None = None,
 ) -> list[MailIntent]:
     """Write the plan in the caller's transaction (the caller commits) and return the mails to queue.
 
     A plan whose key was applied before changes nothing and returns no mail: the same document,
-    decision or daily check applied twice is applied once.
+    decision or daily check applied twice is applied once. ``connection`` is the session's own
+    (``session.connection()``) when the caller already holds it.
     """
     if not plan.ops and not plan.audit:
         return []
     now = clock()
-    if not _claim(session, plan.key, now):
+    session.flush()
+    connection = connection or session.connection()  # the transaction's one connection, not asked per statement
+    if not _claim(session, connection, plan.key, now):
         return []
     # logins first: the dossier rows and audit entries of the plan name the accounts it creates
-    logins = {op.ref: allocate_login(session, rng=rng) for op in plan.ops if isinstance(op, CreateAccount)}
+    logins = {
+        op.ref: allocate_login(session, rng=rng, connection=connection)
+        for op in plan.ops
+        if isinstance(op, CreateAccount)
+    }
     for op in plan.ops:
-        _apply_op(session, op, now=now, logins=logins, rng=rng)
+        _apply_op(session, op, now=now, logins=logins, rng=rng, connection=connection)
     session.flush()
     # the plan's entries in one append: one head lock, one INSERT (docs/audit.md)
     append_entries(
@@ -87,6 +102,7 @@ def apply_plan(
             )
             for entry in plan.audit
         ],
+        connection=connection,
     )
     return [_resolve_mail(m, logins) for m in plan.mails]
 
@@ -112,20 +128,66 @@ _T_ACC = Account.__table__  # type: ignore[attr-defined]
 _T_LINK = AccountContract.__table__  # type: ignore[attr-defined]
 _INSERTS: dict[str, Any] = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 _STATEMENTS: dict[tuple[str, Any], Any] = {}
-_INSERT_ACCOUNT = _T_ACC.insert()
-_INSERT_LINK = _T_LINK.insert()
+#: every column of a new account (the values of :func:`_apply_op`'s CreateAccount)
+_ACCOUNT_KEYS = (
+    "login",
+    "enterprise_number",
+    "source_sha256",
+    "document_sha256",
+    "created_at",
+    "updated_at",
+    "status",
+    "ended_at",
+    "expiry_warned_for",
+    "previous_email",
+    "last_name",
+    "first_name",
+    "email",
+    "email_key",
+    "phone",
+    "language",
+    "user_type",
+    "external_company",
+    "access_end_date",
+    "profile",
+    "scope",
+)
+#: every column of a dossier row (the values of :func:`_record_form`)
+_FORM_KEYS = (
+    "sha256",
+    "enterprise_number",
+    "form_id",
+    "action",
+    "channel",
+    "sender",
+    "authenticated",
+    "message_id",
+    "received_at",
+    "filename",
+    "status",
+    "reason",
+    "fields",
+    "warnings",
+    "signatures",
+    "approved_by",
+    "decided_at",
+    "login",
+)
+# run on the driver's cursor (auditchain.prepared), in the session's transaction
+_INSERT_ACCOUNT = Prepared(_T_ACC.insert(), column_keys=_ACCOUNT_KEYS)
+_INSERT_LINK = Prepared(_T_LINK.insert(), column_keys=("login", "contract_number"))
 #: the dossier row's columns a later decision on the same document rewrites (see :func:`_record_form`)
 _FORM_ALWAYS = ("action", "status", "reason", "fields", "decided_at")
 
 
-def _statement(session: Session, name: str, variant: Any = None) -> Any:
-    dialect = session.get_bind().dialect.name
+def _statement(connection: Connection, name: str, variant: Any = None) -> Any:
+    dialect = connection.dialect.name
     key = (dialect, (name, variant))
     stmt = _STATEMENTS.get(key)
     if stmt is None:
         insert = _INSERTS.get(dialect, sqlite_insert)
         if name == "claim":
-            stmt = (
+            stmt = Prepared(
                 insert(_T_PLAN)
                 .values(key=bindparam("plan_key"), applied_at=bindparam("at"))
                 .on_conflict_do_nothing()
@@ -133,30 +195,35 @@ def _statement(session: Session, name: str, variant: Any = None) -> Any:
             )
         else:  # "form": insert the dossier row, or rewrite the columns ``variant`` names
             ins = insert(_T_FORM)
-            stmt = ins.on_conflict_do_update(
-                index_elements=[_T_FORM.c.sha256], set_={c: ins.excluded[c] for c in variant}
+            stmt = Prepared(
+                ins.on_conflict_do_update(
+                    index_elements=[_T_FORM.c.sha256], set_={c: ins.excluded[c] for c in variant}
+                ),
+                column_keys=_FORM_KEYS,
             )
         _STATEMENTS[key] = stmt
     return stmt
 
 
-def _claim(session: Session, key: str, now: datetime) -> bool:
+def _claim(session: Session, connection: Connection, key: str, now: datetime) -> bool:
     # INSERT … ON CONFLICT DO NOTHING: a second worker applying the same key waits for the first
     # to commit and then inserts nothing, instead of failing on the primary key.
-    return _core(session).execute(_statement(session, "claim"), {"plan_key": key, "at": now}).first() is not None
+    return bool(_statement(connection, "claim").execute(connection, {"plan_key": key, "at": now}))
 
 
-def _core(session: Session) -> Any:
+def _core(session: Session, connection: Connection) -> Connection:
     """The session's connection for a Core write, after the ORM changes pending before it (kept in order).
 
     Straight on the connection: ``Session.execute`` adds ORM machinery a Core statement does not need.
     """
     session.flush()
-    return session.connection()
+    return connection
 
 
 def _forget(session: Session, model: type[Any], key: Any) -> None:
     """Expire the session's copy of a row written through Core, so an ORM reader sees the new values."""
+    if not len(session.identity_map):  # no ORM object in the session (a plan's usual case)
+        return
     obj = session.identity_map.get(session.identity_key(model, key))
     if obj is not None and object_session(obj) is session:
         session.expire(obj)
@@ -182,10 +249,18 @@ def _resolve_mail(mail: MailIntent, logins: dict[str, str]) -> MailIntent:
     return replace(mail, login=_resolve(mail.login, logins), params=_resolve_any(mail.params, logins))
 
 
-def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str], rng: random.Random | None) -> None:
+def _apply_op(
+    session: Session,
+    op: Op,
+    *,
+    now: datetime,
+    logins: dict[str, str],
+    rng: random.Random | None,
+    connection: Connection,
+) -> None:
     match op:
         case RecordForm():
-            _record_form(session, op, now=now, logins=logins)
+            _record_form(session, connection, op, now=now, logins=logins)
         case QueueReview():
             item = session.exec(select(ReviewItem).where(col(ReviewItem.document_sha256) == op.sha256)).first()
             if item is None:
@@ -241,9 +316,9 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
         case CreateAccount():
             # a login allocate_login has just found free: no row of the session, no contracts yet
             login = logins[op.ref]
-            connection = _core(session)
-            connection.execute(
-                _INSERT_ACCOUNT,
+            _core(session, connection)
+            _INSERT_ACCOUNT.execute(
+                connection,
                 {
                     "login": login,
                     "enterprise_number": op.enterprise_number,
@@ -259,7 +334,9 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
                 },
             )
             if op.data.contracts:
-                connection.execute(_INSERT_LINK, [{"login": login, "contract_number": n} for n in op.data.contracts])
+                _INSERT_LINK.executemany(
+                    connection, [{"login": login, "contract_number": n} for n in op.data.contracts]
+                )
         case ModifyAccount():
             account = _account(session, op.login)
             if op.email_changed:
@@ -292,7 +369,9 @@ def _apply_op(session: Session, op: Op, *, now: datetime, logins: dict[str, str]
             session.add(account)
 
 
-def _record_form(session: Session, op: RecordForm, *, now: datetime, logins: dict[str, str]) -> None:
+def _record_form(
+    session: Session, connection: Connection, op: RecordForm, *, now: datetime, logins: dict[str, str]
+) -> None:
     """Insert the dossier row, or rewrite what a new decision on the same document changes: one upsert.
 
     A later decision keeps the row's provenance, and keeps its warnings, signature verdicts,
@@ -333,7 +412,7 @@ def _record_form(session: Session, op: RecordForm, *, now: datetime, logins: dic
             if given
         ),
     )
-    _core(session).execute(_statement(session, "form", rewrite), values)
+    _statement(connection, "form", rewrite).execute(_core(session, connection), values)
     _forget(session, DossierForm, op.sha256)
 
 

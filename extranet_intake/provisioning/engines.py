@@ -5,10 +5,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from extranet_intake.auditchain.prepared import Prepared
 from extranet_intake.errors import DatabaseError, driver_failure
 
 __all__ = ["as_database_error", "create_schema", "is_sqlite", "load_models", "make_engine", "writer"]
@@ -21,6 +22,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 10
 #: execution option naming how an SQLite transaction begins (see :func:`writer`)
 _BEGIN_OPTION = "intake_sqlite_begin"
+_BEGIN = Prepared(text("BEGIN"))
+_BEGIN_IMMEDIATE = Prepared(text("BEGIN IMMEDIATE"))
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -72,7 +75,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # process while a session is open, which deadlocks until the busy timeout. So IMMEDIATE is
         # opt-in per engine view (:func:`writer`), for sessions that read and then write.
         immediate = conn.get_execution_options().get(_BEGIN_OPTION) == "IMMEDIATE"
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # on the driver's cursor: every transaction begins here, and exec_driver_sql costs more than BEGIN
+        (_BEGIN_IMMEDIATE if immediate else _BEGIN).execute(conn)
 
     return engine
 

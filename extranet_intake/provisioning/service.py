@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from extranet_intake.parsers.result import ParsedForm
@@ -39,10 +40,22 @@ def decide(
     The organisation's row lock is held to the end of the caller's transaction, so the state the
     rules see is the state the plan is written over.
     """
+    return _decide(session, session.connection(), form, provenance, clock=clock, approved_by=approved_by)
+
+
+def _decide(
+    session: Session,
+    connection: Connection,
+    form: ParsedForm,
+    provenance: Provenance,
+    *,
+    clock: Clock,
+    approved_by: str | None,
+) -> Plan:
     now = clock()
     en = enterprise_number_of(form)
-    org = lock_dossier(session, en, now=now) if en else None
-    state = load_state(session, en, sha256=provenance.sha256, fields=dict(form.fields), org=org)
+    org = lock_dossier(session, en, now=now, connection=connection) if en else None
+    state = load_state(session, en, sha256=provenance.sha256, fields=dict(form.fields), org=org, connection=connection)
     return plan(state, form, provenance, today=now.date(), approved_by=approved_by)
 
 
@@ -58,8 +71,9 @@ def process_form(
 ) -> Decision:
     """Plan and apply one document in the caller's transaction (the caller commits, then queues the mails
     it returns — in the same transaction, before committing, for the outbox)."""
-    decided = decide(session, form, provenance, clock=clock, approved_by=approved_by)
-    mails = apply_plan(session, decided, actor=actor, clock=clock, rng=rng)
+    connection = session.connection()  # the transaction's one connection, asked once for the whole unit
+    decided = _decide(session, connection, form, provenance, clock=clock, approved_by=approved_by)
+    mails = apply_plan(session, decided, actor=actor, clock=clock, rng=rng, connection=connection)
     return Decision(decided, tuple(mails))
 
 
