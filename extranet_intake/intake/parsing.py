@@ -12,7 +12,7 @@ from cryptography import x509
 
 from extranet_intake.errors import ConfigError
 from extranet_intake.intake.config import ParsingConfig, SignaturesConfig
-from extranet_intake.parsers.result import OcrSettings, ParsedForm
+from extranet_intake.parsers.result import Issue, OcrSettings, ParsedForm
 from extranet_intake.parsers.sandbox import SandboxedParser
 
 __all__ = ["ParsedFile", "parse_files", "read_trusted_roots", "sandboxed_parser"]
@@ -22,9 +22,11 @@ __all__ = ["ParsedFile", "parse_files", "read_trusted_roots", "sandboxed_parser"
 class ParsedFile:
     path: Path
     form: ParsedForm
+    #: the pages of a stack this form was cut from (``3-4``), as the run cuts it (docs/forms.md); None: the whole file
+    pages: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file": str(self.path), **self.form.as_dict()}
+        return {"file": str(self.path), **({"pages": self.pages} if self.pages else {}), **self.form.as_dict()}
 
 
 def read_trusted_roots(cfg: SignaturesConfig) -> tuple[bytes, ...]:
@@ -64,7 +66,8 @@ def sandboxed_parser(cfg: ParsingConfig, trusted_roots: Sequence[bytes] = ()) ->
 def parse_files(
     paths: Sequence[Path], *, cfg: ParsingConfig, today: date, trusted_roots: Sequence[bytes] = ()
 ) -> list[ParsedFile]:
-    """Parse every file as an untrusted document (worker process, memory and time limits)."""
+    """Parse every file as an untrusted document (worker process, memory and time limits); a stack gives
+    one result per form (and per page of no form), each naming its pages."""
     out: list[ParsedFile] = []
     with sandboxed_parser(cfg, trusted_roots) as parser:
         for path in paths:
@@ -73,6 +76,27 @@ def parse_files(
                 # refused from its size alone: a 10 GB file is never read into memory
                 form = ParsedForm.reject("file-too-large", f"the file is {size} bytes; the limit is {cfg.max_bytes}")
             else:
-                form = parser.parse(path.read_bytes(), today=today, filename=path.name)
+                out.extend(_read(parser, path, path.read_bytes(), today=today))
+                continue
             out.append(ParsedFile(path, form))
     return out
+
+
+def _read(parser: SandboxedParser, path: Path, data: bytes, *, today: date) -> list[ParsedFile]:
+    """One file as the run reads it: a stack (several forms in one scan) cut into its forms, each
+    parsed, a page holding no form refused with its code; any other file parsed whole."""
+    split = parser.split(data)
+    if isinstance(split, Issue):
+        return [ParsedFile(path, ParsedForm.reject(split.code, split.message))]
+    if not split:
+        return [ParsedFile(path, parser.parse(data, today=today, filename=path.name))]
+    return [
+        ParsedFile(
+            path,
+            ParsedForm.reject(part.stray_code, f"page(s) {part.pages} of the stack hold no form")
+            if part.stray_code is not None
+            else parser.parse(part.data, today=today, filename=path.name),
+            pages=part.pages,
+        )
+        for part in split
+    ]

@@ -127,3 +127,29 @@ def test_active_content_is_listed_in_the_json_warnings(tmp_path: Path) -> None:
         "pdf-xfa-ignored",
     }
     assert all(message for message in warnings.values())
+
+
+def test_a_stack_is_read_as_the_run_reads_it_one_result_per_form(tmp_path: Path) -> None:
+    stacks = Path(__file__).resolve().parents[2] / "samples" / "stacks"
+    manifest = json.loads((stacks / "manifest.json").read_text(encoding="utf-8"))
+    wanted = {s["file"]: s for s in manifest["stacks"][:2]}  # a scan with a blank and an upside-down page
+    proc = subprocess.run(
+        [*CLI, "parse", *(str(stacks / f) for f in wanted), "--json", "--today", manifest["today"]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"},
+    )
+    results = json.loads(proc.stdout)
+    for name, stack in wanted.items():
+        got = [r for r in results if Path(r["file"]).name == name]
+        assert [(r["pages"], r["form_id"]) for r in got] == [(p["pages"], p["form_id"]) for p in stack["parts"]]
+        for r, part in zip(got, stack["parts"], strict=True):
+            if part["kind"] == "form":
+                assert r["outcome"] == "valid", (name, r["pages"], r["errors"])
+            else:  # a page holding no form: refused with its code, never dropped
+                assert r["outcome"] == "rejected"
+                assert r["errors"][0]["code"] in ("stack-blank-page", "stack-page-without-form")
+    assert proc.returncode == 1  # the blank page is refused

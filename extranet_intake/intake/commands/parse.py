@@ -34,8 +34,9 @@ def _print(results: list[ParsedFile]) -> None:
     for r in results:
         f = r.form
         outcome = f.outcome
+        pages = f" (pages {r.pages})" if r.pages else ""
         console.print(
-            f"[bold]{r.path}[/bold]  [{_STYLE[outcome]}]{outcome.value}[/]  "
+            f"[bold]{r.path}{pages}[/bold]  [{_STYLE[outcome]}]{outcome.value}[/]  "
             f"form_id={f.form_id or '-'}  version={f.version or '-'}  language={f.language or '-'}  "
             f"method={f.method.value if f.method else '-'}"
         )
