@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from extranet_intake.parsers.result import Channel, Issue, Method, OcrSettings, ParsedForm, SignatureVerdict
-from extranet_intake.parsers.stack import PageKind, Part
+from extranet_intake.parsers.stack import TIFF_MAGIC, PageKind, Part
 
 __all__ = ["SandboxedParser"]
 
@@ -161,8 +161,8 @@ class SandboxedParser:
         """The forms of a stack (``parsers.stack.split_stack``) read in the worker: ``[]`` when the
         document is no stack, an ``Issue`` when it cannot be split (too many pages, timeout, memory)."""
         sha = hashlib.sha256(data).hexdigest()
-        if len(data) > self.max_bytes or b"%PDF-" not in data[:1024]:
-            return []  # parse() gives the refusal; only a PDF can be a stack
+        if len(data) > self.max_bytes or (b"%PDF-" not in data[:1024] and data[:4] not in TIFF_MAGIC):
+            return []  # parse() gives the refusal; only a PDF or a (multi-page) TIFF can be a stack
         # the parts are the stack's pages again (base64): their answer may be larger than a form's
         # a stack is many pages, each maybe OCR'd (its footer): more time than one form, still bounded
         answer = self._ask(

@@ -1,4 +1,4 @@
-"""A stack of forms in one PDF: classify every page, cut the file into one part per form, report pages of no form.
+"""A stack of forms in one PDF (or multi-page TIFF): classify every page, cut it into one part per form.
 
 The team scans the day's post in one go, and senders concatenate forms: one PDF may hold an
 agreement, a Master User fiche and user fiches, with a blank page or a page upside down among
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from extranet_intake.parsers.ocr_image import Gray
     from extranet_intake.parsers.ocr_tess import ZoneText
 
-__all__ = ["MAX_STACK_PAGES", "PageKind", "Part", "split_stack"]
+__all__ = ["MAX_STACK_PAGES", "TIFF_MAGIC", "PageKind", "Part", "split_stack", "tiff_as_pdf"]
 
 #: more pages than any day's post from one sender: refused rather than OCR'd for minutes
 MAX_STACK_PAGES = 40
@@ -92,10 +92,58 @@ class _Page:
     rotated: bool = False
 
 
+#: the first bytes of a TIFF (little- and big-endian): a scanner's multi-page file is a stack like a PDF
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
+
+
+def tiff_as_pdf(data: bytes) -> bytes | None:
+    """A multi-page TIFF (a scanner's batch) as a PDF of the same pages, to be cut like a PDF stack; None
+    for anything else, a single page, or a file Pillow cannot read (the parser then says what is wrong).
+
+    Each page keeps its pixels and resolution: a bilevel file (mode ``1``, the usual fax-like scan) is
+    stored losslessly (CCITT G4), any other as 8-bit gray in JPEG at quality 95 (Pillow's PDF writer).
+    The original TIFF stays in the store byte for byte; the parts are PDFs, as every part is.
+    """
+    if data[:4] not in TIFF_MAGIC:
+        return None
+    from PIL import Image, ImageSequence
+
+    from extranet_intake.parsers.ocr_image import MAX_PIXELS
+
+    try:
+        img = Image.open(io.BytesIO(data))
+        count = getattr(img, "n_frames", 1)
+        if count < 2:
+            return None
+        if count > MAX_STACK_PAGES:
+            raise ParseError(
+                "stack-too-many-pages", f"the TIFF has {count} pages; a stack may have at most {MAX_STACK_PAGES}"
+            )
+        pages = []
+        for frame in ImageSequence.Iterator(img):
+            if frame.width * frame.height > MAX_PIXELS:
+                raise ParseError("file-too-large", f"a page of the TIFF is too large ({frame.width}×{frame.height} px)")
+            pages.append(frame.copy())
+        bilevel = all(page.mode == "1" for page in pages)
+        if not bilevel:  # one writer setting for the whole file: gray, JPEG quality 95
+            pages = [page.convert("L") for page in pages]
+        dpi = img.info.get("dpi", (300, 300))
+        out = io.BytesIO()
+        extra = {} if bilevel else {"quality": 95}
+        pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], resolution=float(dpi[0] or 300), **extra)
+        return out.getvalue()
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def split_stack(data: bytes, *, page_timeout: float = 20.0) -> list[Part]:
-    """The parts of a PDF holding several forms (or a form and pages of none); ``[]`` when it is no stack."""
+    """The parts of a PDF (or multi-page TIFF) holding several forms (or a form and pages of none); ``[]``
+    when it is no stack."""
     if b"%PDF-" not in data[:1024]:
-        return []
+        converted = tiff_as_pdf(data)
+        if converted is None:
+            return []
+        data = converted
     try:
         reader = PdfReader(io.BytesIO(data))
         count = len(reader.pages)

@@ -213,3 +213,63 @@ def test_the_dry_run_shows_each_form_of_a_stack_as_the_run_then_does(
     assert plan(dry) == plan(real)
     assert [(w.code, w.pages, w.sha256) for w in dry.warnings] == [(w.code, w.pages, w.sha256) for w in real.warnings]
     assert real.warnings, "the blank page is a warning of both"
+
+
+def _as_tiff(pdf: bytes, *, bilevel: bool) -> bytes:
+    """The scan as a scanner's multi-page TIFF: 300 dpi, 8-bit gray (Deflate) or bilevel (CCITT G4)."""
+    import pypdfium2
+
+    doc = pypdfium2.PdfDocument(pdf)
+    frames = [doc[i].render(scale=300 / 72, grayscale=True).to_pil().convert("L") for i in range(len(doc))]
+    doc.close()
+    if bilevel:
+        frames = [f.point(lambda v: 255 if v > 160 else 0).convert("1") for f in frames]
+    out = io.BytesIO()
+    frames[0].save(
+        out,
+        "TIFF",
+        save_all=True,
+        append_images=frames[1:],
+        compression="group4" if bilevel else "tiff_deflate",
+        dpi=(300, 300),
+    )
+    return out.getvalue()
+
+
+def test_a_multi_page_tiff_is_cut_like_a_pdf_stack() -> None:
+    """A scanner's batch as one multi-page TIFF (bilevel or gray): the same parts as the PDF scan, each a PDF."""
+    entry = next(e for e in _manifest()["stacks"] if e["file"] == "stack-02-scan-blank-upside-down.pdf")
+    pdf = (STACKS / entry["file"]).read_bytes()
+    with SandboxedParser(timeout=60, memory_mb=1024, max_bytes=20 << 20) as parser:
+        for bilevel in (True, False):
+            parts = parser.split(_as_tiff(pdf, bilevel=bilevel))
+            assert isinstance(parts, list), parts
+            assert [(p.pages, p.kind.value, p.form_id, p.rotated) for p in parts] == [
+                (w["pages"], w["kind"], w["form_id"], w["rotated"]) for w in entry["parts"]
+            ], bilevel
+            assert all(p.data.startswith(b"%PDF-") for p in parts)
+
+
+def test_the_daily_run_cuts_a_tiff_stack_and_keeps_the_tiff(tmp_path: Path, db_url: str, engine: sa.Engine) -> None:
+    cfg = load_config(_config(tmp_path, db_url))
+    (tmp_path / "drop").mkdir()
+    tiff = _as_tiff((STACKS / "stack-01-scan-agr-mu-usr.pdf").read_bytes(), bilevel=True)
+    (tmp_path / "drop" / "post-2026-11-20.tif").write_bytes(tiff)
+
+    report = daily_run(
+        cfg, reporter=PlainProgress(io.StringIO()), engine=engine, send=False, clock=lambda: datetime.now(UTC)
+    )
+
+    sha = sha256_of(tiff)
+    read = {d.sha256: d for d in report.documents}
+    assert read[sha].outcome == "split"
+    with Session(engine) as s:
+        parts = sorted(
+            s.exec(select(Arrival).where(col(Arrival.parent_sha256) == sha)), key=lambda a: pages_of(a) or (0, 0)
+        )
+    assert [(read[a.sha256].form_id, read[a.sha256].parse != "rejected") for a in parts] == [
+        ("EAP-AGR", True),
+        ("EAP-MU", True),
+        ("EAP-USR", True),
+    ]
+    assert DocumentStore(cfg.store.path).open(sha) == tiff  # the original, byte for byte
