@@ -250,6 +250,7 @@ def test_dry_run_changes_nothing(
         "outbox_states": [],
         "documents_pending": 0,
         "for_people": [],
+        "access_reviews_overdue": [],
         "alerts": [],
         "ok": True,
     }
