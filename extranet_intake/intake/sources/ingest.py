@@ -23,6 +23,7 @@ from sqlalchemy import Table, delete, insert, update
 from sqlmodel import Session, col, select
 
 from extranet_intake.auditchain.chain import AuditAction, append_entry
+from extranet_intake.errors import StoreError
 from extranet_intake.intake.mime import sniff
 from extranet_intake.intake.store import DocumentStore, sha256_of
 from extranet_intake.intake.store_tables import (
@@ -33,8 +34,9 @@ from extranet_intake.intake.store_tables import (
     FileLedger,
     LedgerState,
     ParseState,
+    driver_datetimes,
     existing_documents,
-    insert_rows,
+    insert_values,
     known_messages,
 )
 from extranet_intake.parsers.result import Channel
@@ -43,6 +45,7 @@ __all__ = [
     "Clock",
     "Incoming",
     "ItemResult",
+    "Packed",
     "PollError",
     "PollReport",
     "PollStep",
@@ -53,6 +56,8 @@ __all__ = [
     "ledger_row",
     "load_file_ledger",
     "mark_file_ledger",
+    "pack_items",
+    "record_packed",
     "write_file_ledger",
 ]
 
@@ -173,32 +178,89 @@ def ingest_batch(
     """Stage 1: store the items' bytes and add their rows to ``session`` (not committed); one result per item.
 
     Messages are stored whole and left ``unexploded`` for stage 2 (``intake.explode``), which applies
-    the MIME limits and the trusted gateways.
+    the MIME limits and the trusted gateways. A message that arrived before is not written again.
     """
     now = clock()
-    results: dict[str, ItemResult] = {}
     prepared = [(item, sha256_of(item.data)) for item in items]
+    known, already = _seen(session, prepared, channel)
+    failures = _put(store, [(item, sha) for item, sha in prepared if not (item.is_message and sha in already)])
+    return _record(session, prepared, known, already, failures, channel=channel, now=now)
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A batch whose bytes ``pack_items`` made durable (or failed to), waiting for ``record_packed``."""
+
+    #: each item with its SHA-256, in order
+    prepared: list[tuple[Incoming, str]]
+    #: what could not be stored, by SHA-256
+    failures: dict[str, StoreError]
+
+
+def pack_items(store: DocumentStore, items: Sequence[Incoming]) -> Packed:
+    """The first half of ``ingest_batch``, without the database, for a poller that stores a batch
+    while it records the one before (``intake.sources.imap``): hash and store every item's bytes.
+    Whether a message arrived before is not known yet: its bytes are written again (the pack is
+    named by content, stage 2 files a second copy as the first), and ``record_packed`` acknowledges
+    it as the duplicate it is — rare (a UIDVALIDITY reset, a copy a crash left behind)."""
+    prepared = [(item, sha256_of(item.data)) for item in items]
+    return Packed(prepared, _put(store, prepared))
+
+
+def record_packed(session: Session, packed: Packed, *, channel: Channel, clock: Clock) -> list[ItemResult]:
+    """The second half: add the rows of a batch ``pack_items`` stored to ``session`` (not committed),
+    exactly as ``ingest_batch`` would have; one result per item."""
+    now = clock()
+    known, already = _seen(session, packed.prepared, channel)
+    return _record(session, packed.prepared, known, already, packed.failures, channel=channel, now=now)
+
+
+def _seen(session: Session, prepared: Sequence[tuple[Incoming, str]], channel: Channel) -> tuple[set[str], set[str]]:
+    """(contents already in ``document``, whole messages that already arrived on ``channel``).
+
+    One look-up by SHA-256 in the common case (nothing of the batch seen before): a message's
+    arrival has its document row (a foreign key; documents are never deleted), so only contents
+    already in ``document`` can be messages that arrived before."""
+    known = existing_documents(session, [sha for _, sha in prepared])
+    messages = [sha for item, sha in prepared if item.is_message and sha in known]
+    return known, known_messages(session, messages, channel=channel)
+
+
+def _put(store: DocumentStore, todo: Sequence[tuple[Incoming, str]]) -> dict[str, StoreError]:
+    """Whole messages go to the store's pack (one durability point per batch; stage 2 files them),
+    dropped files straight under their names."""
+    messages = {sha: item.data for item, sha in todo if item.is_message}
+    files = {sha: item.data for item, sha in todo if not item.is_message}
+    return store.put_packed(messages) | store.put_many(files)
+
+
+def _record(
+    session: Session,
+    prepared: Sequence[tuple[Incoming, str]],
+    known: set[str],
+    already: set[str],
+    failures: dict[str, StoreError],
+    *,
+    channel: Channel,
+    now: datetime,
+) -> list[ItemResult]:
+    results: dict[str, ItemResult] = {}
     # Identical bytes of a whole message are the same delivery seen again (a UIDVALIDITY reset, a
     # copy left behind by a crash): recorded once, the duplicate only acknowledged.
-    already = known_messages(session, [sha for it, sha in prepared if it.is_message], channel=channel)
+    before = set(already)
     todo: list[tuple[Incoming, str]] = []
     for item, sha in prepared:
         if item.is_message and sha in already:
-            results[item.key] = ItemResult(item.key, sha, "duplicate")
+            failed = None if sha in before else failures.get(sha)
+            if failed is None:
+                results[item.key] = ItemResult(item.key, sha, "duplicate")
+            else:  # a copy within this batch, acknowledged only if its twin was stored
+                results[item.key] = ItemResult(item.key, sha, "error", failed.code, failed.message)
         else:
             if item.is_message:
                 already.add(sha)
             todo.append((item, sha))
-    # Whole messages go to the store's pack (one durability point per batch; stage 2 files them),
-    # dropped files straight under their names.
-    messages = {sha: item.data for item, sha in todo if item.is_message}
-    files = {sha: item.data for item, sha in todo if not item.is_message}
-    failures = store.put_packed(messages) | store.put_many(files)
-    for key, result in results.items():
-        failed = failures.get(result.sha256 or "")
-        if failed is not None:  # a copy within this batch, acknowledged only if its twin was stored
-            results[key] = ItemResult(key, result.sha256, "error", failed.code, failed.message)
-    rows = _Rows(known=existing_documents(session, [sha for _, sha in todo]), now=now)
+    rows = _Rows(known=known, now=now, when=driver_datetimes(session))
     for item, sha in todo:
         failed = failures.get(sha)
         if failed is not None:
@@ -206,66 +268,49 @@ def ingest_batch(
             continue
         results[item.key] = rows.add(item, sha, channel=channel)
     # Driver bulk inserts: building ORM objects one by one cost more than the whole network fetch.
-    insert_rows(session, _DOCUMENT, rows.documents)
-    insert_rows(session, _ARRIVAL, rows.arrivals)
-    return [results[item.key] for item in items]
+    insert_values(session, _DOCUMENT, _DOCUMENT_COLUMNS, rows.documents)
+    insert_values(session, _ARRIVAL, _ARRIVAL_COLUMNS, rows.arrivals)
+    return [results[item.key] for item, _ in prepared]
 
 
 class _Rows:
-    def __init__(self, *, known: set[str], now: datetime) -> None:
+    """The batch's document and arrival rows, as tuples in the order of ``_DOCUMENT_COLUMNS`` and
+    ``_ARRIVAL_COLUMNS``, datetimes as the driver takes them."""
+
+    def __init__(self, *, known: set[str], now: datetime, when: Callable[[datetime], Any]) -> None:
         self.known = known
-        self.now = now
-        self.documents: list[dict[str, Any]] = []
-        self.arrivals: list[dict[str, Any]] = []
+        self.now = when(now)
+        self.when = when
+        self.documents: list[tuple[Any, ...]] = []
+        self.arrivals: list[tuple[Any, ...]] = []
 
-    def document(self, sha: str, size: int, kind: DocumentKind, media: str) -> int:
+    def document(self, sha: str, size: int, kind: str, media: str, state: str) -> None:
         if sha in self.known:
-            return 0
+            return
         self.known.add(sha)
-        self.documents.append(
-            {
-                "sha256": sha,
-                "size": size,
-                "kind": kind.value,
-                "media_type": media,
-                "first_seen_at": self.now,
-                "parse_state": (ParseState.UNEXPLODED if kind is DocumentKind.MESSAGE else ParseState.PENDING).value,
-                "parsed_at": None,
-                "parse_outcome": None,
-            }
-        )
-        return 1 if kind is DocumentKind.FORM else 0
-
-    def arrival(self, **values: Any) -> None:
-        row = dict(ARRIVAL_DEFAULTS)
-        row.update(values)
-        self.arrivals.append(row)
+        self.documents.append((sha, size, kind, media, self.now, state, None, None))
 
     def add(self, item: Incoming, sha: str, *, channel: Channel) -> ItemResult:
+        known = len(self.documents)
         if not item.is_message:  # a dropped file: the file is the candidate form (the parser rejects what is not one)
             kind = sniff(item.data)
-            new = self.document(
-                sha, len(item.data), DocumentKind.FORM, kind.value if kind else "application/octet-stream"
-            )
-            self.arrival(
-                sha256=sha,
-                channel=channel.value,
-                source=item.source,
-                filename=item.filename,
-                received_at=item.received_at,
-                outcome="stored",
-            )
-            return ItemResult(item.key, sha, "stored", new_documents=new)
-        self.document(sha, len(item.data), DocumentKind.MESSAGE, MESSAGE_MEDIA)
-        self.arrival(
-            sha256=sha,
-            channel=channel.value,
-            source=item.source,
-            filename=item.filename,
-            received_at=item.received_at,
-            outcome=MESSAGE_PENDING,
+            media = kind.value if kind else "application/octet-stream"
+            self.document(sha, len(item.data), _FORM, media, _PENDING)
+            outcome = "stored"
+        else:
+            self.document(sha, len(item.data), _MESSAGE, MESSAGE_MEDIA, _UNEXPLODED)
+            outcome = MESSAGE_PENDING
+        self.arrivals.append(
+            (sha, channel.value, item.source, item.filename, self.when(item.received_at), outcome, *_ARRIVAL_REST)
         )
-        return ItemResult(item.key, sha, "stored")
+        new = 1 if not item.is_message and len(self.documents) > known else 0
+        return ItemResult(item.key, sha, "stored", new_documents=new)
+
+
+_UNEXPLODED = ParseState.UNEXPLODED.value
+_PENDING = ParseState.PENDING.value
+_MESSAGE = DocumentKind.MESSAGE.value
+_FORM = DocumentKind.FORM.value
 
 
 def count(report: PollReport, result: ItemResult) -> None:
@@ -353,3 +398,17 @@ def ledger_row(
 
 _ARRIVAL: Table = Arrival.__table__  # type: ignore[attr-defined]
 _DOCUMENT: Table = Document.__table__  # type: ignore[attr-defined]
+_DOCUMENT_COLUMNS = (
+    "sha256",
+    "size",
+    "kind",
+    "media_type",
+    "first_seen_at",
+    "parse_state",
+    "parsed_at",
+    "parse_outcome",
+)
+#: an arrival's own values first, then the columns stage 1 leaves at their defaults
+_ARRIVAL_OWN = ("sha256", "channel", "source", "filename", "received_at", "outcome")
+_ARRIVAL_COLUMNS = (*_ARRIVAL_OWN, *(k for k in ARRIVAL_DEFAULTS if k not in _ARRIVAL_OWN))
+_ARRIVAL_REST = tuple(v for k, v in ARRIVAL_DEFAULTS.items() if k not in _ARRIVAL_OWN)
