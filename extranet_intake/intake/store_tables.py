@@ -222,15 +222,19 @@ def insert_values(session: Session, table: Table, columns: tuple[str, ...], rows
     conn.exec_driver_sql(sql, list(rows))
 
 
-def driver_datetimes(session: Session) -> Callable[[datetime], Any]:
-    """What a datetime is given to the session's driver as: itself, or on SQLite the text SQLAlchemy
-    writes (each value converted once: a batch's rows share their ``now``, often their second)."""
-    if session.connection().dialect.name != "sqlite":
+def driver_datetimes(session: Session | Dialect) -> Callable[[datetime], Any]:
+    """What a datetime is given to the driver of a session (or dialect) as: itself, or on SQLite the
+    text SQLAlchemy writes (each value converted once: a batch's rows share their ``now``, often
+    their second)."""
+    dialect = session.connection().dialect if isinstance(session, Session) else session
+    if dialect.name != "sqlite":
         return _same
     texts: dict[datetime, str] = {}
 
     def text(value: datetime) -> str:
         if (done := texts.get(value)) is None:
+            if len(texts) >= 4096:  # a converter kept for a whole run stays small
+                texts.clear()
             done = texts[value] = _sqlite_datetime(value)
         return done
 

@@ -217,6 +217,9 @@ class _Poller:
         self.suspects: set[int] = set()
         #: read-only mode: told what a run would take in or refuse, instead of doing it
         self.peek = peek
+        #: datetimes as the database's driver takes them (known once a session was opened): the
+        #: packer builds a batch's rows beforehand with it
+        self.when: Callable[[datetime], Any] | None = None
 
     def run(self, client: IMAPClient, connect_mover: Callable[[], IMAPClient]) -> None:
         try:
@@ -255,6 +258,7 @@ class _Poller:
             if not read_only:
                 self._record_gone(session, uidvalidity, set(uids))
             ledger = self._ledger(session, uidvalidity, uids)
+            self.when = driver_datetimes(session)
         fresh = {u for u in uids if u not in ledger}
         self.report.seen = len(fresh) + sum(1 for row in ledger.values() if row.state == LedgerState.RETRY)
         # Left from an earlier run that stopped between its commit and its move: only move them.
@@ -451,7 +455,9 @@ class _Poller:
         """The first half of storing a batch: its messages' bytes durable in the store's pack (nothing
         in read-only mode)."""
         items = self._items(uidvalidity, batch, reply)
-        return items, (None if self.peek is not None else pack_items(self.store, items))
+        if self.peek is not None:
+            return items, None
+        return items, pack_items(self.store, items, channel=Channel.EMAIL, clock=self.clock, when=self.when)
 
     def _store(
         self,

@@ -195,24 +195,44 @@ class Packed:
     prepared: list[tuple[Incoming, str]]
     #: what could not be stored, by SHA-256
     failures: dict[str, StoreError]
+    #: the results and rows ``record_packed`` adds if the database knows none of the batch (the
+    #: common case), built beforehand outside its transaction; None if they cannot be
+    guess: tuple[list[ItemResult], _Rows] | None = None
 
 
-def pack_items(store: DocumentStore, items: Sequence[Incoming]) -> Packed:
+def pack_items(
+    store: DocumentStore,
+    items: Sequence[Incoming],
+    *,
+    channel: Channel | None = None,
+    clock: Clock | None = None,
+    when: Callable[[datetime], Any] | None = None,
+) -> Packed:
     """The first half of ``ingest_batch``, without the database, for a poller that stores a batch
     while it records the one before (``intake.sources.imap``): hash and store every item's bytes.
     Whether a message arrived before is not known yet: its bytes are written again (the pack is
     named by content, stage 2 files a second copy as the first), and ``record_packed`` acknowledges
-    it as the duplicate it is — rare (a UIDVALIDITY reset, a copy a crash left behind)."""
+    it as the duplicate it is — rare (a UIDVALIDITY reset, a copy a crash left behind).
+
+    Given ``channel``, ``clock`` and ``when`` (``driver_datetimes`` of the database to come), the
+    rows are built here too, as they will be if the database knows none of the batch."""
     prepared = [(item, sha256_of(item.data)) for item in items]
-    return Packed(prepared, _put(store, prepared))
+    failures = _put(store, prepared)
+    guess = None
+    if channel is not None and clock is not None and when is not None and not failures:
+        guess = _build(prepared, set(), set(), {}, channel=channel, now=clock(), when=when)
+    return Packed(prepared, failures, guess)
 
 
 def record_packed(session: Session, packed: Packed, *, channel: Channel, clock: Clock) -> list[ItemResult]:
     """The second half: add the rows of a batch ``pack_items`` stored to ``session`` (not committed),
     exactly as ``ingest_batch`` would have; one result per item."""
-    now = clock()
     known, already = _seen(session, packed.prepared, channel)
-    return _record(session, packed.prepared, known, already, packed.failures, channel=channel, now=now)
+    if not known and packed.guess is not None:  # nothing known (so no message either), nothing failed
+        results, rows = packed.guess
+        _insert(session, rows)
+        return results
+    return _record(session, packed.prepared, known, already, packed.failures, channel=channel, now=clock())
 
 
 def _seen(session: Session, prepared: Sequence[tuple[Incoming, str]], channel: Channel) -> tuple[set[str], set[str]]:
@@ -244,6 +264,22 @@ def _record(
     channel: Channel,
     now: datetime,
 ) -> list[ItemResult]:
+    results, rows = _build(prepared, known, already, failures, channel=channel, now=now, when=driver_datetimes(session))
+    _insert(session, rows)
+    return results
+
+
+def _build(
+    prepared: Sequence[tuple[Incoming, str]],
+    known: set[str],
+    already: set[str],
+    failures: dict[str, StoreError],
+    *,
+    channel: Channel,
+    now: datetime,
+    when: Callable[[datetime], Any],
+) -> tuple[list[ItemResult], _Rows]:
+    """The results and rows of a batch, given what the database knows and what could not be stored."""
     results: dict[str, ItemResult] = {}
     # Identical bytes of a whole message are the same delivery seen again (a UIDVALIDITY reset, a
     # copy left behind by a crash): recorded once, the duplicate only acknowledged.
@@ -260,17 +296,20 @@ def _record(
             if item.is_message:
                 already.add(sha)
             todo.append((item, sha))
-    rows = _Rows(known=known, now=now, when=driver_datetimes(session))
+    rows = _Rows(known=known, now=now, when=when)
     for item, sha in todo:
         failed = failures.get(sha)
         if failed is not None:
             results[item.key] = ItemResult(item.key, sha, "error", failed.code, failed.message)
             continue
         results[item.key] = rows.add(item, sha, channel=channel)
+    return [results[item.key] for item, _ in prepared], rows
+
+
+def _insert(session: Session, rows: _Rows) -> None:
     # Driver bulk inserts: building ORM objects one by one cost more than the whole network fetch.
     insert_values(session, _DOCUMENT, _DOCUMENT_COLUMNS, rows.documents)
     insert_values(session, _ARRIVAL, _ARRIVAL_COLUMNS, rows.arrivals)
-    return [results[item.key] for item, _ in prepared]
 
 
 class _Rows:
