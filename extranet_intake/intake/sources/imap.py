@@ -12,9 +12,10 @@ where it moved first and recorded later):
    the ledger's ``moved`` mark rides on a later commit.
 
 The steps of neighbouring batches overlap, never the steps of one batch: the FETCH of batch n+1 is
-sent, and its reply read, while batch n is stored and committed in a thread of its own (the server
-and the socket go on while the disk and the database work), and the MOVEs run on a second
-connection, in a third thread, while later batches are read and stored. A batch is moved only
+sent, and its reply read, while batch n is stored and committed (the server and the socket go on
+while the disk and the database work) — its bytes packed in one thread, then its rows added and
+committed in another while the first packs batch n+1 — and the MOVEs run on a second connection,
+in a fourth thread, while later batches are read and stored. A batch is moved only
 after its commit; one MOVE runs at a time, and the batches committed while it runs go together in
 the next.
 

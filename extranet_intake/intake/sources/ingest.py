@@ -5,7 +5,9 @@ messages appended to the store's pack, one durability point per batch), add the 
 arrival rows in bulk. The caller adds its own ledger rows to the same session and commits once: the
 bytes are on disk before that commit, and the source item is moved only after it. A whole e-mail is
 stored as it came, *unexploded* — no MIME parsing there, so the drain runs at the speed of the
-mailbox and the disk; stage 2 (``intake.explode``) reads its attachments later.
+mailbox and the disk; stage 2 (``intake.explode``) reads its attachments later. The IMAP poller
+runs it in two halves, ``pack_items`` (the bytes) then ``record_packed`` (the rows), in two threads,
+so that one batch is packed while the one before it is recorded and committed.
 
 The pollers' shared pieces live here too: the poll report, the progress hook the crash tests kill
 from, and the file ledger of the Maildir and drop-folder sources.
