@@ -35,13 +35,22 @@ per-pair ratios is the result (``--pairs``, at least 5).
 Needs root and Debian ``dovecot-imapd`` (the same server the integration tests start).
 
 It also prints the CPU each side spends per message: this process (all its threads) and Dovecot
-(the ended ``imap`` processes, counted by their master). What the runs showed (2 cores shared with
-~8 busy jobs, load 9-13): floor 2,200-4,000 msg/s, poller 1,200-1,300, ratio 0.38-0.53; CPU per
-message, floor 28-32 µs client + 90-120 µs Dovecot, poller 174-195 µs client + 120-125 µs Dovecot.
-The poller's client CPU is the limit: 125-130 µs of it is the store-and-commit of a batch (SHA-256,
-the pack, the document/arrival/ledger INSERTs, the moves' UPDATE, the commit), one thread in
-order, which caps the poller near 0.6 of a floor at 13 k msg/s (77 µs a message) even on a quiet
-machine.
+(the ended ``imap`` processes, counted by their master; the poller's client figure also holds the
+~20 ms of creating its fresh schema before the clock starts, ~10 µs a message at 2,000).
+
+What the runs showed, 2,000 messages, batch 200, medians of 5-7 pairs. Before the store and commit
+were split (one writer thread): on a quiet machine (load 1) floor 16,091 msg/s, poller 8,067, ratio
+0.54, CPU per message floor 17 µs client + 65 µs Dovecot, poller 97 µs + 75 µs; at load 3-4, ratio
+0.34 and 0.40, poller client 112-116 µs. After (a packer thread hashes and packs a batch while a
+recorder thread adds the rows of the one before and commits; the rows built beforehand; one
+look-up by SHA-256 per batch; driver executemany of tuples), only at load 3-5 (2 cores shared with
+other jobs): floor 6,100-11,100 msg/s, poller 3,100-6,700, ratio 0.53-0.60 (pairs 0.31-1.06), CPU
+per message floor 16-20 µs client + 70-85 µs Dovecot, poller 86-104 µs + 70-85 µs. Timed per
+thread inside ``poll_imap`` at load ~3.5: reading 17-25 µs, packer 21-22, recorder 31-35 (of which
+~20 µs in SQLite) a message; the recorder's wall time per batch is its CPU plus the commit's fsync
+(6-13 ms a batch under load), the packer's its CPU plus the pack's ``fdatasync`` (12-17 ms). With
+the cores saturated the ratio tends to the ratio of total CPU per message (floor ~90 µs, poller
+~155 µs: ~0.58); 0.7 there needs the poller's client CPU near 50 µs a message.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ remember what each source has already handed over, so nothing is fetched or move
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -36,9 +37,12 @@ __all__ = [
     "ParseState",
     "PendingDocument",
     "create_tables",
+    "driver_datetimes",
     "existing_documents",
     "insert_rows",
+    "insert_values",
     "known_messages",
+    "mark_imap_ledger",
     "mark_parsed",
     "pending_documents",
 ]
@@ -185,41 +189,133 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     row of ``arrival``, more than fetching the message the row records. These tables hold only
     strings, integers, booleans and datetimes, which every driver takes as they are — except
     sqlite3, which gets datetimes in the text form SQLAlchemy itself writes (UTC, no offset).
+    Every row has the first row's keys.
     """
     if not rows:
         return
     conn = session.connection()
     sql, keys, datetimes = _insert_sql(table, tuple(rows[0]), conn.dialect)
-    if conn.dialect.name == "sqlite" and datetimes:
-        texts: dict[datetime, str] = {}  # a batch's rows share their ``now``: converted once
-
-        def text(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            if (done := texts.get(value)) is None:
-                done = texts[value] = _sqlite_datetime(value)
-            return done
-
-        converted = [{**row, **{k: text(row[k]) for k in datetimes}} for row in rows]
-        rows = converted
-    if conn.dialect.positional:  # qmark (sqlite3) or numeric: tuples
-        conn.exec_driver_sql(sql, [tuple([row[k] for k in keys]) for row in rows])
-    else:  # pyformat (psycopg): mappings
+    if not conn.dialect.positional:  # pyformat (psycopg): mappings, datetimes as they are
         conn.exec_driver_sql(sql, [{k: row[k] for k in keys} for row in rows])
+        return
+    # qmark (sqlite3) or numeric: tuples, taken from each row in one C call
+    values = operator.itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
+    tuples: list[Any] = [values(row) for row in rows]
+    if conn.dialect.name == "sqlite" and datetimes:
+        tuples = _sqlite_datetimes(tuples, datetimes)
+    conn.exec_driver_sql(sql, tuples)
+
+
+def insert_values(session: Session, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
+    """``insert_rows`` for rows built as tuples in the order of ``columns``, their datetimes already
+    as ``driver_datetimes`` gives them: nothing is converted per row but the order of the values."""
+    if not rows:
+        return
+    conn = session.connection()
+    sql, keys, _ = _insert_sql(table, columns, conn.dialect)
+    if not conn.dialect.positional:
+        conn.exec_driver_sql(sql, [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    if keys != columns:
+        order = operator.itemgetter(*(columns.index(k) for k in keys))
+        rows = [order(row) for row in rows]
+    conn.exec_driver_sql(sql, list(rows))
+
+
+def driver_datetimes(session: Session | Dialect) -> Callable[[datetime], Any]:
+    """What a datetime is given to the driver of a session (or dialect) as: itself, or on SQLite the
+    text SQLAlchemy writes (each value converted once: a batch's rows share their ``now``, often
+    their second)."""
+    dialect = session.connection().dialect if isinstance(session, Session) else session
+    if dialect.name != "sqlite":
+        return _same
+    texts: dict[datetime, str] = {}
+
+    def text(value: datetime) -> str:
+        if (done := texts.get(value)) is None:
+            if len(texts) >= 4096:  # a converter kept for a whole run stays small
+                texts.clear()
+            done = texts[value] = _sqlite_datetime(value)
+        return done
+
+    return text
+
+
+def _same(value: datetime) -> datetime:
+    return value
+
+
+def _sqlite_datetimes(tuples: list[Any], positions: tuple[int, ...]) -> list[Any]:
+    """The rows with their datetimes as SQLAlchemy's text for SQLite (a batch's rows share their
+    ``now`` and often their arrival second: each value is converted once)."""
+    texts: dict[datetime, str] = {}
+
+    def text(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        if (done := texts.get(value)) is None:
+            done = texts[value] = _sqlite_datetime(value)
+        return done
+
+    converted = []
+    for row in tuples:
+        row = list(row)
+        for i in positions:
+            row[i] = text(row[i])
+        converted.append(tuple(row))
+    return converted
 
 
 @functools.lru_cache(maxsize=64)
 def _insert_sql(
     table: Table, columns: tuple[str, ...], dialect: Dialect
-) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """The driver's ``INSERT`` text, its parameters in order and its datetime columns (compiled once:
-    1 ms a batch otherwise). A datetime column may be a ``TypeDecorator`` over ``DateTime``: its
-    values must still reach sqlite3 as SQLAlchemy's text, not through sqlite3's own adapter."""
+) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
+    """The driver's ``INSERT`` text, its parameters in order and the positions of its datetime
+    columns among them (compiled once: 1 ms a batch otherwise). A datetime column may be a
+    ``TypeDecorator`` over ``DateTime``: its values must still reach sqlite3 as SQLAlchemy's text,
+    not through sqlite3's own adapter."""
     compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
+    keys = tuple(compiled.positiontup or columns)
     datetimes = tuple(
-        key for key in columns if isinstance(getattr(table.c[key].type, "impl", table.c[key].type), DateTime)
+        i for i, key in enumerate(keys) if isinstance(getattr(table.c[key].type, "impl", table.c[key].type), DateTime)
     )
-    return str(compiled), tuple(compiled.positiontup or columns), datetimes
+    return str(compiled), keys, datetimes
+
+
+def mark_imap_ledger(
+    session: Session, account: str, folder: str, uidvalidity: int, uids: Sequence[int], state: str, now: datetime
+) -> None:
+    """Set ``state`` on these UIDs' ledger rows: one ``executemany`` of the driver, by primary key,
+    its statement compiled once (SQLAlchemy's expanding ``IN`` re-rendered it per call)."""
+    if not uids:
+        return
+    conn = session.connection()
+    sql, keys = _mark_sql(conn.dialect)
+    at: Any = _sqlite_datetime(now) if conn.dialect.name == "sqlite" else now
+    given = {"account": account, "folder": folder, "uidvalidity": uidvalidity, "state": state, "at": at}
+    if conn.dialect.positional:
+        before = tuple(given[k] for k in keys[: keys.index("uid")])
+        after = tuple(given[k] for k in keys[keys.index("uid") + 1 :])
+        conn.exec_driver_sql(sql, [(*before, uid, *after) for uid in uids])
+    else:
+        conn.exec_driver_sql(sql, [{**given, "uid": uid} for uid in uids])
+
+
+@functools.lru_cache(maxsize=8)
+def _mark_sql(dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    ledger: Table = ImapLedger.__table__  # type: ignore[attr-defined]
+    stmt = (
+        ledger.update()
+        .where(
+            ledger.c.account == bindparam("account"),
+            ledger.c.folder == bindparam("folder"),
+            ledger.c.uidvalidity == bindparam("uidvalidity"),
+            ledger.c.uid == bindparam("uid"),
+        )
+        .values(state=bindparam("state"), updated_at=bindparam("at"))
+    )
+    compiled = stmt.compile(dialect=dialect)
+    return str(compiled), tuple(compiled.positiontup or ())
 
 
 def _sqlite_datetime(value: datetime) -> str:

@@ -12,9 +12,10 @@ where it moved first and recorded later):
    the ledger's ``moved`` mark rides on a later commit.
 
 The steps of neighbouring batches overlap, never the steps of one batch: the FETCH of batch n+1 is
-sent, and its reply read, while batch n is stored and committed in a thread of its own (the server
-and the socket go on while the disk and the database work), and the MOVEs run on a second
-connection, in a third thread, while later batches are read and stored. A batch is moved only
+sent, and its reply read, while batch n is stored and committed (the server and the socket go on
+while the disk and the database work) — its bytes packed in one thread, then its rows added and
+committed in another while the first packs batch n+1 — and the MOVEs run on a second connection,
+in a fourth thread, while later batches are read and stored. A batch is moved only
 after its commit; one MOVE runs at a time, and the batches committed while it runs go together in
 the next.
 
@@ -40,7 +41,7 @@ from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
-from sqlalchemy import delete, update
+from sqlalchemy import Table, delete
 from sqlmodel import Session, col, select
 
 from extranet_intake.errors import ConfigError, SourceError
@@ -49,16 +50,26 @@ from extranet_intake.intake.sources.imap_fetch import FetchReply, read_fetch, se
 from extranet_intake.intake.sources.ingest import (
     Clock,
     Incoming,
+    Packed,
     PollReport,
     PollStep,
     ProgressHook,
     audit_refusals,
     count,
-    ingest_batch,
+    pack_items,
+    record_packed,
 )
 from extranet_intake.intake.sources.peek import Peek
 from extranet_intake.intake.store import DocumentStore
-from extranet_intake.intake.store_tables import ImapFolder, ImapLedger, LedgerState, insert_rows
+from extranet_intake.intake.store_tables import (
+    ImapFolder,
+    ImapLedger,
+    LedgerState,
+    driver_datetimes,
+    insert_rows,
+    insert_values,
+    mark_imap_ledger,
+)
 from extranet_intake.parsers.result import Channel
 
 __all__ = ["account_of", "connect", "move_uids", "poll_imap"]
@@ -207,6 +218,9 @@ class _Poller:
         self.suspects: set[int] = set()
         #: read-only mode: told what a run would take in or refuse, instead of doing it
         self.peek = peek
+        #: datetimes as the database's driver takes them (known once a session was opened): the
+        #: packer builds a batch's rows beforehand with it
+        self.when: Callable[[datetime], Any] | None = None
 
     def run(self, client: IMAPClient, connect_mover: Callable[[], IMAPClient]) -> None:
         try:
@@ -245,6 +259,7 @@ class _Poller:
             if not read_only:
                 self._record_gone(session, uidvalidity, set(uids))
             ledger = self._ledger(session, uidvalidity, uids)
+            self.when = driver_datetimes(session)
         fresh = {u for u in uids if u not in ledger}
         self.report.seen = len(fresh) + sum(1 for row in ledger.values() if row.state == LedgerState.RETRY)
         # Left from an earlier run that stopped between its commit and its move: only move them.
@@ -345,20 +360,8 @@ class _Poller:
     def _flush_marks(self, session: Session) -> None:
         marks, self.marks = self.marks, []
         now = self.clock()
-        ledger = ImapLedger.__table__  # type: ignore[attr-defined]
         for uidvalidity, uids, state in marks:
-            for chunk in _chunks(uids, 500):
-                # Core, not the ORM's bulk UPDATE (which also looks for the rows in the session)
-                session.connection().execute(
-                    update(ledger)
-                    .where(
-                        ledger.c.account == self.account,
-                        ledger.c.folder == self.cfg.folder,
-                        ledger.c.uidvalidity == uidvalidity,
-                        ledger.c.uid.in_(chunk),
-                    )
-                    .values(state=state.value, updated_at=now)
-                )
+            mark_imap_ledger(session, self.account, self.cfg.folder, uidvalidity, uids, state.value, now)
 
     def _record_uidvalidity(self, session: Session, uidvalidity: int) -> None:
         row = session.get(ImapFolder, (self.account, self.cfg.folder))
@@ -433,10 +436,7 @@ class _Poller:
         self.report.failed += len(too_big)
         return [u for u in todo if u not in big]
 
-    def _store(
-        self, uidvalidity: int, batch: list[int], reply: FetchReply, attempts: dict[int, int]
-    ) -> tuple[list[int], list[int]]:
-        """Store and commit one fetched batch; returns (UIDs for Processed, UIDs for Failed)."""
+    def _items(self, uidvalidity: int, batch: list[int], reply: FetchReply) -> list[Incoming]:
         items: list[Incoming] = []
         for uid in batch:
             got = reply.messages.get(uid)
@@ -450,6 +450,27 @@ class _Poller:
                         source=self._source(uidvalidity, uid),
                     )
                 )
+        return items
+
+    def _pack(self, uidvalidity: int, batch: list[int], reply: FetchReply) -> tuple[list[Incoming], Packed | None]:
+        """The first half of storing a batch: its messages' bytes durable in the store's pack (nothing
+        in read-only mode)."""
+        items = self._items(uidvalidity, batch, reply)
+        if self.peek is not None:
+            return items, None
+        return items, pack_items(self.store, items, channel=Channel.EMAIL, clock=self.clock, when=self.when)
+
+    def _store(
+        self,
+        uidvalidity: int,
+        batch: list[int],
+        reply: FetchReply,
+        attempts: dict[int, int],
+        packed: tuple[list[Incoming], Packed | None] | None = None,
+    ) -> tuple[list[int], list[int]]:
+        """Store and commit one fetched batch (its bytes already packed by ``_pack`` if ``packed``
+        is given); returns (UIDs for Processed, UIDs for Failed)."""
+        items, stored = packed if packed is not None else self._pack(uidvalidity, batch, reply)
         # (uid, sha256, code, message, final): what could not be stored, and whether to give up at once
         failed: list[tuple[int, str | None, str, str, bool]] = []
         for uid in batch:
@@ -465,22 +486,25 @@ class _Poller:
         done: list[int] = []
         failing: list[int] = []
         with self.session_factory() as session:
-            results = ingest_batch(session, self.store, items, channel=Channel.EMAIL, clock=self.clock)
+            assert stored is not None
+            results = record_packed(session, stored, channel=Channel.EMAIL, clock=self.clock)
             self.hook(PollStep.STORED, batch)
-            rows = []
+            # the ledger rows of what was taken in, as tuples in ``_LEDGER_COLUMNS``' order
+            at = driver_datetimes(session)(now)
+            account, folder = self.account, self.cfg.folder
+            taken: list[tuple[Any, ...]] = []
             for result in results:
                 uid = int(result.key)
-                if not result.ok:
+                if result.error_code:
                     failed.append((uid, result.sha256, result.error_code, result.error, False))
                     continue
                 count(self.report, result)
-                state = LedgerState.DUPLICATE if result.outcome == "duplicate" else LedgerState.STORED
-                rows.append(
-                    self._row(
-                        uidvalidity, uid, state=state, attempts=attempts.get(uid, 0) + 1, sha256=result.sha256, now=now
-                    )
+                state = _DUPLICATE if result.outcome == "duplicate" else _STORED
+                taken.append(
+                    (account, folder, uidvalidity, uid, state, attempts.get(uid, 0) + 1, "", result.sha256, at)
                 )
                 done.append(uid)
+            rows = []
             for uid, sha, code, message, final in failed:
                 tries = attempts.get(uid, 0) + 1
                 state = LedgerState.FAILING if final or tries >= self.cfg.max_attempts else LedgerState.RETRY
@@ -500,7 +524,7 @@ class _Poller:
                     failing.append(uid)
                 else:
                     self.report.retrying += 1
-            self._write_ledger(session, uidvalidity, rows, existing=attempts)
+            self._write_ledger(session, uidvalidity, rows, existing=attempts, taken=taken)
             self._flush_marks(session)  # earlier batches' moves ride on this commit
             session.commit()
         self.hook(PollStep.COMMITTED, batch)
@@ -558,12 +582,19 @@ class _Poller:
         return f"imap:{self.account}/{self.cfg.folder};uidvalidity={uidvalidity};uid={uid}"
 
     def _write_ledger(
-        self, session: Session, uidvalidity: int, rows: list[dict[str, Any]], *, existing: dict[int, int]
+        self,
+        session: Session,
+        uidvalidity: int,
+        rows: list[dict[str, Any]],
+        *,
+        existing: dict[int, int],
+        taken: Sequence[tuple[Any, ...]] = (),
     ) -> None:
-        """Insert the batch's ledger rows (replacing the rows of earlier failed attempts) and audit the
-        messages given up on."""
+        """Insert the batch's ledger rows (``rows``, and ``taken`` already as tuples of
+        ``_LEDGER_COLUMNS``), replacing the rows of earlier failed attempts, and audit the messages
+        given up on."""
         audit_refusals(session, rows, source=lambda row: self._source(row["uidvalidity"], row["uid"]))
-        again = [r["uid"] for r in rows if r["uid"] in existing]
+        again = [r["uid"] for r in rows if r["uid"] in existing] + [r[3] for r in taken if r[3] in existing]
         for chunk in _chunks(again, 500):
             session.execute(
                 delete(ImapLedger).where(
@@ -573,7 +604,14 @@ class _Poller:
                     col(ImapLedger.uid).in_(chunk),
                 )
             )
-        insert_rows(session, ImapLedger.__table__, rows)  # type: ignore[attr-defined]
+        insert_rows(session, _LEDGER, rows)
+        insert_values(session, _LEDGER, _LEDGER_COLUMNS, taken)
+
+
+_LEDGER: Table = ImapLedger.__table__  # type: ignore[attr-defined]
+_LEDGER_COLUMNS = ("account", "folder", "uidvalidity", "uid", "state", "attempts", "last_error", "sha256", "updated_at")
+_STORED = LedgerState.STORED.value
+_DUPLICATE = LedgerState.DUPLICATE.value
 
 
 def move_uids(client: IMAPClient, uids: list[int], folder: str, *, caps: set[bytes]) -> None:
@@ -685,15 +723,20 @@ class _Mover:
 
 
 class _Writer:
-    """Stores and commits the fetched batches, in order, in a thread of its own, while the next batch
-    is read off the socket: the pack's ``fdatasync`` and the commit's wait on the disk no longer stop
-    the reading (the server meanwhile fills the socket with the next batch, then waits).
+    """Stores and commits the fetched batches, in order, in two threads of their own, while the next
+    batch is read off the socket: the pack's ``fdatasync`` and the commit's wait on the disk no longer
+    stop the reading (the server meanwhile fills the socket with the next batch, then waits).
 
-    Each batch goes through the same steps as before, in the same order (``fetched`` is heard when
-    its store begins, then ``stored``, ``committed``; the mover is handed the batch only after its
-    commit). At most one fetched batch waits while another is stored. The first failure stops the
-    storing (batches after it are dropped: nothing of them was committed, the next run fetches them
-    again) and is raised in the reading thread, at its next ``put`` or when the block ends.
+    The packer hashes a batch and makes its bytes durable in the store's pack; the recorder then adds
+    its document, arrival and ledger rows and commits, while the packer goes on with the next batch
+    (hashing, the pack's writes and ``fdatasync``, SQLite's steps and its commit all let the other
+    threads run). Each batch goes through the same steps as before, in the same order (``fetched``
+    is heard when its packing begins, then ``stored`` once its rows are added, ``committed``; its
+    commit comes after its bytes are durable, and the mover is handed the batch only after its
+    commit). At most one fetched batch waits for the packer, and one packed batch for the recorder.
+    The first failure stops the storing (batches after it are dropped: nothing of them was
+    committed, the next run fetches them again) and is raised in the reading thread, at its next
+    ``put`` or when the block ends.
     """
 
     def __init__(self, poller: _Poller, mover: _Mover, uidvalidity: int, attempts: dict[int, int]) -> None:
@@ -702,8 +745,11 @@ class _Writer:
         self.uidvalidity = uidvalidity
         self.attempts = attempts
         self.queue: queue.Queue[tuple[list[int], FetchReply] | None] = queue.Queue(maxsize=1)
+        self.packed: queue.Queue[_PackedBatch | None] = queue.Queue(maxsize=1)
         self.failure: BaseException | None = None
+        self.packer = threading.Thread(target=self._pack, name="imap store packer", daemon=True)
         self.thread = threading.Thread(target=self._work, name="imap store writer", daemon=True)
+        self.packer.start()
         self.thread.start()
 
     def __enter__(self) -> _Writer:
@@ -721,21 +767,40 @@ class _Writer:
 
     def drain(self) -> None:
         """Wait until every batch handed over is stored (or dropped after a failure)."""
-        if self.thread.is_alive():
+        if self.packer.is_alive():
             self.queue.put(None)
-            self.thread.join()
+            self.packer.join()
+        self.thread.join()
+
+    def _pack(self) -> None:
+        poller = self.poller
+        try:
+            while (item := self.queue.get()) is not None:
+                if self.failure is not None:
+                    continue
+                batch, reply = item
+                try:
+                    poller.hook(PollStep.FETCHED, batch)
+                    self.packed.put((batch, reply, poller._pack(self.uidvalidity, batch, reply)))
+                except BaseException as exc:  # raised again in the reading thread
+                    self.failure = exc
+        finally:
+            self.packed.put(None)
 
     def _work(self) -> None:
         poller = self.poller
-        while (item := self.queue.get()) is not None:
+        while (item := self.packed.get()) is not None:
             if self.failure is not None:
                 continue
-            batch, reply = item
+            batch, reply, packed = item
             try:
-                poller.hook(PollStep.FETCHED, batch)
-                self.mover.add(batch, *poller._store(self.uidvalidity, batch, reply, self.attempts))
+                self.mover.add(batch, *poller._store(self.uidvalidity, batch, reply, self.attempts, packed))
             except BaseException as exc:  # raised again in the reading thread
                 self.failure = exc
+
+
+#: a fetched batch, its reply and what ``_Poller._pack`` made of it
+_PackedBatch = tuple[list[int], FetchReply, tuple[list[Incoming], Packed | None]]
 
 
 @dataclass

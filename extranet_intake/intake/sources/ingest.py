@@ -5,7 +5,9 @@ messages appended to the store's pack, one durability point per batch), add the 
 arrival rows in bulk. The caller adds its own ledger rows to the same session and commits once: the
 bytes are on disk before that commit, and the source item is moved only after it. A whole e-mail is
 stored as it came, *unexploded* — no MIME parsing there, so the drain runs at the speed of the
-mailbox and the disk; stage 2 (``intake.explode``) reads its attachments later.
+mailbox and the disk; stage 2 (``intake.explode``) reads its attachments later. The IMAP poller
+runs it in two halves, ``pack_items`` (the bytes) then ``record_packed`` (the rows), in two threads,
+so that one batch is packed while the one before it is recorded and committed.
 
 The pollers' shared pieces live here too: the poll report, the progress hook the crash tests kill
 from, and the file ledger of the Maildir and drop-folder sources.
@@ -23,6 +25,7 @@ from sqlalchemy import Table, delete, insert, update
 from sqlmodel import Session, col, select
 
 from extranet_intake.auditchain.chain import AuditAction, append_entry
+from extranet_intake.errors import StoreError
 from extranet_intake.intake.mime import sniff
 from extranet_intake.intake.store import DocumentStore, sha256_of
 from extranet_intake.intake.store_tables import (
@@ -33,8 +36,9 @@ from extranet_intake.intake.store_tables import (
     FileLedger,
     LedgerState,
     ParseState,
+    driver_datetimes,
     existing_documents,
-    insert_rows,
+    insert_values,
     known_messages,
 )
 from extranet_intake.parsers.result import Channel
@@ -43,6 +47,7 @@ __all__ = [
     "Clock",
     "Incoming",
     "ItemResult",
+    "Packed",
     "PollError",
     "PollReport",
     "PollStep",
@@ -53,6 +58,8 @@ __all__ = [
     "ledger_row",
     "load_file_ledger",
     "mark_file_ledger",
+    "pack_items",
+    "record_packed",
     "write_file_ledger",
 ]
 
@@ -173,99 +180,178 @@ def ingest_batch(
     """Stage 1: store the items' bytes and add their rows to ``session`` (not committed); one result per item.
 
     Messages are stored whole and left ``unexploded`` for stage 2 (``intake.explode``), which applies
-    the MIME limits and the trusted gateways.
+    the MIME limits and the trusted gateways. A message that arrived before is not written again.
     """
     now = clock()
-    results: dict[str, ItemResult] = {}
     prepared = [(item, sha256_of(item.data)) for item in items]
+    known, already = _seen(session, prepared, channel)
+    failures = _put(store, [(item, sha) for item, sha in prepared if not (item.is_message and sha in already)])
+    return _record(session, prepared, known, already, failures, channel=channel, now=now)
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A batch whose bytes ``pack_items`` made durable (or failed to), waiting for ``record_packed``."""
+
+    #: each item with its SHA-256, in order
+    prepared: list[tuple[Incoming, str]]
+    #: what could not be stored, by SHA-256
+    failures: dict[str, StoreError]
+    #: the results and rows ``record_packed`` adds if the database knows none of the batch (the
+    #: common case), built beforehand outside its transaction; None if they cannot be
+    guess: tuple[list[ItemResult], _Rows] | None = None
+
+
+def pack_items(
+    store: DocumentStore,
+    items: Sequence[Incoming],
+    *,
+    channel: Channel | None = None,
+    clock: Clock | None = None,
+    when: Callable[[datetime], Any] | None = None,
+) -> Packed:
+    """The first half of ``ingest_batch``, without the database, for a poller that stores a batch
+    while it records the one before (``intake.sources.imap``): hash and store every item's bytes.
+    Whether a message arrived before is not known yet: its bytes are written again (the pack is
+    named by content, stage 2 files a second copy as the first), and ``record_packed`` acknowledges
+    it as the duplicate it is — rare (a UIDVALIDITY reset, a copy a crash left behind).
+
+    Given ``channel``, ``clock`` and ``when`` (``driver_datetimes`` of the database to come), the
+    rows are built here too, as they will be if the database knows none of the batch."""
+    prepared = [(item, sha256_of(item.data)) for item in items]
+    failures = _put(store, prepared)
+    guess = None
+    if channel is not None and clock is not None and when is not None and not failures:
+        guess = _build(prepared, set(), set(), {}, channel=channel, now=clock(), when=when)
+    return Packed(prepared, failures, guess)
+
+
+def record_packed(session: Session, packed: Packed, *, channel: Channel, clock: Clock) -> list[ItemResult]:
+    """The second half: add the rows of a batch ``pack_items`` stored to ``session`` (not committed),
+    exactly as ``ingest_batch`` would have; one result per item."""
+    known, already = _seen(session, packed.prepared, channel)
+    if not known and packed.guess is not None:  # nothing known (so no message either), nothing failed
+        results, rows = packed.guess
+        _insert(session, rows)
+        return results
+    return _record(session, packed.prepared, known, already, packed.failures, channel=channel, now=clock())
+
+
+def _seen(session: Session, prepared: Sequence[tuple[Incoming, str]], channel: Channel) -> tuple[set[str], set[str]]:
+    """(contents already in ``document``, whole messages that already arrived on ``channel``).
+
+    One look-up by SHA-256 in the common case (nothing of the batch seen before): a message's
+    arrival has its document row (a foreign key; documents are never deleted), so only contents
+    already in ``document`` can be messages that arrived before."""
+    known = existing_documents(session, [sha for _, sha in prepared])
+    messages = [sha for item, sha in prepared if item.is_message and sha in known]
+    return known, known_messages(session, messages, channel=channel)
+
+
+def _put(store: DocumentStore, todo: Sequence[tuple[Incoming, str]]) -> dict[str, StoreError]:
+    """Whole messages go to the store's pack (one durability point per batch; stage 2 files them),
+    dropped files straight under their names."""
+    messages = {sha: item.data for item, sha in todo if item.is_message}
+    files = {sha: item.data for item, sha in todo if not item.is_message}
+    return store.put_packed(messages) | store.put_many(files)
+
+
+def _record(
+    session: Session,
+    prepared: Sequence[tuple[Incoming, str]],
+    known: set[str],
+    already: set[str],
+    failures: dict[str, StoreError],
+    *,
+    channel: Channel,
+    now: datetime,
+) -> list[ItemResult]:
+    results, rows = _build(prepared, known, already, failures, channel=channel, now=now, when=driver_datetimes(session))
+    _insert(session, rows)
+    return results
+
+
+def _build(
+    prepared: Sequence[tuple[Incoming, str]],
+    known: set[str],
+    already: set[str],
+    failures: dict[str, StoreError],
+    *,
+    channel: Channel,
+    now: datetime,
+    when: Callable[[datetime], Any],
+) -> tuple[list[ItemResult], _Rows]:
+    """The results and rows of a batch, given what the database knows and what could not be stored."""
+    results: dict[str, ItemResult] = {}
     # Identical bytes of a whole message are the same delivery seen again (a UIDVALIDITY reset, a
     # copy left behind by a crash): recorded once, the duplicate only acknowledged.
-    already = known_messages(session, [sha for it, sha in prepared if it.is_message], channel=channel)
+    before = set(already)
     todo: list[tuple[Incoming, str]] = []
     for item, sha in prepared:
         if item.is_message and sha in already:
-            results[item.key] = ItemResult(item.key, sha, "duplicate")
+            failed = None if sha in before else failures.get(sha)
+            if failed is None:
+                results[item.key] = ItemResult(item.key, sha, "duplicate")
+            else:  # a copy within this batch, acknowledged only if its twin was stored
+                results[item.key] = ItemResult(item.key, sha, "error", failed.code, failed.message)
         else:
             if item.is_message:
                 already.add(sha)
             todo.append((item, sha))
-    # Whole messages go to the store's pack (one durability point per batch; stage 2 files them),
-    # dropped files straight under their names.
-    messages = {sha: item.data for item, sha in todo if item.is_message}
-    files = {sha: item.data for item, sha in todo if not item.is_message}
-    failures = store.put_packed(messages) | store.put_many(files)
-    for key, result in results.items():
-        failed = failures.get(result.sha256 or "")
-        if failed is not None:  # a copy within this batch, acknowledged only if its twin was stored
-            results[key] = ItemResult(key, result.sha256, "error", failed.code, failed.message)
-    rows = _Rows(known=existing_documents(session, [sha for _, sha in todo]), now=now)
+    rows = _Rows(known=known, now=now, when=when)
     for item, sha in todo:
         failed = failures.get(sha)
         if failed is not None:
             results[item.key] = ItemResult(item.key, sha, "error", failed.code, failed.message)
             continue
         results[item.key] = rows.add(item, sha, channel=channel)
+    return [results[item.key] for item, _ in prepared], rows
+
+
+def _insert(session: Session, rows: _Rows) -> None:
     # Driver bulk inserts: building ORM objects one by one cost more than the whole network fetch.
-    insert_rows(session, _DOCUMENT, rows.documents)
-    insert_rows(session, _ARRIVAL, rows.arrivals)
-    return [results[item.key] for item in items]
+    insert_values(session, _DOCUMENT, _DOCUMENT_COLUMNS, rows.documents)
+    insert_values(session, _ARRIVAL, _ARRIVAL_COLUMNS, rows.arrivals)
 
 
 class _Rows:
-    def __init__(self, *, known: set[str], now: datetime) -> None:
+    """The batch's document and arrival rows, as tuples in the order of ``_DOCUMENT_COLUMNS`` and
+    ``_ARRIVAL_COLUMNS``, datetimes as the driver takes them."""
+
+    def __init__(self, *, known: set[str], now: datetime, when: Callable[[datetime], Any]) -> None:
         self.known = known
-        self.now = now
-        self.documents: list[dict[str, Any]] = []
-        self.arrivals: list[dict[str, Any]] = []
+        self.now = when(now)
+        self.when = when
+        self.documents: list[tuple[Any, ...]] = []
+        self.arrivals: list[tuple[Any, ...]] = []
 
-    def document(self, sha: str, size: int, kind: DocumentKind, media: str) -> int:
+    def document(self, sha: str, size: int, kind: str, media: str, state: str) -> None:
         if sha in self.known:
-            return 0
+            return
         self.known.add(sha)
-        self.documents.append(
-            {
-                "sha256": sha,
-                "size": size,
-                "kind": kind.value,
-                "media_type": media,
-                "first_seen_at": self.now,
-                "parse_state": (ParseState.UNEXPLODED if kind is DocumentKind.MESSAGE else ParseState.PENDING).value,
-                "parsed_at": None,
-                "parse_outcome": None,
-            }
-        )
-        return 1 if kind is DocumentKind.FORM else 0
-
-    def arrival(self, **values: Any) -> None:
-        row = dict(ARRIVAL_DEFAULTS)
-        row.update(values)
-        self.arrivals.append(row)
+        self.documents.append((sha, size, kind, media, self.now, state, None, None))
 
     def add(self, item: Incoming, sha: str, *, channel: Channel) -> ItemResult:
+        known = len(self.documents)
         if not item.is_message:  # a dropped file: the file is the candidate form (the parser rejects what is not one)
             kind = sniff(item.data)
-            new = self.document(
-                sha, len(item.data), DocumentKind.FORM, kind.value if kind else "application/octet-stream"
-            )
-            self.arrival(
-                sha256=sha,
-                channel=channel.value,
-                source=item.source,
-                filename=item.filename,
-                received_at=item.received_at,
-                outcome="stored",
-            )
-            return ItemResult(item.key, sha, "stored", new_documents=new)
-        self.document(sha, len(item.data), DocumentKind.MESSAGE, MESSAGE_MEDIA)
-        self.arrival(
-            sha256=sha,
-            channel=channel.value,
-            source=item.source,
-            filename=item.filename,
-            received_at=item.received_at,
-            outcome=MESSAGE_PENDING,
+            media = kind.value if kind else "application/octet-stream"
+            self.document(sha, len(item.data), _FORM, media, _PENDING)
+            outcome = "stored"
+        else:
+            self.document(sha, len(item.data), _MESSAGE, MESSAGE_MEDIA, _UNEXPLODED)
+            outcome = MESSAGE_PENDING
+        self.arrivals.append(
+            (sha, channel.value, item.source, item.filename, self.when(item.received_at), outcome, *_ARRIVAL_REST)
         )
-        return ItemResult(item.key, sha, "stored")
+        new = 1 if not item.is_message and len(self.documents) > known else 0
+        return ItemResult(item.key, sha, "stored", new_documents=new)
+
+
+_UNEXPLODED = ParseState.UNEXPLODED.value
+_PENDING = ParseState.PENDING.value
+_MESSAGE = DocumentKind.MESSAGE.value
+_FORM = DocumentKind.FORM.value
 
 
 def count(report: PollReport, result: ItemResult) -> None:
@@ -353,3 +439,17 @@ def ledger_row(
 
 _ARRIVAL: Table = Arrival.__table__  # type: ignore[attr-defined]
 _DOCUMENT: Table = Document.__table__  # type: ignore[attr-defined]
+_DOCUMENT_COLUMNS = (
+    "sha256",
+    "size",
+    "kind",
+    "media_type",
+    "first_seen_at",
+    "parse_state",
+    "parsed_at",
+    "parse_outcome",
+)
+#: an arrival's own values first, then the columns stage 1 leaves at their defaults
+_ARRIVAL_OWN = ("sha256", "channel", "source", "filename", "received_at", "outcome")
+_ARRIVAL_COLUMNS = (*_ARRIVAL_OWN, *(k for k in ARRIVAL_DEFAULTS if k not in _ARRIVAL_OWN))
+_ARRIVAL_REST = tuple(v for k, v in ARRIVAL_DEFAULTS.items() if k not in _ARRIVAL_OWN)
