@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import secrets
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -54,6 +53,7 @@ from extranet_intake.mailer.ports import AuditSink, CredentialIssuer, MailAction
 from extranet_intake.mailer.purposes import Event, Language, Purpose, Recipient
 from extranet_intake.mailer.render import check_message, compose, render
 from extranet_intake.mailer.transports import DeliveryError, Envelope, Transport
+from extranet_intake.mailer.workers import LightProcessPool
 
 __all__ = ["DrainReport", "MailPorts", "Outcome", "SendSettings", "Sender"]
 
@@ -152,8 +152,9 @@ class Sender:
     def _executor(self) -> Executor:
         if self._pool is None:
             workers = self.settings.hash_workers or len(os.sched_getaffinity(0)) or 1
-            # forkserver: a fork of this (threaded, event-looped) process could inherit a held lock
-            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+            # fresh interpreters that load only the hasher's module (mailer/workers.py): no fork of
+            # this threaded, event-looped process, and no second import of its __main__ per worker
+            self._pool = LightProcessPool(workers)
         return self._pool
 
     def close(self) -> None:
@@ -172,6 +173,8 @@ class Sender:
         again: set[int] = set()
         budget = [limit if limit is not None else -1]
         size = max(1, self.settings.batch_size)
+        if isinstance(self.ports.issuer, PreparedIssuer):
+            self._executor()  # the hashing processes boot while the first rows are claimed
 
         async def worker() -> None:
             while budget[0] != 0:
