@@ -41,7 +41,10 @@ from extranet_intake.intake.stacks import SPLIT_OUTCOME, pages_of, record_parts,
 from extranet_intake.intake.store import DocumentStore
 from extranet_intake.intake.store_tables import Arrival, PendingDocument, mark_parsed, pending_documents
 from extranet_intake.intake.wiring import mail_ports, send_settings
-from extranet_intake.mailer.send import DrainReport, Sender
+from extranet_intake.mailer.ports import PreparedIssuer
+from extranet_intake.mailer.purposes import Purpose
+from extranet_intake.mailer.send import DrainReport, MailPorts, Sender
+from extranet_intake.mailer.stock import PasswordStock
 from extranet_intake.mailer.transports import FileTransport, Security, SmtpSettings, SmtpTransport, Transport
 from extranet_intake.parsers.result import Channel, Issue, ParsedForm
 from extranet_intake.parsers.sandbox import SandboxedParser
@@ -214,12 +217,45 @@ def daily_run(
 ) -> RunReport:
     """One whole run. Per-unit failures land in the report; configuration errors raise ``ConfigError``."""
     report = RunReport(started_at=clock())
+    # the passwords of the credentials mails this run queues are hashed while it reads the next forms
+    ahead = _HashAhead(mail_ports(cfg, clock=clock), workers=send_settings(cfg).hash_workers) if send else None
     with run_context(report.run_id):
         event("run.started", dry_run=False)
         started = time.perf_counter()
-        _daily_run(cfg, report, reporter=reporter, clock=clock, engine=engine, transport=transport, send=send)
+        try:
+            _daily_run(cfg, report, reporter=reporter, clock=clock, engine=engine, transport=transport, ahead=ahead)
+        finally:
+            if ahead is not None:
+                ahead.close()
         _log_report(report, seconds=time.perf_counter() - started)
     return report
+
+
+class _HashAhead:
+    """The run's stock of passwords hashed ahead (``mailer/stock.py``), made at its first credentials mail.
+
+    Every applied decision says how many credentials mails it queued; their passwords are hashed in
+    the pool while the run parses and applies the next forms, and the send stage takes them. A
+    password never taken is dropped with the stock at the end of the run, never stored.
+    """
+
+    def __init__(self, ports: MailPorts, *, workers: int) -> None:
+        self.ports = ports
+        self.workers = workers
+        self.stock: PasswordStock | None = None
+
+    def queued(self, decision: Decision) -> None:
+        issuer = self.ports.issuer
+        n = sum(1 for m in decision.mails if m.kind.value == Purpose.CREDENTIALS.value)
+        if n and isinstance(issuer, PreparedIssuer):
+            if self.stock is None:
+                self.stock = PasswordStock(issuer, workers=self.workers)
+            self.stock.want(n)
+
+    def close(self) -> None:
+        if self.stock is not None:
+            self.stock.close()
+            self.stock = None
 
 
 def _log_report(report: RunReport, *, seconds: float) -> None:
@@ -255,8 +291,9 @@ def _daily_run(
     clock: Clock,
     engine: Engine | None,
     transport: Transport | None,
-    send: bool,
+    ahead: _HashAhead | None,
 ) -> None:
+    send = ahead is not None
     engine = engine or make_engine(cfg.database_url)
     store = DocumentStore(cfg.store.path)
     imap_password = (
@@ -319,7 +356,16 @@ def _daily_run(
             for doc in pending:
                 done.add(doc.sha256)
                 report.documents.append(
-                    _one_document(cfg, doc, store=store, parser=parser, engine=engine, clock=clock, report=report)
+                    _one_document(
+                        cfg,
+                        doc,
+                        store=store,
+                        parser=parser,
+                        engine=engine,
+                        clock=clock,
+                        report=report,
+                        queued=ahead.queued if ahead is not None else None,
+                    )
                 )
                 st.advance()
             with sessions() as session:
@@ -379,7 +425,10 @@ def _daily_run(
 
     if mail_transport is not None:
         with _timed(report, "send"), reporter.stage("send") as st:
-            drained = send_outbox(cfg, engine=engine, transport=mail_transport, clock=clock)
+            assert ahead is not None
+            drained = send_outbox(
+                cfg, engine=engine, transport=mail_transport, clock=clock, ports=ahead.ports, stock=ahead.stock
+            )
             report.mail = drained
             for row_id in drained.sent:
                 event("mail.sent", stage="send", outbox_id=row_id)
@@ -401,14 +450,24 @@ def _daily_run(
     report.finished_at = clock()
 
 
-def send_outbox(cfg: Config, *, engine: Engine, transport: Transport, clock: Clock = utc_now) -> DrainReport:
+def send_outbox(
+    cfg: Config,
+    *,
+    engine: Engine,
+    transport: Transport,
+    clock: Clock = utc_now,
+    ports: MailPorts | None = None,
+    stock: PasswordStock | None = None,
+) -> DrainReport:
+    """Drain the outbox once; ``stock`` holds passwords the run hashed ahead (made by ``ports``' issuer)."""
     # BEGIN IMMEDIATE: the sender reads a row and then writes it; see provisioning.db.writer
     sender = Sender(
         writer(engine),
-        ports=mail_ports(cfg, clock=clock),
+        ports=ports or mail_ports(cfg, clock=clock),
         transport=transport,
         settings=send_settings(cfg),
         clock=clock,
+        stock=stock,
     )
 
     async def drain() -> DrainReport:
@@ -468,6 +527,7 @@ def _one_document(
     engine: Engine,
     clock: Clock,
     report: RunReport,
+    queued: Callable[[Decision], None] | None = None,
 ) -> DocumentResult:
     source = doc.arrival.source
     try:
@@ -496,6 +556,8 @@ def _one_document(
             failure = Failure.of_exception("apply", exc, sha256=doc.sha256)
             report.failures.append(failure)
             return DocumentResult(doc.sha256, source, form.form_id, None, form.outcome.value, "failed", (failure.code,))
+    if queued is not None:
+        queued(decision)  # committed: its credentials mails' passwords can be made now
     # A rejected document is a coded outcome of the run (and an audit entry), not a failure of the run.
     return DocumentResult(
         doc.sha256,
