@@ -486,12 +486,12 @@ def read_document(parser: SandboxedParser, data: bytes, arrival: Arrival, *, tod
     if stray is not None:
         # a page of a stack that holds no form: to a person, never dropped (parsers.result.STRAY_PAGE_CODES)
         return ParsedForm.reject(stray, f"page(s) of a stack holding no form: {arrival.detail}")
-    split = parser.split(data) if pages_of(arrival) is None else []
-    if isinstance(split, Issue):
-        return ParsedForm.reject(split.code, split.message)
-    if split:
-        return split
-    return parser.parse(data, today=today, filename=arrival.filename or None)
+    if pages_of(arrival) is not None:  # a part of a stack: never cut again
+        return parser.parse(data, today=today, filename=arrival.filename or None)
+    read = parser.read(data, today=today, filename=arrival.filename or None)  # split, else parse: one round trip
+    if isinstance(read, Issue):
+        return ParsedForm.reject(read.code, read.message)
+    return read
 
 
 def split_result(sha256: str, source: str, parts: Sequence[Part]) -> tuple[DocumentResult, list[RunWarning]]:
