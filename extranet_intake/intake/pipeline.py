@@ -222,9 +222,22 @@ def daily_run(
     with run_context(report.run_id):
         event("run.started", dry_run=False)
         started = time.perf_counter()
+        # the parse worker boots (imports its libraries) while the sources are polled; the trusted
+        # roots it is handed with each document are read where the documents are
+        parser = sandboxed_parser(cfg.parsing).start()
         try:
-            _daily_run(cfg, report, reporter=reporter, clock=clock, engine=engine, transport=transport, ahead=ahead)
+            _daily_run(
+                cfg,
+                report,
+                reporter=reporter,
+                clock=clock,
+                engine=engine,
+                transport=transport,
+                ahead=ahead,
+                parser=parser,
+            )
         finally:
+            parser.close()
             if ahead is not None:
                 ahead.close()
         _log_report(report, seconds=time.perf_counter() - started)
@@ -292,6 +305,7 @@ def _daily_run(
     engine: Engine | None,
     transport: Transport | None,
     ahead: _HashAhead | None,
+    parser: SandboxedParser,
 ) -> None:
     send = ahead is not None
     engine = engine or make_engine(cfg.database_url)
@@ -347,7 +361,7 @@ def _daily_run(
     with (
         _timed(report, "parse+apply"),
         reporter.stage("documents", total=len(pending)) as st,
-        sandboxed_parser(cfg.parsing, read_trusted_roots(cfg.signatures)) as parser,
+        _with_roots(parser, read_trusted_roots(cfg.signatures)),
     ):
         done: set[str] = set()
         # A stack cut into parts adds pending documents: they are read in the same run (a part is
@@ -592,6 +606,14 @@ def _split(
 def _source_count(cfg: Config) -> int:
     s = cfg.sources
     return sum((s.maildir.enabled, s.drop.enabled, s.imap.enabled))
+
+
+@contextmanager
+def _with_roots(parser: SandboxedParser, roots: tuple[bytes, ...]) -> Iterator[SandboxedParser]:
+    """The run's parser for the parse stage, given the trusted roots; its worker stopped when the stage ends."""
+    parser.trusted_roots = roots
+    with parser:
+        yield parser
 
 
 @contextmanager

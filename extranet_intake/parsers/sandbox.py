@@ -77,6 +77,12 @@ class SandboxedParser:
     ) -> None:
         self.close()
 
+    def start(self) -> SandboxedParser:
+        """Start the worker now: it loads the parsers' libraries (half a second and more) while the
+        caller does something else, instead of on the first document."""
+        self._worker()
+        return self
+
     def close(self) -> None:
         """Stop the worker (EOF on its input, then a kill if it does not leave)."""
         proc, self._proc = self._proc, None
