@@ -110,7 +110,7 @@ class LightProcessPool(Executor):
         self._lock = threading.Lock()
         self._closed = False
         # one thread per worker process waits on its pipe (blocking reads release the GIL)
-        self._threads = ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="pool-worker")
+        self._threads = ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="hashing")
         self._idle: list[_Worker] = [_Worker() for _ in range(self._size)]
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
