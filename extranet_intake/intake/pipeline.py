@@ -256,14 +256,22 @@ class _HashAhead:
         self.ports = ports
         self.workers = workers
         self.stock: PasswordStock | None = None
+        self.off = False
 
     def queued(self, decision: Decision) -> None:
         issuer = self.ports.issuer
         n = sum(1 for m in decision.mails if m.kind.value == Purpose.CREDENTIALS.value)
-        if n and isinstance(issuer, PreparedIssuer):
+        if not n or self.off or not isinstance(issuer, PreparedIssuer):
+            return
+        try:
             if self.stock is None:
                 self.stock = PasswordStock(issuer, workers=self.workers)
             self.stock.want(n)
+        except Exception as exc:
+            # only a head start: without it the sender makes the passwords itself; never the run's failure
+            self.off = True
+            self.close()
+            logging.getLogger(__name__).warning("no passwords hashed ahead in this run: %s", type(exc).__name__)
 
     def close(self) -> None:
         if self.stock is not None:
