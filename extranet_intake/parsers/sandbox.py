@@ -65,6 +65,8 @@ class SandboxedParser:
         self.max_bytes = max_bytes
         self.ocr = ocr or OcrSettings()
         self._proc: subprocess.Popen[bytes] | None = None
+        #: the worker was started by ``start`` and has not been asked anything yet
+        self._idle = False
         #: how many workers were started (1 + restarts), for the run report and the tests
         self.started = 0
 
@@ -81,6 +83,7 @@ class SandboxedParser:
         """Start the worker now: it loads the parsers' libraries (half a second and more) while the
         caller does something else, instead of on the first document."""
         self._worker()
+        self._idle = True
         return self
 
     def close(self) -> None:
@@ -88,6 +91,10 @@ class SandboxedParser:
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        if self._idle:
+            # started ahead and never asked anything (a run with no document): it holds no work,
+            # and waiting for it to finish loading its libraries only to read EOF buys nothing
+            proc.kill()
         try:
             if proc.stdin is not None:
                 proc.stdin.close()
@@ -234,6 +241,7 @@ class SandboxedParser:
 
     def _send(self, header: dict[str, Any], data: bytes) -> subprocess.Popen[bytes] | None:
         proc = self._worker()
+        self._idle = False
         head = json.dumps(header).encode()
         try:
             assert proc.stdin is not None

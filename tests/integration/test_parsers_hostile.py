@@ -303,3 +303,17 @@ def test_read_times_out_like_parse_and_the_worker_is_replaced() -> None:
         parser.timeout = TIMEOUT
         assert parser.read(flattened, today=TODAY) == parser.parse(flattened, today=TODAY)
         assert parser.started == 2
+
+
+def test_a_worker_started_ahead_serves_documents_and_is_stopped_at_once_when_never_asked() -> None:
+    data = _fillable()
+    with SandboxedParser(timeout=TIMEOUT, memory_mb=MEMORY_MB, max_bytes=MAX_BYTES).start() as parser:
+        assert parser.read(data, today=TODAY) == parser.parse(data, today=TODAY)
+        assert parser.started == 1
+    unused = SandboxedParser(timeout=TIMEOUT, memory_mb=MEMORY_MB, max_bytes=MAX_BYTES).start()
+    proc = unused._proc
+    assert proc is not None
+    began = time.monotonic()
+    unused.close()  # a run with no document: not left to finish loading the parsers' libraries
+    assert time.monotonic() - began < 0.5
+    assert proc.returncode is not None
