@@ -41,7 +41,10 @@ from extranet_intake.intake.stacks import SPLIT_OUTCOME, pages_of, record_parts,
 from extranet_intake.intake.store import DocumentStore
 from extranet_intake.intake.store_tables import Arrival, PendingDocument, mark_parsed, pending_documents
 from extranet_intake.intake.wiring import mail_ports, send_settings
-from extranet_intake.mailer.send import DrainReport, Sender
+from extranet_intake.mailer.ports import PreparedIssuer
+from extranet_intake.mailer.purposes import Purpose
+from extranet_intake.mailer.send import DrainReport, MailPorts, Sender
+from extranet_intake.mailer.stock import PasswordStock
 from extranet_intake.mailer.transports import FileTransport, Security, SmtpSettings, SmtpTransport, Transport
 from extranet_intake.parsers.result import Channel, Issue, ParsedForm
 from extranet_intake.parsers.sandbox import SandboxedParser
@@ -215,12 +218,66 @@ def daily_run(
 ) -> RunReport:
     """One whole run. Per-unit failures land in the report; configuration errors raise ``ConfigError``."""
     report = RunReport(started_at=clock())
+    # the passwords of the credentials mails this run queues are hashed while it reads the next forms
+    ahead = _HashAhead(mail_ports(cfg, clock=clock), workers=send_settings(cfg).hash_workers) if send else None
     with run_context(report.run_id):
         event("run.started", dry_run=False)
         started = time.perf_counter()
-        _daily_run(cfg, report, reporter=reporter, clock=clock, engine=engine, transport=transport, send=send)
+        # the parse worker boots (imports its libraries) while the sources are polled; the trusted
+        # roots it is handed with each document are read where the documents are
+        parser = sandboxed_parser(cfg.parsing).start()
+        try:
+            _daily_run(
+                cfg,
+                report,
+                reporter=reporter,
+                clock=clock,
+                engine=engine,
+                transport=transport,
+                ahead=ahead,
+                parser=parser,
+            )
+        finally:
+            parser.close()
+            if ahead is not None:
+                ahead.close()
         _log_report(report, seconds=time.perf_counter() - started)
     return report
+
+
+class _HashAhead:
+    """The run's stock of passwords hashed ahead (``mailer/stock.py``), made at its first credentials mail.
+
+    Every applied decision says how many credentials mails it queued; their passwords are hashed in
+    the pool while the run parses and applies the next forms, and the send stage takes them. A
+    password never taken is dropped with the stock at the end of the run, never stored.
+    """
+
+    def __init__(self, ports: MailPorts, *, workers: int) -> None:
+        self.ports = ports
+        self.workers = workers
+        self.stock: PasswordStock | None = None
+        self.off = False
+
+    def queued(self, decision: Decision) -> None:
+        issuer = self.ports.issuer
+        n = sum(1 for m in decision.mails if m.kind.value == Purpose.CREDENTIALS.value)
+        if not n or self.off or not isinstance(issuer, PreparedIssuer):
+            return
+        try:
+            if self.stock is None:
+                self.stock = PasswordStock(issuer, workers=self.workers)
+            self.stock.want(n)
+        except Exception as exc:
+            # only a head start: without it the sender makes the passwords itself; never the run's failure
+            self.off = True
+            self.close()
+            logging.getLogger(__name__).warning("no passwords hashed ahead in this run: %s", type(exc).__name__)
+
+    def close(self) -> None:
+        if self.stock is not None:
+            self.stock.close()
+            self.stock = None
 
 
 def _log_report(report: RunReport, *, seconds: float) -> None:
@@ -256,8 +313,10 @@ def _daily_run(
     clock: Clock,
     engine: Engine | None,
     transport: Transport | None,
-    send: bool,
+    ahead: _HashAhead | None,
+    parser: SandboxedParser,
 ) -> None:
+    send = ahead is not None
     engine = engine or make_engine(cfg.database_url)
     store = DocumentStore(cfg.store.path)
     imap_password = (
@@ -311,7 +370,7 @@ def _daily_run(
     with (
         _timed(report, "parse+apply"),
         reporter.stage("documents", total=len(pending)) as st,
-        sandboxed_parser(cfg.parsing, read_trusted_roots(cfg.signatures)) as parser,
+        _with_roots(parser, read_trusted_roots(cfg.signatures)),
     ):
         done: set[str] = set()
         # A stack cut into parts adds pending documents: they are read in the same run (a part is
@@ -320,7 +379,16 @@ def _daily_run(
             for doc in pending:
                 done.add(doc.sha256)
                 report.documents.append(
-                    _one_document(cfg, doc, store=store, parser=parser, engine=engine, clock=clock, report=report)
+                    _one_document(
+                        cfg,
+                        doc,
+                        store=store,
+                        parser=parser,
+                        engine=engine,
+                        clock=clock,
+                        report=report,
+                        queued=ahead.queued if ahead is not None else None,
+                    )
                 )
                 st.advance()
             with sessions() as session:
@@ -380,7 +448,10 @@ def _daily_run(
 
     if mail_transport is not None:
         with _timed(report, "send"), reporter.stage("send") as st:
-            drained = send_outbox(cfg, engine=engine, transport=mail_transport, clock=clock)
+            assert ahead is not None
+            drained = send_outbox(
+                cfg, engine=engine, transport=mail_transport, clock=clock, ports=ahead.ports, stock=ahead.stock
+            )
             report.mail = drained
             for row_id in drained.sent:
                 event("mail.sent", stage="send", outbox_id=row_id)
@@ -402,14 +473,24 @@ def _daily_run(
     report.finished_at = clock()
 
 
-def send_outbox(cfg: Config, *, engine: Engine, transport: Transport, clock: Clock = utc_now) -> DrainReport:
+def send_outbox(
+    cfg: Config,
+    *,
+    engine: Engine,
+    transport: Transport,
+    clock: Clock = utc_now,
+    ports: MailPorts | None = None,
+    stock: PasswordStock | None = None,
+) -> DrainReport:
+    """Drain the outbox once; ``stock`` holds passwords the run hashed ahead (made by ``ports``' issuer)."""
     # BEGIN IMMEDIATE: the sender reads a row and then writes it; see provisioning.db.writer
     sender = Sender(
         writer(engine),
-        ports=mail_ports(cfg, clock=clock),
+        ports=ports or mail_ports(cfg, clock=clock),
         transport=transport,
         settings=send_settings(cfg),
         clock=clock,
+        stock=stock,
     )
 
     async def drain() -> DrainReport:
@@ -428,12 +509,12 @@ def read_document(parser: SandboxedParser, data: bytes, arrival: Arrival, *, tod
     if stray is not None:
         # a page of a stack that holds no form: to a person, never dropped (parsers.result.STRAY_PAGE_CODES)
         return ParsedForm.reject(stray, f"page(s) of a stack holding no form: {arrival.detail}")
-    split = parser.split(data) if pages_of(arrival) is None else []
-    if isinstance(split, Issue):
-        return ParsedForm.reject(split.code, split.message)
-    if split:
-        return split
-    return parser.parse(data, today=today, filename=arrival.filename or None)
+    if pages_of(arrival) is not None:  # a part of a stack: never cut again
+        return parser.parse(data, today=today, filename=arrival.filename or None)
+    read = parser.read(data, today=today, filename=arrival.filename or None)  # split, else parse: one round trip
+    if isinstance(read, Issue):
+        return ParsedForm.reject(read.code, read.message)
+    return read
 
 
 def split_result(sha256: str, source: str, parts: Sequence[Part]) -> tuple[DocumentResult, list[RunWarning]]:
@@ -469,6 +550,7 @@ def _one_document(
     engine: Engine,
     clock: Clock,
     report: RunReport,
+    queued: Callable[[Decision], None] | None = None,
 ) -> DocumentResult:
     source = doc.arrival.source
     try:
@@ -497,6 +579,8 @@ def _one_document(
             failure = Failure.of_exception("apply", exc, sha256=doc.sha256)
             report.failures.append(failure)
             return DocumentResult(doc.sha256, source, form.form_id, None, form.outcome.value, "failed", (failure.code,))
+    if queued is not None:
+        queued(decision)  # committed: its credentials mails' passwords can be made now
     # A rejected document is a coded outcome of the run (and an audit entry), not a failure of the run.
     return DocumentResult(
         doc.sha256,
@@ -531,6 +615,14 @@ def _split(
 def _source_count(cfg: Config) -> int:
     s = cfg.sources
     return sum((s.maildir.enabled, s.drop.enabled, s.imap.enabled))
+
+
+@contextmanager
+def _with_roots(parser: SandboxedParser, roots: tuple[bytes, ...]) -> Iterator[SandboxedParser]:
+    """The run's parser for the parse stage, given the trusted roots; its worker stopped when the stage ends."""
+    parser.trusted_roots = roots
+    with parser:
+        yield parser
 
 
 @contextmanager

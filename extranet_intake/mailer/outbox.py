@@ -31,6 +31,7 @@ __all__ = [
     "OutboxStatus",
     "backoff",
     "claim_due",
+    "count_due",
     "details_of",
     "utc_now",
 ]
@@ -284,10 +285,7 @@ def claim_due(
     Returns (id, lease_until) of each claimed row; ``exclude`` skips rows this run already tried.
     """
     t = OutboxMessage.__table__  # type: ignore[attr-defined]
-    due = sa.or_(
-        sa.and_(t.c.status == OutboxStatus.QUEUED.value, t.c.next_attempt_at <= now),
-        sa.and_(t.c.status == OutboxStatus.SENDING.value, t.c.lease_until < now),
-    )
+    due = _due(t, now)
     query = sa.select(t.c.id).where(due)
     if exclude:
         query = query.where(t.c.id.notin_(list(exclude)))
@@ -316,3 +314,17 @@ def claim_due(
             claimed.append((row_id, now + lease))
     session.commit()
     return claimed
+
+
+def _due(t: sa.Table, now: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        sa.and_(t.c.status == OutboxStatus.QUEUED.value, t.c.next_attempt_at <= now),
+        sa.and_(t.c.status == OutboxStatus.SENDING.value, t.c.lease_until < now),
+    )
+
+
+def count_due(session: Session, *, now: datetime, purpose: Purpose) -> int:
+    """How many rows of ``purpose`` :func:`claim_due` would find due at ``now`` (the sender's forecast)."""
+    t = OutboxMessage.__table__  # type: ignore[attr-defined]
+    query = sa.select(sa.func.count()).select_from(t).where(_due(t, now), t.c.purpose == purpose.value)
+    return int(session.execute(query).scalar_one())

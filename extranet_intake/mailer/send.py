@@ -26,11 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import os
 import secrets
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -47,12 +44,14 @@ from extranet_intake.mailer.outbox import (
     OutboxStatus,
     backoff,
     claim_due,
+    count_due,
     details_of,
     utc_now,
 )
 from extranet_intake.mailer.ports import AuditSink, CredentialIssuer, MailAction, PreparedIssuer, RecipientDirectory
 from extranet_intake.mailer.purposes import Event, Language, Purpose, Recipient
 from extranet_intake.mailer.render import check_message, compose, render
+from extranet_intake.mailer.stock import Made, PasswordStock
 from extranet_intake.mailer.transports import DeliveryError, Envelope, Transport
 
 __all__ = ["DrainReport", "MailPorts", "Outcome", "SendSettings", "Sender"]
@@ -140,6 +139,7 @@ class Sender:
         settings: SendSettings | None = None,
         clock: Clock = utc_now,
         token: Callable[[], str] = _token,
+        stock: PasswordStock | None = None,
     ) -> None:
         self.engine = engine
         self.ports = ports
@@ -147,20 +147,20 @@ class Sender:
         self.settings = settings or SendSettings()
         self.clock = clock
         self.token = token
-        self._pool: Executor | None = None
+        #: passwords hashed ahead: the caller's (the daily run fills it while it reads the forms), else our own
+        self._stock = stock
+        self._own_stock = stock is None
 
-    def _executor(self) -> Executor:
-        if self._pool is None:
-            workers = self.settings.hash_workers or len(os.sched_getaffinity(0)) or 1
-            # forkserver: a fork of this (threaded, event-looped) process could inherit a held lock
-            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
-        return self._pool
+    def _password_stock(self, issuer: PreparedIssuer) -> PasswordStock:
+        if self._stock is None:
+            self._stock = PasswordStock(issuer, workers=self.settings.hash_workers)
+        return self._stock
 
     def close(self) -> None:
-        """Stop the hashing processes (a drain does this itself when it ends)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Stop the hashing processes of our own stock (a drain does this itself when it ends)."""
+        if self._own_stock and self._stock is not None:
+            self._stock.close()
+            self._stock = None
 
     async def drain(self, *, limit: int | None = None) -> DrainReport:
         """Send every due row once (at most ``limit``); failures are recorded, never raised."""
@@ -172,6 +172,13 @@ class Sender:
         again: set[int] = set()
         budget = [limit if limit is not None else -1]
         size = max(1, self.settings.batch_size)
+        if isinstance(self.ports.issuer, PreparedIssuer):
+            # every credentials mail due now gets its password hashed from the start, in the pool,
+            # while the first rows are claimed and the notices go out
+            with Session(self.engine) as session:
+                due = count_due(session, now=self.clock(), purpose=Purpose.CREDENTIALS)
+            if due and limit != 0:
+                self._password_stock(self.ports.issuer).expect(due if limit is None else min(due, limit))
 
         async def worker() -> None:
             while budget[0] != 0:
@@ -318,9 +325,9 @@ class Sender:
                 getattr(log, level)(*args)
         return [outcomes[row_id] for row_id, _ in claimed]
 
-    async def _made_passwords(self, row_ids: list[int]) -> dict[int, tuple[str, str] | BaseException]:
+    async def _made_passwords(self, row_ids: list[int]) -> dict[int, Made]:
         """(plaintext, hash) of a new temporary password for each credentials row, made outside any
-        transaction: the hashes run in the process pool while the other workers claim and send."""
+        transaction: hashed ahead in the pool (``mailer/stock.py``) while the workers claim and send."""
         issuer = self.ports.issuer
         if not isinstance(issuer, PreparedIssuer) or not row_ids:
             return {}
@@ -334,15 +341,8 @@ class Sender:
             ]
         if not ids:
             return {}
-        plaintexts = [issuer.generate() for _ in ids]
-        loop, pool, hasher = asyncio.get_running_loop(), self._executor(), issuer.hasher
-        hashes = await asyncio.gather(
-            *(loop.run_in_executor(pool, hasher, p) for p in plaintexts), return_exceptions=True
-        )
-        return {
-            row_id: h if isinstance(h, BaseException) else (p, h)
-            for row_id, p, h in zip(ids, plaintexts, hashes, strict=True)
-        }
+        made = await self._password_stock(issuer).take(len(ids))
+        return dict(zip(ids, made, strict=True))
 
     def _prepare(
         self, session: Session, row_id: int, lease_until: datetime, made: tuple[str, str] | None = None

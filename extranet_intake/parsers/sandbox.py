@@ -65,6 +65,8 @@ class SandboxedParser:
         self.max_bytes = max_bytes
         self.ocr = ocr or OcrSettings()
         self._proc: subprocess.Popen[bytes] | None = None
+        #: the worker was started by ``start`` and has not been asked anything yet
+        self._idle = False
         #: how many workers were started (1 + restarts), for the run report and the tests
         self.started = 0
 
@@ -77,11 +79,22 @@ class SandboxedParser:
     ) -> None:
         self.close()
 
+    def start(self) -> SandboxedParser:
+        """Start the worker now: it loads the parsers' libraries (half a second and more) while the
+        caller does something else, instead of on the first document."""
+        self._worker()
+        self._idle = True
+        return self
+
     def close(self) -> None:
         """Stop the worker (EOF on its input, then a kill if it does not leave)."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        if self._idle:
+            # started ahead and never asked anything (a run with no document): it holds no work,
+            # and waiting for it to finish loading its libraries only to read EOF buys nothing
+            proc.kill()
         try:
             if proc.stdin is not None:
                 proc.stdin.close()
@@ -135,17 +148,19 @@ class SandboxedParser:
                 "file-too-large", f"the file is {len(data)} bytes; the limit is {self.max_bytes}", sha256=sha
             )
         answer = self._ask(
-            {
-                "today": today.isoformat(),
-                "filename": filename,
-                "ocr": dataclasses.asdict(self.ocr),
-                "trusted_roots": [base64.b64encode(r).decode("ascii") for r in self.trusted_roots],
-            },
-            data,
-            sha=sha,
-            max_answer=_MAX_ANSWER,
-            timeout=self.timeout,
+            self._parse_header(today, filename), data, sha=sha, max_answer=_MAX_ANSWER, timeout=self.timeout
         )
+        return self._parsed(answer, sha)
+
+    def _parse_header(self, today: date, filename: str | None) -> dict[str, Any]:
+        return {
+            "today": today.isoformat(),
+            "filename": filename,
+            "ocr": dataclasses.asdict(self.ocr),
+            "trusted_roots": [base64.b64encode(r).decode("ascii") for r in self.trusted_roots],
+        }
+
+    def _parsed(self, answer: dict[str, Any] | ParsedForm, sha: str) -> ParsedForm:
         if isinstance(answer, ParsedForm):
             return answer
         try:
@@ -157,6 +172,24 @@ class SandboxedParser:
             self._kill()
         return parsed
 
+    def read(self, data: bytes, *, today: date, filename: str | None = None) -> list[Part] | Issue | ParsedForm:
+        """``split`` and then, when the document is no stack, ``parse`` — in one request to the worker.
+
+        The worker answers the split and goes straight on to the parse, so a document costs one
+        round trip, not two; each answer keeps its own size limit and timeout, as when asked apart.
+        Returns the parts of a stack, the ``Issue`` of one that cannot be split, or the parsed form.
+        """
+        if len(data) > self.max_bytes or b"%PDF-" not in data[:1024]:
+            return self.parse(data, today=today, filename=filename)  # split() would answer [] unasked
+        sha = hashlib.sha256(data).hexdigest()
+        proc = self._send({**self._parse_header(today, filename), "op": "read"}, data)
+        if proc is None:
+            return self._died(sha)
+        split = self._split_parts(self._receive(proc, sha=sha, **self._split_limits(data)))
+        if isinstance(split, Issue) or split:
+            return split  # the parts, or why the stack cannot be split: the worker parsed nothing
+        return self._parsed(self._receive(proc, sha=sha, max_answer=_MAX_ANSWER, timeout=self.timeout), sha)
+
     def split(self, data: bytes) -> list[Part] | Issue:
         """The forms of a stack (``parsers.stack.split_stack``) read in the worker: ``[]`` when the
         document is no stack, an ``Issue`` when it cannot be split (too many pages, timeout, memory)."""
@@ -166,12 +199,17 @@ class SandboxedParser:
         # the parts are the stack's pages again (base64): their answer may be larger than a form's
         # a stack is many pages, each maybe OCR'd (its footer): more time than one form, still bounded
         answer = self._ask(
-            {"op": "split", "ocr": dataclasses.asdict(self.ocr)},
-            data,
-            sha=sha,
-            max_answer=max(_MAX_ANSWER, 2 * len(data) + (1 << 20)),
-            timeout=self.timeout * SPLIT_TIMEOUT_FACTOR,
+            {"op": "split", "ocr": dataclasses.asdict(self.ocr)}, data, sha=sha, **self._split_limits(data)
         )
+        return self._split_parts(answer)
+
+    def _split_limits(self, data: bytes) -> dict[str, Any]:
+        return {
+            "max_answer": max(_MAX_ANSWER, 2 * len(data) + (1 << 20)),
+            "timeout": self.timeout * SPLIT_TIMEOUT_FACTOR,
+        }
+
+    def _split_parts(self, answer: dict[str, Any] | ParsedForm) -> list[Part] | Issue:
         if isinstance(answer, ParsedForm):
             return answer.errors[0]
         try:
@@ -196,7 +234,14 @@ class SandboxedParser:
         self, header: dict[str, Any], data: bytes, *, sha: str, max_answer: int, timeout: float
     ) -> dict[str, Any] | ParsedForm:
         """One request to the worker; its JSON answer, or the coded rejection of a worker that failed."""
+        proc = self._send(header, data)
+        if proc is None:
+            return self._died(sha)
+        return self._receive(proc, sha=sha, max_answer=max_answer, timeout=timeout)
+
+    def _send(self, header: dict[str, Any], data: bytes) -> subprocess.Popen[bytes] | None:
         proc = self._worker()
+        self._idle = False
         head = json.dumps(header).encode()
         try:
             assert proc.stdin is not None
@@ -204,7 +249,15 @@ class SandboxedParser:
             proc.stdin.write(data)
             proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            return self._died(sha)
+            return None
+        return proc
+
+    def _receive(
+        self, proc: subprocess.Popen[bytes], *, sha: str, max_answer: int, timeout: float
+    ) -> dict[str, Any] | ParsedForm:
+        """The worker's next JSON answer, or the coded rejection of a worker that failed."""
+        if proc is not self._proc:
+            return self._died(sha)  # the worker was ended after an earlier answer
         assert proc.stdout is not None
         deadline = time.monotonic() + timeout
         try:
@@ -324,12 +377,15 @@ def _serve(memory_mb: int) -> None:
         header = json.loads(inp.read(_LEN.unpack(head)[0]))
         size = _LEN.unpack(inp.read(_LEN.size))[0]
         data = inp.read(size)
-        if header.get("op") == "split":
-            answer = _split(data, OcrSettings(**header["ocr"]))
-            del data
+        op = header.get("op")
+        if op in ("split", "read"):
+            answer, parts = _split(data, OcrSettings(**header["ocr"]))
             out.write(_LEN.pack(len(answer)) + answer)
             out.flush()
-            continue
+            if op == "split" or parts != 0:
+                del data
+                continue
+            # "read": no stack (and no error) — the parse's answer follows, unasked
         try:
             parsed = parse_document(
                 data,
@@ -355,34 +411,38 @@ def _serve(memory_mb: int) -> None:
         out.flush()
 
 
-def _split(data: bytes, ocr: OcrSettings) -> bytes:
-    """The worker's side of ``SandboxedParser.split``: the parts as JSON, or the coded reason there are none."""
+def _split(data: bytes, ocr: OcrSettings) -> tuple[bytes, int]:
+    """The worker's side of ``SandboxedParser.split``: the parts as JSON, or the coded reason there are
+    none; and how many parts (-1 for a reason)."""
     from extranet_intake.errors import ParseError
     from extranet_intake.parsers.stack import split_stack
 
     try:
         parts = split_stack(data, page_timeout=ocr.page_timeout)
-        return json.dumps(
-            {
-                "parts": [
-                    {
-                        "first": p.first,
-                        "last": p.last,
-                        "kind": p.kind.value,
-                        "form_id": p.form_id,
-                        "rotated": p.rotated,
-                        "data": base64.b64encode(p.data).decode("ascii"),
-                    }
-                    for p in parts
-                ]
-            }
-        ).encode()
+        return (
+            json.dumps(
+                {
+                    "parts": [
+                        {
+                            "first": p.first,
+                            "last": p.last,
+                            "kind": p.kind.value,
+                            "form_id": p.form_id,
+                            "rotated": p.rotated,
+                            "data": base64.b64encode(p.data).decode("ascii"),
+                        }
+                        for p in parts
+                    ]
+                }
+            ).encode(),
+            len(parts),
+        )
     except ParseError as exc:
-        return json.dumps({"error": {"code": exc.code, "message": exc.message}}).encode()
+        return json.dumps({"error": {"code": exc.code, "message": exc.message}}).encode(), -1
     except MemoryError:
         return json.dumps(
             {"error": {"code": "parse-memory", "message": "splitting the stack exhausted the parser's memory limit"}}
-        ).encode()
+        ).encode(), -1
     except Exception as exc:  # a splitter bug is this document's failure, not the run's
         return json.dumps(
             {
@@ -391,7 +451,7 @@ def _split(data: bytes, ocr: OcrSettings) -> bytes:
                     "message": f"the stack splitter failed on this document: {type(exc).__name__}",
                 }
             }
-        ).encode()
+        ).encode(), -1
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from extranet_intake.intake.form_pdf import render_form
-from extranet_intake.parsers.result import ParseOutcome
+from extranet_intake.parsers.result import Issue, ParsedForm, ParseOutcome
 from extranet_intake.parsers.sandbox import SandboxedParser
 from samplekit.xlsx_fiche import write_user_fiche_xlsx
 from tests.fixtures.forms import TODAY, valid_values
@@ -262,3 +262,58 @@ def test_sandbox_result_matches_in_process() -> None:
     data = _fillable()
     with SandboxedParser(timeout=TIMEOUT, memory_mb=MEMORY_MB, max_bytes=MAX_BYTES) as parser:
         assert parser.parse(data, today=TODAY) == parse_document(data, today=TODAY)
+
+
+def _two_forms() -> bytes:
+    writer = PdfWriter()
+    for form_id in ("EAP-USR", "EAP-USR"):
+        writer.append(PdfReader(io.BytesIO(render_form(form_id, "fr", valid_values(form_id, "fr"), flatten=True))))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+# the bomb kills the worker while it parses, after it answered the split: the costly case kept on purpose
+@pytest.mark.parametrize("name", ["corrupt", "decompression-bomb", "100-MB", "not-a-pdf-named-pdf"])
+def test_read_answers_what_split_then_parse_answer_in_one_round_trip(sandbox: SandboxedParser, name: str) -> None:
+    data = HOSTILE[name][0]()
+    split = sandbox.split(data)
+    expected = split if isinstance(split, Issue) or split else sandbox.parse(data, today=TODAY, filename=f"{name}.pdf")
+    got = sandbox.read(data, today=TODAY, filename=f"{name}.pdf")
+    if isinstance(expected, ParsedForm):
+        assert isinstance(got, ParsedForm)
+        assert [e.code for e in got.errors] == [e.code for e in expected.errors]
+        assert got.outcome is expected.outcome is ParseOutcome.REJECTED
+    else:
+        assert got == expected
+    # the worker is in step for the next document: one form, then a stack of two
+    form, stack = _fillable(), _two_forms()
+    assert sandbox.read(form, today=TODAY) == sandbox.parse(form, today=TODAY)
+    parts = sandbox.read(stack, today=TODAY)
+    assert parts == sandbox.split(stack)
+    assert isinstance(parts, list)
+    assert [(p.pages, p.form_id) for p in parts] == [("1", "EAP-USR"), ("2", "EAP-USR")]
+
+
+def test_read_times_out_like_parse_and_the_worker_is_replaced() -> None:
+    flattened = render_form("EAP-USR", "nl", valid_values("EAP-USR"), flatten=True)
+    with SandboxedParser(timeout=0.001, memory_mb=MEMORY_MB, max_bytes=MAX_BYTES) as parser:
+        read = parser.read(flattened, today=TODAY)  # the split's answer is late already
+        assert (read.code if isinstance(read, Issue) else read.errors[0].code) == "parse-timeout"  # type: ignore[union-attr]
+        parser.timeout = TIMEOUT
+        assert parser.read(flattened, today=TODAY) == parser.parse(flattened, today=TODAY)
+        assert parser.started == 2
+
+
+def test_a_worker_started_ahead_serves_documents_and_is_stopped_at_once_when_never_asked() -> None:
+    data = _fillable()
+    with SandboxedParser(timeout=TIMEOUT, memory_mb=MEMORY_MB, max_bytes=MAX_BYTES).start() as parser:
+        assert parser.read(data, today=TODAY) == parser.parse(data, today=TODAY)
+        assert parser.started == 1
+    unused = SandboxedParser(timeout=TIMEOUT, memory_mb=MEMORY_MB, max_bytes=MAX_BYTES).start()
+    proc = unused._proc
+    assert proc is not None
+    began = time.monotonic()
+    unused.close()  # a run with no document: not left to finish loading the parsers' libraries
+    assert time.monotonic() - began < 0.5
+    assert proc.returncode is not None
