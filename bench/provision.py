@@ -23,6 +23,15 @@ floor is fast, 1,180-1,260 plans/s: the disk is then quick and the product's CPU
 PostgreSQL 0.63, 0.68, 0.59, 0.68, 0.62. CPU per plan on tmpfs (``time.process_time``, best of 20
 batches of 100): product 1.7-1.9 ms before, 0.92-0.93 ms after; replay 0.25-0.29 ms.
 
+Measured 2026-12-01, ``--plans 600``, 80601ab (main) and 57a113f (a plan's ``now`` converted once, empty
+JSON once, the statement path without the shared helper, the audit details' JSON from the C encoder)
+alternating run by run, load 2.0-2.3: SQLite ratio main 0.54, 0.49, 0.53, 0.53, 0.52, 0.48; 57a113f 0.53,
+0.57, 0.53, 0.52, 0.50, 0.58 (floors 1,190-1,480 plans/s; with a slow disk, floor 240-600 plans/s, the
+ratio swings to 0.44 and 0.84); PostgreSQL main 0.61, 0.61, 57a113f 0.63, 0.67. CPU per plan on tmpfs
+(median of 20 batches of 100, three alternations): product 0.97-1.02 ms on main, 0.89-0.90 ms after;
+replay 0.31-0.33 ms. What is left is spread over the Session's begin and commit (about 80 µs), some
+10 µs of Python per statement around the driver's call, the rules (about 35 µs) and the audit hashing.
+
 ``--volume`` asks whether a plan's cost grows with the data around it (issue 15.10): four
 databases, {10, 1,000} accounts per organisation × {0, 50,000} legacy rows (seeded in bulk, the
 legacy rows belonging to other organisations, as the old Extranet's do), receive the same kind of

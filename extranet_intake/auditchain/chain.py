@@ -209,10 +209,20 @@ def canonical_time(at: datetime) -> str:
 
 
 def canonical_details(details: Mapping[str, Any] | None) -> str:
-    """Sorted keys, no whitespace, UTF-8 kept: the exact text stored and hashed."""
-    return json.dumps(
-        dict(details or {}), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
-    )
+    """Sorted keys, no whitespace, UTF-8 kept: the exact text stored and hashed.
+
+    ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    default=_json_default)``, calling the C encoder it would build (a fresh one, with its own
+    circular-reference check) without building a ``JSONEncoder`` each time: every plan calls this.
+    """
+    value = dict(details or {})
+    if _C_MAKE_ENCODER is None:  # pragma: no cover - CPython always has the C accelerator
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    encode = _C_MAKE_ENCODER({}, _json_default, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+    return "".join(encode(value, 0))
+
+
+_C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
 
 
 def _json_default(value: Any) -> Any:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql import sqltypes
+from sqlalchemy.types import TypeDecorator
 
 __all__ = ["Prepared"]
 
@@ -70,7 +72,7 @@ class _Compiled:
         }
         # the compiled statement's processors, and those of the IN lists' expanded parameters
         processors = {
-            name: process
+            name: _cheaper(process, compiled.binds[name].type if name in compiled.binds else None)
             for name, process in compiled._bind_processors.items()
             if process is not None and callable(process) and name in state.parameters
         }
@@ -152,6 +154,40 @@ class _Compiled:
         return out
 
 
+def _cheaper(process: Callable[[Any], Any], type_: Any) -> Callable[[Any], Any]:
+    """``process`` itself, or the same conversion skipping work whose result is known.
+
+    A date or time converts to the same text every time: a plan binds its one ``now`` to several
+    columns, so the last value converted is remembered (by identity: these values are immutable;
+    one tuple, so that two threads never pair a value with another's text). An empty JSON list or
+    object serialises to the same text every time: converted once, here (when the conversion gives
+    text: psycopg's gives a wrapper object per value, left as it is).
+    """
+    base = type_.impl_instance if isinstance(type_, TypeDecorator) else type_  # UTCDateTime: a DateTime
+    if isinstance(base, (sqltypes.DateTime, sqltypes.Date, sqltypes.Time)):
+        last: list[tuple[Any, Any]] = [(_PLACEHOLDER, None)]
+
+        def remembered(value: Any) -> Any:
+            seen = last[0]
+            if value is seen[0]:
+                return seen[1]
+            converted = process(value)
+            last[0] = (value, converted)
+            return converted
+
+        return remembered
+    empty = {list: process([]), dict: process({})} if isinstance(base, sqltypes.JSON) else {}
+    if empty and all(isinstance(text, str) for text in empty.values()):  # text, not a driver's wrapper
+
+        def serialised(value: Any) -> Any:
+            if value.__class__ in empty and not value:
+                return empty[value.__class__]
+            return process(value)
+
+        return serialised
+    return process
+
+
 class Prepared:
     """A Core statement to run many times on the driver's cursor (see the module's docstring).
 
@@ -173,7 +209,8 @@ class Prepared:
             if form is None:
                 form = self._compiled[dialect.name] = _Compiled(self.stmt, dialect, self.column_keys, {})
             return form
-        sizes = tuple(len(params[name]) for name in self.expanding)
+        names = self.expanding
+        sizes = (len(params[names[0]]),) if len(names) == 1 else tuple(len(params[name]) for name in names)
         key = (dialect.name, sizes)
         form = self._compiled.get(key)
         if form is None:
@@ -186,34 +223,41 @@ class Prepared:
         params = params or {}
         # a statement without IN lists has one form per dialect, keyed by its name
         form = self._compiled.get(connection.dialect.name) or self._form(connection.dialect, params)
-        return _run(connection, form, form.parameters(params), many=False)
+        args = form.parameters(params)
+        cursor: Any = None
+        try:
+            # the transaction's DB-API connection: the driver's own for the (synchronous) drivers we use
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            if connection._has_events or connection.engine._has_events:
+                connection.dispatch.before_cursor_execute(connection, cursor, form.sql, args, None, False)
+            cursor.execute(form.sql, args)
+            if cursor.description is None:
+                rows: list[Any] = []
+            elif form.row_converts:
+                rows = form.rows(cursor.fetchall())
+            else:
+                rows = list(map(form.row._make, cursor.fetchall()))
+            cursor.close()
+        except Exception as exc:
+            connection._handle_dbapi_exception(exc, form.sql, args, cursor, None)
+        return rows
 
     def executemany(self, connection: Connection, params: Sequence[Mapping[str, Any]]) -> None:
         """Run once per parameter set, in one driver call (``executemany``)."""
         if not params:
             return
         form = self._form(connection.dialect, params[0])
-        _run(connection, form, [form.parameters(p) for p in params], many=True)
+        _run_many(connection, form, [form.parameters(p) for p in params])
 
 
-def _run(connection: Connection, form: _Compiled, args: Any, *, many: bool) -> list[Any]:
+def _run_many(connection: Connection, form: _Compiled, args: list[Any]) -> None:
     cursor: Any = None
     try:
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        # the transaction's DB-API connection: the driver's own for the (synchronous) drivers we use
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         if connection._has_events or connection.engine._has_events:
-            connection.dispatch.before_cursor_execute(connection, cursor, form.sql, args, None, many)
-        if many:
-            cursor.executemany(form.sql, args)
-            rows: list[Any] = []
-        else:
-            cursor.execute(form.sql, args)
-            if cursor.description is None:
-                rows = []
-            elif form.row_converts:
-                rows = form.rows(cursor.fetchall())
-            else:
-                rows = list(map(form.row._make, cursor.fetchall()))
+            connection.dispatch.before_cursor_execute(connection, cursor, form.sql, args, None, True)
+        cursor.executemany(form.sql, args)
         cursor.close()
     except Exception as exc:
         connection._handle_dbapi_exception(exc, form.sql, args, cursor, None)
-    return rows

@@ -234,12 +234,13 @@ def _resolve(login: str | None, logins: dict[str, str]) -> str | None:
 
 
 def _resolve_any(value: Any, logins: dict[str, str]) -> Any:
+    # a plain string inside a list or dict (most of a mail's values) is resolved in place, without a call
     if isinstance(value, str):
         return logins.get(value, value)
     if isinstance(value, list):
-        return [_resolve_any(v, logins) for v in value]
+        return [logins.get(v, v) if v.__class__ is str else _resolve_any(v, logins) for v in value]
     if isinstance(value, dict):
-        return {k: _resolve_any(v, logins) for k, v in value.items()}
+        return {k: logins.get(v, v) if v.__class__ is str else _resolve_any(v, logins) for k, v in value.items()}
     return value
 
 
