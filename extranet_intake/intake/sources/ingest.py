@@ -200,6 +200,8 @@ class Packed:
     #: the results and rows ``record_packed`` adds if the database knows none of the batch (the
     #: common case), built beforehand outside its transaction; None if they cannot be
     guess: tuple[list[ItemResult], _Rows] | None = None
+    #: the batch's time, taken when it was packed: the rows carry it whichever way they are built
+    now: datetime | None = None
 
 
 def pack_items(
@@ -221,9 +223,10 @@ def pack_items(
     prepared = [(item, sha256_of(item.data)) for item in items]
     failures = _put(store, prepared)
     guess = None
-    if channel is not None and clock is not None and when is not None and not failures:
-        guess = _build(prepared, set(), set(), {}, channel=channel, now=clock(), when=when)
-    return Packed(prepared, failures, guess)
+    now = clock() if clock is not None else None
+    if channel is not None and now is not None and when is not None and not failures:
+        guess = _build(prepared, set(), set(), {}, channel=channel, now=now, when=when)
+    return Packed(prepared, failures, guess, now)
 
 
 def record_packed(session: Session, packed: Packed, *, channel: Channel, clock: Clock) -> list[ItemResult]:
@@ -234,7 +237,8 @@ def record_packed(session: Session, packed: Packed, *, channel: Channel, clock: 
         results, rows = packed.guess
         _insert(session, rows)
         return results
-    return _record(session, packed.prepared, known, already, packed.failures, channel=channel, now=clock())
+    now = packed.now if packed.now is not None else clock()
+    return _record(session, packed.prepared, known, already, packed.failures, channel=channel, now=now)
 
 
 def _seen(session: Session, prepared: Sequence[tuple[Incoming, str]], channel: Channel) -> tuple[set[str], set[str]]:
