@@ -19,9 +19,9 @@ from tests.fixtures.forms import TODAY, valid_values
 CLI = [sys.executable, "-c", "import sys; from extranet_intake.intake.cli import main; sys.exit(main())"]
 
 
-def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run(*args: str | Path, cwd: Path, today: str = TODAY.isoformat()) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CLI, "parse", *map(str, args), "--today", TODAY.isoformat()],
+        [*CLI, "parse", *map(str, args), "--today", today],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -133,15 +133,7 @@ def test_a_stack_is_read_as_the_run_reads_it_one_result_per_form(tmp_path: Path)
     stacks = Path(__file__).resolve().parents[2] / "samples" / "stacks"
     manifest = json.loads((stacks / "manifest.json").read_text(encoding="utf-8"))
     wanted = {s["file"]: s for s in manifest["stacks"][:2]}  # a scan with a blank and an upside-down page
-    proc = subprocess.run(
-        [*CLI, "parse", *(str(stacks / f) for f in wanted), "--json", "--today", manifest["today"]],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"},
-    )
+    proc = _run(*(stacks / f for f in wanted), "--json", cwd=tmp_path, today=manifest["today"])
     results = json.loads(proc.stdout)
     for name, stack in wanted.items():
         got = [r for r in results if Path(r["file"]).name == name]
