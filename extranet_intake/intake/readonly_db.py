@@ -25,14 +25,10 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from extranet_intake.errors import DatabaseError, IntakeError, driver_failure
 from extranet_intake.intake.database import judge_revision, missing_database
+from extranet_intake.provisioning.connection_limits import PG_CONNECT_TIMEOUT_S, SQLITE_BUSY_TIMEOUT_MS
 from extranet_intake.provisioning.raw_sql import Reader, reader_of
 
 __all__ = ["Target", "reading", "target_of"]
-
-#: the SQLite busy timeout (ms) unless the URL says otherwise; the engines' own (provisioning.engines)
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-#: seconds a PostgreSQL connection attempt may take (the engines' own, provisioning.engines)
-PG_CONNECT_TIMEOUT_S = 10
 
 # SQLAlchemy's URL grammar (sqlalchemy.engine.url._parse_url), which the configuration's URLs follow
 _URL = re.compile(

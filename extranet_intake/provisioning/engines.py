@@ -11,15 +11,13 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from extranet_intake.auditchain.prepared import Prepared
 from extranet_intake.errors import DatabaseError, driver_failure
+from extranet_intake.provisioning.connection_limits import PG_CONNECT_TIMEOUT_S, SQLITE_BUSY_TIMEOUT_MS
 
 __all__ = ["as_database_error", "create_schema", "is_sqlite", "load_models", "make_engine", "writer"]
 
 #: modules whose import registers tables on ``SQLModel.metadata`` (the audit module lands separately)
 _PROVISIONING_MODELS = ("extranet_intake.provisioning.models", "extranet_intake.auditchain.chain")
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-#: seconds a PostgreSQL connection attempt may take before the command says the database is unreachable
-PG_CONNECT_TIMEOUT_S = 10
 #: execution option naming how an SQLite transaction begins (see :func:`writer`)
 _BEGIN_OPTION = "intake_sqlite_begin"
 _BEGIN = Prepared(text("BEGIN"))

@@ -8,13 +8,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from sqlalchemy.engine import make_url
 
-from extranet_intake.intake.readonly_db import PG_CONNECT_TIMEOUT_S, SQLITE_BUSY_TIMEOUT_MS, target_of
-from extranet_intake.provisioning import engines
-
-
-def test_the_defaults_are_the_engines_own() -> None:
-    assert SQLITE_BUSY_TIMEOUT_MS == engines.SQLITE_BUSY_TIMEOUT_MS
-    assert PG_CONNECT_TIMEOUT_S == engines.PG_CONNECT_TIMEOUT_S
+from extranet_intake.intake.readonly_db import target_of
+from extranet_intake.provisioning.connection_limits import PG_CONNECT_TIMEOUT_S, SQLITE_BUSY_TIMEOUT_MS
 
 
 @pytest.mark.parametrize(
