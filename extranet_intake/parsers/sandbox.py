@@ -179,7 +179,7 @@ class SandboxedParser:
         round trip, not two; each answer keeps its own size limit and timeout, as when asked apart.
         Returns the parts of a stack, the ``Issue`` of one that cannot be split, or the parsed form.
         """
-        if len(data) > self.max_bytes or b"%PDF-" not in data[:1024]:
+        if not self._may_be_stack(data):
             return self.parse(data, today=today, filename=filename)  # split() would answer [] unasked
         sha = hashlib.sha256(data).hexdigest()
         proc = self._send({**self._parse_header(today, filename), "op": "read"}, data)
@@ -194,14 +194,19 @@ class SandboxedParser:
         """The forms of a stack (``parsers.stack.split_stack``) read in the worker: ``[]`` when the
         document is no stack, an ``Issue`` when it cannot be split (too many pages, timeout, memory)."""
         sha = hashlib.sha256(data).hexdigest()
-        if len(data) > self.max_bytes or (b"%PDF-" not in data[:1024] and data[:4] not in TIFF_MAGIC):
-            return []  # parse() gives the refusal; only a PDF or a (multi-page) TIFF can be a stack
+        if not self._may_be_stack(data):
+            return []
         # the parts are the stack's pages again (base64): their answer may be larger than a form's
         # a stack is many pages, each maybe OCR'd (its footer): more time than one form, still bounded
         answer = self._ask(
             {"op": "split", "ocr": dataclasses.asdict(self.ocr)}, data, sha=sha, **self._split_limits(data)
         )
         return self._split_parts(answer)
+
+    def _may_be_stack(self, data: bytes) -> bool:
+        """Only a PDF or a (multi-page) TIFF within the size limit can be a stack; for anything else the
+        split would answer ``[]`` and ``parse`` gives the refusal."""
+        return len(data) <= self.max_bytes and (b"%PDF-" in data[:1024] or data[:4] in TIFF_MAGIC)
 
     def _split_limits(self, data: bytes) -> dict[str, Any]:
         return {
