@@ -85,11 +85,11 @@ def parse_files(
 def _read(parser: SandboxedParser, path: Path, data: bytes, *, today: date) -> list[ParsedFile]:
     """One file as the run reads it: a stack (several forms in one scan) cut into its forms, each
     parsed, a page holding no form refused with its code; any other file parsed whole."""
-    split = parser.split(data)
-    if isinstance(split, Issue):
-        return [ParsedFile(path, ParsedForm.reject(split.code, split.message))]
-    if not split:
-        return [ParsedFile(path, parser.parse(data, today=today, filename=path.name))]
+    read = parser.read(data, today=today, filename=path.name)  # split, else parse: one round trip, as the run
+    if isinstance(read, Issue):
+        return [ParsedFile(path, ParsedForm.reject(read.code, read.message))]
+    if isinstance(read, ParsedForm):
+        return [ParsedFile(path, read)]
     return [
         ParsedFile(
             path,
@@ -98,5 +98,5 @@ def _read(parser: SandboxedParser, path: Path, data: bytes, *, today: date) -> l
             else parser.parse(part.data, today=today, filename=path.name),
             pages=part.pages,
         )
-        for part in split
+        for part in read
     ]
