@@ -42,7 +42,6 @@ from extranet_intake.intake.store import DocumentStore
 from extranet_intake.intake.store_tables import Arrival, PendingDocument, mark_parsed, pending_documents
 from extranet_intake.intake.wiring import mail_ports, send_settings
 from extranet_intake.mailer.ports import PreparedIssuer
-from extranet_intake.mailer.purposes import Purpose
 from extranet_intake.mailer.send import DrainReport, MailPorts, Sender
 from extranet_intake.mailer.stock import PasswordStock
 from extranet_intake.mailer.transports import FileTransport, Security, SmtpSettings, SmtpTransport, Transport
@@ -50,7 +49,7 @@ from extranet_intake.parsers.result import Channel, Issue, ParsedForm
 from extranet_intake.parsers.sandbox import SandboxedParser
 from extranet_intake.parsers.stack import Part
 from extranet_intake.provisioning.engines import make_engine, writer
-from extranet_intake.provisioning.plan import Provenance
+from extranet_intake.provisioning.plan import MailKind, Provenance
 from extranet_intake.provisioning.service import Decision, process_form
 from extranet_intake.reasons import describe
 
@@ -261,7 +260,7 @@ class _HashAhead:
 
     def queued(self, decision: Decision) -> None:
         issuer = self.ports.issuer
-        n = sum(1 for m in decision.mails if m.kind.value == Purpose.CREDENTIALS.value)
+        n = sum(1 for m in decision.mails if m.kind is MailKind.CREDENTIALS)
         if not n or self.off or not isinstance(issuer, PreparedIssuer):
             return
         try:
