@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -375,14 +375,14 @@ def _daily_run(
         # A stack cut into parts adds pending documents: they are read in the same run (a part is
         # never cut again, so the second round is the last with anything new).
         for _round in range(2):
-            for doc in pending:
+            for doc, read in reads_ahead(parser, store, pending, clock=clock):
                 done.add(doc.sha256)
                 report.documents.append(
                     _one_document(
                         cfg,
                         doc,
+                        read,
                         store=store,
-                        parser=parser,
                         engine=engine,
                         clock=clock,
                         report=report,
@@ -504,16 +504,66 @@ def send_outbox(
 def read_document(parser: SandboxedParser, data: bytes, arrival: Arrival, *, today: date) -> ParsedForm | list[Part]:
     """A stored document read as the run reads it, writing nothing: the form it holds, or the parts of a
     stack (intake.stacks) to be recorded and read next. Also what ``run --dry-run`` reads documents with."""
+    return begin_read_document(parser, data, arrival, today=today)()
+
+
+def begin_read_document(
+    parser: SandboxedParser, data: bytes, arrival: Arrival, *, today: date
+) -> Callable[[], ParsedForm | list[Part]]:
+    """``read_document``, sent to the parser's worker now and answered when called (``SandboxedParser.begin_read``)."""
     stray = stray_code(arrival)
     if stray is not None:
         # a page of a stack that holds no form: to a person, never dropped (parsers.result.STRAY_PAGE_CODES)
-        return ParsedForm.reject(stray, f"page(s) of a stack holding no form: {arrival.detail}")
+        rejected = ParsedForm.reject(stray, f"page(s) of a stack holding no form: {arrival.detail}")
+        return lambda: rejected
     if pages_of(arrival) is not None:  # a part of a stack: never cut again
-        return parser.parse(data, today=today, filename=arrival.filename or None)
-    read = parser.read(data, today=today, filename=arrival.filename or None)  # split, else parse: one round trip
-    if isinstance(read, Issue):
-        return ParsedForm.reject(read.code, read.message)
+        return parser.begin_parse(data, today=today, filename=arrival.filename or None)
+    # split, else parse: one round trip
+    answer = parser.begin_read(data, today=today, filename=arrival.filename or None)
+
+    def read() -> ParsedForm | list[Part]:
+        got = answer()
+        return ParsedForm.reject(got.code, got.message) if isinstance(got, Issue) else got
+
     return read
+
+
+#: what reading a pending document gave: the form, a stack's parts, or why it could not be read
+Read = ParsedForm | list[Part] | IntakeError
+
+
+def reads_ahead(
+    parser: SandboxedParser, store: DocumentStore, docs: Iterable[PendingDocument], *, clock: Clock
+) -> Iterator[tuple[PendingDocument, Read]]:
+    """Each document with what reading it gave, the next one already sent to the parser's worker.
+
+    The worker parses document n + 1 while the run applies document n, so the run does not wait
+    for the parse of every document in turn; one request is in flight at a time (the answer of n
+    is taken before n + 1 is sent), and reading writes nothing, so a crash loses nothing.
+    """
+
+    def begin(doc: PendingDocument) -> Callable[[], Read]:
+        try:
+            return begin_read_document(parser, store.open(doc.sha256), doc.arrival, today=clock().date())
+        except IntakeError as exc:  # its bytes cannot be had (the store's coded error)
+            failed = exc  # ``exc`` itself is unbound when the except block ends
+            return lambda: failed
+
+    def taken(answer: Callable[[], Read]) -> Read:
+        try:
+            return answer()
+        except IntakeError as exc:
+            return exc
+
+    queue = iter(docs)
+    doc = next(queue, None)
+    answer = begin(doc) if doc is not None else None
+    while doc is not None and answer is not None:
+        read = taken(answer)
+        nxt = next(queue, None)
+        answer = begin(nxt) if nxt is not None else None
+        yield doc, read
+        doc = nxt
 
 
 def split_result(sha256: str, source: str, parts: Sequence[Part]) -> tuple[DocumentResult, list[RunWarning]]:
@@ -543,23 +593,21 @@ def split_result(sha256: str, source: str, parts: Sequence[Part]) -> tuple[Docum
 def _one_document(
     cfg: Config,
     doc: PendingDocument,
+    read: Read,
     *,
     store: DocumentStore,
-    parser: SandboxedParser,
     engine: Engine,
     clock: Clock,
     report: RunReport,
     queued: Callable[[Decision], None] | None = None,
 ) -> DocumentResult:
     source = doc.arrival.source
-    try:
-        read = read_document(parser, store.open(doc.sha256), doc.arrival, today=clock().date())
-        if isinstance(read, list):
-            return _split(doc, read, store=store, engine=engine, clock=clock, report=report)
-        form = read
-    except IntakeError as exc:
-        report.failures.append(Failure.of_exception("parse", exc, sha256=doc.sha256))
-        return DocumentResult(doc.sha256, source, None, None, "error", "failed", (exc.code,))
+    if isinstance(read, IntakeError):
+        report.failures.append(Failure.of_exception("parse", read, sha256=doc.sha256))
+        return DocumentResult(doc.sha256, source, None, None, "error", "failed", (read.code,))
+    if isinstance(read, list):
+        return _split(doc, read, store=store, engine=engine, clock=clock, report=report)
+    form = read
     form = replace(form, sha256=doc.sha256, channel=Channel(doc.arrival.channel))
     provenance = arrival_provenance(doc.arrival, sha256=doc.sha256, require_dmarc=cfg.trust.require_dmarc)
     with Session(engine) as session:

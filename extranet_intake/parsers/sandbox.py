@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from types import TracebackType
@@ -67,6 +67,8 @@ class SandboxedParser:
         self._proc: subprocess.Popen[bytes] | None = None
         #: the worker was started by ``start`` and has not been asked anything yet
         self._idle = False
+        #: a request was sent whose answer has not been taken yet (``begin_parse``, ``begin_read``)
+        self._in_flight = False
         #: how many workers were started (1 + restarts), for the run report and the tests
         self.started = 0
 
@@ -89,6 +91,7 @@ class SandboxedParser:
     def close(self) -> None:
         """Stop the worker (EOF on its input, then a kill if it does not leave)."""
         proc, self._proc = self._proc, None
+        self._in_flight = False  # an answer not taken dies with its worker (``_receive`` sees it gone)
         if proc is None:
             return
         if self._idle:
@@ -132,6 +135,7 @@ class SandboxedParser:
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
+        self._in_flight = False
         if proc is not None:
             proc.kill()
             proc.wait()
@@ -141,16 +145,32 @@ class SandboxedParser:
 
     # ----------------------------------------------------------------------------- parsing
     def parse(self, data: bytes, *, today: date, filename: str | None = None) -> ParsedForm:
+        return self.begin_parse(data, today=today, filename=filename)()
+
+    def begin_parse(self, data: bytes, *, today: date, filename: str | None = None) -> Callable[[], ParsedForm]:
+        """``parse``, sent to the worker now and answered when the returned function is called.
+
+        The worker reads the document while the caller does something else (the run applies the
+        document before it). One request is in flight at a time: its answer is taken before the
+        next is begun. The timeout counts from when the answer is asked for.
+        """
         sha = hashlib.sha256(data).hexdigest()
         if len(data) > self.max_bytes:
             # refused before a single byte reaches a parser
-            return ParsedForm.reject(
+            refused = ParsedForm.reject(
                 "file-too-large", f"the file is {len(data)} bytes; the limit is {self.max_bytes}", sha256=sha
             )
-        answer = self._ask(
-            self._parse_header(today, filename), data, sha=sha, max_answer=_MAX_ANSWER, timeout=self.timeout
-        )
-        return self._parsed(answer, sha)
+            return lambda: refused
+        proc = self._begin(self._parse_header(today, filename), data)
+        if proc is None:
+            died = self._died(sha)
+            return lambda: died
+
+        def answer() -> ParsedForm:
+            self._in_flight = False
+            return self._parsed(self._receive(proc, sha=sha, max_answer=_MAX_ANSWER, timeout=self.timeout), sha)
+
+        return answer
 
     def _parse_header(self, today: date, filename: str | None) -> dict[str, Any]:
         return {
@@ -179,16 +199,29 @@ class SandboxedParser:
         round trip, not two; each answer keeps its own size limit and timeout, as when asked apart.
         Returns the parts of a stack, the ``Issue`` of one that cannot be split, or the parsed form.
         """
+        return self.begin_read(data, today=today, filename=filename)()
+
+    def begin_read(
+        self, data: bytes, *, today: date, filename: str | None = None
+    ) -> Callable[[], list[Part] | Issue | ParsedForm]:
+        """``read``, sent now and answered when called, as ``begin_parse``."""
         if not self._may_be_stack(data):
-            return self.parse(data, today=today, filename=filename)  # split() would answer [] unasked
+            return self.begin_parse(data, today=today, filename=filename)  # split() would answer [] unasked
         sha = hashlib.sha256(data).hexdigest()
-        proc = self._send({**self._parse_header(today, filename), "op": "read"}, data)
+        limits = self._split_limits(data)
+        proc = self._begin({**self._parse_header(today, filename), "op": "read"}, data)
         if proc is None:
-            return self._died(sha)
-        split = self._split_parts(self._receive(proc, sha=sha, **self._split_limits(data)))
-        if isinstance(split, Issue) or split:
-            return split  # the parts, or why the stack cannot be split: the worker parsed nothing
-        return self._parsed(self._receive(proc, sha=sha, max_answer=_MAX_ANSWER, timeout=self.timeout), sha)
+            died = self._died(sha)
+            return lambda: died
+
+        def answer() -> list[Part] | Issue | ParsedForm:
+            self._in_flight = False
+            split = self._split_parts(self._receive(proc, sha=sha, **limits))
+            if isinstance(split, Issue) or split:
+                return split  # the parts, or why the stack cannot be split: the worker parsed nothing
+            return self._parsed(self._receive(proc, sha=sha, max_answer=_MAX_ANSWER, timeout=self.timeout), sha)
+
+        return answer
 
     def split(self, data: bytes) -> list[Part] | Issue:
         """The forms of a stack (``parsers.stack.split_stack``) read in the worker: ``[]`` when the
@@ -239,10 +272,20 @@ class SandboxedParser:
         self, header: dict[str, Any], data: bytes, *, sha: str, max_answer: int, timeout: float
     ) -> dict[str, Any] | ParsedForm:
         """One request to the worker; its JSON answer, or the coded rejection of a worker that failed."""
-        proc = self._send(header, data)
+        proc = self._begin(header, data)
         if proc is None:
             return self._died(sha)
+        self._in_flight = False
         return self._receive(proc, sha=sha, max_answer=max_answer, timeout=timeout)
+
+    def _begin(self, header: dict[str, Any], data: bytes) -> subprocess.Popen[bytes] | None:
+        """``_send``, refusing a second request while the answer of one begun earlier is still unread
+        (it would be read as this one's)."""
+        if self._in_flight:
+            raise RuntimeError("the parser worker's answer to the request before has not been taken")
+        proc = self._send(header, data)
+        self._in_flight = proc is not None
+        return proc
 
     def _send(self, header: dict[str, Any], data: bytes) -> subprocess.Popen[bytes] | None:
         proc = self._worker()

@@ -9,10 +9,13 @@ import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
 
+from extranet_intake.errors import IntakeError
 from extranet_intake.intake.form_pdf import render_form
 from extranet_intake.parsers.result import Issue, ParsedForm, ParseOutcome
 from extranet_intake.parsers.sandbox import SandboxedParser
@@ -22,6 +25,7 @@ from tests.fixtures.forms import TODAY, valid_values
 TIMEOUT = 20.0
 MEMORY_MB = 768
 MAX_BYTES = 20 * 1024 * 1024
+NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
 
 
 def _raw_pdf(*bodies: bytes) -> bytes:
@@ -317,3 +321,64 @@ def test_a_worker_started_ahead_serves_documents_and_is_stopped_at_once_when_nev
     unused.close()  # a run with no document: not left to finish loading the parsers' libraries
     assert time.monotonic() - began < 0.5
     assert proc.returncode is not None
+
+
+def test_a_read_begun_ahead_answers_as_a_read_asked_at_once_and_one_request_is_in_flight_at_a_time(
+    sandbox: SandboxedParser,
+) -> None:
+    form, stack, bomb = _fillable(), _two_forms(), HOSTILE["decompression-bomb"][0]()
+    expected = [sandbox.read(d, today=TODAY) for d in (form, stack, bomb, form)]
+    answers = []
+    answer = sandbox.begin_read(form, today=TODAY)
+    with pytest.raises(RuntimeError):
+        sandbox.begin_parse(form, today=TODAY)  # its answer would be read as the first one's
+    for data in (stack, bomb, form):
+        answers.append(answer())  # the run takes the answer of n, sends n + 1, then applies n
+        answer = sandbox.begin_read(data, today=TODAY)
+    answers.append(answer())
+    assert [a if isinstance(a, list) else a.errors for a in answers] == [  # type: ignore[union-attr]
+        e if isinstance(e, list) else e.errors  # type: ignore[union-attr]
+        for e in expected
+    ]
+    assert answers[0] == expected[0]
+    assert answers[-1] == expected[-1]
+
+
+def test_an_answer_left_untaken_dies_with_its_worker() -> None:
+    form = _fillable()
+    with SandboxedParser(timeout=TIMEOUT, memory_mb=MEMORY_MB, max_bytes=MAX_BYTES) as parser:
+        stale = parser.begin_parse(form, today=TODAY)
+        parser.close()  # the run ended early: the request in flight goes with the worker
+        assert parser.parse(form, today=TODAY).ok  # a fresh worker, nothing in flight
+        assert stale().errors[0].code == "hostile-structure"  # never somebody else's answer
+
+
+def test_the_run_reads_ahead_in_order_and_a_document_whose_bytes_are_gone_costs_only_itself(tmp_path: Path) -> None:
+    from extranet_intake.intake.pipeline import reads_ahead
+    from extranet_intake.intake.store import DocumentStore
+    from extranet_intake.intake.store_tables import Arrival, PendingDocument
+
+    store = DocumentStore(tmp_path / "store")
+    form, stack = _fillable(), _two_forms()
+    shas = [store.put(form), "0" * 64, store.put(stack), store.put(form)]
+
+    def pending(sha: str) -> PendingDocument:
+        arrival = Arrival(
+            sha256=sha, channel="post", source=f"drop:{sha[:8]}", filename="f.pdf", outcome="stored", received_at=NOW
+        )
+        return PendingDocument(sha256=sha, media_type="application/pdf", size=1, arrival=arrival, arrivals=1)
+
+    with SandboxedParser(timeout=TIMEOUT, memory_mb=MEMORY_MB, max_bytes=MAX_BYTES) as parser:
+        got = list(
+            reads_ahead(parser, store, [pending(s) for s in shas], clock=lambda: datetime(2026, 11, 16, tzinfo=UTC))
+        )
+        assert [d.sha256 for d, _ in got] == shas
+        first, missing, parts, last = (read for _, read in got)
+        assert isinstance(first, ParsedForm)
+        assert first.ok
+        assert last == first
+        assert isinstance(missing, IntakeError)
+        assert missing.code == "document-missing"
+        assert isinstance(parts, list)
+        assert [p.form_id for p in parts] == ["EAP-USR", "EAP-USR"]
+        assert parser.started == 1
