@@ -9,16 +9,16 @@ events land in the audit chain.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel import Session
 
-from extranet_intake.auditchain.chain import AuditAction, append_entry
+from extranet_intake.auditchain.chain import AuditAction, EntryFields, append_entries, canonical_details
 from extranet_intake.intake.config import Config
-from extranet_intake.mailer.outbox import Outbox, OutboxMessage
-from extranet_intake.mailer.ports import MailAction
+from extranet_intake.mailer.outbox import Outbox, OutboxMessage, QueuedMail
+from extranet_intake.mailer.ports import MailAction, MailRecord
 from extranet_intake.mailer.purposes import Event, Language, Purpose, Recipient
 from extranet_intake.mailer.send import MailPorts, SendSettings
 from extranet_intake.provisioning.apply import Clock
@@ -78,22 +78,38 @@ class ProvisioningAudit:
         reason: str,
         details: dict[str, str],
     ) -> None:
-        login = ref if purpose in (Purpose.CREDENTIALS, Purpose.OLD_ADDRESS_NOTICE) else None
-        org = ref
-        if login is not None:
-            account = session.get(Account, login)
-            org = account.enterprise_number if account is not None else ""
-        append_entry(
+        self.record_many(session, [MailRecord(action, purpose, ref, actor, reason, details)])
+
+    def record_many(self, session: Session, records: Sequence[MailRecord]) -> None:
+        """The entries in one append (one lock of the chain's head, one INSERT: auditchain/chain.py)."""
+        if not records:
+            return
+        at = self.clock()
+        orgs: dict[str, str] = {}
+        for r in records:
+            if r.purpose in _ABOUT_A_LOGIN and r.ref not in orgs:
+                account = session.get(Account, r.ref)
+                orgs[r.ref] = account.enterprise_number if account is not None else ""
+        append_entries(
             session,
-            actor=actor,
-            action=AuditAction(action.value),
-            org=org or None,
-            login=login,
-            document_sha256=None,
-            reason=reason,
-            details={"purpose": purpose.value, **details},
-            at=self.clock(),
+            [
+                EntryFields(
+                    at=at,
+                    actor=r.actor,
+                    action=AuditAction(r.action.value),
+                    org=(orgs[r.ref] if r.purpose in _ABOUT_A_LOGIN else r.ref) or None,
+                    login=r.ref if r.purpose in _ABOUT_A_LOGIN else None,
+                    document_sha256=None,
+                    reason=r.reason,
+                    details=canonical_details({"purpose": r.purpose.value, **r.details}),
+                )
+                for r in records
+            ],
         )
+
+
+#: the purposes whose ``ref`` is a login (the others name an organisation by its enterprise number)
+_ABOUT_A_LOGIN = frozenset({Purpose.CREDENTIALS, Purpose.OLD_ADDRESS_NOTICE})
 
 
 def mail_ports(cfg: Config, *, clock: Clock, rng: random.Random | None = None) -> MailPorts:
@@ -133,16 +149,8 @@ def enqueue_mails(
     session: Session, mails: Iterable[MailIntent], *, clock: Clock, actor: str = "system"
 ) -> list[OutboxMessage]:
     """Queue what a plan asked for, in the caller's (the plan's) transaction: a rolled-back plan mails nothing."""
-    outbox = make_outbox(clock=clock)
-    return [
-        outbox.enqueue(
-            session,
-            purpose=Purpose(m.kind.value),
-            ref=m.ref,
-            event=Event(m.event.value),
-            params=m.params,
-            key=m.idempotency_key,
-            actor=actor,
-        )
-        for m in mails
-    ]
+    return make_outbox(clock=clock).enqueue_many(
+        session,
+        [QueuedMail(Purpose(m.kind.value), m.ref, Event(m.event.value), m.params, m.idempotency_key) for m in mails],
+        actor=actor,
+    )

@@ -8,7 +8,7 @@ credentials mail is made at send time and lives only in the message handed to th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -20,7 +20,7 @@ from sqlmodel import Field, Session, SQLModel, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from extranet_intake.errors import MailerError
-from extranet_intake.mailer.ports import AuditSink, MailAction, RecipientDirectory
+from extranet_intake.mailer.ports import AuditSink, MailAction, MailRecord, RecipientDirectory
 from extranet_intake.mailer.purposes import Event, Purpose, Recipient, check_params, spec_of
 from extranet_intake.mailer.render import check_address
 
@@ -29,6 +29,7 @@ __all__ = [
     "Outbox",
     "OutboxMessage",
     "OutboxStatus",
+    "QueuedMail",
     "backoff",
     "claim_due",
     "count_due",
@@ -94,6 +95,27 @@ def backoff(attempts: int, *, base_seconds: float, max_seconds: float) -> timede
     return timedelta(seconds=min(max_seconds, base_seconds * 2 ** max(0, attempts - 1)))
 
 
+@dataclass(frozen=True)
+class QueuedMail:
+    """One mail to queue: ``Outbox.enqueue``'s arguments, for ``Outbox.enqueue_many``."""
+
+    purpose: Purpose
+    ref: str
+    event: Event
+    params: Mapping[str, Any]
+    key: str
+
+
+def _checked(mail: QueuedMail) -> tuple[Purpose, Event, dict[str, Any]]:
+    """The mail's purpose, event and checked params; a coded refusal of a mail that cannot be queued."""
+    purpose, event = Purpose(mail.purpose), Event(mail.event)
+    spec_of(purpose, event)
+    clean = check_params(purpose, event, mail.params)
+    if not mail.key or len(mail.key) > 200:
+        raise MailerError("mail-key-invalid", "an idempotency key of 1–200 characters is needed")
+    return purpose, event, clean
+
+
 @dataclass
 class Outbox:
     """Queues mails inside the caller's transaction; checks the recipient first."""
@@ -119,23 +141,93 @@ class Outbox:
         transaction, so a rolled-back plan queues nothing). Without an allowed recipient the row
         is stored as ``refused`` and audited — it is the record that a mail was due and withheld.
         """
-        purpose = Purpose(purpose)
-        event = Event(event)
-        spec_of(purpose, event)
-        clean = check_params(purpose, event, params)
-        if not key or len(key) > 200:
-            raise MailerError("mail-key-invalid", "an idempotency key of 1–200 characters is needed")
-        existing = _by_key(session, key)
-        if existing is not None:
-            return _same(existing, purpose=purpose, ref=ref, event=event)
+        (row,) = self.enqueue_many(session, [QueuedMail(purpose, ref, event, params, key)], actor=actor)
+        return row
 
+    def enqueue_many(
+        self, session: Session, mails: Sequence[QueuedMail], *, actor: str = "system"
+    ) -> list[OutboxMessage]:
+        """``enqueue`` each of ``mails``, in their order, as one call after another would — in one go.
+
+        A decision's mails cost one look-up of their keys, one savepoint and flush for their rows and
+        one append of their audit entries (one lock of the chain's head), not one of each per mail.
+        Every mail is checked before anything is written: one bad mail queues none of them.
+        """
+        checked = [(_checked(m), m) for m in mails]
+        keys = [m.key for m in mails]
+        if not mails:
+            return []
+        if len(set(keys)) != len(keys):
+            # a key twice in one batch: its second mail is its first's row, as one call after another gives
+            return [self._enqueue_one(session, p, e, clean, m, actor=actor) for (p, e, clean), m in checked]
+        found = {row.idempotency_key: row for row in _by_keys(session, keys)}
         now = self.clock()
-        recipient = self.directory.recipient(session, purpose, ref)
+        rows: list[OutboxMessage] = []
+        fresh: list[tuple[OutboxMessage, Purpose, str | None]] = []
+        for (purpose, event, clean), m in checked:
+            if m.key in found:
+                rows.append(_same(found[m.key], purpose=purpose, ref=m.ref, event=event))
+                continue
+            row, problem = self._new_row(session, purpose, event, clean, m, now=now)
+            rows.append(row)
+            fresh.append((row, purpose, problem))
+        if not fresh:
+            return rows
+        try:
+            # A savepoint, so that a concurrent enqueue of the same key does not poison the
+            # caller's transaction: its mails are then queued one by one, reading the winner's rows.
+            with session.begin_nested():
+                session.add_all([row for row, _, _ in fresh])
+                session.flush()
+        except IntegrityError:
+            return [self._enqueue_one(session, p, e, clean, m, actor=actor) for (p, e, clean), m in checked]
+        self._audit_queued(session, fresh, actor=actor)
+        return rows
+
+    def _enqueue_one(
+        self,
+        session: Session,
+        purpose: Purpose,
+        event: Event,
+        clean: dict[str, Any],
+        mail: QueuedMail,
+        *,
+        actor: str,
+    ) -> OutboxMessage:
+        """One checked mail alone, in its own savepoint (the path of a key met twice or raced for)."""
+        existing = _by_key(session, mail.key)
+        if existing is not None:
+            return _same(existing, purpose=purpose, ref=mail.ref, event=event)
+        row, problem = self._new_row(session, purpose, event, clean, mail, now=self.clock())
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            existing = _by_key(session, mail.key)
+            if existing is None:
+                raise
+            return _same(existing, purpose=purpose, ref=mail.ref, event=event)
+        self._audit_queued(session, [(row, purpose, problem)], actor=actor)
+        return row
+
+    def _new_row(
+        self,
+        session: Session,
+        purpose: Purpose,
+        event: Event,
+        clean: dict[str, Any],
+        mail: QueuedMail,
+        *,
+        now: datetime,
+    ) -> tuple[OutboxMessage, str | None]:
+        """The row of a mail not queued yet, its recipient resolved now; and why it is refused, if it is."""
+        recipient = self.directory.recipient(session, purpose, mail.ref)
         problem = _recipient_problem(recipient)
         row = OutboxMessage(
-            idempotency_key=key,
+            idempotency_key=mail.key,
             purpose=purpose.value,
-            ref=ref,
+            ref=mail.ref,
             event=event.value,
             language=recipient.language.value if recipient and not problem else "nl",
             recipient=recipient.address if recipient and not problem else "",
@@ -146,30 +238,30 @@ class Outbox:
             created_at=now,
             updated_at=now,
         )
-        try:
-            # A savepoint, so that a concurrent enqueue of the same key does not poison the
-            # caller's transaction: we read the winner's row instead.
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-        except IntegrityError:
-            existing = _by_key(session, key)
-            if existing is None:
-                raise
-            return _same(existing, purpose=purpose, ref=ref, event=event)
-        action = MailAction.MAIL_REFUSED if problem else MailAction.MAIL_QUEUED
-        self.audit.record(
+        return row, problem
+
+    def _audit_queued(
+        self, session: Session, fresh: Sequence[tuple[OutboxMessage, Purpose, str | None]], *, actor: str
+    ) -> None:
+        """The audit entries of rows just queued (or refused), in one append; then the older credentials
+        mails each new one replaces."""
+        self.audit.record_many(
             session,
-            action=action,
-            purpose=purpose,
-            ref=ref,
-            actor=actor,
-            reason=problem or f"{event} queued",
-            details=details_of(row),
+            [
+                MailRecord(
+                    MailAction.MAIL_REFUSED if problem else MailAction.MAIL_QUEUED,
+                    purpose,
+                    row.ref,
+                    actor,
+                    problem or f"{row.event} queued",
+                    details_of(row),
+                )
+                for row, purpose, problem in fresh
+            ],
         )
-        if purpose is Purpose.CREDENTIALS and not problem:
-            self._supersede(session, row, actor=actor, now=now)
-        return row
+        for row, purpose, problem in fresh:
+            if purpose is Purpose.CREDENTIALS and not problem:
+                self._supersede(session, row, actor=actor, now=row.created_at)
 
     def _supersede(self, session: Session, newer: OutboxMessage, *, actor: str, now: datetime) -> None:
         """Credentials mails of the same account still waiting to go out are replaced by ``newer``.
@@ -261,6 +353,10 @@ def _recipient_problem(recipient: Recipient | None) -> str | None:
 
 def _by_key(session: Session, key: str) -> OutboxMessage | None:
     return session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()
+
+
+def _by_keys(session: Session, keys: Sequence[str]) -> Sequence[OutboxMessage]:
+    return session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key.in_(keys))).all()  # type: ignore[attr-defined]
 
 
 def _same(row: OutboxMessage, *, purpose: Purpose, ref: str, event: Event) -> OutboxMessage:

@@ -7,7 +7,8 @@ transaction the mailer is running in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -16,7 +17,7 @@ from sqlmodel import Session
 
 from extranet_intake.mailer.purposes import Purpose, Recipient
 
-__all__ = ["AuditSink", "CredentialIssuer", "MailAction", "PreparedIssuer", "RecipientDirectory"]
+__all__ = ["AuditSink", "CredentialIssuer", "MailAction", "MailRecord", "PreparedIssuer", "RecipientDirectory"]
 
 
 class MailAction(StrEnum):
@@ -82,6 +83,18 @@ class PreparedIssuer(CredentialIssuer, Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class MailRecord:
+    """One audit entry about a mail, as :meth:`AuditSink.record` takes it (for :meth:`AuditSink.record_many`)."""
+
+    action: MailAction
+    purpose: Purpose
+    ref: str
+    actor: str
+    reason: str
+    details: dict[str, str]
+
+
 class AuditSink(Protocol):
     def record(
         self,
@@ -99,4 +112,9 @@ class AuditSink(Protocol):
         ``actor`` is ``system`` or the team member who asked (re-issue); ``details`` carries the
         outbox id, event, idempotency key, recipient address and Message-ID where known.
         """
+        ...
+
+    def record_many(self, session: Session, records: Sequence[MailRecord]) -> None:
+        """Append ``records`` in their order in the caller's transaction, as one ``record`` after another
+        would (the chain's head is locked once for all of them)."""
         ...
