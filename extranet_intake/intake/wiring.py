@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from extranet_intake.auditchain.chain import AuditAction, EntryFields, append_entries, canonical_details
 from extranet_intake.intake.config import Config
@@ -29,7 +29,7 @@ from extranet_intake.provisioning.directory import (
     previous_user_contact,
     user_contact,
 )
-from extranet_intake.provisioning.models import Account
+from extranet_intake.provisioning.models import Account, Organisation
 from extranet_intake.provisioning.passwords import Argon2Params, TemporaryPasswordIssuer
 from extranet_intake.provisioning.plan import MailIntent
 
@@ -61,6 +61,19 @@ class ProvisioningDirectory:
             return None
         language = Language.FR if contact.language == "fr" else Language.NL
         return Recipient(address=contact.email, name=contact.name, language=language)
+
+    def hold(self, session: Session, wanted: Sequence[tuple[Purpose, str]]) -> object:
+        """The accounts and organisations these mails' recipients and audit entries read, in two queries."""
+        logins = {ref for purpose, ref in wanted if purpose in _ABOUT_A_LOGIN}
+        accounts = session.exec(select(Account).where(col(Account.login).in_(logins))).all() if logins else []
+        numbers = {ref for purpose, ref in wanted if purpose not in _ABOUT_A_LOGIN}
+        numbers |= {a.enterprise_number for a in accounts}
+        orgs = (
+            session.exec(select(Organisation).where(col(Organisation.enterprise_number).in_(numbers))).all()
+            if numbers
+            else []
+        )
+        return (accounts, orgs)
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,7 @@ class Outbox:
             # a key twice in one batch: its second mail is its first's row, as one call after another gives
             return [self._enqueue_one(session, p, e, clean, m, actor=actor) for (p, e, clean), m in checked]
         found = {row.idempotency_key: row for row in _by_keys(session, keys)}
+        held = self.directory.hold(session, [(p, m.ref) for (p, _, _), m in checked if m.key not in found])
         now = self.clock()
         rows: list[OutboxMessage] = []
         fresh: list[tuple[OutboxMessage, Purpose, str | None]] = []
@@ -182,6 +183,7 @@ class Outbox:
         except IntegrityError:
             return [self._enqueue_one(session, p, e, clean, m, actor=actor) for (p, e, clean), m in checked]
         self._audit_queued(session, fresh, actor=actor)
+        del held
         return rows
 
     def _enqueue_one(

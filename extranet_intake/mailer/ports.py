@@ -44,6 +44,16 @@ class RecipientDirectory(Protocol):
         """
         ...
 
+    def hold(self, session: Session, wanted: Sequence[tuple[Purpose, str]]) -> object:
+        """Load at once what ``recipient`` (and the audit) will read for these (purpose, ref) pairs, in
+        one query per table, and return what keeps it loaded in ``session`` while it is referenced.
+
+        A batch of mails then costs a query per table, not one per mail and per look-up (the session
+        forgets an unmodified row as soon as nothing refers to it). Only a speed-up: ``recipient``
+        answers the same with or without it.
+        """
+        ...
+
 
 class CredentialIssuer(Protocol):
     @property

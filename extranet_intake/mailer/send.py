@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from extranet_intake.errors import IntakeError, MailerError
 from extranet_intake.mailer.defaults import CONCURRENCY, MAX_ATTEMPTS
@@ -231,6 +231,7 @@ class Sender:
         failures: dict[int, tuple[datetime, str, bool, str]] = {}
         try:
             with Session(self.engine) as session:
+                held = self._hold(session, [row_id for row_id, _ in claimed])
                 for row_id, lease_until in claimed:
                     try:
                         with session.begin_nested():
@@ -265,6 +266,7 @@ class Sender:
                 # Commit before the side effect: the new hashes (each killed its account's previous
                 # password) and the Message-IDs are durable before anything can reach a recipient.
                 session.commit()
+                del held
         except Exception as exc:
             # The commit failed: nothing of this batch was stored, nothing leaves.
             log.error("outbox: storing a batch of %d mails failed: %s", len(claimed), type(exc).__name__)
@@ -302,6 +304,7 @@ class Sender:
         if sent or failures:
             logs: list[tuple[str, tuple[object, ...]]] = []
             with Session(self.engine) as session:
+                held = self._hold(session, [*sent, *failures])
                 for row_id, (lease_until, message_id) in sent.items():
                     outcomes[row_id] = (self._after_success(session, row_id, lease_until, message_id), None, None)
                     logs.append(("info", ("outbox %s sent (%s)", row_id, message_id)))
@@ -321,9 +324,16 @@ class Sender:
                             )
                         )
                 session.commit()
+                del held
             for level, args in logs:
                 getattr(log, level)(*args)
         return [outcomes[row_id] for row_id, _ in claimed]
+
+    def _hold(self, session: Session, row_ids: list[int]) -> object:
+        """The batch's rows, and what their recipients and audit entries read, loaded in a few queries and
+        kept in ``session`` while the result is referenced (``RecipientDirectory.hold``)."""
+        rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(row_ids))).all()
+        return rows, self.ports.directory.hold(session, [(Purpose(r.purpose), r.ref) for r in rows])
 
     async def _made_passwords(self, row_ids: list[int]) -> dict[int, Made]:
         """(plaintext, hash) of a new temporary password for each credentials row, made outside any
