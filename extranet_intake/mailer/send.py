@@ -30,6 +30,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -48,7 +49,14 @@ from extranet_intake.mailer.outbox import (
     details_of,
     utc_now,
 )
-from extranet_intake.mailer.ports import AuditSink, CredentialIssuer, MailAction, PreparedIssuer, RecipientDirectory
+from extranet_intake.mailer.ports import (
+    AuditSink,
+    CredentialIssuer,
+    MailAction,
+    MailRecord,
+    PreparedIssuer,
+    RecipientDirectory,
+)
 from extranet_intake.mailer.purposes import Event, Language, Purpose, Recipient
 from extranet_intake.mailer.render import check_message, compose, render
 from extranet_intake.mailer.stock import Made, PasswordStock
@@ -232,6 +240,7 @@ class Sender:
         try:
             with Session(self.engine) as session:
                 held = self._hold(session, [row_id for row_id, _ in claimed])
+                issued: list[MailRecord] = []
                 for row_id, lease_until in claimed:
                     try:
                         with session.begin_nested():
@@ -261,8 +270,12 @@ class Sender:
                             "mail-refused" if prepared is OutboxStatus.REFUSED else None,
                         )
                     else:
-                        envelopes[row_id] = prepared
+                        envelopes[row_id] = (prepared.envelope, prepared.lease_until)
+                        if prepared.issued is not None:
+                            issued.append(prepared.issued)
                     del prepared
+                # one append for the batch's passwords issued (one lock of the chain's head), committed with them
+                self.ports.audit.record_many(session, issued)
                 # Commit before the side effect: the new hashes (each killed its account's previous
                 # password) and the Message-IDs are durable before anything can reach a recipient.
                 session.commit()
@@ -305,9 +318,12 @@ class Sender:
             logs: list[tuple[str, tuple[object, ...]]] = []
             with Session(self.engine) as session:
                 held = self._hold(session, [*sent, *failures])
+                handed: list[MailRecord] = []
                 for row_id, (lease_until, message_id) in sent.items():
-                    outcomes[row_id] = (self._after_success(session, row_id, lease_until, message_id), None, None)
+                    handed.append(self._after_success(session, row_id, lease_until, message_id))
+                    outcomes[row_id] = (OutboxStatus.SENT, None, None)
                     logs.append(("info", ("outbox %s sent (%s)", row_id, message_id)))
+                self.ports.audit.record_many(session, handed)
                 for row_id, (lease_until, error, permanent, code) in failures.items():
                     status, error = self._after_failure(session, row_id, lease_until, error, permanent=permanent)
                     outcomes[row_id] = (status, error, code)
@@ -356,8 +372,9 @@ class Sender:
 
     def _prepare(
         self, session: Session, row_id: int, lease_until: datetime, made: tuple[str, str] | None = None
-    ) -> tuple[Envelope, datetime] | OutboxStatus:
-        """The row's message, its password stored and its Message-ID set, in the caller's transaction."""
+    ) -> Prepared | OutboxStatus:
+        """The row's message, its password stored and its Message-ID set, in the caller's transaction; with
+        the audit entry of the password issued, for the caller to append once the row is prepared whole."""
         row = session.get(OutboxMessage, row_id)
         if row is None or not _held(row, lease_until):
             # Another sender took it over after our lease ran out: theirs now.
@@ -385,6 +402,7 @@ class Sender:
             # theirs, so a resend after a crash replaces the .eml file / is deduplicated.
             row.message_id = self._message_id(row_id, now)
         secret: dict[str, object] | None = None
+        issued: MailRecord | None = None
         if purpose is Purpose.CREDENTIALS:
             # the issuer's own validity: the mail states what the stored password really has
             validity = self.ports.issuer.validity
@@ -395,14 +413,14 @@ class Sender:
             else:
                 password = self.ports.issuer.issue(session, row.ref)
             secret = {"password": password, "valid_hours": hours, "valid_until": now + validity}
-            self.ports.audit.record(
-                session,
-                action=MailAction.CREDENTIALS_ISSUED,
-                purpose=purpose,
-                ref=row.ref,
-                actor="system",
-                reason=f"temporary password issued for {event}, valid {hours} h",
-                details=details_of(row),
+            # appended with the batch's others once this row is prepared whole (``deliver_batch``)
+            issued = MailRecord(
+                MailAction.CREDENTIALS_ISSUED,
+                purpose,
+                row.ref,
+                "system",
+                f"temporary password issued for {event}, valid {hours} h",
+                details_of(row),
             )
         rendered = render(
             purpose,
@@ -428,9 +446,11 @@ class Sender:
         lease_until = row.lease_until = now + self._lease()
         row.updated_at = now
         session.add(row)
-        return Envelope(
-            sender=self.settings.from_address, recipient=current.address, message=message, data=data
-        ), lease_until
+        return Prepared(
+            Envelope(sender=self.settings.from_address, recipient=current.address, message=message, data=data),
+            lease_until,
+            issued,
+        )
 
     def _message_id(self, row_id: int, now: datetime) -> str:
         domain = self.settings.from_address.rpartition("@")[2] or "localhost"
@@ -447,8 +467,8 @@ class Sender:
             row.sent_at = now
         session.add(row)
 
-    def _after_success(self, session: Session, row_id: int, lease_until: datetime, message_id: str) -> OutboxStatus:
-        """Record a row handed over, in the caller's transaction."""
+    def _after_success(self, session: Session, row_id: int, lease_until: datetime, message_id: str) -> MailRecord:
+        """Record a row handed over, in the caller's transaction; its audit entry is for the caller to append."""
         row = session.get(OutboxMessage, row_id)
         if row is None:
             raise MailerError("outbox-row-vanished", "outbox row disappeared while sending", outbox_id=row_id)
@@ -461,16 +481,7 @@ class Sender:
             reason += " after its lease ran out; the row was taken over"
             details = {**details, "message_id": message_id}
             details.pop("attempt")  # the row's count is the new sender's now
-        self.ports.audit.record(
-            session,
-            action=MailAction.MAIL_SENT,
-            purpose=Purpose(row.purpose),
-            ref=row.ref,
-            actor="system",
-            reason=reason,
-            details=details,
-        )
-        return OutboxStatus.SENT
+        return MailRecord(MailAction.MAIL_SENT, Purpose(row.purpose), row.ref, "system", reason, details)
 
     def _after_failure(
         self, session: Session, row_id: int, lease_until: datetime, error: str, *, permanent: bool
@@ -505,6 +516,14 @@ class Sender:
             row.attempts, base_seconds=self.settings.backoff_seconds, max_seconds=self.settings.backoff_max_seconds
         )
         return OutboxStatus.QUEUED, error
+
+
+class Prepared(NamedTuple):
+    """A row ready to leave: its envelope, the lease it goes under, and the audit entry of its password."""
+
+    envelope: Envelope
+    lease_until: datetime
+    issued: MailRecord | None
 
 
 def _held(row: OutboxMessage, lease_until: datetime) -> bool:
