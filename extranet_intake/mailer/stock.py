@@ -24,16 +24,24 @@ from extranet_intake.mailer.workers import LightProcessPool
 
 __all__ = ["Made", "PasswordStock"]
 
+#: how much lower the hashing processes' CPU priority is than the run's (``nice``; 10: a tenth of the weight)
+HASHING_NICE = 10
+
 #: (plaintext, encoded hash) of one new temporary password, or why it could not be made
 Made = tuple[str, str] | BaseException
 
 
 class PasswordStock:
-    """Passwords of ``issuer`` hashed ahead in ``workers`` processes (0: one per core the process may use)."""
+    """Passwords of ``issuer`` hashed ahead in ``workers`` processes (0: one per core the process may use).
+
+    The processes run at a lower CPU priority (:data:`HASHING_NICE`): while the run reads and applies
+    forms, every core it uses is its own, and the hashing takes what is left; when the sender waits for
+    a hash, the cores are the hashing's (nothing else of the run is runnable then).
+    """
 
     def __init__(self, issuer: PreparedIssuer, *, workers: int = 0, ahead: int = 64) -> None:
         self.issuer = issuer
-        self._pool = LightProcessPool(workers or len(os.sched_getaffinity(0)) or 1)
+        self._pool = LightProcessPool(workers or len(os.sched_getaffinity(0)) or 1, nice=HASHING_NICE)
         self._ahead = max(1, ahead)
         #: passwords made, oldest first, with their hash on its way
         self._pending: deque[tuple[str, Future[str]]] = deque()

@@ -37,7 +37,7 @@ _EXIT_WAIT_SECONDS = 2.0
 
 
 class _Worker:
-    def __init__(self) -> None:
+    def __init__(self, nice: int = 0) -> None:
         env = {
             **os.environ,
             # the parent's import path, as multiprocessing hands it over: the function's module is found
@@ -45,7 +45,7 @@ class _Worker:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "extranet_intake.mailer.workers"],
+            [sys.executable, "-m", "extranet_intake.mailer.workers", str(nice)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -103,15 +103,20 @@ def _read(stream: IO[bytes], size: int) -> bytes:
 
 
 class LightProcessPool(Executor):
-    """``workers`` processes, started at once; ``submit`` runs a picklable call in one of them."""
+    """``workers`` processes, started at once; ``submit`` runs a picklable call in one of them.
 
-    def __init__(self, workers: int) -> None:
+    ``nice`` lowers the processes' CPU priority (``os.nice``): work done ahead, in the background,
+    then takes the cores the run's own path leaves idle instead of a share of the ones it needs.
+    """
+
+    def __init__(self, workers: int, *, nice: int = 0) -> None:
         self._size = max(1, workers)
+        self._nice = max(0, nice)
         self._lock = threading.Lock()
         self._closed = False
         # one thread per worker process waits on its pipe (blocking reads release the GIL)
         self._threads = ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="hashing")
-        self._idle: list[_Worker] = [_Worker() for _ in range(self._size)]
+        self._idle: list[_Worker] = [_Worker(self._nice) for _ in range(self._size)]
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         return self._threads.submit(self._run, fn, args, kwargs)
@@ -126,7 +131,7 @@ class LightProcessPool(Executor):
             with self._lock:
                 worker = self._idle.pop() if self._idle else None
         if worker is None:
-            worker = _Worker()  # a replacement for one that died; at most one per thread
+            worker = _Worker(self._nice)  # a replacement for one that died; at most one per thread
         try:
             return worker.call(fn, args, kwargs)
         finally:
@@ -146,9 +151,11 @@ class LightProcessPool(Executor):
             worker.stop()
 
 
-def _serve() -> None:
+def _serve(nice: int = 0) -> None:
     # the parent owns the run: Ctrl-C reaches it, and it ends us by closing our input
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if nice > 0:
+        os.nice(nice)
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     while True:
         head = inp.read(_LEN.size)
@@ -168,4 +175,4 @@ def _serve() -> None:
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
