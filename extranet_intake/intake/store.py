@@ -192,7 +192,10 @@ class DocumentStore:
             return {}
         failures: dict[str, StoreError] = {}
         written: list[str] = []  # in the open pack, not yet made durable
-        for sha, data in blobs.items():
+        todo = self._append_together(blobs)
+        if not todo:
+            written = list(blobs)
+        for sha, data in todo.items():
             try:
                 fd = self._open_pack()
             except OSError as exc:
@@ -222,6 +225,43 @@ class DocumentStore:
         if self._pack is not None and os.fstat(self._pack).st_size >= _PACK_BYTES:
             self._close_pack()
         return failures
+
+    def _append_together(self, blobs: dict[str, bytes]) -> dict[str, bytes]:
+        """Append every record in as few ``writev`` calls as the system allows; returns the blobs still to
+        write one by one (all of them when the pack cannot be had or the write fails: nothing of it is
+        left in the pack, or the pack is closed there, and ``put_packed`` finds out record by record)."""
+        try:
+            fd = self._open_pack()
+        except OSError:
+            return blobs
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            self._write_records(fd, blobs)
+        except OSError:
+            try:
+                if os.fstat(fd).st_size != start:
+                    os.ftruncate(fd, start)
+            except OSError:
+                self._close_pack()  # a torn batch ends this pack; nothing in it was claimed stored
+            return blobs
+        return {}
+
+    @staticmethod
+    def _write_records(fd: int, blobs: dict[str, bytes]) -> None:
+        parts: list[bytes] = []
+        for sha, data in blobs.items():
+            parts += (b"%s %s %d\n" % (_PACK_MAGIC, sha.encode(), len(data)), data)
+        while parts:
+            chunk = parts[:_IOV_MAX]
+            done = os.writev(fd, chunk)
+            for i, part in enumerate(chunk):
+                if done < len(part):
+                    # a short write: the rest of this part, then the parts after it
+                    parts = [part[done:], *parts[i + 1 :]]
+                    break
+                done -= len(part)
+            else:
+                parts = parts[len(chunk) :]
 
     def packs(self) -> list[Path]:
         folder = self.root / "packs"
@@ -349,6 +389,8 @@ class DocumentStore:
 
 
 _PACK_MAGIC = b"EIPACK1"
+#: buffers per ``writev`` call (the system's limit is at least this: POSIX ``IOV_MAX`` ≥ 16, Linux 1024)
+_IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024)
 #: a pack is closed (and the next one started) once it holds this much
 _PACK_BYTES = 256 * 1024 * 1024
 _PACK_HEADER = re.compile(rb"EIPACK1 ([0-9a-f]{64}) (\d{1,12})\n")

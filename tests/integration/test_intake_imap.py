@@ -275,6 +275,12 @@ class PoisonedStore(DocumentStore):
     """A store whose disk refuses one message (a real failure, not a mock of the poller)."""
 
     @staticmethod
+    def _write_records(fd: int, blobs: dict[str, bytes]) -> None:
+        if any(b"POISON" in data for data in blobs.values()):
+            raise OSError(28, "No space left on device")  # the batch's write: each record is then tried alone
+        DocumentStore._write_records(fd, blobs)
+
+    @staticmethod
     def _append(fd: int, sha256: str, data: bytes) -> None:
         if b"POISON" in data:
             os.write(fd, b"EIPACK1 half a rec")  # a torn record, as a full disk leaves it

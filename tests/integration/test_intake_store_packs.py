@@ -82,6 +82,10 @@ class TearingStore(DocumentStore):
     """A disk that fails in the middle of one record and then refuses to cut it off again."""
 
     @staticmethod
+    def _write_records(fd: int, blobs: dict[str, bytes]) -> None:
+        raise OSError(5, "Input/output error")  # the batch's one write fails: each record is tried alone
+
+    @staticmethod
     def _append(fd: int, sha256: str, data: bytes) -> None:
         if data == b"tears":
             os.write(fd, b"EIPACK1 half a rec")
@@ -125,3 +129,40 @@ def test_a_new_pack_an_unpacker_removes_before_its_writer_locks_it_is_replaced(
     assert raced == [0]
     writer._close_pack()
     assert other.open(sha256_of(data)) == data  # in a pack that has a name, filed now
+
+
+def test_a_batch_goes_to_its_pack_in_one_write_and_short_writes_are_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_writev = os.writev
+    calls: list[int] = []
+
+    def short_writev(fd: int, buffers: list[bytes]) -> int:
+        calls.append(len(buffers))
+        return real_writev(fd, [b"".join(buffers)[:1000]])  # the kernel may take less than it was given
+
+    monkeypatch.setattr("extranet_intake.intake.store.os.writev", short_writev)
+    store = DocumentStore(tmp_path / "store")
+    blobs = {sha256_of(d): d for d in (b"%d" % i * 700 for i in range(5))}
+    assert store.put_packed(blobs) == {}
+    assert calls[0] == 10  # a header and the bytes of each record, in one call
+    assert store.unpack() == 5
+    assert all(store.open(sha) == data for sha, data in blobs.items())
+
+
+def test_a_batch_write_that_fails_half_way_is_cut_off_and_its_records_written_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_writev = os.writev
+
+    def failing_writev(fd: int, buffers: list[bytes]) -> int:
+        real_writev(fd, [buffers[0][:5]])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("extranet_intake.intake.store.os.writev", failing_writev)
+    store = DocumentStore(tmp_path / "store")
+    blobs = {sha256_of(d): d for d in (b"one", b"two")}
+    assert store.put_packed(blobs) == {}  # the disk took them one at a time
+    [pack] = store.packs()
+    assert pack.read_bytes().startswith(b"EIPACK1 ")  # the torn start was cut off
+    assert all(store.open(sha) == data for sha, data in blobs.items())
