@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Table, UniqueConstraint, bindparam
+from sqlalchemy import BigInteger, Column, DateTime, Table, UniqueConstraint, bindparam, update
 from sqlalchemy.engine import Dialect, Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -376,14 +376,18 @@ def pending_documents(session: Session, *, limit: int | None = None) -> list[Pen
 
 
 def mark_parsed(session: Session, sha256: str, *, outcome: str, at: datetime) -> None:
-    """Record that a document was parsed (the caller commits with its own results)."""
-    doc = session.get(Document, sha256)
-    if doc is None:
+    """Record that a document was parsed (the caller commits with its own results); one UPDATE."""
+    t = Document.__table__  # type: ignore[attr-defined]
+    done = session.execute(
+        update(t)
+        .where(t.c.sha256 == sha256)
+        .values(parse_state=ParseState.PARSED.value, parse_outcome=outcome, parsed_at=at)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
         raise StoreError("document-missing", "no such document in the store", sha256=sha256)
-    doc.parse_state = ParseState.PARSED.value
-    doc.parse_outcome = outcome
-    doc.parsed_at = at
-    session.add(doc)
+    loaded = session.identity_map.get(session.identity_key(Document, sha256))
+    if loaded is not None:
+        session.expire(loaded)  # an object of it in this session reads the new state back
 
 
 def existing_documents(session: Session, shas: Iterable[str]) -> set[str]:

@@ -388,18 +388,23 @@ def claim_due(
     if exclude:
         query = query.where(t.c.id.notin_(list(exclude)))
     ids = [r[0] for r in session.execute(query.order_by(t.c.next_attempt_at, t.c.id).limit(limit))]
-    claimed: list[tuple[int, datetime]] = []
-    for row_id in ids:
-        expired = sa.case(
-            (
-                t.c.status == OutboxStatus.SENDING.value,
-                sa.literal("lease expired: the previous attempt's outcome is unknown"),
-            ),
-            else_=t.c.last_error,
-        )
-        result = session.execute(
+    if not ids:
+        session.commit()
+        return []
+    expired = sa.case(
+        (
+            t.c.status == OutboxStatus.SENDING.value,
+            sa.literal("lease expired: the previous attempt's outcome is unknown"),
+        ),
+        else_=t.c.last_error,
+    )
+    # one compare-and-set for them all: a row another sender claimed meanwhile is no longer due, so it is
+    # neither updated nor returned (PostgreSQL checks the condition again on a row it waited for)
+    won = {
+        r[0]
+        for r in session.execute(
             sa.update(t)
-            .where(t.c.id == row_id, due)
+            .where(t.c.id.in_(ids), due)
             .values(
                 status=OutboxStatus.SENDING.value,
                 lease_until=now + lease,
@@ -407,11 +412,11 @@ def claim_due(
                 last_error=expired,
                 updated_at=now,
             )
+            .returning(t.c.id)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append((row_id, now + lease))
+    }
     session.commit()
-    return claimed
+    return [(row_id, now + lease) for row_id in ids if row_id in won]
 
 
 def _due(t: sa.Table, now: datetime) -> sa.ColumnElement[bool]:

@@ -166,6 +166,42 @@ def test_claims_are_exclusive_and_a_dead_senders_lease_runs_out(mail_db: MailDb)
     assert "lease expired" in row.last_error
 
 
+def test_a_row_another_sender_claims_between_the_look_up_and_the_claim_is_left_to_it(mail_db: MailDb) -> None:
+    """The claim is one compare-and-set UPDATE for the whole batch: rows that stopped being due after the
+    SELECT saw them are neither updated nor handed out (on PostgreSQL, where two senders may interleave;
+    SQLite's sender holds the write lock from its first statement, so nothing can come in between)."""
+    if mail_db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite serialises claims with BEGIN IMMEDIATE: no interleaving to provoke")
+    _seed(mail_db)
+    clock = FakeClock()
+    with mail_db.session() as s:
+        outbox = mail_db.world.outbox(clock)
+        for login in ("EAP1", "EAP2"):  # two accounts: a second mail to one account would supersede the first
+            outbox.enqueue(
+                s,
+                purpose=Purpose.CREDENTIALS,
+                ref=login,
+                event=Event.ACCOUNT_OPENED,
+                params={"login": login},
+                key=login,
+            )
+        s.commit()
+    lease = timedelta(minutes=10)
+    rival: list[list[tuple[int, object]]] = []
+
+    def claim_in_between(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if not rival and statement.lstrip().upper().startswith("SELECT OUTBOX.ID"):
+            with mail_db.session() as other:  # another sender, on its own connection, claims one row first
+                rival.append(claim_due(other, now=clock(), lease=lease, limit=1))
+
+    with mail_db.session() as s:
+        sa.event.listen(s.connection(), "after_cursor_execute", claim_in_between)
+        mine = claim_due(s, now=clock(), lease=lease, limit=10)
+    [[(taken, _)]] = rival
+    assert [row_id for row_id, _ in mine] == [r.id for r in _rows(mail_db) if r.id != taken]
+    assert all(r.status == "sending" and r.attempts == 1 for r in _rows(mail_db))
+
+
 async def test_file_transport_delivers_each_purpose_to_its_one_recipient(mail_db: MailDb, tmp_path: Path) -> None:
     _seed(mail_db)
     clock = FakeClock()
