@@ -28,6 +28,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -238,48 +239,15 @@ class Sender:
         #: row id → (lease, error, permanent, code) of an attempt that did not get through
         failures: dict[int, tuple[datetime, str, bool, str]] = {}
         try:
-            with Session(self.engine) as session:
-                held = self._hold(session, [row_id for row_id, _ in claimed])
-                issued: list[MailRecord] = []
-                for row_id, lease_until in claimed:
-                    try:
-                        with session.begin_nested():
-                            password = made.pop(row_id, None)
-                            if isinstance(password, BaseException):
-                                raise password
-                            prepared = self._prepare(session, row_id, lease_until, password)
-                            del password
-                    except IntakeError as exc:
-                        # Rolled back: no password was stored. Project errors carry no secrets by rule.
-                        failures[row_id] = (lease_until, str(exc), True, exc.code)
-                        continue
-                    except Exception as exc:
-                        # Unknown failure after a password may exist in memory: keep only the error's kind.
-                        log.error("outbox %s: preparing the mail failed: %s", row_id, type(exc).__name__)
-                        failures[row_id] = (
-                            lease_until,
-                            f"internal error: {type(exc).__name__}",
-                            False,
-                            "mail-internal-error",
-                        )
-                        continue
-                    if isinstance(prepared, OutboxStatus):
-                        outcomes[row_id] = (
-                            prepared,
-                            None,
-                            "mail-refused" if prepared is OutboxStatus.REFUSED else None,
-                        )
-                    else:
-                        envelopes[row_id] = (prepared.envelope, prepared.lease_until)
-                        if prepared.issued is not None:
-                            issued.append(prepared.issued)
-                    del prepared
-                # one append for the batch's passwords issued (one lock of the chain's head), committed with them
-                self.ports.audit.record_many(session, issued)
-                # Commit before the side effect: the new hashes (each killed its account's previous
-                # password) and the Message-IDs are durable before anything can reach a recipient.
-                session.commit()
-                del held
+            try:
+                # the common case, every row prepared: one transaction, no savepoint per row
+                self._prepare_rows(claimed, dict(made), outcomes, envelopes, failures, alone=False)
+            except _RowFailed:
+                # a row failed and the whole batch was rolled back: again, each row in a savepoint of its
+                # own, so that the one that fails is rolled back alone and the others go on
+                outcomes.clear()
+                envelopes.clear()
+                self._prepare_rows(claimed, made, outcomes, envelopes, failures, alone=True)
         except Exception as exc:
             # The commit failed: nothing of this batch was stored, nothing leaves.
             log.error("outbox: storing a batch of %d mails failed: %s", len(claimed), type(exc).__name__)
@@ -344,6 +312,69 @@ class Sender:
             for level, args in logs:
                 getattr(log, level)(*args)
         return [outcomes[row_id] for row_id, _ in claimed]
+
+    def _prepare_rows(
+        self,
+        claimed: list[tuple[int, datetime]],
+        made: dict[int, Made],
+        outcomes: dict[int, Outcome],
+        envelopes: dict[int, tuple[Envelope, datetime]],
+        failures: dict[int, tuple[datetime, str, bool, str]],
+        *,
+        alone: bool,
+    ) -> None:
+        """Prepare every claimed row in one transaction and commit it (``deliver_batch``'s first step).
+
+        ``alone``: each row in a savepoint, a row that fails rolled back by itself and noted in
+        ``failures``. Without it a failing row raises ``_RowFailed`` and nothing is kept (the caller
+        then prepares the batch again, ``alone``): a savepoint per row cost three statements a mail.
+        """
+        with Session(self.engine) as session:
+            held = self._hold(session, [row_id for row_id, _ in claimed])
+            issued: list[MailRecord] = []
+            for row_id, lease_until in claimed:
+                try:
+                    with session.begin_nested() if alone else nullcontext():
+                        password = made.pop(row_id, None)
+                        if isinstance(password, BaseException):
+                            raise password
+                        prepared = self._prepare(session, row_id, lease_until, password)
+                        del password
+                except IntakeError as exc:
+                    if not alone:
+                        raise _RowFailed from None
+                    # Rolled back: no password was stored. Project errors carry no secrets by rule.
+                    failures[row_id] = (lease_until, str(exc), True, exc.code)
+                    continue
+                except Exception as exc:
+                    if not alone:
+                        raise _RowFailed from None  # a password may be in the error's frames: none kept
+                    # Unknown failure after a password may exist in memory: keep only the error's kind.
+                    log.error("outbox %s: preparing the mail failed: %s", row_id, type(exc).__name__)
+                    failures[row_id] = (
+                        lease_until,
+                        f"internal error: {type(exc).__name__}",
+                        False,
+                        "mail-internal-error",
+                    )
+                    continue
+                if isinstance(prepared, OutboxStatus):
+                    outcomes[row_id] = (
+                        prepared,
+                        None,
+                        "mail-refused" if prepared is OutboxStatus.REFUSED else None,
+                    )
+                else:
+                    envelopes[row_id] = (prepared.envelope, prepared.lease_until)
+                    if prepared.issued is not None:
+                        issued.append(prepared.issued)
+                del prepared
+            # one append for the batch's passwords issued (one lock of the chain's head), committed with them
+            self.ports.audit.record_many(session, issued)
+            # Commit before the side effect: the new hashes (each killed its account's previous
+            # password) and the Message-IDs are durable before anything can reach a recipient.
+            session.commit()
+            del held
 
     def _hold(self, session: Session, row_ids: list[int]) -> object:
         """The batch's rows, and what their recipients and audit entries read, loaded in a few queries and
@@ -516,6 +547,10 @@ class Sender:
             row.attempts, base_seconds=self.settings.backoff_seconds, max_seconds=self.settings.backoff_max_seconds
         )
         return OutboxStatus.QUEUED, error
+
+
+class _RowFailed(Exception):
+    """A row of a batch prepared without savepoints failed: the batch is prepared again, row by row."""
 
 
 class Prepared(NamedTuple):

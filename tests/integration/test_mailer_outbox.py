@@ -8,6 +8,7 @@ from datetime import timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -427,3 +428,51 @@ async def test_the_credentials_mail_states_the_issuers_own_validity(mail_db: Mai
     mail = BytesParser(policy=policy.default).parsebytes(FileTransport(out).path_for(row.message_id or "").read_bytes())
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "5 uur geldig" in text
+
+
+async def test_a_row_that_fails_while_its_batch_is_prepared_costs_only_itself(
+    mail_db: MailDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch is prepared in one transaction without savepoints; when a row fails there, the batch is
+    prepared again with one savepoint per row: the failing row is rolled back alone (no password, no
+    Message-ID, no audit entry of it kept) and retried later, the others leave."""
+    _seed(mail_db)
+    clock = FakeClock()
+    outbox = mail_db.world.outbox(clock)
+    with mail_db.session() as s:
+        for login in ("EAP1", "EAP2"):
+            outbox.enqueue(
+                s,
+                purpose=Purpose.CREDENTIALS,
+                ref=login,
+                event=Event.ACCOUNT_OPENED,
+                params={"login": login},
+                key=login,
+            )
+        s.commit()
+    sender = Sender(mail_db.engine, ports=mail_db.world.ports(), transport=FileTransport(tmp_path), clock=clock)
+    real = sender._prepare
+    calls: list[str] = []
+
+    def failing_for_eap1(session: Any, row_id: int, *args: Any) -> Any:
+        row = session.get(OutboxMessage, row_id)
+        calls.append(row.ref)
+        prepared = real(session, row_id, *args)  # its password stored, its Message-ID set: all rolled back
+        if row.ref == "EAP1":
+            raise RuntimeError("the template broke")
+        return prepared
+
+    monkeypatch.setattr(sender, "_prepare", failing_for_eap1)
+    report = await sender.drain(limit=2)
+    rows = {r.ref: r for r in _rows(mail_db)}
+    assert calls == ["EAP1", "EAP1", "EAP2"]  # the batch once without savepoints, then row by row
+    assert report.sent == [rows["EAP2"].id]
+    assert report.codes == {rows["EAP1"].id: "mail-internal-error"}
+    assert rows["EAP1"].status == OutboxStatus.QUEUED
+    assert rows["EAP1"].message_id is None
+    assert rows["EAP2"].status == OutboxStatus.SENT
+    with mail_db.session() as s:
+        assert mail_db.world.active_hashes(s, "EAP1") == 0
+        assert mail_db.world.active_hashes(s, "EAP2") == 1
+        issued = [r.ref for r in mail_db.world.audit_rows(s) if r.action == "credentials_issued"]
+    assert issued == ["EAP2"]
