@@ -261,11 +261,15 @@ class Outbox:
                 for row, purpose, problem in fresh
             ],
         )
-        for row, purpose, problem in fresh:
+        for i, (row, purpose, problem) in enumerate(fresh):
             if purpose is Purpose.CREDENTIALS and not problem:
-                self._supersede(session, row, actor=actor, now=row.created_at)
+                # a row queued after this one in the same call is newer: it is never replaced by this one
+                later = {r.id for r, _, _ in fresh[i + 1 :] if r.id is not None}
+                self._supersede(session, row, actor=actor, now=row.created_at, keep=later)
 
-    def _supersede(self, session: Session, newer: OutboxMessage, *, actor: str, now: datetime) -> None:
+    def _supersede(
+        self, session: Session, newer: OutboxMessage, *, actor: str, now: datetime, keep: Collection[int] = ()
+    ) -> None:
         """Credentials mails of the same account still waiting to go out are replaced by ``newer``.
 
         Each would carry a password that ``newer`` kills when it is sent: two re-issues before the
@@ -285,6 +289,8 @@ class Outbox:
             )
         ).all()
         for row in older:
+            if row.id in keep:
+                continue
             done = session.execute(
                 sa.update(t)
                 .where(t.c.id == row.id, t.c.status == OutboxStatus.QUEUED.value)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from extranet_intake.errors import MailerError
-from extranet_intake.mailer.outbox import OutboxMessage, OutboxStatus, claim_due
+from extranet_intake.mailer.outbox import OutboxMessage, OutboxStatus, QueuedMail, claim_due
 from extranet_intake.mailer.purposes import Event, Purpose
 from extranet_intake.mailer.send import Sender, SendSettings
 from extranet_intake.mailer.transports import FileTransport
@@ -476,3 +476,22 @@ async def test_a_row_that_fails_while_its_batch_is_prepared_costs_only_itself(
         assert mail_db.world.active_hashes(s, "EAP2") == 1
         issued = [r.ref for r in mail_db.world.audit_rows(s) if r.action == "credentials_issued"]
     assert issued == ["EAP2"]
+
+
+def test_mails_queued_together_supersede_as_mails_queued_one_after_another(mail_db: MailDb) -> None:
+    """Two credentials mails of one account in one ``enqueue_many``: the later replaces the earlier, as
+    when they are queued by two calls; never the earlier the later, nor each the other."""
+    _seed(mail_db)
+    clock = FakeClock()
+    outbox = mail_db.world.outbox(clock)
+    mails = [
+        QueuedMail(Purpose.CREDENTIALS, "EAP1", Event.ACCOUNT_OPENED, {"login": "EAP1"}, key)
+        for key in ("first", "second")
+    ]
+    with mail_db.session() as s:
+        outbox.enqueue_many(s, mails)
+        s.commit()
+    status = {r.idempotency_key: r.status for r in _rows(mail_db)}
+    assert status == {"first": OutboxStatus.SUPERSEDED, "second": OutboxStatus.QUEUED}
+    with mail_db.session() as s:
+        assert mail_db.world.actions(s).count("mail_superseded") == 1
